@@ -1,0 +1,49 @@
+/*
+ * cli.h — shared pieces of the `dualcnn` program: one function per subcommand and the
+ * small argument helpers they use. Every command returns the process exit status:
+ * 0 success, 1 a runtime failure (bad file, ...), 2 a usage error (bad flag).
+ */
+#ifndef DC_CLI_H
+#define DC_CLI_H
+
+#include "dualcnn.h"
+
+#include <stdbool.h>
+
+#define CLI_OK 0
+#define CLI_FAIL 1
+#define CLI_USAGE 2
+
+int cmd_models(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+int cmd_classify(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+
+/* True when argv[*i] is one of the (up to two) spellings; for flags with a value, *value
+ * receives the next argument and *i advances (a missing value is reported, *ok false). */
+bool cli_flag(int argc, char **argv, int *i, const char *a, const char *b);
+bool cli_option(int argc, char **argv, int *i, const char *a, const char *b,
+                const char **value, bool *ok);
+
+/* Parses an integer flag value in [lo, hi]; prints "<cmd>: <flag> ..." and returns false
+ * when it is not one. */
+bool cli_parse_int(const char *cmd, const char *flag, const char *text, long lo, long hi,
+                   int *out);
+
+/* Prints "dualcnn <cmd>: <message>" and "try 'dualcnn <cmd> --help'"; returns CLI_USAGE. */
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Prints "dualcnn <cmd>: <err.msg>"; returns CLI_FAIL. */
+int cli_report(const char *cmd, const dc_error *err);
+
+/* The weight file of an architecture when no -w is given:
+ * <weights dir>/<dataset>/<arch>.h5, the weights dir being weights_dir, else
+ * $DUALCNN_WEIGHTS, else ./weights. */
+void cli_default_weights(const char *weights_dir, const char *dataset, const char *arch,
+                         char *buf, size_t cap);
+
+#endif /* DC_CLI_H */

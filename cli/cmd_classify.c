@@ -1,0 +1,164 @@
+/*
+ * cmd_classify.c — `dualcnn classify`: the top-5 classes of image files.
+ * Images are decoded (PNG or JPEG), resized to the model's input with plain bilinear
+ * interpolation when their size differs, and normalised with the weight file's mean/std.
+ */
+#include "cli/cli.h"
+#include "kernels/kernels.h"
+#include "loaders/image.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define TOP_K 5
+
+static void classify_help(FILE *f)
+{
+    fprintf(f, "usage: dualcnn classify (-w1 W.h5 | -m1 NAME) [options] IMAGE...\n\n"
+               "Prints the five most probable classes of each PNG or JPEG image.\n\n"
+               "  -w1, --weights1 FILE   HDF5 weight file; its arch attribute names the model\n"
+               "  -m1, --model1 NAME     architecture; without -w1 the weights are\n"
+               "                         <weights dir>/<dataset>/<NAME>.h5\n"
+               "  -D, --dataset NAME     dataset of the default weights (default: the\n"
+               "                         architecture's own, e.g. cifar10)\n"
+               "  --weights-dir DIR      weights dir (default $DUALCNN_WEIGHTS, else ./weights)\n"
+               "  --threads N            threads (default: all)\n"
+               "  -h, --help             this text\n");
+}
+
+/* Indices of the k largest probabilities, in decreasing order. */
+static void top_k(const float *p, int n, int k, int *idx)
+{
+    for (int j = 0; j < k; j++) {
+        int best = -1;
+        for (int i = 0; i < n; i++) {
+            bool taken = false;
+            for (int t = 0; t < j; t++)
+                taken |= idx[t] == i;
+            if (!taken && (best < 0 || p[i] > p[best]))
+                best = i;
+        }
+        idx[j] = best;
+    }
+}
+
+static dc_status classify_one(dc_net *net, const char *path, float *x, float *logits,
+                              float *probs, dc_error *err)
+{
+    dc_net_info info = dc_net_get_info(net);
+    dc_image img = { 0 }, sized = { 0 };
+    dc_status st = dc_image_load(path, &img, err);
+    if (st != DC_OK)
+        return st;
+    const dc_image *use = &img;
+    if (img.w != info.in_w || img.h != info.in_h) {
+        st = dc_image_resize_bilinear(&img, info.in_w, info.in_h, &sized, err);
+        use = &sized;
+    }
+    if (st == DC_OK) {
+        dc_image_to_tensor(use, info.mean, info.std, x);
+        st = dc_net_forward(net, x, 1, logits, err);
+    }
+    if (st == DC_OK) {
+        dc_softmax(logits, probs, info.num_classes);
+        int k = info.num_classes < TOP_K ? info.num_classes : TOP_K;
+        int idx[TOP_K];
+        top_k(probs, info.num_classes, k, idx);
+        printf("%s (%dx%d)\n", path, img.w, img.h);
+        for (int j = 0; j < k; j++) {
+            const char *name = dc_net_class_name(net, idx[j]);
+            printf("  %d. %-24s %7.3f%%  (class %d)\n", j + 1, name ? name : "-",
+                   100.0 * probs[idx[j]], idx[j]);
+        }
+    }
+    dc_image_free(&sized);
+    dc_image_free(&img);
+    return st;
+}
+
+/* Loads the net once and classifies every image; a bad image is reported and skipped. */
+static int classify_all(const char *weights, const char *model, const char *dataset,
+                        const char *wdir, char **images, int n_images)
+{
+    char path[1024];
+    if (!weights) {
+        const dc_zoo_entry *e = dc_zoo_find(model);
+        if (!e)
+            return cli_usage_error("classify", "unknown model '%s' (see 'dualcnn models')",
+                                   model);
+        cli_default_weights(wdir, dataset ? dataset : e->dataset, model, path, sizeof path);
+        weights = path;
+    }
+    dc_error err;
+    dc_net *net;
+    if (dc_net_load(weights, 1, &net, &err) != DC_OK)
+        return cli_report("classify", &err);
+    dc_net_info info = dc_net_get_info(net);
+    if (model && strcmp(model, info.arch) != 0) {
+        fprintf(stderr, "dualcnn classify: %s holds %s, not %s\n", weights, info.arch, model);
+        dc_net_free(net);
+        return CLI_FAIL;
+    }
+    float *x = malloc((size_t)info.in_c * info.in_h * info.in_w * sizeof *x);
+    float *logits = malloc(2 * (size_t)info.num_classes * sizeof *logits);
+    int failures = 0;
+    if (!x || !logits) {
+        fprintf(stderr, "dualcnn classify: out of memory\n");
+        failures = 1;
+    }
+    for (int i = 0; i < n_images && x && logits; i++) {
+        if (classify_one(net, images[i], x, logits, logits + info.num_classes, &err) != DC_OK) {
+            fprintf(stderr, "dualcnn classify: %s\n", err.msg);
+            failures++;
+        }
+    }
+    free(x);
+    free(logits);
+    dc_net_free(net);
+    return failures ? CLI_FAIL : CLI_OK;
+}
+
+int cmd_classify(int argc, char **argv)
+{
+    const char *weights = NULL, *model = NULL, *dataset = NULL, *wdir = NULL, *threads_s = NULL;
+    bool ok = true;
+    int n_images = 0;
+    char **images = calloc((size_t)argc, sizeof *images); /* argv may hold at most argc */
+    if (!images)
+        return CLI_FAIL;
+    for (int i = 1; i < argc && ok; i++) {
+        if (cli_flag(argc, argv, &i, "-h", "--help")) {
+            classify_help(stdout);
+            free(images);
+            return CLI_OK;
+        } else if (cli_option(argc, argv, &i, "-w1", "--weights1", &weights, &ok) ||
+                   cli_option(argc, argv, &i, "-w", "--weights", &weights, &ok) ||
+                   cli_option(argc, argv, &i, "-m1", "--model1", &model, &ok) ||
+                   cli_option(argc, argv, &i, "-D", "--dataset", &dataset, &ok) ||
+                   cli_option(argc, argv, &i, "--weights-dir", NULL, &wdir, &ok) ||
+                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok)) {
+        } else if (argv[i][0] == '-' && argv[i][1]) {
+            free(images);
+            return cli_usage_error("classify", "unknown option '%s'", argv[i]);
+        } else {
+            images[n_images++] = argv[i];
+        }
+    }
+    int threads = 0, rc = CLI_OK;
+    if (!ok)
+        rc = CLI_USAGE;
+    else if (!weights && !model)
+        rc = cli_usage_error("classify", "give a weight file (-w1) or a model (-m1)");
+    else if (n_images == 0)
+        rc = cli_usage_error("classify", "no image files given");
+    else if (threads_s && !cli_parse_int("classify", "--threads", threads_s, 1, 1024, &threads))
+        rc = CLI_USAGE;
+    if (rc == CLI_OK) {
+        dc_set_threads(threads);
+        rc = classify_all(weights, model, dataset, wdir, images, n_images);
+    }
+    free(images);
+    return rc;
+}
+

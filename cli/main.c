@@ -1,0 +1,53 @@
+/*
+ * main.c — the `dualcnn` program: one binary, one subcommand per job.
+ */
+#include "cli/cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    { "models", cmd_models, "list the 59 architectures: dataset, params, MACs, status" },
+    { "infer", cmd_infer, "run a weight file on a float32 NCHW .npy batch, write logits" },
+    { "classify", cmd_classify, "top-5 classes of PNG/JPEG images" },
+    { "bench", cmd_bench, "time a model: latency median and spread, GFLOP/s, peak RSS" },
+};
+
+static void print_help(FILE *f)
+{
+    fprintf(f, "usage: dualcnn <command> [options]\n\n"
+               "A CNN inference engine and the dual-CNN cascade of Kinnas et al. (FGCS 2024).\n\n"
+               "commands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\n'dualcnn <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return CLI_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+        strcmp(argv[1], "help") == 0) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("dualcnn 0.1.0\n");
+        return CLI_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "dualcnn: unknown command '%s'\n\n", argv[1]);
+    print_help(stderr);
+    return CLI_USAGE;
+}

@@ -1,0 +1,133 @@
+/*
+ * dualcnn.h — the public C API of dualcnn.
+ *
+ * A worked example (error handling shortened):
+ *
+ *     dc_error err;
+ *     dc_net *net;
+ *     if (dc_net_load("weights/fashionmnist/resnet20.h5", 8, &net, &err) != DC_OK) {
+ *         fprintf(stderr, "%s\n", err.msg);       // names the file and the problem
+ *         return 1;
+ *     }
+ *     dc_net_info info = dc_net_get_info(net);   // input C,H,W, classes, MACs ...
+ *     float *logits = malloc(n * info.num_classes * sizeof(float));
+ *     dc_net_forward(net, images, n, logits);    // images: n x C x H x W, normalised
+ *     dc_net_free(net);
+ *
+ * Conventions (one for the whole library):
+ *  - A function that can fail returns dc_status; DC_OK is 0. On failure it fills the
+ *    caller's dc_error with a message naming the file, tensor or flag at fault.
+ *  - Whoever calls *_load / *_init calls the matching *_free.
+ *  - Tensors are float32, row-major, NCHW.
+ */
+#ifndef DUALCNN_H
+#define DUALCNN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- errors ------------------------------------------------------------- */
+
+typedef enum {
+    DC_OK = 0,
+    DC_ERR_IO,          /* a file could not be opened, read or written */
+    DC_ERR_FORMAT,      /* a file is not in the expected format, or is truncated */
+    DC_ERR_SHAPE,       /* a tensor has the wrong shape */
+    DC_ERR_MISSING,     /* a tensor or attribute is absent */
+    DC_ERR_ARG,         /* a bad argument or flag */
+    DC_ERR_NOMEM,       /* an allocation failed */
+    DC_ERR_UNSUPPORTED  /* a known but not implemented feature (e.g. an architecture) */
+} dc_status;
+
+typedef struct {
+    dc_status code;
+    char msg[512];
+} dc_error;
+
+/* Fills err (when not NULL) with code and a printf-style message; returns code. */
+dc_status dc_fail(dc_error *err, dc_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* A short name for a status ("I/O error", "bad format", ...). Never NULL. */
+const char *dc_status_name(dc_status code);
+
+/* ---- nets --------------------------------------------------------------- */
+
+typedef struct dc_net dc_net;
+
+typedef struct {
+    const char *arch;        /* one of the names of dc_zoo_*; owned by the net */
+    const char *dataset;     /* from the weight file's attributes */
+    int in_c, in_h, in_w;    /* input size of one sample */
+    int num_classes;
+    float mean[3], std[3];   /* input normalisation the model was trained with */
+    int64_t macs;            /* multiply-accumulates of conv and linear layers, one sample */
+    int64_t params;          /* trainable parameters as stored (before BatchNorm folding) */
+    int num_nodes;
+    int max_batch;           /* the largest n dc_net_forward accepts */
+    size_t arena_bytes;      /* activation memory planned for max_batch samples */
+} dc_net_info;
+
+/* Loads the HDF5 weight file at path (format of docs/weights-format.md), builds the
+ * architecture named by its "arch" attribute and plans memory for up to max_batch samples.
+ * Every tensor is checked for presence, dtype and shape; the first bad one is named. */
+dc_status dc_net_load(const char *path, int max_batch, dc_net **out, dc_error *err);
+
+/* Builds an architecture without weights (all parameters zero): shapes, MACs and params
+ * only, for `dualcnn models` and tests. num_classes <= 0 means the architecture's default. */
+dc_status dc_net_build_shape_only(const char *arch, int num_classes, dc_net **out, dc_error *err);
+
+/* Builds a runnable net with random parameters (seeded), for benchmarks and tests that
+ * need no weight file. The input normalisation is the zoo entry's. */
+dc_status dc_net_build_random(const char *arch, int num_classes, uint64_t seed, int max_batch,
+                              dc_net **out, dc_error *err);
+
+void dc_net_free(dc_net *net);
+
+dc_net_info dc_net_get_info(const dc_net *net);
+
+/* Class name i from the weight file, or NULL when the file had none. */
+const char *dc_net_class_name(const dc_net *net, int i);
+
+/* Runs n samples (1 <= n <= max_batch) through the net: in is n x C x H x W, out receives
+ * n x num_classes logits. Allocates nothing. Returns DC_ERR_ARG for a bad n. */
+dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_error *err);
+
+/* Per-node profile of the last forward passes (enabled when profile != 0): prints one line
+ * per node (name, op, output shape, time, MACs, GFLOP/s) to the stream. */
+void dc_net_set_profiling(dc_net *net, int profile);
+void dc_net_print_profile(const dc_net *net, void *file /* FILE* */);
+
+/* Number of threads used by the kernels and OpenBLAS (0 = leave the default). */
+void dc_set_threads(int n);
+
+/* ---- the model zoo ------------------------------------------------------ */
+
+typedef struct {
+    const char *name;         /* e.g. "resnet20", "swin_v2_t" */
+    const char *family;       /* "resnet", "vgg", ... */
+    const char *dataset;      /* "cifar10" or "imagenet": what the official weights are for */
+    int in_c, in_h, in_w;     /* input size the official weights expect */
+    int resize;               /* ImageNet: shorter side resized to this before the crop; 0 = none */
+    int bicubic;              /* ImageNet: 1 when the resize is bicubic, else bilinear */
+    float mean[3], std[3];
+    int num_classes;
+    const char *weights_url;  /* official pretrained weights */
+    int implemented;          /* 0 while the architecture is listed but not built yet */
+} dc_zoo_entry;
+
+int dc_zoo_count(void);
+const dc_zoo_entry *dc_zoo_at(int i);
+const dc_zoo_entry *dc_zoo_find(const char *name); /* NULL when unknown */
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* DUALCNN_H */

@@ -1,0 +1,159 @@
+/*
+ * depthwise.c — depthwise 2-D convolution of one sample, torch.nn.Conv2d with
+ * groups == in_channels == out_channels (dilation 1):
+ *   out[c][oy][ox] = act(bias[c] + sum_{ki, kj} weight[c][0][ki][kj]
+ *                                  * in[c][oy*sh - ph + ki][ox*sw - pw + kj]),
+ * zero outside the image. Direct loops, parallel over channels; 3x3 pad-1 convs with
+ * stride 1 or 2 (MobileNet, ShuffleNet) take a path whose interior has no bounds checks.
+ */
+#include "kernels.h"
+
+#include "epilogue.h"
+
+/* Sum of one output pixel whose window starts at input (iy0, ix0), taps outside the
+ * image skipped. Used on borders and where the window is clipped. */
+static float dw_pixel(const float *plane, int h, int w, const float *k, int kh, int kw,
+                      int iy0, int ix0)
+{
+    float acc = 0.0f;
+    for (int ki = 0; ki < kh; ki++) {
+        const int iy = iy0 + ki;
+        if (iy < 0 || iy >= h)
+            continue;
+        for (int kj = 0; kj < kw; kj++) {
+            const int ix = ix0 + kj;
+            if (ix >= 0 && ix < w)
+                acc += k[ki * kw + kj] * plane[(size_t)iy * w + ix];
+        }
+    }
+    return acc;
+}
+
+/* Interior range [*lo, *hi) of outputs along one axis whose 3-tap window (pad 1) lies
+ * inside [0, size): o*stride - 1 >= 0 and o*stride + 1 <= size - 1. */
+static void dw3_interior(int size, int stride, int n, int *lo, int *hi)
+{
+    int a = n < 1 ? n : 1;
+    int b = size >= 2 ? (size - 2) / stride + 1 : 0;
+    if (b > n)
+        b = n;
+    if (b < a)
+        b = a;
+    *lo = a;
+    *hi = b;
+}
+
+/* 3x3, pad 1, stride 1 or 2, one channel. */
+static void dw3x3_channel(const float *restrict plane, int h, int w, int stride,
+                          const float *restrict k, float bias, dc_act act,
+                          float *restrict out, int oh, int ow)
+{
+    int y0, y1, x0, x1;
+    dw3_interior(h, stride, oh, &y0, &y1);
+    dw3_interior(w, stride, ow, &x0, &x1);
+    const float k0 = k[0], k1 = k[1], k2 = k[2];
+    const float k3 = k[3], k4 = k[4], k5 = k[5];
+    const float k6 = k[6], k7 = k[7], k8 = k[8];
+
+    for (int oy = 0; oy < oh; oy++) {
+        float *restrict o = out + (size_t)oy * ow;
+        const int iy0 = oy * stride - 1;
+        if (oy < y0 || oy >= y1) {
+            for (int ox = 0; ox < ow; ox++)
+                o[ox] = bias + dw_pixel(plane, h, w, k, 3, 3, iy0, ox * stride - 1);
+            dc_bias_act_row(o, (size_t)ow, 0.0f, act);
+            continue;
+        }
+        for (int ox = 0; ox < x0; ox++)
+            o[ox] = bias + dw_pixel(plane, h, w, k, 3, 3, iy0, ox * stride - 1);
+
+        const float *restrict r0 = plane + (size_t)iy0 * w;
+        const float *restrict r1 = r0 + w;
+        const float *restrict r2 = r1 + w;
+        if (stride == 1) {
+            /* ix = ox - 1 */
+            for (int ox = x0; ox < x1; ox++)
+                o[ox] = bias
+                      + k0 * r0[ox - 1] + k1 * r0[ox] + k2 * r0[ox + 1]
+                      + k3 * r1[ox - 1] + k4 * r1[ox] + k5 * r1[ox + 1]
+                      + k6 * r2[ox - 1] + k7 * r2[ox] + k8 * r2[ox + 1];
+        } else {
+            /* ix = 2*ox - 1 */
+            for (int ox = x0; ox < x1; ox++) {
+                const int ix = 2 * ox - 1;
+                o[ox] = bias
+                      + k0 * r0[ix] + k1 * r0[ix + 1] + k2 * r0[ix + 2]
+                      + k3 * r1[ix] + k4 * r1[ix + 1] + k5 * r1[ix + 2]
+                      + k6 * r2[ix] + k7 * r2[ix + 1] + k8 * r2[ix + 2];
+            }
+        }
+
+        for (int ox = x1; ox < ow; ox++)
+            o[ox] = bias + dw_pixel(plane, h, w, k, 3, 3, iy0, ox * stride - 1);
+        dc_bias_act_row(o, (size_t)ow, 0.0f, act);
+    }
+}
+
+/* Any kernel, stride and padding, one channel: each output row starts at bias and
+ * receives one tap at a time. For tap (ki, kj) the valid ox form one interval
+ * [ox0, ox1) (ox*sw - pw + kj inside [0, w)), so the inner loop has no checks. */
+static void dw_general_channel(const float *restrict plane, const dc_conv_shape *s,
+                               const float *restrict k, float bias, dc_act act,
+                               float *restrict out, int oh, int ow)
+{
+    const int h = s->h, w = s->w, sw = s->stride_w;
+    for (int oy = 0; oy < oh; oy++) {
+        float *restrict o = out + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++)
+            o[ox] = bias;
+        for (int ki = 0; ki < s->kh; ki++) {
+            const int iy = oy * s->stride_h - s->pad_h + ki;
+            if (iy < 0 || iy >= h)
+                continue;
+            const float *restrict row = plane + (size_t)iy * w;
+            for (int kj = 0; kj < s->kw; kj++) {
+                const int xoff = kj - s->pad_w;
+                const int ox0 = xoff >= 0 ? 0 : (-xoff + sw - 1) / sw;
+                int ox1 = w - 1 - xoff < 0 ? 0 : (w - 1 - xoff) / sw + 1;
+                if (ox1 > ow)
+                    ox1 = ow;
+                const float kv = k[ki * s->kw + kj];
+                if (sw == 1) {
+                    for (int ox = ox0; ox < ox1; ox++)
+                        o[ox] += kv * row[ox + xoff];
+                } else {
+                    for (int ox = ox0; ox < ox1; ox++)
+                        o[ox] += kv * row[ox * sw + xoff];
+                }
+            }
+        }
+        dc_bias_act_row(o, (size_t)ow, 0.0f, act);
+    }
+}
+
+void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
+                         const float *bias, dc_act act, float *out)
+{
+    const int c = s->cin;
+    const int oh = dc_conv_out_h(s);
+    const int ow = dc_conv_out_w(s);
+    const size_t plane_in = (size_t)s->h * s->w;
+    const size_t plane_out = (size_t)oh * ow;
+    const size_t taps = (size_t)s->kh * s->kw;
+    const bool fast3 = s->kh == 3 && s->kw == 3 && s->pad_h == 1 && s->pad_w == 1 &&
+                       s->stride_h == s->stride_w && (s->stride_h == 1 || s->stride_h == 2);
+
+    if (plane_out == 0)
+        return;
+#pragma omp parallel for schedule(static) if ((size_t)c * plane_out * taps > DC_OMP_MIN_WORK)
+    for (int ch = 0; ch < c; ch++) {
+        const float *plane = in + (size_t)ch * plane_in;
+        const float *k = weight + (size_t)ch * taps;
+        float *o = out + (size_t)ch * plane_out;
+        const float b = bias ? bias[ch] : 0.0f;
+        if (fast3)
+            dw3x3_channel(plane, s->h, s->w, s->stride_h, k, b, act, o, oh, ow);
+        else
+            dw_general_channel(plane, s, k, b, act, o, oh, ow);
+    }
+}

@@ -1,0 +1,32 @@
+/*
+ * eltwise.c — element-wise addition with a fused activation (the residual "x + f(x)" of
+ * ResNet and MobileNetV2, torch.add then ReLU) and ShuffleNet's channel shuffle
+ * (torchvision.models.shufflenetv2.channel_shuffle).
+ */
+#include "kernels.h"
+
+#include <string.h>
+
+#include "epilogue.h"
+
+/* out may alias a or b: each element is read before it is written, at the same index. */
+void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act)
+{
+    /* A fork/join only pays once the sum is well past cache-resident sizes. */
+#pragma omp parallel for schedule(static) if (n > 4 * DC_OMP_MIN_WORK)
+    for (size_t i = 0; i < n; i++)
+        out[i] = a[i] + b[i];
+    dc_act_apply(act, out, n);
+}
+
+/* x.view(groups, c/groups, hw).transpose(0, 1): out channel j*groups + g is in channel
+ * g*(c/groups) + j; each channel moves as one contiguous block of hw floats. */
+void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out)
+{
+    const int per_group = c / groups;
+    const size_t bytes = (size_t)hw * sizeof(float);
+    for (int g = 0; g < groups; g++)
+        for (int j = 0; j < per_group; j++)
+            memcpy(out + (size_t)(j * groups + g) * hw, in + (size_t)(g * per_group + j) * hw,
+                   bytes);
+}

@@ -1,0 +1,100 @@
+/*
+ * kernels.h — pure compute on raw float arrays.
+ *
+ * Rules for everything declared here:
+ *  - no allocation, no I/O, no knowledge of models or layers;
+ *  - arrays are float32, row-major; a feature map of one sample is [C][H][W];
+ *  - the caller guarantees sizes and that outputs do not alias inputs (unless said);
+ *  - kernels may use OpenMP internally (parallel over channels or rows) and OpenBLAS SGEMM.
+ * Each kernel has a naive twin in tests/test_kernels.c that it is checked against.
+ */
+#ifndef DC_KERNELS_H
+#define DC_KERNELS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The activation applied in a kernel's epilogue (fused, to save a pass over memory). */
+typedef enum {
+    DC_ACT_NONE = 0,
+    DC_ACT_RELU,   /* max(x, 0) */
+    DC_ACT_RELU6   /* min(max(x, 0), 6), torch.nn.ReLU6 */
+} dc_act;
+
+/* Applies act to n floats in place. */
+void dc_act_apply(dc_act act, float *x, size_t n);
+
+/* ---- convolution -------------------------------------------------------- */
+
+/* Shape of a 2-D convolution of one sample, as torch.nn.Conv2d (dilation 1):
+ * in [cin][h][w], weight [cout][cin/groups][kh][kw], bias [cout] or NULL,
+ * out [cout][oh][ow] with oh = (h + 2*pad_h - kh)/stride_h + 1 (floor), ow alike. */
+typedef struct {
+    int cin, h, w;
+    int cout, kh, kw;
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int groups;            /* cin and cout are multiples of groups */
+} dc_conv_shape;
+
+int dc_conv_out_h(const dc_conv_shape *s);
+int dc_conv_out_w(const dc_conv_shape *s);
+
+/* Floats of scratch space dc_conv2d needs for this shape (0 for 1x1 stride-1 no-pad convs,
+ * which are a plain GEMM on the input). */
+size_t dc_conv2d_workspace_floats(const dc_conv_shape *s);
+
+/* General (grouped) conv by im2col + SGEMM, one GEMM per group:
+ * out[g] = weight[g] (cout/g x cin/g*kh*kw)  x  im2col(in[g]) (cin/g*kh*kw x oh*ow),
+ * then + bias and act. workspace holds dc_conv2d_workspace_floats(s) floats. */
+void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
+               const float *bias, dc_act act, float *out, float *workspace);
+
+/* Depthwise conv (groups == cin == cout) by direct loops; weight [c][1][kh][kw]. */
+void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
+                         const float *bias, dc_act act, float *out);
+
+/* im2col for one group: in [c][h][w] -> col [c*kh*kw][oh*ow], zero where the window
+ * leaves the image. Exposed for tests and docs. */
+void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+               int stride_w, int pad_h, int pad_w, float *col);
+
+/* ---- dense -------------------------------------------------------------- */
+
+/* torch.nn.Linear over a batch: y[n][out] = x[n][in] . w[out][in] + b[out], then act.
+ * b may be NULL. */
+void dc_linear(int n, int in_features, int out_features, const float *x, const float *w,
+               const float *b, dc_act act, float *y);
+
+/* ---- pooling (one sample, [c][h][w]) ------------------------------------ */
+
+/* Output size of a pooling window as torch.nn.MaxPool2d/AvgPool2d computes it:
+ * floor or ceil of (size + 2*pad - k)/stride + 1; in ceil mode a window that would start
+ * in the right padding only is dropped. */
+int dc_pool_out_size(int size, int k, int stride, int pad, bool ceil_mode);
+
+/* torch.nn.MaxPool2d (padding counts as -inf). */
+void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
+                  const float *in, float *out);
+
+/* torch.nn.AvgPool2d; count_include_pad as in PyTorch (divisor counts padded cells that
+ * lie inside the padded image, never the ceil-mode overhang). */
+void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
+                  bool count_include_pad, const float *in, float *out);
+
+/* torch.nn.AdaptiveAvgPool2d((oh, ow)): bin i spans [floor(i*h/oh), ceil((i+1)*h/oh)). */
+void dc_adaptive_avgpool2d(int c, int h, int w, int oh, int ow, const float *in, float *out);
+
+/* ---- element-wise and data movement ------------------------------------- */
+
+/* out[i] = act(a[i] + b[i]); out may alias a or b. */
+void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act);
+
+/* ShuffleNet channel shuffle of one sample: view [groups][c/groups][hw], transpose the
+ * first two axes: out channel j*groups + g = in channel g*(c/groups) + j. */
+void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out);
+
+/* Numerically stable softmax of n logits (subtracts the max). */
+void dc_softmax(const float *logits, float *probs, int n);
+
+#endif /* DC_KERNELS_H */

@@ -1,0 +1,548 @@
+/*
+ * builder.c — appending nodes to a net and loading their parameters (see builder.h).
+ */
+#include "layers/builder.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BN_EPS 1e-5 /* torch.nn.BatchNorm2d's default, used by every model in the zoo */
+
+const char *dc_b_key(const char *prefix, const char *leaf)
+{
+    static _Thread_local char buf[256];
+    if (prefix && *prefix)
+        snprintf(buf, sizeof buf, "%s.%s", prefix, leaf);
+    else
+        snprintf(buf, sizeof buf, "%s", leaf);
+    return buf;
+}
+
+dc_status dc_builder_status(const dc_builder *b)
+{
+    return b->status;
+}
+
+static int b_fail(dc_builder *b, dc_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b->err.msg, sizeof b->err.msg, fmt, ap);
+    va_end(ap);
+    b->err.code = code;
+    b->status = code;
+    return -1;
+}
+
+static bool valid_input(dc_builder *b, int id)
+{
+    if (b->status != DC_OK)
+        return false;
+    if (id < 0 || id >= b->net->n_nodes) {
+        b_fail(b, DC_ERR_ARG, "%s: internal: node reads node %d of %d", b->net->arch, id,
+               b->net->n_nodes);
+        return false;
+    }
+    return true;
+}
+
+/* Appends a node with the given inputs; returns a pointer to it or NULL (error set). */
+static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *ins, int n_ins)
+{
+    dc_net *net = b->net;
+    if (net->n_nodes == net->cap_nodes) {
+        int cap = net->cap_nodes ? 2 * net->cap_nodes : 64;
+        dc_node *nodes = realloc(net->nodes, (size_t)cap * sizeof *nodes);
+        if (!nodes) {
+            b_fail(b, DC_ERR_NOMEM, "out of memory building %s", net->arch);
+            return NULL;
+        }
+        net->nodes = nodes;
+        net->cap_nodes = cap;
+    }
+    dc_node *nd = &net->nodes[net->n_nodes];
+    memset(nd, 0, sizeof *nd);
+    nd->op = op;
+    snprintf(nd->name, sizeof nd->name, "%s", name ? name : "");
+    if (n_ins > 0) {
+        nd->inputs = malloc((size_t)n_ins * sizeof *nd->inputs);
+        if (!nd->inputs) {
+            b_fail(b, DC_ERR_NOMEM, "out of memory building %s", net->arch);
+            return NULL;
+        }
+        memcpy(nd->inputs, ins, (size_t)n_ins * sizeof *ins);
+    }
+    nd->n_inputs = n_ins;
+    net->n_nodes++;
+    return nd;
+}
+
+static int node_id(const dc_builder *b, const dc_node *nd)
+{
+    return (int)(nd - b->net->nodes);
+}
+
+/* Allocates count floats for a parameter, or returns NULL in a shape-only build. */
+static float *alloc_param(dc_builder *b, size_t count, bool *ok)
+{
+    *ok = true;
+    if (!b->weights && !b->random)
+        return NULL;
+    float *p = calloc(count ? count : 1, sizeof *p);
+    if (!p) {
+        b_fail(b, DC_ERR_NOMEM, "out of memory for the parameters of %s", b->net->arch);
+        *ok = false;
+    }
+    return p;
+}
+
+/* splitmix64: a small, well-mixed generator for random builds */
+static double next_uniform(dc_builder *b)
+{
+    uint64_t z = (b->rng += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+/* Random parameters for benchmarks and tests: weights uniform in +-sqrt(6/fan_in) (He
+ * et al.'s bound for ReLU nets, so the signal neither vanishes nor explodes with depth),
+ * BatchNorm scales and variances in [0.5, 1.5), everything else in +-0.1. */
+static void fill_random(dc_builder *b, const char *key, int ndim, const int64_t *shape,
+                        float *dst, size_t n)
+{
+    double lo = -0.1, hi = 0.1;
+    if (ndim >= 2) {
+        int64_t fan_in = 1;
+        for (int i = 1; i < ndim; i++)
+            fan_in *= shape[i];
+        hi = sqrt(6.0 / (double)fan_in);
+        lo = -hi;
+    } else if (ends_with(key, "running_var") || (ends_with(key, "weight"))) {
+        lo = 0.5;
+        hi = 1.5;
+    }
+    for (size_t i = 0; i < n; i++)
+        dst[i] = (float)(lo + (hi - lo) * next_uniform(b));
+}
+
+/* Reads tensor `key` of the given shape into dst (skipped in a shape-only build) and
+ * counts it as trainable parameters unless it is a running statistic. */
+static bool read_tensor(dc_builder *b, const char *key, int ndim, const int64_t *shape,
+                        float *dst, bool trainable)
+{
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++)
+        numel *= shape[i];
+    if (trainable)
+        b->net->params += numel;
+    if (b->random && dst) {
+        fill_random(b, key, ndim, shape, dst, (size_t)numel);
+        return true;
+    }
+    if (!b->weights)
+        return true;
+    dc_status st = dc_weights_read(b->weights, key, ndim, shape, dst, &b->err);
+    if (st != DC_OK) {
+        b->status = st;
+        return false;
+    }
+    return true;
+}
+
+int dc_b_input(dc_builder *b, int c, int h, int w)
+{
+    if (b->status != DC_OK)
+        return -1;
+    if (b->net->n_nodes != 0)
+        return b_fail(b, DC_ERR_ARG, "%s: internal: input must be the first node",
+                      b->net->arch);
+    dc_node *nd = push_node(b, DC_OP_INPUT, "input", NULL, 0);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    return 0;
+}
+
+/* ---- convolutions ------------------------------------------------------- */
+
+/* Appends a conv node with allocated (not yet filled) weight and bias. */
+static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int k,
+                          int stride, int pad, int groups, dc_act act)
+{
+    if (!valid_input(b, in))
+        return NULL;
+    const dc_node *src = &b->net->nodes[in];
+    if (groups < 1 || src->c % groups || cout % groups) {
+        b_fail(b, DC_ERR_ARG, "%s: conv %s: %d in / %d out channels not divisible by %d "
+               "groups", b->net->arch, name, src->c, cout, groups);
+        return NULL;
+    }
+    dc_conv_shape s = { .cin = src->c, .h = src->h, .w = src->w, .cout = cout, .kh = k,
+                        .kw = k, .stride_h = stride, .stride_w = stride, .pad_h = pad,
+                        .pad_w = pad, .groups = groups };
+    int oh = dc_conv_out_h(&s), ow = dc_conv_out_w(&s);
+    if (oh < 1 || ow < 1) {
+        b_fail(b, DC_ERR_SHAPE, "%s: conv %s: input %dx%d too small for kernel %d",
+               b->net->arch, name, src->h, src->w, k);
+        return NULL;
+    }
+    bool depthwise = groups == s.cin && groups == cout && groups > 1;
+    dc_node *nd = push_node(b, depthwise ? DC_OP_DWCONV : DC_OP_CONV, name, &in, 1);
+    if (!nd)
+        return NULL;
+    nd->conv = s;
+    nd->c = cout;
+    nd->h = oh;
+    nd->w = ow;
+    nd->act = act;
+    nd->macs = (int64_t)oh * ow * cout * (s.cin / groups) * k * k;
+    bool ok1, ok2;
+    nd->weight = alloc_param(b, (size_t)cout * (s.cin / groups) * k * k, &ok1);
+    nd->bias = alloc_param(b, (size_t)cout, &ok2);
+    return ok1 && ok2 ? nd : NULL;
+}
+
+/* Reads a conv's weight [cout][cin/g][k][k] (and bias) into the node. */
+static bool read_conv_params(dc_builder *b, dc_node *nd, const char *name, bool has_bias)
+{
+    const dc_conv_shape *s = &nd->conv;
+    int64_t wshape[4] = { s->cout, s->cin / s->groups, s->kh, s->kw };
+    if (!read_tensor(b, dc_b_key(name, "weight"), 4, wshape, nd->weight, true))
+        return false;
+    int64_t bshape[1] = { s->cout };
+    return !has_bias || read_tensor(b, dc_b_key(name, "bias"), 1, bshape, nd->bias, true);
+}
+
+/* Reads BatchNorm2d `bn` over c channels and returns its per-channel affine map
+ * y = scale*x + shift (eval mode); scale/shift hold c doubles each. */
+static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double *shift)
+{
+    int64_t shape[1] = { c };
+    bool fill = b->weights || b->random;
+    float *buf = fill ? malloc(4 * (size_t)c * sizeof *buf) : NULL;
+    if (fill && !buf) {
+        b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
+        return false;
+    }
+    float *gamma = buf, *beta = buf ? buf + c : NULL;
+    float *mean = buf ? buf + 2 * c : NULL, *var = buf ? buf + 3 * c : NULL;
+    bool ok = read_tensor(b, dc_b_key(bn, "weight"), 1, shape, gamma, true) &&
+              read_tensor(b, dc_b_key(bn, "bias"), 1, shape, beta, true) &&
+              read_tensor(b, dc_b_key(bn, "running_mean"), 1, shape, mean, false) &&
+              read_tensor(b, dc_b_key(bn, "running_var"), 1, shape, var, false);
+    if (ok && buf) {
+        for (int i = 0; i < c; i++) {
+            if (!(var[i] >= 0.0f)) {
+                free(buf);
+                b_fail(b, DC_ERR_FORMAT, "%s: %s.running_var[%d] = %g is negative or NaN",
+                       b->weights ? dc_weights_path(b->weights) : b->net->arch, bn, i,
+                       (double)var[i]);
+                return false;
+            }
+            scale[i] = gamma[i] / sqrt((double)var[i] + BN_EPS);
+            shift[i] = beta[i] - mean[i] * scale[i];
+        }
+    }
+    free(buf);
+    return ok;
+}
+
+int dc_b_conv(dc_builder *b, int in, const char *name, int cout, int k, int stride, int pad,
+              int groups, bool has_bias, dc_act act)
+{
+    dc_node *nd = push_conv(b, in, name, cout, k, stride, pad, groups, act);
+    if (!nd || !read_conv_params(b, nd, name, has_bias))
+        return -1;
+    return node_id(b, nd);
+}
+
+int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int cout, int k,
+                 int stride, int pad, int groups, bool conv_has_bias, dc_act act)
+{
+    dc_node *nd = push_conv(b, in, conv, cout, k, stride, pad, groups, act);
+    if (!nd || !read_conv_params(b, nd, conv, conv_has_bias))
+        return -1;
+    double *scale = malloc(2 * (size_t)cout * sizeof *scale);
+    if (!scale)
+        return b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
+    double *shift = scale + cout;
+    if (!read_bn(b, bn, cout, scale, shift)) {
+        free(scale);
+        return -1;
+    }
+    if (nd->weight) {
+        /* fold: BN(conv(x) + b) = scale*(W*x) + (scale*b + shift) */
+        size_t per_out = (size_t)(nd->conv.cin / groups) * k * k;
+        for (int o = 0; o < cout; o++) {
+            for (size_t j = 0; j < per_out; j++)
+                nd->weight[o * per_out + j] = (float)(nd->weight[o * per_out + j] * scale[o]);
+            nd->bias[o] = (float)(nd->bias[o] * scale[o] + shift[o]);
+        }
+    }
+    free(scale);
+    return node_id(b, nd);
+}
+
+/* Adds scale[o] * kernel (a kh x kw kernel per (o, i) pair) into the centre of the node's
+ * 3x3 weights, and shift into its bias. src is [cout][cin][kh][kw] with kh = kw = 1 or 3,
+ * or NULL for the identity kernel (1 at [o][o] centre). */
+static void add_branch(dc_node *nd, const float *src, int ksrc, const double *scale,
+                       const double *shift)
+{
+    int cout = nd->conv.cout, cin = nd->conv.cin;
+    for (int o = 0; o < cout; o++) {
+        for (int i = 0; i < cin; i++) {
+            float *dst = nd->weight + ((size_t)o * cin + i) * 9;
+            if (!src) {
+                if (i == o)
+                    dst[4] += (float)scale[o];
+            } else if (ksrc == 1) {
+                dst[4] += (float)(src[(size_t)o * cin + i] * scale[o]);
+            } else {
+                const float *k = src + ((size_t)o * cin + i) * 9;
+                for (int t = 0; t < 9; t++)
+                    dst[t] += (float)(k[t] * scale[o]);
+            }
+        }
+        nd->bias[o] += (float)shift[o];
+    }
+}
+
+int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int stride,
+                      bool has_identity)
+{
+    char dense[96], one[96], dense_bn[96], one_bn[96], id[96];
+    snprintf(dense, sizeof dense, "%s.rbr_dense.conv", prefix);
+    snprintf(dense_bn, sizeof dense_bn, "%s.rbr_dense.bn", prefix);
+    snprintf(one, sizeof one, "%s.rbr_1x1.conv", prefix);
+    snprintf(one_bn, sizeof one_bn, "%s.rbr_1x1.bn", prefix);
+    snprintf(id, sizeof id, "%s.rbr_identity", prefix);
+
+    dc_node *nd = push_conv(b, in, prefix, cout, 3, stride, 1, 1, DC_ACT_RELU);
+    if (!nd)
+        return -1;
+    int cin = nd->conv.cin;
+    if (has_identity && (cin != cout || stride != 1))
+        return b_fail(b, DC_ERR_ARG, "%s: %s: identity branch needs in == out, stride 1",
+                      b->net->arch, prefix);
+    /* The MACs and params of the train form are what the checkpoints and chenyaofo's
+     * README count; the node runs the cheaper fused form, so report what it runs. */
+    bool ok;
+    float *k3 = alloc_param(b, (size_t)cout * cin * 9, &ok);
+    float *k1 = ok ? alloc_param(b, (size_t)cout * cin, &ok) : NULL;
+    double *scale = malloc(2 * (size_t)cout * sizeof *scale);
+    if (!ok || !scale) {
+        free(k3);
+        free(k1);
+        free(scale);
+        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+    }
+    double *shift = scale + cout;
+    int64_t s3[4] = { cout, cin, 3, 3 }, s1[4] = { cout, cin, 1, 1 };
+    bool good = read_tensor(b, dc_b_key(dense, "weight"), 4, s3, k3, true) &&
+                read_bn(b, dense_bn, cout, scale, shift);
+    if (good && nd->weight)
+        add_branch(nd, k3, 3, scale, shift);
+    good = good && read_tensor(b, dc_b_key(one, "weight"), 4, s1, k1, true) &&
+           read_bn(b, one_bn, cout, scale, shift);
+    if (good && nd->weight)
+        add_branch(nd, k1, 1, scale, shift);
+    if (good && has_identity) {
+        good = read_bn(b, id, cout, scale, shift);
+        if (good && nd->weight)
+            add_branch(nd, NULL, 0, scale, shift);
+    }
+    free(k3);
+    free(k1);
+    free(scale);
+    return good ? node_id(b, nd) : -1;
+}
+
+/* ---- other layers ------------------------------------------------------- */
+
+int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_act act)
+{
+    if (!valid_input(b, in))
+        return -1;
+    int in_features = (int)dc_node_numel(&b->net->nodes[in]);
+    dc_node *nd = push_node(b, DC_OP_LINEAR, name, &in, 1);
+    if (!nd)
+        return -1;
+    nd->in_features = in_features;
+    nd->c = out_features;
+    nd->h = nd->w = 1;
+    nd->act = act;
+    nd->macs = (int64_t)in_features * out_features;
+    bool ok1, ok2;
+    nd->weight = alloc_param(b, (size_t)in_features * out_features, &ok1);
+    nd->bias = alloc_param(b, (size_t)out_features, &ok2);
+    if (!ok1 || !ok2)
+        return -1;
+    int64_t ws[2] = { out_features, in_features }, bs[1] = { out_features };
+    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, nd->weight, true) ||
+        !read_tensor(b, dc_b_key(name, "bias"), 1, bs, nd->bias, true))
+        return -1;
+    return node_id(b, nd);
+}
+
+static int push_pool(dc_builder *b, dc_op op, int in, int k, int stride, int pad,
+                     bool ceil_mode, bool count_include_pad)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int oh = dc_pool_out_size(src->h, k, stride, pad, ceil_mode);
+    int ow = dc_pool_out_size(src->w, k, stride, pad, ceil_mode);
+    if (oh < 1 || ow < 1 || 2 * pad > k)
+        return b_fail(b, DC_ERR_SHAPE, "%s: pool k=%d s=%d p=%d on %dx%d gives no output",
+                      b->net->arch, k, stride, pad, src->h, src->w);
+    int c = src->c;
+    dc_node *nd = push_node(b, op, op == DC_OP_MAXPOOL ? "maxpool" : "avgpool", &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = oh;
+    nd->w = ow;
+    nd->k = k;
+    nd->stride = stride;
+    nd->pad = pad;
+    nd->ceil_mode = ceil_mode;
+    nd->count_include_pad = count_include_pad;
+    return node_id(b, nd);
+}
+
+int dc_b_maxpool(dc_builder *b, int in, int k, int stride, int pad, bool ceil_mode)
+{
+    return push_pool(b, DC_OP_MAXPOOL, in, k, stride, pad, ceil_mode, false);
+}
+
+int dc_b_avgpool(dc_builder *b, int in, int k, int stride, int pad, bool ceil_mode,
+                 bool count_include_pad)
+{
+    return push_pool(b, DC_OP_AVGPOOL, in, k, stride, pad, ceil_mode, count_include_pad);
+}
+
+int dc_b_adaptive_avgpool(dc_builder *b, int in, int oh, int ow)
+{
+    if (!valid_input(b, in))
+        return -1;
+    int c = b->net->nodes[in].c;
+    dc_node *nd = push_node(b, DC_OP_ADAPTIVE_AVGPOOL, "avgpool", &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = oh;
+    nd->w = ow;
+    return node_id(b, nd);
+}
+
+int dc_b_add(dc_builder *b, int x, int y, dc_act act)
+{
+    if (!valid_input(b, x) || !valid_input(b, y))
+        return -1;
+    const dc_node *a = &b->net->nodes[x], *c = &b->net->nodes[y];
+    if (a->c != c->c || a->h != c->h || a->w != c->w)
+        return b_fail(b, DC_ERR_SHAPE, "%s: add of %dx%dx%d (%s) and %dx%dx%d (%s)",
+                      b->net->arch, a->c, a->h, a->w, a->name, c->c, c->h, c->w, c->name);
+    int ins[2] = { x, y };
+    int ch = a->c, h = a->h, w = a->w;
+    dc_node *nd = push_node(b, DC_OP_ADD, "add", ins, 2);
+    if (!nd)
+        return -1;
+    nd->c = ch;
+    nd->h = h;
+    nd->w = w;
+    nd->act = act;
+    return node_id(b, nd);
+}
+
+int dc_b_concat(dc_builder *b, const int *ins, int n)
+{
+    int c = 0;
+    for (int i = 0; i < n; i++) {
+        if (!valid_input(b, ins[i]))
+            return -1;
+        const dc_node *s = &b->net->nodes[ins[i]], *f = &b->net->nodes[ins[0]];
+        if (s->h != f->h || s->w != f->w)
+            return b_fail(b, DC_ERR_SHAPE, "%s: concat of %dx%d and %dx%d maps",
+                          b->net->arch, f->h, f->w, s->h, s->w);
+        c += s->c;
+    }
+    if (n < 1)
+        return b_fail(b, DC_ERR_ARG, "%s: concat of nothing", b->net->arch);
+    int h = b->net->nodes[ins[0]].h, w = b->net->nodes[ins[0]].w;
+    dc_node *nd = push_node(b, DC_OP_CONCAT, "concat", ins, n);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    return node_id(b, nd);
+}
+
+int dc_b_slice(dc_builder *b, int in, int begin, int count)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *s = &b->net->nodes[in];
+    if (begin < 0 || count < 1 || begin + count > s->c)
+        return b_fail(b, DC_ERR_ARG, "%s: slice [%d, %d) of %d channels", b->net->arch,
+                      begin, begin + count, s->c);
+    int h = s->h, w = s->w;
+    dc_node *nd = push_node(b, DC_OP_SLICE, "slice", &in, 1);
+    if (!nd)
+        return -1;
+    nd->begin = begin;
+    nd->c = count;
+    nd->h = h;
+    nd->w = w;
+    return node_id(b, nd);
+}
+
+int dc_b_shuffle(dc_builder *b, int in, int groups)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *s = &b->net->nodes[in];
+    if (groups < 1 || s->c % groups)
+        return b_fail(b, DC_ERR_ARG, "%s: shuffle of %d channels in %d groups",
+                      b->net->arch, s->c, groups);
+    int c = s->c, h = s->h, w = s->w;
+    dc_node *nd = push_node(b, DC_OP_SHUFFLE, "shuffle", &in, 1);
+    if (!nd)
+        return -1;
+    nd->groups = groups;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    return node_id(b, nd);
+}
+
+int dc_b_act(dc_builder *b, int in, dc_act act)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *s = &b->net->nodes[in];
+    int c = s->c, h = s->h, w = s->w;
+    dc_node *nd = push_node(b, DC_OP_ACT, "act", &in, 1);
+    if (!nd)
+        return -1;
+    nd->act = act;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    return node_id(b, nd);
+}

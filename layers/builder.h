@@ -1,0 +1,73 @@
+/*
+ * builder.h — how zoo/ describes an architecture: one call per layer, in forward order.
+ *
+ * Each dc_b_* call appends a node reading earlier nodes and returns its id. Parameters
+ * are read from the weight file by their state_dict names as the node is added, checked
+ * for shape, and transformed for inference (BatchNorm folded into the conv before it,
+ * RepVGG branches fused). In a shape-only build (no weight file) parameters are not
+ * allocated, but shapes, MACs and parameter counts are the same.
+ *
+ * Errors are sticky (one check at the end instead of one per layer): the first failing
+ * call records its message in the builder; it and every later call return -1 and do
+ * nothing. dc_builder_finish() reports it.
+ *
+ *     int x = dc_b_input(b, 3, 32, 32);
+ *     x = dc_b_conv_bn(b, x, "conv1", "bn1", 16, 3, 1, 1, 1, false, DC_ACT_RELU);
+ *     ...
+ *     x = dc_b_linear(b, x, "fc", num_classes, DC_ACT_NONE);
+ *     return dc_builder_status(b);
+ */
+#ifndef DC_LAYERS_BUILDER_H
+#define DC_LAYERS_BUILDER_H
+
+#include "layers/net.h"
+#include "loaders/weights.h"
+
+typedef struct {
+    dc_net *net;
+    dc_weights *weights;  /* NULL for a shape-only or random build */
+    bool random;          /* no file: allocate parameters and fill them from rng */
+    uint64_t rng;
+    dc_status status;     /* sticky: the first error */
+    dc_error err;
+} dc_builder;
+
+/* The name of a state_dict key under a prefix: "<prefix>.<leaf>" (or leaf alone when the
+ * prefix is empty). Returns a pointer to a static buffer of the builder's thread. */
+const char *dc_b_key(const char *prefix, const char *leaf);
+
+int dc_b_input(dc_builder *b, int c, int h, int w);
+
+/* torch.nn.Conv2d named `name` (reads name.weight, and name.bias when has_bias), then act.
+ * A conv with groups == cin == cout becomes a depthwise node. */
+int dc_b_conv(dc_builder *b, int in, const char *name, int cout, int k, int stride, int pad,
+              int groups, bool has_bias, dc_act act);
+
+/* Conv2d `conv` followed by BatchNorm2d `bn` (eval mode, eps 1e-5) and act, folded into
+ * one conv at load: w' = w * t, b' = (b - mean) * t + beta, with t = gamma/sqrt(var+eps). */
+int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int cout, int k,
+                 int stride, int pad, int groups, bool conv_has_bias, dc_act act);
+
+/* A train-form RepVGGBlock under prefix (rbr_dense 3x3+BN, rbr_1x1 1x1+BN, and when
+ * has_identity a bare BN), fused at load into one 3x3 conv with bias, then ReLU. */
+int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int stride,
+                      bool has_identity);
+
+/* torch.nn.Linear `name` on the flattened input, then act. */
+int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_act act);
+
+int dc_b_maxpool(dc_builder *b, int in, int k, int stride, int pad, bool ceil_mode);
+int dc_b_avgpool(dc_builder *b, int in, int k, int stride, int pad, bool ceil_mode,
+                 bool count_include_pad);
+int dc_b_adaptive_avgpool(dc_builder *b, int in, int oh, int ow);
+
+int dc_b_add(dc_builder *b, int x, int y, dc_act act);
+int dc_b_concat(dc_builder *b, const int *ins, int n);
+int dc_b_slice(dc_builder *b, int in, int begin, int count);
+int dc_b_shuffle(dc_builder *b, int in, int groups);
+int dc_b_act(dc_builder *b, int in, dc_act act);
+
+/* DC_OK, or the first error recorded. */
+dc_status dc_builder_status(const dc_builder *b);
+
+#endif /* DC_LAYERS_BUILDER_H */

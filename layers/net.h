@@ -1,0 +1,111 @@
+/*
+ * net.h — the net as the runtime sees it (internal to the library).
+ *
+ * A net is a flat array of nodes in topological order: node i reads only nodes < i.
+ * Every node produces one feature map of c x h x w floats per sample; the input node's
+ * data is the caller's buffer, every other node's lives in the activation arena at the
+ * offset the planner (arena.c) gave it. Parameters are owned by the nodes.
+ *
+ * Build (builder.h) -> plan (dc_net_plan) -> run (dc_net_forward) -> free.
+ */
+#ifndef DC_LAYERS_NET_H
+#define DC_LAYERS_NET_H
+
+#include "dualcnn.h"
+#include "kernels/kernels.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef enum {
+    DC_OP_INPUT = 0,
+    DC_OP_CONV,          /* dense or grouped conv (im2col + SGEMM), bias and act fused */
+    DC_OP_DWCONV,        /* depthwise conv, direct loops */
+    DC_OP_LINEAR,        /* reads its input flattened (c*h*w features) */
+    DC_OP_MAXPOOL,
+    DC_OP_AVGPOOL,
+    DC_OP_ADAPTIVE_AVGPOOL,
+    DC_OP_ADD,           /* element-wise sum of two inputs, then act */
+    DC_OP_CONCAT,        /* along channels, inputs in order */
+    DC_OP_SLICE,         /* channels [begin, begin + c) of the input */
+    DC_OP_SHUFFLE,       /* ShuffleNet channel shuffle */
+    DC_OP_ACT,           /* a standalone activation */
+    DC_OP_COUNT
+} dc_op;
+
+const char *dc_op_name(dc_op op);
+
+typedef struct {
+    dc_op op;
+    char name[80];        /* the state_dict prefix of its parameters, or a description */
+    int *inputs;          /* ids of the nodes read, all < this node's id */
+    int n_inputs;
+    int c, h, w;          /* output feature map of one sample */
+    dc_act act;           /* fused epilogue activation */
+
+    /* parameters (owned); NULL in a shape-only net */
+    float *weight, *bias;
+    dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
+    int in_features;      /* DC_OP_LINEAR */
+
+    /* pooling */
+    int k, stride, pad;
+    bool ceil_mode, count_include_pad;
+
+    int begin;            /* DC_OP_SLICE: first channel */
+    int groups;           /* DC_OP_SHUFFLE */
+
+    int64_t macs;         /* per sample */
+
+    /* planned by dc_net_plan */
+    size_t offset;        /* in floats, into the arena */
+    int last_use;         /* id of the last node that reads this one */
+
+    /* profile */
+    double seconds;
+    int64_t runs;
+} dc_node;
+
+struct dc_net {
+    dc_node *nodes;
+    int n_nodes, cap_nodes;
+    int output;              /* id of the node whose data are the logits */
+
+    char arch[48];
+    char dataset[48];
+    int num_classes;
+    int in_c, in_h, in_w;
+    float mean[3], std[3];
+    char **class_names;      /* num_classes strings or NULL */
+    int64_t params;
+    bool shape_only;
+
+    int max_batch;
+    float *arena;            /* planned activation memory */
+    size_t arena_floats;
+    float *workspace;        /* im2col scratch, sized to the largest conv */
+    size_t workspace_floats;
+    const float *input;      /* the caller's input during a forward pass */
+    bool profiling;
+};
+
+/* Number of floats of one sample's output of node id. */
+static inline size_t dc_node_numel(const dc_node *nd)
+{
+    return (size_t)nd->c * (size_t)nd->h * (size_t)nd->w;
+}
+
+/* Plans the arena and the workspace for max_batch samples and allocates them. */
+dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err);
+
+/* The arena planner alone (testable without a net): given n tensors with sizes (floats)
+ * and lifetimes [first, last] (inclusive node ids), assigns offsets (floats, aligned to
+ * 16) so that tensors whose lifetimes overlap never overlap in memory. Returns the arena
+ * size in floats. Placement: largest tensor first, lowest offset that fits. */
+size_t dc_arena_plan(int n, const size_t *sizes, const int *first, const int *last,
+                     size_t *offsets);
+
+/* Allocates an empty net (for the builder). */
+dc_net *dc_net_new(void);
+
+#endif /* DC_LAYERS_NET_H */

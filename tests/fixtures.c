@@ -1,0 +1,73 @@
+#include "fixtures.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *fx_tmpdir(void)
+{
+    const char *d = getenv("DUALCNN_TEST_TMP");
+    return (d && *d) ? d : "/tmp";
+}
+
+char *fx_path(char *buf, size_t n, const char *name)
+{
+    snprintf(buf, n, "%s/%s", fx_tmpdir(), name);
+    return buf;
+}
+
+fx_rng fx_rng_seed(uint64_t seed)
+{
+    fx_rng r = { seed };
+    return r;
+}
+
+uint64_t fx_rng_u64(fx_rng *r)
+{
+    uint64_t z = (r->state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+float fx_rng_uniform(fx_rng *r, float lo, float hi)
+{
+    double u = (double)(fx_rng_u64(r) >> 11) / 9007199254740992.0; /* [0,1) */
+    return (float)(lo + (hi - lo) * u);
+}
+
+void fx_fill_uniform(float *x, size_t n, fx_rng *r, float lo, float hi)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = fx_rng_uniform(r, lo, hi);
+}
+
+float fx_max_abs_diff(const float *a, const float *b, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++) {
+        float d = fabsf(a[i] - b[i]);
+        if (d > m || isnan(d))
+            m = isnan(d) ? INFINITY : d;
+    }
+    return m;
+}
+
+float fx_max_abs(const float *x, size_t n)
+{
+    float m = 0.0f;
+    for (size_t i = 0; i < n; i++)
+        if (fabsf(x[i]) > m)
+            m = fabsf(x[i]);
+    return m;
+}
+
+int fx_write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f)
+        return -1;
+    size_t w = fwrite(data, 1, len, f);
+    int rc = fclose(f);
+    return (w == len && rc == 0) ? 0 : -1;
+}

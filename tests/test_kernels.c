@@ -1,0 +1,927 @@
+/*
+ * test_kernels.c — every kernel of kernels/kernels.h against a naive twin.
+ *
+ * The twins below are written from PyTorch's definitions (nested loops, double sums),
+ * not from the optimised code; a few golden arrays computed by PyTorch 1.13 anchor the
+ * twins themselves. Shapes are chosen to be awkward: odd channel counts, non-square
+ * images and kernels, stride 2, padding 0/1/2, groups, kernels larger than the image.
+ * Every output buffer carries a guard tail that must survive the call.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "kernels/kernels.h"
+
+/* ---- helpers ------------------------------------------------------------ */
+
+#define GUARD 16
+#define GUARD_VALUE (-12345.5f)
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static const dc_act all_acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6 };
+static const char *act_name(dc_act a)
+{
+    return a == DC_ACT_RELU ? "relu" : a == DC_ACT_RELU6 ? "relu6" : "none";
+}
+
+/* n floats followed by GUARD sentinel floats. */
+static float *buf_new(size_t n)
+{
+    float *p = malloc((n + GUARD) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n + GUARD; i++)
+        p[i] = GUARD_VALUE;
+    return p;
+}
+
+static void buf_check_guard(const float *p, size_t n, const char *what)
+{
+    for (size_t i = n; i < n + GUARD; i++)
+        ck_assert_msg(p[i] == GUARD_VALUE, "%s: wrote past the end (index %zu of %zu)", what,
+                      i, n);
+}
+
+static float *buf_random(size_t n, fx_rng *r, float lo, float hi)
+{
+    float *p = buf_new(n);
+    fx_fill_uniform(p, n, r, lo, hi);
+    return p;
+}
+
+/* |got - ref| <= rel * max(1, max|ref|) everywhere. */
+static void check_close(const float *got, const float *ref, size_t n, double rel,
+                        const char *what)
+{
+    double scale = fx_max_abs(ref, n);
+    double tol = rel * (scale > 1.0 ? scale : 1.0);
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - (double)ref[i]);
+        ck_assert_msg(d <= tol && !isnan(got[i]),
+                      "%s: index %zu: got %.9g, want %.9g (|diff| %.3g > tol %.3g)", what, i,
+                      got[i], ref[i], d, tol);
+    }
+}
+
+/* |got - ref| <= rel * max(1, |ref|) element by element (pooling averages). */
+static void check_close_each(const float *got, const float *ref, size_t n, double rel,
+                             const char *what)
+{
+    for (size_t i = 0; i < n; i++) {
+        double a = fabs((double)ref[i]);
+        double d = fabs((double)got[i] - (double)ref[i]);
+        ck_assert_msg(d <= rel * (a > 1.0 ? a : 1.0) && !isnan(got[i]),
+                      "%s: index %zu: got %.9g, want %.9g", what, i, got[i], ref[i]);
+    }
+}
+
+static void check_exact(const float *got, const float *ref, size_t n, const char *what)
+{
+    for (size_t i = 0; i < n; i++)
+        ck_assert_msg(got[i] == ref[i] || (isnan(got[i]) && isnan(ref[i])),
+                      "%s: index %zu: got %.9g, want %.9g", what, i, got[i], ref[i]);
+}
+
+/* ---- naive twins -------------------------------------------------------- */
+
+static double naive_act(dc_act a, double v)
+{
+    if (a == DC_ACT_RELU || a == DC_ACT_RELU6)
+        v = v < 0.0 ? 0.0 : v;
+    if (a == DC_ACT_RELU6)
+        v = v > 6.0 ? 6.0 : v;
+    return v;
+}
+
+/* torch.nn.Conv2d output extent: floor((size + 2*pad - k) / stride) + 1. */
+static int naive_conv_extent(int size, int k, int stride, int pad)
+{
+    return (int)floor((double)(size + 2 * pad - k) / stride) + 1;
+}
+
+/* torch.nn.Conv2d, straight from its definition:
+ * out[co][y][x] = b[co] + sum_{c < cin/g, i < kh, j < kw}
+ *                 w[co][c][i][j] * in_pad[g*cin/g + c][y*sh + i][x*sw + j],
+ * with g = co / (cout/groups) and in_pad the input with zero borders. */
+static void naive_conv(const dc_conv_shape *s, const float *in, const float *w,
+                       const float *b, dc_act act, float *out)
+{
+    int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    int cin_g = s->cin / s->groups, cout_g = s->cout / s->groups;
+    for (int co = 0; co < s->cout; co++) {
+        int g = co / cout_g;
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double acc = b ? b[co] : 0.0;
+                for (int c = 0; c < cin_g; c++)
+                    for (int i = 0; i < s->kh; i++)
+                        for (int j = 0; j < s->kw; j++) {
+                            int iy = y * s->stride_h + i - s->pad_h;
+                            int ix = x * s->stride_w + j - s->pad_w;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                continue;
+                            double wv = w[((co * cin_g + c) * s->kh + i) * s->kw + j];
+                            double xv = in[((g * cin_g + c) * s->h + iy) * s->w + ix];
+                            acc += wv * xv;
+                        }
+                out[(co * oh + y) * ow + x] = (float)naive_act(act, acc);
+            }
+    }
+}
+
+/* PyTorch's pooling_output_shape, transcribed. */
+static int naive_pool_extent(int size, int k, int stride, int pad, bool ceil_mode)
+{
+    double q = (double)(size + 2 * pad - k) / stride;
+    int out = (int)(ceil_mode ? ceil(q) : floor(q)) + 1;
+    if (ceil_mode && (out - 1) * stride >= size + pad)
+        out--;
+    return out;
+}
+
+/* torch.nn.MaxPool2d: max over the window of the -inf padded image. */
+static void naive_maxpool(int c, int h, int w, int k, int s, int p, bool ceil_mode,
+                          const float *in, float *out)
+{
+    int oh = naive_pool_extent(h, k, s, p, ceil_mode), ow = naive_pool_extent(w, k, s, p, ceil_mode);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double m = -INFINITY;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int iy = y * s - p + i, ix = x * s - p + j;
+                        double v = (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                                       ? -INFINITY
+                                       : in[(ch * h + iy) * w + ix];
+                        if (v > m)
+                            m = v;
+                    }
+                out[(ch * oh + y) * ow + x] = (float)m;
+            }
+}
+
+/* torch.nn.AvgPool2d: mean over the window; with count_include_pad the divisor counts
+ * every window cell inside the padded image [-p, size + p) (not the ceil-mode overhang
+ * beyond it), otherwise only the real cells. */
+static void naive_avgpool(int c, int h, int w, int k, int s, int p, bool ceil_mode,
+                          bool count_include_pad, const float *in, float *out)
+{
+    int oh = naive_pool_extent(h, k, s, p, ceil_mode), ow = naive_pool_extent(w, k, s, p, ceil_mode);
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double sum = 0.0;
+                int padded = 0, real = 0;
+                for (int i = 0; i < k; i++)
+                    for (int j = 0; j < k; j++) {
+                        int iy = y * s - p + i, ix = x * s - p + j;
+                        if (iy >= h + p || ix >= w + p)
+                            continue; /* ceil-mode overhang */
+                        padded++;
+                        if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                            continue; /* padding */
+                        real++;
+                        sum += in[(ch * h + iy) * w + ix];
+                    }
+                out[(ch * oh + y) * ow + x] = (float)(sum / (count_include_pad ? padded : real));
+            }
+}
+
+/* torch.nn.AdaptiveAvgPool2d: bin i of n over size spans [floor(i*size/n), ceil((i+1)*size/n)). */
+static void naive_adaptive(int c, int h, int w, int oh, int ow, const float *in, float *out)
+{
+    for (int ch = 0; ch < c; ch++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                int y0 = (int)floor((double)y * h / oh), y1 = (int)ceil((double)(y + 1) * h / oh);
+                int x0 = (int)floor((double)x * w / ow), x1 = (int)ceil((double)(x + 1) * w / ow);
+                double sum = 0.0;
+                for (int iy = y0; iy < y1; iy++)
+                    for (int ix = x0; ix < x1; ix++)
+                        sum += in[(ch * h + iy) * w + ix];
+                out[(ch * oh + y) * ow + x] = (float)(sum / ((y1 - y0) * (x1 - x0)));
+            }
+}
+
+/* ---- activation --------------------------------------------------------- */
+
+START_TEST(test_act_apply)
+{
+    /* 19 values: not a multiple of any vector width; both clamp edges and beyond. */
+    const float src[19] = { -7.0f, -1.0f, -0.0f, 0.0f, 1e-7f, 0.5f, 1.0f, 5.999f, 6.0f,
+                            6.001f, 7.0f, 100.0f, -100.0f, 3.0f, -3.0f, 2.5f, -2.5f, 6.5f,
+                            -0.25f };
+    for (size_t a = 0; a < NELEM(all_acts); a++) {
+        float *x = buf_new(19);
+        float ref[19];
+        memcpy(x, src, sizeof src);
+        for (int i = 0; i < 19; i++)
+            ref[i] = (float)naive_act(all_acts[a], src[i]);
+        dc_act_apply(all_acts[a], x, 19);
+        check_exact(x, ref, 19, act_name(all_acts[a]));
+        buf_check_guard(x, 19, act_name(all_acts[a]));
+        free(x);
+    }
+    /* NaN passes through, as in torch.relu / torch.nn.ReLU6 */
+    float nan1[1] = { NAN }, nan2[1] = { NAN };
+    dc_act_apply(DC_ACT_RELU, nan1, 1);
+    dc_act_apply(DC_ACT_RELU6, nan2, 1);
+    ck_assert(isnan(nan1[0]) && isnan(nan2[0]));
+}
+END_TEST
+
+/* ---- convolution -------------------------------------------------------- */
+
+START_TEST(test_conv_out_size)
+{
+    /* h and w differ everywhere so a swapped axis shows. */
+    const struct { dc_conv_shape s; int oh, ow; } t[] = {
+        { { 3, 32, 31, 8, 3, 3, 1, 1, 1, 1, 1 }, 32, 31 },
+        { { 3, 7, 11, 8, 3, 3, 2, 2, 1, 1, 1 }, 4, 6 },
+        { { 3, 7, 11, 8, 5, 5, 2, 2, 2, 2, 1 }, 4, 6 },
+        { { 3, 7, 11, 8, 1, 3, 1, 2, 0, 1, 1 }, 7, 6 },
+        { { 3, 7, 11, 8, 3, 1, 2, 1, 0, 0, 1 }, 3, 11 },
+        { { 3, 2, 3, 8, 5, 5, 1, 1, 2, 2, 1 }, 2, 3 },  /* kernel larger than the image */
+        { { 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1 }, 112, 112 },
+        { { 3, 2, 2, 8, 5, 5, 1, 1, 0, 0, 1 }, 0, 0 },  /* too small: no output */
+    };
+    for (size_t i = 0; i < NELEM(t); i++) {
+        ck_assert_int_eq(dc_conv_out_h(&t[i].s), t[i].oh);
+        ck_assert_int_eq(dc_conv_out_w(&t[i].s), t[i].ow);
+    }
+}
+END_TEST
+
+START_TEST(test_conv_workspace)
+{
+    dc_conv_shape pw = { 16, 7, 11, 24, 1, 1, 1, 1, 0, 0, 1 };
+    ck_assert_uint_eq(dc_conv2d_workspace_floats(&pw), 0);
+    pw.groups = 4;
+    ck_assert_uint_eq(dc_conv2d_workspace_floats(&pw), 0);
+    dc_conv_shape strided = { 16, 7, 11, 24, 1, 1, 2, 2, 0, 0, 1 };
+    ck_assert_uint_eq(dc_conv2d_workspace_floats(&strided), 16u * 4 * 6);
+    dc_conv_shape padded = { 16, 7, 11, 24, 1, 1, 1, 1, 1, 1, 1 };
+    ck_assert_uint_eq(dc_conv2d_workspace_floats(&padded), 16u * 9 * 13);
+    /* one group's im2col at a time: cin/groups rows per tap */
+    dc_conv_shape grouped = { 16, 7, 11, 24, 3, 3, 2, 2, 1, 1, 4 };
+    ck_assert_uint_eq(dc_conv2d_workspace_floats(&grouped), 4u * 9 * 4 * 6);
+}
+END_TEST
+
+/* dc_im2col against its definition, exactly: row (c*kh + i)*kw + j, column y*ow + x holds
+ * in[c][y*sh - ph + i][x*sw - pw + j], or 0 outside the image. */
+START_TEST(test_im2col)
+{
+    const int t[][8] = { /* c, h, w, kh, kw, sh, sw, ph/pw packed below */
+        { 3, 7, 11, 3, 3, 1, 1, 1 }, { 2, 7, 11, 3, 3, 2, 2, 1 }, { 2, 5, 6, 5, 5, 2, 1, 2 },
+        { 5, 4, 9, 1, 3, 1, 2, 0 }, { 1, 2, 3, 5, 5, 1, 1, 2 }, { 2, 6, 5, 3, 1, 3, 1, 0 },
+    };
+    const int pads[][2] = { { 1, 1 }, { 1, 0 }, { 2, 1 }, { 0, 1 }, { 2, 2 }, { 1, 0 } };
+    fx_rng r = fx_rng_seed(11);
+    for (size_t n = 0; n < NELEM(t); n++) {
+        int c = t[n][0], h = t[n][1], w = t[n][2], kh = t[n][3], kw = t[n][4];
+        int sh = t[n][5], sw = t[n][6], ph = pads[n][0], pw = pads[n][1];
+        int oh = naive_conv_extent(h, kh, sh, ph), ow = naive_conv_extent(w, kw, sw, pw);
+        size_t rows = (size_t)c * kh * kw, cols = (size_t)oh * ow;
+        float *in = buf_random((size_t)c * h * w, &r, -1.0f, 1.0f);
+        float *col = buf_new(rows * cols);
+        float *ref = malloc(rows * cols * sizeof(float));
+        for (int ci = 0; ci < c; ci++)
+            for (int i = 0; i < kh; i++)
+                for (int j = 0; j < kw; j++)
+                    for (int y = 0; y < oh; y++)
+                        for (int x = 0; x < ow; x++) {
+                            int iy = y * sh - ph + i, ix = x * sw - pw + j;
+                            bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+                            ref[((ci * kh + i) * kw + j) * cols + y * ow + x] =
+                                inside ? in[(ci * h + iy) * w + ix] : 0.0f;
+                        }
+        dc_im2col(in, c, h, w, kh, kw, sh, sw, ph, pw, col);
+        char what[64];
+        snprintf(what, sizeof what, "im2col case %zu", n);
+        check_exact(col, ref, rows * cols, what);
+        buf_check_guard(col, rows * cols, what);
+        free(in), free(col), free(ref);
+    }
+}
+END_TEST
+
+/* Golden values from torch.nn.functional.conv2d(x, w, b, stride=(2,1), padding=(1,2),
+ * groups=2) on x [1][4][4][5] = (arange % 7) - 3, w [4][2][2][3] = (arange % 5) - 2. */
+static const float gold_conv_b[4] = { 0.5f, -1.0f, 2.0f, 0.25f };
+static const float gold_conv_out[84] = {
+    3.5f, -4.5f, 9.5f, -4.5f, -4.5f, 0.5f, 1.5f, 2.5f, 0.5f, -9.5f, -12.5f, 12.5f, 3.5f,
+    7.5f, -2.5f, 0.5f, 7.5f, 4.5f, 1.5f, -3.5f, -4.5f, 2.0f, -1.0f, 2.0f, 6.0f, 3.0f, -1.0f,
+    -3.0f, 0.0f, 5.0f, -4.0f, 4.0f, -9.0f, -14.0f, 0.0f, 1.0f, -7.0f, -7.0f, -3.0f, 1.0f,
+    3.0f, 0.0f, 4.0f, 8.0f, -2.0f, 9.0f, -1.0f, -6.0f, 0.0f, 4.0f, -4.0f, -6.0f, -6.0f, 1.0f,
+    11.0f, -9.0f, -1.0f, -3.0f, 9.0f, -2.0f, 8.0f, 5.0f, 4.0f, -1.75f, -7.75f, -2.75f, 7.25f,
+    -3.75f, 6.25f, 2.25f, 0.25f, 8.25f, 10.25f, 9.25f, 1.25f, -2.75f, 5.25f, 7.25f, 5.25f,
+    -7.75f, -4.75f, -1.75f, 0.25f, 0.25f,
+};
+
+START_TEST(test_conv_golden)
+{
+    const dc_conv_shape s = { 4, 4, 5, 4, 2, 3, 2, 1, 1, 2, 2 };
+    float in[80], w[48];
+    for (int i = 0; i < 80; i++)
+        in[i] = (float)(i % 7 - 3);
+    for (int i = 0; i < 48; i++)
+        w[i] = (float)(i % 5 - 2);
+    ck_assert_int_eq(dc_conv_out_h(&s), 3);
+    ck_assert_int_eq(dc_conv_out_w(&s), 7);
+
+    float ref[84];
+    naive_conv(&s, in, w, gold_conv_b, DC_ACT_NONE, ref);
+    check_exact(ref, gold_conv_out, 84, "naive twin vs torch");
+
+    float *ws = buf_new(dc_conv2d_workspace_floats(&s));
+    float *out = buf_new(84);
+    dc_conv2d(&s, in, w, gold_conv_b, DC_ACT_NONE, out, ws);
+    check_close(out, gold_conv_out, 84, 1e-6, "dc_conv2d vs torch");
+    buf_check_guard(out, 84, "conv out");
+    buf_check_guard(ws, dc_conv2d_workspace_floats(&s), "conv workspace");
+    free(ws), free(out);
+}
+END_TEST
+
+/* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
+static const dc_conv_shape conv_cases[] = {
+    { 3, 7, 11, 5, 3, 3, 1, 1, 1, 1, 1 },      /* plain 3x3, non-square image */
+    { 3, 7, 11, 13, 3, 3, 2, 2, 1, 1, 1 },     /* stride 2 */
+    { 5, 9, 6, 17, 3, 3, 2, 2, 0, 0, 1 },      /* pad 0, stride 2 */
+    { 5, 8, 9, 7, 5, 5, 1, 1, 2, 2, 1 },       /* 5x5 pad 2 */
+    { 5, 8, 9, 7, 5, 5, 2, 2, 2, 2, 1 },       /* 5x5 stride 2 pad 2 */
+    { 4, 7, 11, 6, 1, 3, 1, 1, 0, 1, 2 },      /* 1x3, groups 2 */
+    { 4, 7, 11, 8, 3, 1, 1, 2, 1, 0, 4 },      /* 3x1, stride (1,2), groups 4 */
+    { 8, 6, 10, 12, 3, 3, 2, 1, 2, 1, 4 },     /* groups 4, stride (2,1), pad (2,1) */
+    { 6, 5, 7, 9, 2, 4, 1, 3, 0, 2, 3 },       /* even kernel 2x4, groups 3 */
+    { 13, 7, 11, 17, 1, 1, 1, 1, 0, 0, 1 },    /* 1x1 fast path */
+    { 16, 5, 7, 12, 1, 1, 1, 1, 0, 0, 4 },     /* 1x1 fast path, groups 4 */
+    { 13, 7, 11, 17, 1, 1, 2, 2, 0, 0, 1 },    /* 1x1 stride 2: im2col */
+    { 13, 7, 11, 9, 1, 1, 1, 1, 1, 1, 1 },     /* 1x1 padded: im2col */
+    { 3, 2, 3, 5, 5, 5, 1, 1, 2, 2, 1 },       /* kernel larger than the image */
+    { 3, 3, 2, 4, 7, 5, 2, 1, 3, 2, 1 },       /* kernel larger, every axis different */
+    { 13, 7, 11, 13, 3, 3, 1, 1, 1, 1, 13 },   /* depthwise through dc_conv2d */
+    { 17, 9, 9, 17, 3, 3, 2, 2, 1, 1, 17 },    /* depthwise stride 2 */
+    { 6, 5, 5, 12, 3, 3, 1, 1, 1, 1, 6 },      /* groups == cin, channel multiplier 2 */
+    { 1, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },       /* 1x1 image */
+    { 2, 1, 9, 3, 3, 3, 1, 2, 1, 1, 1 },       /* single-row image */
+    { 3, 32, 40, 16, 3, 3, 1, 1, 1, 1, 1 },    /* big enough for threaded im2col */
+    { 8, 64, 64, 16, 3, 3, 1, 1, 1, 1, 1 },    /* threaded im2col and epilogue */
+    { 24, 40, 40, 48, 1, 1, 1, 1, 0, 0, 2 },   /* threaded epilogue, 1x1 path */
+};
+
+START_TEST(test_conv_random)
+{
+    const dc_conv_shape *s = &conv_cases[_i];
+    fx_rng r = fx_rng_seed(100 + (uint64_t)_i);
+    int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    ck_assert_int_eq(dc_conv_out_h(s), oh);
+    ck_assert_int_eq(dc_conv_out_w(s), ow);
+    size_t n_in = (size_t)s->cin * s->h * s->w;
+    size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
+    size_t n_out = (size_t)s->cout * oh * ow;
+    size_t n_ws = dc_conv2d_workspace_floats(s);
+    bool pointwise = s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+                     s->pad_h == 0 && s->pad_w == 0;
+    ck_assert(pointwise == (n_ws == 0));
+
+    float *in = buf_random(n_in, &r, -2.0f, 2.0f);
+    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *ref = malloc(n_out * sizeof(float));
+    for (size_t a = 0; a < NELEM(all_acts); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            /* the fast path must not touch the workspace at all: hand it NULL */
+            float *ws = n_ws ? buf_new(n_ws) : NULL;
+            float *out = buf_new(n_out);
+            naive_conv(s, in, w, bias, all_acts[a], ref);
+            dc_conv2d(s, in, w, bias, all_acts[a], out, ws);
+            char what[96];
+            snprintf(what, sizeof what, "conv case %d act %s bias %d", _i, act_name(all_acts[a]),
+                     with_bias);
+            check_close(out, ref, n_out, 1e-4, what);
+            buf_check_guard(out, n_out, what);
+            if (ws)
+                buf_check_guard(ws, n_ws, what);
+            free(ws), free(out);
+        }
+    free(in), free(w), free(b), free(ref);
+}
+END_TEST
+
+/* The epilogue really clamps: a conv whose outputs run far past 6 and below 0. */
+START_TEST(test_conv_act_saturates)
+{
+    const dc_conv_shape s = { 13, 7, 11, 17, 3, 3, 1, 1, 1, 1, 1 };
+    fx_rng r = fx_rng_seed(7);
+    size_t n_out = 17u * 7 * 11;
+    float *in = buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
+    float *w = buf_random(17u * 13 * 9, &r, -1.0f, 1.5f);
+    float *ws = buf_new(dc_conv2d_workspace_floats(&s));
+    float *out = buf_new(n_out), *ref = buf_new(n_out);
+    int above6 = 0, below0 = 0;
+    naive_conv(&s, in, w, NULL, DC_ACT_NONE, ref);
+    for (size_t i = 0; i < n_out; i++) {
+        above6 += ref[i] > 6.5f;
+        below0 += ref[i] < -0.5f;
+    }
+    ck_assert_msg(above6 > 10 && below0 > 10, "test data do not exercise the clamps");
+    for (size_t a = 1; a < NELEM(all_acts); a++) {
+        naive_conv(&s, in, w, NULL, all_acts[a], ref);
+        dc_conv2d(&s, in, w, NULL, all_acts[a], out, ws);
+        check_close(out, ref, n_out, 1e-4, act_name(all_acts[a]));
+    }
+    free(in), free(w), free(ws), free(out), free(ref);
+}
+END_TEST
+
+/* ---- depthwise ---------------------------------------------------------- */
+
+/* c, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w */
+static const int dw_cases[][9] = {
+    /* 3x3 pad 1 stride 1 (fast path), images from 1x1 upwards */
+    { 13, 7, 11, 3, 3, 1, 1, 1, 1 }, { 5, 1, 1, 3, 3, 1, 1, 1, 1 }, { 5, 2, 2, 3, 3, 1, 1, 1, 1 },
+    { 3, 3, 3, 3, 3, 1, 1, 1, 1 },   { 17, 4, 5, 3, 3, 1, 1, 1, 1 }, { 3, 2, 9, 3, 3, 1, 1, 1, 1 },
+    { 3, 9, 2, 3, 3, 1, 1, 1, 1 },
+    /* 3x3 pad 1 stride 2 (fast path), odd and even extents */
+    { 13, 7, 11, 3, 3, 2, 2, 1, 1 }, { 5, 8, 8, 3, 3, 2, 2, 1, 1 }, { 3, 1, 1, 3, 3, 2, 2, 1, 1 },
+    { 3, 2, 3, 3, 3, 2, 2, 1, 1 },   { 3, 3, 2, 3, 3, 2, 2, 1, 1 }, { 17, 6, 9, 3, 3, 2, 2, 1, 1 },
+    { 5, 4, 4, 3, 3, 2, 2, 1, 1 },
+    /* general path */
+    { 5, 8, 9, 5, 5, 1, 1, 2, 2 },   { 5, 8, 9, 5, 5, 2, 2, 2, 2 },  { 3, 7, 11, 3, 3, 1, 1, 0, 0 },
+    { 3, 7, 11, 3, 3, 2, 2, 0, 0 },  { 3, 7, 11, 3, 3, 1, 1, 2, 2 },  { 4, 7, 11, 1, 3, 1, 1, 0, 1 },
+    { 4, 7, 11, 3, 1, 2, 1, 1, 0 },  { 3, 3, 4, 7, 7, 1, 1, 3, 3 },  { 3, 10, 11, 3, 3, 3, 3, 1, 1 },
+    { 3, 7, 11, 3, 3, 1, 2, 1, 1 },  { 3, 7, 11, 3, 3, 2, 1, 1, 1 },  { 3, 7, 11, 3, 3, 1, 1, 1, 0 },
+    { 3, 7, 11, 3, 3, 1, 1, 0, 1 },  { 2, 2, 3, 5, 5, 1, 1, 2, 2 },  { 3, 6, 5, 2, 2, 2, 2, 1, 0 },
+    /* big enough for the threaded channel loop */
+    { 32, 56, 56, 3, 3, 1, 1, 1, 1 }, { 32, 56, 56, 3, 3, 2, 2, 1, 1 }, { 24, 28, 30, 5, 5, 2, 2, 2, 2 },
+};
+
+START_TEST(test_depthwise_random)
+{
+    const int *t = dw_cases[_i];
+    const dc_conv_shape s = { t[0], t[1], t[2], t[0], t[3], t[4], t[5], t[6], t[7], t[8], t[0] };
+    fx_rng r = fx_rng_seed(200 + (uint64_t)_i);
+    int oh = naive_conv_extent(s.h, s.kh, s.stride_h, s.pad_h);
+    int ow = naive_conv_extent(s.w, s.kw, s.stride_w, s.pad_w);
+    size_t n_out = (size_t)s.cout * oh * ow;
+    float *in = buf_random((size_t)s.cin * s.h * s.w, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)s.cout * s.kh * s.kw, &r, -1.5f, 1.5f);
+    float *b = buf_random((size_t)s.cout, &r, -1.0f, 1.0f);
+    float *ref = malloc(n_out * sizeof(float));
+    for (size_t a = 0; a < NELEM(all_acts); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            float *out = buf_new(n_out);
+            naive_conv(&s, in, w, bias, all_acts[a], ref);
+            dc_depthwise_conv2d(&s, in, w, bias, all_acts[a], out);
+            char what[96];
+            snprintf(what, sizeof what, "depthwise case %d act %s bias %d", _i,
+                     act_name(all_acts[a]), with_bias);
+            check_close(out, ref, n_out, 1e-4, what);
+            buf_check_guard(out, n_out, what);
+            free(out);
+        }
+    free(in), free(w), free(b), free(ref);
+}
+END_TEST
+
+/* ---- linear ------------------------------------------------------------- */
+
+START_TEST(test_linear_golden)
+{
+    /* w is [out][in]: y = x . w^T. A kernel reading w as [in][out] fails here. */
+    const float x[2] = { 1.0f, 2.0f };
+    const float w[6] = { 1.0f, 0.0f, 0.0f, 1.0f, 1.0f, 1.0f };
+    const float b[3] = { 0.5f, -0.5f, -10.0f };
+    float y[3];
+    dc_linear(1, 2, 3, x, w, b, DC_ACT_NONE, y);
+    ck_assert_float_eq(y[0], 1.5f);
+    ck_assert_float_eq(y[1], 1.5f);
+    ck_assert_float_eq(y[2], -7.0f);
+    dc_linear(1, 2, 3, x, w, b, DC_ACT_RELU, y);
+    ck_assert_float_eq(y[2], 0.0f);
+}
+END_TEST
+
+/* n, in_features, out_features */
+static const int linear_cases[][3] = {
+    { 1, 17, 13 }, { 3, 17, 13 }, { 5, 64, 10 }, { 2, 1, 3 }, { 1, 1280, 10 }, { 4, 5, 1 },
+    { 7, 100, 33 },
+};
+
+START_TEST(test_linear_random)
+{
+    int n = linear_cases[_i][0], nin = linear_cases[_i][1], nout = linear_cases[_i][2];
+    fx_rng r = fx_rng_seed(300 + (uint64_t)_i);
+    float *x = buf_random((size_t)n * nin, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)nout * nin, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)nout, &r, -1.0f, 1.0f);
+    float *ref = malloc((size_t)n * nout * sizeof(float));
+    for (size_t a = 0; a < NELEM(all_acts); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            for (int s = 0; s < n; s++)
+                for (int o = 0; o < nout; o++) {
+                    double acc = with_bias ? b[o] : 0.0;
+                    for (int i = 0; i < nin; i++)
+                        acc += (double)x[s * nin + i] * w[o * nin + i];
+                    ref[s * nout + o] = (float)naive_act(all_acts[a], acc);
+                }
+            float *y = buf_new((size_t)n * nout);
+            dc_linear(n, nin, nout, x, w, with_bias ? b : NULL, all_acts[a], y);
+            char what[96];
+            snprintf(what, sizeof what, "linear case %d act %s bias %d", _i,
+                     act_name(all_acts[a]), with_bias);
+            check_close(y, ref, (size_t)n * nout, 1e-4, what);
+            buf_check_guard(y, (size_t)n * nout, what);
+            free(y);
+        }
+    free(x), free(w), free(b), free(ref);
+}
+END_TEST
+
+/* ---- pooling ------------------------------------------------------------ */
+
+START_TEST(test_pool_out_size)
+{
+    /* size, k, stride, pad, ceil, expected: each checked against torch.nn.MaxPool2d 1.13 */
+    const int t[][6] = {
+        { 112, 3, 2, 0, 1, 56 }, { 55, 3, 2, 0, 1, 27 }, { 13, 3, 2, 0, 1, 6 },
+        { 6, 3, 2, 1, 1, 4 },    { 6, 3, 2, 1, 0, 3 },   { 7, 2, 2, 0, 1, 4 },
+        { 7, 2, 2, 0, 0, 3 },    { 9, 3, 2, 1, 1, 5 },   { 10, 4, 3, 2, 1, 4 },
+        { 1, 3, 2, 1, 1, 1 },    { 2, 2, 2, 1, 1, 2 },   { 4, 3, 3, 1, 1, 2 },
+        { 11, 5, 4, 2, 1, 4 },   { 14, 3, 2, 1, 1, 8 },  { 15, 3, 2, 1, 1, 8 },
+        { 112, 3, 2, 1, 0, 56 }, { 32, 2, 2, 0, 0, 16 }, { 3, 3, 2, 0, 1, 1 },
+        { 4, 3, 2, 0, 1, 2 },    { 2, 3, 2, 0, 1, 1 },   /* window hangs off the right */
+        /* the last window would start in the right padding: dropped */
+        { 5, 3, 3, 1, 1, 2 },    { 8, 3, 3, 1, 1, 3 },   { 3, 2, 2, 1, 1, 2 },
+        { 2, 3, 3, 1, 1, 1 },
+    };
+    for (size_t i = 0; i < NELEM(t); i++) {
+        int got = dc_pool_out_size(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4] != 0);
+        ck_assert_msg(got == t[i][5], "size %d k %d s %d pad %d ceil %d: got %d, torch %d",
+                      t[i][0], t[i][1], t[i][2], t[i][3], t[i][4], got, t[i][5]);
+        ck_assert_int_eq(naive_pool_extent(t[i][0], t[i][1], t[i][2], t[i][3], t[i][4] != 0),
+                         t[i][5]);
+    }
+}
+END_TEST
+
+/* Golden values from torch 1.13 on one [1][1][5][6] image, p = ((arange(30)*7) % 11) - 13
+ * (all negative: zero padding instead of -inf would change the max pools). */
+static const float gold_max_k3s2p1c[12] = { -4, -3, -3, -11, -4, -3, -4, -4, -3, -3, -4, -6 };
+static const float gold_max_k2s2p1c[12] = { -13, -6, -3, -11, -4, -3, -5, -4, -8, -3, -4, -6 };
+static const float gold_avg_k3s3p1c_incl[6] = { -3.44444442f, -5.11111116f, -4.0f,
+                                                -5.44444466f, -7.77777767f, -3.0f };
+static const float gold_avg_k3s3p1c_excl[6] = { -7.75f, -7.66666651f, -12.0f,
+                                                -8.16666698f, -7.77777767f, -6.0f };
+static const float gold_avg_k2s2p1c_incl[12] = { -3.25f, -4.0f, -2.5f, -2.75f, -2.5f, -8.25f,
+                                                  -8.0f, -4.25f, -4.5f, -6.75f, -9.25f, -3.5f };
+static const float gold_avg_k3s2p0c_incl[6] = { -8.0f, -7.44444466f, -9.16666698f,
+                                                -7.11111116f, -7.77777767f, -7.66666651f };
+static const float gold_adaptive_3x4[12] = { -7.75f, -9.0f, -6.0f, -10.0f, -8.0f, -8.33333302f,
+                                             -9.0f, -9.33333302f, -8.25f, -6.75f, -9.25f,
+                                             -7.75f };
+static const float gold_adaptive_7x4[28] = {
+    -9.5f, -8.0f, -5.0f, -9.0f, -7.75f, -9.0f, -6.0f, -10.0f, -7.0f, -8.25f, -8.0f, -9.25f,
+    -8.0f, -6.5f, -9.0f, -7.5f, -9.0f, -7.5f, -10.0f, -8.5f, -8.25f, -6.75f, -9.25f, -7.75f,
+    -6.5f, -5.0f, -7.5f, -6.0f,
+};
+
+START_TEST(test_pool_golden)
+{
+    float in[30], out[32], ref[32];
+    for (int i = 0; i < 30; i++)
+        in[i] = (float)((i * 7) % 11 - 13);
+    const struct {
+        const char *what;
+        int k, s, p, ceil, avg, incl, n;
+        const float *gold;
+    } t[] = {
+        { "MaxPool2d(3,2,1,ceil)", 3, 2, 1, 1, 0, 0, 12, gold_max_k3s2p1c },
+        { "MaxPool2d(2,2,1,ceil)", 2, 2, 1, 1, 0, 0, 12, gold_max_k2s2p1c },
+        { "AvgPool2d(3,3,1,ceil,incl)", 3, 3, 1, 1, 1, 1, 6, gold_avg_k3s3p1c_incl },
+        { "AvgPool2d(3,3,1,ceil,excl)", 3, 3, 1, 1, 1, 0, 6, gold_avg_k3s3p1c_excl },
+        { "AvgPool2d(2,2,1,ceil,incl)", 2, 2, 1, 1, 1, 1, 12, gold_avg_k2s2p1c_incl },
+        { "AvgPool2d(3,2,0,ceil,incl)", 3, 2, 0, 1, 1, 1, 6, gold_avg_k3s2p0c_incl },
+    };
+    for (size_t i = 0; i < NELEM(t); i++) {
+        int oh = dc_pool_out_size(5, t[i].k, t[i].s, t[i].p, t[i].ceil);
+        int ow = dc_pool_out_size(6, t[i].k, t[i].s, t[i].p, t[i].ceil);
+        ck_assert_int_eq(oh * ow, t[i].n);
+        if (t[i].avg) {
+            naive_avgpool(1, 5, 6, t[i].k, t[i].s, t[i].p, t[i].ceil, t[i].incl, in, ref);
+            dc_avgpool2d(1, 5, 6, t[i].k, t[i].s, t[i].p, t[i].ceil, t[i].incl, in, out);
+            check_close_each(ref, t[i].gold, (size_t)t[i].n, 1e-6, t[i].what);
+            check_close_each(out, t[i].gold, (size_t)t[i].n, 1e-6, t[i].what);
+        } else {
+            naive_maxpool(1, 5, 6, t[i].k, t[i].s, t[i].p, t[i].ceil, in, ref);
+            dc_maxpool2d(1, 5, 6, t[i].k, t[i].s, t[i].p, t[i].ceil, in, out);
+            check_exact(ref, t[i].gold, (size_t)t[i].n, t[i].what);
+            check_exact(out, t[i].gold, (size_t)t[i].n, t[i].what);
+        }
+    }
+    naive_adaptive(1, 5, 6, 3, 4, in, ref);
+    dc_adaptive_avgpool2d(1, 5, 6, 3, 4, in, out);
+    check_close_each(ref, gold_adaptive_3x4, 12, 1e-6, "naive AdaptiveAvgPool2d((3,4))");
+    check_close_each(out, gold_adaptive_3x4, 12, 1e-6, "AdaptiveAvgPool2d((3,4))");
+    naive_adaptive(1, 5, 6, 7, 4, in, ref);
+    dc_adaptive_avgpool2d(1, 5, 6, 7, 4, in, out);
+    check_close_each(ref, gold_adaptive_7x4, 28, 1e-6, "naive AdaptiveAvgPool2d((7,4))");
+    check_close_each(out, gold_adaptive_7x4, 28, 1e-6, "AdaptiveAvgPool2d((7,4))");
+}
+END_TEST
+
+/* c, h, w, k, stride, pad, ceil_mode */
+static const int pool_cases[][7] = {
+    { 3, 7, 11, 3, 2, 1, 1 },  { 3, 7, 11, 3, 2, 1, 0 },  { 5, 6, 6, 3, 2, 1, 1 },
+    { 5, 5, 8, 3, 3, 1, 1 },   /* drop rule on h: last window would start in the padding */
+    { 13, 13, 13, 3, 2, 0, 1 }, { 4, 8, 9, 2, 2, 0, 0 },  { 4, 8, 9, 2, 2, 1, 1 },
+    { 3, 9, 7, 5, 3, 2, 1 },   { 3, 9, 7, 5, 3, 2, 0 },   { 2, 2, 3, 3, 2, 0, 1 },
+    { 3, 1, 1, 3, 2, 1, 1 },   { 3, 8, 3, 3, 3, 1, 1 },   { 17, 12, 10, 4, 3, 2, 1 },
+    { 16, 64, 64, 3, 2, 1, 0 }, /* threaded */
+    { 16, 56, 57, 3, 2, 1, 1 }, /* threaded, ceil */
+};
+
+START_TEST(test_maxpool_random)
+{
+    const int *t = pool_cases[_i];
+    int c = t[0], h = t[1], w = t[2], k = t[3], s = t[4], p = t[5];
+    bool ceil_mode = t[6] != 0;
+    int oh = naive_pool_extent(h, k, s, p, ceil_mode), ow = naive_pool_extent(w, k, s, p, ceil_mode);
+    ck_assert_int_eq(dc_pool_out_size(h, k, s, p, ceil_mode), oh);
+    ck_assert_int_eq(dc_pool_out_size(w, k, s, p, ceil_mode), ow);
+    size_t n_in = (size_t)c * h * w, n_out = (size_t)c * oh * ow;
+    fx_rng r = fx_rng_seed(400 + (uint64_t)_i);
+    float *ref = malloc(n_out * sizeof(float));
+    /* mixed signs, then all negative: padding must behave as -inf, not 0 */
+    const float ranges[2][2] = { { -1.0f, 1.0f }, { -5.0f, -1.0f } };
+    for (int rg = 0; rg < 2; rg++) {
+        float *in = buf_random(n_in, &r, ranges[rg][0], ranges[rg][1]);
+        float *out = buf_new(n_out);
+        naive_maxpool(c, h, w, k, s, p, ceil_mode, in, ref);
+        dc_maxpool2d(c, h, w, k, s, p, ceil_mode, in, out);
+        char what[64];
+        snprintf(what, sizeof what, "maxpool case %d range %d", _i, rg);
+        check_exact(out, ref, n_out, what);
+        buf_check_guard(out, n_out, what);
+        free(in), free(out);
+    }
+    free(ref);
+}
+END_TEST
+
+START_TEST(test_avgpool_random)
+{
+    const int *t = pool_cases[_i];
+    int c = t[0], h = t[1], w = t[2], k = t[3], s = t[4], p = t[5];
+    bool ceil_mode = t[6] != 0;
+    int oh = naive_pool_extent(h, k, s, p, ceil_mode), ow = naive_pool_extent(w, k, s, p, ceil_mode);
+    size_t n_in = (size_t)c * h * w, n_out = (size_t)c * oh * ow;
+    fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
+    /* all positive, so a wrong divisor cannot hide in a near-zero mean */
+    float *in = buf_random(n_in, &r, 0.5f, 2.0f);
+    float *ref = malloc(n_out * sizeof(float));
+    for (int incl = 0; incl < 2; incl++) {
+        float *out = buf_new(n_out);
+        naive_avgpool(c, h, w, k, s, p, ceil_mode, incl, in, ref);
+        dc_avgpool2d(c, h, w, k, s, p, ceil_mode, incl, in, out);
+        char what[64];
+        snprintf(what, sizeof what, "avgpool case %d count_include_pad %d", _i, incl);
+        check_close_each(out, ref, n_out, 1e-6, what);
+        buf_check_guard(out, n_out, what);
+        free(out);
+    }
+    free(in), free(ref);
+}
+END_TEST
+
+/* c, h, w, oh, ow */
+static const int adaptive_cases[][5] = {
+    { 3, 7, 11, 3, 5 }, { 5, 7, 7, 1, 1 },  { 5, 7, 7, 7, 7 },  /* identity */
+    { 3, 3, 5, 5, 7 },  /* more bins than cells: bins overlap */
+    { 13, 6, 9, 4, 4 }, { 2, 1, 1, 2, 3 },  { 16, 56, 56, 1, 1 }, /* global, threaded */
+    { 17, 10, 13, 3, 2 },
+};
+
+START_TEST(test_adaptive_random)
+{
+    const int *t = adaptive_cases[_i];
+    int c = t[0], h = t[1], w = t[2], oh = t[3], ow = t[4];
+    size_t n_in = (size_t)c * h * w, n_out = (size_t)c * oh * ow;
+    fx_rng r = fx_rng_seed(600 + (uint64_t)_i);
+    float *in = buf_random(n_in, &r, 0.5f, 2.0f);
+    float *ref = malloc(n_out * sizeof(float));
+    float *out = buf_new(n_out);
+    naive_adaptive(c, h, w, oh, ow, in, ref);
+    dc_adaptive_avgpool2d(c, h, w, oh, ow, in, out);
+    char what[64];
+    snprintf(what, sizeof what, "adaptive case %d", _i);
+    check_close_each(out, ref, n_out, 1e-6, what);
+    buf_check_guard(out, n_out, what);
+    if (oh == h && ow == w)
+        check_close_each(out, in, n_in, 1e-7, "adaptive identity");
+    free(in), free(ref), free(out);
+}
+END_TEST
+
+/* ---- element-wise ------------------------------------------------------- */
+
+START_TEST(test_add)
+{
+    const size_t sizes[] = { 1, 7, 8, 37, 1000, 200003 /* threaded */ };
+    fx_rng r = fx_rng_seed(700);
+    for (size_t si = 0; si < NELEM(sizes); si++)
+        for (size_t ai = 0; ai < NELEM(all_acts); ai++) {
+            size_t n = sizes[si];
+            dc_act act = all_acts[ai];
+            float *a = buf_random(n, &r, -8.0f, 8.0f), *b = buf_random(n, &r, -8.0f, 8.0f);
+            float *ref = malloc(n * sizeof(float)), *out = buf_new(n);
+            for (size_t i = 0; i < n; i++)
+                ref[i] = (float)naive_act(act, (double)(a[i] + b[i]));
+            char what[64];
+            snprintf(what, sizeof what, "add n %zu act %s", n, act_name(act));
+            dc_add(a, b, out, n, act);
+            check_exact(out, ref, n, what);
+            buf_check_guard(out, n, what);
+            /* out aliasing either input */
+            float *a2 = buf_new(n), *b2 = buf_new(n);
+            memcpy(a2, a, n * sizeof(float));
+            memcpy(b2, b, n * sizeof(float));
+            dc_add(a2, b, a2, n, act);
+            check_exact(a2, ref, n, "add, out == a");
+            dc_add(a, b2, b2, n, act);
+            check_exact(b2, ref, n, "add, out == b");
+            buf_check_guard(a2, n, what);
+            buf_check_guard(b2, n, what);
+            free(a), free(b), free(ref), free(out), free(a2), free(b2);
+        }
+}
+END_TEST
+
+START_TEST(test_channel_shuffle_golden)
+{
+    /* torch: x.view(1, g, c/g, 1, 1).transpose(1, 2).flatten(1) on channels 0..5 */
+    const float in[6] = { 0, 1, 2, 3, 4, 5 };
+    const float want2[6] = { 0, 3, 1, 4, 2, 5 }, want3[6] = { 0, 2, 4, 1, 3, 5 };
+    float out[6];
+    dc_channel_shuffle(6, 1, 2, in, out);
+    check_exact(out, want2, 6, "shuffle c 6 groups 2");
+    dc_channel_shuffle(6, 1, 3, in, out);
+    check_exact(out, want3, 6, "shuffle c 6 groups 3");
+}
+END_TEST
+
+START_TEST(test_channel_shuffle_random)
+{
+    const int t[][3] = { { 12, 5, 3 }, { 8, 1, 2 }, { 6, 7, 1 }, { 16, 9, 4 }, { 116, 3, 2 },
+                         { 10, 13, 5 } };
+    fx_rng r = fx_rng_seed(800);
+    for (size_t i = 0; i < NELEM(t); i++) {
+        int c = t[i][0], hw = t[i][1], g = t[i][2], cpg = c / g;
+        size_t n = (size_t)c * hw;
+        float *in = buf_random(n, &r, -1.0f, 1.0f), *out = buf_new(n);
+        float *ref = malloc(n * sizeof(float)), *back = buf_new(n);
+        /* in viewed as [g][cpg][hw]; out as [cpg][g][hw] with out[j][gi] = in[gi][j] */
+        for (int gi = 0; gi < g; gi++)
+            for (int j = 0; j < cpg; j++)
+                for (int p = 0; p < hw; p++)
+                    ref[((size_t)j * g + gi) * hw + p] = in[((size_t)gi * cpg + j) * hw + p];
+        dc_channel_shuffle(c, hw, g, in, out);
+        check_exact(out, ref, n, "channel shuffle");
+        buf_check_guard(out, n, "channel shuffle");
+        /* shuffling with c/g groups undoes a shuffle with g groups */
+        dc_channel_shuffle(c, hw, cpg, out, back);
+        check_exact(back, in, n, "channel shuffle inverse");
+        free(in), free(out), free(ref), free(back);
+    }
+}
+END_TEST
+
+/* ---- softmax ------------------------------------------------------------ */
+
+static void naive_softmax(const float *x, double *p, int n)
+{
+    double m = x[0], sum = 0.0;
+    for (int i = 1; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    for (int i = 0; i < n; i++)
+        sum += p[i] = exp((double)x[i] - m);
+    for (int i = 0; i < n; i++)
+        p[i] /= sum;
+}
+
+START_TEST(test_softmax_random)
+{
+    const int sizes[] = { 1, 2, 10, 100, 1000 };
+    fx_rng r = fx_rng_seed(900);
+    for (size_t si = 0; si < NELEM(sizes); si++) {
+        int n = sizes[si];
+        float *x = buf_random((size_t)n, &r, -30.0f, 30.0f), *p = buf_new((size_t)n);
+        double *ref = malloc((size_t)n * sizeof(double));
+        naive_softmax(x, ref, n);
+        dc_softmax(x, p, n);
+        double sum = 0.0;
+        for (int i = 0; i < n; i++) {
+            ck_assert_msg(fabs(p[i] - ref[i]) <= 1e-6 * (ref[i] > 1e-3 ? ref[i] : 1e-3),
+                          "softmax n %d index %d: got %.9g want %.9g", n, i, p[i], ref[i]);
+            sum += p[i];
+        }
+        ck_assert_msg(fabs(sum - 1.0) < 1e-5, "softmax n %d sums to %.9g", n, sum);
+        buf_check_guard(p, (size_t)n, "softmax");
+        free(x), free(p), free(ref);
+    }
+}
+END_TEST
+
+START_TEST(test_softmax_stable)
+{
+    /* exp(1000) overflows float: without the max subtraction these are NaN */
+    const float big[2] = { 1000.0f, 1001.0f };
+    float p[3];
+    dc_softmax(big, p, 2);
+    ck_assert_msg(fabs(p[0] - 0.268941421) < 1e-6 && fabs(p[1] - 0.731058579) < 1e-6,
+                  "softmax(1000, 1001) = (%g, %g)", p[0], p[1]);
+    /* torch.softmax([1000, 1001, 999.5]) */
+    const float three[3] = { 1000.0f, 1001.0f, 999.5f };
+    const float gold[3] = { 0.231223896f, 0.628531694f, 0.14024438f };
+    dc_softmax(three, p, 3);
+    check_close_each(p, gold, 3, 1e-6, "softmax vs torch");
+    /* all logits very negative: exp underflows to 0 without the shift */
+    const float small[3] = { -1000.0f, -1001.0f, -1000.0f };
+    dc_softmax(small, p, 3);
+    ck_assert(fabs(p[0] - p[2]) < 1e-7 && p[0] > p[1] && fabs(p[0] + p[1] + p[2] - 1.0) < 1e-6);
+    const float one[1] = { 88.0f };
+    dc_softmax(one, p, 1);
+    ck_assert_float_eq(p[0], 1.0f);
+}
+END_TEST
+
+/* ---- suite -------------------------------------------------------------- */
+
+static Suite *kernels_suite(void)
+{
+    Suite *s = suite_create("kernels");
+    TCase *t;
+
+    t = tcase_create("activation");
+    tcase_add_test(t, test_act_apply);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("conv");
+    tcase_add_test(t, test_conv_out_size);
+    tcase_add_test(t, test_conv_workspace);
+    tcase_add_test(t, test_im2col);
+    tcase_add_test(t, test_conv_golden);
+    tcase_add_loop_test(t, test_conv_random, 0, (int)NELEM(conv_cases));
+    tcase_add_test(t, test_conv_act_saturates);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("depthwise");
+    tcase_add_loop_test(t, test_depthwise_random, 0, (int)NELEM(dw_cases));
+    suite_add_tcase(s, t);
+
+    t = tcase_create("linear");
+    tcase_add_test(t, test_linear_golden);
+    tcase_add_loop_test(t, test_linear_random, 0, (int)NELEM(linear_cases));
+    suite_add_tcase(s, t);
+
+    t = tcase_create("pool");
+    tcase_add_test(t, test_pool_out_size);
+    tcase_add_test(t, test_pool_golden);
+    tcase_add_loop_test(t, test_maxpool_random, 0, (int)NELEM(pool_cases));
+    tcase_add_loop_test(t, test_avgpool_random, 0, (int)NELEM(pool_cases));
+    tcase_add_loop_test(t, test_adaptive_random, 0, (int)NELEM(adaptive_cases));
+    suite_add_tcase(s, t);
+
+    t = tcase_create("eltwise");
+    tcase_add_test(t, test_add);
+    tcase_add_test(t, test_channel_shuffle_golden);
+    tcase_add_test(t, test_channel_shuffle_random);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("softmax");
+    tcase_add_test(t, test_softmax_random);
+    tcase_add_test(t, test_softmax_stable);
+    suite_add_tcase(s, t);
+
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(kernels_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,335 @@
+#!/usr/bin/python3
+"""Convert a PyTorch checkpoint into a dualcnn weight file (HDF5, format version 1).
+
+Examples (run with Debian's /usr/bin/python3, which has torch):
+
+  # a released chenyaofo/pytorch-cifar-models checkpoint
+  export_weights.py --arch resnet20 --checkpoint cifar10_resnet20-4118986f.pt \\
+      --out weights/cifar10/resnet20.h5
+
+  # a CIFAR architecture trained on FashionMNIST by a training script
+  export_weights.py --arch mobilenetv2_x0_5 --dataset fashionmnist \\
+      --checkpoint best.pt --out weights/fashionmnist/mobilenetv2_x0_5.h5
+
+  # random weights with non-trivial BatchNorm statistics, for parity tests
+  export_weights.py --arch repvgg_a0 --random --seed 0 --out /tmp/repvgg_a0.h5
+
+Accepted checkpoints: a plain state_dict (chenyaofo .pt, torchvision .pth), or a dict holding
+it under 'state_dict', 'model' or 'model_state_dict' (what training scripts save); a
+'module.' prefix (DataParallel) is stripped. The keys and shapes must match the model
+exactly (num_batches_tracked aside); otherwise the missing and unexpected keys are listed and
+the exit status is 2.
+
+Which model an arch name means: the 19 CIFAR architectures of tools/cifar_models.py
+(chenyaofo/pytorch-cifar-models) for every dataset except imagenet; torchvision's
+classification model of that name for --dataset imagenet (or for names that are not CIFAR
+architectures).
+"""
+
+import argparse
+import os
+import re
+import sys
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cifar_models  # noqa: E402
+from weights_h5 import write_weights  # noqa: E402
+
+CHENYAOFO_RELEASES = "https://github.com/chenyaofo/pytorch-cifar-models/releases/download/"
+
+# dataset -> (input_size C,H,W, mean, std, class names)
+DATASETS = {
+    "cifar10": ((3, 32, 32), (0.4914, 0.4822, 0.4465), (0.2023, 0.1994, 0.2010),
+                ["airplane", "automobile", "bird", "cat", "deer",
+                 "dog", "frog", "horse", "ship", "truck"]),
+    "fashionmnist": ((3, 32, 32), (0.2856,) * 3, (0.3385,) * 3,
+                     ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                      "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]),
+    "intel": ((3, 32, 32), (0.4302, 0.4575, 0.4539), (0.2386, 0.2377, 0.2733),
+              ["buildings", "forest", "glacier", "mountain", "sea", "street"]),
+    "imagenet": ((3, 224, 224), (0.485, 0.456, 0.406), (0.229, 0.224, 0.225), None),
+}
+
+STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
+
+
+class UserError(Exception):
+    """A problem with the user's input: printed without a traceback, exit status 2."""
+
+
+# ---------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------
+
+def build_model(arch, dataset="cifar10", num_classes=10):
+    """The nn.Module an (arch, dataset) pair names; see the module docstring for the rule."""
+    if arch in cifar_models.ARCHS and dataset != "imagenet":
+        return cifar_models.build(arch, num_classes)
+    import torchvision.models as tvm
+    if arch in tvm.list_models(module=tvm):
+        return tvm.get_model(arch, weights=None, num_classes=num_classes)
+    known = ", ".join(cifar_models.ARCHS)
+    raise UserError("unknown architecture %r (CIFAR architectures: %s; for --dataset imagenet "
+                    "any torchvision classification model)" % (arch, known))
+
+
+def randomize(model, input_size, calibration_batch=16):
+    """Give a freshly built model non-trivial BatchNorm parameters and statistics, drawn from
+    torch's global generator (the caller seeds it before building the model, so the convs
+    and linears keep their seeded default initialisation).
+
+    BN weight ~ U(0.5, 1.5) and bias ~ N(0, 0.2). The running statistics are first measured
+    on a random N(0, 1) batch (train-mode forward, cumulative average), so every layer sees
+    activations of about unit scale and the logits depend on the input; then they are
+    perturbed per channel: running_mean += N(0, 0.2) * sqrt(running_var), running_var *=
+    U(0.5, 2.0). Plain random statistics (mean ~ N(0, 0.2), var ~ U(0.5, 2)) would let the
+    signal die out in deep nets: the logits would be the same for every input, and a parity
+    test could not see a wrong early layer.
+    """
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    with torch.no_grad():
+        for m in bns:
+            if m.affine:
+                m.weight.copy_(torch.rand(m.num_features) + 0.5)
+                m.bias.copy_(torch.randn(m.num_features) * 0.2)
+        tracked = [m for m in bns if m.track_running_stats]
+        momenta = [m.momentum for m in tracked]
+        for m in tracked:
+            m.reset_running_stats()
+            m.momentum = None            # cumulative average over the calibration batch
+        model.train()
+        model(torch.randn(calibration_batch, *input_size))
+        model.eval()
+        for m, momentum in zip(tracked, momenta):
+            m.momentum = momentum
+            c = m.num_features
+            m.running_mean.add_(torch.randn(c) * 0.2 * m.running_var.sqrt())
+            m.running_var.mul_(torch.rand(c) * 1.5 + 0.5)
+            m.num_batches_tracked.zero_()
+    return model
+
+
+# ---------------------------------------------------------------------------------------
+# Checkpoints
+# ---------------------------------------------------------------------------------------
+
+def load_checkpoint(path, trust_pickle=False):
+    """torch.load the file (tensors and plain containers only unless trust_pickle) and return
+    the state_dict inside it as an ordered {key: tensor} with any 'module.' prefix removed."""
+    if not os.path.isfile(path):
+        raise UserError("%s: no such file" % path)
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
+    except Exception as e:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError)
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        hint = ""
+        if not trust_pickle and "weights_only" in str(e):
+            hint = (" (the file holds Python objects besides tensors; if you trust it, "
+                    "rerun with --trust-pickle)")
+        raise UserError("%s: cannot read as a PyTorch checkpoint: %s%s" % (path, msg, hint))
+
+    sd = obj
+    if isinstance(obj, nn.Module):
+        sd = obj.state_dict()
+    elif isinstance(obj, dict):
+        for k in STATE_DICT_KEYS:
+            if k in obj and not isinstance(obj[k], torch.Tensor):
+                sd = obj[k]
+                if isinstance(sd, nn.Module):
+                    sd = sd.state_dict()
+                break
+    if not isinstance(sd, dict) or not sd:
+        raise UserError("%s: no state_dict found (expected a dict of tensors, or a dict with "
+                        "one under %s)" % (path, " / ".join(repr(k) for k in STATE_DICT_KEYS)))
+    bad = [k for k, v in sd.items() if not isinstance(v, torch.Tensor)]
+    if bad:
+        top = ", ".join(repr(k) for k in list(sd)[:8])
+        raise UserError("%s: not a state_dict: entries such as %r are not tensors (top-level "
+                        "keys: %s)" % (path, bad[0], top))
+
+    out = {}
+    for k, v in sd.items():
+        out[k[len("module."):] if k.startswith("module.") else k] = v
+    return out
+
+
+def check_keys(path, checkpoint, model):
+    """Compare the checkpoint's keys and shapes with the model's (num_batches_tracked aside)
+    and return the checkpoint as float32 tensors in the model's key order."""
+    def skip(k):
+        return k.endswith("num_batches_tracked")
+
+    expected = {k: v for k, v in model.state_dict().items() if not skip(k)}
+    given = {k: v for k, v in checkpoint.items() if not skip(k)}
+    missing = [k for k in expected if k not in given]
+    unexpected = [k for k in given if k not in expected]
+    wrong_shape = ["%s: checkpoint %s, model %s" % (k, list(given[k].shape), list(v.shape))
+                   for k, v in expected.items()
+                   if k in given and given[k].shape != v.shape]
+
+    if missing or unexpected or wrong_shape:
+        lines = ["%s does not match the model:" % path]
+
+        def listing(title, items):
+            if items:
+                lines.append("  %s (%d): %s%s" % (title, len(items), ", ".join(items[:12]),
+                                                 ", ..." if len(items) > 12 else ""))
+
+        listing("missing keys", missing)
+        listing("unexpected keys", unexpected)
+        listing("wrong shapes", wrong_shape)
+        if any("rbr_reparam" in k for k in unexpected):
+            lines.append("  hint: this is a deploy-form (fused) RepVGG checkpoint; the models "
+                         "here are the train form, as chenyaofo's releases are")
+        if wrong_shape and not missing and not unexpected:
+            lines.append("  hint: a different number of classes? see --num-classes")
+        raise UserError("\n".join(lines))
+
+    for k, v in given.items():
+        if not v.is_floating_point():
+            raise UserError("%s: tensor %s has dtype %s, expected a floating-point type"
+                            % (path, k, v.dtype))
+    return {k: given[k].detach().to(torch.float32) for k in expected}
+
+
+def default_source(arch, dataset, checkpoint):
+    """The release URL for a chenyaofo file name, else a description of the checkpoint."""
+    base = os.path.basename(checkpoint)
+    if dataset == "cifar10" and arch in cifar_models.ARCHS:
+        if re.fullmatch(r"cifar10_%s-[0-9a-f]{8}\.pt" % re.escape(arch), base):
+            family = re.match(r"mobilenetv2|shufflenetv2|repvgg|resnet|vgg", arch).group(0)
+            return CHENYAOFO_RELEASES + family + "/" + base
+    return "converted from %s" % base
+
+
+# ---------------------------------------------------------------------------------------
+# Command line
+# ---------------------------------------------------------------------------------------
+
+def parse_floats(text, name, count=None):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise UserError("%s: expected comma-separated numbers, got %r" % (name, text))
+    if count is not None and len(values) != count:
+        raise UserError("%s: expected %d values, got %d" % (name, count, len(values)))
+    return values
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(
+        prog="export_weights.py",
+        description="Convert a PyTorch checkpoint (or random weights) into a dualcnn HDF5 "
+                    "weight file (format version 1, see DESIGN.md).",
+        epilog="Dataset defaults (input size, mean, std, class names) exist for: %s. Exit "
+               "status: 0 on success, 2 on a user error (bad file, keys that do not match "
+               "the model, bad flags)." % ", ".join(DATASETS),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--arch", required=True,
+                   help="architecture name, e.g. resnet20 (CIFAR: %s)" % ", ".join(cifar_models.ARCHS))
+    p.add_argument("--dataset", default="cifar10",
+                   help="dataset the weights were trained on (default: cifar10); picks the "
+                        "default metadata and, for imagenet, torchvision's model")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--checkpoint", metavar="FILE",
+                     help="PyTorch checkpoint (.pt/.pth) holding a state_dict")
+    src.add_argument("--random", action="store_true",
+                     help="write seeded random weights (non-trivial BatchNorm statistics)")
+    p.add_argument("--seed", type=int, default=0, help="seed for --random (default: 0)")
+    p.add_argument("--out", required=True, metavar="FILE.h5", help="weight file to write")
+    p.add_argument("--num-classes", type=int, help="number of outputs (default: the dataset's)")
+    p.add_argument("--class-names", metavar="A,B,...",
+                   help="comma-separated class names (default: the dataset's)")
+    p.add_argument("--input-size", metavar="C,H,W", help="input size (default: the dataset's)")
+    p.add_argument("--mean", metavar="M1,M2,M3", help="per-channel mean (default: the dataset's)")
+    p.add_argument("--std", metavar="S1,S2,S3", help="per-channel std (default: the dataset's)")
+    p.add_argument("--source", help="where the weights came from (default: the release URL "
+                                    "for a chenyaofo file name, else the checkpoint's name)")
+    p.add_argument("--trust-pickle", action="store_true",
+                   help="allow checkpoints holding arbitrary Python objects (runs their "
+                        "unpickling code: only for files you trust)")
+    return p.parse_args(argv)
+
+
+def metadata(args):
+    """(input_size, mean, std, num_classes, class_names) from the dataset and the overrides."""
+    input_size, mean, std, names = DATASETS.get(args.dataset, (None, None, None, None))
+    if args.input_size:
+        try:
+            input_size = [int(v) for v in args.input_size.split(",")]
+        except ValueError:
+            raise UserError("--input-size: expected C,H,W integers, got %r" % args.input_size)
+        if len(input_size) != 3 or min(input_size) <= 0:
+            raise UserError("--input-size: expected 3 positive integers C,H,W, got %r"
+                            % args.input_size)
+    if args.mean:
+        mean = parse_floats(args.mean, "--mean", 3)
+    if args.std:
+        std = parse_floats(args.std, "--std", 3)
+        if min(std) <= 0:
+            raise UserError("--std: values must be positive, got %r" % args.std)
+    lacking = [flag for flag, v in (("--input-size", input_size), ("--mean", mean),
+                                    ("--std", std)) if v is None]
+    if lacking:
+        raise UserError("dataset %r has no defaults (known: %s); give %s"
+                        % (args.dataset, ", ".join(DATASETS), " ".join(lacking)))
+    if args.class_names:
+        names = [n.strip() for n in args.class_names.split(",")]
+    if args.dataset == "imagenet" and names is None and not args.class_names:
+        from torchvision.models._meta import _IMAGENET_CATEGORIES
+        names = list(_IMAGENET_CATEGORIES)
+    num_classes = args.num_classes
+    if num_classes is None:
+        if names is None:
+            raise UserError("dataset %r: give --num-classes" % args.dataset)
+        num_classes = len(names)
+    if num_classes <= 0:
+        raise UserError("--num-classes must be positive, got %d" % num_classes)
+    if names is not None and len(names) != num_classes:
+        if args.class_names:
+            raise UserError("--class-names has %d names but there are %d classes"
+                            % (len(names), num_classes))
+        names = None  # the dataset's names do not fit an overridden class count
+    return input_size, mean, std, num_classes, names
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    try:
+        input_size, mean, std, num_classes, names = metadata(args)
+        if args.random:
+            torch.manual_seed(args.seed)
+            model = randomize(build_model(args.arch, args.dataset, num_classes),
+                              input_size, 16 if input_size[1] * input_size[2] <= 4096 else 2)
+            state_dict = model.state_dict()
+            source = args.source or ("random weights (export_weights.py --random --seed %d)"
+                                     % args.seed)
+        else:
+            model = build_model(args.arch, args.dataset, num_classes)
+            state_dict = check_keys(args.checkpoint,
+                                    load_checkpoint(args.checkpoint, args.trust_pickle), model)
+            source = args.source or default_source(args.arch, args.dataset, args.checkpoint)
+        out_dir = os.path.dirname(os.path.abspath(args.out))
+        if not os.path.isdir(out_dir):
+            raise UserError("%s: directory %s does not exist" % (args.out, out_dir))
+        try:
+            write_weights(args.out, state_dict, arch=args.arch, dataset=args.dataset,
+                          num_classes=num_classes, input_size=input_size, mean=mean, std=std,
+                          class_names=names, source=source)
+        except OSError as e:
+            raise UserError("%s: cannot write: %s" % (args.out, e))
+    except UserError as e:
+        print("export_weights.py: error: %s" % e, file=sys.stderr)
+        return 2
+    n = sum(1 for k in state_dict if not k.endswith("num_batches_tracked"))
+    print("wrote %s: %s (%s), %d tensors, %d classes" % (args.out, args.arch, args.dataset, n,
+                                                         num_classes))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,24 @@
+/*
+ * zoo.h — the architectures (internal). Each family file builds its members from layers
+ * through the builder; zoo.c maps names to builders and holds the registry of all 59.
+ */
+#ifndef DC_ZOO_H
+#define DC_ZOO_H
+
+#include "layers/builder.h"
+
+/* Builds architecture `arch` for num_classes outputs, reading parameters through b.
+ * Returns dc_builder_status(b). */
+typedef dc_status (*dc_zoo_build_fn)(dc_builder *b, const char *arch, int num_classes);
+
+/* The builder of an implemented architecture, or NULL. */
+dc_zoo_build_fn dc_zoo_builder(const char *arch);
+
+/* CIFAR-10 families (chenyaofo/pytorch-cifar-models), one file each. */
+dc_status dc_zoo_build_resnet_cifar(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_vgg_cifar(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_mobilenetv2_cifar(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_shufflenetv2_cifar(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_repvgg_cifar(dc_builder *b, const char *arch, int num_classes);
+
+#endif /* DC_ZOO_H */
