@@ -8,6 +8,10 @@
  * Everything a decoder allocates lives in a context owned by its caller, outside the
  * function that calls setjmp, so it is still valid (and freed) after a longjmp.
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* fileno, getpid (the build defines it too) */
+#endif
+
 #include "loaders/image.h"
 
 #include <errno.h>

@@ -6,6 +6,10 @@
  * 'descr' (a string), 'fortran_order' (True or False) and 'shape' (a tuple of non-negative
  * ints), in any order, with any spacing and an optional trailing comma.
  */
+#ifndef _POSIX_C_SOURCE
+#define _POSIX_C_SOURCE 200809L /* fileno, getpid (the build defines it too) */
+#endif
+
 #include "loaders/npy.h"
 
 #include <errno.h>
@@ -440,8 +444,8 @@ static dc_status dc_npy_read_data(FILE *f, const char *path, size_t data_off, si
 
 static dc_status dc_npy_read_file(FILE *f, const char *path, dc_npy *out, dc_error *err)
 {
-    uint32_t header_len;
-    size_t prefix_len, count;
+    uint32_t header_len = 0;
+    size_t prefix_len = 0, count = 0;
     dc_npy_header h;
     dc_status st;
     if ((st = dc_npy_read_preamble(f, path, &header_len, &prefix_len, err)) != DC_OK)
@@ -558,7 +562,7 @@ static dc_status dc_npy_check_write_args(const char *path, const float *data, in
 dc_status dc_npy_write_f32(const char *path, const float *data, int ndim, const int64_t *shape,
                            dc_error *err)
 {
-    size_t count;
+    size_t count = 0;
     dc_status st = dc_npy_check_write_args(path, data, ndim, shape, &count, err);
     if (st != DC_OK)
         return st;

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# tools/quickstart.sh — the README's first command: install what dualcnn needs (Debian),
+# build it, and show the engine at work. Until the project's FashionMNIST models ship
+# (weights/fashionmnist/), it runs the best of what exists: two CIFAR-10 architectures with
+# random weights, checked against PyTorch, then timed side by side with PyTorch.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ "${DUALCNN_SKIP_APT:-0}" != 1 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $SUDO apt-get update -q >/dev/null
+  $SUDO apt-get install -y -q --no-install-recommends build-essential meson ninja-build \
+    pkg-config libopenblas-openmp-dev libhdf5-dev check libpng-dev libjpeg-dev zlib1g-dev \
+    python3 python3-numpy python3-h5py python3-torch python3-torchvision >/dev/null
+fi
+[ -d build ] || meson setup build --buildtype=release >/dev/null
+ninja -C build >/dev/null
+DUALCNN=build/cli/dualcnn
+PY=/usr/bin/python3
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+echo "== the zoo (first rows)"
+$DUALCNN models --implemented | head -8
+
+for arch in resnet20 mobilenetv2_x0_5; do
+  echo "== $arch: random weights, PyTorch vs dualcnn on 8 random images"
+  $PY tools/export_weights.py --arch $arch --dataset cifar10 --random --seed 1 \
+    --out "$WORK/$arch.h5" >/dev/null
+  $PY -c "import numpy as np; np.save('$WORK/x.npy', np.random.RandomState(0).randn(8, 3, 32, 32).astype('float32'))"
+  $PY tools/reference.py --weights "$WORK/$arch.h5" --in "$WORK/x.npy" --out "$WORK/ref.npy"
+  $DUALCNN infer --weights "$WORK/$arch.h5" --in "$WORK/x.npy" --out "$WORK/out.npy"
+  $PY -c "
+import numpy as np
+r, o = np.load('$WORK/ref.npy'), np.load('$WORK/out.npy')
+print(f'  max |dualcnn - pytorch| = {abs(r - o).max():.2e} (max |logit| {abs(r).max():.2f}), '
+      f'same top-1 for {int((r.argmax(1) == o.argmax(1)).sum())}/8 images')"
+done
+
+echo "== speed at batch 1, 1 thread (median of 30 runs; ratio = PyTorch / dualcnn)"
+$PY bench/compare_pytorch.py --dualcnn $DUALCNN --models resnet20,mobilenetv2_x0_5,shufflenetv2_x0_5 \
+  --batch 1 --threads 1 --repeats 30
