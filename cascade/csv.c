@@ -1,0 +1,142 @@
+/* csv.c — atomic CSV files (see csv.h). */
+#include "cascade/csv.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct dc_csv {
+    char path[1024];
+    char tmp[1100];
+    FILE *f;
+    bool failed;
+};
+
+/* Copies the old file into the new one after checking its header; returns whether the
+ * old file had any content. */
+static dc_status copy_existing(dc_csv *c, const char *header, bool *had_rows, dc_error *err)
+{
+    *had_rows = false;
+    FILE *old = fopen(c->path, "rb");
+    if (!old)
+        return errno == ENOENT ? DC_OK
+                               : dc_fail(err, DC_ERR_IO, "%s: cannot read: %s", c->path,
+                                         strerror(errno));
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len = getline(&line, &cap, old);
+    dc_status st = DC_OK;
+    if (len > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (strcmp(line, header) != 0)
+            st = dc_fail(err, DC_ERR_FORMAT, "%s: exists with other columns; write the "
+                         "report to another file", c->path);
+        else
+            *had_rows = true;
+    }
+    if (st == DC_OK && *had_rows) {
+        fprintf(c->f, "%s\n", header);
+        char buf[65536];
+        size_t n;
+        while ((n = fread(buf, 1, sizeof buf, old)) > 0)
+            if (fwrite(buf, 1, n, c->f) != n)
+                break;
+        if (ferror(old))
+            st = dc_fail(err, DC_ERR_IO, "%s: read error", c->path);
+    }
+    free(line);
+    fclose(old);
+    return st;
+}
+
+dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv **out,
+                      dc_error *err)
+{
+    *out = NULL;
+    dc_csv *c = calloc(1, sizeof *c);
+    if (!c)
+        return dc_fail(err, DC_ERR_NOMEM, "out of memory");
+    snprintf(c->path, sizeof c->path, "%s", path);
+    snprintf(c->tmp, sizeof c->tmp, "%s.tmp-%ld", path, (long)getpid());
+    c->f = fopen(c->tmp, "wb");
+    if (!c->f) {
+        dc_status st = dc_fail(err, DC_ERR_IO, "%s: cannot create: %s", c->tmp,
+                               strerror(errno));
+        free(c);
+        return st;
+    }
+    bool had_rows = false;
+    dc_status st = append ? copy_existing(c, header, &had_rows, err) : DC_OK;
+    if (st != DC_OK) {
+        dc_csv_abort(c);
+        return st;
+    }
+    if (!had_rows)
+        fprintf(c->f, "%s\n", header);
+    *out = c;
+    return DC_OK;
+}
+
+dc_status dc_csv_row(dc_csv *c, dc_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = vfprintf(c->f, fmt, ap);
+    va_end(ap);
+    if (rc < 0 || fputc('\n', c->f) == EOF) {
+        c->failed = true;
+        return dc_fail(err, DC_ERR_IO, "%s: write error: %s", c->tmp, strerror(errno));
+    }
+    return DC_OK;
+}
+
+dc_status dc_csv_commit(dc_csv *c, dc_error *err)
+{
+    bool ok = !c->failed && fflush(c->f) == 0 && fsync(fileno(c->f)) == 0;
+    ok = (fclose(c->f) == 0) && ok;
+    c->f = NULL;
+    dc_status st = DC_OK;
+    if (!ok)
+        st = dc_fail(err, DC_ERR_IO, "%s: write error: %s", c->tmp, strerror(errno));
+    else if (rename(c->tmp, c->path) != 0)
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot rename into place: %s", c->path,
+                     strerror(errno));
+    if (st != DC_OK)
+        remove(c->tmp);
+    free(c);
+    return st;
+}
+
+void dc_csv_abort(dc_csv *c)
+{
+    if (!c)
+        return;
+    if (c->f)
+        fclose(c->f);
+    remove(c->tmp);
+    free(c);
+}
+
+const char *dc_csv_field(const char *s, char *buf, size_t cap)
+{
+    if (!strpbrk(s, ",\"\n\r")) {
+        snprintf(buf, cap, "%s", s);
+        return buf;
+    }
+    size_t at = 0;
+    if (cap < 3)
+        return "";
+    buf[at++] = '"';
+    for (; *s && at + 3 < cap; s++) {
+        if (*s == '"')
+            buf[at++] = '"';
+        buf[at++] = *s;
+    }
+    buf[at++] = '"';
+    buf[at] = '\0';
+    return buf;
+}
