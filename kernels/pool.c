@@ -63,17 +63,20 @@ void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
             for (int ox = 0; ox < ow; ox++) {
                 int x0, x1;
                 pool_window(ox, k, stride, pad, w, &x0, &x1);
-                /* Padding is -inf: it never wins, so only real cells are visited. */
+                /* Padding is -inf: it never wins, so only real cells are visited.
+                 * Branch-free: a data-dependent "if (v > m)" mispredicts on every
+                 * other cell. A NaN in the window makes the result NaN, as in PyTorch. */
                 float m = -INFINITY;
+                bool nan = false;
                 for (int y = y0; y < y1; y++) {
                     const float *row = plane + (size_t)y * w;
                     for (int x = x0; x < x1; x++) {
                         const float v = row[x];
-                        if (v > m || isnan(v)) /* NaN propagates, as in PyTorch */
-                            m = v;
+                        m = v > m ? v : m;
+                        nan |= isnan(v);
                     }
                 }
-                o[(size_t)oy * ow + ox] = m;
+                o[(size_t)oy * ow + ox] = nan ? NAN : m;
             }
         }
     }
