@@ -10,11 +10,10 @@ the parity tests compare against.
     build(arch, num_classes=10) -> nn.Module
     ARCHS                         the 19 names, in the README's order
 
-The weight initialisation follows upstream where zoo/cifar10.md states it (ResNet:
-Kaiming normal, fan_out, for convs; BN weight 1, bias 0) and the torchvision v0.9.1 code
-the other families were modified from (VGG and MobileNetV2: the same for convs, Linear
-normal(0, 0.01) and bias 0; ShuffleNetV2 and RepVGG: PyTorch's module defaults). It only
-matters for training and for the random weights of the parity tests.
+Initialisation: ResNet follows upstream as zoo/cifar10.md states it (Kaiming normal,
+fan_out, for convs; BN weight 1, bias 0); the other families keep PyTorch's module
+defaults. It matters only when training from scratch and for the random weights of the
+parity tests (tools/export_weights.py --random), never for released weights.
 """
 
 import torch
@@ -127,16 +126,6 @@ class VGG(nn.Module):
             nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5),
             nn.Linear(512, 512), nn.ReLU(True), nn.Dropout(0.5),
             nn.Linear(512, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x):
         x = torch.flatten(self.features(x), 1)
@@ -226,15 +215,6 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(0.2),
                                         nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
 
     def forward(self, x):
         x = self.features(x)

@@ -122,14 +122,18 @@ def load_checkpoint(path, trust_pickle=False):
     if not os.path.isfile(path):
         raise UserError("%s: no such file" % path)
     try:
+        # weights_only: tensors and plain containers only, no code run while unpickling.
         obj = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except Exception as e:  # torch raises many kinds (UnpicklingError, RuntimeError, EOFError)
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        hint = ""
-        if not trust_pickle and "weights_only" in str(e):
-            hint = (" (the file holds Python objects besides tensors; if you trust it, "
-                    "rerun with --trust-pickle)")
-        raise UserError("%s: cannot read as a PyTorch checkpoint: %s%s" % (path, msg, hint))
+        text = str(e).strip()
+        if not trust_pickle and "Weights only load failed" in text:
+            detail = text.split("WeightsUnpickler error:")[-1].strip()
+            raise UserError("%s: holds Python objects besides tensors and containers, which the "
+                            "safe loader refuses (%s); if you trust the file, rerun with "
+                            "--trust-pickle" % (path, detail))
+        detail = text.splitlines()[0] if text else ""
+        raise UserError("%s: cannot read as a PyTorch checkpoint (%s%s%s)"
+                        % (path, type(e).__name__, ": " if detail else "", detail))
 
     sd = obj
     if isinstance(obj, nn.Module):
@@ -156,7 +160,7 @@ def load_checkpoint(path, trust_pickle=False):
     return out
 
 
-def check_keys(path, checkpoint, model):
+def check_keys(path, checkpoint, model, arch):
     """Compare the checkpoint's keys and shapes with the model's (num_batches_tracked aside)
     and return the checkpoint as float32 tensors in the model's key order."""
     def skip(k):
@@ -171,7 +175,7 @@ def check_keys(path, checkpoint, model):
                    if k in given and given[k].shape != v.shape]
 
     if missing or unexpected or wrong_shape:
-        lines = ["%s does not match the model:" % path]
+        lines = ["%s does not match the %s model:" % (path, arch)]
 
         def listing(title, items):
             if items:
@@ -181,6 +185,8 @@ def check_keys(path, checkpoint, model):
         listing("missing keys", missing)
         listing("unexpected keys", unexpected)
         listing("wrong shapes", wrong_shape)
+        if len(missing) == len(expected):
+            lines.append("  hint: no key matches; is --arch right?")
         if any("rbr_reparam" in k for k in unexpected):
             lines.append("  hint: this is a deploy-form (fused) RepVGG checkpoint; the models "
                          "here are the train form, as chenyaofo's releases are")
@@ -222,11 +228,10 @@ def parse_floats(text, name, count=None):
 def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="export_weights.py",
-        description="Convert a PyTorch checkpoint (or random weights) into a dualcnn HDF5 "
-                    "weight file (format version 1, see DESIGN.md).",
-        epilog="Dataset defaults (input size, mean, std, class names) exist for: %s. Exit "
-               "status: 0 on success, 2 on a user error (bad file, keys that do not match "
-               "the model, bad flags)." % ", ".join(DATASETS),
+        description=__doc__,
+        epilog="Dataset defaults (input size, mean, std, class names) exist for: %s.\n"
+               "Exit status: 0 on success, 2 on a user error (unreadable file, keys that do "
+               "not match\nthe model, bad flags)." % ", ".join(DATASETS),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--arch", required=True,
                    help="architecture name, e.g. resnet20 (CIFAR: %s)" % ", ".join(cifar_models.ARCHS))
@@ -311,7 +316,8 @@ def main(argv=None):
         else:
             model = build_model(args.arch, args.dataset, num_classes)
             state_dict = check_keys(args.checkpoint,
-                                    load_checkpoint(args.checkpoint, args.trust_pickle), model)
+                                    load_checkpoint(args.checkpoint, args.trust_pickle), model,
+                                    args.arch)
             source = args.source or default_source(args.arch, args.dataset, args.checkpoint)
         out_dir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(out_dir):
