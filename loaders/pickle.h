@@ -1,0 +1,99 @@
+/*
+ * pickle.h — a minimal, safe reader for the pickles of the CIFAR-10 Python version
+ * (cifar-10-batches-py/data_batch_1..5, test_batch, batches.meta).
+ *
+ * Those files are dicts of byte strings, ints, lists and one uint8 NumPy array, written by
+ * Python 2's cPickle with protocol 2; users who re-saved them from Python 3 have protocol 2
+ * or 3 files of the same structure. This reader understands exactly the opcodes such files
+ * hold and refuses every other one with a message naming the opcode byte and its offset.
+ * It never runs code: GLOBAL is accepted only for the five names below, and REDUCE / BUILD
+ * only in the three shapes those names are used in.
+ *
+ * Accepted opcodes (pickletools names, byte in hex):
+ *   PROTO 80 (protocol 2 or 3)   STOP 2e           MARK 28
+ *   EMPTY_DICT 7d  EMPTY_LIST 5d  EMPTY_TUPLE 29   TUPLE 74  TUPLE1 85  TUPLE2 86  TUPLE3 87
+ *   SETITEM 73  SETITEMS 75  APPEND 61  APPENDS 65
+ *   BINPUT 71  LONG_BINPUT 72  BINGET 68  LONG_BINGET 6a
+ *   BININT1 4b  BININT2 4d  BININT 4a  NONE 4e  NEWTRUE 88  NEWFALSE 89
+ *   SHORT_BINSTRING 55  BINSTRING 54     (Python 2 str: read as bytes, encoding='bytes')
+ *   BINUNICODE 58                        (unicode: kept as UTF-8 text)
+ *   SHORT_BINBYTES 43  BINBYTES 42       (Python 3 bytes, protocol 3)
+ *   GLOBAL 63  REDUCE 52  BUILD 62       (only as below)
+ * Accepted globals and their only uses:
+ *   _codecs.encode(text, 'latin1')                 -> bytes (Python 3 protocol 2 bytes)
+ *   numpy.core.multiarray._reconstruct(numpy.ndarray, (0,), b'b') then BUILD with the state
+ *       (1, shape, dtype, fortran_order False, raw bytes)    -> a uint8 C-order array
+ *       (numpy._core.multiarray._reconstruct, NumPy 2's name for it, is accepted too)
+ *   numpy.dtype('u1', 0|False, 1|True) then BUILD with (3, '|', ...) -> the uint8 dtype
+ * Anything else (another global, another dtype, a Fortran-order array) is refused.
+ *
+ * Limits: the file is read whole (at most max_bytes); every length is checked against the
+ * bytes that remain; the number of values, memo entries and stack slots is bounded by the
+ * file's length, so memory stays within a small multiple of the file size.
+ */
+#ifndef DC_PICKLE_H
+#define DC_PICKLE_H
+
+#include "dualcnn.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    DC_PK_NONE,
+    DC_PK_BOOL,   /* i is 0 or 1 */
+    DC_PK_INT,    /* i */
+    DC_PK_BYTES,  /* bytes, len: a Python 2 str or Python 3 bytes (not NUL-terminated) */
+    DC_PK_TEXT,   /* bytes, len: a unicode string as UTF-8 (not NUL-terminated) */
+    DC_PK_LIST,   /* items[0..count) */
+    DC_PK_TUPLE,  /* items[0..count) */
+    DC_PK_DICT,   /* items[2*j] is key j, items[2*j + 1] its value, j < count */
+    DC_PK_ARRAY,  /* a uint8 C-order NumPy array: shape[0..ndim), bytes holds len bytes */
+    DC_PK_OTHER   /* an internal value (a global, a dtype, a half-built array) */
+} dc_pickle_kind;
+
+#define DC_PICKLE_MAX_DIMS 4
+
+typedef struct dc_pickle_value dc_pickle_value;
+struct dc_pickle_value {
+    dc_pickle_kind kind;
+    int64_t i;
+    const uint8_t *bytes;
+    size_t len;
+    dc_pickle_value **items;
+    size_t count;
+    int ndim;
+    int64_t shape[DC_PICKLE_MAX_DIMS];
+    int internal;           /* for DC_PK_OTHER: which internal value (see pickle.c) */
+    size_t cap;             /* allocated slots of items */
+};
+
+/* A parsed pickle: owns every value reachable from its root. */
+typedef struct dc_pickle dc_pickle;
+
+/* Parses the n bytes of buf (not copied: buf must outlive the result) into *out.
+ * name is used in messages (a file name). Returns DC_OK; DC_ERR_FORMAT for a truncated or
+ * malformed pickle or a refused opcode, global or argument (the message names the opcode
+ * byte and offset); DC_ERR_NOMEM. On failure *out is NULL. Free with dc_pickle_free. */
+dc_status dc_pickle_parse(const uint8_t *buf, size_t n, const char *name, dc_pickle **out,
+                          dc_error *err);
+
+/* Reads the file at path (at most max_bytes long, else DC_ERR_FORMAT) and parses it.
+ * Returns as dc_pickle_parse, and DC_ERR_IO when the file cannot be read. */
+dc_status dc_pickle_load(const char *path, size_t max_bytes, dc_pickle **out, dc_error *err);
+
+/* The value the pickle's STOP returned. */
+const dc_pickle_value *dc_pickle_root(const dc_pickle *p);
+
+/* Frees the pickle and all its values. p may be NULL. */
+void dc_pickle_free(dc_pickle *p);
+
+/* In a DC_PK_DICT, the value whose key is the byte string or text equal to key (a C
+ * string); NULL when absent or when d is not a dict. */
+const dc_pickle_value *dc_pickle_dict_get(const dc_pickle_value *d, const char *key);
+
+/* Whether v is a byte string or text (DC_PK_BYTES or DC_PK_TEXT). */
+bool dc_pickle_is_string(const dc_pickle_value *v);
+
+#endif /* DC_PICKLE_H */
