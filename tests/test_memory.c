@@ -1,0 +1,267 @@
+/*
+ * test_memory.c — the memory component (cascade/memory.h): store, lookup and overwrite;
+ * growth of an unbounded table far past its first size; LRU eviction order; the
+ * statistics; every 64-bit key usable; the hash kinds; a bounded table under heavy churn
+ * checked against a naive model.
+ */
+#include "cascade/hash.h"
+#include "cascade/memory.h"
+#include "fixtures.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+static dc_memory *make(dc_hash_kind kind, size_t capacity)
+{
+    dc_memory *m = NULL;
+    dc_error err = { 0 };
+    dc_status st = dc_memory_init(kind, capacity, &m, &err);
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+    ck_assert_ptr_nonnull(m);
+    return m;
+}
+
+static void store(dc_memory *m, uint64_t key, int label)
+{
+    dc_error err = { 0 };
+    dc_status st = dc_memory_store(m, key, label, &err);
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+}
+
+/* The label under key, or INT32_MIN on a miss. */
+static int lookup(dc_memory *m, uint64_t key)
+{
+    int label = -12345;
+    if (!dc_memory_lookup(m, key, &label)) {
+        ck_assert_int_eq(label, -12345); /* untouched on a miss */
+        return INT32_MIN;
+    }
+    return label;
+}
+
+START_TEST(test_store_lookup_overwrite)
+{
+    dc_memory *m = make(DC_HASH_DHASH, 0);
+    ck_assert_uint_eq(dc_memory_size(m), 0);
+    ck_assert_int_eq(lookup(m, 42), INT32_MIN);
+    store(m, 42, 7);
+    store(m, 43, -1);
+    ck_assert_int_eq(lookup(m, 42), 7);
+    ck_assert_int_eq(lookup(m, 43), -1);
+    ck_assert_uint_eq(dc_memory_size(m), 2);
+    store(m, 42, 9); /* overwrite: same size, new label */
+    ck_assert_int_eq(lookup(m, 42), 9);
+    ck_assert_uint_eq(dc_memory_size(m), 2);
+    ck_assert_uint_eq(dc_memory_capacity(m), 0);
+    ck_assert_int_eq(dc_memory_kind(m), DC_HASH_DHASH);
+    dc_memory_free(m);
+    dc_memory_free(NULL);
+}
+END_TEST
+
+START_TEST(test_extreme_keys)
+{
+    for (size_t cap = 0; cap <= 2; cap += 2) {
+        dc_memory *m = make(DC_HASH_INVARIANTS, cap);
+        ck_assert_int_eq(lookup(m, 0), INT32_MIN);
+        ck_assert_int_eq(lookup(m, UINT64_MAX), INT32_MIN);
+        store(m, 0, 1);
+        ck_assert_int_eq(lookup(m, UINT64_MAX), INT32_MIN);
+        store(m, UINT64_MAX, 2);
+        ck_assert_int_eq(lookup(m, 0), 1);
+        ck_assert_int_eq(lookup(m, UINT64_MAX), 2);
+        ck_assert_uint_eq(dc_memory_size(m), 2);
+        dc_memory_free(m);
+    }
+}
+END_TEST
+
+/* 100k keys (many times the first table size, so it grows repeatedly), including keys
+ * that differ only in their high bits, all found afterwards with their labels. */
+START_TEST(test_unbounded_growth)
+{
+    dc_memory *m = make(DC_HASH_DHASH, 0);
+    const int n = 100000;
+    for (int i = 0; i < n; i++) {
+        store(m, (uint64_t)i << 40, i);     /* differ in high bits only */
+        store(m, (uint64_t)i * 0x9E3779B97F4A7C15ull + 1, -i);
+    }
+    ck_assert_uint_eq(dc_memory_size(m), 2 * (size_t)n);
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(lookup(m, (uint64_t)i << 40), i);
+        ck_assert_int_eq(lookup(m, (uint64_t)i * 0x9E3779B97F4A7C15ull + 1), -i);
+    }
+    ck_assert_int_eq(lookup(m, (uint64_t)n << 40), INT32_MIN);
+    dc_memory_stats st = dc_memory_get_stats(m);
+    ck_assert_uint_eq(st.lookups, 2 * (uint64_t)n + 1);
+    ck_assert_uint_eq(st.hits, 2 * (uint64_t)n);
+    ck_assert_uint_eq(st.evictions, 0);
+    dc_memory_free(m);
+}
+END_TEST
+
+START_TEST(test_lru_eviction_order)
+{
+    dc_memory *m = make(DC_HASH_DHASH, 3);
+    store(m, 1, 10);
+    store(m, 2, 20);
+    store(m, 3, 30);            /* order, most recent first: 3 2 1 */
+    ck_assert_uint_eq(dc_memory_size(m), 3);
+    store(m, 4, 40);            /* evicts 1: 4 3 2 */
+    ck_assert_uint_eq(dc_memory_size(m), 3);
+    ck_assert_int_eq(lookup(m, 1), INT32_MIN);
+    ck_assert_int_eq(lookup(m, 2), 20); /* hit refreshes 2: 2 4 3 */
+    store(m, 5, 50);            /* evicts 3: 5 2 4 */
+    ck_assert_int_eq(lookup(m, 3), INT32_MIN);
+    store(m, 4, 41);            /* overwrite refreshes 4: 4 5 2 */
+    store(m, 6, 60);            /* evicts 2: 6 4 5 */
+    ck_assert_int_eq(lookup(m, 2), INT32_MIN);
+    ck_assert_int_eq(lookup(m, 4), 41);
+    ck_assert_int_eq(lookup(m, 5), 50);
+    ck_assert_int_eq(lookup(m, 6), 60);
+    ck_assert_uint_eq(dc_memory_size(m), 3);
+    dc_memory_stats st = dc_memory_get_stats(m);
+    ck_assert_uint_eq(st.evictions, 3);
+    ck_assert_uint_eq(st.lookups, 7);
+    ck_assert_uint_eq(st.hits, 4);
+    dc_memory_free(m);
+
+    /* capacity 1: every new key replaces the previous one */
+    m = make(DC_HASH_DHASH, 1);
+    store(m, 7, 1);
+    store(m, 8, 2);
+    ck_assert_int_eq(lookup(m, 7), INT32_MIN);
+    ck_assert_int_eq(lookup(m, 8), 2);
+    ck_assert_uint_eq(dc_memory_get_stats(m).evictions, 1);
+    dc_memory_free(m);
+}
+END_TEST
+
+/* A bounded table under churn, against a naive LRU model: keys from a small range so that
+ * hits, overwrites, evictions and the backward shifts of deletion (clustered keys) all
+ * happen many times. */
+START_TEST(test_lru_against_model)
+{
+    enum { CAP = 50, OPS = 200000, RANGE = 120 };
+    dc_memory *m = make(DC_HASH_DHASH, CAP);
+    uint64_t model_key[CAP];
+    int model_label[CAP], model_n = 0; /* index 0 = most recent */
+    uint64_t evictions = 0, hits = 0, lookups = 0;
+    fx_rng r = fx_rng_seed(77);
+    for (int op = 0; op < OPS; op++) {
+        uint64_t v = fx_rng_u64(&r);
+        uint64_t key = (v % RANGE) * 1024; /* clustered home slots */
+        int pos = -1;
+        for (int i = 0; i < model_n; i++)
+            if (model_key[i] == key)
+                pos = i;
+        int label = (int)(v >> 40);
+        if (v & (1ull << 20)) { /* lookup */
+            lookups++;
+            int got = lookup(m, key);
+            if (pos < 0) {
+                ck_assert_int_eq(got, INT32_MIN);
+                continue;
+            }
+            hits++;
+            label = model_label[pos];
+            ck_assert_int_eq(got, label);
+        } else { /* store */
+            store(m, key, label);
+            if (pos < 0 && model_n == CAP) {
+                model_n--;
+                evictions++;
+            }
+        }
+        if (pos < 0)
+            pos = model_n++;
+        memmove(model_key + 1, model_key, (size_t)pos * sizeof *model_key);
+        memmove(model_label + 1, model_label, (size_t)pos * sizeof *model_label);
+        model_key[0] = key;
+        model_label[0] = label;
+        ck_assert_uint_eq(dc_memory_size(m), (size_t)model_n);
+    }
+    for (int i = 0; i < model_n; i++)
+        ck_assert_int_eq(lookup(m, model_key[i]), model_label[i]);
+    dc_memory_stats st = dc_memory_get_stats(m);
+    ck_assert_uint_eq(st.evictions, evictions);
+    ck_assert_uint_eq(st.hits, hits + (uint64_t)model_n);
+    ck_assert_uint_eq(st.lookups, lookups + (uint64_t)model_n);
+    ck_assert(evictions > 1000);
+    dc_memory_free(m);
+}
+END_TEST
+
+START_TEST(test_kinds_and_keys)
+{
+    dc_hash_kind k = DC_HASH_INVARIANTS;
+    ck_assert(dc_hash_kind_parse("dhash", &k) && k == DC_HASH_DHASH);
+    ck_assert(dc_hash_kind_parse("invariants", &k) && k == DC_HASH_INVARIANTS);
+    ck_assert(!dc_hash_kind_parse("phash", &k) && k == DC_HASH_INVARIANTS);
+    ck_assert(!dc_hash_kind_parse("", &k) && !dc_hash_kind_parse(NULL, &k));
+    ck_assert_str_eq(dc_hash_kind_name(DC_HASH_DHASH), "dhash");
+    ck_assert_str_eq(dc_hash_kind_name(DC_HASH_INVARIANTS), "invariants");
+    ck_assert_str_eq(dc_hash_kind_name((dc_hash_kind)9), "?");
+
+    /* the key is the kind's hash */
+    uint8_t px[32 * 32 * 3];
+    fx_rng r = fx_rng_seed(3);
+    for (size_t i = 0; i < sizeof px; i++)
+        px[i] = (uint8_t)fx_rng_u64(&r);
+    dc_image img = { 32, 32, 3, px };
+    dc_error err = { 0 };
+    uint64_t key, want;
+    dc_memory *d = make(DC_HASH_DHASH, 0), *v = make(DC_HASH_INVARIANTS, 0);
+    ck_assert_int_eq(dc_memory_key(d, &img, &key, &err), DC_OK);
+    ck_assert_uint_eq(key, dc_dhash(&img));
+    ck_assert_int_eq(dc_memory_key(v, &img, &key, &err), DC_OK);
+    ck_assert_int_eq(dc_invariants_key(&img, &want, NULL, &err), DC_OK);
+    ck_assert_uint_eq(key, want);
+    ck_assert_uint_eq(dc_memory_get_stats(d).lookups, 0); /* keying is not a lookup */
+
+    dc_image bad = { 32, 32, 4, px };
+    ck_assert_int_eq(dc_memory_key(d, &bad, &key, &err), DC_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "32 x 32 x 4"));
+    ck_assert_int_eq(dc_memory_key(v, &bad, &key, &err), DC_ERR_ARG);
+    dc_memory_free(d);
+    dc_memory_free(v);
+}
+END_TEST
+
+START_TEST(test_bad_init)
+{
+    dc_memory *m = (dc_memory *)&m;
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_memory_init((dc_hash_kind)5, 0, &m, &err), DC_ERR_ARG);
+    ck_assert_ptr_null(m);
+    ck_assert_int_eq(dc_memory_init(DC_HASH_DHASH, SIZE_MAX / 4, &m, &err), DC_ERR_ARG);
+    ck_assert_ptr_null(m);
+    ck_assert_ptr_nonnull(strstr(err.msg, "capacity"));
+}
+END_TEST
+
+static Suite *memory_suite(void)
+{
+    Suite *s = suite_create("memory");
+    TCase *tc = tcase_create("memory");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_store_lookup_overwrite);
+    tcase_add_test(tc, test_extreme_keys);
+    tcase_add_test(tc, test_unbounded_growth);
+    tcase_add_test(tc, test_lru_eviction_order);
+    tcase_add_test(tc, test_lru_against_model);
+    tcase_add_test(tc, test_kinds_and_keys);
+    tcase_add_test(tc, test_bad_init);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(memory_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
