@@ -18,6 +18,10 @@ int cmd_models(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
 int cmd_classify(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_run(int argc, char **argv);
+int cmd_threshold(int argc, char **argv);
+int cmd_complementarity(int argc, char **argv);
 
 /* True when argv[*i] is one of the (up to two) spellings; for flags with a value, *value
  * receives the next argument and *i advances (a missing value is reported, *ok false). */

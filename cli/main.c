@@ -17,6 +17,8 @@ static const command commands[] = {
     { "infer", cmd_infer, "run a weight file on a float32 NCHW .npy batch, write logits" },
     { "classify", cmd_classify, "top-5 classes of PNG/JPEG images" },
     { "bench", cmd_bench, "time a model: latency median and spread, GFLOP/s, peak RSS" },
+    { "run", cmd_run, "the cascade over a dataset: the paper's main.py, with a report" },
+    { "predict", cmd_predict, "cache a model's per-sample outputs on a dataset split" },
 };
 
 static void print_help(FILE *f)

@@ -1,0 +1,206 @@
+/* cascade.c — memory, first model, threshold test, second model, post-check (cascade.h). */
+#include "cascade/cascade.h"
+
+#include "kernels/kernels.h"
+#include "loaders/preprocess.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dc_cascade {
+    dc_cascade_config cfg;
+    int max_batch;
+    dc_net_info info1, info2;
+    float *input;      /* max_batch preprocessed images for one model */
+    float *logits;     /* max_batch x classes */
+    float *probs;      /* classes */
+    uint64_t *keys;    /* memory keys of the batch */
+    int *todo;         /* indices of the batch still to be answered */
+};
+
+const char *dc_exit_name(dc_exit e)
+{
+    static const char *const names[DC_EXIT_COUNT] = { "memory", "first", "second" };
+    return e >= 0 && e < DC_EXIT_COUNT ? names[e] : "?";
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static size_t input_numel(const dc_net_info *i)
+{
+    return (size_t)i->in_c * i->in_h * i->in_w;
+}
+
+dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascade **out,
+                          dc_error *err)
+{
+    *out = NULL;
+    if (!cfg->first)
+        return dc_fail(err, DC_ERR_ARG, "a cascade needs a first model");
+    if (max_batch < 1)
+        return dc_fail(err, DC_ERR_ARG, "batch %d must be at least 1", max_batch);
+    dc_net_info i1 = dc_net_get_info(cfg->first), i2 = i1;
+    if (cfg->second) {
+        i2 = dc_net_get_info(cfg->second);
+        if (i1.num_classes != i2.num_classes)
+            return dc_fail(err, DC_ERR_ARG, "the models disagree on the classes: %s has %d, "
+                           "%s has %d", i1.arch, i1.num_classes, i2.arch, i2.num_classes);
+    }
+    if (i1.max_batch < max_batch || (cfg->second && i2.max_batch < max_batch))
+        return dc_fail(err, DC_ERR_ARG, "internal: nets planned for fewer than %d samples",
+                       max_batch);
+    if (!(cfg->threshold >= 0.0 && cfg->threshold <= 1.0) && cfg->score != DC_SCORE_ORACLE)
+        return dc_fail(err, DC_ERR_ARG, "--threshold must be in [0, 1], got %g",
+                       cfg->threshold);
+    dc_cascade *c = calloc(1, sizeof *c);
+    if (!c)
+        return dc_fail(err, DC_ERR_NOMEM, "out of memory");
+    c->cfg = *cfg;
+    c->max_batch = max_batch;
+    c->info1 = i1;
+    c->info2 = i2;
+    size_t per = input_numel(&i1) > input_numel(&i2) ? input_numel(&i1) : input_numel(&i2);
+    c->input = malloc(per * (size_t)max_batch * sizeof *c->input);
+    c->logits = malloc((size_t)i1.num_classes * (size_t)max_batch * sizeof *c->logits);
+    c->probs = malloc((size_t)i1.num_classes * sizeof *c->probs);
+    c->keys = malloc((size_t)max_batch * sizeof *c->keys);
+    c->todo = malloc((size_t)max_batch * sizeof *c->todo);
+    if (!c->input || !c->logits || !c->probs || !c->keys || !c->todo) {
+        dc_cascade_free(c);
+        return dc_fail(err, DC_ERR_NOMEM, "out of memory for batches of %d", max_batch);
+    }
+    *out = c;
+    return DC_OK;
+}
+
+void dc_cascade_free(dc_cascade *c)
+{
+    if (!c)
+        return;
+    free(c->input);
+    free(c->logits);
+    free(c->probs);
+    free(c->keys);
+    free(c->todo);
+    free(c);
+}
+
+/* Runs net on the raw images raw[todo[0..m)] and leaves one argmax and score per image. */
+static dc_status run_model(dc_cascade *c, dc_net *net, const dc_net_info *info,
+                           const dc_image *const *raw, const int *todo, int m, int *preds,
+                           double *scores, dc_error *err)
+{
+    size_t per = input_numel(info);
+    for (int j = 0; j < m; j++) {
+        dc_status st = dc_preprocess_small(raw[todo[j]], info->in_c, info->in_h, info->in_w,
+                                           info->mean, info->std, c->input + per * j, err);
+        if (st != DC_OK)
+            return st;
+    }
+    dc_status st = dc_net_forward(net, c->input, m, c->logits, err);
+    if (st != DC_OK)
+        return st;
+    int k = info->num_classes;
+    for (int j = 0; j < m; j++) {
+        const float *l = c->logits + (size_t)j * k;
+        dc_softmax(l, c->probs, k);
+        preds[j] = dc_argmax(l, k);
+        scores[j] = dc_score(c->cfg.score, c->probs, k);
+    }
+    return DC_OK;
+}
+
+dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const int *labels,
+                              int n, dc_sample_result *res, dc_error *err)
+{
+    const dc_cascade_config *cfg = &c->cfg;
+    if (n < 1 || n > c->max_batch)
+        return dc_fail(err, DC_ERR_ARG, "batch of %d; the cascade takes 1..%d", n,
+                       c->max_batch);
+    if (cfg->score == DC_SCORE_ORACLE && cfg->second)
+        for (int i = 0; i < n; i++)
+            if (labels[i] < 0)
+                return dc_fail(err, DC_ERR_ARG, "the oracle score needs labels");
+    double t0 = now_seconds();
+
+    /* 1. memory */
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        dc_sample_result *r = &res[i];
+        *r = (dc_sample_result){ .label = labels[i], .pred = -1, .pred1 = -1, .pred2 = -1,
+                                 .score1 = NAN, .score2 = NAN };
+        int hit;
+        if (cfg->memory) {
+            dc_status st = dc_memory_key(cfg->memory, raw[i], &c->keys[i], err);
+            if (st != DC_OK)
+                return st;
+            if (dc_memory_lookup(cfg->memory, c->keys[i], &hit)) {
+                r->pred = hit;
+                r->exit = DC_EXIT_MEMORY;
+                continue;
+            }
+        }
+        c->todo[m++] = i;
+    }
+
+    /* 2. the first model on the misses */
+    int preds[m > 0 ? m : 1];
+    double scores[m > 0 ? m : 1];
+    dc_status st = m ? run_model(c, cfg->first, &c->info1, raw, c->todo, m, preds, scores, err)
+                     : DC_OK;
+    if (st != DC_OK)
+        return st;
+    int e = 0; /* escalated ones are moved to the front of todo */
+    for (int j = 0; j < m; j++) {
+        dc_sample_result *r = &res[c->todo[j]];
+        r->pred1 = r->pred = preds[j];
+        r->score1 = scores[j];
+        r->exit = DC_EXIT_FIRST;
+        r->macs = c->info1.macs;
+        bool escalate = cfg->second &&
+                        (cfg->score == DC_SCORE_ORACLE ? r->pred1 != r->label
+                                                       : dc_score_escalates(cfg->score,
+                                                                            r->score1,
+                                                                            cfg->threshold));
+        if (escalate)
+            c->todo[e++] = c->todo[j];
+    }
+
+    /* 3. the second model on the escalated ones, with the post-check */
+    st = e ? run_model(c, cfg->second, &c->info2, raw, c->todo, e, preds, scores, err) : DC_OK;
+    if (st != DC_OK)
+        return st;
+    for (int j = 0; j < e; j++) {
+        dc_sample_result *r = &res[c->todo[j]];
+        r->escalated = true;
+        r->pred2 = preds[j];
+        r->score2 = scores[j];
+        r->macs += c->info2.macs;
+        bool keep_second = !cfg->postcheck || cfg->score == DC_SCORE_ORACLE ||
+                           dc_score_second_wins(cfg->score, r->score1, r->score2);
+        if (keep_second) {
+            r->pred = r->pred2;
+            r->exit = DC_EXIT_SECOND;
+        }
+    }
+
+    /* 4. remember every answer the models gave */
+    for (int i = 0; cfg->memory && i < n; i++) {
+        if (res[i].exit == DC_EXIT_MEMORY)
+            continue;
+        st = dc_memory_store(cfg->memory, c->keys[i], res[i].pred, err);
+        if (st != DC_OK)
+            return st;
+    }
+    double per = (now_seconds() - t0) / n;
+    for (int i = 0; i < n; i++)
+        res[i].seconds = per;
+    return DC_OK;
+}

@@ -1,0 +1,303 @@
+/*
+ * energy.c — the energy layer over the table of sources (cascade/energy.h): choosing a
+ * source, turning raw microjoule counters into joules since dc_energy_start with counter
+ * wrap handled, the idle baseline, and the "none" source.
+ */
+#include "cascade/energy.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct dc_energy {
+    const dc_energy_source *src;
+    void *state;
+    int n;
+    const dc_energy_counter *counters; /* owned by state */
+    dc_energy_domain *domains;         /* copies of the counters' domains, with joules */
+    uint64_t *last;                    /* the previous raw reading, per counter */
+    uint64_t *acc;                     /* microjoules since dc_energy_start, per counter */
+    uint64_t *now;                     /* scratch for a reading */
+    bool started;
+    char reason[sizeof(((dc_error *)0)->msg)];
+    char *domains_text;
+};
+
+/* ---- the none source ------------------------------------------------------------------ */
+
+static dc_status none_init(void **state, const dc_energy_counter **counters, int *n,
+                           dc_error *err)
+{
+    (void)err;
+    *state = NULL;
+    *counters = NULL;
+    *n = 0;
+    return DC_OK;
+}
+
+static dc_status none_read(void *state, uint64_t *uj, dc_error *err)
+{
+    (void)state;
+    (void)uj;
+    (void)err;
+    return DC_OK;
+}
+
+static void none_finish(void *state)
+{
+    (void)state;
+}
+
+const dc_energy_source dc_energy_source_none = { "none", none_init, none_read, none_finish };
+
+/* ---- opening ------------------------------------------------------------------------- */
+
+/* "package-0 (core, uncore) + dram, psys (not summed)": zone i and its subzones. */
+static void append_zone(const dc_energy *e, int i, char *buf, size_t cap, size_t *len)
+{
+#define PUT(...)                                                                         \
+    do {                                                                                 \
+        int k_ = snprintf(buf + *len, cap - *len, __VA_ARGS__);                          \
+        *len += k_ > 0 && (size_t)k_ < cap - *len ? (size_t)k_ : cap - 1 - *len;          \
+    } while (0)
+    const dc_energy_domain *d = &e->domains[i];
+    PUT("%s%s", *len ? ", " : "", d->name);
+    int inner = 0;
+    for (int j = 0; j < e->n; j++)
+        if (e->domains[j].parent == i && !e->domains[j].counted)
+            PUT("%s%s", inner++ ? ", " : " (", e->domains[j].name);
+    if (inner)
+        PUT(")");
+    for (int j = 0; j < e->n; j++)
+        if (e->domains[j].parent == i && e->domains[j].counted)
+            PUT(" + %s", e->domains[j].name);
+    if (!d->counted)
+        PUT(" (not summed)");
+#undef PUT
+}
+
+static dc_status build_domains_text(dc_energy *e, dc_error *err)
+{
+    size_t cap = 64;
+    for (int i = 0; i < e->n; i++)
+        cap += strlen(e->domains[i].name) + 24;
+    e->domains_text = malloc(cap);
+    if (!e->domains_text)
+        return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
+    size_t len = 0;
+    e->domains_text[0] = '\0';
+    for (int i = 0; i < e->n; i++) /* top-level zones, and subzones whose parent is absent */
+        if (e->domains[i].parent < 0)
+            append_zone(e, i, e->domains_text, cap, &len);
+    return DC_OK;
+}
+
+/* Makes e read from src. On failure err says why and e holds no source (what was allocated
+ * is freed by dc_energy_close). */
+static dc_status attach(dc_energy *e, const dc_energy_source *src, dc_error *err)
+{
+    const dc_energy_counter *counters = NULL;
+    void *state = NULL;
+    int n = 0;
+    dc_status st = src->init(&state, &counters, &n, err);
+    if (st != DC_OK)
+        return st;
+    size_t m = n > 0 ? (size_t)n : 1;
+    e->domains = calloc(m, sizeof *e->domains);
+    e->last = calloc(m, sizeof *e->last);
+    e->acc = calloc(m, sizeof *e->acc);
+    e->now = calloc(m, sizeof *e->now);
+    if (!e->domains || !e->last || !e->acc || !e->now) {
+        src->finish(state);
+        return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
+    }
+    e->src = src;
+    e->state = state;
+    e->n = n;
+    e->counters = counters;
+    for (int i = 0; i < n; i++)
+        e->domains[i] = counters[i].domain;
+    return build_domains_text(e, err);
+}
+
+dc_status dc_energy_open(const char *kind, dc_energy **out, dc_error *err)
+{
+    *out = NULL;
+    bool automatic = !kind || strcmp(kind, "auto") == 0;
+    const dc_energy_source *src;
+    if (automatic || strcmp(kind, "rapl") == 0)
+        src = &dc_energy_source_rapl;
+    else if (strcmp(kind, "none") == 0)
+        src = &dc_energy_source_none;
+    else
+        return dc_fail(err, DC_ERR_ARG, "unknown energy source '%s' (expected auto, rapl "
+                       "or none)", kind);
+
+    dc_energy *e = calloc(1, sizeof *e);
+    if (!e)
+        return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
+    dc_error why = { 0 };
+    dc_status st = attach(e, src, &why);
+    if (st != DC_OK && automatic && st != DC_ERR_NOMEM) { /* RAPL absent or unreadable */
+        snprintf(e->reason, sizeof e->reason, "%s", why.msg);
+        st = attach(e, &dc_energy_source_none, &why);
+    } else if (st == DC_OK && src == &dc_energy_source_none) {
+        snprintf(e->reason, sizeof e->reason, "not measured (energy source \"none\")");
+    }
+    if (st != DC_OK) {
+        dc_energy_close(e);
+        return dc_fail(err, st, "%s", why.msg);
+    }
+    *out = e;
+    return DC_OK;
+}
+
+void dc_energy_close(dc_energy *e)
+{
+    if (!e)
+        return;
+    if (e->src)
+        e->src->finish(e->state);
+    free(e->domains);
+    free(e->last);
+    free(e->acc);
+    free(e->now);
+    free(e->domains_text);
+    free(e);
+}
+
+/* ---- what it is ---------------------------------------------------------------------- */
+
+bool dc_energy_available(const dc_energy *e)
+{
+    return e->src != &dc_energy_source_none;
+}
+
+const char *dc_energy_source_name(const dc_energy *e)
+{
+    return e->src->name;
+}
+
+const char *dc_energy_unavailable_reason(const dc_energy *e)
+{
+    return dc_energy_available(e) ? "" : e->reason;
+}
+
+const char *dc_energy_domains(const dc_energy *e)
+{
+    return e->domains_text ? e->domains_text : "";
+}
+
+int dc_energy_domain_count(const dc_energy *e)
+{
+    return e->n;
+}
+
+const dc_energy_domain *dc_energy_domain_at(const dc_energy *e, int i)
+{
+    return i >= 0 && i < e->n ? &e->domains[i] : NULL;
+}
+
+/* ---- measuring ----------------------------------------------------------------------- */
+
+dc_status dc_energy_start(dc_energy *e, dc_error *err)
+{
+    if (!dc_energy_available(e))
+        return DC_OK;
+    dc_status st = e->src->read(e->state, e->now, err);
+    if (st != DC_OK)
+        return st;
+    for (int i = 0; i < e->n; i++) {
+        e->last[i] = e->now[i];
+        e->acc[i] = 0;
+        e->domains[i].joules = 0.0;
+    }
+    e->started = true;
+    return DC_OK;
+}
+
+/* What a counter advanced from before to after: one wrap at most. A counter found above its
+ * own maximum (a bad max) that then went down is taken to have restarted from 0. */
+static uint64_t advance(uint64_t before, uint64_t after, uint64_t max)
+{
+    if (after >= before)
+        return after - before;
+    return max >= before ? (max - before) + after : after;
+}
+
+dc_status dc_energy_poll(dc_energy *e, dc_error *err)
+{
+    if (!dc_energy_available(e))
+        return DC_OK;
+    if (!e->started)
+        return dc_fail(err, DC_ERR_ARG, "energy: polled before dc_energy_start");
+    dc_status st = e->src->read(e->state, e->now, err);
+    if (st != DC_OK)
+        return st;
+    for (int i = 0; i < e->n; i++) {
+        e->acc[i] += advance(e->last[i], e->now[i], e->counters[i].max_uj);
+        e->last[i] = e->now[i];
+        e->domains[i].joules = 1e-6 * (double)e->acc[i];
+    }
+    return DC_OK;
+}
+
+/* Microjoules of the counted domains since dc_energy_start, as of the last poll. */
+static uint64_t counted_uj(const dc_energy *e)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < e->n; i++)
+        if (e->domains[i].counted)
+            sum += e->acc[i];
+    return sum;
+}
+
+dc_status dc_energy_read(dc_energy *e, double *joules, dc_error *err)
+{
+    if (!dc_energy_available(e))
+        return dc_fail(err, DC_ERR_UNSUPPORTED, "energy not measured: %s", e->reason);
+    dc_status st = dc_energy_poll(e, err);
+    if (st != DC_OK)
+        return st;
+    *joules = 1e-6 * (double)counted_uj(e);
+    return DC_OK;
+}
+
+static double monotonic_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static void sleep_seconds(double s)
+{
+    struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+dc_status dc_energy_measure_idle(dc_energy *e, double seconds, double *idle_watts,
+                                 dc_error *err)
+{
+    if (!(seconds > 0.0 && seconds <= 1e6))
+        return dc_fail(err, DC_ERR_ARG, "idle baseline of %g s: expected more than 0 and "
+                       "at most 1e6 seconds", seconds);
+    if (!dc_energy_available(e))
+        return dc_fail(err, DC_ERR_UNSUPPORTED, "no idle baseline: %s", e->reason);
+    dc_status st = dc_energy_start(e, err);
+    double t0 = monotonic_seconds(), t = t0;
+    while (st == DC_OK && t - t0 < seconds) {
+        double left = seconds - (t - t0);
+        sleep_seconds(left < 1.0 ? left : 1.0);
+        st = dc_energy_poll(e, err);
+        t = monotonic_seconds();
+    }
+    if (st != DC_OK)
+        return st;
+    *idle_watts = 1e-6 * (double)counted_uj(e) / (t - t0);
+    return DC_OK;
+}

@@ -1,0 +1,32 @@
+/*
+ * predict.h — getting a model's predictions on a dataset split for `predict`, `threshold`
+ * and `complementarity`: from the cache when it is valid, else by running the model (and
+ * filling the cache).
+ */
+#ifndef DC_CLI_PREDICT_H
+#define DC_CLI_PREDICT_H
+
+#include "cascade/predictions.h"
+
+#include <stdbool.h>
+
+typedef struct {
+    const char *weights_dir;   /* default weight files: <dir>/<dataset>/<arch>.h5 */
+    const char *dataset;       /* -D: data kind and weights subfolder, or NULL */
+    const char *path;          /* -v: the dataset */
+    bool train;                /* -t */
+    int limit;                 /* first N samples, 0 = all */
+    const char *cache_dir;     /* default $DUALCNN_CACHE, else .dualcnn-cache */
+    bool no_cache;
+    int batch;
+    bool quiet;
+    bool logits;
+} predict_opts;
+
+/* Predictions of model (an architecture name, may be NULL when weights is given) with
+ * weights (a file, or NULL for the default). Prints where they came from on stderr unless
+ * quiet. */
+dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
+                      dc_predictions *out, dc_error *err);
+
+#endif /* DC_CLI_PREDICT_H */

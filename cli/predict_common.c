@@ -1,0 +1,112 @@
+/* predict_common.c — predictions from the cache or from the model (see predict.h). */
+#include "cli/cli.h"
+#include "cli/predict.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 0x100000001b3ull;
+    return h;
+}
+
+static void show_progress(int done, int total, void *arg)
+{
+    const char *arch = arg;
+    fprintf(stderr, "\r%s: %d/%d samples", arch, done, total);
+    if (done == total)
+        fputc('\n', stderr);
+}
+
+static const char *data_kind(const char *d)
+{
+    if (!d)
+        return NULL;
+    return strcmp(d, "cifar10") == 0 || strcmp(d, "fashionmnist") == 0 ||
+                   strcmp(d, "imagenet") == 0 || strcmp(d, "intel") == 0
+               ? d
+               : NULL; /* another name is only a weights subfolder */
+}
+
+dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
+                      dc_predictions *out, dc_error *err)
+{
+    char wpath[1024];
+    if (weights) {
+        snprintf(wpath, sizeof wpath, "%s", weights);
+    } else {
+        const dc_zoo_entry *e = dc_zoo_find(model);
+        if (!e)
+            return dc_fail(err, DC_ERR_ARG, "unknown model '%s' (see 'dualcnn models')", model);
+        cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model, wpath,
+                            sizeof wpath);
+    }
+    dc_predictions_key key = { .train = o->train };
+    dc_status st = dc_file_checksum(wpath, &key.weights_checksum, err);
+    if (st != DC_OK)
+        return st;
+    dc_dataset *ds;
+    st = dc_dataset_open(o->path, data_kind(o->dataset), o->train, &ds, err);
+    if (st != DC_OK)
+        return st;
+    char *real = realpath(dc_dataset_root(ds), NULL);
+    snprintf(key.dataset, sizeof key.dataset, "%s", real ? real : dc_dataset_root(ds));
+    free(real);
+    key.count = dc_dataset_count(ds);
+    if (o->limit > 0 && o->limit < key.count)
+        key.count = o->limit;
+
+    const char *dir = o->cache_dir ? o->cache_dir : getenv("DUALCNN_CACHE");
+    if (!dir || !*dir)
+        dir = ".dualcnn-cache";
+    char cpath[1400];
+    snprintf(cpath, sizeof cpath, "%s/%s-%016llx-%s-%08llx-%d.h5", dir, model ? model : "model",
+             (unsigned long long)key.weights_checksum, o->train ? "train" : "test",
+             (unsigned long long)(fnv1a(key.dataset) & 0xffffffffull), key.count);
+    if (!o->no_cache) {
+        dc_error why;
+        st = dc_predictions_load(cpath, &key, o->logits, out, &why);
+        if (st == DC_OK) {
+            if (!o->quiet)
+                fprintf(stderr, "%s: predictions from the cache %s\n", out->arch, cpath);
+            dc_dataset_close(ds);
+            return DC_OK;
+        }
+        if (st == DC_ERR_FORMAT)
+            fprintf(stderr, "dualcnn: %s; recomputing\n", why.msg);
+    }
+    dc_net *net;
+    int batch = o->batch > 0 ? o->batch : 64;
+    st = dc_net_load(wpath, batch, &net, err);
+    if (st == DC_OK && model && strcmp(model, dc_net_get_info(net).arch) != 0)
+        st = dc_fail(err, DC_ERR_ARG, "%s holds %s, not %s", wpath, dc_net_get_info(net).arch,
+                     model);
+    if (st == DC_OK && dc_net_get_info(net).num_classes != dc_dataset_num_classes(ds))
+        st = dc_fail(err, DC_ERR_ARG, "%s has %d classes but %s has %d", o->path,
+                     dc_dataset_num_classes(ds), wpath, dc_net_get_info(net).num_classes);
+    if (st == DC_OK) {
+        const char *arch = dc_net_get_info(net).arch;
+        bool tty = !o->quiet && isatty(STDERR_FILENO);
+        st = dc_predictions_compute(net, ds, key.count, batch, o->logits,
+                                    tty ? show_progress : NULL, (void *)arch, out, err);
+    }
+    dc_net_free(net);
+    dc_dataset_close(ds);
+    if (st == DC_OK && !o->no_cache) {
+        dc_error werr;
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
+            fprintf(stderr, "dualcnn: cannot create the cache dir %s; not caching\n", dir);
+        else if (dc_predictions_save(cpath, out, &key, &werr) != DC_OK)
+            fprintf(stderr, "dualcnn: %s; not caching\n", werr.msg);
+        else if (!o->quiet)
+            fprintf(stderr, "%s: predictions cached in %s\n", out->arch, cpath);
+    }
+    return st;
+}

@@ -1,0 +1,71 @@
+/*
+ * run.h — the pieces of `dualcnn run` (the paper's main.py): its options, and the report
+ * written at the end (cli/run_output.c).
+ */
+#ifndef DC_CLI_RUN_H
+#define DC_CLI_RUN_H
+
+#include "cascade/cascade.h"
+#include "cascade/energy.h"
+#include "cascade/report.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct {
+    const char *model1, *model2;       /* -m1, -m2 */
+    const char *weights1, *weights2;   /* -w1, -w2 */
+    const char *weights_dir;
+    const char *path;                  /* -i */
+    const char *dataset;               /* -D: kind of data and weights subfolder */
+    bool train;                        /* --train: the training split */
+    dc_score_kind score;               /* -s */
+    double threshold;                  /* -t */
+    bool threshold_given;
+    bool postcheck;                    /* -p */
+    const char *memory;                /* -m: dhash | invariants | NULL */
+    long memory_size;                  /* --memory-size: LRU bound, 0 = none */
+    double duplicates, rotations;      /* -d, -r */
+    uint64_t seed;
+    bool shuffle;
+    int limit;                         /* --limit: first N samples of the dataset, 0 = all */
+    int batch;                         /* --batch */
+    int threads;
+    const char *energy;                /* --energy auto|rapl|none */
+    double idle_seconds;               /* --idle-baseline */
+    const char *report_csv, *per_sample_csv;
+    const char *finish;                /* exit | shutdown */
+    bool quiet;
+} run_opts;
+
+/* What the run measured, beside the per-sample report. */
+typedef struct {
+    const char *arch1, *arch2;
+    int64_t macs1, macs2;
+    const char *dataset_kind;
+    int dataset_count, stream_count;
+    double wall_seconds;
+    bool energy_ok;
+    double joules, idle_watts;         /* idle_watts NaN without a baseline */
+    const char *energy_source, *energy_domains, *energy_reason;
+} run_totals;
+
+/* Strings read from a config file, alive until run_config_free. */
+#define RUN_CONFIG_MAX_STRINGS 16
+typedef struct {
+    char *strings[RUN_CONFIG_MAX_STRINGS];
+    int n_strings;
+} run_config;
+
+/* Reads the original main.py's config.yml (-y) into o; see cli/run_config.c. */
+dc_status run_config_load(const char *path, run_opts *o, run_config *c, dc_error *err);
+void run_config_free(run_config *c);
+
+void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r,
+                      const char *const *class_names);
+
+/* Appends one row with the configuration and every metric to o->report_csv. */
+dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_report *r,
+                               dc_error *err);
+
+#endif /* DC_CLI_RUN_H */

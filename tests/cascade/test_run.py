@@ -1,0 +1,208 @@
+#!/usr/bin/env python3
+"""End-to-end test of `dualcnn run`: a generated CIFAR-10 dataset (binary format) with
+duplicates streams through two models with random weights; every per-sample decision in
+--per-sample is recomputed here from the logits `dualcnn infer` gives for the same inputs,
+with the paper's rules (scores, threshold test, post-check, memory of exact duplicates).
+Usage: test_run.py DUALCNN WORKDIR SOURCE_ROOT"""
+import csv
+import math
+import os
+import subprocess
+import sys
+
+import numpy as np
+
+BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+PY = "/usr/bin/python3"
+os.makedirs(WORK, exist_ok=True)
+failures = []
+MEAN = np.array([0.4914, 0.4822, 0.4465], np.float32)
+STD = np.array([0.2023, 0.1994, 0.2010], np.float32)
+N = 60
+
+
+def check(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def run(*args, code=0):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
+    if p.returncode != code:
+        print(p.stdout, p.stderr)
+    return p
+
+
+# --- a CIFAR-10 binary dataset: records of a label byte + R, G, B planes of 32x32
+rng = np.random.RandomState(5)
+root = os.path.join(WORK, "cifar")
+bins = os.path.join(root, "cifar-10-batches-bin")
+os.makedirs(bins, exist_ok=True)
+# smooth random images (so dHash keys of different images differ), labels 0..9
+yy, xx = np.mgrid[0:32, 0:32]
+images = []
+for i in range(N):
+    f = rng.uniform(0.05, 0.4, size=(3, 2))
+    ph = rng.uniform(0, 6.3, size=(3,))
+    img = np.stack([127 + 120 * np.sin(f[c, 0] * xx + f[c, 1] * yy + ph[c]) for c in range(3)])
+    images.append(np.clip(img + rng.randint(-3, 4, size=img.shape), 0, 255).astype(np.uint8))
+labels = rng.randint(0, 10, size=N).astype(np.uint8)
+records = b"".join(bytes([labels[i]]) + images[i].tobytes() for i in range(N))
+for name in ["data_batch_%d.bin" % k for k in range(1, 6)] + ["test_batch.bin"]:
+    with open(os.path.join(bins, name), "wb") as fh:
+        fh.write(records)
+with open(os.path.join(bins, "batches.meta.txt"), "w") as fh:
+    fh.write("\n".join(["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                        "ship", "truck"]) + "\n")
+
+# --- two models with random weights, and their logits on the dataset through `infer`
+weights = {}
+for arch, seed in [("resnet20", 1), ("mobilenetv2_x0_5", 2)]:
+    weights[arch] = os.path.join(WORK, arch + ".h5")
+    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", arch,
+                    "--dataset", "cifar10", "--random", "--seed", str(seed), "--out",
+                    weights[arch]], check=True, capture_output=True)
+x = np.stack(images).astype(np.float32)  # N, 3, 32, 32 (CHW already)
+x = ((x / np.float32(255.0) - MEAN[None, :, None, None]) / STD[None, :, None, None])
+x = x.astype(np.float32)
+np.save(os.path.join(WORK, "x.npy"), x)
+logits = {}
+for arch in weights:
+    out = os.path.join(WORK, "logits_" + arch + ".npy")
+    run("infer", "-w", weights[arch], "-i", os.path.join(WORK, "x.npy"), "-o", out)
+    logits[arch] = np.load(out).astype(np.float64)
+
+
+def softmax(v):
+    e = np.exp(v - v.max())
+    return e / e.sum()
+
+
+def score(kind, logit):
+    p = softmax(logit)
+    if kind == "difference":
+        s = np.sort(p)[::-1]
+        return s[0] - s[1]
+    if kind == "entropy":
+        q = p[p > 0]
+        return float(-(q * np.log(q)).sum() / math.log(len(p)))
+    return float(p.max())
+
+
+def expected(kind, threshold, postcheck, first, second):
+    """The paper's rules, per dataset sample: (exit, answer) when the memory misses."""
+    l1, l2 = logits[first], logits[second]
+    out = []
+    for i in range(N):
+        a1, s1 = int(np.argmax(l1[i])), score(kind, l1[i])
+        if kind == "oracle":
+            esc = a1 != labels[i]
+        elif kind == "entropy":
+            esc = s1 > threshold
+        else:
+            esc = s1 < threshold
+        if not esc:
+            out.append(("first", a1, s1, esc))
+            continue
+        a2, s2 = int(np.argmax(l2[i])), score(kind, l2[i])
+        better = s2 < s1 if kind == "entropy" else s2 > s1
+        if postcheck and kind != "oracle" and not better:
+            out.append(("first", a1, s1, esc))
+        else:
+            out.append(("second", a2, s1, esc))
+    return out
+
+
+if os.path.exists(os.path.join(WORK, "report.csv")):
+    os.remove(os.path.join(WORK, "report.csv"))
+configs = [("maxp", False), ("maxp", True), ("difference", True), ("entropy", False),
+           ("entropy", True), ("oracle", False)]
+for kind, postcheck in configs:
+    first, second = "resnet20", "mobilenetv2_x0_5"
+    s1 = [score(kind, logits[first][i]) for i in range(N)]
+    thr = float(np.median(s1)) if kind != "oracle" else 0.5
+    per = os.path.join(WORK, f"per_{kind}_{int(postcheck)}.csv")
+    rep = os.path.join(WORK, "report.csv")
+    args = ["run", "-m1", first, "-m2", second, "-w1", weights[first], "-w2", weights[second],
+            "-i", root, "-s", kind, "-t", "%.9f" % thr, "-m", "dhash", "-d", "1", "-r", "0",
+            "--seed", "7", "--energy", "none", "--per-sample", per, "--report", rep, "-q"]
+    if postcheck:
+        args.append("-p")
+    p = run(*args)
+    name = f"run {kind} postcheck={postcheck}"
+    check(name + " exits 0", p.returncode == 0, p.stderr[-500:])
+    if p.returncode:
+        continue
+    check(name + " prints the report", "weighted avg" in p.stdout and
+          "Second model usage" in p.stdout and "Energy: unavailable" in p.stdout, p.stdout)
+    want = expected(kind, thr, postcheck, first, second)
+    rows = list(csv.DictReader(open(per)))
+    check(name + " has 2N rows", len(rows) == 2 * N, str(len(rows)))
+    seen, bad = {}, []
+    for r in rows:
+        i = int(r["sample"])
+        if abs(s1[i] - thr) < 1e-6 and kind != "oracle":
+            continue  # too close to call between two float orders; skip the decision
+        if i in seen:  # an exact duplicate: the memory must answer what it stored
+            ok = r["exit"] == "memory" and int(r["prediction"]) == seen[i]
+        else:
+            e, a, _, _ = want[i]
+            ok = r["exit"] == e and int(r["prediction"]) == a and int(r["label"]) == labels[i]
+            seen[i] = int(r["prediction"])
+        if not ok:
+            bad.append((r["position"], r["sample"], r["exit"], r["prediction"], want[i]))
+    check(name + " every decision follows the rules", not bad, str(bad[:5]))
+    n_esc = sum(1 for i in range(N) if want[i][3])
+    usage = 100.0 * n_esc / (2 * N)
+    check(name + " usage in the report", f"Second model usage: {usage:.2f}%" in p.stdout,
+          p.stdout[-800:])
+    check(name + " memory answers every duplicate",
+          f"Memory (dhash): {N} hits (50.00%)" in p.stdout, p.stdout[-800:])
+
+rows = list(csv.DictReader(open(os.path.join(WORK, "report.csv"))))
+check("--report appends one row per run", len(rows) == len(configs), str(len(rows)))
+check("--report rows carry the metrics", all(r["accuracy"] and r["usage"] for r in rows))
+
+# single model with memory, rotations and invariants: rotated duplicates hit too
+p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-m", "invariants",
+        "-d", "1", "-r", "1", "--energy", "none", "-q")
+check("single model + invariants: every duplicate (all rotated) is remembered",
+      f"Memory (invariants): {N} hits" in p.stdout, p.stdout[-600:])
+p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-m", "dhash",
+        "-d", "1", "-r", "1", "--energy", "none", "-q")
+check("single model + dhash: rotated duplicates mostly miss",
+      "Memory (dhash): 0 hits" in p.stdout or "Memory (dhash): 1 hits" in p.stdout,
+      p.stdout[-600:])
+# batched mode gives the same answers as streaming (without memory: no order effects)
+outs = []
+for b in ["1", "7"]:
+    per = os.path.join(WORK, f"per_batch{b}.csv")
+    run("run", "-m1", "resnet20", "-m2", "mobilenetv2_x0_5", "-w1", weights["resnet20"],
+        "-w2", weights["mobilenetv2_x0_5"], "-i", root, "-s", "maxp", "-t", "0.5", "-p",
+        "--batch", b, "--energy", "none", "--per-sample", per, "-q")
+    outs.append([(r["sample"], r["exit"], r["prediction"]) for r in csv.DictReader(open(per))])
+check("--batch 7 answers as --batch 1", outs[0] == outs[1] and len(outs[0]) == N)
+
+# bad input
+p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", os.path.join(WORK, "nope"),
+        code=1)
+check("a missing dataset is named", p.returncode == 1 and "nope" in p.stderr, p.stderr)
+p = run("run", "-m1", "resnet20", "-m2", "mobilenetv2_x0_5", "-w1", weights["resnet20"],
+        "-i", root, code=2)
+check("two models without a threshold are refused", p.returncode == 2 and "-t" in p.stderr,
+      p.stderr)
+p = run("run", "-m1", "resnet20", "-i", root, "-s", "bogus", code=2)
+check("an unknown score is refused", p.returncode == 2 and "bogus" in p.stderr, p.stderr)
+p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-d", "-1", code=2)
+check("a negative duplicate ratio is refused", p.returncode == 2 and "-d" in p.stderr, p.stderr)
+env = dict(os.environ, DUALCNN_SHUTDOWN_CMD="echo SHUTDOWN-CALLED")
+p = subprocess.run([BIN, "run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root,
+                    "--energy", "none", "-q", "--limit", "5", "-f", "shutdown"],
+                   capture_output=True, text=True, env=env)
+check("-f shutdown runs the shutdown command after the report",
+      p.returncode == 0 and "SHUTDOWN-CALLED" in p.stdout and
+      p.stdout.index("weighted avg") < p.stdout.index("SHUTDOWN-CALLED"), p.stdout + p.stderr)
+
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
