@@ -184,6 +184,46 @@ for b in ["1", "7"]:
     outs.append([(r["sample"], r["exit"], r["prediction"]) for r in csv.DictReader(open(per))])
 check("--batch 7 answers as --batch 1", outs[0] == outs[1] and len(outs[0]) == N)
 
+# the same data in CIFAR-10's pickled python format gives the same answers
+import pickle
+pyroot = os.path.join(WORK, "cifar_py")
+pydir = os.path.join(pyroot, "cifar-10-batches-py")
+os.makedirs(pydir, exist_ok=True)
+batch = {b"batch_label": b"testing batch 1 of 1", b"labels": [int(v) for v in labels],
+         b"data": np.stack([im.reshape(-1) for im in images]),
+         b"filenames": [b"img%d.png" % i for i in range(N)]}
+for name in ["data_batch_%d" % k for k in range(1, 6)] + ["test_batch"]:
+    with open(os.path.join(pydir, name), "wb") as fh:
+        pickle.dump(batch, fh, protocol=2)
+with open(os.path.join(pydir, "batches.meta"), "wb") as fh:
+    pickle.dump({b"label_names": [b"airplane", b"automobile", b"bird", b"cat", b"deer", b"dog",
+                                  b"frog", b"horse", b"ship", b"truck"]}, fh, protocol=2)
+outs = []
+for r in [root, pyroot]:
+    per = os.path.join(WORK, "per_format.csv")
+    p = run("run", "-m1", "resnet20", "-m2", "mobilenetv2_x0_5", "-w1", weights["resnet20"],
+            "-w2", weights["mobilenetv2_x0_5"], "-i", r, "-s", "difference", "-t", "0.87", "-p",
+            "-m", "invariants", "-d", "1", "-r", "0.5", "--energy", "none", "--per-sample", per,
+            "-q")
+    outs.append([(x["sample"], x["exit"], x["prediction"]) for x in csv.DictReader(open(per))])
+check("the pickled CIFAR-10 format gives the answers of the binary one",
+      outs[0] == outs[1] and len(outs[0]) == 2 * N)
+
+# FashionMNIST's IDX files as Debian installs them (28x28 gray, resized to 32x32)
+fm = "/usr/share/datasets/fashion-mnist"
+if os.path.isdir(fm):
+    fmw = os.path.join(WORK, "fm_resnet20.h5")
+    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", "resnet20",
+                    "--dataset", "fashionmnist", "--random", "--seed", "4", "--out", fmw],
+                   check=True, capture_output=True)
+    p = run("run", "-m1", "resnet20", "-w1", fmw, "-i", fm, "--limit", "300", "-m", "dhash",
+            "-d", "0.5", "--energy", "none", "-q")
+    check("a run on the FashionMNIST files prints the whole report",
+          p.returncode == 0 and "Ankle boot" in p.stdout and "weighted avg" in p.stdout and
+          "450 inputs" in p.stdout and "MACs per image" in p.stdout, p.stdout + p.stderr)
+else:
+    print("SKIP FashionMNIST run: " + fm + " is absent (apt-get install dataset-fashion-mnist)")
+
 # bad input
 p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", os.path.join(WORK, "nope"),
         code=1)
