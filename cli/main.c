@@ -19,6 +19,8 @@ static const command commands[] = {
     { "bench", cmd_bench, "time a model: latency median and spread, GFLOP/s, peak RSS" },
     { "run", cmd_run, "the cascade over a dataset: the paper's main.py, with a report" },
     { "predict", cmd_predict, "cache a model's per-sample outputs on a dataset split" },
+    { "threshold", cmd_threshold, "the lambda of highest accuracy for a pair (threshold.py)" },
+    { "complementarity", cmd_complementarity, "how well models cover each other's mistakes" },
 };
 
 static void print_help(FILE *f)

@@ -99,7 +99,8 @@ def write_weights(path, state_dict, arch, dataset, num_classes, input_size, mean
                              dtype=h5py.string_dtype(encoding="utf-8"))
             attrs["source"] = str(source)
             for name, value in (extra_attrs or {}).items():
-                attrs[name] = value
+                # str subclasses (torch.__version__ is one) would become numpy '<U' arrays
+                attrs[name] = str(value) if isinstance(value, str) else value
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

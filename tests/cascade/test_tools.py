@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""End-to-end test of `dualcnn predict`, `threshold` and `complementarity` on a generated
+FashionMNIST-format dataset: the prediction cache is reused, refused when stale or corrupt;
+the threshold lines and the complementarity matrix equal what this script recomputes from
+the cached predictions. Usage: test_tools.py DUALCNN WORKDIR SOURCE_ROOT"""
+import csv
+import gzip
+import os
+import shutil
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+
+BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+PY = "/usr/bin/python3"
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+failures = []
+
+
+def check(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
+    if not cond:
+        failures.append(name)
+
+
+def run(*args):
+    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
+
+
+# a FashionMNIST-format dataset: 150 test and 150 train images, IDX gzip'd
+rng = np.random.RandomState(3)
+data = os.path.join(WORK, "fm")
+os.makedirs(data)
+for prefix in ["train", "t10k"]:
+    n = 150
+    imgs = rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8)
+    labs = rng.randint(0, 10, size=n).astype(np.uint8)
+    with gzip.open(os.path.join(data, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
+        f.write((2051).to_bytes(4, "big") + n.to_bytes(4, "big") + (28).to_bytes(4, "big") +
+                (28).to_bytes(4, "big") + imgs.tobytes())
+    with gzip.open(os.path.join(data, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
+        f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labs.tobytes())
+
+wdir = os.path.join(WORK, "weights")
+os.makedirs(os.path.join(wdir, "fashionmnist"))
+models = ["resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5"]
+
+
+def export(arch, seed):
+    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", arch,
+                    "--dataset", "fashionmnist", "--random", "--seed", str(seed), "--out",
+                    os.path.join(wdir, "fashionmnist", arch + ".h5")], check=True,
+                   capture_output=True)
+
+
+for i, m in enumerate(models):
+    export(m, 10 + i)
+cache = os.path.join(WORK, "cache")
+common = ["-D", "fashionmnist", "--weights-dir", wdir, "-v", data, "--cache", cache]
+
+# predict: computed, then from the cache; stale after new weights; corrupt is recomputed
+p = run("predict", "-m", "resnet20", *common)
+check("predict computes and caches", p.returncode == 0 and "cached in" in p.stderr, p.stderr)
+p = run("predict", "-m", "resnet20", *common)
+check("predict reuses the cache", p.returncode == 0 and "from the cache" in p.stderr, p.stderr)
+files = [f for f in os.listdir(cache) if f.startswith("resnet20")]
+check("one cache file", len(files) == 1, str(files))
+cache_file = os.path.join(cache, files[0])
+with h5py.File(cache_file, "r") as f:
+    before = f["pred"][()]
+export("resnet20", 99)  # other weights at the same path: the old cache is stale
+p = run("predict", "-m", "resnet20", *common)
+check("predict refuses a stale cache (other weights)",
+      p.returncode == 0 and "from the cache" not in p.stderr and "cached in" in p.stderr,
+      p.stderr)
+p = run("predict", "-m", "resnet20", "-t", *common)
+check("the train split has its own cache", "from the cache" not in p.stderr, p.stderr)
+files = sorted(f for f in os.listdir(cache) if f.startswith("resnet20"))
+victim = os.path.join(cache, files[-1])
+with open(victim, "r+b") as f:
+    f.truncate(300)
+p = run("predict", "-m", "resnet20", "-t", *common)
+check("predict refuses a corrupt cache and recomputes",
+      p.returncode == 0 and "corrupt" in p.stderr and "cached in" in p.stderr, p.stderr)
+# a cache whose key matches but was edited to claim other data is refused too
+with h5py.File(victim, "r+") as f:
+    f.attrs["count"] = np.int32(149)
+p = run("predict", "-m", "resnet20", "-t", *common)
+check("predict refuses a cache made from other data", "from the cache" not in p.stderr,
+      p.stderr)
+
+
+def load(model, train):
+    """The cached predictions of model, read with h5py from the file predict names."""
+    p = run("predict", "-m", model, *(["-t"] if train else []), *common)
+    assert p.returncode == 0, p.stderr
+    p = run("predict", "-m", model, *(["-t"] if train else []), *common)
+    path = p.stderr.split("from the cache ")[1].split()[0]
+    with h5py.File(path, "r") as h:
+        out = {k: h[k][()] for k in ["label", "pred", "maxp", "difference", "entropy"]}
+        out["macs"] = int(h.attrs["macs"])
+    return out
+
+
+# threshold: every exact line equals a brute-force scan of the cached predictions
+a, b = load("shufflenetv2_x0_5", True), load("resnet20", True)
+n = len(a["label"])
+
+
+def accuracy(kind, lam, post):
+    s1, s2 = a[kind], b[kind]
+    esc = s1 > lam if kind == "entropy" else s1 < lam
+    pick = b["pred"].copy()
+    if post:
+        better = s2 < s1 if kind == "entropy" else s2 > s1
+        pick = np.where(better, b["pred"], a["pred"])
+    final = np.where(esc, pick, a["pred"])
+    return (final == a["label"]).mean(), esc.mean()
+
+
+p = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", "-t", *common,
+        "--curve", os.path.join(WORK, "curve.csv"), "--svg", os.path.join(WORK, "curve.svg"),
+        "-q")
+check("threshold runs", p.returncode == 0, p.stderr)
+lines = [line.split() for line in p.stdout.splitlines() if "lambda" in line and "usage" in line]
+check("threshold prints six lines", len(lines) == 6, p.stdout)
+for kind in ["maxp", "difference", "entropy"]:
+    cands = sorted(set(np.concatenate([a[kind].astype(np.float64), [0.0, 1.0]])))
+    cands = [c for c in cands if 0 <= c <= 1] + [1.0]
+    for post in [False, True]:
+        best = max(accuracy(kind, np.float32(c), post)[0] for c in
+                   cands + [np.nextafter(np.float32(c), np.float32(2)) for c in cands
+                            if c < 1])
+        row = [r for r in lines if r[0] == kind and (("post-check" in r) == post)]
+        got = float(row[0][row[0].index("accuracy") + 1].rstrip("%")) if row else -1
+        check(f"threshold {kind} post={post} finds the best accuracy",
+              abs(got - 100 * best) < 0.005 + 1e-9, f"{got} vs {100 * best:.4f}")
+check("threshold writes the curve and the plot",
+      os.path.getsize(os.path.join(WORK, "curve.csv")) > 100 and
+      open(os.path.join(WORK, "curve.svg")).read().startswith("<?xml"))
+
+# complementarity: the CSV equals the formulas on the cached predictions
+p = run("complementarity", "--models", ",".join(models), "-t", *common, "--csv",
+        os.path.join(WORK, "comp.csv"), "--ranking", os.path.join(WORK, "rank.csv"),
+        "--svg", os.path.join(WORK, "comp.svg"), "-q")
+check("complementarity runs", p.returncode == 0, p.stderr)
+preds = {m: load(m, True) for m in models}
+rows = list(csv.reader(open(os.path.join(WORK, "comp.csv"))))
+check("the matrix has labels", rows[0] == ["model"] + models and
+      [r[0] for r in rows[1:]] == models, str(rows[:2]))
+bad = []
+for i, m1 in enumerate(models):
+    for j, m2 in enumerate(models):
+        r1 = preds[m1]["pred"] == preds[m1]["label"]
+        r2 = preds[m2]["pred"] == preds[m2]["label"]
+        want = ((r1 | r2).sum() - (r1 & r2).sum() - abs(int(r1.sum()) - int(r2.sum()))) / n
+        if abs(float(rows[i + 1][j + 1]) - want) > 5e-5:
+            bad.append((m1, m2, rows[i + 1][j + 1], want))
+check("complementarity matrix equals the paper's formula", not bad, str(bad))
+check("complementarity writes the ranking and the heatmap",
+      len(list(csv.reader(open(os.path.join(WORK, "rank.csv"))))) == 4 and
+      "<svg" in open(os.path.join(WORK, "comp.svg")).read())
+
+p = run("threshold", "-m1", "resnet20", *common)
+check("threshold needs two models", p.returncode == 2 and "two models" in p.stderr, p.stderr)
+p = run("complementarity", "--models", "resnet20,nonexistent_net", *common)
+check("complementarity names an unknown model", p.returncode == 1 and
+      "nonexistent_net" in p.stderr, p.stderr)
+print(f"{len(failures)} failure(s)")
+sys.exit(1 if failures else 0)
