@@ -164,6 +164,22 @@ check("complementarity writes the ranking and the heatmap",
       len(list(csv.reader(open(os.path.join(WORK, "rank.csv"))))) == 4 and
       "<svg" in open(os.path.join(WORK, "comp.svg")).read())
 
+# the real FashionMNIST files, when Debian's dataset-fashion-mnist is installed
+fm = "/usr/share/datasets/fashion-mnist"
+if os.path.isdir(fm):
+    real = ["-D", "fashionmnist", "--weights-dir", wdir, "-v", fm, "--cache", cache, "-t",
+            "--limit", "200", "-q"]
+    p1 = run("complementarity", "--models", "resnet20,shufflenetv2_x0_5", *real, "--csv",
+             os.path.join(WORK, "real.csv"), "--svg", os.path.join(WORK, "real.svg"))
+    p2 = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", *real, "--curve",
+             os.path.join(WORK, "realcurve.csv"), "--svg", os.path.join(WORK, "realcurve.svg"))
+    check("complementarity and threshold run on the FashionMNIST files",
+          p1.returncode == 0 and p2.returncode == 0 and
+          all(os.path.exists(os.path.join(WORK, f)) for f in
+              ["real.csv", "real.svg", "realcurve.csv", "realcurve.svg"]), p1.stderr + p2.stderr)
+else:
+    print("SKIP the real FashionMNIST files: " + fm + " is absent")
+
 p = run("threshold", "-m1", "resnet20", *common)
 check("threshold needs two models", p.returncode == 2 and "two models" in p.stderr, p.stderr)
 p = run("complementarity", "--models", "resnet20,nonexistent_net", *common)

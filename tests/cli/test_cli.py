@@ -131,6 +131,24 @@ expect("infer refuses the wrong image size", ["infer", "-w", good, "-i", path("x
 expect("infer reports a missing input", ["infer", "-w", good, "-i", path("nope.npy"), "-o",
                                          path("y2.npy")], 1, "nope.npy")
 
+# classify: top-5 with class names, on PNG and JPEG, any size
+from PIL import Image  # noqa: E402 (python3-pil comes with python3-torchvision)
+rgb = (np.random.RandomState(1).rand(40, 50, 3) * 255).astype(np.uint8)
+Image.fromarray(rgb).save(path("a.png"))
+Image.fromarray(rgb).save(path("b.jpg"), quality=95)
+text = expect("classify a PNG and a JPEG", ["classify", "-w1", good, path("a.png"),
+                                            path("b.jpg")], 0, "a.png (50x40)", "b.jpg (50x40)",
+              "1. ", "5. ")
+names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+check("classify prints class names", sum(text.count(n) for n in names) == 10, text)
+expect("classify names a missing image", ["classify", "-w1", good, path("nope.png")], 1,
+       "nope.png")
+expect("classify names a file that is not an image", ["classify", "-w1", good,
+                                                       path("text.h5")], 1, "not a PNG or JPEG")
+expect("classify with -m1 and no weights there", ["classify", "-m1", "resnet20",
+                                                  "--weights-dir", path("none"), path("a.png")],
+       1, "none/cifar10/resnet20.h5")
+
 # bench prints JSON that parses
 rc, out, err = run("bench", "--model", "shufflenetv2_x0_5", "--repeats", "3", "--warmup", "1",
                    "--json")
