@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct dc_cascade {
     dc_cascade_config cfg;
@@ -24,13 +23,6 @@ const char *dc_exit_name(dc_exit e)
 {
     static const char *const names[DC_EXIT_COUNT] = { "memory", "first", "second" };
     return e >= 0 && e < DC_EXIT_COUNT ? names[e] : "?";
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static size_t input_numel(const dc_net_info *i)
@@ -128,7 +120,7 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
         for (int i = 0; i < n; i++)
             if (labels[i] < 0)
                 return dc_fail(err, DC_ERR_ARG, "the oracle score needs labels");
-    double t0 = now_seconds();
+    double t0 = dc_now_seconds();
 
     /* 1. memory */
     int m = 0;
@@ -199,7 +191,7 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
         if (st != DC_OK)
             return st;
     }
-    double per = (now_seconds() - t0) / n;
+    double per = (dc_now_seconds() - t0) / n;
     for (int i = 0; i < n; i++)
         res[i].seconds = per;
     return DC_OK;

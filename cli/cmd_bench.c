@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <time.h>
 
 static void bench_help(FILE *f)
 {
@@ -26,13 +25,6 @@ static void bench_help(FILE *f)
                "  --profile            per-node time, MACs and GFLOP/s after the run\n"
                "  --json               one JSON object on stdout instead of text\n"
                "  -h, --help           this text\n");
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static int compare_double(const void *a, const void *b)
@@ -84,9 +76,9 @@ static int bench_run(const bench_opts *o)
         st = dc_net_forward(net, x, o->batch, y, &err);
     dc_net_set_profiling(net, o->profile);
     for (int i = 0; i < o->repeats && st == DC_OK; i++) {
-        double t0 = now_seconds();
+        double t0 = dc_now_seconds();
         st = dc_net_forward(net, x, o->batch, y, &err);
-        times[i] = now_seconds() - t0;
+        times[i] = dc_now_seconds() - t0;
     }
     if (st != DC_OK) {
         free(x), free(y), free(times);

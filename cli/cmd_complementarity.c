@@ -54,43 +54,29 @@ int cmd_complementarity(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
     const char *models = NULL, *csv = "complementarity.csv", *code_csv = NULL, *rank_csv = NULL;
-    const char *svg = NULL, *limit = NULL, *batch = NULL, *threads = NULL;
+    const char *svg = NULL;
     bool ok = true;
     for (int i = 1; i < argc && ok; i++) {
         if (cli_flag(argc, argv, &i, "-h", "--help")) {
             complementarity_help(stdout);
             return CLI_OK;
         } else if (cli_option(argc, argv, &i, "--models", "-M", &models, &ok) ||
-                   cli_option(argc, argv, &i, "-v", "--valset", &o.path, &ok) ||
-                   cli_option(argc, argv, &i, "-f", "--dataset-root", &o.path, &ok) ||
-                   cli_option(argc, argv, &i, "-D", "--dataset", &o.dataset, &ok) ||
                    cli_option(argc, argv, &i, "--csv", NULL, &csv, &ok) ||
                    cli_option(argc, argv, &i, "--code-csv", NULL, &code_csv, &ok) ||
                    cli_option(argc, argv, &i, "--ranking", NULL, &rank_csv, &ok) ||
                    cli_option(argc, argv, &i, "--svg", NULL, &svg, &ok) ||
-                   cli_option(argc, argv, &i, "--weights-dir", "-w", &o.weights_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--limit", NULL, &limit, &ok) ||
-                   cli_option(argc, argv, &i, "--cache", NULL, &o.cache_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--batch", NULL, &batch, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "-t", "--train")) {
-            o.train = true;
-        } else if (cli_flag(argc, argv, &i, "-q", "--quiet")) {
-            o.quiet = true;
+                   cli_option(argc, argv, &i, "-w", NULL, &o.weights_dir, &ok) ||
+                   predict_option(argc, argv, &i, &o, &ok)) {
         } else {
             return cli_usage_error("complementarity", "unknown option '%s'", argv[i]);
         }
     }
-    int nthreads = 0;
     if (!ok)
         return CLI_USAGE;
-    if (!models || !o.path)
-        return cli_usage_error("complementarity", "--models and -v/--valset are required");
-    if ((limit && !cli_parse_int("complementarity", "--limit", limit, 1, 1 << 30, &o.limit)) ||
-        (batch && !cli_parse_int("complementarity", "--batch", batch, 1, 4096, &o.batch)) ||
-        (threads && !cli_parse_int("complementarity", "--threads", threads, 1, 1024, &nthreads)))
+    if (!models)
+        return cli_usage_error("complementarity", "--models is required");
+    if (!predict_options_valid("complementarity", &o))
         return CLI_USAGE;
-    dc_set_threads(nthreads);
 
     char *list = strdup(models), *names[MAX_MODELS];
     int k = 0;

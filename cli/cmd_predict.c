@@ -31,7 +31,7 @@ static void predict_help(FILE *f)
 int cmd_predict(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
-    const char *model = NULL, *weights = NULL, *limit = NULL, *batch = NULL, *threads = NULL;
+    const char *model = NULL, *weights = NULL;
     bool ok = true;
     for (int i = 1; i < argc && ok; i++) {
         if (cli_flag(argc, argv, &i, "-h", "--help")) {
@@ -39,35 +39,19 @@ int cmd_predict(int argc, char **argv)
             return CLI_OK;
         } else if (cli_option(argc, argv, &i, "-m", "--model", &model, &ok) ||
                    cli_option(argc, argv, &i, "-w", "--weights", &weights, &ok) ||
-                   cli_option(argc, argv, &i, "-v", "--valset", &o.path, &ok) ||
-                   cli_option(argc, argv, &i, "-D", "--dataset", &o.dataset, &ok) ||
-                   cli_option(argc, argv, &i, "--weights-dir", NULL, &o.weights_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--limit", NULL, &limit, &ok) ||
-                   cli_option(argc, argv, &i, "--cache", NULL, &o.cache_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--batch", NULL, &batch, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "-t", "--train")) {
-            o.train = true;
+                   predict_option(argc, argv, &i, &o, &ok)) {
         } else if (cli_flag(argc, argv, &i, "--logits", NULL)) {
             o.logits = true;
-        } else if (cli_flag(argc, argv, &i, "-q", "--quiet")) {
-            o.quiet = true;
         } else {
             return cli_usage_error("predict", "unknown option '%s'", argv[i]);
         }
     }
-    int nthreads = 0;
     if (!ok)
         return CLI_USAGE;
     if (!model && !weights)
         return cli_usage_error("predict", "-m or -w is required");
-    if (!o.path)
-        return cli_usage_error("predict", "-v/--valset (the dataset) is required");
-    if ((limit && !cli_parse_int("predict", "--limit", limit, 1, 1 << 30, &o.limit)) ||
-        (batch && !cli_parse_int("predict", "--batch", batch, 1, 4096, &o.batch)) ||
-        (threads && !cli_parse_int("predict", "--threads", threads, 1, 1024, &nthreads)))
+    if (!predict_options_valid("predict", &o))
         return CLI_USAGE;
-    dc_set_threads(nthreads);
     dc_predictions p;
     dc_error err;
     if (predict_get(&o, model, weights, &p, &err) != DC_OK)

@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static void run_help(FILE *f)
@@ -223,16 +222,9 @@ static dc_status load_model(const run_opts *o, const char *model, const char *we
 
 /* ---- the run ------------------------------------------------------------ */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void draw_progress(int done, int total, double started)
 {
-    double el = now_seconds() - started, rate = el > 0 ? done / el : 0;
+    double el = dc_now_seconds() - started, rate = el > 0 ? done / el : 0;
     int width = 30, fill = total ? (int)((double)done / total * width) : width;
     fprintf(stderr, "\r[%.*s%*s] %d/%d %5.1f%% %7.1f inputs/s ETA %4.0f s ", fill,
             "==============================", width - fill, "", done, total,
@@ -265,7 +257,7 @@ static dc_status stream(run_state *s, dc_error *err)
     dc_status st = raw && ptrs && labels && res ? DC_OK
                                                 : dc_fail(err, DC_ERR_NOMEM, "out of memory");
     bool progress = !o->quiet && isatty(STDERR_FILENO);
-    double started = now_seconds(), last_draw = 0, last_poll = started;
+    double started = dc_now_seconds(), last_draw = 0, last_poll = started;
     for (int at = 0; st == DC_OK && at < s->count; at += b) {
         int m = s->count - at < b ? s->count - at : b;
         for (int j = 0; j < m && st == DC_OK; j++) {
@@ -294,7 +286,7 @@ static dc_status stream(run_state *s, dc_error *err)
         }
         for (int j = 0; j < m; j++)
             dc_image_free(&raw[j]);
-        double now = now_seconds();
+        double now = dc_now_seconds();
         if (st == DC_OK && now - last_poll > 10.0) { /* keep RAPL counters from wrapping twice */
             st = dc_energy_poll(s->energy, err);
             last_poll = now;
@@ -430,14 +422,14 @@ int cmd_run(int argc, char **argv)
     }
     if (st == DC_OK)
         st = dc_energy_start(energy, &err);
-    double t0 = now_seconds();
+    double t0 = dc_now_seconds();
     if (st == DC_OK) {
         run_state s = { .o = &o, .ds = ds, .items = items, .count = count,
                         .cascade = cascade, .energy = energy, .report = &report,
                         .per_sample = per_sample };
         st = stream(&s, &err);
     }
-    t.wall_seconds = now_seconds() - t0;
+    t.wall_seconds = dc_now_seconds() - t0;
     if (st == DC_OK) {
         t.energy_ok = dc_energy_available(energy);
         t.energy_source = dc_energy_source_name(energy);

@@ -62,8 +62,7 @@ int cmd_threshold(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
     const char *m1 = NULL, *m2 = NULL, *w1 = NULL, *w2 = NULL, *grid = NULL, *loss = NULL;
-    const char *usage_s = NULL, *curve_csv = NULL, *svg = NULL, *limit = NULL, *batch = NULL;
-    const char *threads = NULL;
+    const char *usage_s = NULL, *curve_csv = NULL, *svg = NULL;
     bool ok = true;
     for (int i = 1; i < argc && ok; i++) {
         if (cli_flag(argc, argv, &i, "-h", "--help")) {
@@ -73,23 +72,12 @@ int cmd_threshold(int argc, char **argv)
                    cli_option(argc, argv, &i, "-m2", "--model2", &m2, &ok) ||
                    cli_option(argc, argv, &i, "-w1", "--weights1", &w1, &ok) ||
                    cli_option(argc, argv, &i, "-w2", "--weights2", &w2, &ok) ||
-                   cli_option(argc, argv, &i, "-v", "--valset", &o.path, &ok) ||
-                   cli_option(argc, argv, &i, "-f", "--dataset-root", &o.path, &ok) ||
-                   cli_option(argc, argv, &i, "-D", "--dataset", &o.dataset, &ok) ||
                    cli_option(argc, argv, &i, "-n", "--n_threshold_values", &grid, &ok) ||
                    cli_option(argc, argv, &i, "--max-loss", NULL, &loss, &ok) ||
                    cli_option(argc, argv, &i, "--max-usage", NULL, &usage_s, &ok) ||
                    cli_option(argc, argv, &i, "--curve", NULL, &curve_csv, &ok) ||
                    cli_option(argc, argv, &i, "--svg", NULL, &svg, &ok) ||
-                   cli_option(argc, argv, &i, "--weights-dir", NULL, &o.weights_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--limit", NULL, &limit, &ok) ||
-                   cli_option(argc, argv, &i, "--cache", NULL, &o.cache_dir, &ok) ||
-                   cli_option(argc, argv, &i, "--batch", NULL, &batch, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "-t", "--train")) {
-            o.train = true;
-        } else if (cli_flag(argc, argv, &i, "-q", "--quiet")) {
-            o.quiet = true;
+                   predict_option(argc, argv, &i, &o, &ok)) {
         } else {
             return cli_usage_error("threshold", "unknown option '%s'", argv[i]);
         }
@@ -98,22 +86,17 @@ int cmd_threshold(int argc, char **argv)
         return CLI_USAGE;
     if ((!m1 && !w1) || (!m2 && !w2))
         return cli_usage_error("threshold", "two models are needed: -m1/-w1 and -m2/-w2");
-    if (!o.path)
-        return cli_usage_error("threshold", "-v/--valset (the dataset) is required");
-    int n_grid = 0, nthreads = 0;
+    int n_grid = 0;
     double max_loss = -1, max_usage = -1;
     char *end;
-    if ((grid && !cli_parse_int("threshold", "-n", grid, 2, 100000000, &n_grid)) ||
-        (limit && !cli_parse_int("threshold", "--limit", limit, 1, 1 << 30, &o.limit)) ||
-        (batch && !cli_parse_int("threshold", "--batch", batch, 1, 4096, &o.batch)) ||
-        (threads && !cli_parse_int("threshold", "--threads", threads, 1, 1024, &nthreads)))
+    if (!predict_options_valid("threshold", &o) ||
+        (grid && !cli_parse_int("threshold", "-n", grid, 2, 100000000, &n_grid)))
         return CLI_USAGE;
     if (loss && ((max_loss = strtod(loss, &end)) < 0 || *end || end == loss || max_loss > 100))
         return cli_usage_error("threshold", "--max-loss must be accuracy points in [0, 100]");
     if (usage_s && ((max_usage = strtod(usage_s, &end)) < 0 || *end || end == usage_s ||
                     max_usage > 1))
         return cli_usage_error("threshold", "--max-usage must be a share in [0, 1]");
-    dc_set_threads(nthreads);
 
     dc_error err;
     dc_predictions p1 = { 0 }, p2 = { 0 };

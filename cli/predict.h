@@ -21,7 +21,17 @@ typedef struct {
     int batch;
     bool quiet;
     bool logits;
+    const char *limit_s, *batch_s, *threads_s; /* as given, checked by predict_options_valid */
 } predict_opts;
+
+/* The options predict, threshold and complementarity share: -v/--valset (-f/--dataset-root),
+ * -D/--dataset, -t/--train, --weights-dir, --limit, --cache, --batch, --threads, -q.
+ * True when argv[*i] was one of them (*ok false when its value is missing). */
+bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok);
+
+/* Checks the shared options after parsing (numbers in range, a dataset given) and sets the
+ * threads; prints the problem and returns false on a usage error. */
+bool predict_options_valid(const char *cmd, predict_opts *o);
 
 /* Predictions of model (an architecture name, may be NULL when weights is given) with
  * weights (a file, or NULL for the default). Prints where they came from on stderr unless

@@ -9,6 +9,41 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok)
+{
+    if (cli_option(argc, argv, i, "-v", "--valset", &o->path, ok) ||
+        cli_option(argc, argv, i, "-f", "--dataset-root", &o->path, ok) ||
+        cli_option(argc, argv, i, "-D", "--dataset", &o->dataset, ok) ||
+        cli_option(argc, argv, i, "--weights-dir", NULL, &o->weights_dir, ok) ||
+        cli_option(argc, argv, i, "--limit", NULL, &o->limit_s, ok) ||
+        cli_option(argc, argv, i, "--cache", NULL, &o->cache_dir, ok) ||
+        cli_option(argc, argv, i, "--batch", NULL, &o->batch_s, ok) ||
+        cli_option(argc, argv, i, "--threads", NULL, &o->threads_s, ok))
+        return true;
+    if (cli_flag(argc, argv, i, "-t", "--train"))
+        o->train = true;
+    else if (cli_flag(argc, argv, i, "-q", "--quiet"))
+        o->quiet = true;
+    else
+        return false;
+    return true;
+}
+
+bool predict_options_valid(const char *cmd, predict_opts *o)
+{
+    int threads = 0;
+    if (!o->path) {
+        cli_usage_error(cmd, "-v/--valset (the dataset) is required");
+        return false;
+    }
+    if ((o->limit_s && !cli_parse_int(cmd, "--limit", o->limit_s, 1, 1 << 30, &o->limit)) ||
+        (o->batch_s && !cli_parse_int(cmd, "--batch", o->batch_s, 1, 4096, &o->batch)) ||
+        (o->threads_s && !cli_parse_int(cmd, "--threads", o->threads_s, 1, 1024, &threads)))
+        return false;
+    dc_set_threads(threads);
+    return true;
+}
+
 static uint64_t fnv1a(const char *s)
 {
     uint64_t h = 0xcbf29ce484222325ull;

@@ -105,6 +105,9 @@ dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_err
 void dc_net_set_profiling(dc_net *net, int profile);
 void dc_net_print_profile(const dc_net *net, void *file /* FILE* */);
 
+/* Seconds on a monotonic clock (for timing; the origin is arbitrary). */
+double dc_now_seconds(void);
+
 /* Number of threads used by the kernels and OpenBLAS (0 = leave the default). */
 void dc_set_threads(int n);
 

@@ -130,7 +130,7 @@ static const float *node_data(const dc_net *net, int id)
     return id == 0 ? net->input : net->arena + net->nodes[id].offset;
 }
 
-static double now_seconds(void)
+double dc_now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -220,10 +220,10 @@ dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_err
                        "for 1..%d", net->arch, n, net->max_batch);
     net->input = in;
     for (int i = 1; i < net->n_nodes; i++) {
-        double t0 = net->profiling ? now_seconds() : 0.0;
+        double t0 = net->profiling ? dc_now_seconds() : 0.0;
         run_node(net, i, n);
         if (net->profiling) {
-            net->nodes[i].seconds += now_seconds() - t0;
+            net->nodes[i].seconds += dc_now_seconds() - t0;
             net->nodes[i].runs += n;
         }
     }
