@@ -30,3 +30,27 @@ void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out)
             memcpy(out + (size_t)(j * groups + g) * hw, in + (size_t)(g * per_group + j) * hw,
                    bytes);
 }
+
+void dc_scale_shift(int c, int hw, const float *scale, const float *shift, dc_act act,
+                    const float *in, float *out)
+{
+#pragma omp parallel for schedule(static) if ((size_t)c * hw > DC_OMP_MIN_WORK)
+    for (int k = 0; k < c; k++) {
+        const float *src = in + (size_t)k * hw;
+        float *dst = out + (size_t)k * hw;
+        for (int i = 0; i < hw; i++)
+            dst[i] = scale[k] * src[i];
+        dc_bias_act_row(dst, (size_t)hw, shift[k], act);
+    }
+}
+
+void dc_channel_scale(int c, int hw, const float *gate, const float *in, float *out)
+{
+#pragma omp parallel for schedule(static) if ((size_t)c * hw > DC_OMP_MIN_WORK)
+    for (int k = 0; k < c; k++) {
+        const float *src = in + (size_t)k * hw;
+        float *dst = out + (size_t)k * hw;
+        for (int i = 0; i < hw; i++)
+            dst[i] = src[i] * gate[k];
+    }
+}

@@ -5,6 +5,7 @@
 #ifndef DC_KERNELS_EPILOGUE_H
 #define DC_KERNELS_EPILOGUE_H
 
+#include <math.h>
 #include <stddef.h>
 
 #include "kernels.h"
@@ -12,6 +13,26 @@
 /* Loops touching fewer elements than this run on one thread: forking the OpenMP team
  * costs more than it saves on such small work. */
 #define DC_OMP_MIN_WORK 32768
+
+/* The activations beyond ReLU and ReLU6, one value at a time (they are rarer, and their
+ * exp/erf dominate anyway). Formulas as the PyTorch modules define them. */
+static inline float dc_act_smooth(dc_act act, float v)
+{
+    switch (act) {
+    case DC_ACT_SIGMOID:
+        return 1.0f / (1.0f + expf(-v));
+    case DC_ACT_SILU:
+        return v / (1.0f + expf(-v));
+    case DC_ACT_HARDSIGMOID:
+        return v <= -3.0f ? 0.0f : v >= 3.0f ? 1.0f : v / 6.0f + 0.5f;
+    case DC_ACT_HARDSWISH:
+        return v <= -3.0f ? 0.0f : v >= 3.0f ? v : v * (v + 3.0f) / 6.0f;
+    case DC_ACT_GELU:
+        return 0.5f * v * (1.0f + erff(v * 0.70710678118654752f));
+    default:
+        return v;
+    }
+}
 
 /* x[i] = act(x[i] + bias) for i in [0, n): one pass over a row of one channel.
  * The switch sits outside the loops so each loop vectorises. NaN passes through, as in
@@ -33,10 +54,13 @@ static inline void dc_bias_act_row(float *restrict x, size_t n, float bias, dc_a
         }
         break;
     case DC_ACT_NONE:
-    default:
         if (bias != 0.0f)
             for (size_t i = 0; i < n; i++)
                 x[i] += bias;
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            x[i] = dc_act_smooth(act, x[i] + bias);
         break;
     }
 }
@@ -61,9 +85,12 @@ static inline void dc_bias_vec_act_row(float *restrict x, const float *restrict 
         }
         break;
     case DC_ACT_NONE:
-    default:
         for (size_t i = 0; i < n; i++)
             x[i] += bias[i];
+        break;
+    default:
+        for (size_t i = 0; i < n; i++)
+            x[i] = dc_act_smooth(act, x[i] + bias[i]);
         break;
     }
 }

@@ -18,7 +18,12 @@
 typedef enum {
     DC_ACT_NONE = 0,
     DC_ACT_RELU,   /* max(x, 0) */
-    DC_ACT_RELU6   /* min(max(x, 0), 6), torch.nn.ReLU6 */
+    DC_ACT_RELU6,  /* min(max(x, 0), 6), torch.nn.ReLU6 */
+    DC_ACT_SIGMOID,     /* 1 / (1 + e^-x), torch.nn.Sigmoid */
+    DC_ACT_SILU,        /* x * sigmoid(x), torch.nn.SiLU */
+    DC_ACT_HARDSIGMOID, /* relu6(x + 3) / 6, torch.nn.Hardsigmoid */
+    DC_ACT_HARDSWISH,   /* x * relu6(x + 3) / 6, torch.nn.Hardswish */
+    DC_ACT_GELU         /* x * (1 + erf(x / sqrt 2)) / 2, torch.nn.GELU (exact form) */
 } dc_act;
 
 /* Applies act to n floats in place. */
@@ -93,6 +98,16 @@ void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act);
 /* ShuffleNet channel shuffle of one sample: view [groups][c/groups][hw], transpose the
  * first two axes: out channel j*groups + g = in channel g*(c/groups) + j. */
 void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out);
+
+/* Per-channel affine map of one sample, then act: out[c][i] = act(scale[c] * in[c][i] +
+ * shift[c]) — an eval-mode BatchNorm that no conv precedes (DenseNet's pre-activation).
+ * out may alias in. */
+void dc_scale_shift(int c, int hw, const float *scale, const float *shift, dc_act act,
+                    const float *in, float *out);
+
+/* out[c][i] = in[c][i] * gate[c]: the excitation step of squeeze-and-excitation.
+ * out may alias in. */
+void dc_channel_scale(int c, int hw, const float *gate, const float *in, float *out);
 
 /* Numerically stable softmax of n logits (subtracts the max). */
 void dc_softmax(const float *logits, float *probs, int n);

@@ -371,6 +371,71 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
     return good ? node_id(b, nd) : -1;
 }
 
+int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    dc_node *nd = push_node(b, DC_OP_SCALE_SHIFT, bn, &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    nd->act = act;
+    bool ok1, ok2;
+    nd->weight = alloc_param(b, (size_t)c, &ok1);
+    nd->bias = alloc_param(b, (size_t)c, &ok2);
+    double *scale = malloc(2 * (size_t)c * sizeof *scale);
+    if (!ok1 || !ok2 || !scale) {
+        free(scale);
+        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", bn);
+    }
+    double *shift = scale + c;
+    bool ok = read_bn(b, bn, c, scale, shift);
+    for (int i = 0; ok && nd->weight && i < c; i++) {
+        nd->weight[i] = (float)scale[i];
+        nd->bias[i] = (float)shift[i];
+    }
+    free(scale);
+    return ok ? node_id(b, nd) : -1;
+}
+
+int dc_b_se(dc_builder *b, int in, const char *fc1, const char *fc2, int squeeze, dc_act act,
+            dc_act gate)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    dc_node *nd = push_node(b, DC_OP_SE, fc1, &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    nd->act = act;
+    nd->gate = gate;
+    nd->squeeze = squeeze;
+    nd->macs = 2 * (int64_t)c * squeeze; /* the two 1x1 convs on a 1x1 map */
+    bool ok[4];
+    nd->weight = alloc_param(b, (size_t)squeeze * c, &ok[0]);
+    nd->bias = alloc_param(b, (size_t)squeeze, &ok[1]);
+    nd->weight2 = alloc_param(b, (size_t)c * squeeze, &ok[2]);
+    nd->bias2 = alloc_param(b, (size_t)c, &ok[3]);
+    if (!ok[0] || !ok[1] || !ok[2] || !ok[3])
+        return -1;
+    int64_t w1[4] = { squeeze, c, 1, 1 }, b1[1] = { squeeze }, w2[4] = { c, squeeze, 1, 1 },
+            b2[1] = { c };
+    if (!read_tensor(b, dc_b_key(fc1, "weight"), 4, w1, nd->weight, true) ||
+        !read_tensor(b, dc_b_key(fc1, "bias"), 1, b1, nd->bias, true) ||
+        !read_tensor(b, dc_b_key(fc2, "weight"), 4, w2, nd->weight2, true) ||
+        !read_tensor(b, dc_b_key(fc2, "bias"), 1, b2, nd->bias2, true))
+        return -1;
+    return node_id(b, nd);
+}
+
 /* ---- other layers ------------------------------------------------------- */
 
 int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_act act)

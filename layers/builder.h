@@ -53,6 +53,15 @@ int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int co
 int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int stride,
                       bool has_identity);
 
+/* BatchNorm2d `bn` (eval mode) on its own, where no conv precedes it to fold into
+ * (DenseNet's BN-ReLU-conv order), then act. */
+int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act);
+
+/* torchvision.ops.SqueezeExcitation with its 1x1 convs `fc1` (channels -> squeeze, bias,
+ * then act) and `fc2` (squeeze -> channels, bias, then gate): out = x * gate per channel. */
+int dc_b_se(dc_builder *b, int in, const char *fc1, const char *fc2, int squeeze, dc_act act,
+            dc_act gate);
+
 /* torch.nn.Linear `name` on the flattened input, then act. */
 int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_act act);
 

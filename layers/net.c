@@ -19,6 +19,7 @@ static const char *const op_names[DC_OP_COUNT] = {
     [DC_OP_ADD] = "add",         [DC_OP_CONCAT] = "concat",
     [DC_OP_SLICE] = "slice",     [DC_OP_SHUFFLE] = "shuffle",
     [DC_OP_ACT] = "act",
+    [DC_OP_SCALE_SHIFT] = "bn",  [DC_OP_SE] = "se",
 };
 
 const char *dc_op_name(dc_op op)
@@ -42,6 +43,8 @@ void dc_net_free(dc_net *net)
         free(net->nodes[i].inputs);
         free(net->nodes[i].weight);
         free(net->nodes[i].bias);
+        free(net->nodes[i].weight2);
+        free(net->nodes[i].bias2);
     }
     free(net->nodes);
     if (net->class_names)
@@ -91,11 +94,11 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
             if (src->last_use < i)
                 src->last_use = i;
         }
-        if (nd->op == DC_OP_CONV) {
-            size_t need = dc_conv2d_workspace_floats(&nd->conv);
-            if (need > ws)
-                ws = need;
-        }
+        size_t need = nd->op == DC_OP_CONV ? dc_conv2d_workspace_floats(&nd->conv)
+                      : nd->op == DC_OP_SE ? 2 * (size_t)nd->c + (size_t)nd->squeeze
+                                           : 0;
+        if (need > ws)
+            ws = need;
     }
     net->nodes[net->output].last_use = n; /* the logits outlive the loop */
     for (int i = 0; i < n; i++) {
@@ -135,6 +138,18 @@ double dc_now_seconds(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Squeeze-and-excitation of one sample (torchvision.ops.SqueezeExcitation): the channel
+ * means go through two 1x1 convs (fc1 with act, fc2 with the gate), and each channel of
+ * the input is scaled by its gate. Scratch: the net's workspace. */
+static void run_se(dc_net *net, const dc_node *nd, const float *in, float *out)
+{
+    float *pooled = net->workspace, *hidden = pooled + nd->c, *gate = hidden + nd->squeeze;
+    dc_adaptive_avgpool2d(nd->c, nd->h, nd->w, 1, 1, in, pooled);
+    dc_linear(1, nd->c, nd->squeeze, pooled, nd->weight, nd->bias, nd->act, hidden);
+    dc_linear(1, nd->squeeze, nd->c, hidden, nd->weight2, nd->bias2, nd->gate, gate);
+    dc_channel_scale(nd->c, nd->h * nd->w, gate, in, out);
 }
 
 /* Runs node id for n samples. Every op reads its inputs sample by sample: sample s of
@@ -207,6 +222,15 @@ static void run_node(dc_net *net, int id, int n)
     case DC_OP_ACT:
         memcpy(out, in, out_numel * (size_t)n * sizeof(float));
         dc_act_apply(nd->act, out, out_numel * (size_t)n);
+        break;
+    case DC_OP_SCALE_SHIFT:
+        for (int s = 0; s < n; s++)
+            dc_scale_shift(nd->c, nd->h * nd->w, nd->weight, nd->bias, nd->act,
+                           in + s * in_numel, out + s * out_numel);
+        break;
+    case DC_OP_SE:
+        for (int s = 0; s < n; s++)
+            run_se(net, nd, in + s * in_numel, out + s * out_numel);
         break;
     }
 }

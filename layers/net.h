@@ -30,6 +30,8 @@ typedef enum {
     DC_OP_SLICE,         /* channels [begin, begin + c) of the input */
     DC_OP_SHUFFLE,       /* ShuffleNet channel shuffle */
     DC_OP_ACT,           /* a standalone activation */
+    DC_OP_SCALE_SHIFT,   /* a BatchNorm no conv precedes: per-channel affine, then act */
+    DC_OP_SE,            /* squeeze-and-excitation: x * gate(fc2(act(fc1(mean(x))))) */
     DC_OP_COUNT
 } dc_op;
 
@@ -45,6 +47,9 @@ typedef struct {
 
     /* parameters (owned); NULL in a shape-only net */
     float *weight, *bias;
+    float *weight2, *bias2;  /* DC_OP_SE: fc2 (weight, bias: fc1) */
+    int squeeze;             /* DC_OP_SE: fc1's output channels */
+    dc_act gate;             /* DC_OP_SE: the gate's activation (sigmoid, hardsigmoid) */
     dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
     int in_features;      /* DC_OP_LINEAR */
 

@@ -93,6 +93,15 @@ static void check_exact(const float *got, const float *ref, size_t n, const char
 
 static double naive_act(dc_act a, double v)
 {
+    double relu6_3 = v + 3.0 < 0.0 ? 0.0 : v + 3.0 > 6.0 ? 6.0 : v + 3.0;
+    switch (a) { /* the PyTorch modules' definitions, in double */
+    case DC_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case DC_ACT_SILU: return v / (1.0 + exp(-v));
+    case DC_ACT_HARDSIGMOID: return relu6_3 / 6.0;
+    case DC_ACT_HARDSWISH: return v * relu6_3 / 6.0;
+    case DC_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    default: break;
+    }
     if (a == DC_ACT_RELU || a == DC_ACT_RELU6)
         v = v < 0.0 ? 0.0 : v;
     if (a == DC_ACT_RELU6)
@@ -236,6 +245,67 @@ START_TEST(test_act_apply)
     dc_act_apply(DC_ACT_RELU, nan1, 1);
     dc_act_apply(DC_ACT_RELU6, nan2, 1);
     ck_assert(isnan(nan1[0]) && isnan(nan2[0]));
+}
+END_TEST
+
+START_TEST(test_act_smooth)
+{
+    static const dc_act smooth[] = { DC_ACT_SIGMOID, DC_ACT_SILU, DC_ACT_HARDSIGMOID,
+                                     DC_ACT_HARDSWISH, DC_ACT_GELU };
+    enum { N = 401 };
+    for (size_t a = 0; a < NELEM(smooth); a++) {
+        float x[N], src[N];
+        for (int i = 0; i < N; i++) /* -10 .. 10 in steps of 0.05, hitting -3 and 3 */
+            src[i] = x[i] = -10.0f + 0.05f * (float)i;
+        dc_act_apply(smooth[a], x, N);
+        for (int i = 0; i < N; i++) {
+            double want = naive_act(smooth[a], src[i]);
+            if (fabs(x[i] - want) > 1e-6 * (1.0 + fabs(want)))
+                ck_abort_msg("act %d at %g: %.9g, want %.9g", (int)smooth[a], (double)src[i],
+                             (double)x[i], want);
+        }
+    }
+    /* torch values: hardswish(-3) = 0, hardswish(3) = 3, hardsigmoid(0) = 0.5,
+     * gelu(1) = 0.8413447, silu(1) = 0.7310586 */
+    float v[5] = { -3.0f, 3.0f, 0.0f, 1.0f, 1.0f };
+    dc_act_apply(DC_ACT_HARDSWISH, v, 2);
+    dc_act_apply(DC_ACT_HARDSIGMOID, v + 2, 1);
+    dc_act_apply(DC_ACT_GELU, v + 3, 1);
+    dc_act_apply(DC_ACT_SILU, v + 4, 1);
+    ck_assert_float_eq(v[0], 0.0f);
+    ck_assert_float_eq(v[1], 3.0f);
+    ck_assert_float_eq(v[2], 0.5f);
+    ck_assert_float_eq_tol(v[3], 0.8413447f, 1e-6f);
+    ck_assert_float_eq_tol(v[4], 0.7310586f, 1e-6f);
+}
+END_TEST
+
+START_TEST(test_scale_shift_and_channel_scale)
+{
+    enum { C = 5, HW = 13 };
+    fx_rng r = fx_rng_seed(21);
+    float in[C * HW], scale[C], shift[C], out[C * HW];
+    fx_fill_uniform(in, C * HW, &r, -4.0f, 4.0f);
+    fx_fill_uniform(scale, C, &r, -2.0f, 2.0f);
+    fx_fill_uniform(shift, C, &r, -1.0f, 1.0f);
+    static const dc_act acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_HARDSWISH };
+    for (size_t a = 0; a < NELEM(acts); a++) {
+        dc_scale_shift(C, HW, scale, shift, acts[a], in, out);
+        for (int c = 0; c < C; c++)
+            for (int i = 0; i < HW; i++) {
+                double want = naive_act(acts[a], (double)scale[c] * in[c * HW + i] + shift[c]);
+                if (fabs(out[c * HW + i] - want) > 1e-5 * (1.0 + fabs(want)))
+                    ck_abort_msg("scale_shift act %d [%d][%d]: %g, want %g", (int)acts[a], c,
+                                 i, (double)out[c * HW + i], want);
+            }
+    }
+    dc_channel_scale(C, HW, scale, in, out);
+    for (int c = 0; c < C; c++)
+        for (int i = 0; i < HW; i++)
+            ck_assert_float_eq(out[c * HW + i], in[c * HW + i] * scale[c]);
+    memcpy(out, in, sizeof in); /* in place */
+    dc_channel_scale(C, HW, scale, out, out);
+    ck_assert_float_eq(out[3 * HW + 7], in[3 * HW + 7] * scale[3]);
 }
 END_TEST
 
@@ -895,6 +965,8 @@ static Suite *kernels_suite(void)
 
     t = tcase_create("activation");
     tcase_add_test(t, test_act_apply);
+    tcase_add_test(t, test_act_smooth);
+    tcase_add_test(t, test_scale_shift_and_channel_scale);
     suite_add_tcase(s, t);
 
     t = tcase_create("conv");

@@ -283,6 +283,15 @@ def metadata(args):
                         % (args.dataset, ", ".join(DATASETS), " ".join(lacking)))
     if args.class_names:
         names = [n.strip() for n in args.class_names.split(",")]
+    if args.dataset == "imagenet" and not args.input_size:
+        # the crop size of the model's IMAGENET1K_V1 weights (299 for inception_v3, 256 for
+        # the Swin V2 models, else 224), as the C zoo registry records it
+        import torchvision.models as tvm
+        try:
+            crop = tvm.get_model_weights(args.arch).IMAGENET1K_V1.transforms().crop_size[0]
+            input_size = (3, int(crop), int(crop))
+        except (ValueError, AttributeError, KeyError):
+            pass
     if args.dataset == "imagenet" and names is None and not args.class_names:
         from torchvision.models._meta import _IMAGENET_CATEGORIES
         names = list(_IMAGENET_CATEGORIES)

@@ -137,8 +137,11 @@ def main(argv=None):
 
     print("parity %s: batch %d, seed %d, work dir %s" % (args.arch, args.batch, args.seed, work))
     python = sys.executable or "/usr/bin/python3"
+    sys.path.insert(0, TOOLS)
+    import cifar_models  # noqa: E402 (the CIFAR-10 names; anything else is torchvision's)
+    dataset = "cifar10" if args.arch in cifar_models.ARCHS else "imagenet"
     run([python, os.path.join(TOOLS, "export_weights.py"), "--arch", args.arch,
-         "--random", "--seed", str(args.seed), "--out", weights],
+         "--dataset", dataset, "--random", "--seed", str(args.seed), "--out", weights],
         "export_weights.py", args.timeout)
     with h5py.File(weights, "r") as f:
         input_size = tuple(int(v) for v in f.attrs["input_size"])
