@@ -21,4 +21,15 @@ dc_status dc_zoo_build_mobilenetv2_cifar(dc_builder *b, const char *arch, int nu
 dc_status dc_zoo_build_shufflenetv2_cifar(dc_builder *b, const char *arch, int num_classes);
 dc_status dc_zoo_build_repvgg_cifar(dc_builder *b, const char *arch, int num_classes);
 
+/* ImageNet families (torchvision 0.14), one file each. */
+dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_squeezenet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_mobilenetv3(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_mnasnet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_shufflenetv2_imagenet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_densenet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_googlenet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_inception_v3(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_regnet(dc_builder *b, const char *arch, int num_classes);
+
 #endif /* DC_ZOO_H */
