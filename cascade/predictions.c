@@ -177,6 +177,7 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
     rc |= write_attr(f, "weights_checksum", H5T_NATIVE_ULLONG, &sum);
     rc |= write_string_attr(f, "dataset", key->dataset);
     rc |= write_attr(f, "train", H5T_NATIVE_INT, &train);
+    rc |= write_attr(f, "first", H5T_NATIVE_INT, &key->first);
     rc |= write_attr(f, "count", H5T_NATIVE_INT, &key->count);
     rc |= write_string_attr(f, "arch", p->arch);
     rc |= write_attr(f, "num_classes", H5T_NATIVE_INT, &p->num_classes);
@@ -259,7 +260,7 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache", path);
-    int version = 0, train = 0, count = 0, classes = 0;
+    int version = 0, train = 0, first = 0, count = 0, classes = 0;
     unsigned long long sum = 0;
     long long macs = 0;
     char dataset[1024] = "", arch[48] = "";
@@ -267,6 +268,7 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
               read_attr(f, "weights_checksum", H5T_NATIVE_ULLONG, &sum) &&
               read_string_attr(f, "dataset", dataset, sizeof dataset) &&
               read_attr(f, "train", H5T_NATIVE_INT, &train) &&
+              read_attr(f, "first", H5T_NATIVE_INT, &first) &&
               read_attr(f, "count", H5T_NATIVE_INT, &count) &&
               read_string_attr(f, "arch", arch, sizeof arch) &&
               read_attr(f, "num_classes", H5T_NATIVE_INT, &classes) &&
@@ -277,9 +279,10 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
     else if (sum != key->weights_checksum)
         st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other weights", path);
     else if (strcmp(dataset, key->dataset) != 0 || (train != 0) != key->train ||
-             count != key->count)
-        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other data (%s, %s, %d "
-                     "samples)", path, dataset, train ? "train" : "test", count);
+             first != key->first || count != key->count)
+        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other data (%s, %s, samples "
+                     "%d..%d)", path, dataset, train ? "train" : "test", first,
+                     first + count - 1);
     else if (need_logits && H5Lexists(f, "logits", H5P_DEFAULT) <= 0)
         st = dc_fail(err, DC_ERR_MISSING, "%s: holds no logits", path);
     if (st == DC_OK)

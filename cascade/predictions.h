@@ -17,12 +17,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DC_PREDICTIONS_FORMAT 1
+#define DC_PREDICTIONS_FORMAT 2
 
 typedef struct {
     uint64_t weights_checksum;  /* FNV-1a 64 of the weight file's bytes */
     char dataset[1024];         /* the directory the samples were read from */
     bool train;                 /* split */
+    int first;                  /* samples skipped at the start of the split (--skip) */
     int count;                  /* samples */
 } dc_predictions_key;
 

@@ -70,3 +70,13 @@ void cli_default_weights(const char *weights_dir, const char *dataset, const cha
         dir = "weights";
     snprintf(buf, cap, "%s/%s/%s.h5", dir, dataset, arch);
 }
+
+const char *cli_split_name(bool train, int skip, int n, char *buf, size_t cap)
+{
+    if (skip > 0)
+        snprintf(buf, cap, "%s split, samples %d..%d", train ? "train" : "test", skip,
+                 skip + n - 1);
+    else
+        snprintf(buf, cap, "%s split, %d samples", train ? "train" : "test", n);
+    return buf;
+}

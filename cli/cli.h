@@ -47,6 +47,9 @@ int cli_report(const char *cmd, const dc_error *err);
 /* The weight file of an architecture when no -w is given:
  * <weights dir>/<dataset>/<arch>.h5, the weights dir being weights_dir, else
  * $DUALCNN_WEIGHTS, else ./weights. */
+/* "train split, 2000 samples" or, after --skip, "train split, samples 50000..59999". */
+const char *cli_split_name(bool train, int skip, int n, char *buf, size_t cap);
+
 void cli_default_weights(const char *weights_dir, const char *dataset, const char *arch,
                          char *buf, size_t cap);
 

@@ -31,7 +31,7 @@ static void complementarity_help(FILE *f)
         "  --code-csv FILE         the original code's variant\n"
         "  --ranking FILE          the ranked pairs as CSV\n"
         "  --svg FILE              a heatmap of the paper's matrix\n"
-        "  --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
+        "  --skip N, --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
         "                          as for `dualcnn predict`\n"
         "  -h, --help              this text\n");
 }
@@ -114,8 +114,9 @@ int cmd_complementarity(int argc, char **argv)
         st = dc_complementarity_rank((const bool *const *)correct, macs, k, p[0].n, &pairs,
                                      &n_pairs, &err);
     if (st == DC_OK) {
-        printf("%d models on %s (%s split, %d samples)\n", k, o.path,
-               o.train ? "train" : "test", p[0].n);
+        char split[96];
+        printf("%d models on %s (%s)\n", k, o.path,
+               cli_split_name(o.train, o.skip, p[0].n, split, sizeof split));
         for (int m = 0; m < k; m++)
             printf("  %-20s accuracy %6.2f%%  %9.3f MMACs\n", names[m],
                    100.0 * dc_predictions_accuracy(&p[m]), macs[m] * 1e-6);

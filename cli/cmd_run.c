@@ -36,7 +36,8 @@ static void run_help(FILE *f)
         "                          data and the weights subfolder (default: the first\n"
         "                          model's own, as the original did)\n"
         "  --train                 use the training split instead of the test split\n"
-        "  --limit N               only the first N samples of the dataset\n"
+        "  --skip N                leave out the first N samples of the split\n"
+        "  --limit N               only the first N samples (after --skip)\n"
         "cascade:\n"
         "  -s, --scorefn NAME      maxp | difference | entropy | oracle (default difference)\n"
         "  -t, --threshold X       in [0, 1]; maxp and difference escalate below it, entropy\n"
@@ -85,7 +86,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o, run_config *config
 {
     const char *yml = NULL;
     const char *score = NULL, *thr = NULL, *dup = NULL, *rot = NULL, *seed = NULL;
-    const char *batch = NULL, *threads = NULL, *limit = NULL, *msize = NULL, *idle = NULL;
+    const char *batch = NULL, *threads = NULL, *limit = NULL, *skip = NULL, *msize = NULL, *idle = NULL;
     bool ok = true;
     for (int i = 1; i < argc && ok; i++) {
         if (cli_flag(argc, argv, &i, "-h", "--help")) {
@@ -112,6 +113,7 @@ static int parse_run_args(int argc, char **argv, run_opts *o, run_config *config
                    cli_option(argc, argv, &i, "-r", "--rotations", &rot, &ok) ||
                    cli_option(argc, argv, &i, "--seed", NULL, &seed, &ok) ||
                    cli_option(argc, argv, &i, "--limit", NULL, &limit, &ok) ||
+                   cli_option(argc, argv, &i, "--skip", NULL, &skip, &ok) ||
                    cli_option(argc, argv, &i, "--batch", NULL, &batch, &ok) ||
                    cli_option(argc, argv, &i, "--threads", NULL, &threads, &ok) ||
                    cli_option(argc, argv, &i, "--energy", NULL, &o->energy, &ok) ||
@@ -161,7 +163,8 @@ static int parse_run_args(int argc, char **argv, run_opts *o, run_config *config
         (idle && !parse_double("--idle-baseline", idle, 0.0, 3600.0, &o->idle_seconds)) ||
         (batch && !cli_parse_int("run", "--batch", batch, 1, 4096, &o->batch)) ||
         (threads && !cli_parse_int("run", "--threads", threads, 1, 1024, &o->threads)) ||
-        (limit && !cli_parse_int("run", "--limit", limit, 1, 1 << 30, &o->limit)))
+        (limit && !cli_parse_int("run", "--limit", limit, 1, 1 << 30, &o->limit)) ||
+        (skip && !cli_parse_int("run", "--skip", skip, 0, 1 << 30, &o->skip)))
         return CLI_USAGE;
     if (msize) {
         int v;
@@ -371,6 +374,8 @@ int cmd_run(int argc, char **argv)
             kind = NULL; /* another name: a weights subfolder; detect the data's kind */
         st = dc_dataset_open(o.path, kind, o.train, &ds, &err);
     }
+    if (st == DC_OK && o.skip > 0)
+        st = dc_dataset_keep(ds, o.skip, 0, &err);
     if (st == DC_OK && dc_dataset_num_classes(ds) != i1.num_classes)
         st = dc_fail(&err, DC_ERR_ARG, "%s has %d classes but %s (%s) has %d", o.path,
                      dc_dataset_num_classes(ds), i1.arch, o.weights1, i1.num_classes);
@@ -412,8 +417,10 @@ int cmd_run(int argc, char **argv)
             printf(" -> %s, score %s, threshold %.4f, post-check %s", i2.arch,
                    dc_score_name(o.score), o.threshold, o.postcheck ? "on" : "off");
         printf(", memory %s\n", o.memory ? o.memory : "off");
-        printf("data: %s %s split, %d samples + duplicates %g, rotations %g -> %d inputs "
-               "(seed %llu, %s), batch %d\n", t.dataset_kind, o.train ? "train" : "test", n,
+        char split[96];
+        printf("data: %s %s + duplicates %g, rotations %g -> %d inputs "
+               "(seed %llu, %s), batch %d\n", t.dataset_kind,
+               cli_split_name(o.train, o.skip, n, split, sizeof split),
                o.duplicates, o.rotations, count, (unsigned long long)o.seed,
                o.shuffle ? "shuffled" : "duplicates last", o.batch);
         fflush(stdout);

@@ -34,7 +34,7 @@ static void threshold_help(FILE *f)
         "                          model for at most a share U (0..1) of the inputs\n"
         "  --curve FILE.csv        the whole accuracy / usage / MACs curve of each line\n"
         "  --svg FILE.svg          a plot of accuracy and usage against lambda\n"
-        "  --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
+        "  --skip N, --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
         "                          as for `dualcnn predict`\n"
         "  -h, --help              this text\n");
 }
@@ -111,8 +111,9 @@ int cmd_threshold(int argc, char **argv)
         return cli_report("threshold", &err);
     }
     dc_pred_table t1 = table_of(&p1), t2 = table_of(&p2);
-    printf("%s -> %s on %s (%s split, %d samples)\n", p1.arch, p2.arch, o.path,
-           o.train ? "train" : "test", p1.n);
+    char split[96];
+    printf("%s -> %s on %s (%s)\n", p1.arch, p2.arch, o.path,
+           cli_split_name(o.train, o.skip, p1.n, split, sizeof split));
     printf("alone: %s %.2f%% (%.3f MMACs), %s %.2f%% (%.3f MMACs)\n", p1.arch,
            100.0 * dc_predictions_accuracy(&p1), p1.macs * 1e-6, p2.arch,
            100.0 * dc_predictions_accuracy(&p2), p2.macs * 1e-6);

@@ -15,17 +15,18 @@ typedef struct {
     const char *dataset;       /* -D: data kind and weights subfolder, or NULL */
     const char *path;          /* -v: the dataset */
     bool train;                /* -t */
-    int limit;                 /* first N samples, 0 = all */
+    int skip;                  /* leave out the first N samples of the split */
+    int limit;                 /* then the first N samples, 0 = all */
     const char *cache_dir;     /* default $DUALCNN_CACHE, else .dualcnn-cache */
     bool no_cache;
     int batch;
     bool quiet;
     bool logits;
-    const char *limit_s, *batch_s, *threads_s; /* as given, checked by predict_options_valid */
+    const char *limit_s, *skip_s, *batch_s, *threads_s; /* as given, checked by predict_options_valid */
 } predict_opts;
 
 /* The options predict, threshold and complementarity share: -v/--valset (-f/--dataset-root),
- * -D/--dataset, -t/--train, --weights-dir, --limit, --cache, --batch, --threads, -q.
+ * -D/--dataset, -t/--train, --weights-dir, --skip, --limit, --cache, --batch, --threads, -q.
  * True when argv[*i] was one of them (*ok false when its value is missing). */
 bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok);
 

@@ -16,6 +16,7 @@ bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok)
         cli_option(argc, argv, i, "-D", "--dataset", &o->dataset, ok) ||
         cli_option(argc, argv, i, "--weights-dir", NULL, &o->weights_dir, ok) ||
         cli_option(argc, argv, i, "--limit", NULL, &o->limit_s, ok) ||
+        cli_option(argc, argv, i, "--skip", NULL, &o->skip_s, ok) ||
         cli_option(argc, argv, i, "--cache", NULL, &o->cache_dir, ok) ||
         cli_option(argc, argv, i, "--batch", NULL, &o->batch_s, ok) ||
         cli_option(argc, argv, i, "--threads", NULL, &o->threads_s, ok))
@@ -37,6 +38,7 @@ bool predict_options_valid(const char *cmd, predict_opts *o)
         return false;
     }
     if ((o->limit_s && !cli_parse_int(cmd, "--limit", o->limit_s, 1, 1 << 30, &o->limit)) ||
+        (o->skip_s && !cli_parse_int(cmd, "--skip", o->skip_s, 0, 1 << 30, &o->skip)) ||
         (o->batch_s && !cli_parse_int(cmd, "--batch", o->batch_s, 1, 4096, &o->batch)) ||
         (o->threads_s && !cli_parse_int(cmd, "--threads", o->threads_s, 1, 1024, &threads)))
         return false;
@@ -83,7 +85,7 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
         cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model, wpath,
                             sizeof wpath);
     }
-    dc_predictions_key key = { .train = o->train };
+    dc_predictions_key key = { .train = o->train, .first = o->skip };
     dc_status st = dc_file_checksum(wpath, &key.weights_checksum, err);
     if (st != DC_OK)
         return st;
@@ -91,6 +93,10 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
     st = dc_dataset_open(o->path, data_kind(o->dataset), o->train, &ds, err);
     if (st != DC_OK)
         return st;
+    if (o->skip > 0 && (st = dc_dataset_keep(ds, o->skip, 0, err)) != DC_OK) {
+        dc_dataset_close(ds);
+        return st;
+    }
     char *real = realpath(dc_dataset_root(ds), NULL);
     snprintf(key.dataset, sizeof key.dataset, "%s", real ? real : dc_dataset_root(ds));
     free(real);
@@ -102,9 +108,10 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
     if (!dir || !*dir)
         dir = ".dualcnn-cache";
     char cpath[1400];
-    snprintf(cpath, sizeof cpath, "%s/%s-%016llx-%s-%08llx-%d.h5", dir, model ? model : "model",
-             (unsigned long long)key.weights_checksum, o->train ? "train" : "test",
-             (unsigned long long)(fnv1a(key.dataset) & 0xffffffffull), key.count);
+    snprintf(cpath, sizeof cpath, "%s/%s-%016llx-%s-%08llx-%d+%d.h5", dir,
+             model ? model : "model", (unsigned long long)key.weights_checksum,
+             o->train ? "train" : "test", (unsigned long long)(fnv1a(key.dataset) & 0xffffffffull),
+             key.first, key.count);
     if (!o->no_cache) {
         dc_error why;
         st = dc_predictions_load(cpath, &key, o->logits, out, &why);

@@ -28,7 +28,8 @@ typedef struct {
     double duplicates, rotations;      /* -d, -r */
     uint64_t seed;
     bool shuffle;
-    int limit;                         /* --limit: first N samples of the dataset, 0 = all */
+    int skip;                          /* --skip: samples left out at the split's start */
+    int limit;                         /* --limit: first N samples (after skip), 0 = all */
     int batch;                         /* --batch */
     int threads;
     const char *energy;                /* --energy auto|rapl|none */

@@ -69,6 +69,11 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime(&now));
     int64_t ref = t->arch2 ? t->macs2 : t->macs1;
     double n = (double)(r->n ? r->n : 1);
+    char split[32]; /* "test", or "train[50000:]" after --skip */
+    if (o->skip > 0)
+        snprintf(split, sizeof split, "%s[%d:]", o->train ? "train" : "test", o->skip);
+    else
+        snprintf(split, sizeof split, "%s", o->train ? "train" : "test");
     st = dc_csv_row(csv, err,
                     "%s,%s,%s,%s,%s,%s,%s,%d,%g,%g,%llu,%d,%lld,%s,%.6f,%d,%s,%ld,%d,%d,"
                     "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,%lld,%.4f,%.4f,%.4f,%.0f,%.6f,%s,%.6f,"
@@ -76,7 +81,7 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
                     when, t->arch1, t->arch2 ? t->arch2 : "",
                     dc_csv_field(o->weights1 ? o->weights1 : "", w1, sizeof w1),
                     dc_csv_field(o->weights2 ? o->weights2 : "", w2, sizeof w2),
-                    dc_csv_field(t->dataset_kind, ds, sizeof ds), o->train ? "train" : "test",
+                    dc_csv_field(t->dataset_kind, ds, sizeof ds), split,
                     t->dataset_count, o->duplicates, o->rotations,
                     (unsigned long long)o->seed, o->shuffle, (long long)r->n,
                     t->arch2 ? dc_score_name(o->score) : "", t->arch2 ? o->threshold : NAN,

@@ -247,6 +247,28 @@ dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dat
     return DC_OK;
 }
 
+dc_status dc_dataset_keep(dc_dataset *ds, int first, int count, dc_error *err)
+{
+    if (first < 0 || first >= ds->count)
+        return dc_fail(err, DC_ERR_ARG, "%s: cannot skip %d samples: the split has %d", ds->root,
+                       first, ds->count);
+    if (count <= 0 || count > ds->count - first)
+        count = ds->count - first;
+    if (ds->files) {
+        for (int i = 0; i < ds->count; i++)
+            if (i < first || i >= first + count)
+                free(ds->files[i]);
+        memmove(ds->files, ds->files + first, (size_t)count * sizeof *ds->files);
+    }
+    if (ds->pixels) {
+        size_t bytes = (size_t)ds->w * ds->h * ds->c;
+        memmove(ds->pixels, ds->pixels + bytes * (size_t)first, bytes * (size_t)count);
+    }
+    memmove(ds->labels, ds->labels + first, (size_t)count * sizeof *ds->labels);
+    ds->count = count;
+    return DC_OK;
+}
+
 void dc_dataset_close(dc_dataset *ds)
 {
     if (!ds)

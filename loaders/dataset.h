@@ -60,6 +60,13 @@ typedef struct dc_dataset dc_dataset;
 dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dataset **out,
                           dc_error *err);
 
+/* Narrows ds to its samples first .. first + count - 1 (count <= 0: to the end), which
+ * become samples 0 .. count - 1: `--skip` and `--limit` of the commands, and the way to
+ * name a validation split held out of a training split (FashionMNIST's last 10,000
+ * training images: train, first 50000). Returns DC_OK, or DC_ERR_ARG when first is not a
+ * sample of ds (ds is then unchanged). */
+dc_status dc_dataset_keep(dc_dataset *ds, int first, int count, dc_error *err);
+
 /* Frees everything the dataset holds. ds may be NULL. */
 void dc_dataset_close(dc_dataset *ds);
 

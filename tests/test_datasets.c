@@ -829,6 +829,54 @@ START_TEST(test_folder_tree)
 }
 END_TEST
 
+/* --skip / a held-out validation split: samples first.. of the split become 0.. */
+START_TEST(test_keep_window)
+{
+    char root[512];
+    fresh_dir(root, sizeof root, "ds_keep");
+    write_idx_split(root, 1, 12, 28, 28, false);
+    dc_dataset *ds = open_ok(root, NULL, true);
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_dataset_keep(ds, 12, 0, &err), DC_ERR_ARG); /* nothing left */
+    ck_assert_msg(strstr(err.msg, root) != NULL, "%s", err.msg);
+    ck_assert_int_eq(dc_dataset_keep(ds, -1, 0, &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_dataset_count(ds), 12); /* unchanged after a refusal */
+    ck_assert_int_eq(dc_dataset_keep(ds, 5, 4, &err), DC_OK);
+    ck_assert_int_eq(dc_dataset_count(ds), 4);
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(dc_dataset_label(ds, i), idx_label(1, 5 + i));
+        dc_image img = image_ok(ds, i);
+        for (int p = 0; p < 28 * 28; p++)
+            ck_assert_int_eq(img.data[p], idx_pixel(1, 5 + i, p));
+        dc_image_free(&img);
+    }
+    ck_assert_int_eq(dc_dataset_label(ds, 4), -1);
+    ck_assert_int_eq(dc_dataset_keep(ds, 1, 100, &err), DC_OK); /* count clipped */
+    ck_assert_int_eq(dc_dataset_count(ds), 3);
+    ck_assert_int_eq(dc_dataset_label(ds, 0), idx_label(1, 6));
+    dc_dataset_close(ds);
+
+    /* a folder tree keeps the right file names (the others are freed: ASan checks) */
+    char d[700];
+    fresh_dir(root, sizeof root, "ds_keep_tree");
+    dc_image im = pattern(4, 4, 0);
+    make_dir(d, sizeof d, root, "a");
+    write_png_at(d, "1.png", &im);
+    write_png_at(d, "2.png", &im);
+    make_dir(d, sizeof d, root, "b");
+    write_png_at(d, "3.png", &im);
+    ds = open_ok(root, "imagenet", false);
+    ck_assert_int_eq(dc_dataset_keep(ds, 1, 1, &err), DC_OK);
+    ck_assert_int_eq(dc_dataset_count(ds), 1);
+    char want[900];
+    snprintf(want, sizeof want, "%s/a/2.png", root);
+    ck_assert_str_eq(dc_dataset_file(ds, 0), want);
+    ck_assert_int_eq(dc_dataset_label(ds, 0), 0);
+    dc_dataset_close(ds);
+    dc_image_free(&im);
+}
+END_TEST
+
 START_TEST(test_folder_splits_and_errors)
 {
     char root[512], d[700];
@@ -1031,6 +1079,7 @@ static Suite *datasets_suite(void)
     tcase_set_timeout(idx, 120);
     tcase_add_test(idx, test_idx_plain_and_gz);
     tcase_add_test(idx, test_idx_bad_files);
+    tcase_add_test(idx, test_keep_window);
     tcase_add_test(idx, test_real_fashion_mnist);
     suite_add_tcase(s, idx);
     TCase *tree = tcase_create("folders");

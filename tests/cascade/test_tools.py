@@ -164,6 +164,33 @@ check("complementarity writes the ranking and the heatmap",
       len(list(csv.reader(open(os.path.join(WORK, "rank.csv"))))) == 4 and
       "<svg" in open(os.path.join(WORK, "comp.svg")).read())
 
+# --skip: a held-out window of a split (the validation split of the shipped models) has its
+# own cache, and its predictions are those of the same samples in the whole split
+p = run("predict", "-m", "resnet20", "-t", "--skip", "100", "--limit", "30", *common)
+check("predict --skip runs", p.returncode == 0 and "cached in" in p.stderr, p.stderr)
+p = run("predict", "-m", "resnet20", "-t", "--skip", "100", "--limit", "30", *common)
+path = p.stderr.split("from the cache ")[1].split()[0] if "from the cache" in p.stderr else ""
+whole = load("resnet20", True)
+if path:
+    with h5py.File(path, "r") as h:
+        win = {k: h[k][()] for k in ["label", "pred", "maxp"]}
+        first = int(h.attrs["first"])
+    check("--skip 100 --limit 30 holds samples 100..129 of the split",
+          first == 100 and len(win["label"]) == 30 and
+          (win["label"] == whole["label"][100:130]).all() and
+          (win["pred"] == whole["pred"][100:130]).all() and
+          np.allclose(win["maxp"], whole["maxp"][100:130], atol=1e-6),
+          f"first {first}, {len(win['label'])} samples")
+else:
+    check("--skip predictions are cached", False, p.stderr)
+p = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", "-t", "--skip", "100",
+        *common, "-q")
+check("threshold names the window", p.returncode == 0 and "samples 100..149" in p.stdout,
+      p.stdout + p.stderr)
+p = run("predict", "-m", "resnet20", "-t", "--skip", "150", *common)
+check("--skip past the end is refused", p.returncode != 0 and "skip 150" in p.stderr,
+      p.stderr)
+
 # the real FashionMNIST files, when Debian's dataset-fashion-mnist is installed
 fm = "/usr/share/datasets/fashion-mnist"
 if os.path.isdir(fm):
