@@ -9,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BN_EPS 1e-5 /* torch.nn.BatchNorm2d's default, used by every model in the zoo */
-
 const char *dc_b_key(const char *prefix, const char *leaf)
 {
     static _Thread_local char buf[256];
@@ -178,9 +176,10 @@ int dc_b_input(dc_builder *b, int c, int h, int w)
 
 /* ---- convolutions ------------------------------------------------------- */
 
-/* Appends a conv node with allocated (not yet filled) weight and bias. */
-static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int k,
-                          int stride, int pad, int groups, dc_act act)
+/* Appends a kh x kw conv node with allocated (not yet filled) weight and bias. */
+static dc_node *push_conv_rect(dc_builder *b, int in, const char *name, int cout, int kh,
+                               int kw, int stride, int pad_h, int pad_w, int groups,
+                               dc_act act)
 {
     if (!valid_input(b, in))
         return NULL;
@@ -190,13 +189,13 @@ static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int
                "groups", b->net->arch, name, src->c, cout, groups);
         return NULL;
     }
-    dc_conv_shape s = { .cin = src->c, .h = src->h, .w = src->w, .cout = cout, .kh = k,
-                        .kw = k, .stride_h = stride, .stride_w = stride, .pad_h = pad,
-                        .pad_w = pad, .groups = groups };
+    dc_conv_shape s = { .cin = src->c, .h = src->h, .w = src->w, .cout = cout, .kh = kh,
+                        .kw = kw, .stride_h = stride, .stride_w = stride, .pad_h = pad_h,
+                        .pad_w = pad_w, .groups = groups };
     int oh = dc_conv_out_h(&s), ow = dc_conv_out_w(&s);
     if (oh < 1 || ow < 1) {
-        b_fail(b, DC_ERR_SHAPE, "%s: conv %s: input %dx%d too small for kernel %d",
-               b->net->arch, name, src->h, src->w, k);
+        b_fail(b, DC_ERR_SHAPE, "%s: conv %s: input %dx%d too small for kernel %dx%d",
+               b->net->arch, name, src->h, src->w, kh, kw);
         return NULL;
     }
     bool depthwise = groups == s.cin && groups == cout && groups > 1;
@@ -208,11 +207,17 @@ static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int
     nd->h = oh;
     nd->w = ow;
     nd->act = act;
-    nd->macs = (int64_t)oh * ow * cout * (s.cin / groups) * k * k;
+    nd->macs = (int64_t)oh * ow * cout * (s.cin / groups) * kh * kw;
     bool ok1, ok2;
-    nd->weight = alloc_param(b, (size_t)cout * (s.cin / groups) * k * k, &ok1);
+    nd->weight = alloc_param(b, (size_t)cout * (s.cin / groups) * kh * kw, &ok1);
     nd->bias = alloc_param(b, (size_t)cout, &ok2);
     return ok1 && ok2 ? nd : NULL;
+}
+
+static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int k,
+                          int stride, int pad, int groups, dc_act act)
+{
+    return push_conv_rect(b, in, name, cout, k, k, stride, pad, pad, groups, act);
 }
 
 /* Reads a conv's weight [cout][cin/g][k][k] (and bias) into the node. */
@@ -243,6 +248,7 @@ static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double 
               read_tensor(b, dc_b_key(bn, "bias"), 1, shape, beta, true) &&
               read_tensor(b, dc_b_key(bn, "running_mean"), 1, shape, mean, false) &&
               read_tensor(b, dc_b_key(bn, "running_var"), 1, shape, var, false);
+    double eps = b->bn_eps > 0.0 ? b->bn_eps : DC_BN_EPS_DEFAULT;
     if (ok && buf) {
         for (int i = 0; i < c; i++) {
             if (!(var[i] >= 0.0f)) {
@@ -252,7 +258,7 @@ static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double 
                        (double)var[i]);
                 return false;
             }
-            scale[i] = gamma[i] / sqrt((double)var[i] + BN_EPS);
+            scale[i] = gamma[i] / sqrt((double)var[i] + eps);
             shift[i] = beta[i] - mean[i] * scale[i];
         }
     }
@@ -269,12 +275,13 @@ int dc_b_conv(dc_builder *b, int in, const char *name, int cout, int k, int stri
     return node_id(b, nd);
 }
 
-int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int cout, int k,
-                 int stride, int pad, int groups, bool conv_has_bias, dc_act act)
+/* Reads the conv's parameters and BatchNorm `bn`, and folds the BN into the conv. */
+static int fold_conv_bn(dc_builder *b, dc_node *nd, const char *conv, const char *bn,
+                        bool conv_has_bias)
 {
-    dc_node *nd = push_conv(b, in, conv, cout, k, stride, pad, groups, act);
     if (!nd || !read_conv_params(b, nd, conv, conv_has_bias))
         return -1;
+    int cout = nd->conv.cout;
     double *scale = malloc(2 * (size_t)cout * sizeof *scale);
     if (!scale)
         return b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
@@ -285,7 +292,7 @@ int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int co
     }
     if (nd->weight) {
         /* fold: BN(conv(x) + b) = scale*(W*x) + (scale*b + shift) */
-        size_t per_out = (size_t)(nd->conv.cin / groups) * k * k;
+        size_t per_out = (size_t)(nd->conv.cin / nd->conv.groups) * nd->conv.kh * nd->conv.kw;
         for (int o = 0; o < cout; o++) {
             for (size_t j = 0; j < per_out; j++)
                 nd->weight[o * per_out + j] = (float)(nd->weight[o * per_out + j] * scale[o]);
@@ -294,6 +301,20 @@ int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int co
     }
     free(scale);
     return node_id(b, nd);
+}
+
+int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int cout, int k,
+                 int stride, int pad, int groups, bool conv_has_bias, dc_act act)
+{
+    dc_node *nd = push_conv(b, in, conv, cout, k, stride, pad, groups, act);
+    return fold_conv_bn(b, nd, conv, bn, conv_has_bias);
+}
+
+int dc_b_conv_bn_rect(dc_builder *b, int in, const char *conv, const char *bn, int cout,
+                      int kh, int kw, int stride, int pad_h, int pad_w, dc_act act)
+{
+    dc_node *nd = push_conv_rect(b, in, conv, cout, kh, kw, stride, pad_h, pad_w, 1, act);
+    return fold_conv_bn(b, nd, conv, bn, false);
 }
 
 /* Adds scale[o] * kernel (a kh x kw kernel per (o, i) pair) into the centre of the node's
@@ -400,6 +421,40 @@ int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act)
     }
     free(scale);
     return ok ? node_id(b, nd) : -1;
+}
+
+int dc_b_transform_input(dc_builder *b, int in)
+{
+    static const double mean[3] = { 0.485, 0.456, 0.406 }, std[3] = { 0.229, 0.224, 0.225 };
+    if (!valid_input(b, in))
+        return -1;
+    b->transform_input_supported = true;
+    if (!b->transform_input)
+        return in;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    if (c != 3)
+        return b_fail(b, DC_ERR_SHAPE, "%s: transform_input needs 3 input channels, not %d",
+                      b->net->arch, c);
+    dc_node *nd = push_node(b, DC_OP_SCALE_SHIFT, "transform_input", &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    nd->act = DC_ACT_NONE;
+    /* fixed constants, not parameters: nothing is read from the file or counted */
+    bool ok1, ok2;
+    nd->weight = alloc_param(b, 3, &ok1);
+    nd->bias = alloc_param(b, 3, &ok2);
+    if (!ok1 || !ok2)
+        return -1;
+    for (int i = 0; nd->weight && i < 3; i++) {
+        /* the same float32 arithmetic as torchvision: x * (std / 0.5) + (mean - 0.5) / 0.5 */
+        nd->weight[i] = (float)(std[i] / 0.5);
+        nd->bias[i] = (float)((mean[i] - 0.5) / 0.5);
+    }
+    return node_id(b, nd);
 }
 
 int dc_b_se(dc_builder *b, int in, const char *fc1, const char *fc2, int squeeze, dc_act act,

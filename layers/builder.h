@@ -23,6 +23,9 @@
 #include "layers/net.h"
 #include "loaders/weights.h"
 
+/* torch.nn.BatchNorm2d's default eps, what dc_builder.bn_eps starts at */
+#define DC_BN_EPS_DEFAULT 1e-5
+
 typedef struct {
     dc_net *net;
     dc_weights *weights;  /* NULL for a shape-only or random build */
@@ -30,6 +33,17 @@ typedef struct {
     uint64_t rng;
     dc_status status;     /* sticky: the first error */
     dc_error err;
+    /* eps of every BatchNorm read from here on (dc_b_conv_bn, dc_b_bn, the RepVGG
+     * fusion). Starts at DC_BN_EPS_DEFAULT (0 is read as that default too); a family
+     * whose BatchNorm2d uses another eps sets it before adding layers (MobileNetV3,
+     * GoogLeNet's and Inception v3's BasicConv2d: 1e-3). */
+    double bn_eps;
+    /* torchvision's transform_input (GoogLeNet, Inception v3): set from the weight file's
+     * attribute before the build; dc_b_transform_input() then adds the input affine map.
+     * transform_input_supported is set by dc_b_transform_input(), so that the loader can
+     * reject a file asking for it on an architecture that has no such step. */
+    bool transform_input;
+    bool transform_input_supported;
 } dc_builder;
 
 /* The name of a state_dict key under a prefix: "<prefix>.<leaf>" (or leaf alone when the
@@ -43,10 +57,15 @@ int dc_b_input(dc_builder *b, int c, int h, int w);
 int dc_b_conv(dc_builder *b, int in, const char *name, int cout, int k, int stride, int pad,
               int groups, bool has_bias, dc_act act);
 
-/* Conv2d `conv` followed by BatchNorm2d `bn` (eval mode, eps 1e-5) and act, folded into
- * one conv at load: w' = w * t, b' = (b - mean) * t + beta, with t = gamma/sqrt(var+eps). */
+/* Conv2d `conv` followed by BatchNorm2d `bn` (eval mode, eps b->bn_eps) and act, folded
+ * into one conv at load: w' = w * t, b' = (b - mean) * t + beta, t = gamma/sqrt(var+eps). */
 int dc_b_conv_bn(dc_builder *b, int in, const char *conv, const char *bn, int cout, int k,
                  int stride, int pad, int groups, bool conv_has_bias, dc_act act);
+
+/* dc_b_conv_bn for a kh x kw kernel with padding (pad_h, pad_w), no bias, groups 1
+ * (Inception v3's 1x7, 7x1, 1x3 and 3x1 convs). */
+int dc_b_conv_bn_rect(dc_builder *b, int in, const char *conv, const char *bn, int cout,
+                      int kh, int kw, int stride, int pad_h, int pad_w, dc_act act);
 
 /* A train-form RepVGGBlock under prefix (rbr_dense 3x3+BN, rbr_1x1 1x1+BN, and when
  * has_identity a bare BN), fused at load into one 3x3 conv with bias, then ReLU. */
@@ -56,6 +75,13 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
 /* BatchNorm2d `bn` (eval mode) on its own, where no conv precedes it to fold into
  * (DenseNet's BN-ReLU-conv order), then act. */
 int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act);
+
+/* torchvision's GoogLeNet/Inception3 _transform_input, when b->transform_input is set:
+ * x_c' = x_c * (std_c / 0.5) + (mean_c - 0.5) / 0.5 with the ImageNet mean (0.485, 0.456,
+ * 0.406) and std (0.229, 0.224, 0.225), as a per-channel affine node (no parameters read
+ * or counted). Returns `in` unchanged when the flag is off. Marks the builder as
+ * supporting transform_input. */
+int dc_b_transform_input(dc_builder *b, int in);
 
 /* torchvision.ops.SqueezeExcitation with its 1x1 convs `fc1` (channels -> squeeze, bias,
  * then act) and `fc2` (squeeze -> channels, bias, then gate): out = x * gate per channel. */

@@ -24,6 +24,15 @@ Which model an arch name means: the 19 CIFAR architectures of tools/cifar_models
 (chenyaofo/pytorch-cifar-models) for every dataset except imagenet; torchvision's
 classification model of that name for --dataset imagenet (or for names that are not CIFAR
 architectures).
+
+googlenet and inception_v3: their auxiliary classifiers (googlenet's aux1 and aux2,
+inception_v3's AuxLogits) run only in training, so their tensors are dropped from the file
+(the export says how many); a checkpoint may have them or not. The file's transform_input
+attribute says whether the model re-normalises its input first, as torchvision does for
+these two when it loads their official weights (x_c * std_c / 0.5 + (mean_c - 0.5) / 0.5,
+ImageNet mean and std). It is 1 by default, for --random too (so parity tests cover the
+setting the official checkpoints need); give --transform-input 0 for a model trained with
+transform_input=False (torchvision's default when it builds an untrained model).
 """
 
 import argparse
@@ -31,6 +40,7 @@ import os
 import re
 import sys
 
+import numpy as np
 import torch
 import torch.nn as nn
 
@@ -55,6 +65,10 @@ DATASETS = {
 
 STATE_DICT_KEYS = ("state_dict", "model", "model_state_dict")
 
+# torchvision models with a transform_input step, and the state_dict prefixes of their
+# auxiliary classifiers (used in training only; never written to a weight file)
+AUX_PREFIXES = {"googlenet": ("aux1.", "aux2."), "inception_v3": ("AuxLogits.",)}
+
 
 class UserError(Exception):
     """A problem with the user's input: printed without a traceback, exit status 2."""
@@ -64,13 +78,19 @@ class UserError(Exception):
 # Models
 # ---------------------------------------------------------------------------------------
 
-def build_model(arch, dataset="cifar10", num_classes=10):
-    """The nn.Module an (arch, dataset) pair names; see the module docstring for the rule."""
+def build_model(arch, dataset="cifar10", num_classes=10, aux_logits=False,
+                transform_input=False):
+    """The nn.Module an (arch, dataset) pair names; see the module docstring for the rule.
+    aux_logits and transform_input are passed to googlenet and inception_v3 only."""
     if arch in cifar_models.ARCHS and dataset != "imagenet":
         return cifar_models.build(arch, num_classes)
     import torchvision.models as tvm
     if arch in tvm.list_models(module=tvm):
-        return tvm.get_model(arch, weights=None, num_classes=num_classes)
+        kwargs = {}
+        if arch in AUX_PREFIXES:
+            kwargs = dict(aux_logits=aux_logits, transform_input=bool(transform_input),
+                          init_weights=True)
+        return tvm.get_model(arch, weights=None, num_classes=num_classes, **kwargs)
     known = ", ".join(cifar_models.ARCHS)
     raise UserError("unknown architecture %r (CIFAR architectures: %s; for --dataset imagenet "
                     "any torchvision classification model)" % (arch, known))
@@ -253,6 +273,9 @@ def parse_args(argv):
     p.add_argument("--std", metavar="S1,S2,S3", help="per-channel std (default: the dataset's)")
     p.add_argument("--source", help="where the weights came from (default: the release URL "
                                     "for a chenyaofo file name, else the checkpoint's name)")
+    p.add_argument("--transform-input", type=int, choices=(0, 1),
+                   help="googlenet and inception_v3 only: the transform_input attribute "
+                        "(default: 1, what their official checkpoints need; see above)")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow checkpoints holding arbitrary Python objects (runs their "
                         "unpickling code: only for files you trust)")
@@ -313,20 +336,37 @@ def metadata(args):
 def main(argv=None):
     args = parse_args(argv)
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
+    dropped = 0
     try:
         input_size, mean, std, num_classes, names = metadata(args)
+        aux = AUX_PREFIXES.get(args.arch) if args.dataset == "imagenet" else None
+        extra_attrs = {}
+        if aux:
+            transform_input = 1 if args.transform_input is None else args.transform_input
+            extra_attrs["transform_input"] = np.int32(transform_input)
+        elif args.transform_input == 1:
+            raise UserError("--transform-input 1: only googlenet and inception_v3 (--dataset "
+                            "imagenet) have a transform_input step")
+        else:
+            transform_input = 0
         if args.random:
             torch.manual_seed(args.seed)
-            model = randomize(build_model(args.arch, args.dataset, num_classes),
+            model = randomize(build_model(args.arch, args.dataset, num_classes,
+                                          transform_input=transform_input),
                               input_size, 16 if input_size[1] * input_size[2] <= 4096 else 2)
             state_dict = model.state_dict()
             source = args.source or ("random weights (export_weights.py --random --seed %d)"
                                      % args.seed)
         else:
-            model = build_model(args.arch, args.dataset, num_classes)
-            state_dict = check_keys(args.checkpoint,
-                                    load_checkpoint(args.checkpoint, args.trust_pickle), model,
-                                    args.arch)
+            checkpoint = load_checkpoint(args.checkpoint, args.trust_pickle)
+            has_aux = bool(aux) and any(k.startswith(aux) for k in checkpoint)
+            model = build_model(args.arch, args.dataset, num_classes, aux_logits=has_aux,
+                                transform_input=transform_input)
+            state_dict = check_keys(args.checkpoint, checkpoint, model, args.arch)
+            if has_aux:
+                kept = {k: v for k, v in state_dict.items() if not k.startswith(aux)}
+                dropped = len(state_dict) - len(kept)
+                state_dict = kept
             source = args.source or default_source(args.arch, args.dataset, args.checkpoint)
         out_dir = os.path.dirname(os.path.abspath(args.out))
         if not os.path.isdir(out_dir):
@@ -334,7 +374,7 @@ def main(argv=None):
         try:
             write_weights(args.out, state_dict, arch=args.arch, dataset=args.dataset,
                           num_classes=num_classes, input_size=input_size, mean=mean, std=std,
-                          class_names=names, source=source)
+                          class_names=names, source=source, extra_attrs=extra_attrs)
         except OSError as e:
             raise UserError("%s: cannot write: %s" % (args.out, e))
     except UserError as e:
@@ -343,6 +383,11 @@ def main(argv=None):
     n = sum(1 for k in state_dict if not k.endswith("num_batches_tracked"))
     print("wrote %s: %s (%s), %d tensors, %d classes" % (args.out, args.arch, args.dataset, n,
                                                          num_classes))
+    if dropped:
+        print("dropped %d tensors of the auxiliary classifier (%s), unused at inference"
+              % (dropped, ", ".join(p.rstrip(".") for p in aux)))
+    if aux:
+        print("transform_input = %d" % transform_input)
     return 0
 
 

@@ -4,8 +4,10 @@
   reference.py --weights W.h5 --in X.npy --out Y.npy [--threads N]
 
 Reads the weight file (its 'arch' and 'dataset' attributes pick the model, see
-export_weights.build_model; for now the 19 CIFAR architectures of tools/cifar_models.py),
-loads it strictly, and runs the float32 NCHW batch in X.npy in eval mode without gradients.
+export_weights.build_model: the 19 CIFAR architectures of tools/cifar_models.py, or
+torchvision's), loads it strictly, and runs the float32 NCHW batch in X.npy in eval mode
+without gradients. googlenet and inception_v3 are built without their auxiliary classifiers
+(the files have none) and with the file's transform_input attribute (0 when absent).
 Writes float32 logits [N, num_classes] to Y.npy. The input is used as given: it must already
 be preprocessed (normalised) the way the model expects. Same contract as `dualcnn infer`.
 
@@ -13,6 +15,7 @@ Exit status: 0 on success, 2 on a user error (missing or malformed file, wrong i
 """
 
 import argparse
+import collections
 import os
 import sys
 
@@ -35,11 +38,18 @@ def load_model(path):
     for name in ("arch", "num_classes", "input_size"):
         if name not in attrs:
             raise UserError("%s: missing root attribute %r" % (path, name))
-    model = build_model(attrs["arch"], attrs.get("dataset", "cifar10"), int(attrs["num_classes"]))
+    model = build_model(attrs["arch"], attrs.get("dataset", "cifar10"), int(attrs["num_classes"]),
+                        aux_logits=False, transform_input=int(attrs.get("transform_input", 0)))
     # The file drops num_batches_tracked; a strict load wants them back (unused in eval).
-    for key, value in model.state_dict().items():
+    own = model.state_dict()
+    for key, value in own.items():
         if key.endswith("num_batches_tracked"):
             state_dict[key] = torch.zeros_like(value)
+    # Modules that check the version their state_dict was saved with (MNASNet) read it from
+    # _metadata, which an HDF5 file does not keep: the file was written from this same
+    # model definition, so give it the model's own.
+    state_dict = collections.OrderedDict(state_dict)
+    state_dict._metadata = getattr(own, "_metadata", None)
     try:
         model.load_state_dict(state_dict, strict=True)
     except RuntimeError as e:

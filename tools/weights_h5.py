@@ -13,7 +13,10 @@ Layout of a file:
       mean, std       float32[3] per input channel
       class_names     variable-length UTF-8 str[num_classes] (optional)
       source          str, where the weights came from (URL or description)
-    plus any extra attributes the caller passes.
+    plus any extra attributes the caller passes, such as
+      transform_input int32 scalar 0 or 1, googlenet and inception_v3 only: the model
+                      re-normalises its input first, as torchvision's official weights need
+                      (absent means 0)
 
     write_weights(path, state_dict, arch, dataset, num_classes, input_size, mean, std,
                   class_names=None, source="", extra_attrs=None)
