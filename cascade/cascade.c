@@ -91,8 +91,7 @@ static dc_status run_model(dc_cascade *c, dc_net *net, const dc_net_info *info,
 {
     size_t per = input_numel(info);
     for (int j = 0; j < m; j++) {
-        dc_status st = dc_preprocess_small(raw[todo[j]], info->in_c, info->in_h, info->in_w,
-                                           info->mean, info->std, c->input + per * j, err);
+        dc_status st = dc_preprocess_net(raw[todo[j]], info, c->input + per * j, err);
         if (st != DC_OK)
             return st;
     }

@@ -97,8 +97,7 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
             dc_image img = { 0 };
             st = dc_dataset_image(ds, at + j, &img, err);
             if (st == DC_OK)
-                st = dc_preprocess_small(&img, info.in_c, info.in_h, info.in_w, info.mean,
-                                         info.std, x + per * j, err);
+                st = dc_preprocess_net(&img, &info, x + per * j, err);
             dc_image_free(&img);
             out->label[at + j] = dc_dataset_label(ds, at + j);
         }
@@ -274,8 +273,11 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
               read_attr(f, "num_classes", H5T_NATIVE_INT, &classes) &&
               read_attr(f, "macs", H5T_NATIVE_LLONG, &macs);
     dc_status st = DC_OK;
-    if (!ok || version != DC_PREDICTIONS_FORMAT || count < 0 || classes < 1)
+    if (!ok || count < 0 || classes < 1)
         st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attributes)", path);
+    else if (version != DC_PREDICTIONS_FORMAT)
+        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: cache format %d, not %d", path, version,
+                     DC_PREDICTIONS_FORMAT);
     else if (sum != key->weights_checksum)
         st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other weights", path);
     else if (strcmp(dataset, key->dataset) != 0 || (train != 0) != key->train ||

@@ -17,7 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define DC_PREDICTIONS_FORMAT 2
+/* 3: ImageNet models get torchvision's Resize + CenterCrop preset (2: the window "first") */
+#define DC_PREDICTIONS_FORMAT 3
 
 typedef struct {
     uint64_t weights_checksum;  /* FNV-1a 64 of the weight file's bytes */

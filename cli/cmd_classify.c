@@ -1,11 +1,16 @@
 /*
  * cmd_classify.c — `dualcnn classify`: the top-5 classes of image files.
- * Images are decoded (PNG or JPEG), resized to the model's input with plain bilinear
- * interpolation when their size differs, and normalised with the weight file's mean/std.
+ * Images are decoded (PNG or JPEG, always to RGB) and preprocessed as the model's weights
+ * expect (dc_preprocess_net): ImageNet models get torchvision's evaluation transforms of
+ * their weights (shorter side resized with PIL's filter, centre crop), the small models
+ * the resize to their input size; both normalise with the weight file's mean/std.
+ * --dump-input writes the preprocessed inputs, the tensor the model actually saw.
  */
 #include "cli/cli.h"
 #include "kernels/kernels.h"
 #include "loaders/image.h"
+#include "loaders/npy.h"
+#include "loaders/preprocess.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +29,15 @@ static void classify_help(FILE *f)
                "                         architecture's own, e.g. cifar10)\n"
                "  --weights-dir DIR      weights dir (default $DUALCNN_WEIGHTS, else ./weights)\n"
                "  --threads N            threads (default: all)\n"
-               "  -h, --help             this text\n");
+               "  --dump-input FILE.npy  also write the preprocessed inputs the model saw\n"
+               "                         (float32 N x C x H x W, normalised; one row per\n"
+               "                         image read, in order)\n"
+               "  -h, --help             this text\n\n"
+               "Preprocessing: ImageNet models (weights for dataset imagenet) get the\n"
+               "evaluation transforms of their torchvision weights: the shorter side resized\n"
+               "to the zoo's resize size with PIL's bilinear (bicubic for Swin), a centre\n"
+               "crop of the input size, then mean/std. Other models: the image resized to\n"
+               "the input size with PIL's bilinear, then mean/std.\n");
 }
 
 /* Indices of the k largest probabilities, in decreasing order. */
@@ -47,19 +60,13 @@ static dc_status classify_one(dc_net *net, const char *path, float *x, float *lo
                               float *probs, dc_error *err)
 {
     dc_net_info info = dc_net_get_info(net);
-    dc_image img = { 0 }, sized = { 0 };
+    dc_image img = { 0 };
     dc_status st = dc_image_load(path, &img, err);
     if (st != DC_OK)
         return st;
-    const dc_image *use = &img;
-    if (img.w != info.in_w || img.h != info.in_h) {
-        st = dc_image_resize_bilinear(&img, info.in_w, info.in_h, &sized, err);
-        use = &sized;
-    }
-    if (st == DC_OK) {
-        dc_image_to_tensor(use, info.mean, info.std, x);
+    st = dc_preprocess_net(&img, &info, x, err);
+    if (st == DC_OK)
         st = dc_net_forward(net, x, 1, logits, err);
-    }
     if (st == DC_OK) {
         dc_softmax(logits, probs, info.num_classes);
         int k = info.num_classes < TOP_K ? info.num_classes : TOP_K;
@@ -72,14 +79,13 @@ static dc_status classify_one(dc_net *net, const char *path, float *x, float *lo
                    100.0 * probs[idx[j]], idx[j]);
         }
     }
-    dc_image_free(&sized);
     dc_image_free(&img);
     return st;
 }
 
 /* Loads the net once and classifies every image; a bad image is reported and skipped. */
 static int classify_all(const char *weights, const char *model, const char *dataset,
-                        const char *wdir, char **images, int n_images)
+                        const char *wdir, const char *dump, char **images, int n_images)
 {
     char path[1024];
     if (!weights) {
@@ -100,15 +106,27 @@ static int classify_all(const char *weights, const char *model, const char *data
         dc_net_free(net);
         return CLI_FAIL;
     }
-    float *x = malloc((size_t)info.in_c * info.in_h * info.in_w * sizeof *x);
+    size_t per = (size_t)info.in_c * info.in_h * info.in_w;
+    /* With --dump-input every image keeps its own row; else one row is reused. */
+    float *x = malloc(per * (dump ? (size_t)n_images : 1) * sizeof *x);
     float *logits = malloc(2 * (size_t)info.num_classes * sizeof *logits);
-    int failures = 0;
+    int failures = 0, done = 0;
     if (!x || !logits) {
         fprintf(stderr, "dualcnn classify: out of memory\n");
         failures = 1;
     }
     for (int i = 0; i < n_images && x && logits; i++) {
-        if (classify_one(net, images[i], x, logits, logits + info.num_classes, &err) != DC_OK) {
+        float *row = x + (dump ? per * (size_t)done : 0);
+        if (classify_one(net, images[i], row, logits, logits + info.num_classes, &err) != DC_OK) {
+            fprintf(stderr, "dualcnn classify: %s\n", err.msg);
+            failures++;
+        } else {
+            done++;
+        }
+    }
+    if (dump && x && logits) {
+        int64_t shape[4] = { done, info.in_c, info.in_h, info.in_w };
+        if (dc_npy_write_f32(dump, x, 4, shape, &err) != DC_OK) {
             fprintf(stderr, "dualcnn classify: %s\n", err.msg);
             failures++;
         }
@@ -122,6 +140,7 @@ static int classify_all(const char *weights, const char *model, const char *data
 int cmd_classify(int argc, char **argv)
 {
     const char *weights = NULL, *model = NULL, *dataset = NULL, *wdir = NULL, *threads_s = NULL;
+    const char *dump = NULL;
     bool ok = true;
     int n_images = 0;
     char **images = calloc((size_t)argc, sizeof *images); /* argv may hold at most argc */
@@ -137,7 +156,8 @@ int cmd_classify(int argc, char **argv)
                    cli_option(argc, argv, &i, "-m1", "--model1", &model, &ok) ||
                    cli_option(argc, argv, &i, "-D", "--dataset", &dataset, &ok) ||
                    cli_option(argc, argv, &i, "--weights-dir", NULL, &wdir, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok)) {
+                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok) ||
+                   cli_option(argc, argv, &i, "--dump-input", NULL, &dump, &ok)) {
         } else if (argv[i][0] == '-' && argv[i][1]) {
             free(images);
             return cli_usage_error("classify", "unknown option '%s'", argv[i]);
@@ -156,7 +176,7 @@ int cmd_classify(int argc, char **argv)
         rc = CLI_USAGE;
     if (rc == CLI_OK) {
         dc_set_threads(threads);
-        rc = classify_all(weights, model, dataset, wdir, images, n_images);
+        rc = classify_all(weights, model, dataset, wdir, dump, images, n_images);
     }
     free(images);
     return rc;

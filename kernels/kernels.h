@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* The activation applied in a kernel's epilogue (fused, to save a pass over memory). */
 typedef enum {
@@ -111,5 +112,52 @@ void dc_channel_scale(int c, int hw, const float *gate, const float *in, float *
 
 /* Numerically stable softmax of n logits (subtracts the max). */
 void dc_softmax(const float *logits, float *probs, int n);
+
+/* ---- transformers (ConvNeXt, Swin) --------------------------------------- */
+
+/* torch.nn.LayerNorm(c, eps) applied to every pixel of one sample [c][hw] across its
+ * channels (ConvNeXt's LayerNorm2d; the channels-last LayerNorms of ConvNeXt's blocks and
+ * of Swin act on the same numbers): out[k][p] = (in[k][p] - mean_p) / sqrt(var_p + eps)
+ * * gamma[k] + beta[k], with the biased variance over the c channels of pixel p.
+ * out may alias in. */
+void dc_layernorm_channels(int c, int hw, const float *gamma, const float *beta, float eps,
+                           const float *in, float *out);
+
+/* Swin's PatchMerging gather (torchvision's _patch_merging_pad) on one sample: in [c][h][w]
+ * is zero-padded to even h and w; out [4c][(h+1)/2][(w+1)/2] holds, for q = 0..3, the
+ * neighbours x0 = in[., 2y, 2x], x1 = in[., 2y+1, 2x], x2 = in[., 2y, 2x+1],
+ * x3 = in[., 2y+1, 2x+1] at channels [q*c, (q+1)*c). */
+void dc_patch_merge(int c, int h, int w, const float *in, float *out);
+
+/* Shape of Swin's shifted-window attention on one sample [c][h][w]: heads divides c,
+ * square windows of `window` tokens a side, the block's nominal shift (window/2 on odd
+ * blocks, else 0; the kernel applies torchvision's rule that an axis whose padded size is
+ * not larger than the window is not shifted), and cosine attention for Swin V2. */
+typedef struct {
+    int c, h, w;
+    int heads;
+    int window;
+    int shift;
+    bool cosine;
+} dc_wattn_shape;
+
+/* The padded map (multiples of the window) and the shifts actually applied. */
+void dc_wattn_geometry(const dc_wattn_shape *s, int *ph, int *pw, int *sh, int *sw);
+
+/* Floats of scratch dc_window_attention needs, and its multiply-adds (the qkv and proj
+ * linears and both attention matmuls, padding tokens included). */
+size_t dc_window_attention_workspace_floats(const dc_wattn_shape *s);
+int64_t dc_window_attention_macs(const dc_wattn_shape *s);
+
+/* torchvision's shifted_window_attention on one sample, in [c][h][w] -> out [c][h][w]
+ * (see attention.c for the steps): qkv_w [3c][c], qkv_b [3c] or NULL (Swin V2: with its
+ * k third already zero), proj_w [c][c], proj_b [c] or NULL, pos_bias [heads][N][N] with
+ * N = window^2 (the relative position bias, V2's 16*sigmoid(cpb) included), logit_scale
+ * [heads] (cosine only: the multiplier exp(min(logit_scale, log 100))). workspace holds
+ * dc_window_attention_workspace_floats(s) floats; out must not alias in. */
+void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *qkv_w,
+                         const float *qkv_b, const float *proj_w, const float *proj_b,
+                         const float *pos_bias, const float *logit_scale, float *out,
+                         float *workspace);
 
 #endif /* DC_KERNELS_H */

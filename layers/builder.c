@@ -666,3 +666,258 @@ int dc_b_act(dc_builder *b, int in, dc_act act)
     nd->w = w;
     return node_id(b, nd);
 }
+
+/* ---- transformers (ConvNeXt, Swin) -------------------------------------- */
+
+int dc_b_layernorm(dc_builder *b, int in, const char *name, double eps)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    dc_node *nd = push_node(b, DC_OP_LAYERNORM, name, &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    nd->eps = (float)eps;
+    bool ok1, ok2;
+    nd->weight = alloc_param(b, (size_t)c, &ok1);
+    nd->bias = alloc_param(b, (size_t)c, &ok2);
+    if (!ok1 || !ok2)
+        return -1;
+    int64_t shape[1] = { c };
+    if (!read_tensor(b, dc_b_key(name, "weight"), 1, shape, nd->weight, true) ||
+        !read_tensor(b, dc_b_key(name, "bias"), 1, shape, nd->bias, true))
+        return -1;
+    return node_id(b, nd);
+}
+
+int dc_b_pixel_linear(dc_builder *b, int in, const char *name, int cout, bool has_bias,
+                      const char *layer_scale, dc_act act)
+{
+    dc_node *nd = push_conv(b, in, name, cout, 1, 1, 0, 1, act);
+    if (!nd)
+        return -1;
+    int cin = nd->conv.cin;
+    int64_t ws[2] = { cout, cin }, bs[1] = { cout }, ls[3] = { cout, 1, 1 };
+    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, nd->weight, true) ||
+        (has_bias && !read_tensor(b, dc_b_key(name, "bias"), 1, bs, nd->bias, true)))
+        return -1;
+    if (!layer_scale)
+        return node_id(b, nd);
+    bool ok;
+    float *scale = alloc_param(b, (size_t)cout, &ok);
+    if (!ok)
+        return -1;
+    if (!read_tensor(b, layer_scale, 3, ls, scale, true)) {
+        free(scale);
+        return -1;
+    }
+    /* fold: scale * (W x + b) = (scale W) x + scale b, row by row */
+    for (int o = 0; scale && o < cout; o++) {
+        for (int i = 0; i < cin; i++)
+            nd->weight[(size_t)o * cin + i] *= scale[o];
+        nd->bias[o] *= scale[o];
+    }
+    free(scale);
+    return node_id(b, nd);
+}
+
+int dc_b_patch_merge(dc_builder *b, int in)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    dc_node *nd = push_node(b, DC_OP_PATCH_MERGE, "patch_merge", &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = 4 * c;
+    nd->h = (h + 1) / 2;
+    nd->w = (w + 1) / 2;
+    return node_id(b, nd);
+}
+
+/* A buffer of the state_dict that the builder computes itself (Swin's relative position
+ * index and coordinate table): not a parameter, and when a file is read its copy must
+ * hold the same values, within tol. Where got is not NULL, the file's values are stored
+ * there (want's, without a file). */
+static bool check_buffer(dc_builder *b, const char *key, int ndim, const int64_t *shape,
+                         const float *want, size_t n, double tol, float *got)
+{
+    if (!b->weights) {
+        if (got)
+            memcpy(got, want, n * sizeof *got);
+        return true;
+    }
+    float *buf = got ? got : malloc(n * sizeof *buf);
+    if (!buf) {
+        b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", key);
+        return false;
+    }
+    bool ok = read_tensor(b, key, ndim, shape, buf, false);
+    for (size_t i = 0; ok && i < n; i++)
+        if (!(fabs((double)buf[i] - (double)want[i]) <= tol)) {
+            b_fail(b, DC_ERR_FORMAT, "%s: %s[%zu] = %g, but torchvision's %s has %g",
+                   dc_weights_path(b->weights), key, i, (double)buf[i], b->net->arch,
+                   (double)want[i]);
+            ok = false;
+        }
+    if (!got)
+        free(buf);
+    return ok;
+}
+
+/* torchvision's relative_position_index of a ws x ws window, as floats: for tokens
+ * a = (ya, xa) and c = (yc, xc), (ya - yc + ws - 1) * (2 ws - 1) + (xa - xc + ws - 1). */
+static void relative_position_index(int ws, float *index)
+{
+    int n = ws * ws;
+    for (int a = 0; a < n; a++)
+        for (int c = 0; c < n; c++)
+            index[(size_t)a * n + c] =
+                (float)((a / ws - c / ws + ws - 1) * (2 * ws - 1) + (a % ws - c % ws + ws - 1));
+}
+
+/* ShiftedWindowAttentionV2's relative_coords_table [2ws-1][2ws-1][2], in float32 as torch
+ * computes it: d / (ws - 1) * 8, then sign(v) * log2(|v| + 1) / 3. */
+static void relative_coords_table(int ws, float *table)
+{
+    int t = 2 * ws - 1;
+    for (int i = 0; i < t; i++)
+        for (int j = 0; j < t; j++)
+            for (int k = 0; k < 2; k++) {
+                float v = (float)((k == 0 ? i : j) - (ws - 1)) / (float)(ws - 1) * 8.0f;
+                float r = log2f(fabsf(v) + 1.0f) / 3.0f;
+                table[((size_t)i * t + j) * 2 + k] = v > 0.0f ? r : v < 0.0f ? -r : 0.0f;
+            }
+}
+
+#define SWIN_V2_CPB_HIDDEN 512 /* cpb_mlp's hidden width in torchvision */
+
+/* Swin V2's continuous position bias: the cpb_mlp (Linear(2, 512) + ReLU + Linear(512,
+ * heads), no bias) on each entry of the coordinate table, giving table [T][heads]. */
+static bool swin_v2_cpb(dc_builder *b, const char *prefix, int ws, int heads, float *table)
+{
+    int t = (2 * ws - 1) * (2 * ws - 1), hid = SWIN_V2_CPB_HIDDEN;
+    char key[160];
+    bool ok;
+    float *coords = malloc((size_t)t * 2 * sizeof *coords);
+    float *want = malloc((size_t)t * 2 * sizeof *want);
+    float *w0 = alloc_param(b, (size_t)hid * 2, &ok);
+    float *b0 = ok ? alloc_param(b, (size_t)hid, &ok) : NULL;
+    float *w2 = ok ? alloc_param(b, (size_t)heads * hid, &ok) : NULL;
+    if (!coords || !want || !ok) {
+        free(coords), free(want), free(w0), free(b0), free(w2);
+        if (b->status == DC_OK)
+            b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+        return false;
+    }
+    relative_coords_table(ws, want);
+    int64_t cs[4] = { 1, 2 * ws - 1, 2 * ws - 1, 2 }, s0[2] = { hid, 2 }, s1[1] = { hid },
+            s2[2] = { heads, hid };
+    snprintf(key, sizeof key, "%s.relative_coords_table", prefix);
+    ok = check_buffer(b, key, 4, cs, want, (size_t)t * 2, 1e-6, coords);
+    snprintf(key, sizeof key, "%s.cpb_mlp.0.weight", prefix);
+    ok = ok && read_tensor(b, key, 2, s0, w0, true);
+    snprintf(key, sizeof key, "%s.cpb_mlp.0.bias", prefix);
+    ok = ok && read_tensor(b, key, 1, s1, b0, true);
+    snprintf(key, sizeof key, "%s.cpb_mlp.2.weight", prefix);
+    ok = ok && read_tensor(b, key, 2, s2, w2, true);
+    for (int e = 0; ok && table && e < t; e++) {
+        double hidden[SWIN_V2_CPB_HIDDEN];
+        for (int k = 0; k < hid; k++) {
+            double v = b0[k] + (double)w0[2 * k] * coords[2 * e] +
+                       (double)w0[2 * k + 1] * coords[2 * e + 1];
+            hidden[k] = v > 0.0 ? v : 0.0;
+        }
+        for (int h = 0; h < heads; h++) {
+            double acc = 0.0;
+            for (int k = 0; k < hid; k++)
+                acc += (double)w2[(size_t)h * hid + k] * hidden[k];
+            table[(size_t)e * heads + h] = (float)acc;
+        }
+    }
+    free(coords), free(want), free(w0), free(b0), free(w2);
+    return ok;
+}
+
+int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, int window,
+                          int shift, bool v2)
+{
+    if (!valid_input(b, in))
+        return -1;
+    const dc_node *src = &b->net->nodes[in];
+    int c = src->c, h = src->h, w = src->w;
+    if (heads < 1 || c % heads || window < 2 || shift < 0 || shift >= window)
+        return b_fail(b, DC_ERR_ARG, "%s: %s: %d channels, %d heads, window %d, shift %d",
+                      b->net->arch, prefix, c, heads, window, shift);
+    dc_node *nd = push_node(b, DC_OP_WINDOW_ATTN, prefix, &in, 1);
+    if (!nd)
+        return -1;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
+    nd->attn = (dc_wattn_shape){ .c = c, .h = h, .w = w, .heads = heads, .window = window,
+                                 .shift = shift, .cosine = v2 };
+    nd->macs = dc_window_attention_macs(&nd->attn);
+    int n = window * window, t = (2 * window - 1) * (2 * window - 1);
+    bool ok[7] = { true, true, true, true, true, true, true };
+    nd->weight = alloc_param(b, (size_t)3 * c * c, &ok[0]);
+    nd->bias = alloc_param(b, (size_t)3 * c, &ok[1]);
+    nd->weight2 = alloc_param(b, (size_t)c * c, &ok[2]);
+    nd->bias2 = alloc_param(b, (size_t)c, &ok[3]);
+    nd->pos_bias = alloc_param(b, (size_t)heads * n * n, &ok[4]);
+    if (v2)
+        nd->logit_scale = alloc_param(b, (size_t)heads, &ok[5]);
+    float *table = alloc_param(b, (size_t)t * heads, &ok[6]);
+    float *index = malloc((size_t)n * n * sizeof *index);
+    if (!ok[0] || !ok[1] || !ok[2] || !ok[3] || !ok[4] || !ok[5] || !ok[6] || !index) {
+        free(table), free(index);
+        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+    }
+    char key[160];
+    int64_t wq[2] = { 3 * c, c }, bq[1] = { 3 * c }, wp[2] = { c, c }, bp[1] = { c },
+            tb[2] = { t, heads }, ix[1] = { (int64_t)n * n }, ls[3] = { heads, 1, 1 };
+    snprintf(key, sizeof key, "%s.qkv.weight", prefix);
+    bool good = read_tensor(b, key, 2, wq, nd->weight, true);
+    snprintf(key, sizeof key, "%s.qkv.bias", prefix);
+    good = good && read_tensor(b, key, 1, bq, nd->bias, true);
+    snprintf(key, sizeof key, "%s.proj.weight", prefix);
+    good = good && read_tensor(b, key, 2, wp, nd->weight2, true);
+    snprintf(key, sizeof key, "%s.proj.bias", prefix);
+    good = good && read_tensor(b, key, 1, bp, nd->bias2, true);
+    relative_position_index(window, index);
+    snprintf(key, sizeof key, "%s.relative_position_index", prefix);
+    good = good && check_buffer(b, key, 1, ix, index, (size_t)n * n, 0.0, NULL);
+    if (!v2) {
+        snprintf(key, sizeof key, "%s.relative_position_bias_table", prefix);
+        good = good && read_tensor(b, key, 2, tb, table, true);
+    } else {
+        good = good && swin_v2_cpb(b, prefix, window, heads, table);
+        snprintf(key, sizeof key, "%s.logit_scale", prefix);
+        good = good && read_tensor(b, key, 3, ls, nd->logit_scale, true);
+    }
+    if (good && nd->pos_bias) {
+        /* pos_bias[h][a][c] = table[index[a][c]][h], V2 through 16 * sigmoid */
+        for (int hh = 0; hh < heads; hh++)
+            for (int e = 0; e < n * n; e++) {
+                double v = table[(size_t)index[e] * heads + hh];
+                nd->pos_bias[(size_t)hh * n * n + e] =
+                    v2 ? (float)(16.0 / (1.0 + exp(-v))) : (float)v;
+            }
+        if (v2) {
+            /* torch.clamp(logit_scale, max=log(100)).exp(); the k third of the qkv bias is
+             * zeroed at every forward */
+            for (int hh = 0; hh < heads; hh++) {
+                float s = nd->logit_scale[hh], cap = (float)log(100.0);
+                nd->logit_scale[hh] = expf(s < cap ? s : cap);
+            }
+            memset(nd->bias + c, 0, (size_t)c * sizeof *nd->bias);
+        }
+    }
+    free(table), free(index);
+    return good ? node_id(b, nd) : -1;
+}

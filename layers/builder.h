@@ -102,6 +102,35 @@ int dc_b_slice(dc_builder *b, int in, int begin, int count);
 int dc_b_shuffle(dc_builder *b, int in, int groups);
 int dc_b_act(dc_builder *b, int in, dc_act act);
 
+/* ---- transformers (ConvNeXt, Swin) ----
+ * Feature maps stay [C][H][W]: torchvision's channels-last LayerNorms and Linears act on
+ * the channels of each pixel, which is what these nodes do on our layout. */
+
+/* torch.nn.LayerNorm(C, eps) `name` (weight, bias [C]) across the channels of each pixel:
+ * ConvNeXt's LayerNorm2d (eps 1e-6) and the LayerNorms of ConvNeXt blocks and of Swin. */
+int dc_b_layernorm(dc_builder *b, int in, const char *name, double eps);
+
+/* torch.nn.Linear `name` (weight [cout][C], bias [cout] when has_bias) applied at every
+ * pixel, as a 1x1 conv node, then act. layer_scale: NULL, or the key of a [cout][1][1]
+ * per-channel factor on the output (ConvNeXt's layer_scale), folded into the weight and
+ * bias at load. */
+int dc_b_pixel_linear(dc_builder *b, int in, const char *name, int cout, bool has_bias,
+                      const char *layer_scale, dc_act act);
+
+/* Swin's PatchMerging gather: [C][H][W] -> [4C][ceil(H/2)][ceil(W/2)] (dc_patch_merge);
+ * the LayerNorm and the reduction Linear are separate nodes. */
+int dc_b_patch_merge(dc_builder *b, int in);
+
+/* Swin's ShiftedWindowAttention (v2 false) or ShiftedWindowAttentionV2 (v2 true) under
+ * prefix (e.g. "features.1.0.attn"): reads qkv.{weight,bias}, proj.{weight,bias}; V1
+ * relative_position_bias_table; V2 logit_scale and cpb_mlp.{0.weight,0.bias,2.weight},
+ * whose position bias 16*sigmoid(cpb_mlp(table)) is computed here once. The buffers
+ * relative_position_index (and V2's relative_coords_table) are computed here too; a
+ * file's copies must agree and are not counted as parameters. shift: the block's nominal
+ * shift (window/2 on odd blocks). */
+int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, int window,
+                          int shift, bool v2);
+
 /* DC_OK, or the first error recorded. */
 dc_status dc_builder_status(const dc_builder *b);
 

@@ -20,6 +20,8 @@ static const char *const op_names[DC_OP_COUNT] = {
     [DC_OP_SLICE] = "slice",     [DC_OP_SHUFFLE] = "shuffle",
     [DC_OP_ACT] = "act",
     [DC_OP_SCALE_SHIFT] = "bn",  [DC_OP_SE] = "se",
+    [DC_OP_LAYERNORM] = "ln",    [DC_OP_PATCH_MERGE] = "merge",
+    [DC_OP_WINDOW_ATTN] = "wattn",
 };
 
 const char *dc_op_name(dc_op op)
@@ -45,6 +47,8 @@ void dc_net_free(dc_net *net)
         free(net->nodes[i].bias);
         free(net->nodes[i].weight2);
         free(net->nodes[i].bias2);
+        free(net->nodes[i].pos_bias);
+        free(net->nodes[i].logit_scale);
     }
     free(net->nodes);
     if (net->class_names)
@@ -65,6 +69,21 @@ void dc_set_threads(int n)
 }
 
 /* ---- planning ----------------------------------------------------------- */
+
+/* Floats of the shared scratch a node needs while it runs (one sample at a time). */
+static size_t node_workspace_floats(const dc_node *nd)
+{
+    switch (nd->op) {
+    case DC_OP_CONV:
+        return dc_conv2d_workspace_floats(&nd->conv);
+    case DC_OP_SE:
+        return 2 * (size_t)nd->c + (size_t)nd->squeeze;
+    case DC_OP_WINDOW_ATTN:
+        return dc_window_attention_workspace_floats(&nd->attn);
+    default:
+        return 0;
+    }
+}
 
 dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
 {
@@ -94,9 +113,7 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
             if (src->last_use < i)
                 src->last_use = i;
         }
-        size_t need = nd->op == DC_OP_CONV ? dc_conv2d_workspace_floats(&nd->conv)
-                      : nd->op == DC_OP_SE ? 2 * (size_t)nd->c + (size_t)nd->squeeze
-                                           : 0;
+        size_t need = node_workspace_floats(nd);
         if (need > ws)
             ws = need;
     }
@@ -231,6 +248,21 @@ static void run_node(dc_net *net, int id, int n)
     case DC_OP_SE:
         for (int s = 0; s < n; s++)
             run_se(net, nd, in + s * in_numel, out + s * out_numel);
+        break;
+    case DC_OP_LAYERNORM:
+        for (int s = 0; s < n; s++)
+            dc_layernorm_channels(nd->c, nd->h * nd->w, nd->weight, nd->bias, nd->eps,
+                                  in + s * in_numel, out + s * out_numel);
+        break;
+    case DC_OP_PATCH_MERGE:
+        for (int s = 0; s < n; s++)
+            dc_patch_merge(src->c, src->h, src->w, in + s * in_numel, out + s * out_numel);
+        break;
+    case DC_OP_WINDOW_ATTN:
+        for (int s = 0; s < n; s++)
+            dc_window_attention(&nd->attn, in + s * in_numel, nd->weight, nd->bias,
+                                nd->weight2, nd->bias2, nd->pos_bias, nd->logit_scale,
+                                out + s * out_numel, net->workspace);
         break;
     }
 }

@@ -32,6 +32,9 @@ typedef enum {
     DC_OP_ACT,           /* a standalone activation */
     DC_OP_SCALE_SHIFT,   /* a BatchNorm no conv precedes: per-channel affine, then act */
     DC_OP_SE,            /* squeeze-and-excitation: x * gate(fc2(act(fc1(mean(x))))) */
+    DC_OP_LAYERNORM,     /* LayerNorm across the channels of each pixel (ConvNeXt, Swin) */
+    DC_OP_PATCH_MERGE,   /* Swin's PatchMerging gather: 2x2 neighbours -> 4x channels */
+    DC_OP_WINDOW_ATTN,   /* Swin's shifted-window self-attention, qkv and proj included */
     DC_OP_COUNT
 } dc_op;
 
@@ -59,6 +62,12 @@ typedef struct {
 
     int begin;            /* DC_OP_SLICE: first channel */
     int groups;           /* DC_OP_SHUFFLE */
+
+    float eps;            /* DC_OP_LAYERNORM (weight: gamma, bias: beta) */
+    /* DC_OP_WINDOW_ATTN: weight/bias the qkv linear, weight2/bias2 the proj linear, plus
+     * pos_bias [heads][N][N] and (V2) logit_scale [heads], both owned */
+    dc_wattn_shape attn;
+    float *pos_bias, *logit_scale;
 
     int64_t macs;         /* per sample */
 

@@ -1,7 +1,8 @@
 /*
  * preprocess.c — Pillow's resampling for 8-bit images (see preprocess.h for the facts it
- * follows) and the small-image input chain of the paper's CIFAR-10, FashionMNIST and Intel
- * models.
+ * follows), the small-image input chain of the paper's CIFAR-10, FashionMNIST and Intel
+ * models, and torchvision's ImageNet evaluation chain (resize the shorter side, centre
+ * crop, normalise).
  *
  * The filter functions and the coefficient computation follow Pillow 9.4's
  * src/libImaging/Resample.c (filters, precompute_coeffs, normalize_coeffs_8bpc and the two
@@ -301,4 +302,101 @@ dc_status dc_preprocess_small(const dc_image *raw, int in_c, int in_h, int in_w,
     }
     dc_image_free(&sized);
     return DC_OK;
+}
+
+/* ---- ImageNet: resize the shorter side, centre crop, normalise ------------ */
+
+dc_status dc_resize_shorter_side(int w, int h, int size, int *out_w, int *out_h,
+                                 dc_error *err)
+{
+    if (w < 1 || h < 1 || size < 1 || size > DC_PIL_MAX_SIDE)
+        return dc_fail(err, DC_ERR_ARG, "resize: bad size: %dx%d image, shorter side to %d", w,
+                       h, size);
+    int shorter = w <= h ? w : h, longer = w <= h ? h : w;
+    /* Python: int(size * long / short); the product is exact in a double (< 2^41) and the
+     * division is correctly rounded, as Python's int / int is. */
+    double l = (double)((int64_t)size * longer) / (double)shorter;
+    if (l > DC_PIL_MAX_SIDE)
+        return dc_fail(err, DC_ERR_ARG, "resize: a %dx%d image with its shorter side at %d "
+                       "would be %.0f pixels long (limit %d)", w, h, size, l, DC_PIL_MAX_SIDE);
+    int new_long = (int)l;
+    *out_w = w <= h ? size : new_long;
+    *out_h = w <= h ? new_long : size;
+    return DC_OK;
+}
+
+int dc_center_crop_start(int size, int crop)
+{
+    if (crop > size)
+        return -((crop - size) / 2); /* padded by (crop - size) // 2 before */
+    int d = size - crop, half = d / 2;
+    if (d % 2 == 0)
+        return half;
+    return half % 2 == 0 ? half : half + 1; /* round(half + 0.5), half to even */
+}
+
+dc_status dc_preprocess_imagenet(const dc_image *raw, int resize, dc_pil_filter filter,
+                                 int crop_h, int crop_w, const float mean[3],
+                                 const float std[3], float *out, dc_error *err)
+{
+    if (!raw->data || raw->w < 1 || raw->h < 1 || (raw->c != 1 && raw->c != 3))
+        return dc_fail(err, DC_ERR_ARG, "preprocess: expected a gray or RGB image, got "
+                       "%dx%dx%d", raw->w, raw->h, raw->c);
+    if (resize < 0 || crop_h < 1 || crop_w < 1 || crop_h > DC_PIL_MAX_SIDE ||
+        crop_w > DC_PIL_MAX_SIDE)
+        return dc_fail(err, DC_ERR_ARG, "preprocess: bad resize %d or crop %dx%d", resize,
+                       crop_w, crop_h);
+    dc_image sized = { 0 };
+    const dc_image *img = raw;
+    if (resize > 0) {
+        int w, h;
+        dc_status st = dc_resize_shorter_side(raw->w, raw->h, resize, &w, &h, err);
+        if (st == DC_OK && (w != raw->w || h != raw->h)) {
+            st = dc_resize_pil(raw, w, h, filter, &sized, err);
+            img = &sized;
+        }
+        if (st != DC_OK)
+            return st;
+    }
+    int top = dc_center_crop_start(img->h, crop_h);
+    int left = dc_center_crop_start(img->w, crop_w);
+    size_t plane = (size_t)crop_w * crop_h;
+    for (int k = 0; k < 3; k++) {
+        float pad = (0.0f - mean[k]) / std[k]; /* zero padding, normalised */
+        const uint8_t *src = img->data + (img->c == 1 ? 0 : k);
+        float *dst = out + (size_t)k * plane;
+        for (int y = 0; y < crop_h; y++) {
+            int sy = y + top;
+            for (int x = 0; x < crop_w; x++) {
+                int sx = x + left;
+                float *o = dst + (size_t)y * crop_w + x;
+                if (sy < 0 || sy >= img->h || sx < 0 || sx >= img->w) {
+                    *o = pad;
+                    continue;
+                }
+                float v = (float)src[((size_t)sy * img->w + sx) * img->c] / 255.0f;
+                *o = (v - mean[k]) / std[k];
+            }
+        }
+    }
+    dc_image_free(&sized);
+    return DC_OK;
+}
+
+bool dc_preprocess_is_imagenet(const dc_net_info *info)
+{
+    const dc_zoo_entry *e = info->arch ? dc_zoo_find(info->arch) : NULL;
+    return e && e->resize > 0 && info->in_c == 3 && info->dataset &&
+           strcmp(info->dataset, "imagenet") == 0;
+}
+
+dc_status dc_preprocess_net(const dc_image *raw, const dc_net_info *info, float *out,
+                            dc_error *err)
+{
+    if (!dc_preprocess_is_imagenet(info))
+        return dc_preprocess_small(raw, info->in_c, info->in_h, info->in_w, info->mean,
+                                   info->std, out, err);
+    const dc_zoo_entry *e = dc_zoo_find(info->arch);
+    return dc_preprocess_imagenet(raw, e->resize, e->bicubic ? DC_PIL_BICUBIC : DC_PIL_BILINEAR,
+                                  info->in_h, info->in_w, info->mean, info->std, out, err);
 }

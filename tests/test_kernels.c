@@ -956,6 +956,313 @@ START_TEST(test_softmax_stable)
 }
 END_TEST
 
+/* ---- GELU ---------------------------------------------------------------- */
+
+START_TEST(test_gelu_dense)
+{
+    /* the vectorised erf (Abramowitz-Stegun 7.1.26) and exp against libm's erf in double,
+     * densely over [-12, 12], then far out */
+    enum { N = 24001 };
+    float *x = buf_new(N), *src = buf_new(N);
+    for (int i = 0; i < N; i++)
+        src[i] = x[i] = -12.0f + 0.001f * (float)i;
+    dc_act_apply(DC_ACT_GELU, x, N);
+    for (int i = 0; i < N; i++) {
+        double want = naive_act(DC_ACT_GELU, src[i]);
+        if (!(fabs(x[i] - want) <= 1e-6 * (1.0 + fabs(want))))
+            ck_abort_msg("gelu(%.9g) = %.9g, want %.9g", (double)src[i], (double)x[i], want);
+    }
+    buf_check_guard(x, N, "gelu");
+    float far[6] = { -1e30f, -100.0f, -13.0f, 100.0f, 1e30f, 0.0f };
+    const float want[6] = { 0.0f, 0.0f, 0.0f, 100.0f, 1e30f, 0.0f };
+    dc_act_apply(DC_ACT_GELU, far, 6);
+    check_close_each(far, want, 6, 1e-7, "gelu far out");
+    free(x), free(src);
+}
+END_TEST
+
+/* ---- layer norm and patch merging ---------------------------------------- */
+
+/* torch.nn.LayerNorm(c) on each pixel's channels, in double: mean, then the biased
+ * variance of the deviations. */
+static void naive_layernorm(int c, int hw, const float *g, const float *b, double eps,
+                            const float *in, float *out)
+{
+    for (int p = 0; p < hw; p++) {
+        double mean = 0.0, var = 0.0;
+        for (int k = 0; k < c; k++)
+            mean += in[(size_t)k * hw + p];
+        mean /= c;
+        for (int k = 0; k < c; k++) {
+            double d = in[(size_t)k * hw + p] - mean;
+            var += d * d;
+        }
+        var /= c;
+        for (int k = 0; k < c; k++)
+            out[(size_t)k * hw + p] =
+                (float)((in[(size_t)k * hw + p] - mean) / sqrt(var + eps) * g[k] + b[k]);
+    }
+}
+
+/* c, hw: one channel, single pixels, blocks of 64 crossed, the threaded path */
+static const int ln_cases[][2] = { { 1, 5 }, { 3, 1 }, { 7, 63 }, { 17, 130 }, { 96, 49 },
+                                   { 768, 1 }, { 33, 3137 }, { 4, 64 } };
+
+START_TEST(test_layernorm_random)
+{
+    int c = ln_cases[_i][0], hw = ln_cases[_i][1];
+    size_t n = (size_t)c * hw;
+    fx_rng r = fx_rng_seed(1000 + (uint64_t)_i);
+    /* a large common offset: a one-pass E[x^2] - E[x]^2 would lose the variance */
+    float *in = buf_random(n, &r, 49.0f, 51.0f);
+    float *g = buf_random((size_t)c, &r, 0.5f, 1.5f), *b = buf_random((size_t)c, &r, -1.0f, 1.0f);
+    const double eps[2] = { 1e-6, 1e-5 };
+    for (int e = 0; e < 2; e++) {
+        float *ref = buf_new(n), *out = buf_new(n), *alias = buf_new(n);
+        naive_layernorm(c, hw, g, b, (float)eps[e], in, ref);
+        char what[64];
+        snprintf(what, sizeof what, "layernorm c %d hw %d eps %g", c, hw, eps[e]);
+        dc_layernorm_channels(c, hw, g, b, (float)eps[e], in, out);
+        check_close(out, ref, n, 2e-5, what);
+        buf_check_guard(out, n, what);
+        memcpy(alias, in, n * sizeof(float));
+        dc_layernorm_channels(c, hw, g, b, (float)eps[e], alias, alias);
+        check_close(alias, ref, n, 2e-5, "layernorm in place");
+        buf_check_guard(alias, n, what);
+        free(ref), free(out), free(alias);
+    }
+    free(in), free(g), free(b);
+}
+END_TEST
+
+START_TEST(test_layernorm_golden)
+{
+    /* torch.nn.functional.layer_norm(x.permute(0, 2, 3, 1), (3,), w, b, 1e-6) permuted back,
+     * x = [[[1, 2]], [[3, -4]], [[5, 6]]] (3 channels, one row of 2 pixels), w = (1, 2, 0.5),
+     * b = (0, 0.1, -1): torch 1.13 */
+    const float in[6] = { 1, 2, 3, -4, 5, 6 }, g[3] = { 1.0f, 2.0f, 0.5f },
+                b[3] = { 0.0f, 0.1f, -1.0f };
+    const float want[6] = { -1.22474456f, 0.162221432f, 0.100000121f, -2.49554253f,
+                            -0.387627602f, -0.432225049f };
+    float out[6];
+    dc_layernorm_channels(3, 2, g, b, 1e-6f, in, out);
+    check_close_each(out, want, 6, 1e-6, "layernorm vs torch");
+}
+END_TEST
+
+/* torchvision's _patch_merging_pad on [c][h][w]: zero-pad to even sizes, then
+ * x0 = x[0::2, 0::2], x1 = x[1::2, 0::2], x2 = x[0::2, 1::2], x3 = x[1::2, 1::2]. */
+static void naive_patch_merge(int c, int h, int w, const float *in, float *out)
+{
+    int oh = (h + h % 2) / 2, ow = (w + w % 2) / 2;
+    const int dy[4] = { 0, 1, 0, 1 }, dx[4] = { 0, 0, 1, 1 };
+    for (int q = 0; q < 4; q++)
+        for (int k = 0; k < c; k++)
+            for (int y = 0; y < oh; y++)
+                for (int x = 0; x < ow; x++) {
+                    int iy = 2 * y + dy[q], ix = 2 * x + dx[q];
+                    out[(((size_t)q * c + k) * oh + y) * ow + x] =
+                        iy < h && ix < w ? in[((size_t)k * h + iy) * w + ix] : 0.0f;
+                }
+}
+
+START_TEST(test_patch_merge)
+{
+    const int t[][3] = { { 3, 4, 6 }, { 2, 5, 7 }, { 1, 1, 1 }, { 4, 3, 2 }, { 5, 2, 9 },
+                         { 96, 56, 56 } };
+    fx_rng r = fx_rng_seed(1100);
+    for (size_t i = 0; i < NELEM(t); i++) {
+        int c = t[i][0], h = t[i][1], w = t[i][2];
+        size_t n_in = (size_t)c * h * w, n_out = (size_t)4 * c * ((h + 1) / 2) * ((w + 1) / 2);
+        float *in = buf_random(n_in, &r, -1.0f, 1.0f), *out = buf_new(n_out);
+        float *ref = buf_new(n_out);
+        naive_patch_merge(c, h, w, in, ref);
+        dc_patch_merge(c, h, w, in, out);
+        char what[64];
+        snprintf(what, sizeof what, "patch merge %dx%dx%d", c, h, w);
+        check_exact(out, ref, n_out, what);
+        buf_check_guard(out, n_out, what);
+        free(in), free(out), free(ref);
+    }
+}
+END_TEST
+
+/* ---- window attention ---------------------------------------------------- */
+
+/* Python's index of a slice bound v (NONE: the end) on an axis of length n: negative
+ * counts from the end, and -0 is 0. */
+#define NONE_BOUND 0x7fffffff
+static int py_bound(int v, int n)
+{
+    return v == NONE_BOUND ? n : v < 0 ? n + v : v;
+}
+
+/* torchvision's shifted_window_attention, literally, on [c][h][w], in double: pad, roll,
+ * partition, qkv, (cosine or scaled) logits, + bias, + the mask built from its slices,
+ * softmax, @ v, proj, reverse, roll back, crop. */
+static void naive_window_attention(const dc_wattn_shape *s, const float *in,
+                                   const float *qkv_w, const float *qkv_b,
+                                   const float *proj_w, const float *proj_b,
+                                   const float *pos_bias, const float *logit_scale,
+                                   float *out)
+{
+    int C = s->c, H = s->h, W = s->w, ws = s->window, nh = s->heads, hd = C / nh;
+    int N = ws * ws;
+    int pH = H + (ws - H % ws) % ws, pW = W + (ws - W % ws) % ws;
+    int sh = ws >= pH ? 0 : s->shift, sw = ws >= pW ? 0 : s->shift;
+    /* padded channels-last map, rolled by -shift */
+    double *xr = calloc((size_t)pH * pW * C, sizeof *xr);
+    double *yr = calloc((size_t)pH * pW * C, sizeof *yr);
+    int *label = calloc((size_t)pH * pW, sizeof *label);
+    double *qkv = malloc((size_t)N * 3 * C * sizeof *qkv);
+    double *o = malloc((size_t)N * C * sizeof *o);
+    double *a = malloc((size_t)N * sizeof *a);
+    for (int y = 0; y < pH; y++)
+        for (int x = 0; x < pW; x++) {
+            int yo = (y + sh) % pH, xo = (x + sw) % pW;
+            for (int k = 0; k < C; k++)
+                xr[((size_t)y * pW + x) * C + k] =
+                    yo < H && xo < W ? in[((size_t)k * H + yo) * W + xo] : 0.0;
+        }
+    /* attn_mask: count over h_slices x w_slices */
+    int hs[3][2] = { { 0, -ws }, { -ws, -sh }, { -sh, NONE_BOUND } };
+    int wsl[3][2] = { { 0, -ws }, { -ws, -sw }, { -sw, NONE_BOUND } };
+    int count = 0;
+    for (int i = 0; i < 3; i++)
+        for (int j = 0; j < 3; j++, count++)
+            for (int y = py_bound(hs[i][0], pH); y < py_bound(hs[i][1], pH); y++)
+                for (int x = py_bound(wsl[j][0], pW); x < py_bound(wsl[j][1], pW); x++)
+                    label[y * pW + x] = count;
+    for (int wy = 0; wy < pH / ws; wy++)
+        for (int wx = 0; wx < pW / ws; wx++) {
+#define TOK(n) ((size_t)(wy * ws + (n) / ws) * pW + wx * ws + (n) % ws)
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < 3 * C; j++) {
+                    double acc = qkv_b ? qkv_b[j] : 0.0;
+                    for (int k = 0; k < C; k++)
+                        acc += xr[TOK(n) * C + k] * qkv_w[(size_t)j * C + k];
+                    qkv[(size_t)n * 3 * C + j] = acc;
+                }
+            for (int h = 0; h < nh; h++) {
+                if (s->cosine)
+                    for (int n = 0; n < N; n++)
+                        for (int part = 0; part < 2; part++) {
+                            double *v = qkv + (size_t)n * 3 * C + part * C + h * hd, ss = 0;
+                            for (int d = 0; d < hd; d++)
+                                ss += v[d] * v[d];
+                            double norm = sqrt(ss) > 1e-12 ? sqrt(ss) : 1e-12;
+                            for (int d = 0; d < hd; d++)
+                                v[d] /= norm;
+                        }
+                for (int n = 0; n < N; n++) {
+                    double m = -INFINITY, sum = 0.0;
+                    for (int t = 0; t < N; t++) {
+                        double dot = 0.0;
+                        for (int d = 0; d < hd; d++)
+                            dot += qkv[(size_t)n * 3 * C + h * hd + d] *
+                                   qkv[(size_t)t * 3 * C + C + h * hd + d];
+                        dot *= s->cosine ? logit_scale[h] : 1.0 / sqrt((double)hd);
+                        dot += pos_bias[((size_t)h * N + n) * N + t];
+                        if (sh + sw > 0 && label[TOK(n)] != label[TOK(t)])
+                            dot += -100.0;
+                        a[t] = dot;
+                        m = dot > m ? dot : m;
+                    }
+                    for (int t = 0; t < N; t++)
+                        sum += a[t] = exp(a[t] - m);
+                    for (int d = 0; d < hd; d++) {
+                        double acc = 0.0;
+                        for (int t = 0; t < N; t++)
+                            acc += a[t] / sum * qkv[(size_t)t * 3 * C + 2 * C + h * hd + d];
+                        o[(size_t)n * C + h * hd + d] = acc;
+                    }
+                }
+            }
+            for (int n = 0; n < N; n++)
+                for (int j = 0; j < C; j++) {
+                    double acc = proj_b ? proj_b[j] : 0.0;
+                    for (int k = 0; k < C; k++)
+                        acc += o[(size_t)n * C + k] * proj_w[(size_t)j * C + k];
+                    yr[TOK(n) * C + j] = acc;
+                }
+#undef TOK
+        }
+    /* roll back by +shift and crop */
+    for (int y = 0; y < pH; y++)
+        for (int x = 0; x < pW; x++) {
+            int yo = (y + sh) % pH, xo = (x + sw) % pW;
+            if (yo < H && xo < W)
+                for (int k = 0; k < C; k++)
+                    out[((size_t)k * H + yo) * W + xo] = (float)yr[((size_t)y * pW + x) * C + k];
+        }
+    free(xr), free(yr), free(label), free(qkv), free(o), free(a);
+}
+
+/* c, h, w, heads, window, shift, cosine, biases */
+static const int wattn_cases[][8] = {
+    { 6, 7, 7, 2, 7, 3, 0, 1 },    /* the window covers the map: no shift */
+    { 8, 14, 14, 2, 7, 3, 0, 1 },  /* shifted, 2 x 2 windows */
+    { 9, 14, 7, 3, 7, 0, 0, 1 },   /* unshifted */
+    { 6, 9, 11, 3, 4, 2, 0, 1 },   /* padding to 12 x 12, shifted */
+    { 4, 5, 13, 1, 4, 2, 0, 0 },   /* 8 x 16 padded, one head, no biases */
+    { 6, 3, 10, 2, 4, 2, 0, 1 },   /* shifted along w only (4 >= padded h) */
+    { 8, 16, 16, 2, 8, 4, 1, 1 },  /* V2 cosine, shifted */
+    { 12, 10, 6, 3, 3, 1, 1, 1 },  /* V2, odd window, padded rows, shifted */
+    { 8, 8, 8, 4, 8, 4, 1, 0 },    /* V2, the window covers the map */
+};
+
+START_TEST(test_window_attention_random)
+{
+    const int *t = wattn_cases[_i];
+    dc_wattn_shape s = { .c = t[0], .h = t[1], .w = t[2], .heads = t[3], .window = t[4],
+                         .shift = t[5], .cosine = t[6] != 0 };
+    bool biases = t[7] != 0;
+    int C = s.c, N = s.window * s.window;
+    size_t n = (size_t)C * s.h * s.w;
+    fx_rng r = fx_rng_seed(1200 + (uint64_t)_i);
+    float *in = buf_random(n, &r, -2.0f, 2.0f);
+    float *qkv_w = buf_random((size_t)3 * C * C, &r, -0.5f, 0.5f);
+    float *qkv_b = buf_random((size_t)3 * C, &r, -0.5f, 0.5f);
+    float *proj_w = buf_random((size_t)C * C, &r, -0.5f, 0.5f);
+    float *proj_b = buf_random((size_t)C, &r, -0.5f, 0.5f);
+    float *pos = buf_random((size_t)s.heads * N * N, &r, -2.0f, 2.0f);
+    float *scale = buf_random((size_t)s.heads, &r, 1.0f, 20.0f);
+    size_t n_ws = dc_window_attention_workspace_floats(&s);
+    float *ws = buf_new(n_ws), *out = buf_new(n), *ref = buf_new(n);
+    naive_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w,
+                           biases ? proj_b : NULL, pos, scale, ref);
+    dc_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w, biases ? proj_b : NULL,
+                        pos, scale, out, ws);
+    char what[96];
+    snprintf(what, sizeof what, "window attention case %d (%dx%dx%d heads %d ws %d shift %d%s)",
+             _i, C, s.h, s.w, s.heads, s.window, s.shift, s.cosine ? " cosine" : "");
+    check_close(out, ref, n, 2e-5, what);
+    buf_check_guard(out, n, what);
+    buf_check_guard(ws, n_ws, "window attention workspace");
+    free(in), free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos), free(scale);
+    free(ws), free(out), free(ref);
+}
+END_TEST
+
+START_TEST(test_window_attention_geometry)
+{
+    int ph, pw, sh, sw;
+    dc_wattn_shape s = { .c = 96, .h = 56, .w = 56, .heads = 3, .window = 7, .shift = 3 };
+    dc_wattn_geometry(&s, &ph, &pw, &sh, &sw);
+    ck_assert(ph == 56 && pw == 56 && sh == 3 && sw == 3);
+    s.h = s.w = 7; /* Swin-T's last stage: the window covers the map */
+    dc_wattn_geometry(&s, &ph, &pw, &sh, &sw);
+    ck_assert(ph == 7 && pw == 7 && sh == 0 && sw == 0);
+    s.h = 9;
+    s.w = 3;
+    dc_wattn_geometry(&s, &ph, &pw, &sh, &sw);
+    ck_assert(ph == 14 && pw == 7 && sh == 3 && sw == 0);
+    /* Swin-T stage 1: qkv 3136*96*288 + proj 3136*96*96 + 2 * 3136*49*96 */
+    s.h = s.w = 56;
+    ck_assert_int_eq(dc_window_attention_macs(&s), 3136LL * (4 * 96 * 96 + 2 * 49 * 96));
+}
+END_TEST
+
 /* ---- suite -------------------------------------------------------------- */
 
 static Suite *kernels_suite(void)
@@ -1000,6 +1307,21 @@ static Suite *kernels_suite(void)
     tcase_add_test(t, test_add);
     tcase_add_test(t, test_channel_shuffle_golden);
     tcase_add_test(t, test_channel_shuffle_random);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("gelu");
+    tcase_add_test(t, test_gelu_dense);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("layernorm");
+    tcase_add_loop_test(t, test_layernorm_random, 0, (int)NELEM(ln_cases));
+    tcase_add_test(t, test_layernorm_golden);
+    tcase_add_test(t, test_patch_merge);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("attention");
+    tcase_add_test(t, test_window_attention_geometry);
+    tcase_add_loop_test(t, test_window_attention_random, 0, (int)NELEM(wattn_cases));
     suite_add_tcase(s, t);
 
     t = tcase_create("softmax");

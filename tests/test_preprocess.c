@@ -1,8 +1,10 @@
 /*
  * test_preprocess.c — Pillow's resampling reproduced bit for bit (every filter, up and
  * down, gray and RGB, against Pillow itself), and the paper's input chains against
- * torchvision: FashionMNIST (Resize((32,32)), Grayscale(3), ToTensor, Normalize) and
- * CIFAR-10 (ToTensor, Normalize).
+ * torchvision: FashionMNIST (Resize((32,32)), Grayscale(3), ToTensor, Normalize),
+ * CIFAR-10 (ToTensor, Normalize) and the ImageNet evaluation chain of the weights' presets
+ * (Resize(shorter side), CenterCrop, ToTensor, Normalize; bilinear and bicubic), with its
+ * sizes and crop offsets on odd image sizes.
  *
  * The references are produced at test time by /usr/bin/python3 (Debian's python3-pil,
  * python3-torchvision) into fx_tmpdir(); without them those cases say so and pass.
@@ -303,6 +305,228 @@ START_TEST(test_preprocess_gray_copied_and_args)
 }
 END_TEST
 
+/* ---- the ImageNet chain -------------------------------------------------- */
+
+START_TEST(test_imagenet_sizes)
+{
+    /* { w, h, size, want_w, want_h }: int(size * long / short), truncated */
+    static const int cases[][5] = {
+        { 500, 333, 256, 384, 256 },  /* 256 * 500 / 333 = 384.38 */
+        { 333, 500, 256, 256, 384 },
+        { 200, 180, 256, 284, 256 },  /* 284.44 */
+        { 180, 200, 232, 232, 257 },  /* 257.78 */
+        { 256, 256, 256, 256, 256 },
+        { 640, 480, 342, 456, 342 },  /* exactly 456 */
+        { 640, 480, 256, 341, 256 },  /* 341.33 */
+        { 1, 1, 256, 256, 256 },
+        { 1, 3, 232, 232, 696 },
+        { 31, 700, 256, 256, 5780 },  /* 5780.6 */
+        { 257, 256, 256, 257, 256 },  /* 257.0 */
+        { 300, 299, 299, 300, 299 },  /* only one side changes */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int w = 0, h = 0;
+        dc_error err = { 0 };
+        ck_assert_int_eq(dc_resize_shorter_side(cases[i][0], cases[i][1], cases[i][2], &w, &h,
+                                                &err), DC_OK);
+        ck_assert_msg(w == cases[i][3] && h == cases[i][4], "%dx%d to %d: got %dx%d, want "
+                      "%dx%d", cases[i][0], cases[i][1], cases[i][2], w, h, cases[i][3],
+                      cases[i][4]);
+    }
+    int w, h;
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_resize_shorter_side(0, 5, 256, &w, &h, &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_resize_shorter_side(5, 5, 0, &w, &h, &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_resize_shorter_side(1, 1 << 20, 256, &w, &h, &err), DC_ERR_ARG);
+}
+END_TEST
+
+START_TEST(test_imagenet_crop_offsets)
+{
+    /* { size, crop, start }: int(round((size - crop) / 2.0)), Python rounding half to
+     * even; a crop larger than the image pads (crop - size) // 2 before it. */
+    static const int cases[][3] = {
+        { 256, 224, 16 }, { 257, 224, 16 }, { 258, 224, 17 }, { 259, 224, 18 },
+        { 225, 224, 0 },  { 227, 224, 2 },  { 224, 224, 0 },  { 384, 224, 80 },
+        { 285, 224, 30 }, { 284, 224, 30 }, { 342, 299, 22 }, { 343, 299, 22 },
+        { 345, 299, 23 }, { 200, 224, -12 }, { 201, 224, -11 }, { 1, 224, -111 },
+        { 1, 2, 0 },      { 1, 3, -1 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        ck_assert_msg(dc_center_crop_start(cases[i][0], cases[i][1]) == cases[i][2],
+                      "size %d crop %d: start %d, want %d", cases[i][0], cases[i][1],
+                      dc_center_crop_start(cases[i][0], cases[i][1]), cases[i][2]);
+}
+END_TEST
+
+START_TEST(test_imagenet_by_hand)
+{
+    /* A 3 x 2 gray image, no resize, cropped to 4 x 4: columns padded (4 - 3) // 2 = 0
+     * before and 1 after, rows 1 before and 1 after. */
+    uint8_t px[6] = { 10, 20, 30, 40, 50, 60 };
+    dc_image raw = { 3, 2, 1, px };
+    const float mean[3] = { 0.0f, 0.5f, 0.25f }, std[3] = { 1.0f, 2.0f, 0.5f };
+    float out[3 * 16];
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_preprocess_imagenet(&raw, 0, DC_PIL_BILINEAR, 4, 4, mean, std, out,
+                                            &err), DC_OK);
+    for (int k = 0; k < 3; k++)
+        for (int y = 0; y < 4; y++)
+            for (int x = 0; x < 4; x++) {
+                int sy = y - 1, sx = x; /* start -1 in y, 0 in x */
+                float v = (sy >= 0 && sy < 2 && sx < 3) ? (float)px[sy * 3 + sx] / 255.0f
+                                                        : 0.0f;
+                ck_assert_float_eq(out[k * 16 + y * 4 + x], (v - mean[k]) / std[k]);
+            }
+    /* An RGB image already of the crop size comes out as dc_preprocess_small gives it. */
+    uint8_t rgb[5 * 4 * 3];
+    for (size_t i = 0; i < sizeof rgb; i++)
+        rgb[i] = (uint8_t)(i * 37);
+    dc_image color = { 5, 4, 3, rgb };
+    float a[3 * 20], b[3 * 20];
+    ck_assert_int_eq(dc_preprocess_imagenet(&color, 4, DC_PIL_BICUBIC, 4, 5, mean, std, a,
+                                            &err), DC_OK);
+    ck_assert_int_eq(dc_preprocess_small(&color, 3, 4, 5, mean, std, b, &err), DC_OK);
+    ck_assert_int_eq(memcmp(a, b, sizeof a), 0);
+    /* bad arguments */
+    dc_image four = { 1, 1, 4, rgb };
+    ck_assert_int_eq(dc_preprocess_imagenet(&four, 4, DC_PIL_BILINEAR, 4, 4, mean, std, out,
+                                            &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_preprocess_imagenet(&raw, -1, DC_PIL_BILINEAR, 4, 4, mean, std, out,
+                                            &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_preprocess_imagenet(&raw, 4, DC_PIL_BILINEAR, 0, 4, mean, std, out,
+                                            &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_preprocess_imagenet(&raw, 4, (dc_pil_filter)99, 4, 4, mean, std, out,
+                                            &err), DC_ERR_ARG);
+}
+END_TEST
+
+START_TEST(test_imagenet_choice)
+{
+    dc_net_info info = { .arch = "resnet18", .dataset = "imagenet", .in_c = 3, .in_h = 224,
+                         .in_w = 224 };
+    ck_assert(dc_preprocess_is_imagenet(&info));
+    info.dataset = "intel";
+    ck_assert(!dc_preprocess_is_imagenet(&info));
+    info.arch = "resnet20";
+    info.dataset = "imagenet";
+    ck_assert(!dc_preprocess_is_imagenet(&info));
+    info.arch = "no_such_arch";
+    ck_assert(!dc_preprocess_is_imagenet(&info));
+}
+END_TEST
+
+/* Writes int32 count, then per case int32 w, h, c, resize, crop_h, crop_w, bicubic, the
+ * w*h*c source bytes and torchvision's 3*crop_h*crop_w float32 output. The chain is the
+ * weights' preset (ImageClassification) for square crops with a resize, else the same
+ * steps spelled out: Resize(resize) (none when 0), CenterCrop((crop_h, crop_w)),
+ * ToTensor, Normalize; a gray image is an 'L' image converted to 'RGB' first, as
+ * torchvision's ImageFolder loader does. */
+static const char *imagenet_script =
+    "import sys, struct\n"
+    "try:\n"
+    "    import numpy as np, torch\n"
+    "    from PIL import Image\n"
+    "    from torchvision import transforms as T\n"
+    "    from torchvision.transforms._presets import ImageClassification\n"
+    "    from torchvision.transforms import InterpolationMode as IM\n"
+    "except ImportError:\n"
+    "    sys.exit(77)\n"
+    "mean, std = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)\n"
+    "rng = np.random.default_rng(2024)\n"
+    "cases = []\n"
+    "def add(w, h, c, resize, ch, cw, bicubic, kind='noise'):\n"
+    "    if kind == 'noise':\n"
+    "        a = rng.integers(0, 256, size=(h, w, c), dtype=np.uint8)\n"
+    "    else:\n"
+    "        yy, xx = np.mgrid[0:h, 0:w]\n"
+    "        g = ((xx * 255 // max(w - 1, 1) + yy * 97 // max(h - 1, 1)) % 256)\n"
+    "        a = np.repeat(g[:, :, None], c, axis=2).astype(np.uint8)\n"
+    "        if c == 3: a[:, :, 1] = 255 - a[:, :, 1]\n"
+    "    im = Image.fromarray(a[:, :, 0] if c == 1 else a, 'L' if c == 1 else 'RGB')\n"
+    "    im = im.convert('RGB')\n"
+    "    interp = IM.BICUBIC if bicubic else IM.BILINEAR\n"
+    "    if resize and ch == cw:\n"
+    "        tf = ImageClassification(crop_size=ch, resize_size=resize, mean=mean, std=std,\n"
+    "                                 interpolation=interp)\n"
+    "    else:\n"
+    "        steps = [T.Resize(resize, interpolation=interp)] if resize else []\n"
+    "        tf = T.Compose(steps + [T.CenterCrop((ch, cw)), T.ToTensor(), T.Normalize(mean, std)])\n"
+    "    x = tf(im)\n"
+    "    assert x.dtype == torch.float32 and tuple(x.shape) == (3, ch, cw), x.shape\n"
+    "    cases.append(struct.pack('<7i', w, h, c, resize, ch, cw, bicubic) + a.tobytes()\n"
+    "                 + x.numpy().tobytes())\n"
+    "for bic in (0, 1):\n"
+    "    r = 232 if bic else 256\n"
+    "    for w, h in ((333, 500), (500, 333), (200, 180), (257, 259), (224, 224), (1, 1),\n"
+    "                 (31, 400), (640, 480)):\n"
+    "        add(w, h, 3, r, 224, 224, bic)\n"
+    "        add(w, h, 3, r, 224, 224, bic, 'gradient')\n"
+    "    add(333, 500, 1, r, 224, 224, bic)\n"
+    "    add(181, 203, 1, r, 224, 224, bic, 'gradient')\n"
+    "    add(480, 640, 3, 342, 299, 299, bic)\n"           /* inception_v3 */
+    "    add(300, 301, 3, 260, 256, 256, bic)\n"           /* swin_v2 */
+    "    add(150, 97, 3, 200, 224, 224, bic)\n"            /* resize below the crop: padding */
+    "    add(97, 150, 3, 0, 224, 200, bic)\n"              /* a bare CenterCrop, padded */
+    "    add(260, 230, 3, 0, 224, 225, bic)\n"             /* a bare CenterCrop */
+    "    add(405, 351, 3, r, 225, 223, bic, 'gradient')\n" /* a non-square crop */
+    "    for i in range(6):\n"
+    "        w, h = int(rng.integers(1, 420)), int(rng.integers(1, 420))\n"
+    "        add(w, h, 3, r, 224, 224, bic)\n"
+    "with open(sys.argv[1], 'wb') as fh:\n"
+    "    fh.write(struct.pack('<i', len(cases)))\n"
+    "    for c in cases:\n"
+    "        fh.write(c)\n";
+
+START_TEST(test_imagenet_matches_torchvision)
+{
+    char out[512];
+    fx_path(out, sizeof out, "preprocess_imagenet_cases.bin");
+    if (run_python("preprocess_imagenet.py", imagenet_script, out) != 0)
+        return;
+    size_t len;
+    unsigned char *buf = slurp(out, &len);
+    ck_assert_uint_ge(len, 4);
+    int n = le32(buf);
+    size_t pos = 4;
+    const float mean[3] = { 0.485f, 0.456f, 0.406f }, std[3] = { 0.229f, 0.224f, 0.225f };
+    float worst = 0.0f;
+    for (int i = 0; i < n; i++) {
+        ck_assert_uint_le(pos + 28, len);
+        int v[7];
+        for (int j = 0; j < 7; j++)
+            v[j] = le32(buf + pos + 4 * (size_t)j);
+        pos += 28;
+        int w = v[0], h = v[1], c = v[2], resize = v[3], ch = v[4], cw = v[5], bic = v[6];
+        size_t sn = (size_t)w * h * c, on = (size_t)3 * ch * cw;
+        ck_assert_uint_le(pos + sn + on * sizeof(float), len);
+        dc_image raw = { w, h, c, buf + pos };
+        float *want = malloc(on * sizeof *want), *got = malloc(on * sizeof *got);
+        ck_assert_ptr_nonnull(want);
+        ck_assert_ptr_nonnull(got);
+        memcpy(want, buf + pos + sn, on * sizeof *want);
+        pos += sn + on * sizeof *want;
+        dc_error err = { 0 };
+        dc_status st = dc_preprocess_imagenet(&raw, resize, bic ? DC_PIL_BICUBIC
+                                                                : DC_PIL_BILINEAR,
+                                              ch, cw, mean, std, got, &err);
+        ck_assert_msg(st == DC_OK, "%s", err.msg);
+        float d = fx_max_abs_diff(got, want, on);
+        ck_assert_msg(d == 0.0f, "case %d (%dx%dx%d, resize %d %s, crop %dx%d): max abs diff "
+                      "%g from torchvision", i, w, h, c, resize, bic ? "bicubic" : "bilinear",
+                      cw, ch, (double)d);
+        if (d > worst)
+            worst = d;
+        free(want);
+        free(got);
+    }
+    ck_assert_int_ge(n, 40);
+    fprintf(stderr, "imagenet chain: %d cases, max abs diff from torchvision %g\n", n,
+            (double)worst);
+    free(buf);
+}
+END_TEST
+
 static Suite *preprocess_suite(void)
 {
     Suite *s = suite_create("preprocess");
@@ -314,6 +538,11 @@ static Suite *preprocess_suite(void)
     tcase_add_test(tc, test_resize_bad_args);
     tcase_add_test(tc, test_chains_match_torchvision);
     tcase_add_test(tc, test_preprocess_gray_copied_and_args);
+    tcase_add_test(tc, test_imagenet_sizes);
+    tcase_add_test(tc, test_imagenet_crop_offsets);
+    tcase_add_test(tc, test_imagenet_by_hand);
+    tcase_add_test(tc, test_imagenet_choice);
+    tcase_add_test(tc, test_imagenet_matches_torchvision);
     suite_add_tcase(s, tc);
     return s;
 }

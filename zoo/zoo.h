@@ -31,5 +31,8 @@ dc_status dc_zoo_build_densenet(dc_builder *b, const char *arch, int num_classes
 dc_status dc_zoo_build_googlenet(dc_builder *b, const char *arch, int num_classes);
 dc_status dc_zoo_build_inception_v3(dc_builder *b, const char *arch, int num_classes);
 dc_status dc_zoo_build_regnet(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_convnext(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_swin(dc_builder *b, const char *arch, int num_classes);
+dc_status dc_zoo_build_swin_v2(dc_builder *b, const char *arch, int num_classes);
 
 #endif /* DC_ZOO_H */
