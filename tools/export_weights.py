@@ -215,9 +215,15 @@ def check_keys(path, checkpoint, model, arch):
         raise UserError("\n".join(lines))
 
     for k, v in given.items():
-        if not v.is_floating_point():
-            raise UserError("%s: tensor %s has dtype %s, expected a floating-point type"
-                            % (path, k, v.dtype))
+        # integer buffers (Swin's relative_position_index) are stored as float32, which
+        # holds every integer below 2^24 exactly; the engine checks them against its own
+        if v.is_floating_point():
+            continue
+        exact = (v.dtype in (torch.int8, torch.int16, torch.int32, torch.int64, torch.uint8)
+                 and (v.numel() == 0 or int(v.abs().max()) < 2 ** 24))
+        if not exact:
+            raise UserError("%s: tensor %s has dtype %s, expected a floating-point type (or "
+                            "integers below 2^24)" % (path, k, v.dtype))
     return {k: given[k].detach().to(torch.float32) for k in expected}
 
 
