@@ -1,12 +1,15 @@
 #!/usr/bin/python3
-"""Time the CIFAR-10 models in PyTorch and in `dualcnn bench`, side by side.
+"""Time the models in PyTorch and in `dualcnn bench`, side by side.
 
-  compare_pytorch.py --dualcnn build/cli/dualcnn [--models resnet20,vgg11_bn] [--batch 1]
-                     [--threads 1] [--repeats 50] [--warmup 10]
+  compare_pytorch.py --dualcnn build/cli/dualcnn [--models resnet20,vgg11_bn | cifar10 |
+                     imagenet | all] [--batch 1] [--threads 1] [--repeats 50] [--warmup 10]
 
 For each model, with the same batch, thread count, warm-up and repeats:
-  - PyTorch: tools/cifar_models.py with random weights, eval mode, torch.inference_mode(),
-    torch.set_num_threads(T); each timed pass is one forward of a random N(0, 1) batch;
+  - PyTorch: tools/cifar_models.py (CIFAR-10 models) or torchvision 0.14's model of that
+    name (ImageNet models; GoogLeNet and Inception v3 without their training-only auxiliary
+    heads) with random weights, eval mode, torch.inference_mode(), torch.set_num_threads(T);
+    each timed pass is one forward of a random N(0, 1) batch of the model's input size
+    (as `dualcnn models` lists it);
   - dualcnn: `BIN bench --model NAME --batch B --threads T --repeats R --warmup W --json`,
     which prints one JSON object {"model", "batch", "threads", "median_ms", "p10_ms",
     "p90_ms", "gflops", "peak_rss_mb"}.
@@ -38,12 +41,33 @@ def percentiles(times_ms):
     return float(med), float(p10), float(p90)
 
 
-def time_torch(arch, batch, threads, repeats, warmup):
+def zoo(binary):
+    """{name: (dataset, side)} of every implemented architecture, from `dualcnn models`."""
+    out = subprocess.run([binary, "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         check=True).stdout.decode()
+    archs = {}
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 7 and f[-1] == "implemented" and "x" in f[3]:
+            archs[f[0]] = (f[2], int(f[3].split("x")[-1]))
+    return archs
+
+
+def build_torch_model(arch, dataset):
+    if dataset == "cifar10":
+        return cifar_models.build(arch)
+    import torchvision
+    kwargs = {"aux_logits": False, "init_weights": True} \
+        if arch in ("googlenet", "inception_v3") else {}
+    return torchvision.models.get_model(arch, weights=None, **kwargs)
+
+
+def time_torch(arch, dataset, side, batch, threads, repeats, warmup):
     """(median, p10, p90) latency in ms of one forward pass of a batch in PyTorch."""
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = cifar_models.build(arch).eval()
-    x = torch.randn(batch, 3, 32, 32)
+    model = build_torch_model(arch, dataset).eval()
+    x = torch.randn(batch, 3, side, side)
     times = []
     with torch.inference_mode():
         for _ in range(warmup):
@@ -90,13 +114,14 @@ def cell(med, p10, p90):
 def main(argv=None):
     p = argparse.ArgumentParser(
         prog="compare_pytorch.py",
-        description="Time the CIFAR-10 models in PyTorch and in `dualcnn bench` with the same "
+        description="Time the models in PyTorch and in `dualcnn bench` with the same "
                     "batch, threads and repeats, and print a markdown table with the speed-up.",
         epilog="Latencies are per forward pass of one batch, in ms: median (10th-90th "
                "percentile). speed-up = torch median / dualcnn median.")
     p.add_argument("--dualcnn", required=True, metavar="BIN", help="the dualcnn executable")
-    p.add_argument("--models", default=",".join(cifar_models.ARCHS),
-                   help="comma-separated architectures (default: all 19 CIFAR-10 models)")
+    p.add_argument("--models", default="cifar10",
+                   help="comma-separated architectures, or cifar10 (the default: the 19 "
+                        "CIFAR-10 models), imagenet (the 40 torchvision models) or all")
     p.add_argument("--batch", type=int, default=1, help="inputs per forward pass (default: 1)")
     p.add_argument("--threads", type=int, default=1, help="threads for both (default: 1)")
     p.add_argument("--repeats", type=int, default=50, help="timed passes (default: 50)")
@@ -105,11 +130,18 @@ def main(argv=None):
                    help="seconds allowed to each dualcnn run (default: 600)")
     args = p.parse_args(argv)
 
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    unknown = [m for m in models if m not in cifar_models.ARCHS]
+    try:
+        archs = zoo(args.dualcnn)
+    except (OSError, subprocess.CalledProcessError) as e:
+        p.error("cannot list the models with %s models: %s" % (args.dualcnn, e))
+    if args.models in ("cifar10", "imagenet", "all"):
+        models = [m for m, (ds, _) in archs.items() if args.models in ("all", ds)]
+    else:
+        models = [m.strip() for m in args.models.split(",") if m.strip()]
+    unknown = [m for m in models if m not in archs]
     if unknown:
-        p.error("unknown model(s): %s (known: %s)" % (", ".join(unknown),
-                                                       ", ".join(cifar_models.ARCHS)))
+        p.error("unknown or unimplemented model(s): %s (see %s models)"
+                % (", ".join(unknown), args.dualcnn))
     for name, value, low in (("--batch", args.batch, 1), ("--threads", args.threads, 1),
                              ("--repeats", args.repeats, 1), ("--warmup", args.warmup, 0)):
         if value < low:
@@ -126,7 +158,9 @@ def main(argv=None):
     sys.stdout.flush()
     for arch in models:
         print("timing %s ..." % arch, file=sys.stderr, flush=True)
-        t_med, t10, t90 = time_torch(arch, args.batch, args.threads, args.repeats, args.warmup)
+        dataset, side = archs[arch]
+        t_med, t10, t90 = time_torch(arch, dataset, side, args.batch, args.threads,
+                                     args.repeats, args.warmup)
         try:
             r = time_dualcnn(args.dualcnn, arch, args.batch, args.threads, args.repeats,
                              args.warmup, args.timeout)
