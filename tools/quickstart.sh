@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # tools/quickstart.sh — the README's first command: install what dualcnn needs (Debian),
-# build it, and show the engine at work. Until the project's FashionMNIST models ship
-# (weights/fashionmnist/), it runs the best of what exists: two CIFAR-10 architectures with
-# random weights, checked against PyTorch, then timed side by side with PyTorch.
+# build it, and run the paper's pipeline on the shipped FashionMNIST models (tools/demo.py:
+# complementarity and the lambda search on the validation split, then the cascade with
+# memory on the test split with duplicates, beside each single model).
+# Without shipped models (weights/fashionmnist/ holds fewer than two files) it shows the
+# engine instead: two CIFAR-10 architectures with random weights, checked against PyTorch,
+# then timed side by side with PyTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,12 +16,18 @@ if [ "${DUALCNN_SKIP_APT:-0}" != 1 ]; then
   $SUDO apt-get update -q >/dev/null
   $SUDO apt-get install -y -q --no-install-recommends build-essential meson ninja-build \
     pkg-config libopenblas-openmp-dev libhdf5-dev check libpng-dev libjpeg-dev zlib1g-dev \
-    python3 python3-numpy python3-h5py python3-torch python3-torchvision >/dev/null
+    python3 python3-numpy python3-h5py python3-torch python3-torchvision \
+    dataset-fashion-mnist >/dev/null
 fi
 [ -d build ] || meson setup build --buildtype=release >/dev/null
 ninja -C build >/dev/null
 DUALCNN=build/cli/dualcnn
 PY=/usr/bin/python3
+
+shipped=$(ls weights/fashionmnist/*.h5 2>/dev/null | wc -l)
+if [ "$shipped" -ge 2 ]; then
+  exec $PY tools/demo.py --dualcnn $DUALCNN "$@"
+fi
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""Real-data regression test of the shipped FashionMNIST models (weights/fashionmnist/).
+
+For every weight file: the engine (`dualcnn predict`) classifies the first 2,000 test
+images and must reach the accuracy PyTorch measured on the same images when
+tools/train.py trained the model (attribute test_accuracy_first_2000), within two images;
+the recorded test accuracy must be 91% or more and the folder must stay under 60 MB. Then tools/demo.py runs its three steps on a small slice.
+Skips (exit 77) when the dataset package is not installed.
+Usage: test_shipped.py DUALCNN WORKDIR SOURCE_ROOT"""
+import glob
+import os
+import shutil
+import subprocess
+import sys
+
+import h5py
+
+BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+DATA = "/usr/share/datasets/fashion-mnist"
+PY = "/usr/bin/python3"
+N_FIRST = 2000
+failures = []
+
+
+def text(value):
+    """HDF5 string attributes come back as str or bytes, depending on how they were written."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def check(name, cond, detail=""):
+    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail), flush=True)
+    if not cond:
+        failures.append(name)
+
+
+if not glob.glob(os.path.join(DATA, "t10k-images-idx3-ubyte*")):
+    print(f"SKIP: {DATA} has no FashionMNIST (apt-get install dataset-fashion-mnist)")
+    sys.exit(77)
+shutil.rmtree(WORK, ignore_errors=True)
+os.makedirs(WORK)
+
+files = sorted(glob.glob(os.path.join(ROOT, "weights", "fashionmnist", "*.h5")))
+check("at least two shipped models (a cascade)", len(files) >= 2, f"{len(files)} files")
+total = sum(os.path.getsize(f) for f in files)
+check("weights/fashionmnist under 60 MB", total < 60e6, f"{total / 1e6:.1f} MB")
+
+for path in files:
+    with h5py.File(path, "r") as f:
+        attrs = dict(f.attrs)
+    arch = text(attrs["arch"])
+    name = os.path.basename(path)
+    check(f"{name}: dataset attribute is fashionmnist",
+          text(attrs.get("dataset", "")) == "fashionmnist", repr(attrs.get("dataset")))
+    check(f"{name}: recorded test accuracy >= 91%", float(attrs.get("test_accuracy", 0)) >= 0.91,
+          repr(attrs.get("test_accuracy")))
+    recorded = attrs.get("test_accuracy_first_2000")
+    if recorded is None:
+        check(f"{name}: has test_accuracy_first_2000", False, "attribute missing")
+        continue
+    p = subprocess.run([BIN, "predict", "-m", arch, "-w", path, "-v", DATA, "-D", "fashionmnist",
+                        "--limit", str(N_FIRST), "--cache", os.path.join(WORK, "cache"), "-q"],
+                       capture_output=True, text=True, timeout=600)
+    if p.returncode != 0:
+        check(f"{name}: dualcnn predict runs", False, p.stderr.strip())
+        continue
+    # "<arch>: 2000 samples, accuracy 0.9215, 40.813 MMACs per image"
+    line = [ln for ln in p.stdout.splitlines() if " samples, accuracy " in ln]
+    engine = float(line[0].split("accuracy ")[1].split(",")[0]) if line else -1.0
+    check(f"{name}: engine accuracy on the first {N_FIRST} test images ({engine:.4f}) "
+          f"equals PyTorch's ({float(recorded):.4f}) within 2 images",
+          abs(engine - float(recorded)) * N_FIRST <= 2.0 + 1e-9, p.stdout.strip())
+
+# the demo's three steps on a small slice: it must end with the side-by-side table
+if len(files) >= 2:
+    p = subprocess.run([PY, os.path.join(ROOT, "tools", "demo.py"), "--dualcnn", BIN,
+                        "--weights-dir", os.path.join(ROOT, "weights"), "--work",
+                        os.path.join(WORK, "demo"), "--val-limit", "300", "--test-limit", "150",
+                        "--singles", "best", "--markdown", os.path.join(WORK, "demo.md")],
+                       capture_output=True, text=True, timeout=900)
+    check("tools/demo.py on a small slice exits 0", p.returncode == 0, p.stderr.strip())
+    table = open(os.path.join(WORK, "demo.md")).read() if p.returncode == 0 else ""
+    rows = [ln for ln in table.splitlines() if ln.startswith("| ") and "accuracy" not in ln]
+    check("the demo's table has the single model, single + memory and the cascade",
+          len(rows) == 3 and rows[-1].startswith("| cascade "), table)
+    check("the demo names the saving and the paper's claim",
+          "fewer MACs per image" in p.stdout and "85.8%" in p.stdout, p.stdout[-800:])
+
+print(f"{len(failures)} failed" if failures else "all passed")
+sys.exit(1 if failures else 0)
