@@ -16,16 +16,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* torchvision's _round_to_multiple_of(val, 8, 0.9): nearest multiple of 8, at least 8,
- * rounded up when rounding to nearest would lose more than 10%. */
-static int round_to_multiple_of_8(double v)
-{
-    int r = (int)(v + 4.0) / 8 * 8;
-    if (r < 8)
-        r = 8;
-    return r >= 0.9 * v ? r : r + 8;
-}
-
 static int inverted_residual(dc_builder *b, int x, const char *p, int cin, int cout, int k,
                              int stride, int expansion)
 {
@@ -55,7 +45,7 @@ dc_status dc_zoo_build_mnasnet(dc_builder *b, const char *arch, int num_classes)
     static const int base[8] = { 32, 16, 24, 40, 80, 96, 192, 320 };
     int d[8];
     for (int i = 0; i < 8; i++)
-        d[i] = round_to_multiple_of_8(base[i] * alpha);
+        d[i] = dc_zoo_round_channels(base[i] * alpha);
     /* stacks: output depth index, kernel, stride of the first repeat, expansion, repeats */
     static const int stacks[6][5] = { { 2, 3, 2, 3, 3 }, { 3, 5, 2, 3, 3 }, { 4, 5, 2, 6, 3 },
                                       { 5, 3, 1, 6, 2 }, { 6, 5, 2, 6, 4 }, { 7, 3, 1, 6, 1 } };

@@ -10,18 +10,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, never more
- * than 10% below v. */
-static int make_divisible(double v)
-{
-    int r = (int)(v + 4.0) / 8 * 8;
-    if (r < 8)
-        r = 8;
-    if (r < 0.9 * v)
-        r += 8;
-    return r;
-}
-
 static int inverted_residual(dc_builder *b, int x, int idx, int cin, int cout, int stride,
                              int t)
 {
@@ -62,14 +50,14 @@ dc_status dc_zoo_build_mobilenetv2_cifar(dc_builder *b, const char *arch, int nu
     static const int settings[7][4] = { { 1, 16, 1, 1 },  { 6, 24, 2, 1 },  { 6, 32, 3, 2 },
                                         { 6, 64, 4, 2 },  { 6, 96, 3, 1 },  { 6, 160, 3, 2 },
                                         { 6, 320, 1, 1 } };
-    int cin = make_divisible(32 * width);
-    int last = make_divisible(1280 * (width > 1.0 ? width : 1.0));
+    int cin = dc_zoo_round_channels(32 * width);
+    int last = dc_zoo_round_channels(1280 * (width > 1.0 ? width : 1.0));
     int x = dc_b_input(b, 3, 32, 32);
     x = dc_b_conv_bn(b, x, "features.0.0", "features.0.1", cin, 3, 1, 1, 1, false,
                      DC_ACT_RELU6);
     int idx = 1;
     for (int r = 0; r < 7; r++) {
-        int cout = make_divisible(settings[r][1] * width);
+        int cout = dc_zoo_round_channels(settings[r][1] * width);
         for (int i = 0; i < settings[r][2]; i++) {
             x = inverted_residual(b, x, idx++, cin, cout, i == 0 ? settings[r][3] : 1,
                                   settings[r][0]);

@@ -18,18 +18,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* torchvision's _make_divisible(v, 8): nearest multiple of 8, at least 8, never more
- * than 10% below v. */
-static int make_divisible(double v)
-{
-    int r = (int)(v + 4.0) / 8 * 8;
-    if (r < 8)
-        r = 8;
-    if (r < 0.9 * v)
-        r += 8;
-    return r;
-}
-
 /* One row of the config table: input, kernel, expanded and output widths, SE, Hardswish
  * (else ReLU), stride. */
 typedef struct {
@@ -71,8 +59,8 @@ static int block_conv(dc_builder *b, int x, int idx, int j, int cout, int k, int
 static int inverted_residual(dc_builder *b, int x, int idx, const bneck *c)
 {
     dc_act act = c->hs ? DC_ACT_HARDSWISH : DC_ACT_RELU;
-    int cin = make_divisible(c->cin), exp = make_divisible(c->exp);
-    int cout = make_divisible(c->cout);
+    int cin = dc_zoo_round_channels(c->cin), exp = dc_zoo_round_channels(c->exp);
+    int cout = dc_zoo_round_channels(c->cout);
     int j = 0, y = x;
     if (exp != cin)
         y = block_conv(b, y, idx, j++, exp, 1, 1, 1, act);
@@ -81,7 +69,7 @@ static int inverted_residual(dc_builder *b, int x, int idx, const bneck *c)
         char fc1[64], fc2[64];
         snprintf(fc1, sizeof fc1, "features.%d.block.%d.fc1", idx, j);
         snprintf(fc2, sizeof fc2, "features.%d.block.%d.fc2", idx, j);
-        y = dc_b_se(b, y, fc1, fc2, make_divisible(exp / 4), DC_ACT_RELU,
+        y = dc_b_se(b, y, fc1, fc2, dc_zoo_round_channels(exp / 4), DC_ACT_RELU,
                     DC_ACT_HARDSIGMOID);
         j++;
     }
@@ -98,22 +86,22 @@ dc_status dc_zoo_build_mobilenetv3(dc_builder *b, const char *arch, int num_clas
     if (strcmp(arch, "mobilenet_v3_large") == 0) {
         rows = large;
         n = (int)(sizeof large / sizeof large[0]);
-        last_channel = make_divisible(1280);
+        last_channel = dc_zoo_round_channels(1280);
     } else if (strcmp(arch, "mobilenet_v3_small") == 0) {
         rows = small;
         n = (int)(sizeof small / sizeof small[0]);
-        last_channel = make_divisible(1024);
+        last_channel = dc_zoo_round_channels(1024);
     } else {
         return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown MobileNetV3 '%s'", arch);
     }
     b->bn_eps = 1e-3; /* norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) */
 
     int x = dc_b_input(b, 3, 224, 224);
-    x = dc_b_conv_bn(b, x, "features.0.0", "features.0.1", make_divisible(rows[0].cin), 3,
+    x = dc_b_conv_bn(b, x, "features.0.0", "features.0.1", dc_zoo_round_channels(rows[0].cin), 3,
                      2, 1, 1, false, DC_ACT_HARDSWISH);
     for (int i = 0; i < n; i++)
         x = inverted_residual(b, x, i + 1, &rows[i]);
-    int last_conv = 6 * make_divisible(rows[n - 1].cout);
+    int last_conv = 6 * dc_zoo_round_channels(rows[n - 1].cout);
     char conv[32], bn[32];
     snprintf(conv, sizeof conv, "features.%d.0", n + 1);
     snprintf(bn, sizeof bn, "features.%d.1", n + 1);

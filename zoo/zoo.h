@@ -21,6 +21,20 @@ dc_status dc_zoo_build_mobilenetv2_cifar(dc_builder *b, const char *arch, int nu
 dc_status dc_zoo_build_shufflenetv2_cifar(dc_builder *b, const char *arch, int num_classes);
 dc_status dc_zoo_build_repvgg_cifar(dc_builder *b, const char *arch, int num_classes);
 
+/* Shared pieces (blocks.c). */
+
+/* torchvision's _make_divisible(v, 8), which is also MNASNet's _round_to_multiple_of(v, 8,
+ * 0.9): the nearest multiple of 8, at least 8, one step up when that loses more than 10%. */
+int dc_zoo_round_channels(double v);
+
+/* The stage2..4 and conv5 widths of a ShuffleNetV2 named "..._x0_5" ("_x1_0", "_x1_5",
+ * "_x2_0"), or NULL. */
+const int *dc_zoo_shufflenetv2_widths(const char *arch);
+
+/* ShuffleNetV2 after its stem (x: 24 channels): stage2..stage4 of 4, 8, 4 InvertedResidual
+ * blocks, conv5 (1x1 + BN + ReLU), the mean over H and W, fc. Returns the logits node. */
+int dc_zoo_shufflenetv2_body(dc_builder *b, int x, const int widths[4], int num_classes);
+
 /* ImageNet families (torchvision 0.14), one file each. */
 dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_classes);
 dc_status dc_zoo_build_squeezenet(dc_builder *b, const char *arch, int num_classes);
