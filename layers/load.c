@@ -6,38 +6,9 @@
 #include "layers/builder.h"
 #include "zoo/zoo.h"
 
-#include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The optional root attribute transform_input (docs/weights-format.md): one integer, 0 or
- * 1; absent means 0. Read straight from the file, as loaders/weights.c reads only the
- * attributes every file has. */
-static dc_status read_transform_input(const char *path, bool *on, dc_error *err)
-{
-    *on = false;
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot open as HDF5", path);
-    dc_status st = DC_OK;
-    if (H5Aexists(f, "transform_input") > 0) {
-        int v = -1;
-        hid_t a = H5Aopen(f, "transform_input", H5P_DEFAULT);
-        hid_t sp = a >= 0 ? H5Aget_space(a) : -1;
-        if (sp < 0 || H5Sget_simple_extent_npoints(sp) != 1 ||
-            H5Aread(a, H5T_NATIVE_INT, &v) < 0 || (v != 0 && v != 1))
-            st = dc_fail(err, DC_ERR_FORMAT, "%s: root attribute 'transform_input' must be "
-                         "one integer, 0 or 1", path);
-        *on = v == 1;
-        if (sp >= 0)
-            H5Sclose(sp);
-        if (a >= 0)
-            H5Aclose(a);
-    }
-    H5Fclose(f);
-    return st;
-}
 
 static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_classes,
                        const uint64_t *seed, dc_error *err)
@@ -54,11 +25,7 @@ static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_cla
     snprintf(net->arch, sizeof net->arch, "%s", arch);
     dc_builder b = { .net = net, .weights = w, .status = DC_OK, .random = seed != NULL,
                      .rng = seed ? *seed : 0, .bn_eps = DC_BN_EPS_DEFAULT };
-    if (w) {
-        dc_status st = read_transform_input(where, &b.transform_input, err);
-        if (st != DC_OK)
-            return st;
-    }
+    b.transform_input = w && dc_weights_get_attrs(w)->transform_input == 1;
     if (fn(&b, arch, num_classes) != DC_OK) {
         if (err)
             *err = b.err;

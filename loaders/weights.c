@@ -189,6 +189,13 @@ static dc_status read_attrs(dc_weights *w, dc_error *err)
         (st = read_string_attr(w, "class_names", false, &a->class_names, &a->n_class_names,
                                err)) != DC_OK)
         return st;
+    if (H5Aexists(w->file, "transform_input") > 0 &&
+        (st = read_numeric_attr(w, "transform_input", H5T_NATIVE_INT, 1, &a->transform_input,
+                                err)) != DC_OK)
+        return st;
+    if (a->transform_input != 0 && a->transform_input != 1)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: root attribute 'transform_input' must be 0 "
+                       "or 1, not %d", w->path, a->transform_input);
     if (a->num_classes < 1 || a->num_classes > 100000)
         return dc_fail(err, DC_ERR_FORMAT, "%s: num_classes %d is out of range", w->path,
                        a->num_classes);

@@ -26,12 +26,14 @@ typedef struct {
     char **class_names;    /* n_class_names strings (owned by dc_weights), or NULL */
     int n_class_names;
     char source[256];
+    int transform_input;   /* optional, 0 or 1 (0 when absent): GoogLeNet's and Inception
+                            * v3's input re-normalisation, see docs/weights-format.md */
 } dc_weights_attrs;
 
 typedef struct dc_weights dc_weights;
 
-/* Opens path and reads its root attributes (all required except class_names and
- * source). Fails with a message naming the file when it does not exist, is not HDF5, is
+/* Opens path and reads its root attributes (all required except class_names, source and
+ * transform_input). Fails with a message naming the file when it does not exist, is not HDF5, is
  * truncated, or an attribute is missing or malformed. Close with dc_weights_close. */
 dc_status dc_weights_open(const char *path, dc_weights **out, dc_error *err);
 

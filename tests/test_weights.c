@@ -23,12 +23,13 @@ typedef struct {
     bool no_num_classes;       /* leave out that attribute */
     int input_h;               /* input_size[1] attribute */
     bool class_names;
+    int transform_input;       /* written as that attribute when not -1 */
 } file_spec;
 
 static file_spec good_spec(void)
 {
     file_spec s = { .arch = "resnet20", .num_classes = 10, .fc_in = 64, .input_h = 32,
-                    .class_names = true };
+                    .class_names = true, .transform_input = -1 };
     return s;
 }
 
@@ -118,6 +119,8 @@ static void write_resnet20(const char *path, const file_spec *s)
     put_attr(f, "mean", H5T_NATIVE_FLOAT, 3, mean);
     put_attr(f, "std", H5T_NATIVE_FLOAT, 3, std);
     put_string_attr(f, "source", "test_weights.c");
+    if (s->transform_input != -1)
+        put_attr(f, "transform_input", H5T_NATIVE_INT, 0, &s->transform_input);
     if (s->class_names) {
         const char *names[10] = { "airplane", "automobile", "bird", "cat", "deer",
                                   "dog", "frog", "horse", "ship", "truck" };
@@ -298,6 +301,19 @@ START_TEST(test_missing_attribute_and_bad_input_size)
 }
 END_TEST
 
+START_TEST(test_transform_input_attribute)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.transform_input = 2;
+    write_resnet20(fx_path(path, sizeof path, "w_ti_bad.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "transform_input", "0 or 1");
+    s.transform_input = 1; /* resnet20 has no such step */
+    write_resnet20(fx_path(path, sizeof path, "w_ti_arch.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "transform_input", "resnet20");
+}
+END_TEST
+
 START_TEST(test_truncated_file)
 {
     char good[512], path[512];
@@ -350,6 +366,7 @@ int main(void)
     tcase_add_test(tc, test_wrong_arch_attribute);
     tcase_add_test(tc, test_unexpected_tensor);
     tcase_add_test(tc, test_missing_attribute_and_bad_input_size);
+    tcase_add_test(tc, test_transform_input_attribute);
     tcase_add_test(tc, test_truncated_file);
     tcase_add_test(tc, test_not_hdf5_empty_and_absent);
     suite_add_tcase(s, tc);
