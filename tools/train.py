@@ -16,6 +16,10 @@ first 2,000 test images, which the regression test checks the engine against).
 
     /usr/bin/python3 tools/train.py --arch resnet20 --epochs 15 --out weights/fashionmnist/resnet20.h5
 
+--init FILE continues from a file this tool wrote (a warm restart: a fresh cosine schedule from
+--lr over --epochs more epochs); the recipe attribute then chains both commands and the
+training log goes on from the first run's epochs.
+
 Uses Debian's python3-torch; --device cuda when a GPU is there.
 """
 
@@ -108,6 +112,19 @@ def evaluate(model, u8, y, device, batch=500):
     return right / len(u8)
 
 
+def load_init(model, path, arch):
+    """Load a weight file written by this tool into model: (its recipe, its train_log)."""
+    state_dict, attrs = weights_h5.read_weights(path)
+    if attrs.get("arch") != arch or attrs.get("dataset") != "fashionmnist":
+        sys.exit(f"train.py: --init {path}: arch {attrs.get('arch')!r} dataset "
+                 f"{attrs.get('dataset')!r}, expected {arch!r} on 'fashionmnist'")
+    missing, unexpected = model.load_state_dict(state_dict, strict=False)
+    missing = [k for k in missing if not k.endswith("num_batches_tracked")]
+    if missing or unexpected:
+        sys.exit(f"train.py: --init {path}: missing {missing[:3]}, unexpected {unexpected[:3]}")
+    return attrs.get("recipe", "unknown recipe"), json.loads(attrs.get("train_log", "[]"))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--arch", required=True, choices=cifar_models.ARCHS)
@@ -122,6 +139,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--limit", type=int, default=0, help="train on the first N images only "
                     "(for quick checks)")
+    ap.add_argument("--init", metavar="FILE", help="continue training from a weight file this "
+                    "tool wrote (a warm restart: a new cosine schedule from --lr over --epochs)")
     ap.add_argument("--out", required=True, help="the HDF5 weight file to write")
     args = ap.parse_args(argv)
 
@@ -137,7 +156,11 @@ def main(argv=None):
     if args.limit:
         xtr, ytr = xtr[:args.limit], ytr[:args.limit]
 
-    model = cifar_models.build(args.arch, num_classes=10).to(device)
+    model = cifar_models.build(args.arch, num_classes=10)
+    prior_recipe, log = None, []
+    if args.init:
+        prior_recipe, log = load_init(model, args.init, args.arch)
+    model = model.to(device)
     opt = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9, nesterov=True,
                           weight_decay=args.wd)
     steps_per_epoch = math.ceil(len(xtr) / args.batch)
@@ -145,8 +168,8 @@ def main(argv=None):
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     gen = torch.Generator().manual_seed(args.seed)
-    log = []
-    for epoch in range(args.epochs):
+    first_epoch = len(log)
+    for epoch in range(first_epoch, first_epoch + args.epochs):
         model.train()
         t0 = time.time()
         order = torch.randperm(len(xtr), generator=gen).numpy()
@@ -165,7 +188,7 @@ def main(argv=None):
         val = evaluate(model, xva, yva, device)
         log.append({"epoch": epoch + 1, "loss": round(loss_sum / seen, 4), "val": round(val, 4),
                     "seconds": round(time.time() - t0, 1)})
-        print(f"{args.arch} epoch {epoch + 1}/{args.epochs}: loss {loss_sum / seen:.4f}, "
+        print(f"{args.arch} epoch {epoch + 1}/{first_epoch + args.epochs}: loss {loss_sum / seen:.4f}, "
               f"validation accuracy {val:.4f} ({time.time() - t0:.0f} s)", flush=True)
 
     test = evaluate(model, xte, yte, device)
@@ -176,6 +199,8 @@ def main(argv=None):
     recipe = (f"tools/train.py --arch {args.arch} --epochs {args.epochs} --batch {args.batch} "
               f"--lr {args.lr} --wd {args.wd} --seed {args.seed}"
               + (f" --limit {args.limit}" if args.limit else ""))
+    if args.init:
+        recipe = f"{prior_recipe}; then {recipe} --init {os.path.basename(args.init)}"
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
     weights_h5.write_weights(
         args.out, model.cpu().state_dict(), args.arch, "fashionmnist", 10, (3, 32, 32),
