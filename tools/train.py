@@ -114,7 +114,10 @@ def evaluate(model, u8, y, device, batch=500):
 
 def load_init(model, path, arch):
     """Load a weight file written by this tool into model: (its recipe, its train_log)."""
-    state_dict, attrs = weights_h5.read_weights(path)
+    try:
+        state_dict, attrs = weights_h5.read_weights(path)
+    except (OSError, ValueError) as e:
+        sys.exit(f"train.py: --init {path}: {e}")
     if attrs.get("arch") != arch or attrs.get("dataset") != "fashionmnist":
         sys.exit(f"train.py: --init {path}: arch {attrs.get('arch')!r} dataset "
                  f"{attrs.get('dataset')!r}, expected {arch!r} on 'fashionmnist'")
