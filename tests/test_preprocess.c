@@ -71,6 +71,24 @@ static int32_t le32(const unsigned char *p)
                      (uint32_t)p[3] << 24);
 }
 
+/* Runs the reference script <stem>.py, which writes <stem>_cases.bin: an int32 case count,
+ * then the cases. Returns the file's bytes (the caller frees them) with its length and the
+ * count, or NULL when the reference is not available (the test then skips). */
+static unsigned char *reference_cases(const char *stem, const char *script, size_t *len,
+                                      int *count)
+{
+    char name[256], out[512];
+    snprintf(name, sizeof name, "%s_cases.bin", stem);
+    fx_path(out, sizeof out, name);
+    snprintf(name, sizeof name, "%s.py", stem);
+    if (run_python(name, script, out) != 0)
+        return NULL;
+    unsigned char *buf = slurp(out, len);
+    ck_assert_uint_ge(*len, 4);
+    *count = le32(buf);
+    return buf;
+}
+
 /* ---- resize cases from Pillow ------------------------------------------- */
 
 /* Writes cases: int32 count, then per case int32 filter (dc_pil_filter), sw, sh, c, dw, dh,
@@ -115,14 +133,11 @@ static const char *resize_script =
 
 START_TEST(test_resize_matches_pillow)
 {
-    char out[512];
-    fx_path(out, sizeof out, "preprocess_resize_cases.bin");
-    if (run_python("preprocess_resize.py", resize_script, out) != 0)
-        return;
     size_t len;
-    unsigned char *buf = slurp(out, &len);
-    ck_assert_uint_ge(len, 4);
-    int n = le32(buf);
+    int n;
+    unsigned char *buf = reference_cases("preprocess_resize", resize_script, &len, &n);
+    if (buf == NULL)
+        return;
     size_t pos = 4;
     long pixels = 0, wrong = 0;
     for (int i = 0; i < n; i++) {
@@ -238,13 +253,11 @@ static const char *chain_script =
 
 START_TEST(test_chains_match_torchvision)
 {
-    char out[512];
-    fx_path(out, sizeof out, "preprocess_chain_cases.bin");
-    if (run_python("preprocess_chain.py", chain_script, out) != 0)
-        return;
     size_t len;
-    unsigned char *buf = slurp(out, &len);
-    int n = le32(buf);
+    int n;
+    unsigned char *buf = reference_cases("preprocess_chain", chain_script, &len, &n);
+    if (buf == NULL)
+        return;
     const size_t fm_in = 28 * 28, cf_in = 32 * 32 * 3, nout = 3 * 32 * 32;
     ck_assert_uint_eq(len, 4 + (size_t)n * (fm_in + cf_in + 2 * nout * sizeof(float)));
     const float fm_mean[3] = { 0.2856f, 0.2856f, 0.2856f }, fm_std[3] = { 0.3385f, 0.3385f,
@@ -480,14 +493,11 @@ static const char *imagenet_script =
 
 START_TEST(test_imagenet_matches_torchvision)
 {
-    char out[512];
-    fx_path(out, sizeof out, "preprocess_imagenet_cases.bin");
-    if (run_python("preprocess_imagenet.py", imagenet_script, out) != 0)
-        return;
     size_t len;
-    unsigned char *buf = slurp(out, &len);
-    ck_assert_uint_ge(len, 4);
-    int n = le32(buf);
+    int n;
+    unsigned char *buf = reference_cases("preprocess_imagenet", imagenet_script, &len, &n);
+    if (buf == NULL)
+        return;
     size_t pos = 4;
     const float mean[3] = { 0.485f, 0.456f, 0.406f }, std[3] = { 0.229f, 0.224f, 0.225f };
     float worst = 0.0f;
