@@ -8,8 +8,8 @@
    of the pairs within --margin points of the most accurate single model the cheapest; and,
    over every pair and lambda, the cheapest lambda still within --margin points;
 3. run: on the test split with duplicates (ratio -d, rotation probability -r), the cascade
-   with memory at those two operating points (once if they coincide), and beside it the same stream through each single model (and the most
-   accurate one with memory): accuracy, second-model usage, memory hits, MACs per image,
+   with memory at those two operating points (once if they coincide), and beside it the
+   same stream through each single model (and the most accurate one with memory): accuracy, second-model usage, memory hits, MACs per image,
    latency and energy, with the saving in MACs against the most accurate single model.
 
 Only the Python standard library and build/cli/dualcnn are used; every number comes from a
@@ -112,12 +112,21 @@ def split_args(args):
     return ["-D", "fashionmnist", "--weights-dir", args.weights_dir, "--cache", args.cache]
 
 
+def validation_args(args):
+    """The validation split (the last VAL_SIZE training images, --val-limit of them), as
+    `predict`, `complementarity` and `threshold` take it: all three must name the same
+    split for the prediction cache to be shared."""
+    val = ["-v", args.data, "-t", "--skip", str(args.val_skip)]
+    return val + (["--limit", str(args.val_limit)] if args.val_limit else []) + split_args(args)
+
+
 def fill_prediction_cache(args, models):
     """Runs `dualcnn predict` for every model on the validation split, --jobs processes at
     a time with one thread each, so `complementarity` and `threshold` find the cache full.
     On a small machine this beats one model at a time on every core: the small models'
     layers are too short for two threads to pay off (`dualcnn bench --threads 1` vs 2),
-    while two processes keep both cores busy. The largest weight file goes first, so the last job to start is short."""
+    while two processes keep both cores busy. The largest weight file goes first, so the
+    last job to start is short."""
     if args.jobs <= 1:
         return  # complementarity fills the cache itself, with every thread
 
@@ -129,10 +138,8 @@ def fill_prediction_cache(args, models):
     while queue or running:
         while queue and len(running) < args.jobs:
             m = queue.pop(0)
-            cmd = [args.dualcnn, "predict", "-m", m, "-v", args.data, "-t", "--skip",
-                   str(args.val_skip), "--threads", "1", "-q"] + split_args(args)
-            if args.val_limit:
-                cmd += ["--limit", str(args.val_limit)]
+            cmd = [args.dualcnn, "predict", "-m", m, "--threads", "1", "-q"] + \
+                validation_args(args)
             running.append((m, cmd, subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
                                                      stderr=subprocess.PIPE, text=True)))
         time.sleep(0.1)
@@ -153,12 +160,9 @@ def step_complementarity(args, models, out):
     t0 = time.time()
     fill_prediction_cache(args, models)
     ranking = os.path.join(args.work, "pairs.csv")
-    cmd = [args.dualcnn, "complementarity", "--models", ",".join(models), "-v", args.data,
-           "-t", "--skip", str(args.val_skip), "--csv", os.path.join(args.work, "comp.csv"),
-           "--ranking", ranking, "--svg", os.path.join(args.work, "complementarity.svg"),
-           "-q"] + split_args(args)
-    if args.val_limit:
-        cmd += ["--limit", str(args.val_limit)]
+    cmd = [args.dualcnn, "complementarity", "--models", ",".join(models),
+           "--csv", os.path.join(args.work, "comp.csv"), "--ranking", ranking,
+           "--svg", os.path.join(args.work, "complementarity.svg"), "-q"] + validation_args(args)
     run_cli(cmd, "dualcnn complementarity")
     secs = time.time() - t0
     rows = read_csv(ranking)
@@ -177,10 +181,8 @@ def step_threshold(args, ranking, out):
 
     def search(a, b):
         curve_path = os.path.join(args.work, f"curve-{a}-{b}.csv")
-        cmd = [args.dualcnn, "threshold", "-m1", a, "-m2", b, "-v", args.data, "-t",
-               "--skip", str(args.val_skip), "--curve", curve_path, "-q"] + split_args(args)
-        if args.val_limit:
-            cmd += ["--limit", str(args.val_limit)]
+        cmd = [args.dualcnn, "threshold", "-m1", a, "-m2", b, "--curve", curve_path,
+               "-q"] + validation_args(args)
         stdout, _ = run_cli(cmd, f"dualcnn threshold {a} -> {b}")
         return parse_alone(stdout), curve_path
 
@@ -349,6 +351,7 @@ def main(argv=None):
             m1, m2 = point["pair"]
             rows.append(run_stream(args, f"cascade {m1} -> {m2} + memory, {rule}", m1, m2,
                                    point, memory=args.memory))
+            rows[-1]["rule"] = rule
     except (DemoError, OSError) as e:
         print(f"demo: {e}", file=sys.stderr)
         return 1
@@ -356,14 +359,13 @@ def main(argv=None):
     lines = table(rows, best_single)
     base = next(r for r in rows if r["label"] == best_single)
     sentences = []
-    for cascade in (r for r in rows if r["label"].startswith("cascade ")):
+    for cascade in (r for r in rows if "rule" in r):
         saving = 100 * (1 - float(cascade["macs_per_image"]) / float(base["macs_per_image"]))
         # the same difference as the table's "vs best" column, so the two round alike
         gain = 100 * float(cascade["accuracy"]) - 100 * float(base["accuracy"])
         change = (f"{-gain:.2f} points less accurate" if gain < 0
                   else f"{gain:.2f} points more accurate")
-        rule = cascade["label"].rsplit(", ", 1)[1]
-        sentences.append(f"With the {rule} the cascade with memory needs {saving:.1f}% fewer "
+        sentences.append(f"With the {cascade['rule']} the cascade with memory needs {saving:.1f}% fewer "
                          f"MACs per image than {best_single}, the most accurate single model "
                          f"on validation, and is {change} on this stream.")
     summary = " ".join(sentences) + (" The paper reports up to 85.8% less energy with "
