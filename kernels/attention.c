@@ -97,10 +97,27 @@ static void softmax_rows(float *a, int n)
     }
 }
 
+int dc_window_attention_bands(const dc_wattn_shape *s)
+{
+    int ph, pw, sh, sw;
+    dc_wattn_geometry(s, &ph, &pw, &sh, &sw);
+    return ph / s->window;
+}
+
 void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *qkv_w,
                          const float *qkv_b, const float *proj_w, const float *proj_b,
                          const float *pos_bias, const float *logit_scale, float *out,
                          float *workspace)
+{
+    dc_window_attention_range(s, in, qkv_w, qkv_b, proj_w, proj_b, pos_bias, logit_scale,
+                              out, 0, dc_window_attention_bands(s), workspace);
+}
+
+void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
+                               const float *qkv_w, const float *qkv_b, const float *proj_w,
+                               const float *proj_b, const float *pos_bias,
+                               const float *logit_scale, float *out, int b0, int b1,
+                               float *workspace)
 {
     const int C = s->c, H = s->h, W = s->w, ws = s->window, heads = s->heads;
     const int N = ws * ws, hd = C / heads, C3 = 3 * C;
@@ -108,14 +125,14 @@ void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *
     int ph, pw, sh, sw;
     dc_wattn_geometry(s, &ph, &pw, &sh, &sw);
     const bool shifted = sh + sw > 0;
-    const int nww = pw / ws, nwh = ph / ws, rows = ws * pw;
+    const int nww = pw / ws, rows = ws * pw;
     float *tok = workspace;                    /* [rows][C] */
     float *qkv = tok + (size_t)rows * C;       /* [rows][3C] */
     float *att = qkv + (size_t)rows * C3;      /* [N][N] */
     float *label = att + (size_t)N * N;        /* [N] */
     const float scale = (float)(1.0 / sqrt((double)hd));
 
-    for (int wr = 0; wr < nwh; wr++) {
+    for (int wr = b0; wr < b1; wr++) {
         /* gather the band: token t = window wc, row i, column j of that window */
         for (int t = 0; t < rows; t++) {
             const int wc = t / N, i = (t % N) / ws, j = t % ws;

@@ -3,7 +3,10 @@
  *   out[co][oy][ox] = act(bias[co] + sum_{ci in group(co), ki, kj}
  *                     weight[co][ci][ki][kj] * in[ci][oy*sh - ph + ki][ox*sw - pw + kj]),
  * with zero outside the image. Computed as im2col + one SGEMM per group; a 1x1 stride-1
- * unpadded conv is already a GEMM on the input and skips im2col.
+ * unpadded conv is already a GEMM on the input and skips im2col. The unit of work is a
+ * tile (dc_conv2d_tile): one group, a range of output pixels, a range of its output
+ * channels; its im2col is only that pixel range, so it stays in cache, and the net
+ * runtime hands tiles to its threads (layers/net.c).
  */
 #include "kernels.h"
 
@@ -62,27 +65,29 @@ static int end_inside(int off, int stride, int size, int n)
 }
 
 /*
- * Row r = (ci*kh + ki)*kw + kj of col holds, for every output pixel (oy, ox), the input
- * sample that kernel tap (ki, kj) of channel ci meets there:
- *   col[r][oy*ow + ox] = in[ci][oy*sh - ph + ki][ox*sw - pw + kj]   (0 outside the image).
+ * Row r = (ci*kh + ki)*kw + kj of col holds, for every output pixel p = oy*ow + ox in
+ * [p0, p1), the input sample that kernel tap (ki, kj) of channel ci meets there:
+ *   col[r][p - p0] = in[ci][oy*sh - ph + ki][ox*sw - pw + kj]   (0 outside the image).
  * For each row the valid ox form one interval [ox0, ox1), computed once, so the inner
- * copy has no bounds checks (a memcpy when sw == 1).
+ * copy has no bounds checks (a memcpy when sw == 1). A range may start and end inside an
+ * output row: each output row of the range is copied as one segment [xa, xb).
  */
-void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
-               int stride_w, int pad_h, int pad_w, float *col)
+void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+                     int stride_w, int pad_h, int pad_w, int p0, int p1, float *col)
 {
     const int oh = conv_out_size(h, kh, stride_h, pad_h);
     const int ow = conv_out_size(w, kw, stride_w, pad_w);
     const int rows = c * kh * kw;
-    const size_t npix = (size_t)oh * (size_t)ow;
+    const size_t ncols = (size_t)(p1 - p0);
+    if (ow == 0 || oh == 0 || p1 <= p0)
+        return;
 
-#pragma omp parallel for schedule(static) if ((size_t)rows * npix > DC_OMP_MIN_WORK)
     for (int r = 0; r < rows; r++) {
         const int kj = r % kw;
         const int ki = (r / kw) % kh;
         const int ci = r / (kw * kh);
         const float *plane = in + (size_t)ci * h * w;
-        float *dst = col + (size_t)r * npix;
+        float *row_out = col + (size_t)r * ncols;
 
         const int xoff = kj - pad_w; /* input column of output column 0 */
         const int ox0 = first_inside(xoff, stride_w);
@@ -90,62 +95,134 @@ void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_
         if (ox1 < ox0)
             ox1 = ox0;
 
-        for (int oy = 0; oy < oh; oy++) {
-            float *restrict d = dst + (size_t)oy * ow;
+        for (int oy = p0 / ow; oy <= (p1 - 1) / ow; oy++) {
+            const int row_start = oy * ow;
+            const int xa = p0 > row_start ? p0 - row_start : 0;
+            const int xb = p1 < row_start + ow ? p1 - row_start : ow;
+            /* d[i] is output column xa + i of this output row */
+            float *restrict d = row_out + (row_start + xa - p0);
             const int iy = oy * stride_h - pad_h + ki;
             if (iy < 0 || iy >= h || ox0 >= ow) {
-                memset(d, 0, (size_t)ow * sizeof(float));
+                memset(d, 0, (size_t)(xb - xa) * sizeof(float));
                 continue;
             }
             const float *restrict src = plane + (size_t)iy * w;
-            for (int ox = 0; ox < ox0; ox++)
-                d[ox] = 0.0f;
+            int ca = xa > ox0 ? xa : ox0; /* copied part: [ca, cb) */
+            int cb = xb < ox1 ? xb : ox1;
+            if (cb < ca)
+                ca = cb = xb; /* nothing inside the image: all zeros */
+            for (int ox = xa; ox < ca; ox++)
+                d[ox - xa] = 0.0f;
             if (stride_w == 1) {
-                memcpy(d + ox0, src + ox0 + xoff, (size_t)(ox1 - ox0) * sizeof(float));
+                if (cb > ca)
+                    memcpy(d + (ca - xa), src + ca + xoff, (size_t)(cb - ca) * sizeof(float));
             } else {
-                for (int ox = ox0; ox < ox1; ox++)
-                    d[ox] = src[ox * stride_w + xoff];
+                for (int ox = ca; ox < cb; ox++)
+                    d[ox - xa] = src[ox * stride_w + xoff];
             }
-            for (int ox = ox1; ox < ow; ox++)
-                d[ox] = 0.0f;
+            for (int ox = cb; ox < xb; ox++)
+                d[ox - xa] = 0.0f;
         }
+    }
+}
+
+void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+               int stride_w, int pad_h, int pad_w, float *col)
+{
+    const int oh = conv_out_size(h, kh, stride_h, pad_h);
+    const int ow = conv_out_size(w, kw, stride_w, pad_w);
+    dc_im2col_range(in, c, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w, 0, oh * ow, col);
+}
+
+/* Per-thread scratch budget of one im2col tile: a tile of K rows x tile columns should
+ * stay in the core's L2 (2 MiB here) beside SGEMM's packed panels. */
+#define DC_CONV_TILE_BYTES (768 * 1024)
+#define DC_CONV_TILE_MIN 96 /* narrower tiles starve SGEMM's N dimension */
+
+int dc_conv_tile_pixels(const dc_conv_shape *s)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    const size_t k = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
+    if (npix <= 0)
+        return 1;
+    size_t fit = DC_CONV_TILE_BYTES / (sizeof(float) * (k ? k : 1));
+    if (fit < DC_CONV_TILE_MIN)
+        fit = DC_CONV_TILE_MIN;
+    if (fit >= (size_t)npix)
+        return npix;
+    /* equal tiles, a multiple of 16 pixels wide */
+    const int ntiles = (int)(((size_t)npix + fit - 1) / fit);
+    int tile = (npix + ntiles - 1) / ntiles;
+    tile = (tile + 15) / 16 * 16;
+    return tile < npix ? tile : npix;
+}
+
+size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s)
+{
+    if (conv_is_pointwise(s))
+        return 0;
+    size_t rows = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
+    return rows * (size_t)dc_conv_tile_pixels(s);
+}
+
+/* x[i] = act(x[i] + bias + res[i]): the epilogue of a conv fused with the residual add
+ * that follows it (torchvision's BasicBlock: out += identity; relu(out)). */
+static void bias_residual_act_row(float *restrict x, const float *restrict res, size_t n,
+                                  float bias, dc_act act)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] += bias + res[i];
+    dc_bias_act_row(x, n, 0.0f, act);
+}
+
+void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int group, int p0, int p1, int co0, int co1, float *workspace)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    const int cin_g = s->cin / s->groups;
+    const int cout_g = s->cout / s->groups;
+    const int k = cin_g * s->kh * s->kw; /* GEMM inner dimension */
+    const int cols = p1 - p0;
+    const int rows = co1 - co0;
+    if (cols <= 0 || rows <= 0)
+        return;
+
+    const float *in_g = in + (size_t)group * cin_g * s->h * s->w;
+    const float *b;
+    int ldb;
+    if (conv_is_pointwise(s)) {
+        b = in_g + p0; /* [cin_g][h*w] is already the column matrix */
+        ldb = npix;
+    } else {
+        dc_im2col_range(in_g, cin_g, s->h, s->w, s->kh, s->kw, s->stride_h, s->stride_w,
+                        s->pad_h, s->pad_w, p0, p1, workspace);
+        b = workspace;
+        ldb = cols;
+    }
+    const int co_first = group * cout_g + co0; /* absolute output channel of row 0 */
+    float *c = out + (size_t)co_first * npix + p0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, k, 1.0f,
+                weight + (size_t)co_first * k, k, b, ldb, 0.0f, c, npix);
+
+    for (int r = 0; r < rows; r++) {
+        float *row = c + (size_t)r * npix;
+        const float bv = bias ? bias[co_first + r] : 0.0f;
+        if (residual)
+            bias_residual_act_row(row, residual + (size_t)(co_first + r) * npix + p0,
+                                  (size_t)cols, bv, act);
+        else if (bias || act != DC_ACT_NONE)
+            dc_bias_act_row(row, (size_t)cols, bv, act);
     }
 }
 
 void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
                const float *bias, dc_act act, float *out, float *workspace)
 {
-    const int oh = dc_conv_out_h(s);
-    const int ow = dc_conv_out_w(s);
-    const int groups = s->groups;
-    const int cin_g = s->cin / groups;
-    const int cout_g = s->cout / groups;
-    const int k = cin_g * s->kh * s->kw;  /* GEMM inner dimension */
-    const int npix = oh * ow;             /* GEMM columns */
-    const bool pointwise = conv_is_pointwise(s);
-
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
     if (npix == 0 || s->cout == 0)
         return;
-
-    /* Never inside a parallel region of ours: OpenBLAS threads the GEMM itself. */
-    for (int g = 0; g < groups; g++) {
-        const float *in_g = in + (size_t)g * cin_g * s->h * s->w;
-        const float *b;
-        if (pointwise) {
-            b = in_g; /* [cin_g][h*w] is already the column matrix */
-        } else {
-            dc_im2col(in_g, cin_g, s->h, s->w, s->kh, s->kw, s->stride_h, s->stride_w,
-                      s->pad_h, s->pad_w, workspace);
-            b = workspace;
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, cout_g, npix, k, 1.0f,
-                    weight + (size_t)g * cout_g * k, k, b, npix, 0.0f,
-                    out + (size_t)g * cout_g * npix, npix);
-    }
-
-    if (bias == NULL && act == DC_ACT_NONE)
-        return;
-#pragma omp parallel for schedule(static) if ((size_t)s->cout * npix > DC_OMP_MIN_WORK)
-    for (int co = 0; co < s->cout; co++)
-        dc_bias_act_row(out + (size_t)co * npix, (size_t)npix, bias ? bias[co] : 0.0f, act);
+    for (int g = 0; g < s->groups; g++)
+        dc_conv2d_tile(s, in, weight, bias, NULL, act, out, g, 0, npix, 0,
+                       s->cout / s->groups, workspace);
 }

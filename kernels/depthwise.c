@@ -3,7 +3,7 @@
  * groups == in_channels == out_channels (dilation 1):
  *   out[c][oy][ox] = act(bias[c] + sum_{ki, kj} weight[c][0][ki][kj]
  *                                  * in[c][oy*sh - ph + ki][ox*sw - pw + kj]),
- * zero outside the image. Direct loops, parallel over channels; 3x3 pad-1 convs with
+ * zero outside the image. Direct loops, channel by channel; 3x3 pad-1 convs with
  * stride 1 or 2 (MobileNet, ShuffleNet) take a path whose interior has no bounds checks.
  */
 #include "kernels.h"
@@ -145,7 +145,6 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
 
     if (plane_out == 0)
         return;
-#pragma omp parallel for schedule(static) if ((size_t)c * plane_out * taps > DC_OMP_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * plane_in;
         const float *k = weight + (size_t)ch * taps;

@@ -12,8 +12,6 @@
 /* out may alias a or b: each element is read before it is written, at the same index. */
 void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act)
 {
-    /* A fork/join only pays once the sum is well past cache-resident sizes. */
-#pragma omp parallel for schedule(static) if (n > 4 * DC_OMP_MIN_WORK)
     for (size_t i = 0; i < n; i++)
         out[i] = a[i] + b[i];
     dc_act_apply(act, out, n);
@@ -34,7 +32,6 @@ void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out)
 void dc_scale_shift(int c, int hw, const float *scale, const float *shift, dc_act act,
                     const float *in, float *out)
 {
-#pragma omp parallel for schedule(static) if ((size_t)c * hw > DC_OMP_MIN_WORK)
     for (int k = 0; k < c; k++) {
         const float *src = in + (size_t)k * hw;
         float *dst = out + (size_t)k * hw;
@@ -46,7 +43,6 @@ void dc_scale_shift(int c, int hw, const float *scale, const float *shift, dc_ac
 
 void dc_channel_scale(int c, int hw, const float *gate, const float *in, float *out)
 {
-#pragma omp parallel for schedule(static) if ((size_t)c * hw > DC_OMP_MIN_WORK)
     for (int k = 0; k < c; k++) {
         const float *src = in + (size_t)k * hw;
         float *dst = out + (size_t)k * hw;

@@ -1,6 +1,6 @@
 /*
  * epilogue.h — internal to kernels/: the fused "+ bias, then activation" pass that closes
- * conv, depthwise and linear, and the work threshold below which loops stay serial.
+ * conv, depthwise and linear.
  */
 #ifndef DC_KERNELS_EPILOGUE_H
 #define DC_KERNELS_EPILOGUE_H
@@ -11,10 +11,6 @@
 #include <string.h>
 
 #include "kernels.h"
-
-/* Loops touching fewer elements than this run on one thread: forking the OpenMP team
- * costs more than it saves on such small work. */
-#define DC_OMP_MIN_WORK 32768
 
 /* e^x for -80 <= x <= 0 (x below -80 is taken as -80) in arithmetic that the compiler
  * vectorises, where libm's expf is a call per element: x = n ln2 + r with |r| <= ln2/2

@@ -5,7 +5,10 @@
  *  - no allocation, no I/O, no knowledge of models or layers;
  *  - arrays are float32, row-major; a feature map of one sample is [C][H][W];
  *  - the caller guarantees sizes and that outputs do not alias inputs (unless said);
- *  - kernels may use OpenMP internally (parallel over channels or rows) and OpenBLAS SGEMM.
+ *  - kernels are single-threaded: the net runtime (layers/net.c) splits a node into
+ *    tasks (pixel tiles, channel ranges, samples) and runs them on its thread pool, so
+ *    several calls may run at once on disjoint outputs; OpenBLAS is called with one
+ *    thread.
  * Each kernel has a naive twin in tests/test_kernels.c that it is checked against.
  */
 #ifndef DC_KERNELS_H
@@ -56,6 +59,23 @@ size_t dc_conv2d_workspace_floats(const dc_conv_shape *s);
 void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
                const float *bias, dc_act act, float *out, float *workspace);
 
+/* One tile of dc_conv2d, the unit the runtime's threads share: group `group`, output
+ * pixels [p0, p1) (p = oy*ow + ox) and the group's output channels [co0, co1) (0-based
+ * within the group). out is the whole [cout][oh][ow] map; only the tile is written.
+ * residual: NULL, or a map shaped like out added before act (a conv fused with the
+ * residual add after it): out = act(conv + bias + residual). workspace holds
+ * dc_conv2d_tile_workspace_floats(s) floats when p1 - p0 <= dc_conv_tile_pixels(s). */
+void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int group, int p0, int p1, int co0, int co1, float *workspace);
+
+/* Width in output pixels of the runtime's conv tiles for this shape: as wide as keeps
+ * the tile's im2col in the core's L2 (the whole map when it fits), equal tiles. */
+int dc_conv_tile_pixels(const dc_conv_shape *s);
+
+/* Floats of scratch one dc_conv2d_tile call needs (per thread). */
+size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s);
+
 /* Depthwise conv (groups == cin == cout) by direct loops; weight [c][1][kh][kw]. */
 void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
                          const float *bias, dc_act act, float *out);
@@ -65,12 +85,20 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
 void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                int stride_w, int pad_h, int pad_w, float *col);
 
+/* dc_im2col for output pixels [p0, p1) only: col [c*kh*kw][p1 - p0]. */
+void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+                     int stride_w, int pad_h, int pad_w, int p0, int p1, float *col);
+
 /* ---- dense -------------------------------------------------------------- */
 
 /* torch.nn.Linear over a batch: y[n][out] = x[n][in] . w[out][in] + b[out], then act.
  * b may be NULL. */
 void dc_linear(int n, int in_features, int out_features, const float *x, const float *w,
                const float *b, dc_act act, float *y);
+
+/* dc_linear for output features [o0, o1) only (y is the whole [n][out_features]). */
+void dc_linear_range(int n, int in_features, int out_features, int o0, int o1,
+                     const float *x, const float *w, const float *b, dc_act act, float *y);
 
 /* ---- pooling (one sample, [c][h][w]) ------------------------------------ */
 
@@ -123,6 +151,10 @@ void dc_softmax(const float *logits, float *probs, int n);
 void dc_layernorm_channels(int c, int hw, const float *gamma, const float *beta, float eps,
                            const float *in, float *out);
 
+/* dc_layernorm_channels for pixels [p0, p1) only. */
+void dc_layernorm_channels_range(int c, int hw, int p0, int p1, const float *gamma,
+                                 const float *beta, float eps, const float *in, float *out);
+
 /* Swin's PatchMerging gather (torchvision's _patch_merging_pad) on one sample: in [c][h][w]
  * is zero-padded to even h and w; out [4c][(h+1)/2][(w+1)/2] holds, for q = 0..3, the
  * neighbours x0 = in[., 2y, 2x], x1 = in[., 2y+1, 2x], x2 = in[., 2y, 2x+1],
@@ -159,5 +191,16 @@ void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *
                          const float *qkv_b, const float *proj_w, const float *proj_b,
                          const float *pos_bias, const float *logit_scale, float *out,
                          float *workspace);
+
+/* Rows of windows ("bands") of the padded map: the unit the runtime's threads share. */
+int dc_window_attention_bands(const dc_wattn_shape *s);
+
+/* dc_window_attention for bands [b0, b1) only: writes the output pixels of those bands
+ * (bands are disjoint in the output). */
+void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
+                               const float *qkv_w, const float *qkv_b, const float *proj_w,
+                               const float *proj_b, const float *pos_bias,
+                               const float *logit_scale, float *out, int b0, int b1,
+                               float *workspace);
 
 #endif /* DC_KERNELS_H */

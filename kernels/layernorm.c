@@ -21,13 +21,16 @@
 void dc_layernorm_channels(int c, int hw, const float *gamma, const float *beta, float eps,
                            const float *in, float *out)
 {
-    if (c <= 0 || hw <= 0)
+    dc_layernorm_channels_range(c, hw, 0, hw, gamma, beta, eps, in, out);
+}
+
+void dc_layernorm_channels_range(int c, int hw, int first, int end, const float *gamma,
+                                 const float *beta, float eps, const float *in, float *out)
+{
+    if (c <= 0 || end <= first)
         return;
-    const int nblocks = (hw + LN_BLOCK - 1) / LN_BLOCK;
-#pragma omp parallel for schedule(static) if ((size_t)c * hw > DC_OMP_MIN_WORK)
-    for (int bi = 0; bi < nblocks; bi++) {
-        const int p0 = bi * LN_BLOCK;
-        const int n = hw - p0 < LN_BLOCK ? hw - p0 : LN_BLOCK;
+    for (int p0 = first; p0 < end; p0 += LN_BLOCK) {
+        const int n = end - p0 < LN_BLOCK ? end - p0 : LN_BLOCK;
         double sum[LN_BLOCK], sq[LN_BLOCK];
         float mean[LN_BLOCK], rstd[LN_BLOCK];
         for (int i = 0; i < n; i++)
@@ -66,7 +69,6 @@ void dc_patch_merge(int c, int h, int w, const float *in, float *out)
 {
     const int oh = (h + 1) / 2, ow = (w + 1) / 2;
     const size_t plane_out = (size_t)oh * ow;
-#pragma omp parallel for schedule(static) if ((size_t)c * h * w > DC_OMP_MIN_WORK)
     for (int k = 0; k < c; k++) {
         const float *plane = in + (size_t)k * h * w;
         for (int q = 0; q < 4; q++) {

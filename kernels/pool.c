@@ -53,7 +53,6 @@ void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     const int ow = dc_pool_out_size(w, k, stride, pad, ceil_mode);
     const size_t plane_out = (size_t)oh * ow;
 
-#pragma omp parallel for schedule(static) if ((size_t)c * plane_out * k * k > DC_OMP_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
@@ -89,7 +88,6 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     const int ow = dc_pool_out_size(w, k, stride, pad, ceil_mode);
     const size_t plane_out = (size_t)oh * ow;
 
-#pragma omp parallel for schedule(static) if ((size_t)c * plane_out * k * k > DC_OMP_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
@@ -116,7 +114,6 @@ void dc_adaptive_avgpool2d(int c, int h, int w, int oh, int ow, const float *in,
 {
     const size_t plane_out = (size_t)oh * ow;
 
-#pragma omp parallel for schedule(static) if ((size_t)c * h * w > DC_OMP_MIN_WORK)
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;

@@ -4,6 +4,8 @@
  */
 #include "layers/net.h"
 
+#include "base/pool.h"
+
 #include <cblas.h>
 #include <omp.h>
 #include <stdio.h>
@@ -21,7 +23,7 @@ static const char *const op_names[DC_OP_COUNT] = {
     [DC_OP_ACT] = "act",
     [DC_OP_SCALE_SHIFT] = "bn",  [DC_OP_SE] = "se",
     [DC_OP_LAYERNORM] = "ln",    [DC_OP_PATCH_MERGE] = "merge",
-    [DC_OP_WINDOW_ATTN] = "wattn",
+    [DC_OP_WINDOW_ATTN] = "wattn", [DC_OP_FUSED] = "fused",
 };
 
 const char *dc_op_name(dc_op op)
@@ -64,18 +66,95 @@ void dc_set_threads(int n)
 {
     if (n <= 0)
         return;
-    omp_set_num_threads(n);
-    openblas_set_num_threads(n);
+    dc_pool_set_default_threads(n);
+}
+
+/* OpenBLAS must not start threads of its own: the runtime splits the work and calls
+ * SGEMM from its pool's threads (perf_notes.md, "Threads"). Debian's OpenMP build of
+ * OpenBLAS re-reads omp_get_max_threads() of the calling thread on every call and would
+ * fork an OpenMP team from inside each of our threads, so every thread that calls BLAS
+ * sets its own OpenMP thread count to 1 first (a per-thread setting). */
+static void blas_single_thread(void)
+{
+    static _Thread_local int done;
+    if (!done) {
+        omp_set_num_threads(1);
+        openblas_set_num_threads(1);
+        done = 1;
+    }
+}
+
+/* ---- fusion -------------------------------------------------------------- */
+
+/* Readers of each node (the output counts as one more). */
+static int *count_readers(const dc_net *net)
+{
+    int *readers = calloc((size_t)net->n_nodes, sizeof *readers);
+    if (!readers)
+        return NULL;
+    for (int i = 0; i < net->n_nodes; i++)
+        for (int j = 0; j < net->nodes[i].n_inputs; j++)
+            readers[net->nodes[i].inputs[j]]++;
+    if (net->output >= 0)
+        readers[net->output]++;
+    return readers;
+}
+
+/* A conv that can take the add `add` into its epilogue: dense (not depthwise), no
+ * activation of its own, no residual yet, read by nothing else, same shape. */
+static bool fusable_conv(const dc_net *net, const int *readers, int id, const dc_node *add)
+{
+    const dc_node *c = &net->nodes[id];
+    return id > 0 && c->op == DC_OP_CONV && c->act == DC_ACT_NONE && !c->residual &&
+           readers[id] == 1 && c->c == add->c && c->h == add->h && c->w == add->w;
+}
+
+void dc_net_fuse(dc_net *net)
+{
+    int *readers = count_readers(net);
+    if (!readers)
+        return; /* fusion is an optimisation: without memory, run unfused */
+    for (int a = 1; a < net->n_nodes; a++) {
+        dc_node *add = &net->nodes[a];
+        if (add->op != DC_OP_ADD || add->n_inputs != 2 || add->inputs[0] == add->inputs[1])
+            continue;
+        /* the later of two candidate convs: the other input is then ready before it */
+        int x = add->inputs[0], y = add->inputs[1];
+        int conv = -1, other = -1;
+        if (fusable_conv(net, readers, y, add) && (y > x || !fusable_conv(net, readers, x, add)))
+            conv = y, other = x;
+        else if (fusable_conv(net, readers, x, add))
+            conv = x, other = y;
+        if (conv < 0)
+            continue;
+        dc_node *c = &net->nodes[conv];
+        dc_node fused = *c;
+        fused.inputs = add->inputs; /* reuse the add's array of two: [conv input, other] */
+        fused.inputs[0] = c->inputs[0];
+        fused.inputs[1] = other;
+        fused.n_inputs = 2;
+        fused.residual = true;
+        fused.act = add->act;
+        fused.macs = c->macs + add->macs;
+        /* the conv's slot keeps nothing: its parameters now belong to the fused node */
+        free(c->inputs);
+        memset(c, 0, sizeof *c);
+        c->op = DC_OP_FUSED;
+        snprintf(c->name, sizeof c->name, "(fused into node %d)", a);
+        c->c = fused.c, c->h = fused.h, c->w = fused.w;
+        *add = fused;
+    }
+    free(readers);
 }
 
 /* ---- planning ----------------------------------------------------------- */
 
-/* Floats of the shared scratch a node needs while it runs (one sample at a time). */
+/* Floats of scratch one thread needs while it runs one task of the node. */
 static size_t node_workspace_floats(const dc_node *nd)
 {
     switch (nd->op) {
     case DC_OP_CONV:
-        return dc_conv2d_workspace_floats(&nd->conv);
+        return dc_conv2d_tile_workspace_floats(&nd->conv);
     case DC_OP_SE:
         return 2 * (size_t)nd->c + (size_t)nd->squeeze;
     case DC_OP_WINDOW_ATTN:
@@ -95,6 +174,7 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
         return dc_fail(err, DC_ERR_ARG, "max batch %d must be at least 1", max_batch);
     if (net->output < 0)
         net->output = n - 1;
+    dc_net_fuse(net);
 
     size_t *sizes = calloc((size_t)n, sizeof *sizes);
     size_t *offsets = calloc((size_t)n, sizeof *offsets);
@@ -120,8 +200,9 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     net->nodes[net->output].last_use = n; /* the logits outlive the loop */
     for (int i = 0; i < n; i++) {
         last[i] = net->nodes[i].last_use;
-        /* the input lives in the caller's buffer, not in the arena */
-        sizes[i] = i == 0 ? 0 : dc_node_numel(&net->nodes[i]) * (size_t)max_batch;
+        /* the input lives in the caller's buffer, fused nodes nowhere */
+        bool stored = i > 0 && net->nodes[i].op != DC_OP_FUSED;
+        sizes[i] = stored ? dc_node_numel(&net->nodes[i]) * (size_t)max_batch : 0;
     }
     size_t total = dc_arena_plan(n, sizes, first, last, offsets);
     for (int i = 0; i < n; i++)
@@ -132,14 +213,31 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
 
     free(net->arena);
     free(net->workspace);
+    net->workspace = NULL;
+    net->workspace_threads = 0;
+    net->workspace_floats = (ws + 15) / 16 * 16 + 16; /* per thread, 64-byte aligned */
     net->arena = aligned_alloc(64, (total ? total : 16) * sizeof(float));
-    net->workspace = aligned_alloc(64, ((ws + 15) / 16 * 16 + 16) * sizeof(float));
-    if (!net->arena || !net->workspace)
+    if (!net->arena)
         return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of activations",
                        net->arch, total * sizeof(float) >> 20);
     net->arena_floats = total;
-    net->workspace_floats = ws;
     net->max_batch = max_batch;
+    return DC_OK;
+}
+
+/* Makes sure every thread of the pool has its scratch; allocates only when the thread
+ * count grew since the last pass. */
+static dc_status ensure_workspace(dc_net *net, int threads, dc_error *err)
+{
+    if (net->workspace && net->workspace_threads >= threads)
+        return DC_OK;
+    free(net->workspace);
+    net->workspace = aligned_alloc(64, net->workspace_floats * (size_t)threads * sizeof(float));
+    net->workspace_threads = net->workspace ? threads : 0;
+    if (!net->workspace)
+        return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of scratch for %d "
+                       "threads", net->arch,
+                       net->workspace_floats * (size_t)threads * sizeof(float) >> 20, threads);
     return DC_OK;
 }
 
@@ -157,114 +255,272 @@ double dc_now_seconds(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
+/*
+ * How a node's work is shared among threads. A node over n samples becomes
+ * n * parts tasks; task t is part (t % parts) of sample (t / parts) — except for the ops
+ * that treat the batch as one (linear, add, act), whose parts span all samples. What a
+ * part is depends on the op: for a conv, one (group, pixel tile, output-channel block);
+ * for channel-wise ops, a range of channels; for window attention, a range of bands.
+ * Small nodes are one task: a hand-off costs about a microsecond.
+ */
+typedef struct {
+    dc_net *net;
+    const dc_node *nd;
+    int n;            /* samples */
+    int parts;        /* tasks per sample (or in all, for batch-wide ops) */
+    /* conv: */
+    int tile, ptiles, co_blocks, co_block;
+} node_job;
+
+/* Work below this many floats touched (or MACs / 8 for convs) runs as one task. */
+#define DC_PARALLEL_MIN 16384
+
+/* [begin, end) of part i when `total` items are split into `parts` near-equal ranges. */
+static void split_range(int total, int parts, int i, int *begin, int *end)
+{
+    *begin = (int)((int64_t)total * i / parts);
+    *end = (int)((int64_t)total * (i + 1) / parts);
+}
+
+/* How many parts (at most `items`) give each of `threads` threads about two tasks,
+ * given that the batch already supplies n. */
+static int parts_for(int items, int n, int threads, size_t work)
+{
+    if (threads <= 1 || work < DC_PARALLEL_MIN)
+        return 1;
+    int want = (2 * threads + n - 1) / n;
+    if (want < 1)
+        want = 1;
+    return want < items ? want : items;
+}
+
 /* Squeeze-and-excitation of one sample (torchvision.ops.SqueezeExcitation): the channel
  * means go through two 1x1 convs (fc1 with act, fc2 with the gate), and each channel of
- * the input is scaled by its gate. Scratch: the net's workspace. */
-static void run_se(dc_net *net, const dc_node *nd, const float *in, float *out)
+ * the input is scaled by its gate. */
+static void run_se(const dc_node *nd, const float *in, float *out, float *scratch)
 {
-    float *pooled = net->workspace, *hidden = pooled + nd->c, *gate = hidden + nd->squeeze;
+    float *pooled = scratch, *hidden = pooled + nd->c, *gate = hidden + nd->squeeze;
     dc_adaptive_avgpool2d(nd->c, nd->h, nd->w, 1, 1, in, pooled);
     dc_linear(1, nd->c, nd->squeeze, pooled, nd->weight, nd->bias, nd->act, hidden);
     dc_linear(1, nd->squeeze, nd->c, hidden, nd->weight2, nd->bias2, nd->gate, gate);
     dc_channel_scale(nd->c, nd->h * nd->w, gate, in, out);
 }
 
-/* Runs node id for n samples. Every op reads its inputs sample by sample: sample s of
- * node k starts at node_data(k) + s * numel(k). */
-static void run_node(dc_net *net, int id, int n)
+/* Conv task: (sample, group, pixel tile, output-channel block). */
+static void conv_task(const node_job *job, int task, float *scratch)
 {
-    dc_node *nd = &net->nodes[id];
-    float *out = net->arena + nd->offset;
-    size_t out_numel = dc_node_numel(nd);
+    const dc_node *nd = job->nd;
+    const dc_conv_shape *s = &nd->conv;
+    const int per_sample = s->groups * job->ptiles * job->co_blocks;
+    const int sample = task / per_sample;
+    int rest = task % per_sample;
+    const int cb = rest % job->co_blocks;
+    rest /= job->co_blocks;
+    const int pt = rest % job->ptiles;
+    const int g = rest / job->ptiles;
+
+    const int npix = nd->h * nd->w, cout_g = s->cout / s->groups;
+    const int p0 = pt * job->tile, p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
+    const int co0 = cb * job->co_block;
+    const int co1 = co0 + job->co_block < cout_g ? co0 + job->co_block : cout_g;
+    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
+    const float *in = node_data(job->net, nd->inputs[0]) + sample * in_numel;
+    const float *res = nd->residual
+                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel : NULL;
+    float *out = job->net->arena + nd->offset + sample * out_numel;
+    dc_conv2d_tile(s, in, nd->weight, nd->bias, res, nd->act, out, g, p0, p1, co0, co1,
+                   scratch);
+}
+
+/* Plans a conv's tiles: pixel tiles from the kernel's cache rule; output channels split
+ * further only when samples x groups x tiles leave threads idle (each block then redoes
+ * its tile's im2col, which is cheap next to the GEMM). */
+static void plan_conv(node_job *job, int threads)
+{
+    const dc_conv_shape *s = &job->nd->conv;
+    const int npix = job->nd->h * job->nd->w, cout_g = s->cout / s->groups;
+    job->tile = dc_conv_tile_pixels(s);
+    job->ptiles = (npix + job->tile - 1) / job->tile;
+    job->co_blocks = 1;
+    const int have = job->n * s->groups * job->ptiles;
+    if (threads > 1 && have < 2 * threads && (size_t)job->nd->macs > 8 * DC_PARALLEL_MIN) {
+        int want = (2 * threads + have - 1) / have;
+        int max_blocks = cout_g / 16 > 1 ? cout_g / 16 : 1; /* at least 16 rows a block */
+        job->co_blocks = want < max_blocks ? want : max_blocks;
+    }
+    job->co_block = (cout_g + job->co_blocks - 1) / job->co_blocks;
+    job->co_blocks = (cout_g + job->co_block - 1) / job->co_block;
+    job->parts = s->groups * job->ptiles * job->co_blocks;
+}
+
+/* One task of a node (see node_job). */
+static void node_task(void *ctx, int task, int thread)
+{
+    const node_job *job = ctx;
+    dc_net *net = job->net;
+    const dc_node *nd = job->nd;
+    blas_single_thread();
+    float *scratch = net->workspace + (size_t)thread * net->workspace_floats;
+    if (nd->op == DC_OP_CONV) {
+        conv_task(job, task, scratch);
+        return;
+    }
+
+    const int sample = task / job->parts, part = task % job->parts;
     const dc_node *src = nd->n_inputs > 0 ? &net->nodes[nd->inputs[0]] : NULL;
-    const float *in = src ? node_data(net, nd->inputs[0]) : NULL;
-    size_t in_numel = src ? dc_node_numel(src) : 0;
+    const size_t in_numel = src ? dc_node_numel(src) : 0, out_numel = dc_node_numel(nd);
+    const float *in = src ? node_data(net, nd->inputs[0]) + sample * in_numel : NULL;
+    float *out = net->arena + nd->offset + sample * out_numel;
+    const size_t in_plane = src ? (size_t)src->h * src->w : 0;
+    const size_t out_plane = (size_t)nd->h * nd->w;
+    int c0, c1; /* this part's channels, for the channel-wise ops */
+    split_range(nd->c, job->parts, part, &c0, &c1);
 
     switch (nd->op) {
     case DC_OP_INPUT:
+    case DC_OP_CONV:
+    case DC_OP_FUSED:
     case DC_OP_COUNT:
         break;
-    case DC_OP_CONV:
-        for (int s = 0; s < n; s++)
-            dc_conv2d(&nd->conv, in + s * in_numel, nd->weight, nd->bias, nd->act,
-                      out + s * out_numel, net->workspace);
-        break;
-    case DC_OP_DWCONV:
-        for (int s = 0; s < n; s++)
-            dc_depthwise_conv2d(&nd->conv, in + s * in_numel, nd->weight, nd->bias,
-                                nd->act, out + s * out_numel);
-        break;
-    case DC_OP_LINEAR:
-        dc_linear(n, nd->in_features, nd->c, in, nd->weight, nd->bias, nd->act, out);
-        break;
-    case DC_OP_MAXPOOL:
-        for (int s = 0; s < n; s++)
-            dc_maxpool2d(src->c, src->h, src->w, nd->k, nd->stride, nd->pad, nd->ceil_mode,
-                         in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_AVGPOOL:
-        for (int s = 0; s < n; s++)
-            dc_avgpool2d(src->c, src->h, src->w, nd->k, nd->stride, nd->pad, nd->ceil_mode,
-                         nd->count_include_pad, in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_ADAPTIVE_AVGPOOL:
-        for (int s = 0; s < n; s++)
-            dc_adaptive_avgpool2d(src->c, src->h, src->w, nd->h, nd->w, in + s * in_numel,
-                                  out + s * out_numel);
-        break;
-    case DC_OP_ADD:
-        dc_add(in, node_data(net, nd->inputs[1]), out, out_numel * (size_t)n, nd->act);
-        break;
-    case DC_OP_CONCAT:
-        for (int s = 0; s < n; s++) {
-            float *dst = out + s * out_numel;
-            for (int j = 0; j < nd->n_inputs; j++) {
-                size_t m = dc_node_numel(&net->nodes[nd->inputs[j]]);
-                memcpy(dst, node_data(net, nd->inputs[j]) + s * m, m * sizeof(float));
-                dst += m;
-            }
-        }
-        break;
-    case DC_OP_SLICE:
-        for (int s = 0; s < n; s++)
-            memcpy(out + s * out_numel,
-                   in + s * in_numel + (size_t)nd->begin * nd->h * nd->w,
-                   out_numel * sizeof(float));
-        break;
-    case DC_OP_SHUFFLE:
-        for (int s = 0; s < n; s++)
-            dc_channel_shuffle(nd->c, nd->h * nd->w, nd->groups, in + s * in_numel,
-                               out + s * out_numel);
-        break;
-    case DC_OP_ACT:
-        memcpy(out, in, out_numel * (size_t)n * sizeof(float));
-        dc_act_apply(nd->act, out, out_numel * (size_t)n);
-        break;
-    case DC_OP_SCALE_SHIFT:
-        for (int s = 0; s < n; s++)
-            dc_scale_shift(nd->c, nd->h * nd->w, nd->weight, nd->bias, nd->act,
-                           in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_SE:
-        for (int s = 0; s < n; s++)
-            run_se(net, nd, in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_LAYERNORM:
-        for (int s = 0; s < n; s++)
-            dc_layernorm_channels(nd->c, nd->h * nd->w, nd->weight, nd->bias, nd->eps,
-                                  in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_PATCH_MERGE:
-        for (int s = 0; s < n; s++)
-            dc_patch_merge(src->c, src->h, src->w, in + s * in_numel, out + s * out_numel);
-        break;
-    case DC_OP_WINDOW_ATTN:
-        for (int s = 0; s < n; s++)
-            dc_window_attention(&nd->attn, in + s * in_numel, nd->weight, nd->bias,
-                                nd->weight2, nd->bias2, nd->pos_bias, nd->logit_scale,
-                                out + s * out_numel, net->workspace);
+    case DC_OP_DWCONV: {
+        dc_conv_shape s = nd->conv; /* the same conv on channels [c0, c1) */
+        s.cin = s.cout = s.groups = c1 - c0;
+        dc_depthwise_conv2d(&s, in + c0 * in_plane, nd->weight + (size_t)c0 * s.kh * s.kw,
+                            nd->bias ? nd->bias + c0 : NULL, nd->act, out + c0 * out_plane);
         break;
     }
+    case DC_OP_LINEAR: { /* parts over output features, all samples at once */
+        int o0, o1;
+        split_range(nd->c, job->parts, task, &o0, &o1);
+        dc_linear_range(job->n, nd->in_features, nd->c, o0, o1, node_data(net, nd->inputs[0]),
+                        nd->weight, nd->bias, nd->act, net->arena + nd->offset);
+        break;
+    }
+    case DC_OP_MAXPOOL:
+        dc_maxpool2d(c1 - c0, src->h, src->w, nd->k, nd->stride, nd->pad, nd->ceil_mode,
+                     in + c0 * in_plane, out + c0 * out_plane);
+        break;
+    case DC_OP_AVGPOOL:
+        dc_avgpool2d(c1 - c0, src->h, src->w, nd->k, nd->stride, nd->pad, nd->ceil_mode,
+                     nd->count_include_pad, in + c0 * in_plane, out + c0 * out_plane);
+        break;
+    case DC_OP_ADAPTIVE_AVGPOOL:
+        dc_adaptive_avgpool2d(c1 - c0, src->h, src->w, nd->h, nd->w, in + c0 * in_plane,
+                              out + c0 * out_plane);
+        break;
+    case DC_OP_ADD:
+    case DC_OP_ACT: { /* parts over the whole batch, flat */
+        const size_t total = out_numel * (size_t)job->n;
+        const size_t i0 = total * (size_t)task / (size_t)job->parts;
+        const size_t i1 = total * (size_t)(task + 1) / (size_t)job->parts;
+        const float *a = node_data(net, nd->inputs[0]);
+        float *o = net->arena + nd->offset;
+        if (nd->op == DC_OP_ADD) {
+            dc_add(a + i0, node_data(net, nd->inputs[1]) + i0, o + i0, i1 - i0, nd->act);
+        } else {
+            memcpy(o + i0, a + i0, (i1 - i0) * sizeof(float));
+            dc_act_apply(nd->act, o + i0, i1 - i0);
+        }
+        break;
+    }
+    case DC_OP_CONCAT: {
+        float *dst = out;
+        for (int j = 0; j < nd->n_inputs; j++) {
+            size_t m = dc_node_numel(&net->nodes[nd->inputs[j]]);
+            memcpy(dst, node_data(net, nd->inputs[j]) + sample * m, m * sizeof(float));
+            dst += m;
+        }
+        break;
+    }
+    case DC_OP_SLICE:
+        memcpy(out, in + (size_t)nd->begin * out_plane, out_numel * sizeof(float));
+        break;
+    case DC_OP_SHUFFLE:
+        dc_channel_shuffle(nd->c, (int)out_plane, nd->groups, in, out);
+        break;
+    case DC_OP_SCALE_SHIFT:
+        dc_scale_shift(c1 - c0, (int)out_plane, nd->weight + c0, nd->bias + c0, nd->act,
+                       in + c0 * in_plane, out + c0 * out_plane);
+        break;
+    case DC_OP_SE:
+        run_se(nd, in, out, scratch);
+        break;
+    case DC_OP_LAYERNORM: { /* parts over pixels: a pixel's channels are normalised together */
+        int p0, p1;
+        split_range((int)out_plane, job->parts, part, &p0, &p1);
+        dc_layernorm_channels_range(nd->c, (int)out_plane, p0, p1, nd->weight, nd->bias,
+                                    nd->eps, in, out);
+        break;
+    }
+    case DC_OP_PATCH_MERGE:
+        dc_patch_merge(src->c, src->h, src->w, in, out);
+        break;
+    case DC_OP_WINDOW_ATTN: {
+        int b0, b1;
+        split_range(dc_window_attention_bands(&nd->attn), job->parts, part, &b0, &b1);
+        dc_window_attention_range(&nd->attn, in, nd->weight, nd->bias, nd->weight2,
+                                  nd->bias2, nd->pos_bias, nd->logit_scale, out, b0, b1,
+                                  scratch);
+        break;
+    }
+    }
+}
+
+/* Runs node id for n samples on the pool. */
+static void run_node(dc_net *net, int id, int n, dc_pool *pool)
+{
+    const dc_node *nd = &net->nodes[id];
+    const int threads = dc_pool_threads(pool);
+    const size_t numel = dc_node_numel(nd);
+    node_job job = { .net = net, .nd = nd, .n = n, .parts = 1 };
+    int tasks;
+
+    switch (nd->op) {
+    case DC_OP_INPUT:
+    case DC_OP_FUSED:
+    case DC_OP_COUNT:
+        return;
+    case DC_OP_CONV:
+        plan_conv(&job, threads);
+        tasks = n * job.parts;
+        break;
+    case DC_OP_LINEAR:
+        job.parts = parts_for(nd->c / 16 > 1 ? nd->c / 16 : 1, 1, threads,
+                              (size_t)nd->in_features * nd->c);
+        tasks = job.parts;
+        break;
+    case DC_OP_ADD:
+    case DC_OP_ACT:
+        job.parts = parts_for(threads * 2, 1, threads, numel * (size_t)n);
+        tasks = job.parts;
+        break;
+    case DC_OP_DWCONV:
+    case DC_OP_MAXPOOL:
+    case DC_OP_AVGPOOL:
+    case DC_OP_ADAPTIVE_AVGPOOL:
+    case DC_OP_SCALE_SHIFT: {
+        const dc_node *src = &net->nodes[nd->inputs[0]];
+        size_t work = (size_t)src->c * src->h * src->w + numel;
+        if (nd->op == DC_OP_DWCONV)
+            work = (size_t)nd->macs;
+        job.parts = parts_for(nd->c, n, threads, work * (size_t)n);
+        tasks = n * job.parts;
+        break;
+    }
+    case DC_OP_LAYERNORM:
+        job.parts = parts_for(nd->h * nd->w, n, threads, numel * (size_t)n * 4);
+        tasks = n * job.parts;
+        break;
+    case DC_OP_WINDOW_ATTN:
+        job.parts = parts_for(dc_window_attention_bands(&nd->attn), n, threads,
+                              (size_t)nd->macs * (size_t)n);
+        tasks = n * job.parts;
+        break;
+    default: /* one task per sample */
+        tasks = n;
+        break;
+    }
+    dc_pool_run(pool, tasks, node_task, &job);
 }
 
 dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_error *err)
@@ -274,10 +530,15 @@ dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_err
     if (n < 1 || n > net->max_batch)
         return dc_fail(err, DC_ERR_ARG, "%s: batch of %d samples; this net was planned "
                        "for 1..%d", net->arch, n, net->max_batch);
+    blas_single_thread();
+    dc_pool *pool = dc_pool_default();
+    dc_status st = ensure_workspace(net, dc_pool_threads(pool), err);
+    if (st != DC_OK)
+        return st;
     net->input = in;
     for (int i = 1; i < net->n_nodes; i++) {
         double t0 = net->profiling ? dc_now_seconds() : 0.0;
-        run_node(net, i, n);
+        run_node(net, i, n, pool);
         if (net->profiling) {
             net->nodes[i].seconds += dc_now_seconds() - t0;
             net->nodes[i].runs += n;

@@ -35,6 +35,7 @@ typedef enum {
     DC_OP_LAYERNORM,     /* LayerNorm across the channels of each pixel (ConvNeXt, Swin) */
     DC_OP_PATCH_MERGE,   /* Swin's PatchMerging gather: 2x2 neighbours -> 4x channels */
     DC_OP_WINDOW_ATTN,   /* Swin's shifted-window self-attention, qkv and proj included */
+    DC_OP_FUSED,         /* done by a later node it was fused into (dc_net_fuse): no work */
     DC_OP_COUNT
 } dc_op;
 
@@ -54,6 +55,7 @@ typedef struct {
     int squeeze;             /* DC_OP_SE: fc1's output channels */
     dc_act gate;             /* DC_OP_SE: the gate's activation (sigmoid, hardsigmoid) */
     dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
+    bool residual;        /* DC_OP_CONV: inputs[1] is added before act (a fused add) */
     int in_features;      /* DC_OP_LINEAR */
 
     /* pooling */
@@ -97,8 +99,9 @@ struct dc_net {
     int max_batch;
     float *arena;            /* planned activation memory */
     size_t arena_floats;
-    float *workspace;        /* im2col scratch, sized to the largest conv */
-    size_t workspace_floats;
+    float *workspace;        /* per-thread scratch (im2col tiles, attention, SE) */
+    size_t workspace_floats; /* floats per thread */
+    int workspace_threads;   /* threads the workspace is allocated for */
     const float *input;      /* the caller's input during a forward pass */
     bool profiling;
 };
@@ -118,6 +121,11 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err);
  * size in floats. Placement: largest tensor first, lowest offset that fits. */
 size_t dc_arena_plan(int n, const size_t *sizes, const int *first, const int *last,
                      size_t *offsets);
+
+/* Rewrites the net so that a conv whose only reader is a residual add computes the add
+ * in its epilogue (the add node becomes the conv, the conv node DC_OP_FUSED): one pass
+ * over memory less per residual block. Idempotent; dc_net_plan calls it. */
+void dc_net_fuse(dc_net *net);
 
 /* Allocates an empty net (for the builder). */
 dc_net *dc_net_new(void);

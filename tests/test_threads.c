@@ -1,0 +1,334 @@
+/*
+ * test_threads.c — the thread pool (base/pool.c) and the units of work the runtime
+ * hands to it: conv tiles (with a fused residual), linear column ranges, layer norm pixel
+ * ranges and window-attention bands must assemble exactly the result of the whole-node
+ * kernel (which tests/test_kernels.c checks against naive loops); and a net run on 1, 2
+ * and 3 threads gives the same logits.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "base/pool.h"
+#include "fixtures.h"
+#include "kernels/kernels.h"
+#include "layers/net.h"
+
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+
+static float *random_buf(size_t n, fx_rng *r)
+{
+    float *p = malloc((n ? n : 1) * sizeof *p);
+    ck_assert_ptr_nonnull(p);
+    fx_fill_uniform(p, n, r, -1.0f, 1.0f);
+    return p;
+}
+
+/* Largest |a - b| relative to max(1, max |b|). */
+static double rel_diff(const float *a, const float *b, size_t n)
+{
+    double scale = fx_max_abs(b, n);
+    return fx_max_abs_diff(a, b, n) / (scale > 1.0 ? scale : 1.0);
+}
+
+/* ---- the pool ------------------------------------------------------------ */
+
+typedef struct {
+    _Atomic int *hits;
+    _Atomic int bad_thread;
+    int threads;
+    dc_pool *pool;
+} count_ctx;
+
+static void count_task(void *p, int task, int thread)
+{
+    count_ctx *c = p;
+    atomic_fetch_add(&c->hits[task], 1);
+    if (thread < 0 || thread >= c->threads)
+        atomic_store(&c->bad_thread, 1);
+}
+
+/* A task that starts a nested run: it must run serially on the same thread. */
+static void nested_task(void *p, int task, int thread)
+{
+    count_ctx *c = p;
+    (void)thread;
+    count_ctx inner = { c->hits + 100 * (task + 1), 0, c->threads, c->pool };
+    dc_pool_run(c->pool, 7, count_task, &inner);
+    if (inner.bad_thread)
+        atomic_store(&c->bad_thread, 1);
+}
+
+START_TEST(test_pool_runs_every_task_once)
+{
+    static const int thread_counts[] = { 1, 2, 3, 5 };
+    static const int task_counts[] = { 0, 1, 2, 3, 17, 1000 };
+    enum { MAX_TASKS = 1000 };
+    _Atomic int *hits = calloc(MAX_TASKS, sizeof *hits);
+    for (size_t t = 0; t < NELEM(thread_counts); t++) {
+        ck_assert_int_eq(dc_pool_set_default_threads(thread_counts[t]), thread_counts[t]);
+        dc_pool *pool = dc_pool_default();
+        ck_assert_int_eq(dc_pool_threads(pool), thread_counts[t]);
+        for (int rep = 0; rep < 50; rep++) /* many jobs back to back: generations */
+            for (size_t k = 0; k < NELEM(task_counts); k++) {
+                int n = task_counts[k];
+                for (int i = 0; i < MAX_TASKS; i++)
+                    atomic_store(&hits[i], 0);
+                count_ctx c = { hits, 0, thread_counts[t], pool };
+                dc_pool_run(pool, n, count_task, &c);
+                for (int i = 0; i < MAX_TASKS; i++)
+                    ck_assert_msg(atomic_load(&hits[i]) == (i < n),
+                                  "threads %d, %d tasks: task %d ran %d times",
+                                  thread_counts[t], n, i, atomic_load(&hits[i]));
+                ck_assert_int_eq(atomic_load(&c.bad_thread), 0);
+            }
+    }
+    free(hits);
+}
+END_TEST
+
+START_TEST(test_pool_nested_runs_serially)
+{
+    enum { OUTER = 5 };
+    _Atomic int *hits = calloc(100 * (OUTER + 1), sizeof *hits);
+    dc_pool_set_default_threads(3);
+    dc_pool *pool = dc_pool_default();
+    count_ctx c = { hits, 0, 1, pool }; /* nested tasks must all see thread 0 */
+    dc_pool_run(pool, OUTER, nested_task, &c);
+    for (int t = 0; t < OUTER; t++)
+        for (int i = 0; i < 7; i++)
+            ck_assert_int_eq(atomic_load(&hits[100 * (t + 1) + i]), 1);
+    ck_assert_int_eq(atomic_load(&c.bad_thread), 0);
+    free(hits);
+}
+END_TEST
+
+/* Workers that went to sleep (spin time over) still take new jobs. */
+START_TEST(test_pool_wakes_sleeping_workers)
+{
+    dc_pool_set_default_threads(2);
+    dc_pool *pool = dc_pool_default();
+    _Atomic int hits[64];
+    for (int round = 0; round < 3; round++) {
+        struct timespec pause = { 0, 20 * 1000 * 1000 }; /* 20 ms: past any spin */
+        nanosleep(&pause, NULL);
+        for (int i = 0; i < 64; i++)
+            atomic_store(&hits[i], 0);
+        count_ctx c = { hits, 0, 2, pool };
+        dc_pool_run(pool, 64, count_task, &c);
+        for (int i = 0; i < 64; i++)
+            ck_assert_int_eq(atomic_load(&hits[i]), 1);
+    }
+}
+END_TEST
+
+/* ---- conv tiles ---------------------------------------------------------- */
+
+static const dc_conv_shape tile_cases[] = {
+    /* cin, h, w, cout, kh, kw, sh, sw, ph, pw, groups */
+    { 3, 33, 35, 16, 3, 3, 1, 1, 1, 1, 1 },     /* odd map, tiles cross rows */
+    { 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1 },    /* several tiles (K = 576) */
+    { 256, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1 },   /* K = 2304: narrow tiles */
+    { 32, 17, 13, 24, 3, 3, 2, 2, 1, 1, 1 },    /* stride 2 */
+    { 40, 9, 11, 36, 1, 1, 1, 1, 0, 0, 1 },     /* 1x1: no im2col, ldb = map */
+    { 16, 12, 12, 32, 3, 3, 1, 1, 1, 1, 4 },    /* groups */
+    { 5, 2, 3, 7, 5, 5, 1, 1, 4, 4, 1 },        /* padding wider than the image */
+    { 17, 1, 1, 19, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 map */
+};
+
+/* Whole conv, then + residual and act, the reference for a fused tile. */
+static void conv_reference(const dc_conv_shape *s, const float *in, const float *w,
+                           const float *b, const float *res, dc_act act, float *out)
+{
+    float *ws = malloc((dc_conv2d_workspace_floats(s) + 1) * sizeof *ws);
+    dc_conv2d(s, in, w, b, DC_ACT_NONE, out, ws);
+    size_t n = (size_t)s->cout * dc_conv_out_h(s) * dc_conv_out_w(s);
+    for (size_t i = 0; i < n; i++) {
+        float v = out[i] + (res ? res[i] : 0.0f);
+        if (act == DC_ACT_RELU)
+            v = v < 0.0f ? 0.0f : v;
+        out[i] = v;
+    }
+    free(ws);
+}
+
+START_TEST(test_conv_tiles_assemble)
+{
+    const dc_conv_shape *s = &tile_cases[_i];
+    fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s), cout_g = s->cout / s->groups;
+    size_t n_in = (size_t)s->cin * s->h * s->w, n_out = (size_t)s->cout * npix;
+    size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
+    float *in = random_buf(n_in, &r), *w = random_buf(n_w, &r);
+    float *b = random_buf((size_t)s->cout, &r), *res = random_buf(n_out, &r);
+    float *ref = malloc(n_out * sizeof *ref), *out = malloc(n_out * sizeof *out);
+    size_t n_ws = dc_conv2d_tile_workspace_floats(s);
+    float *ws = malloc((n_ws + 1) * sizeof *ws);
+    const int tile = dc_conv_tile_pixels(s);
+    ck_assert_int_ge(tile, 1);
+    ck_assert_int_le(tile, npix);
+
+    /* tile widths: the runtime's, and awkward ones (1 pixel, 7, a row and a bit) */
+    const int widths[] = { tile, 1, 7, dc_conv_out_w(s) + 1 };
+    for (int with_res = 0; with_res < 2; with_res++) {
+        dc_act act = with_res ? DC_ACT_RELU : DC_ACT_NONE;
+        conv_reference(s, in, w, b, with_res ? res : NULL, act, ref);
+        for (size_t k = 0; k < NELEM(widths); k++) {
+            int wd = widths[k] < tile ? widths[k] : tile; /* workspace holds one tile */
+            for (int co_block = 1; co_block <= cout_g; co_block = co_block * 3 + 2) {
+                for (size_t i = 0; i < n_out; i++)
+                    out[i] = NAN; /* a pixel no tile writes stays NaN */
+                for (int g = 0; g < s->groups; g++)
+                    for (int p0 = 0; p0 < npix; p0 += wd)
+                        for (int c0 = 0; c0 < cout_g; c0 += co_block) {
+                            int p1 = p0 + wd < npix ? p0 + wd : npix;
+                            int c1 = c0 + co_block < cout_g ? c0 + co_block : cout_g;
+                            dc_conv2d_tile(s, in, w, b, with_res ? res : NULL, act, out, g,
+                                           p0, p1, c0, c1, ws);
+                        }
+                double d = rel_diff(out, ref, n_out);
+                ck_assert_msg(d <= 1e-5, "case %d residual %d width %d co_block %d: %g", _i,
+                              with_res, wd, co_block, d);
+            }
+        }
+    }
+    free(in), free(w), free(b), free(res), free(ref), free(out), free(ws);
+}
+END_TEST
+
+/* ---- linear, layer norm, attention ranges -------------------------------- */
+
+START_TEST(test_linear_ranges)
+{
+    fx_rng r = fx_rng_seed(42);
+    const int n_cases[][3] = { { 1, 37, 23 }, { 5, 64, 100 }, { 3, 9, 1 } };
+    for (size_t k = 0; k < NELEM(n_cases); k++) {
+        int n = n_cases[k][0], fin = n_cases[k][1], fout = n_cases[k][2];
+        float *x = random_buf((size_t)n * fin, &r), *w = random_buf((size_t)fin * fout, &r);
+        float *b = random_buf((size_t)fout, &r);
+        float *ref = malloc((size_t)n * fout * sizeof *ref);
+        float *out = malloc((size_t)n * fout * sizeof *out);
+        dc_linear(n, fin, fout, x, w, b, DC_ACT_RELU, ref);
+        for (int step = 1; step <= fout; step = step * 2 + 1) {
+            for (int i = 0; i < n * fout; i++)
+                out[i] = NAN;
+            for (int o0 = 0; o0 < fout; o0 += step)
+                dc_linear_range(n, fin, fout, o0, o0 + step < fout ? o0 + step : fout, x, w,
+                                b, DC_ACT_RELU, out);
+            ck_assert_msg(rel_diff(out, ref, (size_t)n * fout) <= 1e-5,
+                          "linear %d x %d -> %d, step %d", n, fin, fout, step);
+        }
+        free(x), free(w), free(b), free(ref), free(out);
+    }
+}
+END_TEST
+
+START_TEST(test_layernorm_ranges)
+{
+    fx_rng r = fx_rng_seed(43);
+    const int c = 24, hw = 150; /* more than two blocks of 64 pixels */
+    float *in = random_buf((size_t)c * hw, &r), *g = random_buf((size_t)c, &r);
+    float *bt = random_buf((size_t)c, &r);
+    float *ref = malloc((size_t)c * hw * sizeof *ref), *out = malloc((size_t)c * hw * sizeof *out);
+    dc_layernorm_channels(c, hw, g, bt, 1e-6f, in, ref);
+    const int cuts[] = { 0, 1, 63, 64, 100, 149, 150 };
+    for (size_t i = 0; i < (size_t)c * hw; i++)
+        out[i] = NAN;
+    for (size_t k = 0; k + 1 < NELEM(cuts); k++)
+        dc_layernorm_channels_range(c, hw, cuts[k], cuts[k + 1], g, bt, 1e-6f, in, out);
+    ck_assert(rel_diff(out, ref, (size_t)c * hw) == 0.0);
+    free(in), free(g), free(bt), free(ref), free(out);
+}
+END_TEST
+
+START_TEST(test_attention_bands)
+{
+    fx_rng r = fx_rng_seed(44);
+    /* 13 x 10 map, window 4: 4 bands of padded rows, shifted (masked windows) */
+    dc_wattn_shape s = { .c = 8, .h = 13, .w = 10, .heads = 2, .window = 4, .shift = 2 };
+    const int C = s.c, N = s.window * s.window, bands = dc_window_attention_bands(&s);
+    ck_assert_int_eq(bands, 4);
+    size_t n = (size_t)C * s.h * s.w;
+    float *in = random_buf(n, &r), *qkv_w = random_buf((size_t)3 * C * C, &r);
+    float *qkv_b = random_buf((size_t)3 * C, &r), *proj_w = random_buf((size_t)C * C, &r);
+    float *proj_b = random_buf((size_t)C, &r);
+    float *pos = random_buf((size_t)s.heads * N * N, &r);
+    float *ws = malloc(dc_window_attention_workspace_floats(&s) * sizeof *ws);
+    float *ref = malloc(n * sizeof *ref), *out = malloc(n * sizeof *out);
+    dc_window_attention(&s, in, qkv_w, qkv_b, proj_w, proj_b, pos, NULL, ref, ws);
+    for (size_t i = 0; i < n; i++)
+        out[i] = NAN;
+    for (int b = bands - 1; b >= 0; b--) /* any order: bands are independent */
+        dc_window_attention_range(&s, in, qkv_w, qkv_b, proj_w, proj_b, pos, NULL, out, b,
+                                  b + 1, ws);
+    ck_assert(rel_diff(out, ref, n) == 0.0);
+    free(in), free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos), free(ws);
+    free(ref), free(out);
+}
+END_TEST
+
+/* ---- whole nets on several thread counts --------------------------------- */
+
+START_TEST(test_net_same_on_any_thread_count)
+{
+    static const char *archs[] = { "resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5",
+                                   "vgg11_bn" };
+    const char *arch = archs[_i];
+    const int batch = 3;
+    dc_net *net;
+    dc_error err;
+    ck_assert_msg(dc_net_build_random(arch, 10, 7, batch, &net, &err) == DC_OK, "%s", err.msg);
+    dc_net_info info = dc_net_get_info(net);
+    size_t n_in = (size_t)batch * info.in_c * info.in_h * info.in_w;
+    size_t n_out = (size_t)batch * info.num_classes;
+    fx_rng r = fx_rng_seed(9);
+    float *x = random_buf(n_in, &r);
+    float *ref = malloc(n_out * sizeof *ref), *out = malloc(n_out * sizeof *out);
+    dc_set_threads(1);
+    ck_assert(dc_net_forward(net, x, batch, ref, &err) == DC_OK);
+    for (int threads = 2; threads <= 3; threads++) {
+        dc_set_threads(threads);
+        for (int n = 1; n <= batch; n += batch - 1) {
+            ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
+            double d = rel_diff(out, ref, (size_t)n * info.num_classes);
+            ck_assert_msg(d <= 1e-5, "%s: %d threads, batch %d: %g", arch, threads, n, d);
+        }
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+    dc_net_free(net);
+}
+END_TEST
+
+static Suite *threads_suite(void)
+{
+    Suite *s = suite_create("threads");
+    TCase *t = tcase_create("pool");
+    tcase_add_test(t, test_pool_runs_every_task_once);
+    tcase_add_test(t, test_pool_nested_runs_serially);
+    tcase_add_test(t, test_pool_wakes_sleeping_workers);
+    suite_add_tcase(s, t);
+    t = tcase_create("units");
+    tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
+    tcase_add_test(t, test_linear_ranges);
+    tcase_add_test(t, test_layernorm_ranges);
+    tcase_add_test(t, test_attention_bands);
+    suite_add_tcase(s, t);
+    t = tcase_create("nets");
+    tcase_set_timeout(t, 240);
+    tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 4);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(threads_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
