@@ -262,9 +262,8 @@ static int parse_bench_args(int argc, char **argv, bench_opts *o, bool *help)
 
 int cmd_bench(int argc, char **argv)
 {
-    static bench_opts o; /* large (names, machine): static keeps it off the stack */
-    memset(&o, 0, sizeof o);
-    o.batch = 1, o.repeats = 50, o.warmup = 10, o.peak_n = 1024, o.triad_mib = 256;
+    bench_opts o = { .batch = 1, .repeats = 50, .warmup = 10, .peak_n = 1024,
+                     .triad_mib = 256 };
     bool help = false;
     int rc = parse_bench_args(argc, argv, &o, &help);
     if (help)
