@@ -1,6 +1,7 @@
 /*
  * main.c — the `dualcnn` program: one binary, one subcommand per job.
  */
+#include "cli/bench.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -45,7 +46,9 @@ int main(int argc, char **argv)
         return CLI_OK;
     }
     if (strcmp(argv[1], "--version") == 0) {
-        printf("dualcnn 0.1.0\n");
+        char cpu[256], blas[512];
+        printf("dualcnn %s\nblas: %s\ncpu: %s\n", cli_version(),
+               cli_blas_name(blas, sizeof blas), cli_cpu_model(cpu, sizeof cpu));
         return CLI_OK;
     }
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)

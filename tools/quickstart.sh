@@ -50,6 +50,8 @@ print(f'  max |dualcnn - pytorch| = {abs(r - o).max():.2e} (max |logit| {abs(r).
       f'same top-1 for {int((r.argmax(1) == o.argmax(1)).sum())}/8 images')"
 done
 
-echo "== speed at batch 1, 1 thread (median of 30 runs; ratio = PyTorch / dualcnn)"
+echo "== speed at batch 1, 1 thread (median of 2 rounds x 30 runs; ratio = PyTorch / dualcnn)"
+# --force: the steps above leave the load average high for a minute; the numbers are a
+# demonstration, docs/benchmarks.md says how to measure on an idle machine
 $PY bench/compare_pytorch.py --dualcnn $DUALCNN --models resnet20,mobilenetv2_x0_5,shufflenetv2_x0_5 \
-  --batch 1 --threads 1 --repeats 30
+  --batch 1 --threads 1 --rounds 2 --repeats 30 --force

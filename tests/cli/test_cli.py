@@ -160,5 +160,151 @@ try:
 except ValueError:
     check("bench --json", False, out + err)
 
+
+# bench --json records what it ran on: the threads it used (never 0), CPU, BLAS, version
+def bench_json(*args, env=None):
+    p = subprocess.run([BIN, "bench", *args, "--json"], capture_output=True, text=True,
+                       timeout=300, env=env)
+    objs = []
+    for line in p.stdout.splitlines():
+        try:
+            objs.append(json.loads(line))
+        except ValueError:
+            objs.append(None)
+    return p.returncode, objs, p.stderr
+
+
+env_default = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+rc, objs, err = bench_json("--model", "resnet20", "--repeats", "4", "--warmup", "0",
+                           env=env_default)
+j = objs[0] if rc == 0 and len(objs) == 1 and objs[0] else {}
+check("bench --json without --threads reports the CPUs it may use",
+      j.get("threads") == len(os.sched_getaffinity(0)), str(j.get("threads")) + err)
+check("bench --json has cpu, blas and version",
+      isinstance(j.get("cpu"), str) and j.get("cpu") and "OpenBLAS" in j.get("blas", "")
+      and j.get("version") == run("--version")[1].split()[1], str(j)[:400])
+check("bench --json lists every timed pass",
+      len(j.get("times_ms", [])) == 4 and all(t > 0 for t in j.get("times_ms", []))
+      and sorted(j.get("times_ms", [0]))[1] <= j.get("median_ms", -1)
+      <= sorted(j.get("times_ms", [0]))[2], str(j.get("times_ms")))
+rc, objs, err = bench_json("--model", "resnet20", "--repeats", "1", "--warmup", "0",
+                           env=dict(env_default, OMP_NUM_THREADS="1"))
+check("bench --json follows OMP_NUM_THREADS", rc == 0 and objs[0]["threads"] == 1, err)
+rc, objs, err = bench_json("--model", "resnet20", "--repeats", "1", "--warmup", "0",
+                           "--threads", "3")
+check("bench --json reports --threads", rc == 0 and objs[0]["threads"] == 3, err)
+
+# --model cifar10: one JSON object per line, one per CIFAR-10 model of `dualcnn models`
+cifar = [line.split()[0] for line in run("models")[1].splitlines()
+         if line.endswith("implemented") and line.split()[2] == "cifar10"]
+rc, objs, err = bench_json("--model", "cifar10", "--repeats", "1", "--warmup", "0",
+                           "--threads", "1")
+check("bench --model cifar10 --json: 19 parseable lines, one per model",
+      rc == 0 and len(cifar) == 19 and len(objs) == 19 and None not in objs
+      and [o["model"] for o in objs] == cifar, f"rc={rc}, {len(objs)} lines; {err[-300:]}")
+expect("bench --model all refuses --weights", ["bench", "--model", "all", "-w", good], 2,
+       "--weights")
+
+# --layers on resnet20: n = 3 BasicBlocks per stage (depth 6n + 2 = 20). Stage 1: 2n 3x3 convs
+# 16x32x32 -> 16; stages 2 and 3: the first block's conv1 (stride 2) and its 1x1 stride-2
+# downsample, then 2n - 1 3x3 stride-1 convs on 32x16x16 and 64x8x8; plus the 3 -> 16 stem.
+n = 3
+want = {(3, 32, 32, 16, 32, 32, "3", "1", "1", 1): 1,
+        (16, 32, 32, 16, 32, 32, "3", "1", "1", 1): 2 * n,
+        (16, 32, 32, 32, 16, 16, "3", "2", "1", 1): 1,
+        (16, 32, 32, 32, 16, 16, "1", "2", "0", 1): 1,
+        (32, 16, 16, 32, 16, 16, "3", "1", "1", 1): 2 * n - 1,
+        (32, 16, 16, 64, 8, 8, "3", "2", "1", 1): 1,
+        (32, 16, 16, 64, 8, 8, "1", "2", "0", 1): 1,
+        (64, 8, 8, 64, 8, 8, "3", "1", "1", 1): 2 * n - 1}
+import re  # noqa: E402
+row_re = re.compile(r"^(\d+)x(\d+)x(\d+)\s+(\d+)x(\d+)x(\d+)\s+(\S+)\s+(\S+)\s+(\S+)\s+(\d+)\s+"
+                    r"(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)%")
+rc, out, err = run("bench", "--model", "resnet20", "--layers", "--repeats", "3", "--warmup",
+                   "1", "--threads", "1", "--peak-n", "256", "--triad-mib", "16")
+got = {}
+for line in out.splitlines():
+    m = row_re.match(line)
+    if m:
+        g = m.groups()
+        key = tuple(int(v) for v in g[:6]) + (g[6], g[7], g[8], int(g[9]))
+        got[key] = int(g[10])
+check("bench --layers lists resnet20's conv shapes with their node counts",
+      rc == 0 and got == want, f"rc={rc}; got {got}; {out[-1500:]}{err[-300:]}")
+check("bench --layers names the peak and bandwidth it measured",
+      re.search(r"SGEMM peak [\d.]+ GFLOP/s \(cblas_sgemm 256x256x256", out) is not None
+      and "3 x 16 MiB" in out and re.search(r"^add\s+9\s", out, re.M) is not None, out[:600])
+rc, objs, err = bench_json("--model", "resnet20", "--layers", "--repeats", "2", "--warmup", "0",
+                           "--threads", "1", "--peak-n", "256", "--triad-mib", "16")
+lay = objs[0].get("layers", {}) if rc == 0 and objs and objs[0] else {}
+convs = lay.get("convs", [])
+jgot = {(c["cin"], c["h"], c["w"], c["cout"], c["oh"], c["ow"], str(c["kh"]),
+         str(c["stride_h"]), str(c["pad_h"]), c["groups"]): c["nodes"] for c in convs}
+check("bench --layers --json: the same shapes and counts",
+      jgot == want and lay["machine"]["peak_gflops"] > 0 and lay["machine"]["bandwidth_gbs"] > 0
+      and all(0 < c["roof_gflops"] <= lay["machine"]["peak_gflops"] + 1e-3 for c in convs)
+      and abs(sum(c["time_share"] for c in convs)
+              + sum(o["time_share"] for o in lay["others"]) - 1) < 0.01,
+      f"rc={rc}; {str(lay)[:600]}{err[-300:]}")
+c0 = next((c for c in convs if (c["cin"], c["cout"], c["kh"]) == (16, 16, 3)), None)
+if c0:  # 2 x MACs over the bytes of input, weights and output (fp32), batch 1
+    ai = 2 * c0["macs"] / (4 * (16 * 32 * 32 * 2 + 16 * 16 * 9))
+    check("bench --layers: arithmetic intensity of 16x32x32 -> 16, 3x3",
+          abs(c0["intensity"] - ai) < 1e-3 * ai and c0["macs"] == 16 * 32 * 32 * 16 * 9,
+          f"{c0['intensity']} vs {ai}")
+else:
+    check("bench --layers: arithmetic intensity of 16x32x32 -> 16, 3x3", False, str(convs)[:300])
+
+# bench/compare_pytorch.py: the summary arithmetic, on made-up ratios; the parent never
+# imports torch
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import compare_pytorch  # noqa: E402
+check("compare_pytorch.py does not import torch", "torch" not in sys.modules)
+s = compare_pytorch.summarize({"a": 2.0, "b": 0.5, "c": 1.0, "d": None, "e": 0.8})
+check("compare_pytorch summary: geomean, min, count below 1.0",
+      abs(s["geomean"] - (2.0 * 0.5 * 1.0 * 0.8) ** 0.25) < 1e-12 and s["min"] == 0.5
+      and s["min_model"] == "b" and s["below"] == 2 and s["n"] == 4 and s["failed"] == 1, str(s))
+line = compare_pytorch.summary_line(s)
+check("compare_pytorch summary line",
+      line == "geomean 0.95x, min 0.50x (b), 2 of 4 below 1.0x (1 failed, left out)", line)
+s = compare_pytorch.summarize({"x": 1.5, "y": 3.0})
+check("compare_pytorch summary with none below",
+      compare_pytorch.summary_line(s) == "geomean 2.12x, min 1.50x (x), 0 of 2 below 1.0x",
+      compare_pytorch.summary_line(s))
+vals = [5.0, 1.0, 4.0, 2.0, 3.0, 10.0]
+check("compare_pytorch spread matches numpy's percentiles",
+      np.allclose(compare_pytorch.spread(vals), np.percentile(vals, [50, 10, 90])),
+      str(compare_pytorch.spread(vals)))
+
+# a tiny real run: one CIFAR-10 model, one round, two timed passes per side
+p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "compare_pytorch.py"),
+                    "--dualcnn", BIN, "--models", "resnet20", "--rounds", "1", "--repeats", "2",
+                    "--warmup", "1", "--force", "--out", path("cmp.md"), "--json",
+                    path("cmp.json")], capture_output=True, text=True, timeout=300)
+row = re.search(r"^\| resnet20 \| 0\.041 \| ([\d.]+) \(([\d.]+)-([\d.]+)\) \| ([\d.]+) "
+                r"\(([\d.]+)-([\d.]+)\) \| ([\d.]+)x \|$", p.stdout, re.M)
+ok = p.returncode == 0 and row is not None
+if ok:
+    t_med, d_med, ratio = float(row.group(1)), float(row.group(4)), float(row.group(7))
+    ok = t_med > 0 and d_med > 0 and abs(ratio - t_med / d_med) <= 0.01 + 0.01 * ratio \
+        and re.search(r"^geomean [\d.]+x, min [\d.]+x \(resnet20\), [01] of 1 below 1\.0x$",
+                      p.stdout, re.M) is not None
+check("compare_pytorch.py on resnet20: a row and a summary", ok,
+      f"rc={p.returncode}; {p.stdout[-800:]}{p.stderr[-800:]}")
+try:
+    with open(path("cmp.json")) as f:
+        raw = json.load(f)
+    r0 = raw["tables"][0]["rows"][0]
+    ok = (len(r0["torch"]["times_ms"]) == 2 and len(r0["dualcnn"]["times_ms"]) == 2
+          and len(r0["dualcnn"]["rounds"]) == 1 and r0["dualcnn"]["rounds"][0]["threads"] == 1
+          and raw["machine"]["cpu"] and raw["machine"]["torch"]
+          and open(path("cmp.md")).read().count("| resnet20 |") == 1)
+    check("compare_pytorch.py --json and --out", ok, str(r0)[:500])
+except (OSError, ValueError, KeyError, IndexError) as e:
+    check("compare_pytorch.py --json and --out", False, str(e))
+check("compare_pytorch.py prints the machine on stderr",
+      "CPU: " in p.stderr and "BLAS: OpenBLAS" in p.stderr and "PyTorch: 1." in p.stderr,
+      p.stderr[:500])
+
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
