@@ -85,6 +85,18 @@ int dc_cpu_count(void)
     return n > 0 ? (int)n : 1;
 }
 
+int dc_default_thread_count(void)
+{
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env) {
+        char *end;
+        long n = strtol(env, &end, 10);
+        if (end != env && (*end == '\0' || *end == ',') && n > 0 && n <= 4096)
+            return (int)n;
+    }
+    return dc_cpu_count();
+}
+
 /* Claims and runs tasks of the current job until none is left. */
 static void run_tasks(dc_pool *pool, int thread)
 {
@@ -194,7 +206,7 @@ static void default_pool_init(int threads)
 dc_pool *dc_pool_default(void)
 {
     if (!default_ready)
-        default_pool_init(default_threads > 0 ? default_threads : dc_cpu_count());
+        default_pool_init(default_threads > 0 ? default_threads : dc_default_thread_count());
     return &default_pool;
 }
 

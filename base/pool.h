@@ -26,7 +26,7 @@ typedef struct dc_pool dc_pool;
 typedef void (*dc_pool_fn)(void *ctx, int task, int thread);
 
 /* The process-wide pool, created on first use with dc_pool_set_default_threads()'s count
- * (default: the number of online CPUs). Never NULL: if worker threads cannot be started
+ * (default: dc_default_thread_count()). Never NULL: if worker threads cannot be started
  * the pool runs everything on the caller (and says so once on stderr). */
 dc_pool *dc_pool_default(void);
 
@@ -42,7 +42,12 @@ int dc_pool_threads(const dc_pool *pool);
  * does nothing. One dc_pool_run at a time per pool (callers serialise). */
 void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx);
 
-/* Online CPUs, at least 1. */
+/* CPUs this process may run on (its affinity mask), at least 1. */
 int dc_cpu_count(void);
+
+/* The default pool's thread count when none is set: $OMP_NUM_THREADS when it holds a
+ * positive count (the variable users of OpenMP programs already set), else
+ * dc_cpu_count(). */
+int dc_default_thread_count(void);
 
 #endif /* DC_BASE_POOL_H */

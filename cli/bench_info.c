@@ -2,16 +2,14 @@
  * bench_info.c — what a benchmark ran on: the thread count, the CPU model, the BLAS and
  * this build's version (see bench.h for the contracts).
  */
-#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "cli/bench.h"
 
 #include <cblas.h>
 #include <ctype.h>
-#include <errno.h>
-#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+
+#include "base/pool.h"
 
 #ifndef DC_VERSION
 #define DC_VERSION "unknown"
@@ -24,21 +22,7 @@ const char *cli_version(void)
 
 int cli_bench_threads(int requested)
 {
-    if (requested > 0)
-        return requested;
-    const char *env = getenv("OMP_NUM_THREADS");
-    if (env) {
-        char *end;
-        errno = 0;
-        long n = strtol(env, &end, 10);
-        if (errno == 0 && end != env && (*end == '\0' || *end == ',') && n > 0 && n <= 4096)
-            return (int)n;
-    }
-    cpu_set_t set;
-    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
-        return CPU_COUNT(&set);
-    long online = sysconf(_SC_NPROCESSORS_ONLN);
-    return online > 0 ? (int)online : 1;
+    return requested > 0 ? requested : dc_default_thread_count();
 }
 
 const char *cli_cpu_model(char *buf, size_t cap)

@@ -72,13 +72,15 @@ static int end_inside(int off, int stride, int size, int n)
  * copy has no bounds checks (a memcpy when sw == 1). A range may start and end inside an
  * output row: each output row of the range is copied as one segment [xa, xb).
  */
-void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
-                     int stride_w, int pad_h, int pad_w, int p0, int p1, float *col)
+/* dc_im2col_range writing rows ld floats apart (ld >= p1 - p0): several samples' columns
+ * side by side in one matrix. */
+static void im2col_ld(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col, size_t ld)
 {
     const int oh = conv_out_size(h, kh, stride_h, pad_h);
     const int ow = conv_out_size(w, kw, stride_w, pad_w);
     const int rows = c * kh * kw;
-    const size_t ncols = (size_t)(p1 - p0);
+    const size_t ncols = ld;
     if (ow == 0 || oh == 0 || p1 <= p0)
         return;
 
@@ -124,6 +126,13 @@ void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int s
                 d[ox - xa] = 0.0f;
         }
     }
+}
+
+void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+                     int stride_w, int pad_h, int pad_w, int p0, int p1, float *col)
+{
+    im2col_ld(in, c, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w, p0, p1, col,
+              (size_t)(p1 > p0 ? p1 - p0 : 0));
 }
 
 void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
@@ -214,6 +223,62 @@ void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight
         else if (bias || act != DC_ACT_NONE)
             dc_bias_act_row(row, (size_t)cols, bv, act);
     }
+}
+
+int dc_conv_samples_per_tile(const dc_conv_shape *s, int n)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    if (npix <= 0 || npix >= DC_CONV_TILE_MIN || n <= 1)
+        return 1;
+    int want = (DC_CONV_TILE_MIN + npix - 1) / npix;
+    return want < n ? want : n;
+}
+
+size_t dc_conv2d_samples_workspace_floats(const dc_conv_shape *s, int samples)
+{
+    const size_t npix = (size_t)dc_conv_out_h(s) * (size_t)dc_conv_out_w(s);
+    const size_t k = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
+    const size_t cout_g = (size_t)(s->cout / s->groups);
+    return (k + cout_g) * npix * (size_t)samples;
+}
+
+void dc_conv2d_samples(const dc_conv_shape *s, int samples, const float *in,
+                       const float *weight, const float *bias, const float *residual,
+                       dc_act act, float *out, int group, int co0, int co1, float *workspace)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    const int cin_g = s->cin / s->groups;
+    const int cout_g = s->cout / s->groups;
+    const int k = cin_g * s->kh * s->kw;
+    const int rows = co1 - co0;
+    const size_t cols = (size_t)npix * (size_t)samples;
+    const size_t in_numel = (size_t)s->cin * s->h * s->w;
+    const size_t out_numel = (size_t)s->cout * npix;
+    if (npix == 0 || rows <= 0 || samples <= 0)
+        return;
+
+    /* col [k][samples * npix]: sample j's columns at j * npix */
+    float *col = workspace, *acc = workspace + (size_t)k * cols;
+    for (int j = 0; j < samples; j++)
+        im2col_ld(in + j * in_numel + (size_t)group * cin_g * s->h * s->w, cin_g, s->h, s->w,
+                  s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h, s->pad_w, 0, npix,
+                  col + (size_t)j * npix, cols);
+    const int co_first = group * cout_g + co0;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)cols, k, 1.0f,
+                weight + (size_t)co_first * k, k, col, (int)cols, 0.0f, acc, (int)cols);
+
+    /* scatter acc [rows][samples][npix] to each sample's [cout][npix], with the epilogue */
+    for (int j = 0; j < samples; j++)
+        for (int r = 0; r < rows; r++) {
+            const size_t at = j * out_numel + (size_t)(co_first + r) * npix;
+            float *dst = out + at;
+            memcpy(dst, acc + (size_t)r * cols + (size_t)j * npix, (size_t)npix * sizeof *dst);
+            const float bv = bias ? bias[co_first + r] : 0.0f;
+            if (residual)
+                bias_residual_act_row(dst, residual + at, (size_t)npix, bv, act);
+            else if (bias || act != DC_ACT_NONE)
+                dc_bias_act_row(dst, (size_t)npix, bv, act);
+        }
 }
 
 void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,

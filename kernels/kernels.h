@@ -69,6 +69,19 @@ void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight
                     const float *bias, const float *residual, dc_act act, float *out,
                     int group, int p0, int p1, int co0, int co1, float *workspace);
 
+/* Several samples of a conv with a small output map as one GEMM (columns: samples x
+ * pixels), so that SGEMM sees a useful N: `samples` consecutive samples of in ([cin][h][w]
+ * each) and out ([cout][oh][ow] each, residual alike or NULL), group `group`, its output
+ * channels [co0, co1). workspace holds dc_conv2d_samples_workspace_floats(s, samples). */
+void dc_conv2d_samples(const dc_conv_shape *s, int samples, const float *in,
+                       const float *weight, const float *bias, const float *residual,
+                       dc_act act, float *out, int group, int co0, int co1, float *workspace);
+size_t dc_conv2d_samples_workspace_floats(const dc_conv_shape *s, int samples);
+
+/* How many of n samples one dc_conv2d_samples call should take so that its GEMM has a
+ * useful width (1 when the map alone is wide enough). */
+int dc_conv_samples_per_tile(const dc_conv_shape *s, int n);
+
 /* Width in output pixels of the runtime's conv tiles for this shape: as wide as keeps
  * the tile's im2col in the core's L2 (the whole map when it fits), equal tiles. */
 int dc_conv_tile_pixels(const dc_conv_shape *s);

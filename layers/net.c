@@ -149,12 +149,17 @@ void dc_net_fuse(dc_net *net)
 
 /* ---- planning ----------------------------------------------------------- */
 
-/* Floats of scratch one thread needs while it runs one task of the node. */
-static size_t node_workspace_floats(const dc_node *nd)
+/* Floats of scratch one thread needs while it runs one task of the node, for batches of
+ * up to max_batch samples. */
+static size_t node_workspace_floats(const dc_node *nd, int max_batch)
 {
     switch (nd->op) {
-    case DC_OP_CONV:
-        return dc_conv2d_tile_workspace_floats(&nd->conv);
+    case DC_OP_CONV: {
+        size_t tile = dc_conv2d_tile_workspace_floats(&nd->conv);
+        int samples = dc_conv_samples_per_tile(&nd->conv, max_batch);
+        size_t batched = samples > 1 ? dc_conv2d_samples_workspace_floats(&nd->conv, samples) : 0;
+        return tile > batched ? tile : batched;
+    }
     case DC_OP_SE:
         return 2 * (size_t)nd->c + (size_t)nd->squeeze;
     case DC_OP_WINDOW_ATTN:
@@ -193,7 +198,7 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
             if (src->last_use < i)
                 src->last_use = i;
         }
-        size_t need = node_workspace_floats(nd);
+        size_t need = node_workspace_floats(nd, max_batch);
         if (need > ws)
             ws = need;
     }
@@ -270,6 +275,7 @@ typedef struct {
     int parts;        /* tasks per sample (or in all, for batch-wide ops) */
     /* conv: */
     int tile, ptiles, co_blocks, co_block;
+    int samples;      /* > 1: each task takes this many samples as one GEMM (small maps) */
 } node_job;
 
 /* Work below this many floats touched (or MACs / 8 for convs) runs as one task. */
@@ -306,11 +312,36 @@ static void run_se(const dc_node *nd, const float *in, float *out, float *scratc
     dc_channel_scale(nd->c, nd->h * nd->w, gate, in, out);
 }
 
+/* Conv task over several samples at once: (sample block, group, output-channel block). */
+static void conv_samples_task(const node_job *job, int task, float *scratch)
+{
+    const dc_node *nd = job->nd;
+    const dc_conv_shape *s = &nd->conv;
+    const int per_block = s->groups * job->co_blocks;
+    const int first = task / per_block * job->samples;
+    const int count = first + job->samples <= job->n ? job->samples : job->n - first;
+    const int cb = task % per_block % job->co_blocks, g = task % per_block / job->co_blocks;
+    const int cout_g = s->cout / s->groups;
+    const int co0 = cb * job->co_block;
+    const int co1 = co0 + job->co_block < cout_g ? co0 + job->co_block : cout_g;
+    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
+    const float *in = node_data(job->net, nd->inputs[0]) + first * in_numel;
+    const float *res = nd->residual
+                     ? node_data(job->net, nd->inputs[1]) + first * out_numel : NULL;
+    float *out = job->net->arena + nd->offset + first * out_numel;
+    dc_conv2d_samples(s, count, in, nd->weight, nd->bias, res, nd->act, out, g, co0, co1,
+                      scratch);
+}
+
 /* Conv task: (sample, group, pixel tile, output-channel block). */
 static void conv_task(const node_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->nd;
     const dc_conv_shape *s = &nd->conv;
+    if (job->samples > 1) {
+        conv_samples_task(job, task, scratch);
+        return;
+    }
     const int per_sample = s->groups * job->ptiles * job->co_blocks;
     const int sample = task / per_sample;
     int rest = task % per_sample;
@@ -332,17 +363,26 @@ static void conv_task(const node_job *job, int task, float *scratch)
                    scratch);
 }
 
-/* Plans a conv's tiles: pixel tiles from the kernel's cache rule; output channels split
- * further only when samples x groups x tiles leave threads idle (each block then redoes
- * its tile's im2col, which is cheap next to the GEMM). */
-static void plan_conv(node_job *job, int threads)
+/* Plans a conv's tiles: pixel tiles from the kernel's cache rule, or for small maps in a
+ * batch, blocks of samples as one GEMM (as many as the kernel asks for, fewer when that
+ * would leave threads without two blocks each); output channels split further only when
+ * samples x groups x tiles leave threads idle (each block then redoes its tile's im2col,
+ * which is cheap next to the GEMM). Returns the number of tasks. */
+static int plan_conv(node_job *job, int threads)
 {
     const dc_conv_shape *s = &job->nd->conv;
     const int npix = job->nd->h * job->nd->w, cout_g = s->cout / s->groups;
     job->tile = dc_conv_tile_pixels(s);
     job->ptiles = (npix + job->tile - 1) / job->tile;
     job->co_blocks = 1;
-    const int have = job->n * s->groups * job->ptiles;
+    job->samples = dc_conv_samples_per_tile(s, job->n);
+    if (job->samples > 1) {
+        int balanced = job->n / (2 * threads);
+        if (balanced < job->samples)
+            job->samples = balanced > 1 ? balanced : 1;
+    }
+    const int blocks = (job->n + job->samples - 1) / job->samples;
+    const int have = (job->samples > 1 ? blocks : job->n) * s->groups * job->ptiles;
     if (threads > 1 && have < 2 * threads && (size_t)job->nd->macs > 8 * DC_PARALLEL_MIN) {
         int want = (2 * threads + have - 1) / have;
         int max_blocks = cout_g / 16 > 1 ? cout_g / 16 : 1; /* at least 16 rows a block */
@@ -350,7 +390,10 @@ static void plan_conv(node_job *job, int threads)
     }
     job->co_block = (cout_g + job->co_blocks - 1) / job->co_blocks;
     job->co_blocks = (cout_g + job->co_block - 1) / job->co_block;
+    if (job->samples > 1)
+        return blocks * s->groups * job->co_blocks;
     job->parts = s->groups * job->ptiles * job->co_blocks;
+    return job->n * job->parts;
 }
 
 /* One task of a node (see node_job). */
@@ -481,8 +524,7 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
     case DC_OP_COUNT:
         return;
     case DC_OP_CONV:
-        plan_conv(&job, threads);
-        tasks = n * job.parts;
+        tasks = plan_conv(&job, threads);
         break;
     case DC_OP_LINEAR:
         job.parts = parts_for(nd->c / 16 > 1 ? nd->c / 16 : 1, 1, threads,

@@ -199,6 +199,38 @@ START_TEST(test_conv_tiles_assemble)
 }
 END_TEST
 
+/* Several samples as one GEMM equal each sample's conv (residual and channel block too). */
+START_TEST(test_conv_samples_equal_single)
+{
+    const dc_conv_shape *s = &tile_cases[_i];
+    fx_rng r = fx_rng_seed(700 + (uint64_t)_i);
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s), cout_g = s->cout / s->groups;
+    const int samples = 3;
+    size_t n_in = (size_t)s->cin * s->h * s->w, n_out = (size_t)s->cout * npix;
+    size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
+    float *in = random_buf(n_in * samples, &r), *w = random_buf(n_w, &r);
+    float *b = random_buf((size_t)s->cout, &r), *res = random_buf(n_out * samples, &r);
+    float *ref = malloc(n_out * samples * sizeof *ref);
+    float *out = malloc(n_out * samples * sizeof *out);
+    float *ws = malloc(dc_conv2d_samples_workspace_floats(s, samples) * sizeof *ws);
+    for (int j = 0; j < samples; j++)
+        conv_reference(s, in + j * n_in, w, b, res + j * n_out, DC_ACT_RELU, ref + j * n_out);
+    for (size_t i = 0; i < n_out * samples; i++)
+        out[i] = NAN;
+    const int half = cout_g / 2;
+    for (int g = 0; g < s->groups; g++) { /* two channel blocks, the first of one sample */
+        dc_conv2d_samples(s, 1, in, w, b, res, DC_ACT_RELU, out, g, 0, half, ws);
+        dc_conv2d_samples(s, samples - 1, in + n_in, w, b, res + n_out, DC_ACT_RELU,
+                          out + n_out, g, 0, half, ws);
+        dc_conv2d_samples(s, samples, in, w, b, res, DC_ACT_RELU, out, g, half, cout_g, ws);
+    }
+    double d = rel_diff(out, ref, n_out * samples);
+    ck_assert_msg(d <= 1e-5, "case %d: %g", _i, d);
+    ck_assert_int_eq(dc_conv_samples_per_tile(s, 1), 1);
+    free(in), free(w), free(b), free(res), free(ref), free(out), free(ws);
+}
+END_TEST
+
 /* ---- linear, layer norm, attention ranges -------------------------------- */
 
 START_TEST(test_linear_ranges)
@@ -277,7 +309,7 @@ START_TEST(test_net_same_on_any_thread_count)
     static const char *archs[] = { "resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5",
                                    "vgg11_bn" };
     const char *arch = archs[_i];
-    const int batch = 3;
+    const int batch = 9; /* at 1 thread, small maps run several samples per GEMM */
     dc_net *net;
     dc_error err;
     ck_assert_msg(dc_net_build_random(arch, 10, 7, batch, &net, &err) == DC_OK, "%s", err.msg);
@@ -287,11 +319,17 @@ START_TEST(test_net_same_on_any_thread_count)
     fx_rng r = fx_rng_seed(9);
     float *x = random_buf(n_in, &r);
     float *ref = malloc(n_out * sizeof *ref), *out = malloc(n_out * sizeof *out);
+    /* reference: one sample at a time on one thread */
     dc_set_threads(1);
-    ck_assert(dc_net_forward(net, x, batch, ref, &err) == DC_OK);
+    const size_t in_one = n_in / batch;
+    for (int j = 0; j < batch; j++)
+        ck_assert(dc_net_forward(net, x + j * in_one, 1, ref + j * info.num_classes, &err) ==
+                  DC_OK);
+    ck_assert(dc_net_forward(net, x, batch, out, &err) == DC_OK);
+    ck_assert_msg(rel_diff(out, ref, n_out) <= 1e-5, "%s: batch on one thread", arch);
     for (int threads = 2; threads <= 3; threads++) {
         dc_set_threads(threads);
-        for (int n = 1; n <= batch; n += batch - 1) {
+        for (int n = 1; n <= batch; n += batch / 2) {
             ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
             double d = rel_diff(out, ref, (size_t)n * info.num_classes);
             ck_assert_msg(d <= 1e-5, "%s: %d threads, batch %d: %g", arch, threads, n, d);
@@ -313,6 +351,7 @@ static Suite *threads_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("units");
     tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
+    tcase_add_loop_test(t, test_conv_samples_equal_single, 0, (int)NELEM(tile_cases));
     tcase_add_test(t, test_linear_ranges);
     tcase_add_test(t, test_layernorm_ranges);
     tcase_add_test(t, test_attention_bands);
