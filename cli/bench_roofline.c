@@ -306,7 +306,7 @@ bool cli_roof_report(const dc_net *net, int batch, const cli_roof_machine *m, bo
     double total = 0.0;
     for (int i = 0; i < n; i++) {
         const dc_node *nd = &net->nodes[i];
-        if (nd->op == DC_OP_INPUT || nd->runs <= 0)
+        if (nd->op == DC_OP_INPUT || nd->op == DC_OP_FUSED || nd->runs <= 0)
             continue; /* no profile for this node */
         double sec = nd->seconds / (double)nd->runs;
         total += sec;

@@ -640,6 +640,8 @@ void dc_net_print_profile(const dc_net *net, void *file)
             "ms/sample", "MMACs", "GFLOP/s", "share");
     for (int i = 1; i < net->n_nodes; i++) {
         const dc_node *nd = &net->nodes[i];
+        if (nd->op == DC_OP_FUSED)
+            continue; /* its work is in the node it was fused into */
         double per = nd->runs ? nd->seconds / (double)nd->runs : 0.0;
         double gflops = per > 0 ? 2.0 * (double)nd->macs / per * 1e-9 : 0.0;
         char shape[32];

@@ -233,7 +233,9 @@ check("bench --layers lists resnet20's conv shapes with their node counts",
       rc == 0 and got == want, f"rc={rc}; got {got}; {out[-1500:]}{err[-300:]}")
 check("bench --layers names the peak and bandwidth it measured",
       re.search(r"SGEMM peak [\d.]+ GFLOP/s \(cblas_sgemm 256x256x256", out) is not None
-      and "3 x 16 MiB" in out and re.search(r"^add\s+9\s", out, re.M) is not None, out[:600])
+      and "3 x 16 MiB" in out and re.search(r"^linear\s+1\s", out, re.M) is not None
+      # the 9 residual adds are fused into the convs before them: no add row, no fused row
+      and re.search(r"^(add|fused)\s", out, re.M) is None, out[:600])
 rc, objs, err = bench_json("--model", "resnet20", "--layers", "--repeats", "2", "--warmup", "0",
                            "--threads", "1", "--peak-n", "256", "--triad-mib", "16")
 lay = objs[0].get("layers", {}) if rc == 0 and objs and objs[0] else {}
