@@ -1,6 +1,7 @@
 /* predictions.c — per-sample outputs of a model, and their HDF5 cache (predictions.h). */
 #include "cascade/predictions.h"
 
+#include "base/pool.h"
 #include "kernels/kernels.h"
 #include "loaders/preprocess.h"
 
@@ -69,6 +70,30 @@ double dc_predictions_accuracy(const dc_predictions *p)
     return p->n ? (double)right / p->n : 0.0;
 }
 
+/* One batch's inputs, decoded and preprocessed on the engine's threads (samples are
+ * independent: dc_dataset_image and dc_preprocess_net touch only their own sample). */
+typedef struct {
+    const dc_dataset *ds;
+    const dc_net_info *info;
+    int first;           /* dataset index of the batch's sample 0 */
+    size_t per;          /* floats of one preprocessed sample */
+    float *x;
+    dc_status *status;   /* per sample */
+    dc_error *errs;      /* per sample, read only where status != DC_OK */
+} prep_batch;
+
+static void prep_task(void *ctx, int j, int thread)
+{
+    (void)thread;
+    const prep_batch *b = ctx;
+    dc_image img = { 0 };
+    dc_status st = dc_dataset_image(b->ds, b->first + j, &img, &b->errs[j]);
+    if (st == DC_OK)
+        st = dc_preprocess_net(&img, b->info, b->x + b->per * (size_t)j, &b->errs[j]);
+    dc_image_free(&img);
+    b->status[j] = st;
+}
+
 dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, int batch,
                                  bool keep_logits,
                                  void (*progress)(int done, int total, void *arg), void *arg,
@@ -89,16 +114,20 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
     float *x = malloc(per * (size_t)batch * sizeof *x);
     float *logits = malloc((size_t)k * batch * sizeof *logits);
     float *probs = malloc((size_t)k * sizeof *probs);
-    if (!x || !logits || !probs)
+    dc_status *status = malloc((size_t)batch * sizeof *status);
+    dc_error *errs = malloc((size_t)batch * sizeof *errs);
+    if (!x || !logits || !probs || !status || !errs)
         st = dc_fail(err, DC_ERR_NOMEM, "out of memory");
     for (int at = 0; st == DC_OK && at < n; at += batch) {
         int m = n - at < batch ? n - at : batch;
+        prep_batch b = { ds, &info, at, per, x, status, errs };
+        dc_pool_run(dc_pool_default(), m, prep_task, &b);
         for (int j = 0; j < m && st == DC_OK; j++) {
-            dc_image img = { 0 };
-            st = dc_dataset_image(ds, at + j, &img, err);
-            if (st == DC_OK)
-                st = dc_preprocess_net(&img, &info, x + per * j, err);
-            dc_image_free(&img);
+            if (status[j] != DC_OK) {
+                if (err)
+                    *err = errs[j];
+                st = status[j];
+            }
             out->label[at + j] = dc_dataset_label(ds, at + j);
         }
         if (st == DC_OK)
@@ -118,6 +147,8 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
     free(x);
     free(logits);
     free(probs);
+    free(status);
+    free(errs);
     if (st != DC_OK)
         dc_predictions_free(out);
     return st;
