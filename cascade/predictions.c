@@ -2,8 +2,10 @@
 #include "cascade/predictions.h"
 
 #include "kernels/kernels.h"
+#include "loaders/outfile.h"
 #include "loaders/preprocess.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <math.h>
 #include <stdio.h>
@@ -163,11 +165,18 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
                               const dc_predictions_key *key, dc_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot create the prediction cache", tmp);
+    dc_outfile out;
+    dc_status st = dc_outfile_open(&out, path, DC_OUT_SEEKABLE | DC_OUT_NAME_ONLY, err);
+    if (st != DC_OK)
+        return st;
+    errno = 0;
+    hid_t f = H5Fcreate(out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) {
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot create the prediction cache %s: %s", path,
+                     out.tmp, errno ? strerror(errno) : "HDF5 error");
+        dc_outfile_abort(&out);
+        return st;
+    }
     int version = DC_PREDICTIONS_FORMAT, train = key->train;
     unsigned long long sum = key->weights_checksum;
     long long macs = p->macs;
@@ -190,15 +199,12 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
         rc |= write_array(f, "logits", H5T_NATIVE_FLOAT, 2, dims, p->logits);
     rc |= H5Fclose(f);
     if (rc < 0) {
-        remove(tmp);
-        return dc_fail(err, DC_ERR_IO, "%s: cannot write the prediction cache", path);
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot write the prediction cache: %s", path,
+                     errno ? strerror(errno) : "HDF5 error");
+        dc_outfile_abort(&out);
+        return st;
     }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return dc_fail(err, DC_ERR_IO, "%s: cannot rename the prediction cache into place",
-                       path);
-    }
-    return DC_OK;
+    return dc_outfile_commit(&out, err);
 }
 
 /* Opens attribute `name` of f when it holds exactly one value of class cls; otherwise

@@ -13,6 +13,7 @@
 #endif
 
 #include "loaders/image.h"
+#include "loaders/outfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,16 +85,6 @@ static dc_status dc_image_sniff(FILE *f, const char *path, dc_image_format *fmt,
     if (fseek(f, 0, SEEK_SET) != 0)
         return dc_fail(err, DC_ERR_IO, "%s: cannot seek: %s", path, strerror(errno));
     return DC_OK;
-}
-
-/* "<path>.tmp-<pid>" in a new allocation (NULL when out of memory). */
-static char *dc_image_tmp_path(const char *path)
-{
-    size_t cap = strlen(path) + 32;
-    char *tmp = malloc(cap);
-    if (tmp)
-        snprintf(tmp, cap, "%s.tmp-%ld", path, (long)getpid());
-    return tmp;
 }
 
 /* ---- PNG reading -------------------------------------------------------- */
@@ -385,26 +376,16 @@ dc_status dc_image_write_png(const char *path, const dc_image *img, dc_error *er
         (img->c != 1 && img->c != 3 && img->c != 4))
         return dc_fail(err, DC_ERR_ARG, "%s: cannot write a PNG of this image (needs w, h "
                        ">= 1, c = 1, 3 or 4, and pixels)", path);
-    char *tmp = dc_image_tmp_path(path);
-    if (!tmp)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        dc_status st = dc_fail(err, DC_ERR_IO, "%s: cannot create %s: %s", path, tmp,
-                               strerror(errno));
-        free(tmp);
+    dc_outfile out;
+    dc_status st = dc_outfile_open(&out, path, 0, err);
+    if (st != DC_OK)
+        return st;
+    st = dc_png_write_file(out.f, path, img, err);
+    if (st != DC_OK) {
+        dc_outfile_abort(&out);
         return st;
     }
-    dc_status st = dc_png_write_file(f, path, img, err);
-    if (fclose(f) != 0 && st == DC_OK)
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (st == DC_OK && rename(tmp, path) != 0)
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp,
-                     strerror(errno));
-    if (st != DC_OK)
-        remove(tmp);
-    free(tmp);
-    return st;
+    return dc_outfile_commit(&out, err);
 }
 
 /* ---- pixel operations --------------------------------------------------- */

@@ -11,6 +11,7 @@
 #endif
 
 #include "loaders/npy.h"
+#include "loaders/outfile.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -571,33 +572,16 @@ dc_status dc_npy_write_f32(const char *path, const float *data, int ndim, const 
     if (header_len == 0)
         return dc_fail(err, DC_ERR_ARG, "%s: NPY header would be too long", path);
 
-    size_t tmp_cap = strlen(path) + 32;
-    char *tmp = malloc(tmp_cap);
-    if (!tmp)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, tmp_cap, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
+    dc_outfile out;
+    if ((st = dc_outfile_open(&out, path, 0, err)) != DC_OK)
+        return st;
+    errno = 0;
+    if (fwrite(header, 1, header_len, out.f) != header_len ||
+        !dc_npy_write_data(out.f, data, count)) {
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path,
+                     errno ? strerror(errno) : "write error");
+        dc_outfile_abort(&out);
         return st;
     }
-    errno = 0;
-    bool ok = fwrite(header, 1, header_len, f) == header_len && dc_npy_write_data(f, data, count);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        remove(tmp);
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path,
-                     saved ? strerror(saved) : "write error");
-    }
-    free(tmp);
-    return st;
+    return dc_outfile_commit(&out, err);
 }
