@@ -424,12 +424,28 @@ static dc_status dc_npy_read_data(FILE *f, const char *path, size_t data_off, si
             return dc_fail(err, DC_ERR_FORMAT, "%s: truncated: expected %zu bytes of data, "
                            "found %" PRIu64, path, need, have);
     }
-    float *data = malloc(need);
+    /* A pipe's size is unknown: grow the buffer with what actually arrives (doubling from
+     * 1 MiB), so a header claiming 96 GB costs only the bytes sent. */
+    bool regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
+    size_t cap = regular || need < ((size_t)1 << 20) ? need : (size_t)1 << 20;
+    float *data = malloc(cap);
     if (!data)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data", path,
                        need);
     errno = 0;
-    size_t got = dc_npy_read_bytes(f, data, need);
+    size_t got = dc_npy_read_bytes(f, data, cap);
+    while (got == cap && cap < need && !ferror(f)) {
+        size_t grow = cap > need / 2 ? need : 2 * cap;
+        float *more = realloc(data, grow);
+        if (!more) {
+            free(data);
+            return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data",
+                           path, grow);
+        }
+        data = more;
+        got += dc_npy_read_bytes(f, (char *)data + cap, grow - cap);
+        cap = grow;
+    }
     if (ferror(f) || got < need) {
         dc_status st = ferror(f) ? dc_npy_read_error(path, "NPY data", err)
                                  : dc_fail(err, DC_ERR_FORMAT, "%s: truncated: expected %zu "

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Produced by NumPy 1.24.2 (/usr/bin/python3; np.save unless said otherwise): preamble,
@@ -769,6 +770,38 @@ START_TEST(test_huge_shapes)
 }
 END_TEST
 
+/* Read from a pipe, whose size is unknown: a header claiming 96 GB used to be allocated
+ * at once; now the buffer grows with the bytes that arrive, and the short stream is
+ * reported as truncated. */
+START_TEST(test_huge_shape_from_pipe)
+{
+    char file[512], fifo[512];
+    write_npy_with_header(file, sizeof file, "npy_pipe_src.npy",
+                          "{'descr': '<f4', 'fortran_order': False, "
+                          "'shape': (24000000000,), }", "\0\0\0\0\0\0\0\0", 8);
+    fx_path(fifo, sizeof fifo, "npy_pipe.npy");
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) { /* the writer: the file's bytes into the FIFO */
+        FILE *in = fopen(file, "rb"), *out = fopen(fifo, "wb");
+        char buf[4096];
+        size_t n;
+        while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        if (out)
+            fclose(out); /* _exit does not flush */
+        _exit(0);
+    }
+    expect_read_error(fifo, DC_ERR_FORMAT, "truncated: expected 96000000000 bytes of data, "
+                      "found 8", (char *)NULL);
+    int status;
+    waitpid(child, &status, 0);
+    unlink(fifo);
+}
+END_TEST
+
 START_TEST(test_huge_header_length)
 {
     char path[512];
@@ -823,6 +856,7 @@ static Suite *npy_suite(void)
     tcase_add_test(bad, test_trailing_bytes_are_ignored);
     tcase_add_test(bad, test_huge_shapes);
     tcase_add_test(bad, test_huge_header_length);
+    tcase_add_test(bad, test_huge_shape_from_pipe);
     tcase_add_test(bad, test_directory_is_not_a_file);
     suite_add_tcase(s, bad);
     return s;
