@@ -375,6 +375,12 @@ START_TEST(test_cifar_binary_bad_files)
     uint8_t rec[3073] = { 10 };
     write_at(dir, "test_batch.bin", rec, sizeof rec);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch.bin", "label 10");
+    /* a directory in place of the batch ("9223372036854775807 bytes found") */
+    snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+    remove(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch.bin", "is a directory");
+    rmdir(path);
     /* a missing training batch */
     snprintf(path, sizeof path, "%s/data_batch_3.bin", dir);
     remove(path);
@@ -453,6 +459,16 @@ START_TEST(test_cifar_python_bad_files)
     write_at(dir, "test_batch", b.b, b.n);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "labels[1]");
     free(b.b);
+    /* an empty batch (0 x 3072 data, no labels): accuracy nan and exit status 0 before */
+    b = py2_batch(0, data, labels);
+    write_at(dir, "test_batch", b.b, b.n);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "no images");
+    free(b.b);
+    /* a directory in place of the batch */
+    remove(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "is a directory");
+    rmdir(path);
     /* a pickle calling os.system is refused, never run */
     static const char evil[] = "\x80\x02" "cos\nsystem\nX\x04\x00\x00\x00" "true\x85R.";
     write_at(dir, "test_batch", evil, sizeof evil - 1);
