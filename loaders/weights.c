@@ -129,6 +129,14 @@ static dc_status read_string_attr(dc_weights *w, const char *name, bool required
         free(tmp);
     } else {
         size_t len = H5Tget_size(ft);
+        if (len == 0 || len > ((size_t)16 << 20) / (size_t)n) { /* 16 MiB of text at most */
+            H5Tclose(mt);
+            H5Tclose(ft);
+            H5Aclose(a);
+            free(strs);
+            return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s' holds %lld strings of %zu "
+                           "bytes: too large", w->path, name, (long long)n, len);
+        }
         H5Tset_size(mt, len + 1);
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
         char *buf = calloc((size_t)n, len + 1);
@@ -447,13 +455,16 @@ dc_status dc_weights_read(dc_weights *w, const char *key, int ndim, const int64_
                          w->path, key, got, w->attrs.arch, want);
         }
     }
-    if (st == DC_OK && dst) {
+    if (st == DC_OK && dst &&
+        H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        /* an optional filter (h5py's LZF) skips chunks it could not shrink, so a tensor
+         * with an unavailable filter may still read: blame the filter only on failure */
         char filter[80];
         if (missing_filter(ds, filter, sizeof filter))
             st = dc_fail(err, DC_ERR_UNSUPPORTED, "%s: tensor '%s' is compressed with %s, "
                          "which this HDF5 library cannot decode (re-save it uncompressed or "
                          "with gzip)", w->path, key, filter);
-        else if (H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
+        else
             st = dc_fail(err, DC_ERR_FORMAT, "%s: cannot read tensor '%s' (truncated or "
                          "corrupt file?)", w->path, key);
     }
