@@ -358,8 +358,11 @@ static dc_status read_cache_attrs(hid_t f, const char *path, cache_attrs *c, dc_
     return DC_OK;
 }
 
-/* Checks every value read: labels and predictions in 0..classes-1, scores in [0, 1] (NaN
- * refused), logits finite. */
+/* Rounding may carry a normalised entropy a hair past 1 */
+#define DC_SCORE_SLACK 1e-5f
+
+/* Checks every value read: labels and predictions in 0..classes-1, scores in [0, 1] (give
+ * or take DC_SCORE_SLACK; NaN refused), logits finite. */
 static dc_status check_values(const char *path, const dc_predictions *p, dc_error *err)
 {
     for (int i = 0; i < p->n; i++) {
@@ -369,7 +372,8 @@ static dc_status check_values(const char *path, const dc_predictions *p, dc_erro
                            "label %d or prediction %d is not a class of %d)", path, i,
                            p->label[i], p->pred[i], p->num_classes);
         for (int k = 0; k < 3; k++)
-            if (!(p->score[k][i] >= 0.0f && p->score[k][i] <= 1.0f))
+            if (!(p->score[k][i] >= -DC_SCORE_SLACK &&
+                  p->score[k][i] <= 1.0f + DC_SCORE_SLACK))
                 return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (sample %d: "
                                "%s score %g is not in [0, 1])", path, i, score_names[k],
                                (double)p->score[k][i]);
