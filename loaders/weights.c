@@ -356,8 +356,13 @@ static const char *link_kind(hid_t file, const char *h5path)
             return p ? "under an external link" : "an external link";
         if (li.type != H5L_TYPE_HARD)
             return "a user-defined link";
-        if (!p)
-            return "a hard link to something other than a dataset";
+        if (!p) {
+            H5O_info_t oi;
+            bool dataset = H5Oget_info_by_name(file, part, &oi, H5P_DEFAULT) >= 0 &&
+                           oi.type == H5O_TYPE_DATASET;
+            return dataset ? "a second name (hard link) of a tensor stored under another name"
+                           : "a group or another object";
+        }
     }
 }
 
@@ -419,7 +424,7 @@ dc_status dc_weights_read(dc_weights *w, const char *key, int ndim, const int64_
         const char *link = link_kind(w->file, h5path);
         if (link)
             return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: tensor '%s' (%s) is %s, not a "
-                           "dataset; links are not supported (store the tensor itself)",
+                           "stored dataset (links are not supported: store the tensor itself)",
                            w->path, key, h5path, link);
         return dc_fail(err, DC_ERR_MISSING, "%s: tensor '%s' (%s) is missing for arch %s",
                        w->path, key, h5path, w->attrs.arch);
