@@ -24,6 +24,20 @@ static void outfile_free(dc_outfile *o)
     o->f = NULL;
 }
 
+/* True for the links that stand for an open descriptor: /dev/stdout, /dev/fd/N,
+ * /proc/self/fd/N (their target is "/proc/..." or a "pipe:[...]"-like name). */
+static bool descriptor_link(const char *path)
+{
+    if (strncmp(path, "/dev/fd/", 8) == 0 || strncmp(path, "/proc/", 6) == 0)
+        return true;
+    char to[64];
+    ssize_t n = readlink(path, to, sizeof to - 1);
+    if (n <= 0)
+        return false;
+    to[n] = '\0';
+    return strncmp(to, "/proc/", 6) == 0 || strncmp(to, "fd/", 3) == 0;
+}
+
 /* Resolves what is at path into o->path (and the mode to keep), or fails naming it.
  * *in_place: a device or FIFO, written directly. */
 static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
@@ -43,6 +57,13 @@ static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
             return dc_fail(err, DC_ERR_IO, "%s: is a symbolic link to a missing or "
                            "unreachable file (%s); not writing through it", path,
                            strerror(errno));
+        if (S_ISREG(sb.st_mode) && descriptor_link(path)) {
+            /* /dev/stdout redirected to a file: renaming over that file would leave the
+             * shell's descriptor on an unlinked copy; write through the name instead */
+            *in_place = true;
+            o->path = strdup(path);
+            return o->path ? DC_OK : dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
+        }
         if (S_ISREG(sb.st_mode)) {
             o->path = realpath(path, NULL); /* write the target, keep the link */
             if (!o->path)

@@ -7,6 +7,8 @@
  *                                renamed over path (an existing file keeps its mode)
  *   a symbolic link              its final target (resolved with realpath) is written as
  *                                above; the link stays a link. A dangling link is refused.
+ *                                /dev/stdout, /dev/fd/N and /proc/.../fd/N are written in
+ *                                place even when they lead to a regular file (`> out.txt`)
  *   a character device or FIFO   written in place, as the shell's '>' would (/dev/stdout,
  *                                /dev/null, a named pipe); refused with DC_OUT_SEEKABLE
  *   anything else                refused (a directory, a socket, a block device)

@@ -212,6 +212,17 @@ check("the FIFO stays a FIFO", stat.S_ISFIFO(os.lstat(fifo).st_mode))
 check("the reader got the NPY", got.get("bytes", b"")[:6] == b"\x93NUMPY",
       repr(got.get("bytes", b"")[:20]))
 
+# /dev/stdout redirected to a file is written through, not renamed over
+with open(path("y_stdout.npy"), "wb") as out:
+    p = subprocess.run([BIN, "infer", "-w", good, "-i", path("x.npy"), "-o", "/dev/stdout"],
+                       stdout=out, stderr=subprocess.PIPE, timeout=60)
+try:
+    stdout_shape = np.load(path("y_stdout.npy")).shape
+except (OSError, ValueError) as e:
+    stdout_shape = str(e)
+check("infer -o /dev/stdout > file", p.returncode == 0 and stdout_shape == (2, 10),
+      f"rc={p.returncode} {stdout_shape} {p.stderr[-300:]!r}")
+
 # a full disk (a link to /dev/full, so that nothing in /dev is ever at risk): the reason is
 # named and nothing is replaced
 full = path("y_full.npy")
