@@ -1,6 +1,8 @@
 /* csv.c — atomic CSV files (see csv.h). */
 #include "cascade/csv.h"
 
+#include "loaders/outfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -9,9 +11,9 @@
 #include <unistd.h>
 
 struct dc_csv {
-    char path[1024];
-    char tmp[1100];
-    FILE *f;
+    char path[1024];    /* as given, for messages and the appended copy */
+    dc_outfile out;     /* where the rows go (loaders/outfile.h) */
+    FILE *f;            /* out.f */
     bool failed;
 };
 
@@ -61,16 +63,15 @@ dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv 
     if (!c)
         return dc_fail(err, DC_ERR_NOMEM, "out of memory");
     snprintf(c->path, sizeof c->path, "%s", path);
-    snprintf(c->tmp, sizeof c->tmp, "%s.tmp-%ld", path, (long)getpid());
-    c->f = fopen(c->tmp, "wb");
-    if (!c->f) {
-        dc_status st = dc_fail(err, DC_ERR_IO, "%s: cannot create: %s", c->tmp,
-                               strerror(errno));
+    dc_status st = dc_outfile_open(&c->out, path, 0, err);
+    if (st != DC_OK) {
         free(c);
         return st;
     }
+    c->f = c->out.f;
     bool had_rows = false;
-    dc_status st = append ? copy_existing(c, header, &had_rows, err) : DC_OK;
+    /* a device or FIFO written in place has no rows to keep (and reading it would block) */
+    st = append && c->out.tmp ? copy_existing(c, header, &had_rows, err) : DC_OK;
     if (st != DC_OK) {
         dc_csv_abort(c);
         return st;
@@ -89,24 +90,20 @@ dc_status dc_csv_row(dc_csv *c, dc_error *err, const char *fmt, ...)
     va_end(ap);
     if (rc < 0 || fputc('\n', c->f) == EOF) {
         c->failed = true;
-        return dc_fail(err, DC_ERR_IO, "%s: write error: %s", c->tmp, strerror(errno));
+        return dc_fail(err, DC_ERR_IO, "%s: write error: %s", c->path, strerror(errno));
     }
     return DC_OK;
 }
 
 dc_status dc_csv_commit(dc_csv *c, dc_error *err)
 {
-    bool ok = !c->failed && fflush(c->f) == 0 && fsync(fileno(c->f)) == 0;
-    ok = (fclose(c->f) == 0) && ok;
-    c->f = NULL;
-    dc_status st = DC_OK;
-    if (!ok)
-        st = dc_fail(err, DC_ERR_IO, "%s: write error: %s", c->tmp, strerror(errno));
-    else if (rename(c->tmp, c->path) != 0)
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot rename into place: %s", c->path,
-                     strerror(errno));
-    if (st != DC_OK)
-        remove(c->tmp);
+    dc_status st;
+    if (c->failed) {
+        st = dc_fail(err, DC_ERR_IO, "%s: write error", c->path);
+        dc_outfile_abort(&c->out);
+    } else {
+        st = dc_outfile_commit(&c->out, err);
+    }
     free(c);
     return st;
 }
@@ -115,9 +112,7 @@ void dc_csv_abort(dc_csv *c)
 {
     if (!c)
         return;
-    if (c->f)
-        fclose(c->f);
-    remove(c->tmp);
+    dc_outfile_abort(&c->out);
     free(c);
 }
 

@@ -3,9 +3,12 @@
 
 #include "base/pool.h"
 #include "kernels/kernels.h"
+#include "loaders/outfile.h"
 #include "loaders/preprocess.h"
 
+#include <errno.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,11 +196,18 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
                               const dc_predictions_key *key, dc_error *err)
 {
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    char tmp[1200];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (f < 0)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot create the prediction cache", tmp);
+    dc_outfile out;
+    dc_status st = dc_outfile_open(&out, path, DC_OUT_SEEKABLE | DC_OUT_NAME_ONLY, err);
+    if (st != DC_OK)
+        return st;
+    errno = 0;
+    hid_t f = H5Fcreate(out.tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    if (f < 0) {
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot create the prediction cache %s: %s", path,
+                     out.tmp, errno ? strerror(errno) : "HDF5 error");
+        dc_outfile_abort(&out);
+        return st;
+    }
     int version = DC_PREDICTIONS_FORMAT, train = key->train;
     unsigned long long sum = key->weights_checksum;
     long long macs = p->macs;
@@ -220,62 +230,244 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
         rc |= write_array(f, "logits", H5T_NATIVE_FLOAT, 2, dims, p->logits);
     rc |= H5Fclose(f);
     if (rc < 0) {
-        remove(tmp);
-        return dc_fail(err, DC_ERR_IO, "%s: cannot write the prediction cache", path);
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot write the prediction cache: %s", path,
+                     errno ? strerror(errno) : "HDF5 error");
+        dc_outfile_abort(&out);
+        return st;
     }
-    if (rename(tmp, path) != 0) {
-        remove(tmp);
-        return dc_fail(err, DC_ERR_IO, "%s: cannot rename the prediction cache into place",
-                       path);
+    return dc_outfile_commit(&out, err);
+}
+
+/* Opens attribute `name` of f when it holds exactly one value of class cls; otherwise
+ * fails naming the file and the attribute. Nothing is read before these checks: a file
+ * whose attribute holds 100 values must not overrun the caller's one-value buffer. */
+static hid_t open_scalar_attr(hid_t f, const char *path, const char *name, H5T_class_t cls,
+                              const char *what, dc_status *st, dc_error *err)
+{
+    *st = DC_OK;
+    if (H5Aexists(f, name) <= 0) {
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' is "
+                      "missing)", path, name);
+        return -1;
     }
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
+    hid_t t = a < 0 ? -1 : H5Aget_type(a);
+    bool ok = sp >= 0 && t >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
+              H5Tget_class(t) == cls && (cls != H5T_STRING || H5Tis_variable_str(t) > 0);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (!ok) {
+        if (a >= 0)
+            H5Aclose(a);
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' "
+                      "must be %s)", path, name, what);
+        return -1;
+    }
+    return a;
+}
+
+/* Reads one integer attribute into *v (memtype: NATIVE_INT, NATIVE_LLONG or NATIVE_ULLONG). */
+static dc_status read_int_attr(hid_t f, const char *path, const char *name, hid_t memtype,
+                               void *v, dc_error *err)
+{
+    dc_status st;
+    hid_t a = open_scalar_attr(f, path, name, H5T_INTEGER, "one integer", &st, err);
+    if (a < 0)
+        return st;
+    herr_t rc = H5Aread(a, memtype, v);
+    H5Aclose(a);
+    if (rc < 0)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (cannot read "
+                       "attribute '%s')", path, name);
     return DC_OK;
 }
 
-static bool read_attr(hid_t f, const char *name, hid_t type, void *v)
+/* Reads one variable-length string attribute into dst (cap bytes, longer ones refused). */
+static dc_status read_string_attr(hid_t f, const char *path, const char *name, char *dst,
+                                  size_t cap, dc_error *err)
 {
-    if (H5Aexists(f, name) <= 0)
-        return false;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    bool ok = a >= 0 && H5Aread(a, type, v) >= 0;
-    if (a >= 0)
-        H5Aclose(a);
-    return ok;
-}
-
-static bool read_string_attr(hid_t f, const char *name, char *dst, size_t cap)
-{
-    if (H5Aexists(f, name) <= 0)
-        return false;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
+    dc_status st;
+    hid_t a = open_scalar_attr(f, path, name, H5T_STRING, "one variable-length string", &st,
+                               err);
+    if (a < 0)
+        return st;
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
     char *s = NULL;
-    bool ok = a >= 0 && H5Aread(a, t, &s) >= 0 && s;
+    bool ok = H5Aread(a, t, &s) >= 0 && s && strlen(s) < cap;
     if (ok)
-        snprintf(dst, cap, "%s", s);
+        memcpy(dst, s, strlen(s) + 1);
     if (s)
         H5free_memory(s);
     H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return ok;
+    H5Aclose(a);
+    if (!ok)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' "
+                       "cannot be read or is longer than %zu bytes)", path, name, cap - 1);
+    return DC_OK;
 }
 
-/* Reads a 1-D or 2-D dataset of exactly the expected element count. */
-static bool read_array(hid_t f, const char *name, hid_t type, hsize_t count, void *dst)
+/* Checks that dataset `name` exists, is of class cls, holds exactly count values and has
+ * the bytes for them in the file (a dataset may declare a huge extent it never stored):
+ * called for every dataset before anything is allocated. */
+static dc_status check_array(hid_t f, const char *path, const char *name, H5T_class_t cls,
+                             hsize_t count, dc_error *err)
 {
     if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
-        return false;
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' is "
+                       "missing)", path, name);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d < 0)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (cannot open "
+                       "dataset '%s')", path, name);
+    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
+    bool right_class = t >= 0 && H5Tget_class(t) == cls;
+    size_t elem = t >= 0 ? H5Tget_size(t) : 0;
+    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
+    hsize_t stored = H5Dget_storage_size(d);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    H5Dclose(d);
+    if (!right_class)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' must "
+                       "hold %s)", path, name, cls == H5T_INTEGER ? "integers" : "floats");
+    if (n < 0 || (hsize_t)n != count)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' holds "
+                       "%lld values, not %llu)", path, name, (long long)n,
+                       (unsigned long long)count);
+    if (elem == 0 || stored / elem < count)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' "
+                       "stores %llu bytes, too few for its %llu values)", path, name,
+                       (unsigned long long)stored, (unsigned long long)count);
+    return DC_OK;
+}
+
+/* Reads a dataset checked by check_array. */
+static bool read_array(hid_t f, const char *name, hid_t type, void *dst)
+{
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     if (d < 0)
         return false;
-    hid_t sp = H5Dget_space(d);
-    bool ok = H5Sget_simple_extent_npoints(sp) == (hssize_t)count &&
-              H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
-    H5Sclose(sp);
+    bool ok = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
     H5Dclose(d);
     return ok;
+}
+
+/* The key attributes of a cache file. */
+typedef struct {
+    int version, train, first, count, classes;
+    unsigned long long sum;
+    long long macs;
+    char dataset[1024], arch[48];
+} cache_attrs;
+
+static dc_status read_cache_attrs(hid_t f, const char *path, cache_attrs *c, dc_error *err)
+{
+    dc_status st;
+    if ((st = read_int_attr(f, path, "format_version", H5T_NATIVE_INT, &c->version, err)) ||
+        (st = read_int_attr(f, path, "weights_checksum", H5T_NATIVE_ULLONG, &c->sum, err)) ||
+        (st = read_string_attr(f, path, "dataset", c->dataset, sizeof c->dataset, err)) ||
+        (st = read_int_attr(f, path, "train", H5T_NATIVE_INT, &c->train, err)) ||
+        (st = read_int_attr(f, path, "first", H5T_NATIVE_INT, &c->first, err)) ||
+        (st = read_int_attr(f, path, "count", H5T_NATIVE_INT, &c->count, err)) ||
+        (st = read_string_attr(f, path, "arch", c->arch, sizeof c->arch, err)) ||
+        (st = read_int_attr(f, path, "num_classes", H5T_NATIVE_INT, &c->classes, err)) ||
+        (st = read_int_attr(f, path, "macs", H5T_NATIVE_LLONG, &c->macs, err)))
+        return st;
+    if (c->count < 0 || c->first < 0 || c->macs < 0)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (negative count, "
+                       "first or macs)", path);
+    if (c->classes < 1 || c->classes > DC_PREDICTIONS_MAX_CLASSES)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (num_classes %d is "
+                       "outside 1..%d)", path, c->classes, DC_PREDICTIONS_MAX_CLASSES);
+    return DC_OK;
+}
+
+/* Rounding may carry a normalised entropy a hair past 1 */
+#define DC_SCORE_SLACK 1e-5f
+
+/* Checks every value read: labels and predictions in 0..classes-1, scores in [0, 1] (give
+ * or take DC_SCORE_SLACK; NaN refused), logits finite. */
+static dc_status check_values(const char *path, const dc_predictions *p, dc_error *err)
+{
+    for (int i = 0; i < p->n; i++) {
+        if (p->label[i] < 0 || p->label[i] >= p->num_classes || p->pred[i] < 0 ||
+            p->pred[i] >= p->num_classes)
+            return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (sample %d: "
+                           "label %d or prediction %d is not a class of %d)", path, i,
+                           p->label[i], p->pred[i], p->num_classes);
+        for (int k = 0; k < 3; k++)
+            if (!(p->score[k][i] >= -DC_SCORE_SLACK &&
+                  p->score[k][i] <= 1.0f + DC_SCORE_SLACK))
+                return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (sample %d: "
+                               "%s score %g is not in [0, 1])", path, i, score_names[k],
+                               (double)p->score[k][i]);
+    }
+    size_t nl = p->logits ? (size_t)p->n * (size_t)p->num_classes : 0;
+    for (size_t i = 0; i < nl; i++)
+        if (!isfinite(p->logits[i]))
+            return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (logit %zu is "
+                           "%g)", path, i, (double)p->logits[i]);
+    return DC_OK;
+}
+
+/* Checks every dataset's class and size, then allocates and reads them. */
+static dc_status read_cache_data(hid_t f, const char *path, const cache_attrs *c,
+                                 bool need_logits, dc_predictions *out, dc_error *err)
+{
+    hsize_t n = (hsize_t)c->count;
+    dc_status st;
+    if ((st = check_array(f, path, "label", H5T_INTEGER, n, err)) ||
+        (st = check_array(f, path, "pred", H5T_INTEGER, n, err)))
+        return st;
+    for (int k = 0; k < 3; k++)
+        if ((st = check_array(f, path, score_names[k], H5T_FLOAT, n, err)))
+            return st;
+    if (need_logits &&
+        (st = check_array(f, path, "logits", H5T_FLOAT, n * (hsize_t)c->classes, err)))
+        return st;
+    if ((st = alloc_predictions(out, c->count, c->classes, need_logits, err)))
+        return st;
+    snprintf(out->arch, sizeof out->arch, "%s", c->arch);
+    out->macs = c->macs;
+    bool ok = read_array(f, "label", H5T_NATIVE_INT, out->label) &&
+              read_array(f, "pred", H5T_NATIVE_INT, out->pred);
+    for (int k = 0; ok && k < 3; k++)
+        ok = read_array(f, score_names[k], H5T_NATIVE_FLOAT, out->score[k]);
+    if (ok && need_logits)
+        ok = read_array(f, "logits", H5T_NATIVE_FLOAT, out->logits);
+    st = ok ? check_values(path, out, err)
+            : dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (data cannot be "
+                      "read)", path);
+    if (st != DC_OK)
+        dc_predictions_free(out);
+    return st;
+}
+
+/* DC_ERR_MISSING when the file's key differs from key (it is stale) or it lacks the logits
+ * asked for. */
+static dc_status check_key(hid_t f, const char *path, const cache_attrs *c,
+                           const dc_predictions_key *key, bool need_logits, dc_error *err)
+{
+    if (c->version != DC_PREDICTIONS_FORMAT)
+        return dc_fail(err, DC_ERR_MISSING, "%s: stale: cache format %d, not %d", path,
+                       c->version, DC_PREDICTIONS_FORMAT);
+    if (c->sum != key->weights_checksum)
+        return dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other weights", path);
+    if (strcmp(c->dataset, key->dataset) != 0 || (c->train != 0) != key->train ||
+        c->first != key->first || c->count != key->count)
+        return dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other data (%s, %s, "
+                       "samples %d..%lld)", path, c->dataset, c->train ? "train" : "test",
+                       c->first, (long long)c->first + c->count - 1);
+    if (need_logits && H5Lexists(f, "logits", H5P_DEFAULT) <= 0)
+        return dc_fail(err, DC_ERR_MISSING, "%s: holds no logits", path);
+    return DC_OK;
 }
 
 dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
@@ -290,54 +482,12 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
     hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (f < 0)
         return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache", path);
-    int version = 0, train = 0, first = 0, count = 0, classes = 0;
-    unsigned long long sum = 0;
-    long long macs = 0;
-    char dataset[1024] = "", arch[48] = "";
-    bool ok = read_attr(f, "format_version", H5T_NATIVE_INT, &version) &&
-              read_attr(f, "weights_checksum", H5T_NATIVE_ULLONG, &sum) &&
-              read_string_attr(f, "dataset", dataset, sizeof dataset) &&
-              read_attr(f, "train", H5T_NATIVE_INT, &train) &&
-              read_attr(f, "first", H5T_NATIVE_INT, &first) &&
-              read_attr(f, "count", H5T_NATIVE_INT, &count) &&
-              read_string_attr(f, "arch", arch, sizeof arch) &&
-              read_attr(f, "num_classes", H5T_NATIVE_INT, &classes) &&
-              read_attr(f, "macs", H5T_NATIVE_LLONG, &macs);
-    dc_status st = DC_OK;
-    if (!ok || count < 0 || classes < 1)
-        st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attributes)", path);
-    else if (version != DC_PREDICTIONS_FORMAT)
-        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: cache format %d, not %d", path, version,
-                     DC_PREDICTIONS_FORMAT);
-    else if (sum != key->weights_checksum)
-        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other weights", path);
-    else if (strcmp(dataset, key->dataset) != 0 || (train != 0) != key->train ||
-             first != key->first || count != key->count)
-        st = dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other data (%s, %s, samples "
-                     "%d..%d)", path, dataset, train ? "train" : "test", first,
-                     first + count - 1);
-    else if (need_logits && H5Lexists(f, "logits", H5P_DEFAULT) <= 0)
-        st = dc_fail(err, DC_ERR_MISSING, "%s: holds no logits", path);
+    cache_attrs c = { 0 };
+    dc_status st = read_cache_attrs(f, path, &c, err);
     if (st == DC_OK)
-        st = alloc_predictions(out, count, classes, need_logits, err);
-    if (st == DC_OK) {
-        snprintf(out->arch, sizeof out->arch, "%s", arch);
-        out->macs = macs;
-        hsize_t n = (hsize_t)count;
-        ok = read_array(f, "label", H5T_NATIVE_INT, n, out->label) &&
-             read_array(f, "pred", H5T_NATIVE_INT, n, out->pred);
-        for (int k = 0; ok && k < 3; k++)
-            ok = read_array(f, score_names[k], H5T_NATIVE_FLOAT, n, out->score[k]);
-        if (ok && need_logits)
-            ok = read_array(f, "logits", H5T_NATIVE_FLOAT, n * (hsize_t)classes, out->logits);
-        for (int i = 0; ok && i < count; i++)
-            ok = out->label[i] >= 0 && out->label[i] < classes && out->pred[i] >= 0 &&
-                 out->pred[i] < classes;
-        if (!ok) {
-            dc_predictions_free(out);
-            st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (data)", path);
-        }
-    }
+        st = check_key(f, path, &c, key, need_logits, err);
+    if (st == DC_OK)
+        st = read_cache_data(f, path, &c, need_logits, out, err);
     H5Fclose(f);
     return st;
 }

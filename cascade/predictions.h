@@ -20,6 +20,10 @@
 /* 3: ImageNet models get torchvision's Resize + CenterCrop preset (2: the window "first") */
 #define DC_PREDICTIONS_FORMAT 3
 
+/* The most classes a cache may hold (the weight loader's limit too): a cache claiming more is
+ * corrupt. Raise both together (docs/robustness.md). */
+#define DC_PREDICTIONS_MAX_CLASSES 100000
+
 typedef struct {
     uint64_t weights_checksum;  /* FNV-1a 64 of the weight file's bytes */
     char dataset[1024];         /* the directory the samples were read from */
@@ -53,7 +57,10 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
                               const dc_predictions_key *key, dc_error *err);
 
 /* Reads path when its key equals key. Returns DC_ERR_MISSING when the file does not exist
- * or is stale (err says which part of the key differs), DC_ERR_FORMAT when it is corrupt.
+ * or is stale (err says which part of the key differs), DC_ERR_FORMAT when it is corrupt:
+ * an attribute that is not one value of the right class (format_version 1.9 as a float, an
+ * array of strings), a dataset of the wrong class, size or stored bytes, a label or
+ * prediction that is not a class, a score outside [0, 1], a NaN or infinite logit.
  * need_logits: a cache without logits counts as stale. */
 dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
                               bool need_logits, dc_predictions *out, dc_error *err);

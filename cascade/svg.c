@@ -1,6 +1,8 @@
 /* svg.c — threshold curves and heatmaps as standalone SVG files (see svg.h). */
 #include "cascade/svg.h"
 
+#include "loaders/outfile.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -14,9 +16,8 @@
 /* ---- the file: written to a temporary name, renamed into place ------------------ */
 
 typedef struct {
-    FILE *f;
-    char path[1024];
-    char tmp[1100];
+    FILE *f;            /* out.f */
+    dc_outfile out;     /* loaders/outfile.h */
 } svg_file;
 
 /* XML text: escaped, control characters and invalid UTF-8 replaced by '?' */
@@ -86,13 +87,10 @@ static dc_status svg_open(svg_file *s, const char *path, double w, double h,
     s->f = NULL;
     if (!path || !*path)
         return dc_fail(err, DC_ERR_ARG, "SVG: no output path");
-    if (strlen(path) >= sizeof s->path)
-        return dc_fail(err, DC_ERR_ARG, "SVG: path too long: %.100s...", path);
-    snprintf(s->path, sizeof s->path, "%s", path);
-    snprintf(s->tmp, sizeof s->tmp, "%s.tmp-%ld", path, (long)getpid());
-    s->f = fopen(s->tmp, "wb");
-    if (!s->f)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot create: %s", s->tmp, strerror(errno));
+    dc_status st = dc_outfile_open(&s->out, path, 0, err);
+    if (st != DC_OK)
+        return st;
+    s->f = s->out.f;
     fprintf(s->f,
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
             "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"%.0f\" "
@@ -110,27 +108,8 @@ static dc_status svg_open(svg_file *s, const char *path, double w, double h,
 static dc_status svg_close(svg_file *s, dc_error *err)
 {
     fputs("</svg>\n", s->f);
-    int e = 0;
-    bool ok = !ferror(s->f) && fflush(s->f) == 0 && fsync(fileno(s->f)) == 0;
-    if (!ok)
-        e = errno;
-    if (fclose(s->f) != 0 && ok) {
-        ok = false;
-        e = errno;
-    }
     s->f = NULL;
-    if (ok && rename(s->tmp, s->path) != 0) {
-        dc_status st = dc_fail(err, DC_ERR_IO, "%s: cannot rename into place: %s", s->path,
-                               strerror(errno));
-        remove(s->tmp);
-        return st;
-    }
-    if (!ok) {
-        remove(s->tmp);
-        return dc_fail(err, DC_ERR_IO, "%s: write error: %s", s->tmp,
-                       strerror(e ? e : EIO));
-    }
-    return DC_OK;
+    return dc_outfile_commit(&s->out, err);
 }
 
 /* ---- axes --------------------------------------------------------------------- */
@@ -404,8 +383,7 @@ static dc_status write_threshold_svg(const char *path, const char *title, int pa
         st = put_panel(s.f, 0, HEADER_H + p * PANEL_H, kinds[p], curves[p], counts[p],
                        marked[p], err);
     if (st != DC_OK) {
-        fclose(s.f);
-        remove(s.tmp);
+        dc_outfile_abort(&s.out);
         return st;
     }
     return svg_close(&s, err);

@@ -1,6 +1,8 @@
 /* threshold.c — the exact lambda search and the original's grid (see threshold.h). */
 #include "cascade/threshold.h"
 
+#include "loaders/outfile.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -301,11 +303,10 @@ dc_status dc_threshold_write_table(const char *path, const dc_pred_table *first,
     dc_status rc = check_tables(first, second, DC_SCORE_MAXP, false, err);
     if (rc != DC_OK)
         return rc;
-    char tmp[1100];
-    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "w");
-    if (!f)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot create: %s", tmp, strerror(errno));
+    dc_outfile out;
+    if ((rc = dc_outfile_open(&out, path, 0, err)) != DC_OK)
+        return rc;
+    FILE *f = out.f;
     fprintf(f, "# dualcnn threshold table 1\n%d %lld %lld\n", first->n,
             (long long)first->macs, (long long)second->macs);
     for (int i = 0; i < first->n; i++)
@@ -313,11 +314,5 @@ dc_status dc_threshold_write_table(const char *path, const dc_pred_table *first,
                 first->pred[i], second->pred[i], first->score[0][i], first->score[1][i],
                 first->score[2][i], second->score[0][i], second->score[1][i],
                 second->score[2][i]);
-    bool ok = !ferror(f);
-    ok = fclose(f) == 0 && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        rc = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        remove(tmp);
-    }
-    return rc;
+    return dc_outfile_commit(&out, err);
 }

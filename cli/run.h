@@ -53,6 +53,8 @@ typedef struct {
 
 /* Strings read from a config file, alive until run_config_free. */
 #define RUN_CONFIG_MAX_STRINGS 16
+#define RUN_CONFIG_MAX_BYTES (1 << 20) /* a config.yml is a few hundred bytes */
+#define RUN_CONFIG_MAX_LINE 1023       /* bytes per line, newline excluded */
 typedef struct {
     char *strings[RUN_CONFIG_MAX_STRINGS];
     int n_strings;

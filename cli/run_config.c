@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Trims spaces at both ends in place and returns the start. */
 static char *trim(char *s)
@@ -71,17 +72,74 @@ static dc_status set_number(const char *path, int line, const char *key, const c
     return DC_OK;
 }
 
-dc_status run_config_load(const char *path, run_opts *o, run_config *c, dc_error *err)
+/* Reads one line (without its newline) into buf (RUN_CONFIG_MAX_LINE + 1 bytes): 1 when a
+ * line was read, 0 at the end of the file, or fails naming the file and line for a NUL byte
+ * (a binary file, /dev/zero), a line over RUN_CONFIG_MAX_LINE bytes, a file over
+ * RUN_CONFIG_MAX_BYTES, or a read error. *total counts the bytes read so far. */
+static int read_line(FILE *f, const char *path, int line, char *buf, size_t *total,
+                     dc_status *st, dc_error *err)
+{
+    size_t n = 0;
+    int ch;
+    while ((ch = getc(f)) != EOF) {
+        if (++*total > RUN_CONFIG_MAX_BYTES) {
+            *st = dc_fail(err, DC_ERR_FORMAT, "%s: longer than %d bytes: not a config file",
+                          path, RUN_CONFIG_MAX_BYTES);
+            return -1;
+        }
+        if (ch == '\n')
+            break;
+        if (ch == '\0') {
+            *st = dc_fail(err, DC_ERR_FORMAT, "%s:%d: a NUL byte: not a text config file",
+                          path, line);
+            return -1;
+        }
+        if (n == RUN_CONFIG_MAX_LINE) {
+            *st = dc_fail(err, DC_ERR_FORMAT, "%s:%d: line longer than %d bytes", path, line,
+                          RUN_CONFIG_MAX_LINE);
+            return -1;
+        }
+        buf[n++] = (char)ch;
+    }
+    buf[n] = '\0';
+    if (ferror(f)) {
+        *st = dc_fail(err, DC_ERR_IO, "%s: read error: %s", path, strerror(errno));
+        return -1;
+    }
+    return ch == EOF && n == 0 ? 0 : 1;
+}
+
+/* Opens path for reading if it is a regular file or a pipe (`-y <(...)`); a directory or a
+ * device (/dev/zero) is refused. */
+static FILE *open_config(const char *path, dc_status *st, dc_error *err)
 {
     FILE *f = fopen(path, "r");
+    if (!f) {
+        *st = dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+        return NULL;
+    }
+    struct stat sb;
+    if (fstat(fileno(f), &sb) != 0 || !(S_ISREG(sb.st_mode) || S_ISFIFO(sb.st_mode))) {
+        *st = dc_fail(err, DC_ERR_ARG, "%s: not a regular file (a directory or device?): "
+                      "-y needs a config file", path);
+        fclose(f);
+        return NULL;
+    }
+    return f;
+}
+
+dc_status run_config_load(const char *path, run_opts *o, run_config *c, dc_error *err)
+{
+    dc_status st = DC_OK;
+    FILE *f = open_config(path, &st, err);
     if (!f)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char buf[1024], section[64] = "";
+        return st;
+    char buf[RUN_CONFIG_MAX_LINE + 1], section[64] = "";
     int line = 0;
+    size_t total = 0;
     bool second_enabled = false, memory_enabled = false;
     const char *second_name = NULL, *memory_method = NULL;
-    dc_status st = DC_OK;
-    while (st == DC_OK && fgets(buf, sizeof buf, f)) {
+    while (st == DC_OK && read_line(f, path, line + 1, buf, &total, &st, err) > 0) {
         line++;
         if (strncmp(buf, "---", 3) == 0)
             continue;

@@ -252,10 +252,11 @@ static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double 
     if (ok && buf) {
         for (int i = 0; i < c; i++) {
             if (!(var[i] >= 0.0f)) {
-                free(buf);
+                /* the message reads var[i]: build it before buf is freed */
                 b_fail(b, DC_ERR_FORMAT, "%s: %s.running_var[%d] = %g is negative or NaN",
                        b->weights ? dc_weights_path(b->weights) : b->net->arch, bn, i,
                        (double)var[i]);
+                free(buf);
                 return false;
             }
             scale[i] = gamma[i] / sqrt((double)var[i] + eps);

@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define DC_CIFAR_SIDE 32
 #define DC_CIFAR_PIXELS (3 * DC_CIFAR_SIDE * DC_CIFAR_SIDE) /* 3072 */
@@ -146,6 +147,22 @@ static dc_status dc_cifar_meta_py(dc_dataset *ds, const char *dir, dc_error *err
 }
 
 /* ---- batch files -------------------------------------------------------- */
+
+/* A batch must be a regular file: a directory opens fine and reports a size of
+ * LONG_MAX bytes, which made a confusing message. */
+static dc_status dc_cifar_check_file(const char *path, dc_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return dc_fail(err, DC_ERR_FORMAT, "%s: is a directory, not a CIFAR-10 batch file",
+                       path);
+    if (!S_ISREG(sb.st_mode))
+        return dc_fail(err, DC_ERR_FORMAT, "%s: is not a regular file (a device or FIFO?), "
+                       "not a CIFAR-10 batch file", path);
+    return DC_OK;
+}
 
 /* One binary batch file. */
 static dc_status dc_cifar_read_bin(dc_dataset *ds, const char *path, dc_error *err)
@@ -283,7 +300,12 @@ dc_status dc_dataset_read_cifar(dc_dataset *ds, const char *dir, bool train, dc_
         char *path = dc_dataset_join(ds->root, name);
         if (!path)
             return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", ds->root);
-        st = binary ? dc_cifar_read_bin(ds, path, err) : dc_cifar_read_py(ds, path, err);
+        int before = ds->count;
+        st = dc_cifar_check_file(path, err);
+        if (st == DC_OK)
+            st = binary ? dc_cifar_read_bin(ds, path, err) : dc_cifar_read_py(ds, path, err);
+        if (st == DC_OK && ds->count == before) /* accuracy would be nan, exit status 0 */
+            st = dc_fail(err, DC_ERR_FORMAT, "%s: holds no images (an empty batch)", path);
         free(path);
     }
     return st;

@@ -21,30 +21,91 @@
 #define DC_IDX_MAX_SIDE 4096
 #define DC_IDX_MAX_COUNT 10000000
 #define DC_IDX_CHUNK ((size_t)16 << 20)
+/* The most pixel bytes an IDX file may announce (FashionMNIST's training split holds 47 MB):
+ * a gzip bomb whose header claims 2 million images is refused before it is inflated. */
+#define DC_IDX_MAX_BYTES ((uint64_t)1 << 30)
 
 static const char *const dc_idx_names[DC_IDX_CLASSES] = {
     "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
     "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"
 };
 
-/* An open IDX file. */
+/* An open IDX file, plain or gzip'd. zlib's gzread would skip anything after the last
+ * gzip member silently, so the gzip members are inflated here, and any bytes after them
+ * that do not start another member are an error. */
 typedef struct {
-    gzFile gz;
+    FILE *fp;
     const char *path;
+    bool gz;              /* the file starts with the gzip magic 1f 8b */
+    bool zinit;           /* zs is initialised */
+    bool member_done;     /* the current gzip member ended (Z_STREAM_END) */
+    bool garbage;         /* bytes that are not gzip follow the last member */
+    int zerr;             /* inflate's error, or Z_OK */
+    int io_errno;         /* a read error's errno, or 0 */
+    z_stream zs;
+    uint8_t in[1 << 14];
 } dc_idx_file;
 
-/* Reads up to n bytes into buf; returns how many arrived (fewer at the end of the file or
- * on an error, which gzerror then tells). */
-static size_t dc_idx_read_some(dc_idx_file *f, uint8_t *buf, size_t n)
+/* Refills the input buffer when it is empty; returns false at the end of the file. */
+static bool dc_idx_fill(dc_idx_file *f)
+{
+    if (f->zs.avail_in > 0)
+        return true;
+    size_t n = fread(f->in, 1, sizeof f->in, f->fp);
+    if (n == 0 && ferror(f->fp))
+        f->io_errno = errno ? errno : EIO;
+    f->zs.next_in = f->in;
+    f->zs.avail_in = (uInt)n;
+    return n > 0;
+}
+
+/* Inflates up to n bytes into buf; returns how many arrived. */
+static size_t dc_idx_inflate(dc_idx_file *f, uint8_t *buf, size_t n)
 {
     size_t got = 0;
-    while (got < n) {
-        size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
-        int r = gzread(f->gz, buf + got, (unsigned)want);
-        if (r <= 0)
+    while (got < n && f->zerr == Z_OK && !f->garbage && !f->io_errno) {
+        if (f->member_done) { /* another member, or the end; anything else is garbage */
+            if (!dc_idx_fill(f))
+                break;
+            if (f->zs.avail_in < 2 && f->zs.next_in[0] == 0x1f) {
+                f->in[0] = 0x1f; /* the magic may straddle two reads */
+                size_t more = fread(f->in + 1, 1, sizeof f->in - 1, f->fp);
+                f->zs.next_in = f->in;
+                f->zs.avail_in = (uInt)(1 + more);
+            }
+            if (f->zs.avail_in < 2 || f->zs.next_in[0] != 0x1f || f->zs.next_in[1] != 0x8b) {
+                f->garbage = true;
+                break;
+            }
+            inflateReset(&f->zs);
+            f->member_done = false;
+        }
+        if (!dc_idx_fill(f)) {
+            f->zerr = Z_BUF_ERROR; /* the file ends inside a member */
             break;
-        got += (size_t)r;
+        }
+        size_t want = n - got > (1u << 30) ? (1u << 30) : n - got;
+        f->zs.next_out = buf + got;
+        f->zs.avail_out = (uInt)want;
+        int r = inflate(&f->zs, Z_NO_FLUSH);
+        got += want - f->zs.avail_out;
+        if (r == Z_STREAM_END)
+            f->member_done = true;
+        else if (r != Z_OK && !(r == Z_BUF_ERROR && f->zs.avail_in == 0))
+            f->zerr = r;
     }
+    return got;
+}
+
+/* Reads up to n bytes into buf; returns how many arrived (fewer at the end of the file or
+ * on an error, which dc_idx_short then tells). */
+static size_t dc_idx_read_some(dc_idx_file *f, uint8_t *buf, size_t n)
+{
+    if (f->gz)
+        return dc_idx_inflate(f, buf, n);
+    size_t got = n ? fread(buf, 1, n, f->fp) : 0;
+    if (got < n && ferror(f->fp))
+        f->io_errno = errno ? errno : EIO;
     return got;
 }
 
@@ -52,20 +113,17 @@ static size_t dc_idx_read_some(dc_idx_file *f, uint8_t *buf, size_t n)
 static dc_status dc_idx_short(dc_idx_file *f, size_t n, size_t got, const char *what,
                               dc_error *err)
 {
-    int zerr = Z_OK;
-    const char *zmsg = gzerror(f->gz, &zerr);
-    /* zlib's messages start with the path: drop it, ours names the file already */
-    size_t plen = strlen(f->path);
-    if (zmsg && strncmp(zmsg, f->path, plen) == 0 && strncmp(zmsg + plen, ": ", 2) == 0)
-        zmsg += plen + 2;
-    if (zerr == Z_ERRNO)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot read: %s", f->path, strerror(errno));
-    if (zerr != Z_OK && zerr != Z_BUF_ERROR)
+    if (f->io_errno)
+        return dc_fail(err, DC_ERR_IO, "%s: cannot read: %s", f->path, strerror(f->io_errno));
+    if (f->garbage)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: bytes that are not gzip data follow the "
+                       "gzip stream", f->path);
+    if (f->zerr != Z_OK && f->zerr != Z_BUF_ERROR)
         return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt gzip data: %s", f->path,
-                       zmsg ? zmsg : "zlib error");
+                       f->zs.msg ? f->zs.msg : "zlib error");
     return dc_fail(err, DC_ERR_FORMAT, "%s: truncated: %zu bytes of %s expected, %zu found%s",
                    f->path, n, what, got,
-                   zerr == Z_BUF_ERROR ? " (the gzip stream ends early)" : "");
+                   f->zerr == Z_BUF_ERROR ? " (the gzip stream ends early)" : "");
 }
 
 /* Reads n bytes of data, growing the buffer as they arrive (so a header that lies about
@@ -91,13 +149,14 @@ static dc_status dc_idx_read_data(dc_idx_file *f, size_t n, const char *what, ui
         if (got < step)
             st = dc_idx_short(f, n, have, what, err);
     }
-    /* one more read: finds trailing bytes, and makes zlib check the gzip trailer (CRC) */
+    /* one more read: finds trailing bytes (and garbage after the gzip stream), and makes
+     * zlib check the gzip trailer (CRC) */
     uint8_t extra;
-    int r = st == DC_OK ? gzread(f->gz, &extra, 1) : 0;
+    size_t r = st == DC_OK ? dc_idx_read_some(f, &extra, 1) : 0;
     if (r > 0)
         st = dc_fail(err, DC_ERR_FORMAT, "%s: trailing data after the %zu bytes of %s the "
                      "header announces", f->path, n, what);
-    else if (r < 0)
+    else if (st == DC_OK && (f->io_errno || f->garbage || f->zerr != Z_OK))
         st = dc_idx_short(f, n, n, what, err);
     if (st != DC_OK) {
         free(buf);
@@ -112,11 +171,17 @@ static dc_status dc_idx_open(dc_idx_file *f, const char *path, uint32_t magic, i
                              uint32_t *dims, dc_error *err)
 {
     f->path = path;
-    f->gz = gzopen(path, "rb");
-    if (!f->gz)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path,
-                       errno ? strerror(errno) : "out of memory");
-    gzbuffer(f->gz, 1 << 17);
+    f->fp = fopen(path, "rb");
+    if (!f->fp)
+        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    int c0 = getc(f->fp), c1 = getc(f->fp);
+    f->gz = c0 == 0x1f && c1 == 0x8b;
+    rewind(f->fp);
+    if (f->gz) {
+        if (inflateInit2(&f->zs, 15 + 16) != Z_OK) /* 16: a gzip wrapper */
+            return dc_fail(err, DC_ERR_NOMEM, "%s: cannot start zlib", path);
+        f->zinit = true;
+    }
     uint8_t head[4 + 4 * 3];
     size_t need = 4 + 4 * (size_t)ndims, got = dc_idx_read_some(f, head, need);
     if (got < need)
@@ -135,9 +200,12 @@ static dc_status dc_idx_open(dc_idx_file *f, const char *path, uint32_t magic, i
 
 static void dc_idx_close(dc_idx_file *f)
 {
-    if (f->gz)
-        gzclose(f->gz);
-    f->gz = NULL;
+    if (f->zinit)
+        inflateEnd(&f->zs);
+    if (f->fp)
+        fclose(f->fp);
+    f->fp = NULL;
+    f->zinit = false;
 }
 
 /* "<dir>/<name>" or "<dir>/<name>.gz", whichever exists (plain first); NULL if neither. */
@@ -211,6 +279,14 @@ dc_status dc_dataset_read_idx(dc_dataset *ds, const char *dir, bool train, dc_er
                         idims[1] > DC_IDX_MAX_SIDE || idims[2] > DC_IDX_MAX_SIDE))
         st = dc_fail(err, DC_ERR_FORMAT, "%s: unlikely image dimensions %u x %u x %u", ipath,
                      idims[0], idims[1], idims[2]);
+    if (st == DC_OK && (uint64_t)idims[0] * idims[1] * idims[2] > DC_IDX_MAX_BYTES)
+        st = dc_fail(err, DC_ERR_UNSUPPORTED, "%s: the header announces %u images of %u x %u "
+                     "pixels, %llu bytes: over the limit of %llu bytes", ipath, idims[0],
+                     idims[1], idims[2],
+                     (unsigned long long)idims[0] * idims[1] * idims[2],
+                     (unsigned long long)DC_IDX_MAX_BYTES);
+    if (st == DC_OK && idims[0] == 0)
+        st = dc_fail(err, DC_ERR_FORMAT, "%s: holds no images (an empty split)", ipath);
     if (st == DC_OK)
         st = dc_idx_open(&fl, lpath, DC_IDX_LABELS_MAGIC, 1, ldims, err);
     if (st == DC_OK && ldims[0] != idims[0])

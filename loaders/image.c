@@ -13,6 +13,7 @@
 #endif
 
 #include "loaders/image.h"
+#include "loaders/outfile.h"
 
 #include <errno.h>
 #include <math.h>
@@ -27,12 +28,29 @@
 #include <jerror.h>
 #include <png.h>
 
-/* The largest image the loader accepts (about 805 MB of RGB pixels). */
+/* The largest image the loader accepts (about 805 MB of RGB pixels), and the longest side
+ * (libjpeg's own limit is 65500): both are checked from the header, before the decoders
+ * allocate their row buffers. See docs/robustness.md. */
 #define DC_IMAGE_MAX_PIXELS (1u << 28)
+#define DC_IMAGE_MAX_SIDE 65535u
+/* The most libpng may allocate for one ancillary chunk (text, ICC profile) */
+#define DC_PNG_MAX_CHUNK (8u << 20)
 
 typedef enum { DC_IMAGE_UNKNOWN, DC_IMAGE_PNG, DC_IMAGE_JPEG } dc_image_format;
 
 /* ---- common helpers ----------------------------------------------------- */
+
+/* Refuses a header's size over DC_IMAGE_MAX_SIDE or DC_IMAGE_MAX_PIXELS, before decoding. */
+static dc_status dc_image_check_header(const char *path, const char *fmt, uint32_t w,
+                                       uint32_t h, dc_error *err)
+{
+    if (w > DC_IMAGE_MAX_SIDE || h > DC_IMAGE_MAX_SIDE ||
+        (uint64_t)w * h > DC_IMAGE_MAX_PIXELS)
+        return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: %s header says %ux%u pixels: too large "
+                       "(limits: %u per side, %u pixels)", path, fmt, w, h, DC_IMAGE_MAX_SIDE,
+                       DC_IMAGE_MAX_PIXELS);
+    return DC_OK;
+}
 
 /* Allocates out->data for w x h x c pixels, refusing images over DC_IMAGE_MAX_PIXELS. */
 static dc_status dc_image_alloc(const char *path, uint32_t w, uint32_t h, int c,
@@ -86,16 +104,6 @@ static dc_status dc_image_sniff(FILE *f, const char *path, dc_image_format *fmt,
     return DC_OK;
 }
 
-/* "<path>.tmp-<pid>" in a new allocation (NULL when out of memory). */
-static char *dc_image_tmp_path(const char *path)
-{
-    size_t cap = strlen(path) + 32;
-    char *tmp = malloc(cap);
-    if (tmp)
-        snprintf(tmp, cap, "%s.tmp-%ld", path, (long)getpid());
-    return tmp;
-}
-
 /* ---- PNG reading -------------------------------------------------------- */
 
 typedef struct {
@@ -105,6 +113,7 @@ typedef struct {
     png_infop info;
     png_bytep *rows;
     char msg[200];       /* libpng's last error message */
+    char limit_msg[100]; /* libpng's warning that a side exceeds DC_IMAGE_MAX_SIDE */
     bool eof;            /* the file ended early */
     int read_errno;      /* the file could not be read (0: it could) */
 } dc_png_reader;
@@ -118,8 +127,12 @@ static void dc_png_on_error(png_structp png, png_const_charp msg)
 
 static void dc_png_on_warning(png_structp png, png_const_charp msg)
 {
-    (void)png;
-    (void)msg; /* benign (e.g. a bad ancillary chunk): decoding goes on, nothing printed */
+    /* benign (e.g. a bad ancillary chunk): decoding goes on, nothing printed; except that
+     * png_check_IHDR warns "Image width exceeds user limit" before failing with "Invalid
+     * IHDR data", which is worth telling apart */
+    dc_png_reader *r = png_get_error_ptr(png);
+    if (strstr(msg, "user limit"))
+        snprintf(r->limit_msg, sizeof r->limit_msg, "%s", msg);
 }
 
 static void dc_png_read_bytes(png_structp png, png_bytep buf, size_t n)
@@ -163,6 +176,10 @@ static dc_status dc_png_explain(const dc_png_reader *r, dc_error *err)
     if (r->eof)
         return dc_fail(err, DC_ERR_FORMAT, "%s: truncated PNG file (unexpected end of file)",
                        r->path);
+    if (r->limit_msg[0])
+        return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: PNG header says the image is too large "
+                       "(limits: %u per side, %u pixels; libpng: %s)", r->path,
+                       DC_IMAGE_MAX_SIDE, DC_IMAGE_MAX_PIXELS, r->limit_msg);
     return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt PNG file (libpng: %s)", r->path, r->msg);
 }
 
@@ -172,16 +189,22 @@ static dc_status dc_png_decode(dc_png_reader *r, dc_image *out, dc_error *err)
     if (setjmp(png_jmpbuf(r->png)))
         return dc_png_explain(r, err);
     png_set_read_fn(r->png, r, dc_png_read_bytes);
-    png_set_user_limits(r->png, 0x7fffffff, 0x7fffffff); /* our own limit is in pixels */
+    /* libpng allocates a row buffer from IHDR's width in png_read_update_info: bound the
+     * sides in libpng and check the pixel count before that */
+    png_set_user_limits(r->png, DC_IMAGE_MAX_SIDE, DC_IMAGE_MAX_SIDE);
+    png_set_chunk_malloc_max(r->png, DC_PNG_MAX_CHUNK);
     png_read_info(r->png, r->info);
     uint32_t w = png_get_image_width(r->png, r->info);
     uint32_t h = png_get_image_height(r->png, r->info);
+    dc_status st = dc_image_check_header(r->path, "PNG", w, h, err);
+    if (st != DC_OK)
+        return st;
     dc_png_set_transforms(r->png, r->info);
     if (png_get_channels(r->png, r->info) != 3 || png_get_bit_depth(r->png, r->info) != 8)
         return dc_fail(err, DC_ERR_FORMAT, "%s: PNG did not convert to 8-bit RGB (%d "
                        "channels, %d bits)", r->path, png_get_channels(r->png, r->info),
                        png_get_bit_depth(r->png, r->info));
-    dc_status st = dc_image_alloc(r->path, w, h, 3, out, err);
+    st = dc_image_alloc(r->path, w, h, 3, out, err);
     if (st != DC_OK)
         return st;
     r->rows = malloc(sizeof *r->rows * h);
@@ -275,6 +298,11 @@ static dc_status dc_jpeg_decode(dc_jpeg_reader *r, dc_image *out, dc_error *err)
     r->created = true;
     jpeg_stdio_src(ci, r->f);
     jpeg_read_header(ci, TRUE);
+    /* before jpeg_start_decompress allocates buffers (a whole-image one when progressive) */
+    dc_status st = dc_image_check_header(r->path, "JPEG", ci->image_width, ci->image_height,
+                                         err);
+    if (st != DC_OK)
+        return st;
     if (ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK)
         return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: CMYK JPEG is not supported (convert "
                        "it to RGB first)", r->path);
@@ -283,7 +311,7 @@ static dc_status dc_jpeg_decode(dc_jpeg_reader *r, dc_image *out, dc_error *err)
     if (ci->output_components != 3)
         return dc_fail(err, DC_ERR_FORMAT, "%s: JPEG did not convert to RGB (%d components)",
                        r->path, ci->output_components);
-    dc_status st = dc_image_alloc(r->path, ci->output_width, ci->output_height, 3, out, err);
+    st = dc_image_alloc(r->path, ci->output_width, ci->output_height, 3, out, err);
     if (st != DC_OK)
         return st;
     while (ci->output_scanline < ci->output_height) {
@@ -385,26 +413,16 @@ dc_status dc_image_write_png(const char *path, const dc_image *img, dc_error *er
         (img->c != 1 && img->c != 3 && img->c != 4))
         return dc_fail(err, DC_ERR_ARG, "%s: cannot write a PNG of this image (needs w, h "
                        ">= 1, c = 1, 3 or 4, and pixels)", path);
-    char *tmp = dc_image_tmp_path(path);
-    if (!tmp)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        dc_status st = dc_fail(err, DC_ERR_IO, "%s: cannot create %s: %s", path, tmp,
-                               strerror(errno));
-        free(tmp);
+    dc_outfile out;
+    dc_status st = dc_outfile_open(&out, path, 0, err);
+    if (st != DC_OK)
+        return st;
+    st = dc_png_write_file(out.f, path, img, err);
+    if (st != DC_OK) {
+        dc_outfile_abort(&out);
         return st;
     }
-    dc_status st = dc_png_write_file(f, path, img, err);
-    if (fclose(f) != 0 && st == DC_OK)
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-    if (st == DC_OK && rename(tmp, path) != 0)
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot rename %s to it: %s", path, tmp,
-                     strerror(errno));
-    if (st != DC_OK)
-        remove(tmp);
-    free(tmp);
-    return st;
+    return dc_outfile_commit(&out, err);
 }
 
 /* ---- pixel operations --------------------------------------------------- */

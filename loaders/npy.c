@@ -11,6 +11,7 @@
 #endif
 
 #include "loaders/npy.h"
+#include "loaders/outfile.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -423,12 +424,28 @@ static dc_status dc_npy_read_data(FILE *f, const char *path, size_t data_off, si
             return dc_fail(err, DC_ERR_FORMAT, "%s: truncated: expected %zu bytes of data, "
                            "found %" PRIu64, path, need, have);
     }
-    float *data = malloc(need);
+    /* A pipe's size is unknown: grow the buffer with what actually arrives (doubling from
+     * 1 MiB), so a header claiming 96 GB costs only the bytes sent. */
+    bool regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
+    size_t cap = regular || need < ((size_t)1 << 20) ? need : (size_t)1 << 20;
+    float *data = malloc(cap);
     if (!data)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data", path,
                        need);
     errno = 0;
-    size_t got = dc_npy_read_bytes(f, data, need);
+    size_t got = dc_npy_read_bytes(f, data, cap);
+    while (got == cap && cap < need && !ferror(f)) {
+        size_t grow = cap > need / 2 ? need : 2 * cap;
+        float *more = realloc(data, grow);
+        if (!more) {
+            free(data);
+            return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data",
+                           path, grow);
+        }
+        data = more;
+        got += dc_npy_read_bytes(f, (char *)data + cap, grow - cap);
+        cap = grow;
+    }
     if (ferror(f) || got < need) {
         dc_status st = ferror(f) ? dc_npy_read_error(path, "NPY data", err)
                                  : dc_fail(err, DC_ERR_FORMAT, "%s: truncated: expected %zu "
@@ -571,33 +588,16 @@ dc_status dc_npy_write_f32(const char *path, const float *data, int ndim, const 
     if (header_len == 0)
         return dc_fail(err, DC_ERR_ARG, "%s: NPY header would be too long", path);
 
-    size_t tmp_cap = strlen(path) + 32;
-    char *tmp = malloc(tmp_cap);
-    if (!tmp)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(tmp, tmp_cap, "%s.tmp-%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot create %s: %s", path, tmp, strerror(errno));
-        free(tmp);
+    dc_outfile out;
+    if ((st = dc_outfile_open(&out, path, 0, err)) != DC_OK)
+        return st;
+    errno = 0;
+    if (fwrite(header, 1, header_len, out.f) != header_len ||
+        !dc_npy_write_data(out.f, data, count)) {
+        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path,
+                     errno ? strerror(errno) : "write error");
+        dc_outfile_abort(&out);
         return st;
     }
-    errno = 0;
-    bool ok = fwrite(header, 1, header_len, f) == header_len && dc_npy_write_data(f, data, count);
-    int saved = errno;
-    if (fclose(f) != 0 && ok) {
-        ok = false;
-        saved = errno;
-    }
-    if (ok && rename(tmp, path) != 0) {
-        ok = false;
-        saved = errno;
-    }
-    if (!ok) {
-        remove(tmp);
-        st = dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path,
-                     saved ? strerror(saved) : "write error");
-    }
-    free(tmp);
-    return st;
+    return dc_outfile_commit(&out, err);
 }

@@ -328,8 +328,51 @@ const dc_pickle_value *dc_pickle_dict_get(const dc_pickle_value *d, const char *
     return NULL;
 }
 
+/* A hash of a dict key consistent with dc_pk_keys_equal (True and 1 hash alike). */
+static size_t dc_pk_key_hash(const dc_pickle_value *k)
+{
+    uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a */
+    if (dc_pickle_is_string(k)) {
+        h ^= (uint64_t)k->kind;
+        for (size_t i = 0; i < k->len; i++)
+            h = (h ^ k->bytes[i]) * 0x100000001b3ull;
+    } else if (k->kind == DC_PK_INT || k->kind == DC_PK_BOOL) {
+        h = (uint64_t)k->i * 0x9e3779b97f4a7c15ull;
+        h ^= h >> 31;
+    }
+    return (size_t)h;
+}
+
+/* The index slot where key is, or the empty slot where it would go. */
+static size_t dc_pk_index_find(const dc_pickle_value *d, const dc_pickle_value *key)
+{
+    size_t mask = d->index_cap - 1, at = dc_pk_key_hash(key) & mask;
+    while (d->index[at] && !dc_pk_keys_equal(d->items[2 * (d->index[at] - 1)], key))
+        at = (at + 1) & mask;
+    return at;
+}
+
+/* Grows d's index so that it holds count + 1 keys at most half full. */
+static bool dc_pk_index_reserve(dc_pickle_value *d)
+{
+    if (2 * (d->count + 1) <= d->index_cap)
+        return true;
+    size_t cap = d->index_cap ? 2 * d->index_cap : 16;
+    while (cap < 2 * (d->count + 1))
+        cap *= 2;
+    size_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return false;
+    free(d->index);
+    d->index = idx;
+    d->index_cap = cap;
+    for (size_t j = 0; j < d->count; j++)
+        d->index[dc_pk_index_find(d, d->items[2 * j])] = j + 1;
+    return true;
+}
+
 /* d[key] = value, replacing an equal key as Python does. Keys must be strings, ints or
- * None (what a dict of plain data holds). */
+ * None (what a dict of plain data holds). The dict's hash index keeps this O(1). */
 static dc_status dc_pk_setitem(dc_pk_parser *ps, dc_pickle_value *d, dc_pickle_value *key,
                                dc_pickle_value *value)
 {
@@ -338,16 +381,18 @@ static dc_status dc_pk_setitem(dc_pk_parser *ps, dc_pickle_value *d, dc_pickle_v
     if (!dc_pickle_is_string(key) && key->kind != DC_PK_INT && key->kind != DC_PK_BOOL &&
         key->kind != DC_PK_NONE)
         return dc_pk_fail(ps, DC_ERR_FORMAT, "a dict key that is not a string or an int");
-    for (size_t j = 0; j < d->count; j++)
-        if (dc_pk_keys_equal(d->items[2 * j], key)) {
-            d->items[2 * j + 1] = value;
-            return DC_OK;
-        }
+    if (!dc_pk_index_reserve(d))
+        return dc_pk_nomem(ps);
+    size_t at = dc_pk_index_find(d, key);
+    if (d->index[at]) {
+        d->items[2 * (d->index[at] - 1) + 1] = value;
+        return DC_OK;
+    }
     dc_status st = dc_pk_set_slot(ps, d, 2 * d->count, key);
     if (st == DC_OK)
         st = dc_pk_set_slot(ps, d, 2 * d->count + 1, value);
     if (st == DC_OK)
-        d->count++;
+        d->index[at] = ++d->count;
     return st;
 }
 
@@ -840,6 +885,7 @@ void dc_pickle_free(dc_pickle *p)
         return;
     for (size_t i = 0; i < p->nvalues; i++) {
         free(p->values[i]->items);
+        free(p->values[i]->index);
         free(p->values[i]);
     }
     free(p->values);

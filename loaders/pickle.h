@@ -67,6 +67,9 @@ struct dc_pickle_value {
     int64_t shape[DC_PICKLE_MAX_DIMS];
     int internal;           /* for DC_PK_OTHER: which internal value (see pickle.c) */
     size_t cap;             /* allocated slots of items */
+    size_t *index;          /* for DC_PK_DICT: open-addressing hash of key slots (j + 1, 0 =
+                             * empty), so that setting n items costs O(n), not O(n^2) */
+    size_t index_cap;       /* slots of index: 0 or a power of two above 2 * count */
 };
 
 /* A parsed pickle: owns every value reachable from its root. */

@@ -7,6 +7,7 @@
 #include "loaders/weights.h"
 
 #include <hdf5.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,15 +63,22 @@ static dc_status read_numeric_attr(dc_weights *w, const char *name, hid_t memtyp
     H5T_class_t cls = H5Tget_class(t);
     H5Tclose(t);
     hssize_t n = attr_npoints(a);
-    if ((cls != H5T_INTEGER && cls != H5T_FLOAT) || n != count) {
+    /* an integer attribute stored as a float (format_version 1.9) would be truncated by
+     * the conversion: refuse it rather than read 1 */
+    bool want_int = H5Tequal(memtype, H5T_NATIVE_INT) > 0;
+    if ((cls != H5T_INTEGER && (want_int || cls != H5T_FLOAT)) || n != count) {
         H5Aclose(a);
-        return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s' must be %d number%s",
-                       w->path, name, count, count == 1 ? "" : "s");
+        return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s' must be %d %s%s", w->path,
+                       name, count, want_int ? "integer" : "number", count == 1 ? "" : "s");
     }
     herr_t rc = H5Aread(a, memtype, dst);
     H5Aclose(a);
     if (rc < 0)
         return dc_fail(err, DC_ERR_FORMAT, "%s: cannot read attribute '%s'", w->path, name);
+    for (int i = 0; !want_int && i < count; i++)
+        if (!isfinite(((const float *)dst)[i]))
+            return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s'[%d] is %g; it must be a "
+                           "finite number", w->path, name, i, (double)((const float *)dst)[i]);
     return DC_OK;
 }
 
@@ -111,10 +119,24 @@ static dc_status read_string_attr(dc_weights *w, const char *name, bool required
             hid_t sp = H5Aget_space(a);
             H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, tmp);
             H5Sclose(sp);
+        } else if (tmp) {
+            /* a read that failed part way may have converted some strings already: tmp
+             * was zeroed, so whatever is not NULL belongs to HDF5's allocator */
+            for (hssize_t i = 0; i < n; i++)
+                if (tmp[i])
+                    H5free_memory(tmp[i]);
         }
         free(tmp);
     } else {
         size_t len = H5Tget_size(ft);
+        if (len == 0 || len > ((size_t)16 << 20) / (size_t)n) { /* 16 MiB of text at most */
+            H5Tclose(mt);
+            H5Tclose(ft);
+            H5Aclose(a);
+            free(strs);
+            return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s' holds %lld strings of %zu "
+                           "bytes: too large", w->path, name, (long long)n, len);
+        }
         H5Tset_size(mt, len + 1);
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
         char *buf = calloc((size_t)n, len + 1);
@@ -311,6 +333,68 @@ const char *dc_weights_path(const dc_weights *w)
     return w->path;
 }
 
+/* "a soft link" (or another kind) when h5path names a link that is not a hard link to a
+ * dataset (H5Ovisit lists objects, not the links to them); NULL when there is no such link.
+ * Every parent group is checked first, as H5Lexists requires. */
+static const char *link_kind(hid_t file, const char *h5path)
+{
+    char part[256];
+    for (const char *p = strchr(h5path + 1, '/');; p = strchr(p + 1, '/')) {
+        size_t len = p ? (size_t)(p - h5path) : strlen(h5path);
+        if (len >= sizeof part)
+            return NULL;
+        memcpy(part, h5path, len);
+        part[len] = '\0';
+        if (H5Lexists(file, part, H5P_DEFAULT) <= 0)
+            return NULL;
+        H5L_info_t li;
+        if (H5Lget_info(file, part, &li, H5P_DEFAULT) < 0)
+            return NULL;
+        if (li.type == H5L_TYPE_SOFT)
+            return p ? "under a soft link" : "a soft link";
+        if (li.type == H5L_TYPE_EXTERNAL)
+            return p ? "under an external link" : "an external link";
+        if (li.type != H5L_TYPE_HARD)
+            return "a user-defined link";
+        if (!p) {
+            H5O_info_t oi;
+            bool dataset = H5Oget_info_by_name(file, part, &oi, H5P_DEFAULT) >= 0 &&
+                           oi.type == H5O_TYPE_DATASET;
+            return dataset ? "a second name (hard link) of a tensor stored under another name"
+                           : "a group or another object";
+        }
+    }
+}
+
+/* True when ds is filtered by a filter this HDF5 library lacks; names it in buf
+ * ("filter 32000 (lzf)"). */
+static bool missing_filter(hid_t ds, char *buf, size_t cap)
+{
+    hid_t pl = H5Dget_create_plist(ds);
+    if (pl < 0)
+        return false;
+    bool missing = false;
+    int n = H5Pget_nfilters(pl);
+    for (int i = 0; i < n && !missing; i++) {
+        unsigned flags = 0, cd[8];
+        size_t ncd = 8;
+        char name[48] = "";
+        H5Z_filter_t id = H5Pget_filter2(pl, (unsigned)i, &flags, &ncd, cd, sizeof name, name,
+                                         NULL);
+        if (id >= 0 && H5Zfilter_avail(id) <= 0) {
+            missing = true;
+            name[sizeof name - 1] = '\0';
+            for (char *c = name; *c; c++)
+                if (*c < 0x20 || *c > 0x7e)
+                    *c = '?';
+            snprintf(buf, cap, "HDF5 filter %d%s%s%s", (int)id, name[0] ? " (" : "", name,
+                     name[0] ? ")" : "");
+        }
+    }
+    H5Pclose(pl);
+    return missing;
+}
+
 static void format_shape(char *buf, size_t cap, int ndim, const hsize_t *d64,
                          const int64_t *di)
 {
@@ -336,9 +420,15 @@ dc_status dc_weights_read(dc_weights *w, const char *key, int ndim, const int64_
         h5path[i + 1] = key[i] == '.' ? '/' : key[i];
 
     int idx = find_tensor(w, h5path);
-    if (idx < 0)
+    if (idx < 0) {
+        const char *link = link_kind(w->file, h5path);
+        if (link)
+            return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: tensor '%s' (%s) is %s, not a "
+                           "stored dataset (links are not supported: store the tensor itself)",
+                           w->path, key, h5path, link);
         return dc_fail(err, DC_ERR_MISSING, "%s: tensor '%s' (%s) is missing for arch %s",
                        w->path, key, h5path, w->attrs.arch);
+    }
     hid_t ds = H5Dopen2(w->file, h5path, H5P_DEFAULT);
     if (ds < 0)
         return dc_fail(err, DC_ERR_FORMAT, "%s: cannot open tensor '%s'", w->path, key);
@@ -371,9 +461,29 @@ dc_status dc_weights_read(dc_weights *w, const char *key, int ndim, const int64_
         }
     }
     if (st == DC_OK && dst &&
-        H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0)
-        st = dc_fail(err, DC_ERR_FORMAT, "%s: cannot read tensor '%s' (truncated or corrupt "
-                     "file?)", w->path, key);
+        H5Dread(ds, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) < 0) {
+        /* an optional filter (h5py's LZF) skips chunks it could not shrink, so a tensor
+         * with an unavailable filter may still read: blame the filter only on failure */
+        char filter[80];
+        if (missing_filter(ds, filter, sizeof filter))
+            st = dc_fail(err, DC_ERR_UNSUPPORTED, "%s: tensor '%s' is compressed with %s, "
+                         "which this HDF5 library cannot decode (re-save it uncompressed or "
+                         "with gzip)", w->path, key, filter);
+        else
+            st = dc_fail(err, DC_ERR_FORMAT, "%s: cannot read tensor '%s' (truncated or "
+                         "corrupt file?)", w->path, key);
+    }
+    if (st == DC_OK && dst) {
+        size_t count = 1;
+        for (int i = 0; i < ndim; i++)
+            count *= (size_t)shape[i];
+        for (size_t i = 0; i < count; i++)
+            if (!isfinite(dst[i])) {
+                st = dc_fail(err, DC_ERR_FORMAT, "%s: tensor '%s' holds %g at index %zu; "
+                             "weights must be finite", w->path, key, (double)dst[i], i);
+                break;
+            }
+    }
     H5Dclose(ds);
     if (st == DC_OK)
         w->used[idx] = true;

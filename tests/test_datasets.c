@@ -375,6 +375,12 @@ START_TEST(test_cifar_binary_bad_files)
     uint8_t rec[3073] = { 10 };
     write_at(dir, "test_batch.bin", rec, sizeof rec);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch.bin", "label 10");
+    /* a directory in place of the batch ("9223372036854775807 bytes found") */
+    snprintf(path, sizeof path, "%s/test_batch.bin", dir);
+    remove(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch.bin", "is a directory");
+    rmdir(path);
     /* a missing training batch */
     snprintf(path, sizeof path, "%s/data_batch_3.bin", dir);
     remove(path);
@@ -453,6 +459,16 @@ START_TEST(test_cifar_python_bad_files)
     write_at(dir, "test_batch", b.b, b.n);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "labels[1]");
     free(b.b);
+    /* an empty batch (0 x 3072 data, no labels): accuracy nan and exit status 0 before */
+    b = py2_batch(0, data, labels);
+    write_at(dir, "test_batch", b.b, b.n);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "no images");
+    free(b.b);
+    /* a directory in place of the batch */
+    remove(path);
+    ck_assert_int_eq(mkdir(path, 0700), 0);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "is a directory");
+    rmdir(path);
     /* a pickle calling os.system is refused, never run */
     static const char evil[] = "\x80\x02" "cos\nsystem\nX\x04\x00\x00\x00" "true\x85R.";
     write_at(dir, "test_batch", evil, sizeof evil - 1);
@@ -611,11 +627,32 @@ START_TEST(test_idx_plain_and_gz)
     ds = open_ok(top, NULL, false);
     check_idx(ds, 0, 3, 5, 9);
     dc_dataset_close(ds);
-    /* zero images is a valid, empty split */
+    /* zero images: an empty split is an error (it gave accuracy nan and exit 0) */
     fresh_dir(top, sizeof top, "ds_idx_zero");
     write_idx_split(top, 0, 0, 28, 28, false);
-    ds = open_ok(top, NULL, false);
-    ck_assert_int_eq(dc_dataset_count(ds), 0);
+    expect_open_error(top, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte", "no images");
+    /* two gzip members, one after the other (what `cat a.gz b.gz` makes) are one stream */
+    char two[512], p2[800];
+    fresh_dir(two, sizeof two, "ds_idx_members");
+    write_idx_split(two, 0, 3, 28, 28, true);
+    snprintf(p2, sizeof p2, "%s/t10k-images-idx3-ubyte.gz", two);
+    {
+        uint8_t px[3 * 28 * 28];
+        for (int i = 0; i < 3; i++)
+            for (int q = 0; q < 28 * 28; q++)
+                px[i * 28 * 28 + q] = idx_pixel(0, i, q);
+        uint32_t d[3] = { 3, 28, 28 };
+        bytes_t b = idx_bytes(0x803, 3, d, px, sizeof px);
+        gzFile g = gzopen(p2, "wb");
+        ck_assert_int_eq(gzwrite(g, b.b, 100), 100);
+        ck_assert_int_eq(gzclose(g), Z_OK);
+        g = gzopen(p2, "ab");
+        ck_assert_int_eq(gzwrite(g, b.b + 100, (unsigned)(b.n - 100)), (int)(b.n - 100));
+        ck_assert_int_eq(gzclose(g), Z_OK);
+        free(b.b);
+    }
+    ds = open_ok(two, NULL, false);
+    check_idx(ds, 0, 3, 28, 28);
     dc_dataset_close(ds);
 }
 END_TEST
@@ -697,6 +734,24 @@ START_TEST(test_idx_bad_files)
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte.gz",
                       "incorrect data check");
     free(gz);
+
+    /* bytes that are not gzip after the gzip stream: zlib's gzread skipped them silently */
+    write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);
+    gz = slurp(path, &gzlen);
+    gz = realloc(gz, gzlen + 5);
+    memcpy(gz + gzlen, "junk!", 5);
+    ck_assert_int_eq(fx_write_file(path, gz, gzlen + 5), 0);
+    expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte.gz",
+                      "not gzip data");
+    free(gz);
+    /* a header announcing 2 million images (a gzip bomb inflates to 1.56 GB): refused from
+     * the header, before anything is inflated */
+    uint32_t bomb[3] = { 2000000, 28, 28 };
+    bytes_t bb = idx_bytes(0x803, 3, bomb, px, sizeof px);
+    write_maybe_gz(root, "t10k-images-idx3-ubyte", &bb, true);
+    free(bb.b);
+    expect_open_error(root, NULL, false, DC_ERR_UNSUPPORTED, "t10k-images-idx3-ubyte.gz",
+                      "over the limit");
 
     /* the labels file missing */
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);

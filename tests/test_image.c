@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -553,6 +554,95 @@ START_TEST(test_corrupt_png)
 }
 END_TEST
 
+/* Outside the sanitizers (which reserve terabytes of address space), caps this test
+ * process's address space, so that a decoder allocating what a header claims fails here. */
+static void cap_memory(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+    struct rlimit rl = { (rlim_t)2 << 30, (rlim_t)2 << 30 };
+    setrlimit(RLIMIT_AS, &rl);
+#endif
+}
+
+/* Appends a PNG chunk (length, type, data, CRC) to buf at *at. */
+static void put_png_chunk(unsigned char *buf, size_t *at, const char *type,
+                          const unsigned char *data, uint32_t n)
+{
+    unsigned char *c = buf + *at;
+    c[0] = (unsigned char)(n >> 24);
+    c[1] = (unsigned char)(n >> 16);
+    c[2] = (unsigned char)(n >> 8);
+    c[3] = (unsigned char)n;
+    memcpy(c + 4, type, 4);
+    if (n)
+        memcpy(c + 8, data, n);
+    uLong crc = crc32(0L, c + 4, 4 + n);
+    for (int i = 0; i < 4; i++)
+        c[8 + n + i] = (unsigned char)(crc >> (24 - 8 * i));
+    *at += 12 + n;
+}
+
+/* A PNG of a few dozen bytes whose IHDR claims w x h RGB pixels. */
+static void write_huge_png(const char *path, uint32_t w, uint32_t h)
+{
+    unsigned char buf[128], ihdr[13] = { 0 }, idat[64];
+    size_t at = 8;
+    memcpy(buf, "\x89PNG\r\n\x1a\n", 8);
+    for (int i = 0; i < 4; i++) {
+        ihdr[i] = (unsigned char)(w >> (24 - 8 * i));
+        ihdr[4 + i] = (unsigned char)(h >> (24 - 8 * i));
+    }
+    ihdr[8] = 8; /* bit depth */
+    ihdr[9] = 2; /* RGB */
+    put_png_chunk(buf, &at, "IHDR", ihdr, 13);
+    unsigned char row[4] = { 0 };
+    uLongf n = sizeof idat;
+    ck_assert_int_eq(compress(idat, &n, row, sizeof row), Z_OK);
+    put_png_chunk(buf, &at, "IDAT", idat, (uint32_t)n);
+    put_png_chunk(buf, &at, "IEND", NULL, 0);
+    ck_assert_int_eq(fx_write_file(path, buf, at), 0);
+}
+
+/* A 69-byte PNG claiming 2^31-1 columns made libpng allocate a 6.3 GB row buffer before
+ * the pixel limit was checked; a 65535 x 65535 one passes libpng's side limit but not the
+ * pixel count. Both are refused from the header. */
+START_TEST(test_huge_png_header)
+{
+    char path[512];
+    cap_memory();
+    write_huge_png(fx_path(path, sizeof path, "img_huge_wide.png"), 0x7fffffffu, 1);
+    expect_load_error(path, DC_ERR_UNSUPPORTED, "PNG header says");
+    write_huge_png(path, 65535, 65535);
+    expect_load_error(path, DC_ERR_UNSUPPORTED, "PNG header says 65535x65535 pixels");
+}
+END_TEST
+
+/* A small JPEG whose SOF0 claims 60000 x 60000 pixels: refused after jpeg_read_header,
+ * before jpeg_start_decompress sizes its buffers from it. */
+START_TEST(test_huge_jpeg_header)
+{
+    char path[512];
+    cap_memory();
+    dc_image src = make_gradient(16, 16, 3);
+    write_jpeg(fx_path(path, sizeof path, "img_huge.jpg"), &src, JCS_RGB, 90);
+    dc_image_free(&src);
+    size_t len;
+    unsigned char *bytes = slurp(path, &len);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < len && !sof; i++)
+        if (bytes[i] == 0xff && bytes[i + 1] == 0xc0)
+            sof = i;
+    ck_assert_uint_gt(sof, 0);
+    bytes[sof + 5] = 0xea; /* height 60000 = 0xea60 */
+    bytes[sof + 6] = 0x60;
+    bytes[sof + 7] = 0xea; /* width */
+    bytes[sof + 8] = 0x60;
+    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
+    free(bytes);
+    expect_load_error(path, DC_ERR_UNSUPPORTED, "JPEG header says 60000x60000 pixels");
+}
+END_TEST
+
 START_TEST(test_truncated_jpeg)
 {
     char full[512], cut[512];
@@ -794,6 +884,8 @@ static Suite *image_suite(void)
     tcase_add_test(bad, test_truncated_png);
     tcase_add_test(bad, test_corrupt_png);
     tcase_add_test(bad, test_truncated_jpeg);
+    tcase_add_test(bad, test_huge_png_header);
+    tcase_add_test(bad, test_huge_jpeg_header);
     tcase_add_test(bad, test_corrupt_jpeg);
     tcase_add_test(bad, test_libraries_print_nothing);
     tcase_add_test(bad, test_write_png_bad_arguments);

@@ -6,12 +6,16 @@
 #include "loaders/npy.h"
 
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* Produced by NumPy 1.24.2 (/usr/bin/python3; np.save unless said otherwise): preamble,
@@ -437,6 +441,129 @@ START_TEST(test_write_to_missing_directory)
 }
 END_TEST
 
+/* ---- what is at the output path (loaders/outfile.c) ----------------------- */
+
+/* No "<path>.tmp-*" is left in the test directory. */
+static void expect_no_tmp(const char *path)
+{
+    char tmp[1100]; /* room for any path the tests build (fx_path: 1024) */
+    snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
+    ck_assert_msg(access(tmp, F_OK) != 0, "%s was left behind", tmp);
+}
+
+/* A symlink to a regular file: the target gets the data, the link stays a link (it used to
+ * be replaced by a regular file, leaving the target untouched). */
+START_TEST(test_write_through_symlink)
+{
+    char target[512], link[512];
+    write_bytes(target, sizeof target, "npy_link_target.npy", "old", 3);
+    fx_path(link, sizeof link, "npy_link.npy");
+    unlink(link);
+    ck_assert_int_eq(symlink(target, link), 0);
+    const float x = 7.0f;
+    const int64_t s[1] = { 1 };
+    dc_error err = { 0 };
+    ck_assert_msg(dc_npy_write_f32(link, &x, 1, s, &err) == DC_OK, "%s", err.msg);
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert_msg(S_ISLNK(sb.st_mode), "the symlink was replaced");
+    dc_npy a = read_ok(target);
+    ck_assert_float_eq(a.data[0], 7.0f);
+    dc_npy_free(&a);
+    expect_no_tmp(link);
+    expect_no_tmp(target);
+    /* a dangling link is refused, not replaced */
+    char dangling[512], nowhere[512];
+    fx_path(dangling, sizeof dangling, "npy_dangling.npy");
+    fx_path(nowhere, sizeof nowhere, "npy_nowhere/x.npy");
+    unlink(dangling);
+    ck_assert_int_eq(symlink(nowhere, dangling), 0);
+    ck_assert_int_eq(dc_npy_write_f32(dangling, &x, 1, s, &err), DC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, dangling));
+    ck_assert_ptr_nonnull(strstr(err.msg, "symbolic link"));
+    ck_assert_int_eq(lstat(dangling, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+}
+END_TEST
+
+/* A FIFO is written in place (what `> fifo` does); it used to be replaced by a file. */
+START_TEST(test_write_into_fifo)
+{
+    char path[512];
+    fx_path(path, sizeof path, "npy_fifo.npy");
+    unlink(path);
+    ck_assert_int_eq(mkfifo(path, 0600), 0);
+    int rd = open(path, O_RDONLY | O_NONBLOCK); /* a reader, so the writer's open returns */
+    ck_assert_int_ge(rd, 0);
+    const float x[3] = { 1.0f, 2.0f, 3.0f };
+    const int64_t s[1] = { 3 };
+    dc_error err = { 0 };
+    ck_assert_msg(dc_npy_write_f32(path, x, 1, s, &err) == DC_OK, "%s", err.msg);
+    unsigned char buf[4096];
+    ssize_t n = read(rd, buf, sizeof buf);
+    close(rd);
+    ck_assert_int_eq(n, 128 + 12);
+    ck_assert(memcmp(buf, "\x93NUMPY", 6) == 0);
+    ck_assert(memcmp(buf + 128, x, 12) == 0);
+    struct stat sb;
+    ck_assert_int_eq(lstat(path, &sb), 0);
+    ck_assert_msg(S_ISFIFO(sb.st_mode), "the FIFO was replaced");
+    expect_no_tmp(path);
+}
+END_TEST
+
+/* A full disk (/dev/full, reached through a link so that nothing in /dev is ever at risk):
+ * the error names the reason, the device is not replaced. A directory is refused. */
+START_TEST(test_write_full_device_and_directory)
+{
+    char link[512];
+    fx_path(link, sizeof link, "npy_full.npy");
+    unlink(link);
+    ck_assert_int_eq(symlink("/dev/full", link), 0);
+    const float x = 1.0f;
+    const int64_t s[1] = { 1 };
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_npy_write_f32(link, &x, 1, s, &err), DC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, link));
+    ck_assert_msg(strstr(err.msg, strerror(ENOSPC)) != NULL, "%s", err.msg);
+    struct stat sb;
+    ck_assert_int_eq(lstat(link, &sb), 0);
+    ck_assert(S_ISLNK(sb.st_mode));
+    expect_no_tmp(link);
+    char dir[512];
+    fx_path(dir, sizeof dir, "npy_out_dir.npy");
+    mkdir(dir, 0700);
+    ck_assert_int_eq(dc_npy_write_f32(dir, &x, 1, s, &err), DC_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "directory"));
+    ck_assert_int_eq(stat(dir, &sb), 0);
+    ck_assert(S_ISDIR(sb.st_mode));
+    expect_no_tmp(dir);
+}
+END_TEST
+
+/* A read-only directory: the message says why, nothing is left. Root ignores the mode, so
+ * this is checked only for other users. */
+START_TEST(test_write_read_only_directory)
+{
+    if (geteuid() == 0)
+        return;
+    char dir[512], path[600];
+    fx_path(dir, sizeof dir, "npy_read_only");
+    mkdir(dir, 0700);
+    ck_assert_int_eq(chmod(dir, 0500), 0);
+    snprintf(path, sizeof path, "%s/out.npy", dir);
+    const float x = 1.0f;
+    const int64_t s[1] = { 1 };
+    dc_error err = { 0 };
+    ck_assert_int_eq(dc_npy_write_f32(path, &x, 1, s, &err), DC_ERR_IO);
+    chmod(dir, 0700);
+    ck_assert_ptr_nonnull(strstr(err.msg, path));
+    ck_assert_msg(strstr(err.msg, strerror(EACCES)) != NULL, "%s", err.msg);
+    ck_assert_int_ne(access(path, F_OK), 0);
+    expect_no_tmp(path);
+}
+END_TEST
+
 /* ---- bad files ---------------------------------------------------------- */
 
 START_TEST(test_missing_file)
@@ -643,6 +770,38 @@ START_TEST(test_huge_shapes)
 }
 END_TEST
 
+/* Read from a pipe, whose size is unknown: a header claiming 96 GB used to be allocated
+ * at once; now the buffer grows with the bytes that arrive, and the short stream is
+ * reported as truncated. */
+START_TEST(test_huge_shape_from_pipe)
+{
+    char file[512], fifo[512];
+    write_npy_with_header(file, sizeof file, "npy_pipe_src.npy",
+                          "{'descr': '<f4', 'fortran_order': False, "
+                          "'shape': (24000000000,), }", "\0\0\0\0\0\0\0\0", 8);
+    fx_path(fifo, sizeof fifo, "npy_pipe.npy");
+    unlink(fifo);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    pid_t child = fork();
+    ck_assert_int_ge(child, 0);
+    if (child == 0) { /* the writer: the file's bytes into the FIFO */
+        FILE *in = fopen(file, "rb"), *out = fopen(fifo, "wb");
+        char buf[4096];
+        size_t n;
+        while (in && out && (n = fread(buf, 1, sizeof buf, in)) > 0)
+            fwrite(buf, 1, n, out);
+        if (out)
+            fclose(out); /* _exit does not flush */
+        _exit(0);
+    }
+    expect_read_error(fifo, DC_ERR_FORMAT, "truncated: expected 96000000000 bytes of data, "
+                      "found 8", (char *)NULL);
+    int status;
+    waitpid(child, &status, 0);
+    unlink(fifo);
+}
+END_TEST
+
 START_TEST(test_huge_header_length)
 {
     char path[512];
@@ -676,6 +835,10 @@ static Suite *npy_suite(void)
     tcase_add_test(write, test_write_replaces_existing_file);
     tcase_add_test(write, test_write_bad_arguments);
     tcase_add_test(write, test_write_to_missing_directory);
+    tcase_add_test(write, test_write_through_symlink);
+    tcase_add_test(write, test_write_into_fifo);
+    tcase_add_test(write, test_write_full_device_and_directory);
+    tcase_add_test(write, test_write_read_only_directory);
     suite_add_tcase(s, write);
 
     TCase *bad = tcase_create("bad files");
@@ -693,6 +856,7 @@ static Suite *npy_suite(void)
     tcase_add_test(bad, test_trailing_bytes_are_ignored);
     tcase_add_test(bad, test_huge_shapes);
     tcase_add_test(bad, test_huge_header_length);
+    tcase_add_test(bad, test_huge_shape_from_pipe);
     tcase_add_test(bad, test_directory_is_not_a_file);
     suite_add_tcase(s, bad);
     return s;

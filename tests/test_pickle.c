@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define PY "/usr/bin/python3"
@@ -642,6 +643,43 @@ START_TEST(test_memo_sharing_and_small_opcodes)
 }
 END_TEST
 
+/* A dict of 500,000 int keys (each set twice: the second value must win) and one byte-string
+ * key: insertion was quadratic (200,000 keys took 68 s); it must take well under 10 s even
+ * under the sanitizers. */
+START_TEST(test_big_dict_is_linear)
+{
+    const uint32_t keys = 500000;
+    bytes_t o = { 0 };
+    PUTL(&o, "\x80\x02}(");              /* PROTO 2, EMPTY_DICT, MARK */
+    for (uint32_t i = 0; i < keys; i++) {
+        put1(&o, 'J');
+        put_le32(&o, i * 7u);               /* the key */
+        put1(&o, 'J');
+        put_le32(&o, i);                    /* the value */
+    }
+    PUTL(&o, "u(J\x07\x00\x00\x00J\x2a\x00\x00\x00U\x03" "abc" "J\x05\x00\x00\x00u.");
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    dc_pickle *pk = NULL;
+    dc_error err;
+    dc_status st = dc_pickle_parse(o.b, o.n, "big_dict.pkl", &pk, &err);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double secs = (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec);
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+    ck_assert_msg(secs < 10.0, "a %u-key dict took %.1f s to parse", keys, secs);
+    const dc_pickle_value *d = dc_pickle_root(pk);
+    ck_assert_int_eq(d->kind, DC_PK_DICT);
+    ck_assert_uint_eq(d->count, keys + 1);      /* key 7 was set again, not added */
+    ck_assert_int_eq(d->items[2 * 1 + 1]->i, 42); /* key 7 (i = 1) now holds 42 */
+    ck_assert_int_eq(d->items[2 * 5 + 1]->i, 5);
+    const dc_pickle_value *v = dc_pickle_dict_get(d, "abc");
+    ck_assert_ptr_nonnull(v);
+    ck_assert_int_eq(v->i, 5);
+    dc_pickle_free(pk);
+    free(o.b);
+}
+END_TEST
+
 static Suite *pickle_suite(void)
 {
     Suite *s = suite_create("pickle");
@@ -662,6 +700,10 @@ static Suite *pickle_suite(void)
     tcase_add_test(bad, test_truncated_pickles);
     tcase_add_test(bad, test_corrupted_pickles);
     suite_add_tcase(s, bad);
+    TCase *big = tcase_create("big");
+    tcase_set_timeout(big, 30); /* the quadratic insertion took minutes here */
+    tcase_add_test(big, test_big_dict_is_linear);
+    suite_add_tcase(s, big);
     return s;
 }
 

@@ -9,6 +9,7 @@
 
 #include <check.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,11 @@ typedef struct {
     int input_h;               /* input_size[1] attribute */
     bool class_names;
     int transform_input;       /* written as that attribute when not -1 */
+    double float_version;      /* when not 0: format_version written as this float64 */
+    float mean0, std2;         /* when not 0: mean[0] and std[2] */
+    const char *poison;        /* a tensor key whose element 0 is set to poison_value */
+    double poison_value;
+    const char *soft;          /* a tensor key stored elsewhere and reached by a soft link */
 } file_spec;
 
 static file_spec good_spec(void)
@@ -49,9 +55,16 @@ static void put_tensor(hid_t f, const file_spec *s, const char *key, int ndim,
     bool var = strstr(key, "running_var") != NULL;
     for (hsize_t i = 0; i < n; i++)
         v[i] = var ? fx_rng_uniform(r, 0.5f, 1.5f) : fx_rng_uniform(r, -0.3f, 0.3f);
+    if (s->poison && strcmp(key, s->poison) == 0)
+        v[0] = s->poison_value;
+
     bool dbl = s->as_double && strcmp(key, s->as_double) == 0;
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
+    if (s->soft && strcmp(key, s->soft) == 0) {
+        ck_assert_int_ge(H5Lcreate_soft("/stored_elsewhere", f, path, lcpl, H5P_DEFAULT), 0);
+        snprintf(path, sizeof path, "/stored_elsewhere");
+    }
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
     hid_t ds = H5Dcreate2(f, path, dbl ? H5T_IEEE_F64LE : H5T_IEEE_F32LE, sp, lcpl,
                           H5P_DEFAULT, H5P_DEFAULT);
@@ -110,7 +123,14 @@ static void write_resnet20(const char *path, const file_spec *s)
     ck_assert_int_ge(f, 0);
     int version = 1, input[3] = { 3, s->input_h, 32 };
     float mean[3] = { 0.4914f, 0.4822f, 0.4465f }, std[3] = { 0.2023f, 0.1994f, 0.2010f };
-    put_attr(f, "format_version", H5T_NATIVE_INT, 0, &version);
+    if (s->mean0 != 0.0f)
+        mean[0] = s->mean0;
+    if (s->std2 != 0.0f)
+        std[2] = s->std2;
+    if (s->float_version != 0.0)
+        put_attr(f, "format_version", H5T_NATIVE_DOUBLE, 0, &s->float_version);
+    else
+        put_attr(f, "format_version", H5T_NATIVE_INT, 0, &version);
     put_string_attr(f, "arch", s->arch);
     put_string_attr(f, "dataset", "cifar10");
     if (!s->no_num_classes)
@@ -353,6 +373,72 @@ START_TEST(test_not_hdf5_empty_and_absent)
 }
 END_TEST
 
+/* format_version 1.9 read as an int would be 1: it must be refused as a float */
+START_TEST(test_float_format_version)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.float_version = 1.9;
+    write_resnet20(fx_path(path, sizeof path, "w_version_float.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "format_version", "integer");
+    s.float_version = 1.0; /* even a whole number: the format says int */
+    write_resnet20(fx_path(path, sizeof path, "w_version_float1.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "format_version", "integer");
+}
+END_TEST
+
+START_TEST(test_non_finite_mean_std)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.mean0 = NAN;
+    write_resnet20(fx_path(path, sizeof path, "w_mean_nan.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "'mean'[0]", "finite");
+    s = good_spec();
+    s.std2 = INFINITY;
+    write_resnet20(fx_path(path, sizeof path, "w_std_inf.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "'std'[2]", "finite");
+}
+END_TEST
+
+START_TEST(test_non_finite_tensor)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.poison = "layer2.1.conv2.weight";
+    s.poison_value = NAN;
+    write_resnet20(fx_path(path, sizeof path, "w_tensor_nan.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "layer2.1.conv2.weight", "finite");
+    s.poison = "fc.bias";
+    s.poison_value = -INFINITY;
+    write_resnet20(fx_path(path, sizeof path, "w_tensor_inf.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "fc.bias", "finite");
+}
+END_TEST
+
+/* A negative running_var: the message used to be built from the freed buffer (ASan:
+ * heap-use-after-free). */
+START_TEST(test_negative_running_var)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.poison = "layer1.0.bn1.running_var";
+    s.poison_value = -0.25;
+    write_resnet20(fx_path(path, sizeof path, "w_var_negative.h5"), &s);
+    expect_error(path, DC_ERR_FORMAT, "layer1.0.bn1.running_var[0] = -0.25", "negative");
+}
+END_TEST
+
+START_TEST(test_soft_linked_tensor)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.soft = "fc.weight";
+    write_resnet20(fx_path(path, sizeof path, "w_soft.h5"), &s);
+    expect_error(path, DC_ERR_UNSUPPORTED, "fc.weight", "soft link");
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("weights");
@@ -369,6 +455,11 @@ int main(void)
     tcase_add_test(tc, test_transform_input_attribute);
     tcase_add_test(tc, test_truncated_file);
     tcase_add_test(tc, test_not_hdf5_empty_and_absent);
+    tcase_add_test(tc, test_float_format_version);
+    tcase_add_test(tc, test_non_finite_mean_std);
+    tcase_add_test(tc, test_non_finite_tensor);
+    tcase_add_test(tc, test_negative_running_var);
+    tcase_add_test(tc, test_soft_linked_tensor);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

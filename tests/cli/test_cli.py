@@ -14,8 +14,11 @@ os.makedirs(WORK, exist_ok=True)
 failures = []
 
 
-def run(*args):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300)
+def run(*args, timeout=300):
+    try:
+        p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return -1, "", f"(still running after {timeout} s: killed)"
     return p.returncode, p.stdout, p.stderr
 
 
@@ -25,8 +28,8 @@ def check(name, cond, detail=""):
         failures.append(name)
 
 
-def expect(name, args, code, *fragments):
-    rc, out, err = run(*args)
+def expect(name, args, code, *fragments, timeout=300):
+    rc, out, err = run(*args, timeout=timeout)
     text = out + err
     ok = rc == code and all(f in text for f in fragments)
     check(name, ok, f"rc={rc}, wanted {code}; output: {text.strip()[:400]}")
@@ -307,6 +310,124 @@ except (OSError, ValueError, KeyError, IndexError) as e:
 check("compare_pytorch.py prints the machine on stderr",
       "CPU: " in p.stderr and "BLAS: OpenBLAS" in p.stderr and "PyTorch: 1." in p.stderr,
       p.stderr[:500])
+
+
+# ---- bad input from the adversarial trial (docs/robustness.md) ----------------------------
+import stat  # noqa: E402
+import threading  # noqa: E402
+
+expect("run -y /dev/zero is refused, not read forever", ["run", "-y", "/dev/zero"], 2,
+       "/dev/zero", "not a regular file", timeout=10)
+with open(path("nul.yml"), "wb") as f:
+    f.write(b"dataset: cifar10\n" + b"\0" * 5000 + b"\n")
+expect("run -y refuses NUL bytes", ["run", "-y", path("nul.yml")], 2, "nul.yml:2", "NUL",
+       timeout=10)
+
+# outputs: a symlink's target is written and the link kept
+target, link = path("y_target.npy"), path("y_link.npy")
+for p in (target, link):
+    if os.path.lexists(p):
+        os.remove(p)
+with open(target, "wb") as f:
+    f.write(b"old")
+os.symlink(target, link)
+expect("infer writes through a symlink", ["infer", "-w", good, "-i", path("x.npy"), "-o", link], 0)
+check("the symlink stays a symlink", os.path.islink(link))
+try:
+    target_shape = np.load(target).shape
+except (OSError, ValueError) as e:
+    target_shape = str(e)
+check("its target holds the logits", target_shape == (2, 10), str(target_shape))
+
+# a FIFO is written in place, never replaced by a file
+fifo = path("y_fifo.npy")
+if os.path.lexists(fifo):
+    os.remove(fifo)
+os.mkfifo(fifo)
+got = {}
+
+
+def drain():
+    with open(fifo, "rb") as f:
+        got["bytes"] = f.read()
+
+
+reader = threading.Thread(target=drain, daemon=True)
+reader.start()
+expect("infer writes into a FIFO", ["infer", "-w", good, "-i", path("x.npy"), "-o", fifo], 0,
+       timeout=60)
+reader.join(timeout=30)
+check("the FIFO stays a FIFO", stat.S_ISFIFO(os.lstat(fifo).st_mode))
+check("the reader got the NPY", got.get("bytes", b"")[:6] == b"\x93NUMPY",
+      repr(got.get("bytes", b"")[:20]))
+
+# /dev/stdout redirected to a file is written through, not renamed over
+with open(path("y_stdout.npy"), "wb") as out:
+    p = subprocess.run([BIN, "infer", "-w", good, "-i", path("x.npy"), "-o", "/dev/stdout"],
+                       stdout=out, stderr=subprocess.PIPE, timeout=60)
+try:
+    stdout_shape = np.load(path("y_stdout.npy")).shape
+except (OSError, ValueError) as e:
+    stdout_shape = str(e)
+check("infer -o /dev/stdout > file", p.returncode == 0 and stdout_shape == (2, 10),
+      f"rc={p.returncode} {stdout_shape} {p.stderr[-300:]!r}")
+
+# a full disk (a link to /dev/full, so that nothing in /dev is ever at risk): the reason is
+# named and nothing is replaced
+full = path("y_full.npy")
+if os.path.lexists(full):
+    os.remove(full)
+os.symlink("/dev/full", full)
+expect("infer onto a full device names the reason",
+       ["infer", "-w", good, "-i", path("x.npy"), "-o", full], 1, full, os.strerror(28))
+check("the link to /dev/full is kept", os.path.islink(full))
+check("no temporary file is left", not [n for n in os.listdir(WORK) if ".tmp-" in n],
+      str([n for n in os.listdir(WORK) if ".tmp-" in n]))
+
+# a read-only directory (root ignores permissions: checked for other users only)
+if os.geteuid() != 0:
+    ro = path("ro_dir")
+    os.makedirs(ro, exist_ok=True)
+    os.chmod(ro, 0o500)
+    expect("infer into a read-only directory names the reason",
+           ["infer", "-w", good, "-i", path("x.npy"), "-o", os.path.join(ro, "y.npy")], 1,
+           os.strerror(13))
+    os.chmod(ro, 0o700)
+    check("nothing left in the read-only directory", os.listdir(ro) == [], str(os.listdir(ro)))
+
+
+# weights: NaN, an LZF-compressed tensor (h5py's own filter, absent from libhdf5) and a
+# soft-linked tensor are each named
+def nan_tensor(f):
+    w = f["layer1/0/conv1/weight"][()]
+    w[0, 0, 0, 0] = np.nan
+    f["layer1/0/conv1/weight"][...] = w
+
+
+def lzf(f):
+    w = np.zeros_like(f["fc/weight"][()])  # compressible: LZF skips chunks it cannot shrink
+    del f["fc/weight"]
+    f.create_dataset("fc/weight", data=w, compression="lzf", chunks=w.shape)
+
+
+def soft(f):
+    f["stored_elsewhere"] = f["fc/bias"][()]
+    del f["fc/bias"]
+    f["fc/bias"] = h5py.SoftLink("/stored_elsewhere")
+
+
+def float_version(f):
+    f.attrs["format_version"] = np.float64(1.9)
+
+
+for label, mutate, frags in [
+        ("NaN weight", nan_tensor, ["layer1.0.conv1.weight", "finite"]),
+        ("LZF-compressed tensor", lzf, ["fc.weight", "filter 32000", "lzf"]),
+        ("soft-linked tensor", soft, ["fc.bias", "soft link", "not supported"]),
+        ("float format_version", float_version, ["format_version", "integer"])]:
+    p = broken(label.replace(" ", "_") + ".h5", mutate)
+    expect(f"infer names a {label}",
+           ["infer", "-w", p, "-i", path("x.npy"), "-o", path("y_bad2.npy")], 1, p, *frags)
 
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
