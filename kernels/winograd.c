@@ -1,0 +1,197 @@
+/*
+ * winograd.c — stride-1 3x3 convolution of one sample by Winograd F(4x4, 3x3)
+ * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), computing
+ * what torch.nn.Conv2d(cin, cout, 3, stride=1, padding=(pad_h, pad_w)) computes:
+ *
+ *   out[co] = act(bias[co] + sum_ci in[ci] (*) weight[co][ci])     (cross-correlation)
+ *
+ * For every 4x4 output tile, the 6x6 input patch d (overlapping its neighbours by 2, zero
+ * outside the image) and every 3x3 filter g:
+ *
+ *   Y = A^T [ sum_ci (G g G^T) .* (B^T d B) ] A                     (eq. 10 of the paper)
+ *
+ * Steps of dc_winograd_conv2d, for each block of at most `tb` tiles (sized so that the
+ * block's V and M stay in L2):
+ *   1. V[p][ci][t] = (B^T d B)[p]                  wg_input_band    (winograd_transform.c)
+ *   2. M[p] = U[p] (cout x cin) x V[p] (cin x tb)  one cblas_sgemm for each p < 36
+ *   3. out = act(A^T M A + bias), clipped to oh x ow   wg_output_band
+ * U[p][co][ci] = (G g G^T)[p] is made once at load by dc_winograd_transform_weights.
+ * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144.
+ */
+#include "kernels.h"
+
+#include <cblas.h>
+
+#include "winograd_transform.h"
+
+/* Bytes of V plus M one tile block may take: half of the 2 MiB L2 of the machine we
+ * measured on (bench/winograd_bench.c), the rest left to the GEMM's packed U. */
+#ifndef WG_BLOCK_BYTES
+#define WG_BLOCK_BYTES (1024 * 1024)
+#endif
+/* Fewer tiles per block than this make the 36 GEMMs too thin to run well. */
+#define WG_BLOCK_MIN 32
+
+static int tiles_along(int out_size)
+{
+    return (out_size + WG_M - 1) / WG_M;
+}
+
+bool dc_winograd_applies(const dc_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->groups == 1 && s->pad_h >= 0 && s->pad_h <= 2 && s->pad_w >= 0 &&
+           s->pad_w <= 2 && s->cin > 0 && s->cout > 0 && dc_conv_out_h(s) > 0 &&
+           dc_conv_out_w(s) > 0;
+}
+
+bool dc_winograd_pays(const dc_conv_shape *s)
+{
+    return dc_winograd_applies(s);
+}
+
+size_t dc_winograd_weight_floats(const dc_conv_shape *s)
+{
+    return (size_t)WG_POS * (size_t)s->cout * (size_t)s->cin;
+}
+
+/* G of F(4x4, 3x3): the filter's values at the points 0, 1, -1, 2, -2 (scaled by the
+ * Lagrange denominators) and infinity. */
+static const double wg_g[WG_T][3] = {
+    { 1.0 / 4, 0.0, 0.0 },
+    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
+    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
+    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
+    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 0.0, 0.0, 1.0 },
+};
+
+void dc_winograd_transform_weights(const dc_conv_shape *s, const float *weight, float *u)
+{
+    const size_t plane = (size_t)s->cout * (size_t)s->cin;
+    for (int co = 0; co < s->cout; co++) {
+        for (int ci = 0; ci < s->cin; ci++) {
+            const float *g = weight + ((size_t)co * s->cin + ci) * 9;
+            double gt[WG_T][3]; /* G g */
+            for (int i = 0; i < WG_T; i++)
+                for (int c = 0; c < 3; c++)
+                    gt[i][c] = wg_g[i][0] * g[c] + wg_g[i][1] * g[3 + c] +
+                               wg_g[i][2] * g[6 + c];
+            for (int i = 0; i < WG_T; i++)
+                for (int j = 0; j < WG_T; j++) {
+                    double v = gt[i][0] * wg_g[j][0] + gt[i][1] * wg_g[j][1] +
+                               gt[i][2] * wg_g[j][2]; /* (G g G^T)[i][j] */
+                    u[(size_t)(i * WG_T + j) * plane + (size_t)co * s->cin + ci] = (float)v;
+                }
+        }
+    }
+}
+
+int dc_winograd_tiles(const dc_conv_shape *s)
+{
+    return tiles_along(dc_conv_out_h(s)) * tiles_along(dc_conv_out_w(s));
+}
+
+/* Tiles per block: as many as keep V [36][cin][tb] and M [36][cout][tb] within
+ * WG_BLOCK_BYTES, at least WG_BLOCK_MIN, a multiple of 16 (one AVX-512 vector). */
+static int tile_block(const dc_conv_shape *s)
+{
+    size_t per_tile = (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * sizeof(float);
+    size_t tb = WG_BLOCK_BYTES / per_tile;
+    tb -= tb % 16;
+    if (tb < WG_BLOCK_MIN)
+        tb = WG_BLOCK_MIN;
+    int tiles = dc_winograd_tiles(s);
+    return tb < (size_t)tiles ? (int)tb : tiles;
+}
+
+static int block_for(const dc_conv_shape *s, int max_tiles)
+{
+    int tb = tile_block(s);
+    if (max_tiles < tb)
+        tb = max_tiles;
+    return tb < 1 ? 1 : tb;
+}
+
+size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
+{
+    size_t tb = (size_t)block_for(s, max_tiles);
+    return (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * tb +
+           wg_band_scratch_floats((int)tb);
+}
+
+/* The band of tiles starting at tile t and ending at the end of its tile row or at `end`. */
+static wg_band band_at(const dc_conv_shape *s, int tiles_x, int t, int end)
+{
+    wg_band b = { s->h, s->w, s->pad_h, s->pad_w, dc_conv_out_h(s), dc_conv_out_w(s),
+                  t / tiles_x, t % tiles_x, 0 };
+    b.n = tiles_x - b.tx0 < end - t ? tiles_x - b.tx0 : end - t;
+    return b;
+}
+
+/* Step 1 for tiles [t0, t0 + nb): v [36][cin][nb]. */
+static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
+                                  float *v, float *scratch)
+{
+    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const size_t pos_stride = (size_t)s->cin * nb;
+    const size_t in_plane = (size_t)s->h * s->w;
+    for (int t = t0; t < t0 + nb;) {
+        wg_band b = band_at(s, tiles_x, t, t0 + nb);
+        for (int ci = 0; ci < s->cin; ci++)
+            wg_input_band(&b, in + ci * in_plane, v + (size_t)ci * nb + (t - t0),
+                          pos_stride, scratch);
+        t += b.n;
+    }
+}
+
+/* Step 2: m[p] = u[p][co_begin .. co_begin + ncout) x v[p], m [36][ncout][nb]. */
+static void multiply_block(const dc_conv_shape *s, const float *u, const float *v, int nb,
+                           int co_begin, int ncout, float *m)
+{
+    const size_t u_plane = (size_t)s->cout * s->cin;
+    for (int p = 0; p < WG_POS; p++)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ncout, nb, s->cin, 1.0f,
+                    u + p * u_plane + (size_t)co_begin * s->cin, s->cin,
+                    v + (size_t)p * s->cin * nb, nb, 0.0f, m + (size_t)p * ncout * nb, nb);
+}
+
+/* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout). */
+static void transform_block_output(const dc_conv_shape *s, const float *m, int t0, int nb,
+                                   int co_begin, int ncout, const float *bias, dc_act act,
+                                   float *out, float *scratch)
+{
+    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const size_t pos_stride = (size_t)ncout * nb;
+    const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
+    for (int t = t0; t < t0 + nb;) {
+        wg_band b = band_at(s, tiles_x, t, t0 + nb);
+        for (int c = 0; c < ncout; c++) {
+            const int co = co_begin + c;
+            wg_output_band(&b, m + (size_t)c * nb + (t - t0), pos_stride,
+                           bias ? bias[co] : 0.0f, act, out + co * out_plane, scratch);
+        }
+        t += b.n;
+    }
+}
+
+void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                        const float *bias, dc_act act, float *out,
+                        int tile_begin, int tile_end, int co_begin, int co_end,
+                        float *workspace)
+{
+    const int ncout = co_end - co_begin;
+    if (tile_end <= tile_begin || ncout <= 0)
+        return;
+    const int tb = block_for(s, tile_end - tile_begin);
+    float *v = workspace;                                  /* [36][cin][tb] */
+    float *m = v + (size_t)WG_POS * s->cin * tb;           /* [36][ncout][tb] */
+    float *scratch = m + (size_t)WG_POS * s->cout * tb;    /* band transforms */
+
+    for (int t0 = tile_begin; t0 < tile_end; t0 += tb) {
+        const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
+        transform_block_input(s, in, t0, nb, v, scratch);
+        multiply_block(s, u, v, nb, co_begin, ncout, m);
+        transform_block_output(s, m, t0, nb, co_begin, ncout, bias, act, out, scratch);
+    }
+}
