@@ -12,9 +12,11 @@
  *
  * Steps of dc_winograd_conv2d, for each block of at most `tb` tiles (sized so that the
  * block's V and M stay in L2):
- *   1. V[p][ci][t] = (B^T d B)[p]                  wg_input_band    (winograd_transform.c)
- *   2. M[p] = U[p] (cout x cin) x V[p] (cin x tb)  one cblas_sgemm for each p < 36
- *   3. out = act(A^T M A + bias), clipped to oh x ow   wg_output_band
+ *   1. V[p][ci][t] = (B^T d B)[p]      wg_gather_patches, wg_input_transform
+ *   2. M[p] = U[p] (cout x cin) x V[p] (cin x tb)    one cblas_sgemm for each p < 36
+ *   3. out = act(A^T M A + bias), clipped to oh x ow  wg_output_transform, wg_scatter_tiles
+ * (winograd_transform.c); the transforms run over chunks of about WG_SLOTS (channel, tile)
+ * pairs so that their loops are long even when a map has few tiles.
  * U[p][co][ci] = (G g G^T)[p] is made once at load by dc_winograd_transform_weights.
  * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144.
  */
@@ -113,11 +115,29 @@ static int block_for(const dc_conv_shape *s, int max_tiles)
     return tb < 1 ? 1 : tb;
 }
 
+/* Tile slots (channel x tile pairs) one transform call works on: 36 planes of them, twice,
+ * stay within L2 next to the GEMM operands. */
+#define WG_SLOTS 256
+
+/* Slots per transform chunk for blocks of tb tiles: whole channels, at least one. */
+static int chunk_channels(int tb, int channels)
+{
+    int g = WG_SLOTS / tb;
+    g = g < 1 ? 1 : g;
+    return g < channels ? g : channels;
+}
+
+static size_t transform_scratch_floats(int tb)
+{
+    size_t slots = (size_t)(WG_SLOTS > tb ? WG_SLOTS : tb);
+    return 2 * (size_t)WG_POS * slots + wg_gather_scratch_floats(tb);
+}
+
 size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
 {
-    size_t tb = (size_t)block_for(s, max_tiles);
-    return (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * tb +
-           wg_band_scratch_floats((int)tb);
+    int tb = block_for(s, max_tiles);
+    return (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * (size_t)tb +
+           transform_scratch_floats(tb);
 }
 
 /* The band of tiles starting at tile t and ending at the end of its tile row or at `end`. */
@@ -129,19 +149,27 @@ static wg_band band_at(const dc_conv_shape *s, int tiles_x, int t, int end)
     return b;
 }
 
-/* Step 1 for tiles [t0, t0 + nb): v [36][cin][nb]. */
+/* Step 1 for tiles [t0, t0 + nb): v [36][cin][nb], in chunks of whole channels. */
 static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
                                   float *v, float *scratch)
 {
     const int tiles_x = tiles_along(dc_conv_out_w(s));
-    const size_t pos_stride = (size_t)s->cin * nb;
+    const int group = chunk_channels(nb, s->cin);
     const size_t in_plane = (size_t)s->h * s->w;
-    for (int t = t0; t < t0 + nb;) {
-        wg_band b = band_at(s, tiles_x, t, t0 + nb);
-        for (int ci = 0; ci < s->cin; ci++)
-            wg_input_band(&b, in + ci * in_plane, v + (size_t)ci * nb + (t - t0),
-                          pos_stride, scratch);
-        t += b.n;
+    float *d = scratch;                                    /* [36][nq] patches */
+    float *tmp = d + (size_t)WG_POS * group * nb;          /* [36][nq] */
+    float *line = tmp + (size_t)WG_POS * group * nb;       /* one padded row */
+    for (int c0 = 0; c0 < s->cin; c0 += group) {
+        const int g = s->cin - c0 < group ? s->cin - c0 : group;
+        const size_t nq = (size_t)g * nb;
+        for (int c = 0; c < g; c++)
+            for (int t = t0; t < t0 + nb;) {
+                wg_band b = band_at(s, tiles_x, t, t0 + nb);
+                wg_gather_patches(&b, in + (size_t)(c0 + c) * in_plane,
+                                  d + (size_t)c * nb + (t - t0), nq, line);
+                t += b.n;
+            }
+        wg_input_transform(d, (int)nq, v + (size_t)c0 * nb, (size_t)s->cin * nb, tmp);
     }
 }
 
@@ -156,22 +184,30 @@ static void multiply_block(const dc_conv_shape *s, const float *u, const float *
                     v + (size_t)p * s->cin * nb, nb, 0.0f, m + (size_t)p * ncout * nb, nb);
 }
 
-/* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout). */
+/* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout), in chunks of
+ * whole channels. */
 static void transform_block_output(const dc_conv_shape *s, const float *m, int t0, int nb,
                                    int co_begin, int ncout, const float *bias, dc_act act,
                                    float *out, float *scratch)
 {
     const int tiles_x = tiles_along(dc_conv_out_w(s));
-    const size_t pos_stride = (size_t)ncout * nb;
+    const int group = chunk_channels(nb, ncout);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
-    for (int t = t0; t < t0 + nb;) {
-        wg_band b = band_at(s, tiles_x, t, t0 + nb);
-        for (int c = 0; c < ncout; c++) {
-            const int co = co_begin + c;
-            wg_output_band(&b, m + (size_t)c * nb + (t - t0), pos_stride,
-                           bias ? bias[co] : 0.0f, act, out + co * out_plane, scratch);
+    float *y = scratch;                                    /* [16][nq] */
+    float *tmp = y + (size_t)WG_POS * group * nb;          /* [24][nq] */
+    for (int c0 = 0; c0 < ncout; c0 += group) {
+        const int g = ncout - c0 < group ? ncout - c0 : group;
+        const size_t nq = (size_t)g * nb;
+        wg_output_transform(m + (size_t)c0 * nb, (size_t)ncout * nb, (int)nq, y, tmp);
+        for (int c = 0; c < g; c++) {
+            const int co = co_begin + c0 + c;
+            for (int t = t0; t < t0 + nb;) {
+                wg_band b = band_at(s, tiles_x, t, t0 + nb);
+                wg_scatter_tiles(&b, y + (size_t)c * nb + (t - t0), nq,
+                                 bias ? bias[co] : 0.0f, act, out + co * out_plane);
+                t += b.n;
+            }
         }
-        t += b.n;
     }
 }
 
@@ -186,7 +222,7 @@ void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
     const int tb = block_for(s, tile_end - tile_begin);
     float *v = workspace;                                  /* [36][cin][tb] */
     float *m = v + (size_t)WG_POS * s->cin * tb;           /* [36][ncout][tb] */
-    float *scratch = m + (size_t)WG_POS * s->cout * tb;    /* band transforms */
+    float *scratch = m + (size_t)WG_POS * s->cout * tb;    /* transforms */
 
     for (int t0 = tile_begin; t0 < tile_end; t0 += tb) {
         const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
