@@ -180,6 +180,13 @@ static const dc_conv_shape cases[] = {
     { 16, 9, 10, 32, 3, 3, 1, 1, 1, 1, 1 },  /* even counts, 9x10 */
     { 5, 3, 40, 6, 3, 3, 1, 1, 1, 0, 1 },    /* a wide map: one tile row of 10 tiles */
     { 2, 36, 3, 2, 3, 3, 1, 1, 1, 1, 1 },    /* a tall map */
+    /* maps whose output width is a multiple of 4, as in the zoo: the last patch ends
+     * exactly one column (pad 1), two (pad 2) or zero columns (pad 0) past the image */
+    { 5, 8, 8, 7, 3, 3, 1, 1, 1, 1, 1 },     /* 8x8 pad 1 */
+    { 3, 7, 12, 4, 3, 3, 1, 1, 1, 1, 1 },    /* 7x12 pad 1 */
+    { 4, 10, 14, 3, 3, 3, 1, 1, 0, 0, 1 },   /* 10x14 pad 0: 8x12 out */
+    { 3, 6, 6, 5, 3, 3, 1, 1, 2, 2, 1 },     /* 6x6 pad 2: 8x8 out */
+    { 3, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1 },   /* 56x56: 196 tiles */
 };
 
 static const dc_act acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_ACT_SIGMOID,
@@ -263,6 +270,7 @@ static const dc_conv_shape range_cases[] = {
     { 17, 13, 13, 17, 3, 3, 1, 1, 1, 1, 1 }, /* 16 tiles */
     { 3, 5, 7, 5, 3, 3, 1, 1, 2, 2, 1 },     /* 7x9 out: 2 x 3 tiles */
     { 8, 30, 21, 24, 3, 3, 1, 1, 1, 0, 1 },  /* 30x19 out: 8 x 5 tiles */
+    { 6, 28, 28, 10, 3, 3, 1, 1, 1, 1, 1 },  /* 28x28: 7 x 7 tiles */
 };
 
 /* Splits tiles and output channels into uneven ranges (a range may cut a tile row); each
