@@ -117,7 +117,9 @@ static int block_for(const dc_conv_shape *s, int max_tiles)
 
 /* Tile slots (channel x tile pairs) one transform call works on: 36 planes of them, twice,
  * stay within L2 next to the GEMM operands. */
+#ifndef WG_SLOTS
 #define WG_SLOTS 256
+#endif
 
 /* Slots per transform chunk for blocks of tb tiles: whole channels, at least one. */
 static int chunk_channels(int tb, int channels)
