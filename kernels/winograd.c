@@ -18,7 +18,8 @@
  * (winograd_transform.c); the transforms run over chunks of about WG_SLOTS (channel, tile)
  * pairs so that their loops are long even when a map has few tiles.
  * U[p][co][ci] = (G g G^T)[p] is made once at load by dc_winograd_transform_weights.
- * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144.
+ * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144. The interpolation
+ * points are 0, 1, -1, 1/2, -2 (not the paper's 0, +-1, +-2): half the rounding error.
  */
 #include "kernels.h"
 
@@ -57,14 +58,15 @@ size_t dc_winograd_weight_floats(const dc_conv_shape *s)
     return (size_t)WG_POS * (size_t)s->cout * (size_t)s->cin;
 }
 
-/* G of F(4x4, 3x3): the filter's values at the points 0, 1, -1, 2, -2 (scaled by the
- * Lagrange denominators) and infinity. */
+/* G of F(4x4, 3x3): row j evaluates the filter polynomial g0 + g1 x + g2 x^2 at the point
+ * a_j of 0, 1, -1, 1/2, -2, divided by prod_{l != j} (a_j - a_l), and the last row takes its
+ * leading coefficient (the point at infinity). B^T and A^T: winograd_transform.c. */
 static const double wg_g[WG_T][3] = {
-    { 1.0 / 4, 0.0, 0.0 },
-    { -1.0 / 6, -1.0 / 6, -1.0 / 6 },
-    { -1.0 / 6, 1.0 / 6, -1.0 / 6 },
-    { 1.0 / 24, 1.0 / 12, 1.0 / 6 },
-    { 1.0 / 24, -1.0 / 12, 1.0 / 6 },
+    { 1.0, 0.0, 0.0 },
+    { 1.0 / 3, 1.0 / 3, 1.0 / 3 },
+    { -1.0 / 3, 1.0 / 3, -1.0 / 3 },
+    { -16.0 / 15, -8.0 / 15, -4.0 / 15 },
+    { 1.0 / 15, -2.0 / 15, 4.0 / 15 },
     { 0.0, 0.0, 1.0 },
 };
 
