@@ -177,15 +177,27 @@ static void transform_block_input(const dc_conv_shape *s, const float *in, int t
     }
 }
 
+/* Output channels per SGEMM call. OpenBLAS packs both operands on every call; U is used by
+ * only nb tiles per call, so on small maps packing it was most of the time (60% at 7x7,
+ * perf). Calls of at most 32 rows go to OpenBLAS's unpacked "small matrix" kernels on this
+ * machine (0.3.21, SkylakeX kernels): at one thread 512x512@7 fell from 5.1 to 1.9 ms,
+ * 512x512@14 from 8.5 to 3.3 ms, 256x256@56 from 11.0 to 8.9 ms, and no shape of
+ * bench/winograd_bench got slower (best of 3-4 noisy rounds). */
+#define WG_GEMM_ROWS 32
+
 /* Step 2: m[p] = u[p][co_begin .. co_begin + ncout) x v[p], m [36][ncout][nb]. */
 static void multiply_block(const dc_conv_shape *s, const float *u, const float *v, int nb,
                            int co_begin, int ncout, float *m)
 {
     const size_t u_plane = (size_t)s->cout * s->cin;
     for (int p = 0; p < WG_POS; p++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, ncout, nb, s->cin, 1.0f,
-                    u + p * u_plane + (size_t)co_begin * s->cin, s->cin,
-                    v + (size_t)p * s->cin * nb, nb, 0.0f, m + (size_t)p * ncout * nb, nb);
+        for (int r0 = 0; r0 < ncout; r0 += WG_GEMM_ROWS) {
+            const int rows = ncout - r0 < WG_GEMM_ROWS ? ncout - r0 : WG_GEMM_ROWS;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nb, s->cin, 1.0f,
+                        u + p * u_plane + (size_t)(co_begin + r0) * s->cin, s->cin,
+                        v + (size_t)p * s->cin * nb, nb, 0.0f,
+                        m + ((size_t)p * ncout + r0) * nb, nb);
+        }
 }
 
 /* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout), in chunks of
