@@ -6,12 +6,14 @@
  *   winograd_bench [--repeats R] [--only SUBSTRING] [--seed S]
  *
  * For every shape: R rounds, each timing dc_conv2d, dc_winograd_conv2d over all tiles in
- * one call, and the same as two calls over the two halves of the tiles (how the runtime
- * splits work between threads), in alternation so that machine noise hits all three alike;
+ * one call, the same as two calls over the two halves of the tiles, and as two calls over
+ * the two halves of the output channels (the ways the runtime may split work between
+ * threads), in alternation so that machine noise hits all of them alike;
  * a timed sample repeats the call until it lasts about 5 ms. Prints one line per shape:
  * medians in ms, the spread (max/min - 1) of the Winograd samples, effective GFLOP/s
  * (2 x direct MACs / time, so Winograd may exceed the SGEMM peak), the speed-up and the
- * split's cost (whole / split) as medians of the per-round ratios, the speed-up of the
+ * splits' costs (whole / split: "split" over tiles, "cosplit" over output channels; 1.00x
+ * means splitting is free) as medians of the per-round ratios, the speed-up of the
  * fastest samples ("best": on a shared machine noise only adds time), and each
  * method's max abs error against a double-precision direct conv over the first 4 output
  * channels, divided by max(1, max |reference|) as in the parity tolerance.
@@ -135,7 +137,7 @@ static void case_free(bench_case *c)
     free(c->ws_gemm), free(c->ws_whole), free(c->ws_lo), free(c->ws_hi);
 }
 
-enum { RUN_GEMM, RUN_WHOLE, RUN_SPLIT, RUNS };
+enum { RUN_GEMM, RUN_WHOLE, RUN_SPLIT, RUN_SPLIT_CO, RUNS };
 
 static void run_once(bench_case *c, int which)
 {
@@ -144,6 +146,12 @@ static void run_once(bench_case *c, int which)
         dc_conv2d(s, c->in, c->w, c->b, DC_ACT_RELU, c->out, c->ws_gemm);
     } else if (which == RUN_WHOLE) {
         dc_winograd_conv2d(s, c->in, c->u, c->b, DC_ACT_RELU, c->out, 0, c->tiles, 0,
+                           s->cout, c->ws_whole);
+    } else if (which == RUN_SPLIT_CO) {
+        int half = s->cout / 2;
+        dc_winograd_conv2d(s, c->in, c->u, c->b, DC_ACT_RELU, c->out, 0, c->tiles, 0, half,
+                           c->ws_whole);
+        dc_winograd_conv2d(s, c->in, c->u, c->b, DC_ACT_RELU, c->out, 0, c->tiles, half,
                            s->cout, c->ws_whole);
     } else {
         dc_winograd_conv2d(s, c->in, c->u, c->b, DC_ACT_RELU, c->out, 0, c->half, 0,
@@ -204,9 +212,9 @@ int main(int argc, char **argv)
     openblas_set_num_threads(1);
     omp_set_num_threads(1);
 
-    printf("%-15s %4s %4s %4s %5s | %8s %8s %8s %6s | %6s %6s | %6s %5s %6s | %8s %8s\n",
+    printf("%-15s %4s %4s %4s %5s | %8s %8s %8s %6s | %6s %6s | %6s %5s %5s %6s | %8s %8s\n",
            "models", "cin", "cout", "map", "tiles", "gemm_ms", "wino_ms", "split_ms",
-           "spread", "gemmGF", "winoGF", "speedup", "split", "best", "err_gemm", "err_wino");
+           "spread", "gemmGF", "winoGF", "speedup", "split", "cosplit", "best", "err_gemm", "err_wino");
     for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
         const bench_shape *bs = &shapes[k];
         char label[64];
@@ -226,10 +234,12 @@ int main(int argc, char **argv)
                     run_once(&c, which);
                 t[which][r] = (now() - t0) / inner;
             }
-        double speedup[1000], split[1000]; /* per round: both sides saw the same noise */
+        /* per round: all runs of a round saw about the same noise */
+        double speedup[1000], split[1000], split_co[1000];
         for (int r = 0; r < repeats; r++) {
             speedup[r] = t[RUN_GEMM][r] / t[RUN_WHOLE][r];
             split[r] = t[RUN_WHOLE][r] / t[RUN_SPLIT][r];
+            split_co[r] = t[RUN_WHOLE][r] / t[RUN_SPLIT_CO][r];
         }
         double med[RUNS];
         for (int which = 0; which < RUNS; which++)
@@ -238,11 +248,12 @@ int main(int argc, char **argv)
         double best = t[RUN_GEMM][0] / t[RUN_WHOLE][0]; /* fastest against fastest */
         double err_gemm = rel_error(&c, RUN_GEMM), err_wino = rel_error(&c, RUN_SPLIT);
         printf("%-15s %4d %4d %4d %5d | %8.3f %8.3f %8.3f %5.1f%% | %6.1f %6.1f | %6.2fx "
-               "%4.2fx %5.2fx | %8.1e %8.1e\n",
+               "%4.2fx %4.2fx %5.2fx | %8.1e %8.1e\n",
                bs->models, c.s.cin, c.s.cout, bs->size, c.tiles, med[RUN_GEMM] * 1e3,
                med[RUN_WHOLE] * 1e3, med[RUN_SPLIT] * 1e3, spread * 100.0,
                flops / med[RUN_GEMM] * 1e-9, flops / med[RUN_WHOLE] * 1e-9,
-               median(speedup, repeats), median(split, repeats), best, err_gemm,
+               median(speedup, repeats), median(split, repeats), median(split_co, repeats),
+               best, err_gemm,
                err_wino);
         fflush(stdout);
         case_free(&c);
