@@ -48,9 +48,28 @@ bool dc_winograd_applies(const dc_conv_shape *s)
            dc_conv_out_w(s) > 0;
 }
 
+/*
+ * The rule, from bench/winograd_bench on one thread of the Xeon (Sapphire Rapids, 2 MiB L2)
+ * this was written on; speed-ups of Winograd over im2col + SGEMM, medians of 11 .. 101
+ * alternating rounds on a shared, noisy machine (ranges over repeated runs):
+ *   - cin = 3 (every first conv): 0.4 .. 0.8x, loses: the GEMMs have K = 3 and the
+ *     transforms dominate; cin = 16 (resnet20 16x16@32) 1.1 .. 1.2x, pays;
+ *   - a single tile (maps of 4x4 and 2x2, vgg cifar 256/512 ch): 0.5 .. 0.8x, loses: GEMMs
+ *     with N = 1 stream 4x the weights of im2col (36 against 9 floats per cin x cout);
+ *   - 4 tiles (7x7 and 8x8 maps): 1.1 .. 2.1x (512x512@7 1.1 .. 1.2x, 64x64@8 1.5x,
+ *     128->32@7 2.1x), except 128->256@8, 0.93 .. 0.98x: with few tiles and more outputs
+ *     than inputs the 36 x cout/32 small GEMM calls cost more than they save;
+ *   - 16 tiles and more: 1.2 .. 3.4x (256x256@14 1.5 .. 2.0x, 64x64@56 2.3 .. 2.6x,
+ *     vgg16_bn 64x64@224 3.4x).
+ */
 bool dc_winograd_pays(const dc_conv_shape *s)
 {
-    return dc_winograd_applies(s);
+    if (!dc_winograd_applies(s) || s->cin < 16)
+        return false;
+    const int tiles = dc_winograd_tiles(s);
+    if (tiles < 4)
+        return false;
+    return tiles >= 16 || s->cout <= s->cin;
 }
 
 size_t dc_winograd_weight_floats(const dc_conv_shape *s)

@@ -144,6 +144,28 @@ START_TEST(test_applies)
 }
 END_TEST
 
+/* The measured rule (kernels/winograd.c): the zoo's shapes on either side of it. */
+START_TEST(test_pays)
+{
+    const struct { dc_conv_shape s; bool pays; } t[] = {
+        { conv3x3(64, 56, 56, 64, 1, 1), true },     /* resnet, 196 tiles */
+        { conv3x3(256, 14, 14, 256, 1, 1), true },   /* 16 tiles */
+        { conv3x3(64, 112, 112, 128, 1, 1), true },  /* widening, many tiles */
+        { conv3x3(512, 7, 7, 512, 1, 1), true },     /* 4 tiles */
+        { conv3x3(128, 7, 7, 32, 1, 1), true },      /* densenet, 4 tiles */
+        { conv3x3(16, 32, 32, 16, 1, 1), true },     /* resnet20 */
+        { conv3x3(3, 224, 224, 64, 1, 1), false },   /* first conv: cin 3 */
+        { conv3x3(3, 32, 32, 16, 1, 1), false },
+        { conv3x3(512, 4, 4, 512, 1, 1), false },    /* one tile */
+        { conv3x3(512, 2, 2, 512, 1, 1), false },
+        { conv3x3(128, 8, 8, 256, 1, 1), false },    /* 4 tiles, widening */
+    };
+    for (size_t i = 0; i < NELEM(t); i++)
+        ck_assert_msg(dc_winograd_pays(&t[i].s) == t[i].pays, "shape %zu: pays %d", i,
+                      (int)t[i].pays);
+}
+END_TEST
+
 START_TEST(test_tiles_and_sizes)
 {
     const struct { dc_conv_shape s; int tiles; } t[] = {
@@ -368,6 +390,7 @@ static Suite *winograd_suite(void)
     Suite *s = suite_create("winograd");
     TCase *t = tcase_create("shape");
     tcase_add_test(t, test_applies);
+    tcase_add_test(t, test_pays);
     tcase_add_test(t, test_tiles_and_sizes);
     suite_add_tcase(s, t);
 
