@@ -98,8 +98,11 @@ size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles);
 /* One sample: computes the output tiles [tile_begin, tile_end) for output channels
  * [co_begin, co_end) (out is the whole [cout][oh][ow] map of the sample; only those pixels
  * and channels are written), + bias[co] (bias may be NULL), then act (the fused epilogue of
- * kernels/epilogue.h). u comes from dc_winograd_transform_weights; workspace holds
- * dc_winograd_workspace_floats(s, m) floats with m >= tile_end - tile_begin. */
+ * kernels/epilogue.h). Needs 0 <= tile_begin <= tile_end <= dc_winograd_tiles(s) and
+ * 0 <= co_begin <= co_end <= cout; u comes from dc_winograd_transform_weights; workspace
+ * holds dc_winograd_workspace_floats(s, m) floats with m >= tile_end - tile_begin. A range
+ * over few tiles repeats the streaming of u, one over part of cout repeats the input
+ * transform (docs/winograd.md measures both). */
 void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
                         const float *bias, dc_act act, float *out,
                         int tile_begin, int tile_end, int co_begin, int co_end,

@@ -28,7 +28,8 @@
 #include "winograd_transform.h"
 
 /* Bytes of V plus M one tile block may take: half of the 2 MiB L2 of the machine we
- * measured on (bench/winograd_bench.c), the rest left to the GEMM's packed U. */
+ * measured on (bench/winograd_bench.c), the rest left to the rows of U the GEMMs stream.
+ * 0.5 and 2 MiB measured within noise of this. */
 #ifndef WG_BLOCK_BYTES
 #define WG_BLOCK_BYTES (1024 * 1024)
 #endif

@@ -38,6 +38,19 @@
 #define WG_NO_ALIAS
 #endif
 
+/* Without -march=native (a portable build) GCC and clang on x86-64 compile each of the
+ * loops below three times, for AVX-512, AVX2 and the baseline, and pick one at load time
+ * from CPUID (an ifunc); with -march=native the one native version is built. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__AVX512F__) && \
+    defined(__has_attribute)
+#if __has_attribute(target_clones)
+#define WG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#endif
+#endif
+#ifndef WG_CLONES
+#define WG_CLONES
+#endif
+
 /* ---- gather --------------------------------------------------------------- */
 
 size_t wg_gather_scratch_floats(int n)
@@ -45,7 +58,7 @@ size_t wg_gather_scratch_floats(int n)
     return (size_t)WG_M * n + 2;
 }
 
-void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride,
+WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride,
                        float *line)
 {
     const int len = WG_M * b->n + 2; /* input columns the band's patches cover */
@@ -83,7 +96,7 @@ void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t st
 /* ---- input transform ------------------------------------------------------ */
 
 /* One 1-D pass of B^T over nq slots: out[j * os] = sum_x B^T[j][x] in[x * is]. */
-static void input_pass(const float *in, size_t is, float *out, size_t os, int nq)
+WG_CLONES static void input_pass(const float *in, size_t is, float *out, size_t os, int nq)
 {
     const float *d0 = in, *d1 = in + is, *d2 = in + 2 * is;
     const float *d3 = in + 3 * is, *d4 = in + 4 * is, *d5 = in + 5 * is;
@@ -115,7 +128,7 @@ void wg_input_transform(const float *d, int nq, float *v, size_t v_stride, float
 /* ---- output transform ----------------------------------------------------- */
 
 /* One 1-D pass of A^T over nq slots: out[a * os] = sum_x A^T[a][x] in[x * is]. */
-static void output_pass(const float *in, size_t is, float *out, size_t os, int nq)
+WG_CLONES static void output_pass(const float *in, size_t is, float *out, size_t os, int nq)
 {
     const float *m0 = in, *m1 = in + is, *m2 = in + 2 * is;
     const float *m3 = in + 3 * is, *m4 = in + 4 * is, *m5 = in + 5 * is;
@@ -141,7 +154,7 @@ void wg_output_transform(const float *m, size_t m_stride, int nq, float *y, floa
         output_pass(tmp + a * WG_T * s, s, y + a * WG_M * s, s, nq);
 }
 
-void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride, float bias,
+WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride, float bias,
                       dc_act act, float *out_plane)
 {
     const int x0 = WG_M * b->tx0;
