@@ -11,8 +11,10 @@
  * the image, channel counts 1, 3, 17, partial tile and channel ranges. Every buffer carries a
  * guard tail that must survive, and pixels outside a call's range must stay untouched.
  */
+#include <cblas.h>
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -354,6 +356,61 @@ START_TEST(test_ranges_assemble)
 }
 END_TEST
 
+/* ---- threads ------------------------------------------------------------ */
+
+typedef struct {
+    const dc_conv_shape *s;
+    const float *in, *u, *b;
+    float *out, *ws;
+    int t0, t1;
+} range_job;
+
+static void *run_range(void *arg)
+{
+    range_job *j = arg;
+    dc_winograd_conv2d(j->s, j->in, j->u, j->b, DC_ACT_RELU6, j->out, j->t0, j->t1, 0,
+                       j->s->cout, j->ws);
+    return NULL;
+}
+
+/* The contract the runtime relies on: several threads at once, each on its own tile range
+ * with its own workspace, give exactly the single-call output (no hidden shared state). */
+START_TEST(test_concurrent_ranges)
+{
+    const dc_conv_shape s = conv3x3(24, 29, 31, 40, 1, 1); /* 8 x 8 tiles */
+    const int tiles = dc_winograd_tiles(&s), nthreads = 3;
+    const size_t n_out = 40u * 29 * 31;
+    fx_rng r = fx_rng_seed(77);
+    float *in = buf_random(24u * 29 * 31, &r, -1.0f, 1.0f);
+    float *w = buf_random(40u * 24 * 9, &r, -1.0f, 1.0f);
+    float *b = buf_random(40, &r, -1.0f, 1.0f);
+    float *u = buf_new(dc_winograd_weight_floats(&s));
+    float *whole = buf_new(n_out), *parts = buf_new(n_out);
+    dc_winograd_transform_weights(&s, w, u);
+    openblas_set_num_threads(1);
+    float *ws = buf_new(dc_winograd_workspace_floats(&s, tiles));
+    dc_winograd_conv2d(&s, in, u, b, DC_ACT_RELU6, whole, 0, tiles, 0, s.cout, ws);
+    free(ws);
+
+    pthread_t th[3];
+    range_job job[3];
+    for (int i = 0; i < nthreads; i++) {
+        int t0 = tiles * i / nthreads, t1 = tiles * (i + 1) / nthreads;
+        job[i] = (range_job){ &s, in, u, b, parts, buf_new(dc_winograd_workspace_floats(&s,
+                              t1 - t0)), t0, t1 };
+        ck_assert_int_eq(pthread_create(&th[i], NULL, run_range, &job[i]), 0);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        free(job[i].ws);
+    }
+    ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
+                  "threads over tile ranges differ from one whole call");
+    check_guard(parts, n_out, "parts");
+    free(in), free(w), free(b), free(u), free(whole), free(parts);
+}
+END_TEST
+
 /* ---- accuracy on realistic data ----------------------------------------- */
 
 /* A deep channel sum as in VGG's and ResNet's last stages: cin 512, weights at Kaiming
@@ -399,6 +456,7 @@ static Suite *winograd_suite(void)
     tcase_add_test(t, test_act_clamps);
     tcase_add_loop_test(t, test_ranges_assemble, 0, (int)NELEM(range_cases));
     tcase_add_test(t, test_error_realistic);
+    tcase_add_test(t, test_concurrent_ranges);
     suite_add_tcase(s, t);
     return s;
 }
