@@ -85,10 +85,17 @@ WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d,
             memset(line + hi, 0, (size_t)(len - hi) * sizeof(float));
             row = line;
         }
-        for (int c = 0; c < WG_T; c++) {
-            float *restrict dc = dr + c * stride;
-            for (int k = 0; k < b->n; k++)
-                dc[k] = row[WG_M * k + c]; /* patches overlap: columns 4k .. 4k + 5 */
+        float *d0 = dr, *d1 = dr + stride, *d2 = dr + 2 * stride;
+        float *d3 = dr + 3 * stride, *d4 = dr + 4 * stride, *d5 = dr + 5 * stride;
+        WG_NO_ALIAS
+        for (int k = 0; k < b->n; k++) {
+            const float *x = row + WG_M * k; /* patches overlap: columns 4k .. 4k + 5 */
+            d0[k] = x[0];
+            d1[k] = x[1];
+            d2[k] = x[2];
+            d3[k] = x[3];
+            d4[k] = x[4];
+            d5[k] = x[5];
         }
     }
 }
