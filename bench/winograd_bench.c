@@ -3,13 +3,14 @@
  * (dc_conv2d) on one thread, for the distinct stride-1 3x3 conv shapes of the zoo. The
  * numbers behind dc_winograd_pays come from here (docs/winograd.md).
  *
- *   winograd_bench [--repeats R] [--only SUBSTRING] [--seed S]
+ *   winograd_bench [--repeats R] [--only SUBSTRING] [--seed S] [--wall]
  *
  * For every shape: R rounds, each timing dc_conv2d, dc_winograd_conv2d over all tiles in
  * one call, the same as two calls over the two halves of the tiles, and as two calls over
  * the two halves of the output channels (the ways the runtime may split work between
  * threads), in alternation so that machine noise hits all of them alike;
- * a timed sample repeats the call until it lasts about 5 ms. Prints one line per shape:
+ * a timed sample repeats the call until it lasts about 5 ms, timed in this thread's CPU
+ * time (see now()). Prints one line per shape:
  * medians in ms, the spread (max/min - 1) of the Winograd samples, effective GFLOP/s
  * (2 x direct MACs / time, so Winograd may exceed the SGEMM peak), the speed-up and the
  * splits' costs (whole / split: "split" over tiles, "cosplit" over output channels; 1.00x
@@ -69,10 +70,15 @@ static float uniform(float lo, float hi) /* splitmix64 -> [lo, hi) */
     return lo + (float)u * (hi - lo);
 }
 
+/* CLOCK_THREAD_CPUTIME_ID by default: everything timed runs on this thread (OpenBLAS and
+ * OpenMP are set to one thread), and CPU time leaves out the time other processes held the
+ * core, the main noise on a shared machine; --wall switches to CLOCK_MONOTONIC. */
+static clockid_t bench_clock = CLOCK_THREAD_CPUTIME_ID;
+
 static double now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(bench_clock, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -201,9 +207,11 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             rng_state = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--wall") == 0)
+            bench_clock = CLOCK_MONOTONIC;
         else {
             fprintf(stderr, "usage: winograd_bench [--repeats R] [--only SUBSTRING] "
-                            "[--seed S]\n");
+                            "[--seed S] [--wall]\n");
             return 2;
         }
     }
