@@ -3,7 +3,10 @@
  * (dc_conv2d) on one thread, for the distinct stride-1 3x3 conv shapes of the zoo. The
  * numbers behind dc_winograd_pays come from here (docs/winograd.md).
  *
- *   winograd_bench [--repeats R] [--only SUBSTRING] [--seed S] [--wall]
+ *   winograd_bench [--repeats R] [--only SUBSTRING] [--shape CIN,COUT,SIZE] [--seed S]
+ *                  [--wall]
+ *
+ * --shape times one shape of your choice (pad 1, square map) instead of the zoo's list.
  *
  * For every shape: R rounds, each timing dc_conv2d, dc_winograd_conv2d over all tiles in
  * one call, the same as two calls over the two halves of the tiles, and as two calls over
@@ -199,6 +202,7 @@ int main(int argc, char **argv)
 {
     int repeats = 7;
     const char *only = NULL;
+    bench_shape custom = { "custom", 0, 0, 0 };
     rng_state = 42;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--repeats") == 0 && i + 1 < argc)
@@ -207,11 +211,15 @@ int main(int argc, char **argv)
             only = argv[++i];
         else if (strcmp(argv[i], "--seed") == 0 && i + 1 < argc)
             rng_state = strtoull(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--shape") == 0 && i + 1 < argc &&
+                 sscanf(argv[i + 1], "%d,%d,%d", &custom.cin, &custom.cout, &custom.size) == 3 &&
+                 custom.cin > 0 && custom.cout > 0 && custom.size > 0)
+            i++;
         else if (strcmp(argv[i], "--wall") == 0)
             bench_clock = CLOCK_MONOTONIC;
         else {
             fprintf(stderr, "usage: winograd_bench [--repeats R] [--only SUBSTRING] "
-                            "[--seed S] [--wall]\n");
+                            "[--shape CIN,COUT,SIZE] [--seed S] [--wall]\n");
             return 2;
         }
     }
@@ -223,8 +231,10 @@ int main(int argc, char **argv)
     printf("%-15s %4s %4s %4s %5s | %8s %8s %8s %6s | %6s %6s | %6s %5s %5s %6s | %8s %8s\n",
            "models", "cin", "cout", "map", "tiles", "gemm_ms", "wino_ms", "split_ms",
            "spread", "gemmGF", "winoGF", "speedup", "split", "cosplit", "best", "err_gemm", "err_wino");
-    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
-        const bench_shape *bs = &shapes[k];
+    const bench_shape *list = custom.cin > 0 ? &custom : shapes;
+    const size_t count = custom.cin > 0 ? 1 : sizeof shapes / sizeof shapes[0];
+    for (size_t k = 0; k < count; k++) {
+        const bench_shape *bs = &list[k];
         char label[64];
         snprintf(label, sizeof label, "%s %dx%d@%d", bs->models, bs->cin, bs->cout, bs->size);
         if (only && !strstr(label, only))

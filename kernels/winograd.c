@@ -50,27 +50,24 @@ bool dc_winograd_applies(const dc_conv_shape *s)
 }
 
 /*
- * The rule, from bench/winograd_bench on one thread of the Xeon (Sapphire Rapids, 2 MiB L2)
- * this was written on; speed-ups of Winograd over im2col + SGEMM, medians of 11 .. 101
- * alternating rounds on a shared, noisy machine (ranges over repeated runs):
- *   - cin = 3 (every first conv): 0.4 .. 0.8x, loses: the GEMMs have K = 3 and the
- *     transforms dominate; cin = 16 (resnet20 16x16@32) 1.1 .. 1.2x, pays;
- *   - a single tile (maps of 4x4 and 2x2, vgg cifar 256/512 ch): 0.5 .. 0.8x, loses: GEMMs
- *     with N = 1 stream 4x the weights of im2col (36 against 9 floats per cin x cout);
- *   - 4 tiles (7x7 and 8x8 maps): 1.1 .. 2.1x (512x512@7 1.1 .. 1.2x, 64x64@8 1.5x,
- *     128->32@7 2.1x), except 128->256@8, 0.93 .. 0.98x: with few tiles and more outputs
- *     than inputs the 36 x cout/32 small GEMM calls cost more than they save;
- *   - 16 tiles and more: 1.2 .. 3.4x (256x256@14 1.5 .. 2.0x, 64x64@56 2.3 .. 2.6x,
- *     vgg16_bn 64x64@224 3.4x).
+ * The rule, from bench/winograd_bench (thread CPU time, medians of 11 alternating rounds,
+ * two runs) on one core of the Xeon (Sapphire Rapids, 2 MiB L2) this was written on; speed-up
+ * of Winograd over im2col + SGEMM on the zoo's stride-1 3x3 shapes:
+ *   - cin = 3 (every first conv): 0.59 .. 0.93x, loses: the GEMMs have K = 3 and the
+ *     transforms dominate. cin = 16 (resnet20 16x16@32) 1.58 .. 1.60x. Off the zoo, cin = 8
+ *     is mixed (8x8@32 0.87x, 8x16@32 1.14x, 8x8@56 1.49x): the bound stays at 16;
+ *   - a single tile (4x4 and 2x2 maps; vgg cifar 256->512@4, 512@4, 512@2): 0.49 .. 0.70x,
+ *     loses: a GEMM with one column streams 4x the weights of im2col's (36 against 9 floats
+ *     per cin x cout). (Off the zoo 32x32@4 gains 1.29x but 16x16@4 loses, 0.88x.)
+ *   - 4 tiles (7x7, 8x8 maps): 1.16 .. 2.10x (512x512@7 1.16 .. 1.28x, 128->256@8
+ *     1.16 .. 1.17x, 128->32@7 2.02 .. 2.04x);
+ *   - 16 tiles and more: 1.47 .. 3.69x (256x256@14 1.80 .. 1.85x, 64x64@56 2.56 .. 2.59x,
+ *     vgg16_bn 64x64@224 3.48 .. 3.69x).
+ * So: cin >= 16 and at least 4 tiles (every such shape measured gains at least 1.05x).
  */
 bool dc_winograd_pays(const dc_conv_shape *s)
 {
-    if (!dc_winograd_applies(s) || s->cin < 16)
-        return false;
-    const int tiles = dc_winograd_tiles(s);
-    if (tiles < 4)
-        return false;
-    return tiles >= 16 || s->cout <= s->cin;
+    return dc_winograd_applies(s) && s->cin >= 16 && dc_winograd_tiles(s) >= 4;
 }
 
 size_t dc_winograd_weight_floats(const dc_conv_shape *s)

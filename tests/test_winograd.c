@@ -160,7 +160,8 @@ START_TEST(test_pays)
         { conv3x3(3, 32, 32, 16, 1, 1), false },
         { conv3x3(512, 4, 4, 512, 1, 1), false },    /* one tile */
         { conv3x3(512, 2, 2, 512, 1, 1), false },
-        { conv3x3(128, 8, 8, 256, 1, 1), false },    /* 4 tiles, widening */
+        { conv3x3(128, 8, 8, 256, 1, 1), true },     /* 4 tiles, widening */
+        { conv3x3(8, 56, 56, 8, 1, 1), false },      /* cin below 16 */
     };
     for (size_t i = 0; i < NELEM(t); i++)
         ck_assert_msg(dc_winograd_pays(&t[i].s) == t[i].pays, "shape %zu: pays %d", i,
