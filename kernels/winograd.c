@@ -197,9 +197,10 @@ static void transform_block_input(const dc_conv_shape *s, const float *in, int t
 /* Output channels per SGEMM call. OpenBLAS packs both operands on every call; U is used by
  * only nb tiles per call, so on small maps packing it was most of the time (60% at 7x7,
  * perf). Calls of at most 32 rows go to OpenBLAS's unpacked "small matrix" kernels on this
- * machine (0.3.21, SkylakeX kernels): at one thread 512x512@7 fell from 5.1 to 1.9 ms,
- * 512x512@14 from 8.5 to 3.3 ms, 256x256@56 from 11.0 to 8.9 ms, and no shape of
- * bench/winograd_bench got slower (best of 3-4 noisy rounds). */
+ * machine (0.3.21, SkylakeX kernels). One thread, CPU time, medians of 7: 512x512@7 3.51 ->
+ * 1.65 ms, 256x256@56 12.2 -> 9.0 ms, 256x256@14 1.12 -> 0.88 ms, 512x512@28 14.7 -> 12.9 ms;
+ * slower only on small shapes, 128->256@8 0.23 -> 0.27 ms and 48x48@32 0.19 -> 0.20 ms.
+ * 64 rows measured about the same as 32, 16 rows worse. */
 #define WG_GEMM_ROWS 32
 
 /* Step 2: m[p] = u[p][co_begin .. co_begin + ncout) x v[p], m [36][ncout][nb]. */
