@@ -19,7 +19,8 @@
  * pairs so that their loops are long even when a map has few tiles.
  * U[p][co][ci] = (G g G^T)[p] is made once at load by dc_winograd_transform_weights.
  * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144. The interpolation
- * points are 0, 1, -1, 1/2, -2 (not the paper's 0, +-1, +-2): half the rounding error.
+ * points are 0, 1, -1, 1/2, -2 (not the paper's 0, +-1, +-2): half the rounding error
+ * (winograd_transform.c).
  */
 #include "kernels.h"
 

@@ -14,8 +14,8 @@
  * rather than Lavin & Gray's 0, 1, -1, 2, -2: same cost, and about half the rounding
  * error (Barabasz et al., "Error analysis and improving the accuracy of Winograd
  * convolution for deep neural networks", ACM TOMS 2020, make the same choice). Measured
- * with bench/winograd_bench against a double direct conv: at most 3.5e-6 of max|out| over
- * the zoo's shapes (7.6e-6 with 0, +-1, +-2; im2col + SGEMM: 9e-7).
+ * with bench/winograd_bench against a double direct conv: at most 4.6e-6 of max|out| over
+ * the zoo's shapes (1.1e-5 with 0, +-1, +-2, 2.1x more on average; im2col + SGEMM: 9e-7).
  *
  * Each 2-D transform is two 1-D passes (columns, then rows), each a loop over the tile
  * slots with the matrix written out term by term (6 inputs, 6 or 4 outputs per slot),
