@@ -102,6 +102,56 @@ void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_
 void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col);
 
+/* ---- winograd ------------------------------------------------------------ */
+
+/* Winograd F(4x4, 3x3) convolution (Lavin & Gray 2016; docs/winograd.md, kernels/winograd.c):
+ * the same numbers as dc_conv2d for stride-1 3x3 convs, with 36 instead of 144 multiplies per
+ * 4x4 output tile and input channel. Single-threaded and re-entrant: the caller splits the
+ * output tiles (and/or output channels) into ranges and may call dc_winograd_conv2d from
+ * several threads at once, each with its own workspace. */
+
+/* true for convs this kernel handles: 3x3, stride 1, groups 1, any pad_h/pad_w <= 2
+ * (and a non-empty output). */
+bool dc_winograd_applies(const dc_conv_shape *s);
+
+/* The rule, measured on one thread (bench/winograd_bench.c; numbers in kernels/winograd.c
+ * and docs/winograd.md), for when Winograd beats im2col + SGEMM. Implies applies. */
+bool dc_winograd_pays(const dc_conv_shape *s);
+
+/* Floats of the transformed weights u. */
+size_t dc_winograd_weight_floats(const dc_conv_shape *s);
+
+/* weight [cout][cin][3][3] -> u [36][cout][cin], u[p][co][ci] = (G g G^T)[p / 6][p % 6] for
+ * g = weight[co][ci] (computed in double, rounded once). Done once at load. */
+void dc_winograd_transform_weights(const dc_conv_shape *s, const float *weight, float *u);
+
+/* Number of 4x4 output tiles of one sample, ceil(oh/4) * ceil(ow/4), numbered row-major
+ * (tile t covers output rows 4*(t / tiles_x) .. +3 and columns 4*(t % tiles_x) .. +3). */
+int dc_winograd_tiles(const dc_conv_shape *s);
+
+/* Scratch floats for one call over at most max_tiles tiles and the full cout range. */
+size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles);
+
+/* One sample: computes the output tiles [tile_begin, tile_end) for output channels
+ * [co_begin, co_end) (out is the whole [cout][oh][ow] map of the sample; only those pixels
+ * and channels are written), + bias[co] (bias may be NULL), then act (the fused epilogue of
+ * kernels/epilogue.h). Needs 0 <= tile_begin <= tile_end <= dc_winograd_tiles(s) and
+ * 0 <= co_begin <= co_end <= cout; u comes from dc_winograd_transform_weights; workspace
+ * holds dc_winograd_workspace_floats(s, m) floats with m >= tile_end - tile_begin. A range
+ * over few tiles repeats the streaming of u, one over part of cout repeats the input
+ * transform (docs/winograd.md measures both). */
+void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                        const float *bias, dc_act act, float *out,
+                        int tile_begin, int tile_end, int co_begin, int co_end,
+                        float *workspace);
+
+/* dc_winograd_conv2d with a fused residual add: out = act(conv + bias + residual), residual
+ * shaped like out (NULL: none), read only at the pixels and channels written. */
+void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const float *u,
+                                 const float *bias, const float *residual, dc_act act,
+                                 float *out, int tile_begin, int tile_end, int co_begin,
+                                 int co_end, float *workspace);
+
 /* ---- dense -------------------------------------------------------------- */
 
 /* torch.nn.Linear over a batch: y[n][out] = x[n][in] . w[out][in] + b[out], then act.

@@ -51,6 +51,7 @@ void dc_net_free(dc_net *net)
         free(net->nodes[i].bias2);
         free(net->nodes[i].pos_bias);
         free(net->nodes[i].logit_scale);
+        free(net->nodes[i].winograd);
     }
     free(net->nodes);
     if (net->class_names)
@@ -149,12 +150,30 @@ void dc_net_fuse(dc_net *net)
 
 /* ---- planning ----------------------------------------------------------- */
 
+/* Gives every stride-1 3x3 conv where Winograd pays (dc_winograd_pays: measured on this
+ * kind of machine, docs/winograd.md) its transformed weights; the others stay im2col +
+ * SGEMM. Without memory for the transform a conv simply stays on im2col. */
+static void choose_winograd(dc_net *net)
+{
+    for (int i = 0; i < net->n_nodes; i++) {
+        dc_node *nd = &net->nodes[i];
+        if (nd->op != DC_OP_CONV || !nd->weight || nd->winograd ||
+            !dc_winograd_pays(&nd->conv))
+            continue;
+        nd->winograd = malloc(dc_winograd_weight_floats(&nd->conv) * sizeof(float));
+        if (nd->winograd)
+            dc_winograd_transform_weights(&nd->conv, nd->weight, nd->winograd);
+    }
+}
+
 /* Floats of scratch one thread needs while it runs one task of the node, for batches of
  * up to max_batch samples. */
 static size_t node_workspace_floats(const dc_node *nd, int max_batch)
 {
     switch (nd->op) {
     case DC_OP_CONV: {
+        if (nd->winograd)
+            return dc_winograd_workspace_floats(&nd->conv, dc_winograd_tiles(&nd->conv));
         size_t tile = dc_conv2d_tile_workspace_floats(&nd->conv);
         int samples = dc_conv_samples_per_tile(&nd->conv, max_batch);
         size_t batched = samples > 1 ? dc_conv2d_samples_workspace_floats(&nd->conv, samples) : 0;
@@ -180,6 +199,7 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     if (net->output < 0)
         net->output = n - 1;
     dc_net_fuse(net);
+    choose_winograd(net);
 
     size_t *sizes = calloc((size_t)n, sizeof *sizes);
     size_t *offsets = calloc((size_t)n, sizeof *offsets);
@@ -333,11 +353,59 @@ static void conv_samples_task(const node_job *job, int task, float *scratch)
                       scratch);
 }
 
+/* Winograd conv task: (sample, range of 4x4 output tiles, output-channel block). */
+static void winograd_task(const node_job *job, int task, float *scratch)
+{
+    const dc_node *nd = job->nd;
+    const dc_conv_shape *s = &nd->conv;
+    const int per_sample = job->ptiles * job->co_blocks;
+    const int sample = task / per_sample;
+    const int tp = task % per_sample / job->co_blocks, cb = task % job->co_blocks;
+    int t0, t1;
+    split_range(dc_winograd_tiles(s), job->ptiles, tp, &t0, &t1);
+    const int co0 = cb * job->co_block;
+    const int co1 = co0 + job->co_block < s->cout ? co0 + job->co_block : s->cout;
+    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
+    const float *res = nd->residual
+                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel : NULL;
+    dc_winograd_conv2d_residual(s, node_data(job->net, nd->inputs[0]) + sample * in_numel,
+                                nd->winograd, nd->bias, res, nd->act,
+                                job->net->arena + nd->offset + sample * out_numel, t0, t1,
+                                co0, co1, scratch);
+}
+
+/* Plans a Winograd conv: whole samples when the batch keeps every thread busy, else the
+ * sample's tiles in ranges of at least ~48 tiles (a range re-reads all of U: docs/
+ * winograd.md measures 13-45% lost below that), then output-channel blocks (each repeats
+ * the input transform) when threads would still be idle. Returns the number of tasks. */
+static int plan_winograd(node_job *job, int threads)
+{
+    const dc_conv_shape *s = &job->nd->conv;
+    const int tiles = dc_winograd_tiles(s);
+    const int want = (2 * threads + job->n - 1) / job->n; /* tasks per sample wanted */
+    job->ptiles = 1;
+    job->co_blocks = 1;
+    if (threads > 1 && want > 1) {
+        int by_tiles = tiles / 48 > 1 ? tiles / 48 : 1;
+        job->ptiles = want < by_tiles ? want : by_tiles;
+        int more = (want + job->ptiles - 1) / job->ptiles;
+        int max_blocks = s->cout / 32 > 1 ? s->cout / 32 : 1; /* at least 32 rows a block */
+        job->co_blocks = more < max_blocks ? more : max_blocks;
+    }
+    job->co_block = (s->cout + job->co_blocks - 1) / job->co_blocks;
+    job->co_blocks = (s->cout + job->co_block - 1) / job->co_block;
+    return job->n * job->ptiles * job->co_blocks;
+}
+
 /* Conv task: (sample, group, pixel tile, output-channel block). */
 static void conv_task(const node_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->nd;
     const dc_conv_shape *s = &nd->conv;
+    if (nd->winograd) {
+        winograd_task(job, task, scratch);
+        return;
+    }
     if (job->samples > 1) {
         conv_samples_task(job, task, scratch);
         return;
@@ -524,7 +592,7 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
     case DC_OP_COUNT:
         return;
     case DC_OP_CONV:
-        tasks = plan_conv(&job, threads);
+        tasks = nd->winograd ? plan_winograd(&job, threads) : plan_conv(&job, threads);
         break;
     case DC_OP_LINEAR:
         job.parts = parts_for(nd->c / 16 > 1 ? nd->c / 16 : 1, 1, threads,

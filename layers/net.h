@@ -56,6 +56,8 @@ typedef struct {
     dc_act gate;             /* DC_OP_SE: the gate's activation (sigmoid, hardsigmoid) */
     dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
     bool residual;        /* DC_OP_CONV: inputs[1] is added before act (a fused add) */
+    float *winograd;      /* DC_OP_CONV run by Winograd F(4x4,3x3): its transformed weights
+                             (dc_winograd_transform_weights, owned), set by dc_net_plan */
     int in_features;      /* DC_OP_LINEAR */
 
     /* pooling */

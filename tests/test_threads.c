@@ -231,6 +231,43 @@ START_TEST(test_conv_samples_equal_single)
 }
 END_TEST
 
+/* Winograd with the fused residual, over two tile ranges and two channel blocks, equals the
+ * whole conv + residual, then ReLU (to Winograd's rounding: docs/winograd.md). */
+static const dc_conv_shape winograd_cases[] = {
+    { 3, 33, 35, 16, 3, 3, 1, 1, 1, 1, 1 },     /* odd map: clipped edge tiles */
+    { 64, 28, 28, 64, 3, 3, 1, 1, 1, 1, 1 },
+    { 17, 1, 1, 19, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 map */
+    { 16, 9, 6, 8, 3, 3, 1, 1, 0, 2, 1 },       /* uneven padding */
+};
+
+START_TEST(test_winograd_residual)
+{
+    const dc_conv_shape *s = &winograd_cases[_i];
+    ck_assert(dc_winograd_applies(s));
+    fx_rng r = fx_rng_seed(900 + (uint64_t)_i);
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s), tiles = dc_winograd_tiles(s);
+    size_t n_in = (size_t)s->cin * s->h * s->w, n_out = (size_t)s->cout * npix;
+    size_t n_w = (size_t)s->cout * s->cin * 9;
+    float *in = random_buf(n_in, &r), *w = random_buf(n_w, &r);
+    float *b = random_buf((size_t)s->cout, &r), *res = random_buf(n_out, &r);
+    float *ref = malloc(n_out * sizeof *ref), *out = malloc(n_out * sizeof *out);
+    float *u = malloc(dc_winograd_weight_floats(s) * sizeof *u);
+    float *ws = malloc(dc_winograd_workspace_floats(s, tiles) * sizeof *ws);
+    dc_winograd_transform_weights(s, w, u);
+    conv_reference(s, in, w, b, res, DC_ACT_RELU, ref);
+    for (size_t i = 0; i < n_out; i++)
+        out[i] = NAN;
+    const int tmid = tiles / 2, cmid = s->cout / 2;
+    dc_winograd_conv2d_residual(s, in, u, b, res, DC_ACT_RELU, out, 0, tmid, 0, cmid, ws);
+    dc_winograd_conv2d_residual(s, in, u, b, res, DC_ACT_RELU, out, tmid, tiles, 0, cmid, ws);
+    dc_winograd_conv2d_residual(s, in, u, b, res, DC_ACT_RELU, out, 0, tiles, cmid, s->cout,
+                                ws);
+    double d = rel_diff(out, ref, n_out);
+    ck_assert_msg(d <= 2e-5, "case %d: %g", _i, d);
+    free(in), free(w), free(b), free(res), free(ref), free(out), free(u), free(ws);
+}
+END_TEST
+
 /* ---- linear, layer norm, attention ranges -------------------------------- */
 
 START_TEST(test_linear_ranges)
@@ -307,7 +344,7 @@ END_TEST
 START_TEST(test_net_same_on_any_thread_count)
 {
     static const char *archs[] = { "resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5",
-                                   "vgg11_bn" };
+                                   "vgg11_bn" }; /* Winograd, fused residuals, depthwise */
     const char *arch = archs[_i];
     const int batch = 9; /* at 1 thread, small maps run several samples per GEMM */
     dc_net *net;
@@ -352,6 +389,7 @@ static Suite *threads_suite(void)
     t = tcase_create("units");
     tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_conv_samples_equal_single, 0, (int)NELEM(tile_cases));
+    tcase_add_loop_test(t, test_winograd_residual, 0, (int)NELEM(winograd_cases));
     tcase_add_test(t, test_linear_ranges);
     tcase_add_test(t, test_layernorm_ranges);
     tcase_add_test(t, test_attention_bands);

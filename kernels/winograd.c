@@ -1,0 +1,281 @@
+/*
+ * winograd.c — stride-1 3x3 convolution of one sample by Winograd F(4x4, 3x3)
+ * (Lavin & Gray, "Fast Algorithms for Convolutional Neural Networks", CVPR 2016), computing
+ * what torch.nn.Conv2d(cin, cout, 3, stride=1, padding=(pad_h, pad_w)) computes:
+ *
+ *   out[co] = act(bias[co] + sum_ci in[ci] (*) weight[co][ci])     (cross-correlation)
+ *
+ * For every 4x4 output tile, the 6x6 input patch d (overlapping its neighbours by 2, zero
+ * outside the image) and every 3x3 filter g:
+ *
+ *   Y = A^T [ sum_ci (G g G^T) .* (B^T d B) ] A                     (eq. 10 of the paper)
+ *
+ * Steps of dc_winograd_conv2d, for each block of at most `tb` tiles (sized so that the
+ * block's V and M stay in L2):
+ *   1. V[p][ci][t] = (B^T d B)[p]      wg_gather_patches, wg_input_transform
+ *   2. M[p] = U[p] (cout x cin) x V[p] (cin x tb)    one cblas_sgemm for each p < 36
+ *   3. out = act(A^T M A + bias), clipped to oh x ow  wg_output_transform, wg_scatter_tiles
+ * (winograd_transform.c); the transforms run over chunks of about WG_SLOTS (channel, tile)
+ * pairs so that their loops are long even when a map has few tiles.
+ * U[p][co][ci] = (G g G^T)[p] is made once at load by dc_winograd_transform_weights.
+ * Multiplies per tile and channel pair: 36 instead of 4 * 4 * 9 = 144. The interpolation
+ * points are 0, 1, -1, 1/2, -2 (not the paper's 0, +-1, +-2): half the rounding error
+ * (winograd_transform.c).
+ */
+#include "kernels.h"
+
+#include <cblas.h>
+
+#include "winograd_transform.h"
+
+/* Bytes of V plus M one tile block may take: half of the 2 MiB L2 of the machine we
+ * measured on (bench/winograd_bench.c), the rest left to the rows of U the GEMMs stream.
+ * 0.5 and 2 MiB measured within noise of this. */
+#ifndef WG_BLOCK_BYTES
+#define WG_BLOCK_BYTES (1024 * 1024)
+#endif
+/* Fewer tiles per block than this make the 36 GEMMs too thin to run well. */
+#define WG_BLOCK_MIN 32
+
+static int tiles_along(int out_size)
+{
+    return (out_size + WG_M - 1) / WG_M;
+}
+
+bool dc_winograd_applies(const dc_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->groups == 1 && s->pad_h >= 0 && s->pad_h <= 2 && s->pad_w >= 0 &&
+           s->pad_w <= 2 && s->cin > 0 && s->cout > 0 && dc_conv_out_h(s) > 0 &&
+           dc_conv_out_w(s) > 0;
+}
+
+/*
+ * The rule, from bench/winograd_bench (thread CPU time, medians of 11 alternating rounds,
+ * two runs) on one core of the Xeon (Sapphire Rapids, 2 MiB L2) this was written on; speed-up
+ * of Winograd over im2col + SGEMM on the zoo's stride-1 3x3 shapes:
+ *   - cin = 3 (every first conv): 0.59 .. 0.93x, loses: the GEMMs have K = 3 and the
+ *     transforms dominate. cin = 16 (resnet20 16x16@32) 1.58 .. 1.60x. Off the zoo, cin = 8
+ *     is mixed (8x8@32 0.87x, 8x16@32 1.14x, 8x8@56 1.49x): the bound stays at 16;
+ *   - a single tile (4x4 and 2x2 maps; vgg cifar 256->512@4, 512@4, 512@2): 0.49 .. 0.70x,
+ *     loses: a GEMM with one column streams 4x the weights of im2col's (36 against 9 floats
+ *     per cin x cout). (Off the zoo 32x32@4 gains 1.29x but 16x16@4 loses, 0.88x.)
+ *   - 4 tiles (7x7, 8x8 maps): 1.16 .. 2.10x (512x512@7 1.16 .. 1.28x, 128->256@8
+ *     1.16 .. 1.17x, 128->32@7 2.02 .. 2.04x);
+ *   - 16 tiles and more: 1.47 .. 3.69x (256x256@14 1.80 .. 1.85x, 64x64@56 2.56 .. 2.59x,
+ *     vgg16_bn 64x64@224 3.48 .. 3.69x).
+ * So: cin >= 16 and at least 4 tiles (every such shape measured gains at least 1.05x).
+ */
+bool dc_winograd_pays(const dc_conv_shape *s)
+{
+    return dc_winograd_applies(s) && s->cin >= 16 && dc_winograd_tiles(s) >= 4;
+}
+
+size_t dc_winograd_weight_floats(const dc_conv_shape *s)
+{
+    return (size_t)WG_POS * (size_t)s->cout * (size_t)s->cin;
+}
+
+/* G of F(4x4, 3x3): row j evaluates the filter polynomial g0 + g1 x + g2 x^2 at the point
+ * a_j of 0, 1, -1, 1/2, -2, divided by prod_{l != j} (a_j - a_l), and the last row takes its
+ * leading coefficient (the point at infinity). B^T and A^T: winograd_transform.c. */
+static const double wg_g[WG_T][3] = {
+    { 1.0, 0.0, 0.0 },
+    { 1.0 / 3, 1.0 / 3, 1.0 / 3 },
+    { -1.0 / 3, 1.0 / 3, -1.0 / 3 },
+    { -16.0 / 15, -8.0 / 15, -4.0 / 15 },
+    { 1.0 / 15, -2.0 / 15, 4.0 / 15 },
+    { 0.0, 0.0, 1.0 },
+};
+
+void dc_winograd_transform_weights(const dc_conv_shape *s, const float *weight, float *u)
+{
+    const size_t plane = (size_t)s->cout * (size_t)s->cin;
+    for (int co = 0; co < s->cout; co++) {
+        for (int ci = 0; ci < s->cin; ci++) {
+            const float *g = weight + ((size_t)co * s->cin + ci) * 9;
+            double gt[WG_T][3]; /* G g */
+            for (int i = 0; i < WG_T; i++)
+                for (int c = 0; c < 3; c++)
+                    gt[i][c] = wg_g[i][0] * g[c] + wg_g[i][1] * g[3 + c] +
+                               wg_g[i][2] * g[6 + c];
+            for (int i = 0; i < WG_T; i++)
+                for (int j = 0; j < WG_T; j++) {
+                    double v = gt[i][0] * wg_g[j][0] + gt[i][1] * wg_g[j][1] +
+                               gt[i][2] * wg_g[j][2]; /* (G g G^T)[i][j] */
+                    u[(size_t)(i * WG_T + j) * plane + (size_t)co * s->cin + ci] = (float)v;
+                }
+        }
+    }
+}
+
+int dc_winograd_tiles(const dc_conv_shape *s)
+{
+    return tiles_along(dc_conv_out_h(s)) * tiles_along(dc_conv_out_w(s));
+}
+
+/* Tiles per block: as many as keep V [36][cin][tb] and M [36][cout][tb] within
+ * WG_BLOCK_BYTES, at least WG_BLOCK_MIN, a multiple of 16 (one AVX-512 vector). */
+static int tile_block(const dc_conv_shape *s)
+{
+    size_t per_tile = (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * sizeof(float);
+    size_t tb = WG_BLOCK_BYTES / per_tile;
+    tb -= tb % 16;
+    if (tb < WG_BLOCK_MIN)
+        tb = WG_BLOCK_MIN;
+    int tiles = dc_winograd_tiles(s);
+    return tb < (size_t)tiles ? (int)tb : tiles;
+}
+
+static int block_for(const dc_conv_shape *s, int max_tiles)
+{
+    int tb = tile_block(s);
+    if (max_tiles < tb)
+        tb = max_tiles;
+    return tb < 1 ? 1 : tb;
+}
+
+/* Tile slots (channel x tile pairs) one transform call works on: 36 planes of them, twice,
+ * stay within L2 next to the GEMM operands. */
+#ifndef WG_SLOTS
+#define WG_SLOTS 256
+#endif
+
+/* Slots per transform chunk for blocks of tb tiles: whole channels, at least one. */
+static int chunk_channels(int tb, int channels)
+{
+    int g = WG_SLOTS / tb;
+    g = g < 1 ? 1 : g;
+    return g < channels ? g : channels;
+}
+
+static size_t transform_scratch_floats(int tb)
+{
+    size_t slots = (size_t)(WG_SLOTS > tb ? WG_SLOTS : tb);
+    return 2 * (size_t)WG_POS * slots + wg_gather_scratch_floats(tb);
+}
+
+size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
+{
+    int tb = block_for(s, max_tiles);
+    return (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * (size_t)tb +
+           transform_scratch_floats(tb);
+}
+
+/* The band of tiles starting at tile t and ending at the end of its tile row or at `end`. */
+static wg_band band_at(const dc_conv_shape *s, int tiles_x, int t, int end)
+{
+    wg_band b = { s->h, s->w, s->pad_h, s->pad_w, dc_conv_out_h(s), dc_conv_out_w(s),
+                  t / tiles_x, t % tiles_x, 0 };
+    b.n = tiles_x - b.tx0 < end - t ? tiles_x - b.tx0 : end - t;
+    return b;
+}
+
+/* Step 1 for tiles [t0, t0 + nb): v [36][cin][nb], in chunks of whole channels. */
+static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
+                                  float *v, float *scratch)
+{
+    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const int group = chunk_channels(nb, s->cin);
+    const size_t in_plane = (size_t)s->h * s->w;
+    float *d = scratch;                                    /* [36][nq] patches */
+    float *tmp = d + (size_t)WG_POS * group * nb;          /* [36][nq] */
+    float *line = tmp + (size_t)WG_POS * group * nb;       /* one padded row */
+    for (int c0 = 0; c0 < s->cin; c0 += group) {
+        const int g = s->cin - c0 < group ? s->cin - c0 : group;
+        const size_t nq = (size_t)g * nb;
+        for (int c = 0; c < g; c++)
+            for (int t = t0; t < t0 + nb;) {
+                wg_band b = band_at(s, tiles_x, t, t0 + nb);
+                wg_gather_patches(&b, in + (size_t)(c0 + c) * in_plane,
+                                  d + (size_t)c * nb + (t - t0), nq, line);
+                t += b.n;
+            }
+        wg_input_transform(d, (int)nq, v + (size_t)c0 * nb, (size_t)s->cin * nb, tmp);
+    }
+}
+
+/* Output channels per SGEMM call. OpenBLAS packs both operands on every call; U is used by
+ * only nb tiles per call, so on small maps packing it was most of the time (60% at 7x7,
+ * perf). Calls of at most 32 rows go to OpenBLAS's unpacked "small matrix" kernels on this
+ * machine (0.3.21, SkylakeX kernels). One thread, CPU time, medians of 7: 512x512@7 3.51 ->
+ * 1.65 ms, 256x256@56 12.2 -> 9.0 ms, 256x256@14 1.12 -> 0.88 ms, 512x512@28 14.7 -> 12.9 ms;
+ * slower only on small shapes, 128->256@8 0.23 -> 0.27 ms and 48x48@32 0.19 -> 0.20 ms.
+ * 64 rows measured about the same as 32, 16 rows worse. */
+#define WG_GEMM_ROWS 32
+
+/* Step 2: m[p] = u[p][co_begin .. co_begin + ncout) x v[p], m [36][ncout][nb]. */
+static void multiply_block(const dc_conv_shape *s, const float *u, const float *v, int nb,
+                           int co_begin, int ncout, float *m)
+{
+    const size_t u_plane = (size_t)s->cout * s->cin;
+    for (int p = 0; p < WG_POS; p++)
+        for (int r0 = 0; r0 < ncout; r0 += WG_GEMM_ROWS) {
+            const int rows = ncout - r0 < WG_GEMM_ROWS ? ncout - r0 : WG_GEMM_ROWS;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, nb, s->cin, 1.0f,
+                        u + p * u_plane + (size_t)(co_begin + r0) * s->cin, s->cin,
+                        v + (size_t)p * s->cin * nb, nb, 0.0f,
+                        m + ((size_t)p * ncout + r0) * nb, nb);
+        }
+}
+
+/* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout), in chunks of
+ * whole channels. */
+static void transform_block_output(const dc_conv_shape *s, const float *m, int t0, int nb,
+                                   int co_begin, int ncout, const float *bias,
+                                   const float *residual, dc_act act, float *out,
+                                   float *scratch)
+{
+    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const int group = chunk_channels(nb, ncout);
+    const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
+    float *y = scratch;                                    /* [16][nq] */
+    float *tmp = y + (size_t)WG_POS * group * nb;          /* [24][nq] */
+    for (int c0 = 0; c0 < ncout; c0 += group) {
+        const int g = ncout - c0 < group ? ncout - c0 : group;
+        const size_t nq = (size_t)g * nb;
+        wg_output_transform(m + (size_t)c0 * nb, (size_t)ncout * nb, (int)nq, y, tmp);
+        for (int c = 0; c < g; c++) {
+            const int co = co_begin + c0 + c;
+            for (int t = t0; t < t0 + nb;) {
+                wg_band b = band_at(s, tiles_x, t, t0 + nb);
+                wg_scatter_tiles(&b, y + (size_t)c * nb + (t - t0), nq,
+                                 bias ? bias[co] : 0.0f,
+                                 residual ? residual + co * out_plane : NULL, act,
+                                 out + co * out_plane);
+                t += b.n;
+            }
+        }
+    }
+}
+
+void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                        const float *bias, dc_act act, float *out,
+                        int tile_begin, int tile_end, int co_begin, int co_end,
+                        float *workspace)
+{
+    dc_winograd_conv2d_residual(s, in, u, bias, NULL, act, out, tile_begin, tile_end,
+                                co_begin, co_end, workspace);
+}
+
+void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const float *u,
+                                 const float *bias, const float *residual, dc_act act,
+                                 float *out, int tile_begin, int tile_end, int co_begin,
+                                 int co_end, float *workspace)
+{
+    const int ncout = co_end - co_begin;
+    if (tile_end <= tile_begin || ncout <= 0)
+        return;
+    const int tb = block_for(s, tile_end - tile_begin);
+    float *v = workspace;                                  /* [36][cin][tb] */
+    float *m = v + (size_t)WG_POS * s->cin * tb;           /* [36][ncout][tb] */
+    float *scratch = m + (size_t)WG_POS * s->cout * tb;    /* transforms */
+
+    for (int t0 = tile_begin; t0 < tile_end; t0 += tb) {
+        const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
+        transform_block_input(s, in, t0, nb, v, scratch);
+        multiply_block(s, u, v, nb, co_begin, ncout, m);
+        transform_block_output(s, m, t0, nb, co_begin, ncout, bias, residual, act, out,
+                               scratch);
+    }
+}

@@ -1,0 +1,472 @@
+/*
+ * test_winograd.c — the Winograd F(4x4, 3x3) kernel (kernels/winograd.c) against a naive
+ * twin: torch.nn.Conv2d's definition as nested loops summed in double.
+ *
+ * Tolerance. Winograd rounds in its transforms as well as in the sums, so it is not bitwise
+ * equal to a direct conv; for F(4x4) the error stays within a few fp32 ulps of the largest
+ * output. We require |got - want| <= 2e-5 * max(1, max|want|) over each output; measured
+ * errors on these shapes are a few 1e-7 of max|want| (up to 2e-6 absolute on outputs near
+ * 9), and bench/winograd_bench reports 1e-6 .. 8e-6 at cin up to 512.
+ * Shapes are awkward on purpose: 1x1 to 13x13 maps, odd sizes, pad 0/1/2, padding wider than
+ * the image, channel counts 1, 3, 17, partial tile and channel ranges. Every buffer carries a
+ * guard tail that must survive, and pixels outside a call's range must stay untouched.
+ */
+#include <cblas.h>
+#include <check.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fixtures.h"
+#include "kernels/kernels.h"
+
+#define GUARD 16
+#define SENTINEL (-12345.5f)
+#define NELEM(a) (sizeof(a) / sizeof((a)[0]))
+#define TOLERANCE 2e-5
+
+/* ---- buffers ------------------------------------------------------------ */
+
+static float *buf_new(size_t n)
+{
+    float *p = malloc((n + GUARD) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n + GUARD; i++)
+        p[i] = SENTINEL;
+    return p;
+}
+
+static float *buf_random(size_t n, fx_rng *r, float lo, float hi)
+{
+    float *p = buf_new(n);
+    fx_fill_uniform(p, n, r, lo, hi);
+    return p;
+}
+
+static void check_guard(const float *p, size_t n, const char *what)
+{
+    for (size_t i = n; i < n + GUARD; i++)
+        if (p[i] != SENTINEL)
+            ck_abort_msg("%s: wrote past the end (index %zu of %zu)", what, i, n);
+}
+
+static void check_close(const float *got, const double *want, size_t n, const char *what)
+{
+    double scale = 1.0;
+    for (size_t i = 0; i < n; i++)
+        scale = fabs(want[i]) > scale ? fabs(want[i]) : scale;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)got[i] - want[i]);
+        if (!(d <= TOLERANCE * scale))
+            ck_abort_msg("%s: index %zu: got %.9g, want %.9g (|diff| %.3g > %.3g)", what, i,
+                         got[i], want[i], d, TOLERANCE * scale);
+    }
+}
+
+/* ---- the naive twin ----------------------------------------------------- */
+
+static int twin_out(int size, int pad)
+{
+    return size + 2 * pad - 3 + 1; /* torch.nn.Conv2d, kernel 3, stride 1 */
+}
+
+static double twin_act(dc_act a, double v)
+{
+    double relu6_3 = fmin(fmax(v + 3.0, 0.0), 6.0);
+    switch (a) { /* the PyTorch modules' definitions */
+    case DC_ACT_RELU: return fmax(v, 0.0);
+    case DC_ACT_RELU6: return fmin(fmax(v, 0.0), 6.0);
+    case DC_ACT_SIGMOID: return 1.0 / (1.0 + exp(-v));
+    case DC_ACT_SILU: return v / (1.0 + exp(-v));
+    case DC_ACT_HARDSIGMOID: return relu6_3 / 6.0;
+    case DC_ACT_HARDSWISH: return v * relu6_3 / 6.0;
+    case DC_ACT_GELU: return 0.5 * v * (1.0 + erf(v / sqrt(2.0)));
+    default: return v;
+    }
+}
+
+/* out[co][y][x] = act(b[co] + sum_{ci, i, j} w[co][ci][i][j] * in[ci][y+i-ph][x+j-pw]),
+ * zero outside the image, in double. */
+static void twin_conv(const dc_conv_shape *s, const float *in, const float *w,
+                      const float *b, dc_act act, double *out)
+{
+    int oh = twin_out(s->h, s->pad_h), ow = twin_out(s->w, s->pad_w);
+    for (int co = 0; co < s->cout; co++)
+        for (int y = 0; y < oh; y++)
+            for (int x = 0; x < ow; x++) {
+                double acc = b ? b[co] : 0.0;
+                for (int ci = 0; ci < s->cin; ci++)
+                    for (int i = 0; i < 3; i++)
+                        for (int j = 0; j < 3; j++) {
+                            int iy = y + i - s->pad_h, ix = x + j - s->pad_w;
+                            if (iy < 0 || iy >= s->h || ix < 0 || ix >= s->w)
+                                continue;
+                            acc += (double)w[((size_t)(co * s->cin + ci) * 3 + i) * 3 + j] *
+                                   in[((size_t)ci * s->h + iy) * s->w + ix];
+                        }
+                out[((size_t)co * oh + y) * ow + x] = twin_act(act, acc);
+            }
+}
+
+/* ---- applies / geometry ------------------------------------------------- */
+
+static dc_conv_shape conv3x3(int cin, int h, int w, int cout, int pad_h, int pad_w)
+{
+    dc_conv_shape s = { cin, h, w, cout, 3, 3, 1, 1, pad_h, pad_w, 1 };
+    return s;
+}
+
+START_TEST(test_applies)
+{
+    dc_conv_shape ok = conv3x3(64, 56, 56, 64, 1, 1);
+    ck_assert(dc_winograd_applies(&ok));
+    dc_conv_shape pad0 = conv3x3(3, 5, 7, 17, 0, 0), pad2 = conv3x3(3, 1, 1, 1, 2, 2);
+    dc_conv_shape mixed = conv3x3(3, 5, 7, 17, 0, 2);
+    ck_assert(dc_winograd_applies(&pad0) && dc_winograd_applies(&pad2));
+    ck_assert(dc_winograd_applies(&mixed));
+
+    dc_conv_shape refuse[] = {
+        { 64, 56, 56, 64, 3, 3, 2, 2, 1, 1, 1 },  /* stride 2 */
+        { 64, 56, 56, 64, 3, 3, 1, 2, 1, 1, 1 },  /* stride 2 along w only */
+        { 64, 56, 56, 64, 5, 5, 1, 1, 2, 2, 1 },  /* 5x5 */
+        { 64, 56, 56, 64, 3, 1, 1, 1, 1, 0, 1 },  /* 3x1 */
+        { 64, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1 },  /* 1x1 */
+        { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 2 },  /* groups 2 */
+        { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 64 }, /* depthwise */
+        { 64, 56, 56, 64, 3, 3, 1, 1, 3, 3, 1 },  /* pad 3 */
+        { 4, 1, 1, 4, 3, 3, 1, 1, 0, 0, 1 },      /* empty output */
+    };
+    for (size_t i = 0; i < NELEM(refuse); i++) {
+        ck_assert_msg(!dc_winograd_applies(&refuse[i]), "applies to refused shape %zu", i);
+        ck_assert_msg(!dc_winograd_pays(&refuse[i]), "pays on refused shape %zu", i);
+    }
+}
+END_TEST
+
+/* The measured rule (kernels/winograd.c): the zoo's shapes on either side of it. */
+START_TEST(test_pays)
+{
+    const struct { dc_conv_shape s; bool pays; } t[] = {
+        { conv3x3(64, 56, 56, 64, 1, 1), true },     /* resnet, 196 tiles */
+        { conv3x3(256, 14, 14, 256, 1, 1), true },   /* 16 tiles */
+        { conv3x3(64, 112, 112, 128, 1, 1), true },  /* widening, many tiles */
+        { conv3x3(512, 7, 7, 512, 1, 1), true },     /* 4 tiles */
+        { conv3x3(128, 7, 7, 32, 1, 1), true },      /* densenet, 4 tiles */
+        { conv3x3(16, 32, 32, 16, 1, 1), true },     /* resnet20 */
+        { conv3x3(3, 224, 224, 64, 1, 1), false },   /* first conv: cin 3 */
+        { conv3x3(3, 32, 32, 16, 1, 1), false },
+        { conv3x3(512, 4, 4, 512, 1, 1), false },    /* one tile */
+        { conv3x3(512, 2, 2, 512, 1, 1), false },
+        { conv3x3(128, 8, 8, 256, 1, 1), true },     /* 4 tiles, widening */
+        { conv3x3(8, 56, 56, 8, 1, 1), false },      /* cin below 16 */
+    };
+    for (size_t i = 0; i < NELEM(t); i++)
+        ck_assert_msg(dc_winograd_pays(&t[i].s) == t[i].pays, "shape %zu: pays %d", i,
+                      (int)t[i].pays);
+}
+END_TEST
+
+START_TEST(test_tiles_and_sizes)
+{
+    const struct { dc_conv_shape s; int tiles; } t[] = {
+        { conv3x3(1, 13, 13, 1, 1, 1), 16 },  /* 13x13 out: 4 x 4 tiles */
+        { conv3x3(1, 5, 7, 1, 1, 1), 4 },     /* 5x7 out */
+        { conv3x3(1, 5, 7, 1, 0, 0), 2 },     /* 3x5 out */
+        { conv3x3(1, 1, 1, 1, 1, 1), 1 },     /* 1x1 out */
+        { conv3x3(1, 1, 1, 1, 2, 2), 1 },     /* 3x3 out */
+        { conv3x3(1, 56, 56, 1, 1, 1), 196 }, /* 14 x 14 */
+        { conv3x3(1, 8, 9, 1, 0, 2), 6 },     /* 6x11 out: 2 x 3 */
+    };
+    for (size_t i = 0; i < NELEM(t); i++)
+        ck_assert_int_eq(dc_winograd_tiles(&t[i].s), t[i].tiles);
+
+    dc_conv_shape s = conv3x3(17, 13, 13, 3, 1, 1);
+    ck_assert_uint_eq(dc_winograd_weight_floats(&s), 36u * 17 * 3);
+    /* fewer tiles per call never need more scratch */
+    ck_assert_uint_le(dc_winograd_workspace_floats(&s, 1),
+                      dc_winograd_workspace_floats(&s, 16));
+}
+END_TEST
+
+/* ---- against the twin --------------------------------------------------- */
+
+static const dc_conv_shape cases[] = {
+    { 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1 },     /* 1x1 map */
+    { 3, 1, 1, 17, 3, 3, 1, 1, 2, 2, 1 },    /* padding wider than the image */
+    { 3, 2, 3, 1, 3, 3, 1, 1, 1, 1, 1 },     /* 2x3 */
+    { 17, 2, 3, 3, 3, 3, 1, 1, 2, 1, 1 },    /* 2x3, pad 2/1 */
+    { 3, 5, 7, 17, 3, 3, 1, 1, 1, 1, 1 },    /* 5x7 */
+    { 17, 5, 7, 3, 3, 3, 1, 1, 0, 0, 1 },    /* 5x7 pad 0: 3x5 out */
+    { 1, 5, 7, 3, 3, 3, 1, 1, 2, 2, 1 },     /* 5x7 pad 2: 7x9 out */
+    { 17, 13, 13, 17, 3, 3, 1, 1, 1, 1, 1 }, /* 13x13 */
+    { 3, 13, 13, 1, 3, 3, 1, 1, 0, 2, 1 },   /* 13x13, pad 0 rows, 2 columns */
+    { 16, 9, 10, 32, 3, 3, 1, 1, 1, 1, 1 },  /* even counts, 9x10 */
+    { 5, 3, 40, 6, 3, 3, 1, 1, 1, 0, 1 },    /* a wide map: one tile row of 10 tiles */
+    { 2, 36, 3, 2, 3, 3, 1, 1, 1, 1, 1 },    /* a tall map */
+    /* maps whose output width is a multiple of 4, as in the zoo: the last patch ends
+     * exactly one column (pad 1), two (pad 2) or zero columns (pad 0) past the image */
+    { 5, 8, 8, 7, 3, 3, 1, 1, 1, 1, 1 },     /* 8x8 pad 1 */
+    { 3, 7, 12, 4, 3, 3, 1, 1, 1, 1, 1 },    /* 7x12 pad 1 */
+    { 4, 10, 14, 3, 3, 3, 1, 1, 0, 0, 1 },   /* 10x14 pad 0: 8x12 out */
+    { 3, 6, 6, 5, 3, 3, 1, 1, 2, 2, 1 },     /* 6x6 pad 2: 8x8 out */
+    { 3, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1 },   /* 56x56: 196 tiles */
+};
+
+static const dc_act acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_ACT_SIGMOID,
+                               DC_ACT_SILU, DC_ACT_HARDSIGMOID, DC_ACT_HARDSWISH,
+                               DC_ACT_GELU };
+
+START_TEST(test_against_twin)
+{
+    const dc_conv_shape *s = &cases[_i];
+    ck_assert(dc_winograd_applies(s));
+    const int oh = twin_out(s->h, s->pad_h), ow = twin_out(s->w, s->pad_w);
+    ck_assert_int_eq(dc_conv_out_h(s), oh);
+    ck_assert_int_eq(dc_conv_out_w(s), ow);
+    const size_t n_in = (size_t)s->cin * s->h * s->w, n_out = (size_t)s->cout * oh * ow;
+    const size_t n_w = (size_t)s->cout * s->cin * 9, n_u = dc_winograd_weight_floats(s);
+    const int tiles = dc_winograd_tiles(s);
+    const size_t n_ws = dc_winograd_workspace_floats(s, tiles);
+
+    fx_rng r = fx_rng_seed(100 + (uint64_t)_i);
+    float *in = buf_random(n_in, &r, -1.0f, 1.0f);
+    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = buf_new(n_u);
+    double *want = malloc(n_out * sizeof(double));
+    dc_winograd_transform_weights(s, w, u);
+    check_guard(u, n_u, "u");
+
+    for (size_t a = 0; a < NELEM(acts); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            char what[96];
+            snprintf(what, sizeof what, "case %d act %d bias %d", _i, (int)acts[a], with_bias);
+            twin_conv(s, in, w, bias, acts[a], want);
+            dc_winograd_conv2d(s, in, u, bias, acts[a], out, 0, tiles, 0, s->cout, ws);
+            check_close(out, want, n_out, what);
+            check_guard(out, n_out, what);
+            check_guard(ws, n_ws, what);
+            free(out), free(ws);
+        }
+    free(in), free(w), free(b), free(u), free(want);
+}
+END_TEST
+
+/* The epilogue's clamps are reached: outputs far above 6 and below 0. */
+START_TEST(test_act_clamps)
+{
+    const dc_conv_shape s = conv3x3(13, 7, 11, 17, 1, 1);
+    fx_rng r = fx_rng_seed(7);
+    const size_t n_out = 17u * 7 * 11, n_u = dc_winograd_weight_floats(&s);
+    float *in = buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
+    float *w = buf_random(17u * 13 * 9, &r, -1.0f, 1.0f);
+    float *u = buf_new(n_u), *out = buf_new(n_out);
+    float *ws = buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
+    double *want = malloc(n_out * sizeof(double));
+    dc_winograd_transform_weights(&s, w, u);
+    twin_conv(&s, in, w, NULL, DC_ACT_NONE, want);
+    int above6 = 0, below0 = 0;
+    for (size_t i = 0; i < n_out; i++)
+        above6 += want[i] > 6.5, below0 += want[i] < -0.5;
+    ck_assert_msg(above6 > 10 && below0 > 10, "test data do not reach the clamps");
+    for (size_t a = 1; a <= 2; a++) { /* relu, relu6 */
+        twin_conv(&s, in, w, NULL, acts[a], want);
+        dc_winograd_conv2d(&s, in, u, NULL, acts[a], out, 0, dc_winograd_tiles(&s), 0, 17, ws);
+        check_close(out, want, n_out, a == 1 ? "relu" : "relu6");
+    }
+    free(in), free(w), free(u), free(out), free(ws), free(want);
+}
+END_TEST
+
+/* ---- partial ranges ----------------------------------------------------- */
+
+/* True when output pixel (y, x) lies in a tile of [t0, t1) of a map with tiles_x per row. */
+static bool pixel_in_tiles(int y, int x, int tiles_x, int t0, int t1)
+{
+    int t = (y / 4) * tiles_x + x / 4;
+    return t >= t0 && t < t1;
+}
+
+static const dc_conv_shape range_cases[] = {
+    { 17, 13, 13, 17, 3, 3, 1, 1, 1, 1, 1 }, /* 16 tiles */
+    { 3, 5, 7, 5, 3, 3, 1, 1, 2, 2, 1 },     /* 7x9 out: 2 x 3 tiles */
+    { 8, 30, 21, 24, 3, 3, 1, 1, 1, 0, 1 },  /* 30x19 out: 8 x 5 tiles */
+    { 6, 28, 28, 10, 3, 3, 1, 1, 1, 1, 1 },  /* 28x28: 7 x 7 tiles */
+};
+
+/* Splits tiles and output channels into uneven ranges (a range may cut a tile row); each
+ * call writes exactly its tiles' pixels of its channels, with a workspace sized for its own
+ * range only, and together the calls give exactly what one whole call gives. */
+START_TEST(test_ranges_assemble)
+{
+    const dc_conv_shape *s = &range_cases[_i];
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const int tiles = dc_winograd_tiles(s), tiles_x = (ow + 3) / 4;
+    const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
+    const size_t n_u = dc_winograd_weight_floats(s);
+    fx_rng r = fx_rng_seed(31 + (uint64_t)_i);
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
+    float *w = buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = buf_new(n_u), *whole = buf_new(n_out), *parts = buf_new(n_out);
+    dc_winograd_transform_weights(s, w, u);
+    float *ws = buf_new(dc_winograd_workspace_floats(s, tiles));
+    dc_winograd_conv2d(s, in, u, b, DC_ACT_RELU, whole, 0, tiles, 0, s->cout, ws);
+    free(ws);
+
+    /* tile cuts at 0, 1, tiles/2 + 1, tiles; channel cuts at 0, 1, cout/3 + 1, cout */
+    const int tcut[] = { 0, 1, tiles / 2 + 1 < tiles ? tiles / 2 + 1 : tiles, tiles };
+    const int ccut[] = { 0, 1, s->cout / 3 + 1 < s->cout ? s->cout / 3 + 1 : s->cout,
+                         s->cout };
+    for (int ti = 0; ti < 3; ti++)
+        for (int cj = 0; cj < 3; cj++) {
+            const int t0 = tcut[ti], t1 = tcut[ti + 1], c0 = ccut[cj], c1 = ccut[cj + 1];
+            if (t0 == t1 || c0 == c1)
+                continue;
+            float *before = malloc(n_out * sizeof(float));
+            memcpy(before, parts, n_out * sizeof(float));
+            size_t n_ws = dc_winograd_workspace_floats(s, t1 - t0);
+            ws = buf_new(n_ws);
+            dc_winograd_conv2d(s, in, u, b, DC_ACT_RELU, parts, t0, t1, c0, c1, ws);
+            check_guard(ws, n_ws, "range workspace");
+            for (int co = 0; co < s->cout; co++)
+                for (int y = 0; y < oh; y++)
+                    for (int x = 0; x < ow; x++) {
+                        size_t i = co * plane + (size_t)y * ow + x;
+                        bool mine = co >= c0 && co < c1 && pixel_in_tiles(y, x, tiles_x, t0, t1);
+                        if (mine && parts[i] != whole[i])
+                            ck_abort_msg("tiles [%d,%d) ch [%d,%d): (%d,%d,%d) = %.9g, whole "
+                                         "call %.9g", t0, t1, c0, c1, co, y, x, parts[i],
+                                         whole[i]);
+                        if (!mine && parts[i] != before[i])
+                            ck_abort_msg("tiles [%d,%d) ch [%d,%d) wrote (%d,%d,%d) outside "
+                                         "its range", t0, t1, c0, c1, co, y, x);
+                    }
+            free(ws), free(before);
+        }
+    for (size_t i = 0; i < n_out; i++)
+        if (parts[i] == SENTINEL)
+            ck_abort_msg("index %zu written by no range", i);
+    check_guard(parts, n_out, "parts");
+    free(in), free(w), free(b), free(u), free(whole), free(parts);
+}
+END_TEST
+
+/* ---- threads ------------------------------------------------------------ */
+
+typedef struct {
+    const dc_conv_shape *s;
+    const float *in, *u, *b;
+    float *out, *ws;
+    int t0, t1;
+} range_job;
+
+static void *run_range(void *arg)
+{
+    range_job *j = arg;
+    dc_winograd_conv2d(j->s, j->in, j->u, j->b, DC_ACT_RELU6, j->out, j->t0, j->t1, 0,
+                       j->s->cout, j->ws);
+    return NULL;
+}
+
+/* The contract the runtime relies on: several threads at once, each on its own tile range
+ * with its own workspace, give exactly the single-call output (no hidden shared state). */
+START_TEST(test_concurrent_ranges)
+{
+    const dc_conv_shape s = conv3x3(24, 29, 31, 40, 1, 1); /* 8 x 8 tiles */
+    const int tiles = dc_winograd_tiles(&s), nthreads = 3;
+    const size_t n_out = 40u * 29 * 31;
+    fx_rng r = fx_rng_seed(77);
+    float *in = buf_random(24u * 29 * 31, &r, -1.0f, 1.0f);
+    float *w = buf_random(40u * 24 * 9, &r, -1.0f, 1.0f);
+    float *b = buf_random(40, &r, -1.0f, 1.0f);
+    float *u = buf_new(dc_winograd_weight_floats(&s));
+    float *whole = buf_new(n_out), *parts = buf_new(n_out);
+    dc_winograd_transform_weights(&s, w, u);
+    openblas_set_num_threads(1);
+    float *ws = buf_new(dc_winograd_workspace_floats(&s, tiles));
+    dc_winograd_conv2d(&s, in, u, b, DC_ACT_RELU6, whole, 0, tiles, 0, s.cout, ws);
+    free(ws);
+
+    pthread_t th[3];
+    range_job job[3];
+    for (int i = 0; i < nthreads; i++) {
+        int t0 = tiles * i / nthreads, t1 = tiles * (i + 1) / nthreads;
+        job[i] = (range_job){ &s, in, u, b, parts, buf_new(dc_winograd_workspace_floats(&s,
+                              t1 - t0)), t0, t1 };
+        ck_assert_int_eq(pthread_create(&th[i], NULL, run_range, &job[i]), 0);
+    }
+    for (int i = 0; i < nthreads; i++) {
+        ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+        free(job[i].ws);
+    }
+    ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
+                  "threads over tile ranges differ from one whole call");
+    check_guard(parts, n_out, "parts");
+    free(in), free(w), free(b), free(u), free(whole), free(parts);
+}
+END_TEST
+
+/* ---- accuracy on realistic data ----------------------------------------- */
+
+/* A deep channel sum as in VGG's and ResNet's last stages: cin 512, weights at Kaiming
+ * scale (uniform with variance 2 / (9 cin)), inputs as after a ReLU. Winograd's extra
+ * rounding must stay far below the engine's parity tolerance of 1e-4 * max(1, max|logit|)
+ * on a single layer: we require 1e-5 relative to the largest output. */
+START_TEST(test_error_realistic)
+{
+    const dc_conv_shape s = conv3x3(512, 14, 14, 8, 1, 1);
+    const size_t n_out = 8u * 14 * 14, n_w = 8u * 512 * 9;
+    fx_rng r = fx_rng_seed(2024);
+    const float a = (float)sqrt(3.0 * 2.0 / (9.0 * 512)); /* uniform(-a, a): var 2/fan_in */
+    float *in = buf_random(512u * 14 * 14, &r, 0.0f, 2.0f);
+    float *w = buf_random(n_w, &r, -a, a);
+    float *u = buf_new(dc_winograd_weight_floats(&s)), *out = buf_new(n_out);
+    float *ws = buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
+    double *want = malloc(n_out * sizeof(double));
+    dc_winograd_transform_weights(&s, w, u);
+    dc_winograd_conv2d(&s, in, u, NULL, DC_ACT_NONE, out, 0, dc_winograd_tiles(&s), 0, 8, ws);
+    twin_conv(&s, in, w, NULL, DC_ACT_NONE, want);
+    double err = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n_out; i++) {
+        err = fmax(err, fabs(out[i] - want[i]));
+        scale = fmax(scale, fabs(want[i]));
+    }
+    ck_assert_msg(scale > 0.5, "outputs too small to mean anything (%g)", scale);
+    ck_assert_msg(err <= 1e-5 * scale, "max error %.3g, max |out| %.3g", err, scale);
+    free(in), free(w), free(u), free(out), free(ws), free(want);
+}
+END_TEST
+
+static Suite *winograd_suite(void)
+{
+    Suite *s = suite_create("winograd");
+    TCase *t = tcase_create("shape");
+    tcase_add_test(t, test_applies);
+    tcase_add_test(t, test_pays);
+    tcase_add_test(t, test_tiles_and_sizes);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("twin");
+    tcase_add_loop_test(t, test_against_twin, 0, (int)NELEM(cases));
+    tcase_add_test(t, test_act_clamps);
+    tcase_add_loop_test(t, test_ranges_assemble, 0, (int)NELEM(range_cases));
+    tcase_add_test(t, test_error_realistic);
+    tcase_add_test(t, test_concurrent_ranges);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(winograd_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
