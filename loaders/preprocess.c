@@ -293,11 +293,21 @@ dc_status dc_preprocess_small(const dc_image *raw, int in_c, int in_h, int in_w,
     }
     size_t plane = (size_t)in_w * in_h;
     for (int k = 0; k < in_c; k++) {
-        const uint8_t *src = img->data + (img->c == 1 ? 0 : k);
         float *dst = out + (size_t)k * plane;
-        for (size_t i = 0; i < plane; i++) {
-            float v = (float)src[i * img->c] / 255.0f; /* ToTensor */
-            dst[i] = (v - mean[k]) / std[k];           /* Normalize */
+        const float m = mean[k], sd = std[k]; /* locals: out cannot alias them, so the
+                                                 loops below vectorise */
+        if (img->c == 1 && k > 0 && m == mean[0] && sd == std[0]) {
+            memcpy(dst, out, plane * sizeof *dst); /* the same bytes, computed once */
+            continue;
+        }
+        if (img->c == 1) {
+            const uint8_t *src = img->data;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = ((float)src[i] / 255.0f - m) / sd; /* ToTensor, Normalize */
+        } else {
+            const uint8_t *src = img->data + k;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = ((float)src[3 * i] / 255.0f - m) / sd;
         }
     }
     dc_image_free(&sized);
