@@ -88,6 +88,7 @@ dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv 
         free(c);
         return st;
     }
+    setvbuf(c->f, NULL, _IOFBF, 1 << 16); /* per-sample rows: one write per 64 KiB */
     bool had_rows = false;
     dc_status st = append ? copy_existing(c, header, &had_rows, err) : DC_OK;
     if (st != DC_OK) {
