@@ -17,12 +17,21 @@ struct dc_cascade {
     float *probs;      /* classes */
     uint64_t *keys;    /* memory keys of the batch */
     int *todo;         /* indices of the batch still to be answered */
+    bool same_input;   /* both nets take the same preprocessed input: the second reuses
+                          the first's */
 };
 
 const char *dc_exit_name(dc_exit e)
 {
     static const char *const names[DC_EXIT_COUNT] = { "memory", "first", "second" };
     return e >= 0 && e < DC_EXIT_COUNT ? names[e] : "?";
+}
+
+const char *dc_stage_name(dc_stage s)
+{
+    static const char *const names[DC_STAGE_COUNT] = { "decode", "preprocess", "hash",
+                                                       "model1", "model2", "bookkeeping" };
+    return s >= 0 && s < DC_STAGE_COUNT ? names[s] : "?";
 }
 
 static size_t input_numel(const dc_net_info *i)
@@ -58,6 +67,11 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
     c->max_batch = max_batch;
     c->info1 = i1;
     c->info2 = i2;
+    c->same_input = cfg->second && !dc_preprocess_is_imagenet(&i1) &&
+                    !dc_preprocess_is_imagenet(&i2) && i1.in_c == i2.in_c &&
+                    i1.in_h == i2.in_h && i1.in_w == i2.in_w &&
+                    memcmp(i1.mean, i2.mean, sizeof i1.mean) == 0 &&
+                    memcmp(i1.std, i2.std, sizeof i1.std) == 0;
     size_t per = input_numel(&i1) > input_numel(&i2) ? input_numel(&i1) : input_numel(&i2);
     c->input = malloc(per * (size_t)max_batch * sizeof *c->input);
     c->logits = malloc((size_t)i1.num_classes * (size_t)max_batch * sizeof *c->logits);
@@ -84,20 +98,28 @@ void dc_cascade_free(dc_cascade *c)
     free(c);
 }
 
-/* Runs net on the raw images raw[todo[0..m)] and leaves one argmax and score per image. */
+/* Runs net on the raw images raw[todo[0..m)] and leaves one argmax and score per image;
+ * with preprocessed set, c->input already holds their inputs. Adds the seconds spent
+ * preprocessing to *pre_s and in the forward pass to *fwd_s. */
 static dc_status run_model(dc_cascade *c, dc_net *net, const dc_net_info *info,
-                           const dc_image *const *raw, const int *todo, int m, int *preds,
-                           double *scores, dc_error *err)
+                           const dc_image *const *raw, const int *todo, int m,
+                           bool preprocessed, int *preds, double *scores, double *pre_s,
+                           double *fwd_s, dc_error *err)
 {
     size_t per = input_numel(info);
-    for (int j = 0; j < m; j++) {
+    double t0 = dc_now_seconds();
+    for (int j = 0; j < m && !preprocessed; j++) {
         dc_status st = dc_preprocess_net(raw[todo[j]], info, c->input + per * j, err);
         if (st != DC_OK)
             return st;
     }
+    double t1 = dc_now_seconds();
     dc_status st = dc_net_forward(net, c->input, m, c->logits, err);
     if (st != DC_OK)
         return st;
+    double t2 = dc_now_seconds();
+    *pre_s += t1 - t0;
+    *fwd_s += t2 - t1;
     int k = info->num_classes;
     for (int j = 0; j < m; j++) {
         const float *l = c->logits + (size_t)j * k;
@@ -120,6 +142,7 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
             if (labels[i] < 0)
                 return dc_fail(err, DC_ERR_ARG, "the oracle score needs labels");
     double t0 = dc_now_seconds();
+    double stage[DC_STAGE_COUNT] = { 0 }; /* seconds for the whole batch */
 
     /* 1. memory */
     int m = 0;
@@ -140,15 +163,20 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
         }
         c->todo[m++] = i;
     }
+    if (cfg->memory)
+        stage[DC_STAGE_HASH] = dc_now_seconds() - t0;
 
     /* 2. the first model on the misses */
     int preds[m > 0 ? m : 1];
     double scores[m > 0 ? m : 1];
-    dc_status st = m ? run_model(c, cfg->first, &c->info1, raw, c->todo, m, preds, scores, err)
+    dc_status st = m ? run_model(c, cfg->first, &c->info1, raw, c->todo, m, false, preds, scores,
+                                 &stage[DC_STAGE_PREPROCESS], &stage[DC_STAGE_MODEL1], err)
                      : DC_OK;
     if (st != DC_OK)
         return st;
-    int e = 0; /* escalated ones are moved to the front of todo */
+    int e = 0; /* escalated ones are moved to the front of todo (and their inputs to the
+                  front of c->input when the second net reuses them) */
+    size_t per1 = input_numel(&c->info1);
     for (int j = 0; j < m; j++) {
         dc_sample_result *r = &res[c->todo[j]];
         r->pred1 = r->pred = preds[j];
@@ -160,12 +188,17 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
                                                        : dc_score_escalates(cfg->score,
                                                                             r->score1,
                                                                             cfg->threshold));
-        if (escalate)
-            c->todo[e++] = c->todo[j];
+        if (!escalate)
+            continue;
+        if (c->same_input && e != j) /* row e was the (consumed) input of an earlier one */
+            memcpy(c->input + per1 * e, c->input + per1 * j, per1 * sizeof *c->input);
+        c->todo[e++] = c->todo[j];
     }
 
     /* 3. the second model on the escalated ones, with the post-check */
-    st = e ? run_model(c, cfg->second, &c->info2, raw, c->todo, e, preds, scores, err) : DC_OK;
+    st = e ? run_model(c, cfg->second, &c->info2, raw, c->todo, e, c->same_input, preds, scores,
+                       &stage[DC_STAGE_PREPROCESS], &stage[DC_STAGE_MODEL2], err)
+           : DC_OK;
     if (st != DC_OK)
         return st;
     for (int j = 0; j < e; j++) {
@@ -183,6 +216,7 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
     }
 
     /* 4. remember every answer the models gave */
+    double t_store = cfg->memory ? dc_now_seconds() : 0.0;
     for (int i = 0; cfg->memory && i < n; i++) {
         if (res[i].exit == DC_EXIT_MEMORY)
             continue;
@@ -190,8 +224,14 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
         if (st != DC_OK)
             return st;
     }
-    double per = (dc_now_seconds() - t0) / n;
-    for (int i = 0; i < n; i++)
+    double t_end = dc_now_seconds();
+    if (cfg->memory)
+        stage[DC_STAGE_HASH] += t_end - t_store;
+    double per = (t_end - t0) / n;
+    for (int i = 0; i < n; i++) {
         res[i].seconds = per;
+        for (int k = 0; k < DC_STAGE_COUNT; k++)
+            res[i].stage[k] = stage[k] / n;
+    }
     return DC_OK;
 }

@@ -17,8 +17,22 @@ struct dc_csv {
     bool failed;
 };
 
+/* The number of columns header has beyond old_header when old_header is header's first
+ * columns (a file written before columns were added at the end), else 0. */
+static int added_columns(const char *old_header, const char *header)
+{
+    size_t n = strlen(old_header);
+    if (n == 0 || strncmp(old_header, header, n) != 0 || header[n] != ',')
+        return 0;
+    int added = 0;
+    for (const char *p = header + n; *p; p++)
+        added += *p == ',';
+    return added;
+}
+
 /* Copies the old file into the new one after checking its header; returns whether the
- * old file had any content. */
+ * old file had any content. A file whose header lacks only columns at the end gets the
+ * new header and its rows are padded with empty fields. */
 static dc_status copy_existing(dc_csv *c, const char *header, bool *had_rows, dc_error *err)
 {
     *had_rows = false;
@@ -31,10 +45,12 @@ static dc_status copy_existing(dc_csv *c, const char *header, bool *had_rows, dc
     size_t cap = 0;
     ssize_t len = getline(&line, &cap, old);
     dc_status st = DC_OK;
+    int pad = 0;
     if (len > 0) {
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
-        if (strcmp(line, header) != 0)
+        pad = added_columns(line, header);
+        if (strcmp(line, header) != 0 && pad == 0)
             st = dc_fail(err, DC_ERR_FORMAT, "%s: exists with other columns; write the "
                          "report to another file", c->path);
         else
@@ -42,11 +58,14 @@ static dc_status copy_existing(dc_csv *c, const char *header, bool *had_rows, dc
     }
     if (st == DC_OK && *had_rows) {
         fprintf(c->f, "%s\n", header);
-        char buf[65536];
-        size_t n;
-        while ((n = fread(buf, 1, sizeof buf, old)) > 0)
-            if (fwrite(buf, 1, n, c->f) != n)
-                break;
+        while ((len = getline(&line, &cap, old)) > 0) {
+            while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+                line[--len] = '\0';
+            fputs(line, c->f);
+            for (int k = 0; len > 0 && k < pad; k++)
+                fputc(',', c->f);
+            fputc('\n', c->f);
+        }
         if (ferror(old))
             st = dc_fail(err, DC_ERR_IO, "%s: read error", c->path);
     }
@@ -69,6 +88,7 @@ dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv 
         return st;
     }
     c->f = c->out.f;
+    setvbuf(c->f, NULL, _IOFBF, 1 << 16); /* per-sample rows: one write per 64 KiB */
     bool had_rows = false;
     /* a device or FIFO written in place has no rows to keep (and reading it would block) */
     st = append && c->out.tmp ? copy_existing(c, header, &had_rows, err) : DC_OK;

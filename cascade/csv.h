@@ -13,8 +13,10 @@
 typedef struct dc_csv dc_csv;
 
 /* Starts writing path with the given header line (comma-separated, no newline). With
- * append, an existing file's rows are kept; its header must equal this one (else
- * DC_ERR_FORMAT naming the file), and a new or empty file gets the header. */
+ * append, an existing file's rows are kept; its header must equal this one, or be its
+ * first columns (an older file: it gets the new header and its rows empty fields for
+ * the new columns), else DC_ERR_FORMAT naming the file; a new or empty file gets the
+ * header. */
 dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv **out,
                       dc_error *err);
 

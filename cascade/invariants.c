@@ -161,14 +161,18 @@ static int64_t scaled_central_moments(const uint8_t *g, int w, int h, dc_i128 U[
     for (int x = 0; x < w; x++)
         X[x] = m00 * (x + 1) - m10;
     for (int y = 0; y < h; y++) {
-        dc_i128 row[4] = { 0 }; /* sum over the row of f X^a */
+        /* sums over the row of f X^a: |X| < 2^23 and f < 2^8, so f X^2 < 2^54 and a row
+         * of 32 of them fits in 64 bits; only f X^3 needs 128 */
+        int64_t r0 = 0, r1 = 0, r2 = 0;
+        dc_i128 r3 = 0;
         for (int x = 0; x < w; x++) {
-            dc_i128 t = g[y * w + x];
-            for (int a = 0; a < 4; a++) {
-                row[a] += t;
-                t *= X[x];
-            }
+            int64_t f = g[y * w + x], fx = f * X[x], fxx = fx * X[x];
+            r0 += f;
+            r1 += fx;
+            r2 += fxx;
+            r3 += (dc_i128)fxx * X[x];
         }
+        dc_i128 row[4] = { r0, r1, r2, r3 };
         dc_i128 Y = m00 * (y + 1) - m01, Yb = 1;
         for (int b = 0; b < 4; b++) {
             for (int a = 0; a + b < 4; a++)
@@ -228,11 +232,9 @@ dc_status dc_invariants_key(const dc_image *img, uint64_t *key, double invariant
         bn cu_im = bn_add(bn_mul(sq_re, b), bn_mul(sq_im, a));
         bn e = bn_from(c20_re), f = bn_from(c20_im);
         bn p1_re = bn_sub(bn_mul(e, sq_re), bn_mul(f, sq_im)); /* c20 c12^2 */
-        bn p1_im = bn_add(bn_mul(e, sq_im), bn_mul(f, sq_re));
         bn p3 = bn_add(bn_mul(a, a), bn_mul(b, b)); /* c21 c12 = |c12|^2 */
         bn g3 = bn_from(c30_re), h3 = bn_from(c30_im);
         bn p4_re = bn_sub(bn_mul(g3, cu_re), bn_mul(h3, cu_im)); /* c30 c12^3 */
-        bn p4_im = bn_add(bn_mul(g3, cu_im), bn_mul(h3, cu_re));
 
         /* normalised c_pq = C_pq * k_{p+q} / m00^(3(p+q)/2 + 1), k_n = (n/2 + 1) pi^(n/2) */
         const double pi = 3.14159265358979323846;
@@ -243,10 +245,14 @@ dc_status dc_invariants_key(const dc_image *img, uint64_t *key, double invariant
         double n4 = (k3 * k3) * (k3 * k3) / pow(s, 22.0);
         inv[0] = signed_root((double)c11 * n11, 1.0);
         inv[1] = signed_root(bn_to_double(p1_re) * n1, 3.0);
-        inv[2] = signed_root(bn_to_double(p1_im) * n1, 3.0);
         inv[3] = signed_root(bn_to_double(p3) * n3, 2.0);
         inv[4] = signed_root(bn_to_double(p4_re) * n4, 4.0);
-        inv[5] = signed_root(bn_to_double(p4_im) * n4, 4.0);
+        if (invariants) { /* the imaginary parts: not in the key, so only when asked */
+            bn p1_im = bn_add(bn_mul(e, sq_im), bn_mul(f, sq_re));
+            bn p4_im = bn_add(bn_mul(g3, cu_im), bn_mul(h3, cu_re));
+            inv[2] = signed_root(bn_to_double(p1_im) * n1, 3.0);
+            inv[5] = signed_root(bn_to_double(p4_im) * n4, 4.0);
+        }
         if (transposed) { /* a transposition is a mirror: undo its sign on the odd ones */
             inv[2] = 0.0 - inv[2]; /* 0.0 - x, unlike -x, never makes -0.0 */
             inv[5] = 0.0 - inv[5];

@@ -36,6 +36,9 @@ dc_status dc_report_add(dc_report *r, const dc_sample_result *s, dc_error *err)
         r->times = t;
         r->times_cap *= 2;
     }
+    if (r->n >= DC_REPORT_WARMUP)
+        for (int k = 0; k < DC_STAGE_COUNT; k++)
+            r->stage_sum[k] += s->stage[k];
     r->times[r->n++] = s->seconds;
     r->exits[s->exit]++;
     r->escalations += s->escalated;
@@ -82,7 +85,10 @@ double dc_quantile(const double *sorted, int64_t n, double q)
 
 dc_report_summary dc_report_summarise(const dc_report *r)
 {
-    dc_report_summary s = { .accuracy = NAN, .mean_ms = NAN, .p95_ms = NAN, .p99_ms = NAN };
+    dc_report_summary s = { .accuracy = NAN, .mean_ms = NAN, .p95_ms = NAN, .p99_ms = NAN,
+                            .input_ms = NAN };
+    for (int k = 0; k < DC_STAGE_COUNT; k++)
+        s.stage_ms[k] = NAN;
     int64_t correct = 0;
     int present = 0;
     for (int k = 0; k < r->num_classes; k++) {
@@ -122,6 +128,13 @@ dc_report_summary dc_report_summarise(const dc_report *r)
     }
     int64_t m = r->n - DC_REPORT_WARMUP;
     if (m > 0) {
+        s.input_ms = 0.0;
+        for (int k = 0; k < DC_STAGE_COUNT; k++) {
+            s.stage_ms[k] = 1e3 * r->stage_sum[k] / (double)m;
+            s.input_ms += s.stage_ms[k];
+        }
+    }
+    if (m > 0) {
         double *t = malloc((size_t)m * sizeof *t);
         if (t) {
             memcpy(t, r->times + DC_REPORT_WARMUP, (size_t)m * sizeof *t);
@@ -136,6 +149,24 @@ dc_report_summary dc_report_summarise(const dc_report *r)
         }
     }
     return s;
+}
+
+void dc_report_print_stages(const dc_report *r, FILE *f)
+{
+    static const char *const labels[DC_STAGE_COUNT] = {
+        "decode", "preprocess", "hash (memory)", "model 1", "model 2", "bookkeeping"
+    };
+    dc_report_summary s = dc_report_summarise(r);
+    if (isnan(s.input_ms)) {
+        fprintf(f, "Time per input: fewer than %d inputs, no figures after the warm-up\n",
+                DC_REPORT_WARMUP + 1);
+        return;
+    }
+    fprintf(f, "Time per input (ms, after %d warm-up inputs): %.3f\n", DC_REPORT_WARMUP,
+            s.input_ms);
+    for (int k = 0; k < DC_STAGE_COUNT; k++)
+        fprintf(f, "  %-14s %8.3f %6.1f%%\n", labels[k], s.stage_ms[k],
+                s.input_ms > 0 ? 100.0 * s.stage_ms[k] / s.input_ms : 0.0);
 }
 
 void dc_report_print_classes(const dc_report *r, const char *const *class_names, FILE *f)

@@ -248,7 +248,45 @@ typedef struct {
     dc_csv *per_sample;
 } run_state;
 
-/* Streams the workload through the cascade in chunks of o->batch inputs. */
+/* Finishes the stage times of the m results of a chunk that took `total` seconds from the
+ * end of the previous chunk, of which `decode` reading the inputs: decode is shared
+ * equally, and bookkeeping is what the measured stages leave of each input's share. */
+static void close_stages(dc_sample_result *res, int m, double total, double decode)
+{
+    for (int j = 0; j < m; j++) {
+        double *st = res[j].stage;
+        st[DC_STAGE_DECODE] = decode / m;
+        double measured = 0.0;
+        for (int k = 0; k < DC_STAGE_BOOKKEEPING; k++)
+            measured += st[k];
+        st[DC_STAGE_BOOKKEEPING] = total / m - measured;
+    }
+}
+
+/* Reads the inputs at[0..m) of the workload into raw[] and labels[]. */
+static dc_status decode_chunk(run_state *s, int at, int m, dc_image *raw,
+                              const dc_image **ptrs, int *labels, dc_error *err)
+{
+    dc_status st = DC_OK;
+    for (int j = 0; j < m && st == DC_OK; j++) {
+        const dc_work_item *it = &s->items[at + j];
+        dc_image img = { 0 };
+        st = dc_dataset_image(s->ds, it->index, &img, err);
+        if (st == DC_OK && it->xf != DC_XF_NONE) {
+            st = dc_image_transform(&img, it->xf, &raw[j], err);
+            dc_image_free(&img);
+        } else {
+            raw[j] = img;
+        }
+        ptrs[j] = &raw[j];
+        labels[j] = dc_dataset_label(s->ds, it->index);
+    }
+    return st;
+}
+
+/* Streams the workload through the cascade in chunks of o->batch inputs. Each chunk's
+ * time runs from the end of the previous one (the stream's start for the first) to the
+ * end of its own bookkeeping, so the stage times add up to the stream's wall time. */
 static dc_status stream(run_state *s, dc_error *err)
 {
     const run_opts *o = s->o;
@@ -261,31 +299,20 @@ static dc_status stream(run_state *s, dc_error *err)
                                                 : dc_fail(err, DC_ERR_NOMEM, "out of memory");
     bool progress = !o->quiet && isatty(STDERR_FILENO);
     double started = dc_now_seconds(), last_draw = 0, last_poll = started;
+    double chunk_start = started;
     for (int at = 0; st == DC_OK && at < s->count; at += b) {
         int m = s->count - at < b ? s->count - at : b;
-        for (int j = 0; j < m && st == DC_OK; j++) {
-            const dc_work_item *it = &s->items[at + j];
-            dc_image img = { 0 };
-            st = dc_dataset_image(s->ds, it->index, &img, err);
-            if (st == DC_OK && it->xf != DC_XF_NONE) {
-                st = dc_image_transform(&img, it->xf, &raw[j], err);
-                dc_image_free(&img);
-            } else {
-                raw[j] = img;
-            }
-            ptrs[j] = &raw[j];
-            labels[j] = dc_dataset_label(s->ds, it->index);
-        }
+        double t_decode = dc_now_seconds();
+        st = decode_chunk(s, at, m, raw, ptrs, labels, err);
+        t_decode = dc_now_seconds() - t_decode;
         if (st == DC_OK)
             st = dc_cascade_classify(s->cascade, ptrs, labels, m, res, err);
-        for (int j = 0; j < m && st == DC_OK; j++) {
-            st = dc_report_add(s->report, &res[j], err);
+        for (int j = 0; j < m && st == DC_OK && s->per_sample; j++) {
             const dc_work_item *it = &s->items[at + j];
-            if (st == DC_OK && s->per_sample)
-                st = dc_csv_row(s->per_sample, err, "%d,%d,%s,%d,%d,%d,%s,%.6f,%.6f,%.4f",
-                                at + j, it->index, dc_transform_name(it->xf), it->duplicate,
-                                res[j].label, res[j].pred, dc_exit_name(res[j].exit),
-                                res[j].score1, res[j].score2, 1e3 * res[j].seconds);
+            st = dc_csv_row(s->per_sample, err, "%d,%d,%s,%d,%d,%d,%s,%.6f,%.6f,%.4f",
+                            at + j, it->index, dc_transform_name(it->xf), it->duplicate,
+                            res[j].label, res[j].pred, dc_exit_name(res[j].exit),
+                            res[j].score1, res[j].score2, 1e3 * res[j].seconds);
         }
         for (int j = 0; j < m; j++)
             dc_image_free(&raw[j]);
@@ -298,6 +325,12 @@ static dc_status stream(run_state *s, dc_error *err)
             draw_progress(at + m, s->count, started);
             last_draw = now;
         }
+        /* the report's own time lands in the next chunk's bookkeeping */
+        double chunk_end = dc_now_seconds();
+        close_stages(res, m, chunk_end - chunk_start, t_decode);
+        chunk_start = chunk_end;
+        for (int j = 0; j < m && st == DC_OK; j++)
+            st = dc_report_add(s->report, &res[j], err);
     }
     free(raw);
     free(ptrs);

@@ -30,6 +30,7 @@ void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r
     else
         printf("Response time (ms, after %d warm-up inputs): mean %.3f, p95 %.3f, p99 %.3f\n",
                DC_REPORT_WARMUP, s.mean_ms, s.p95_ms, s.p99_ms);
+    dc_report_print_stages(r, stdout);
     int64_t ref = t->arch2 ? t->macs2 : t->macs1;
     printf("MACs per image: %.3f M (%.2f%% of %s alone)\n", s.macs_per_image * 1e-6,
            ref ? 100.0 * s.macs_per_image / (double)ref : 0.0, t->arch2 ? t->arch2 : t->arch1);
@@ -54,7 +55,8 @@ static const char *report_header =
     "rotations,seed,shuffle,inputs,score,threshold,postcheck,memory,memory_size,batch,"
     "threads,accuracy,macro_precision,macro_recall,macro_f1,weighted_f1,usage,memory_hits,"
     "memory_wrong,mean_ms,p95_ms,p99_ms,macs_per_image,macs_share,energy_source,energy_j,"
-    "mj_per_image,avg_w,idle_w,wall_s";
+    "mj_per_image,avg_w,idle_w,wall_s,input_ms,decode_ms,preprocess_ms,hash_ms,model1_ms,"
+    "model2_ms,bookkeeping_ms";
 
 dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_report *r,
                                dc_error *err)
@@ -77,7 +79,7 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
     st = dc_csv_row(csv, err,
                     "%s,%s,%s,%s,%s,%s,%s,%d,%g,%g,%llu,%d,%lld,%s,%.6f,%d,%s,%ld,%d,%d,"
                     "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,%lld,%.4f,%.4f,%.4f,%.0f,%.6f,%s,%.6f,"
-                    "%.6f,%.4f,%.4f,%.3f",
+                    "%.6f,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
                     when, t->arch1, t->arch2 ? t->arch2 : "",
                     dc_csv_field(o->weights1 ? o->weights1 : "", w1, sizeof w1),
                     dc_csv_field(o->weights2 ? o->weights2 : "", w2, sizeof w2),
@@ -93,7 +95,10 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
                     t->energy_ok ? t->energy_source : "unavailable",
                     t->energy_ok ? t->joules : NAN, t->energy_ok ? 1e3 * t->joules / n : NAN,
                     t->energy_ok && t->wall_seconds > 0 ? t->joules / t->wall_seconds : NAN,
-                    t->idle_watts, t->wall_seconds);
+                    t->idle_watts, t->wall_seconds, s.input_ms,
+                    s.stage_ms[DC_STAGE_DECODE], s.stage_ms[DC_STAGE_PREPROCESS],
+                    s.stage_ms[DC_STAGE_HASH], s.stage_ms[DC_STAGE_MODEL1],
+                    s.stage_ms[DC_STAGE_MODEL2], s.stage_ms[DC_STAGE_BOOKKEEPING]);
     if (st != DC_OK) {
         dc_csv_abort(csv);
         return st;

@@ -169,6 +169,21 @@ static void dc_pil_horizontal(const dc_image *src, int row0, const dc_pil_coeffs
                               dc_image *dst)
 {
     int c = src->c;
+    if (c == 1) { /* gray (FashionMNIST): the same sums without the channel stride */
+        for (int y = 0; y < dst->h; y++) {
+            const uint8_t *in = src->data + (size_t)(y + row0) * src->w;
+            uint8_t *out = dst->data + (size_t)y * dst->w;
+            for (int x = 0; x < dst->w; x++) {
+                const int32_t *k = cx->weight + (size_t)x * cx->ksize;
+                const uint8_t *p = in + cx->first[x];
+                int64_t ss = 1 << (DC_PIL_PRECISION_BITS - 1);
+                for (int t = 0, n = cx->taps[x]; t < n; t++)
+                    ss += (int64_t)p[t] * k[t];
+                out[x] = dc_pil_clip8(ss);
+            }
+        }
+        return;
+    }
     for (int y = 0; y < dst->h; y++) {
         const uint8_t *in = src->data + (size_t)(y + row0) * src->w * c;
         uint8_t *out = dst->data + (size_t)y * dst->w * c;
@@ -185,19 +200,30 @@ static void dc_pil_horizontal(const dc_image *src, int row0, const dc_pil_coeffs
     }
 }
 
-/* Vertical pass: src's rows, first[y] relative to row 0 of src, into dst. */
+/* Vertical pass: src's rows, first[y] relative to row 0 of src, into dst. The sums are
+ * exact integers, so they are accumulated tap by tap over a strip of the row (a loop
+ * that vectorises) with the same results as Pillow's pixel-by-pixel order. */
 static void dc_pil_vertical(const dc_image *src, const dc_pil_coeffs *cy, dc_image *dst)
 {
+    enum { STRIP = 256 };
+    int64_t ss[STRIP];
     size_t row = (size_t)src->w * src->c;
     for (int y = 0; y < dst->h; y++) {
         const int32_t *k = cy->weight + (size_t)y * cy->ksize;
         const uint8_t *in = src->data + (size_t)cy->first[y] * row;
         uint8_t *out = dst->data + (size_t)y * row;
-        for (size_t i = 0; i < row; i++) {
-            int64_t ss = 1 << (DC_PIL_PRECISION_BITS - 1);
-            for (int t = 0; t < cy->taps[y]; t++)
-                ss += (int64_t)in[(size_t)t * row + i] * k[t];
-            out[i] = dc_pil_clip8(ss);
+        for (size_t i0 = 0; i0 < row; i0 += STRIP) {
+            size_t n = row - i0 < STRIP ? row - i0 : STRIP;
+            for (size_t i = 0; i < n; i++)
+                ss[i] = 1 << (DC_PIL_PRECISION_BITS - 1);
+            for (int t = 0; t < cy->taps[y]; t++) {
+                const uint8_t *p = in + (size_t)t * row + i0;
+                int64_t w = k[t];
+                for (size_t i = 0; i < n; i++)
+                    ss[i] += (int64_t)p[i] * w;
+            }
+            for (size_t i = 0; i < n; i++)
+                out[i0 + i] = dc_pil_clip8(ss[i]);
         }
     }
 }
@@ -240,8 +266,12 @@ dc_status dc_resize_pil(const dc_image *src, int w, int h, dc_pil_filter filter,
     int row1 = cy.first[h - 1] + cy.taps[h - 1];
     dc_image tmp = { 0 };
     const dc_image *mid = src;
+    bool shared = need_h && src->w == src->h && w == h; /* a square image: one set */
     if (need_h) {
-        st = dc_pil_coeffs_make(src->w, w, f, &cx, err);
+        if (shared)
+            cx = cy; /* read by the horizontal pass before cy.first is shifted below */
+        else
+            st = dc_pil_coeffs_make(src->w, w, f, &cx, err);
         if (st == DC_OK)
             st = dc_pil_alloc(&tmp, w, need_v ? row1 - row0 : src->h, src->c, err);
         if (st == DC_OK) {
@@ -262,7 +292,8 @@ dc_status dc_resize_pil(const dc_image *src, int w, int h, dc_pil_filter filter,
     } else {
         dc_image_free(&tmp);
     }
-    dc_pil_coeffs_free(&cx);
+    if (!shared)
+        dc_pil_coeffs_free(&cx);
     dc_pil_coeffs_free(&cy);
     if (st != DC_OK)
         dc_image_free(dst);
@@ -293,11 +324,21 @@ dc_status dc_preprocess_small(const dc_image *raw, int in_c, int in_h, int in_w,
     }
     size_t plane = (size_t)in_w * in_h;
     for (int k = 0; k < in_c; k++) {
-        const uint8_t *src = img->data + (img->c == 1 ? 0 : k);
         float *dst = out + (size_t)k * plane;
-        for (size_t i = 0; i < plane; i++) {
-            float v = (float)src[i * img->c] / 255.0f; /* ToTensor */
-            dst[i] = (v - mean[k]) / std[k];           /* Normalize */
+        const float m = mean[k], sd = std[k]; /* locals: out cannot alias them, so the
+                                                 loops below vectorise */
+        if (img->c == 1 && k > 0 && m == mean[0] && sd == std[0]) {
+            memcpy(dst, out, plane * sizeof *dst); /* the same bytes, computed once */
+            continue;
+        }
+        if (img->c == 1) {
+            const uint8_t *src = img->data;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = ((float)src[i] / 255.0f - m) / sd; /* ToTensor, Normalize */
+        } else {
+            const uint8_t *src = img->data + k;
+            for (size_t i = 0; i < plane; i++)
+                dst[i] = ((float)src[3 * i] / 255.0f - m) / sd;
         }
     }
     dc_image_free(&sized);

@@ -122,6 +122,50 @@ START_TEST(test_latency_needs_more_than_warmup)
 }
 END_TEST
 
+/* The stage times: means after the warm-up, their sum as the time per input, the printed
+ * breakdown; none before the warm-up is over. */
+START_TEST(test_stage_breakdown)
+{
+    dc_report r;
+    dc_error err;
+    ck_assert_int_eq(dc_report_init(&r, 2, &err), DC_OK);
+    for (int i = 0; i < DC_REPORT_WARMUP + 100; i++) {
+        dc_sample_result s = sample(0, 0, DC_EXIT_FIRST, 1.0);
+        double scale = i < DC_REPORT_WARMUP ? 1000.0 : 1.0; /* warm-up: must not count */
+        for (int k = 0; k < DC_STAGE_COUNT; k++)
+            s.stage[k] = scale * 1e-3 * (k + 1) * (i % 2 ? 0.5 : 1.5); /* mean (k + 1) ms */
+        s.stage[DC_STAGE_HASH] = 0.0;
+        ck_assert_int_eq(dc_report_add(&r, &s, &err), DC_OK);
+        if (i == DC_REPORT_WARMUP - 1) {
+            dc_report_summary early = dc_report_summarise(&r);
+            ck_assert(isnan(early.input_ms) && isnan(early.stage_ms[DC_STAGE_DECODE]));
+        }
+    }
+    dc_report_summary s = dc_report_summarise(&r);
+    double sum = 0.0;
+    for (int k = 0; k < DC_STAGE_COUNT; k++) {
+        double want = k == DC_STAGE_HASH ? 0.0 : (double)(k + 1);
+        ck_assert_double_eq_tol(s.stage_ms[k], want, 1e-9);
+        sum += s.stage_ms[k];
+    }
+    ck_assert_double_eq_tol(s.input_ms, 18.0, 1e-9); /* 1 + 2 + 0 + 4 + 5 + 6 */
+    ck_assert_double_eq_tol(s.input_ms, sum, 1e-12);
+    char *buf;
+    size_t len;
+    FILE *f = open_memstream(&buf, &len);
+    dc_report_print_stages(&r, f);
+    fclose(f);
+    ck_assert_ptr_nonnull(strstr(buf, "Time per input (ms, after 25 warm-up inputs): 18.000"));
+    ck_assert_ptr_nonnull(strstr(buf, "  decode            1.000    5.6%"));
+    ck_assert_ptr_nonnull(strstr(buf, "  hash (memory)     0.000    0.0%"));
+    ck_assert_ptr_nonnull(strstr(buf, "  bookkeeping       6.000   33.3%"));
+    free(buf);
+    ck_assert_str_eq(dc_stage_name(DC_STAGE_MODEL2), "model2");
+    ck_assert_str_eq(dc_stage_name(DC_STAGE_COUNT), "?");
+    dc_report_free(&r);
+}
+END_TEST
+
 static char *slurp(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -159,9 +203,16 @@ START_TEST(test_csv_write_append_and_refuse)
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     ck_assert_int_ne(access(tmp, F_OK), 0);
     /* other columns: refused, file untouched */
-    ck_assert_int_eq(dc_csv_open(path, "a,b,c", true, &c, &err), DC_ERR_FORMAT);
+    ck_assert_int_eq(dc_csv_open(path, "a,x", true, &c, &err), DC_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, path));
+    ck_assert_int_eq(dc_csv_open(path, "a", true, &c, &err), DC_ERR_FORMAT);
+    ck_assert_int_eq(dc_csv_open(path, "a,bc", true, &c, &err), DC_ERR_FORMAT);
     ck_assert_str_eq(slurp(path), "a,b\n1,x\n2,y\n");
+    /* columns added at the end: the old rows get empty fields for them */
+    ck_assert_int_eq(dc_csv_open(path, "a,b,c,d", true, &c, &err), DC_OK);
+    dc_csv_row(c, &err, "3,z,5,6");
+    ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
+    ck_assert_str_eq(slurp(path), "a,b,c,d\n1,x,,\n2,y,,\n3,z,5,6\n");
     /* not append: replaced */
     ck_assert_int_eq(dc_csv_open(path, "q", false, &c, &err), DC_OK);
     ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
@@ -188,6 +239,7 @@ int main(void)
     tcase_add_test(tc, test_matches_sklearn_documented_example);
     tcase_add_test(tc, test_usage_memory_macs_and_latency);
     tcase_add_test(tc, test_latency_needs_more_than_warmup);
+    tcase_add_test(tc, test_stage_breakdown);
     tcase_add_test(tc, test_csv_write_append_and_refuse);
     tcase_add_test(tc, test_csv_quoting);
     suite_add_tcase(s, tc);

@@ -163,6 +163,34 @@ for kind, postcheck in configs:
 rows = list(csv.DictReader(open(os.path.join(WORK, "report.csv"))))
 check("--report appends one row per run", len(rows) == len(configs), str(len(rows)))
 check("--report rows carry the metrics", all(r["accuracy"] and r["usage"] for r in rows))
+STAGES = ["decode_ms", "preprocess_ms", "hash_ms", "model1_ms", "model2_ms", "bookkeeping_ms"]
+
+
+def check_stages(name, r, memory, second):
+    """The time breakdown of a --report row: present, adding up to the time per input,
+    which holds the response time and fits in the stream's wall time."""
+    try:
+        st = {k: float(r[k]) for k in STAGES}
+        total, mean, wall = float(r["input_ms"]), float(r["mean_ms"]), float(r["wall_s"])
+    except (KeyError, ValueError) as e:
+        check(name + " has the time breakdown", False, repr(e))
+        return
+    timed = int(r["inputs"]) - 25  # the warm-up inputs are left out, as for mean_ms
+    check(name + " stages add up to the time per input",
+          abs(sum(st.values()) - total) <= 4e-4 and all(v >= -1e-4 for v in st.values()),
+          f"{st} vs {total}")
+    check(name + " time per input covers the response time and fits the wall time",
+          mean - 2e-4 <= total and timed * total <= 1e3 * wall + 1.0 and
+          timed * total >= 0.25 * 1e3 * wall * timed / int(r["inputs"]),
+          f"input {total} ms, response {mean} ms, wall {wall} s, {timed} timed inputs")
+    check(name + " measures the models", st["model1_ms"] > 0 and
+          (st["model2_ms"] > 0) == second, str(st))
+    check(name + " hash is 0 exactly when there is no memory",
+          (st["hash_ms"] == 0.0) != memory, str(st))
+
+
+for r, (kind, _) in zip(rows, configs):
+    check_stages("--report " + kind, r, memory=True, second=True)
 
 # single model with memory, rotations and invariants: rotated duplicates hit too
 p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-m", "invariants",
@@ -183,6 +211,21 @@ for b in ["1", "7"]:
         "--batch", b, "--energy", "none", "--per-sample", per, "-q")
     outs.append([(r["sample"], r["exit"], r["prediction"]) for r in csv.DictReader(open(per))])
 check("--batch 7 answers as --batch 1", outs[0] == outs[1] and len(outs[0]) == N)
+# the time breakdown of runs without a memory, batched or not, and of a single model
+for extra, second in [(["--batch", "1"], True), (["--batch", "7"], True), ([], False)]:
+    rep = os.path.join(WORK, "report_nomem.csv")
+    if os.path.exists(rep):
+        os.remove(rep)
+    models = ["-m1", "resnet20", "-w1", weights["resnet20"]]
+    if second:
+        models += ["-m2", "mobilenetv2_x0_5", "-w2", weights["mobilenetv2_x0_5"], "-s", "maxp",
+                   "-t", "0.5"]
+    p = run("run", *models, "-i", root, "-d", "1", "--energy", "none", "--report", rep, "-q",
+            *extra)
+    name = "no memory " + (" ".join(extra) or "single model")
+    check(name + " prints the breakdown", "Time per input (ms, after 25 warm-up inputs)" in
+          p.stdout and "  hash (memory)     0.000    0.0%" in p.stdout, p.stdout[-900:])
+    check_stages(name, list(csv.DictReader(open(rep)))[-1], memory=False, second=second)
 
 # the same data in CIFAR-10's pickled python format gives the same answers
 import pickle
