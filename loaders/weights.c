@@ -138,6 +138,7 @@ static dc_status read_string_attr(dc_weights *w, const char *name, bool required
                            "bytes: too large", w->path, name, (long long)n, len);
         }
         H5Tset_size(mt, len + 1);
+        H5Tset_cset(mt, H5Tget_cset(ft)); /* ASCII to UTF-8 is no conversion HDF5 makes */
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
         char *buf = calloc((size_t)n, len + 1);
         rc = buf ? H5Aread(a, mt, buf) : -1;

@@ -1,8 +1,10 @@
 #include "fixtures.h"
 
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 const char *fx_tmpdir(void)
 {
@@ -70,4 +72,37 @@ int fx_write_file(const char *path, const void *data, size_t len)
     size_t w = fwrite(data, 1, len, f);
     int rc = fclose(f);
     return (w == len && rc == 0) ? 0 : -1;
+}
+
+/* Set by fx_skip in any process; shared with the processes Check forks, because it is
+ * mapped before main runs. */
+static volatile int *fx_skipped;
+
+__attribute__((constructor)) static void fx_skip_init(void)
+{
+    void *p = mmap(NULL, sizeof(int), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        perror("fixtures: mmap");
+        abort();
+    }
+    fx_skipped = p;
+}
+
+void fx_skip(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("SKIP-REASON: ", stdout);
+    vfprintf(stdout, fmt, ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    va_end(ap);
+    *fx_skipped = 1;
+}
+
+int fx_exit_status(int failed)
+{
+    if (failed)
+        return EXIT_FAILURE;
+    return *fx_skipped ? 77 : EXIT_SUCCESS;
 }

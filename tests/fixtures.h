@@ -27,4 +27,14 @@ float fx_max_abs(const float *x, size_t n);
 /* Writes len bytes to path; returns 0 on success. */
 int fx_write_file(const char *path, const void *data, size_t len);
 
+/* The skip convention (docs/robustness.md, "Test conventions"). A check that cannot run
+ * because an optional dependency is missing calls fx_skip, which prints
+ *     SKIP-REASON: <reason>
+ * on stdout and marks the executable as having skipped something (in memory shared with
+ * Check's forked test processes). main returns fx_exit_status(failed): 1 when a test
+ * failed, else 77 (meson's SKIP) when something was skipped, else 0. A check whose input
+ * is missing for any other reason must fail, never skip. */
+void fx_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int fx_exit_status(int failed);
+
 #endif

@@ -113,7 +113,7 @@ static dc_image image_ok(const dc_dataset *ds, int i)
 static bool run_python(const char *script_name, const char *script, const char *arg)
 {
     if (access(PY, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED %s: " PY " is not installed\n", script_name);
+        fx_skip("%s: " PY " is not installed", script_name);
         return false;
     }
     char spath[512], cmd[1400];
@@ -123,7 +123,7 @@ static bool run_python(const char *script_name, const char *script, const char *
     int rc = system(cmd);
     int code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
     if (code == 77) {
-        fprintf(stderr, "SKIPPED %s: " PY " lacks NumPy or PIL\n", script_name);
+        fx_skip("%s: " PY " lacks NumPy or PIL", script_name);
         return false;
     }
     ck_assert_msg(code == 0, "%s failed (status %d)", script_name, code);
@@ -1083,8 +1083,7 @@ START_TEST(test_real_fashion_mnist)
     char probe[256];
     snprintf(probe, sizeof probe, "%s/t10k-images-idx3-ubyte.gz", FMNIST_DIR);
     if (access(probe, R_OK) != 0) {
-        fprintf(stderr, "SKIPPED: %s is absent (Debian package dataset-fashion-mnist)\n",
-                probe);
+        fx_skip("%s is absent (Debian package dataset-fashion-mnist)", probe);
         return;
     }
     dc_dataset *ds = open_ok(FMNIST_DIR, NULL, false);
@@ -1152,5 +1151,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

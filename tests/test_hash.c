@@ -183,8 +183,8 @@ static bool have_opencv(void)
     if (state < 0) {
         state = system("/usr/bin/python3 -c 'import cv2, numpy' >/dev/null 2>&1") == 0;
         if (!state)
-            fprintf(stderr, "test_hash: /usr/bin/python3 cannot import cv2 and numpy "
-                            "(python3-opencv, python3-numpy): OpenCV comparisons skipped\n");
+            fx_skip("test_hash: /usr/bin/python3 cannot import cv2 and numpy "
+                    "(python3-opencv, python3-numpy): OpenCV comparisons skipped");
     }
     return state == 1;
 }
@@ -581,5 +581,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

@@ -301,7 +301,7 @@ END_TEST
 START_TEST(test_python2_fixture_is_what_python_reads)
 {
     if (access(PY, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED: " PY " is not installed\n");
+        fx_skip(PY " is not installed");
         return;
     }
     bytes_t b = py2_fixture(5);
@@ -713,5 +713,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

@@ -33,7 +33,7 @@ static int run_python(const char *name, const char *script, const char *outfile)
     fx_path(spath, sizeof spath, name);
     ck_assert_int_eq(fx_write_file(spath, script, strlen(script)), 0);
     if (access(PY, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED %s: " PY " is not installed\n", name);
+        fx_skip("%s: " PY " is not installed", name);
         return PY_SKIP;
     }
     snprintf(cmd, sizeof cmd, PY " '%s' '%s'", spath, outfile);
@@ -42,8 +42,7 @@ static int run_python(const char *name, const char *script, const char *outfile)
     if (code == 0)
         return 0;
     if (code == PY_SKIP) {
-        fprintf(stderr, "SKIPPED %s: " PY " with PIL/torchvision is not available "
-                "(status %d)\n", name, code);
+        fx_skip("%s: " PY " with PIL/torchvision is not available (status %d)", name, code);
         return PY_SKIP;
     }
     ck_abort_msg("%s failed with status %d", name, code);
@@ -563,5 +562,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

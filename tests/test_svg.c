@@ -118,7 +118,7 @@ static bool have_python(void)
         state = system("/usr/bin/python3 -c 'import xml.etree.ElementTree' >/dev/null 2>&1")
                 == 0;
         if (!state)
-            fprintf(stderr, "test_svg: no /usr/bin/python3: XML parser check skipped\n");
+            fx_skip("test_svg: no /usr/bin/python3: XML parser check skipped");
     }
     return state == 1;
 }
@@ -444,5 +444,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

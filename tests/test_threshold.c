@@ -371,8 +371,8 @@ static bool have_numpy(void)
     if (state < 0) {
         state = system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
         if (!state)
-            fprintf(stderr, "test_threshold: /usr/bin/python3 cannot import numpy "
-                            "(python3-numpy): comparisons with the original's port skipped\n");
+            fx_skip("test_threshold: /usr/bin/python3 cannot import numpy (python3-numpy): "
+                    "comparisons with the original's port skipped");
     }
     return state == 1;
 }
@@ -617,5 +617,5 @@ int main(void)
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return fx_exit_status(failed);
 }

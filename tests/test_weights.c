@@ -30,6 +30,7 @@ typedef struct {
     const char *poison;        /* a tensor key whose element 0 is set to poison_value */
     double poison_value;
     const char *soft;          /* a tensor key stored elsewhere and reached by a soft link */
+    bool fixed_utf8;           /* text attributes as fixed-length UTF-8 strings */
 } file_spec;
 
 static file_spec good_spec(void)
@@ -93,17 +94,27 @@ static void put_conv(hid_t f, const file_spec *s, const char *key, hsize_t cout,
     put_tensor(f, s, key, 4, d, r);
 }
 
-static void put_string_attr(hid_t f, const char *name, const char *value)
+/* A variable-length UTF-8 string (h5py's str), or with fixed a fixed-length one of 20
+ * bytes (h5py.string_dtype('utf-8', 20)). */
+static void put_string_attr_as(hid_t f, const char *name, const char *value, bool fixed)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
+    H5Tset_size(t, fixed ? 20 : H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
     hid_t sp = H5Screate(H5S_SCALAR);
     hid_t a = H5Acreate2(f, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    H5Awrite(a, t, &value);
+    char buf[20] = { 0 };
+    if (fixed)
+        strncpy(buf, value, sizeof buf - 1);
+    H5Awrite(a, t, fixed ? (const void *)buf : (const void *)&value);
     H5Aclose(a);
     H5Sclose(sp);
     H5Tclose(t);
+}
+
+static void put_string_attr(hid_t f, const char *name, const char *value)
+{
+    put_string_attr_as(f, name, value, false);
 }
 
 static void put_attr(hid_t f, const char *name, hid_t type, hsize_t n, const void *v)
@@ -131,8 +142,8 @@ static void write_resnet20(const char *path, const file_spec *s)
         put_attr(f, "format_version", H5T_NATIVE_DOUBLE, 0, &s->float_version);
     else
         put_attr(f, "format_version", H5T_NATIVE_INT, 0, &version);
-    put_string_attr(f, "arch", s->arch);
-    put_string_attr(f, "dataset", "cifar10");
+    put_string_attr_as(f, "arch", s->arch, s->fixed_utf8);
+    put_string_attr_as(f, "dataset", "cifar10", s->fixed_utf8);
     if (!s->no_num_classes)
         put_attr(f, "num_classes", H5T_NATIVE_INT, 0, &s->num_classes);
     put_attr(f, "input_size", H5T_NATIVE_INT, 3, input);
@@ -231,6 +242,24 @@ START_TEST(test_good_file_loads_and_runs)
     ck_assert_int_eq(dc_net_forward(net, x, 2, y, &err), DC_OK);
     for (int i = 0; i < 20; i++)
         ck_assert(y[i] == y[i]); /* not NaN */
+    dc_net_free(net);
+}
+END_TEST
+
+/* Regression (found by tests/fuzz/fuzz_weights): a fixed-length UTF-8 string attribute
+ * was refused ("cannot read attribute 'arch'"): HDF5 does not convert UTF-8 to ASCII. */
+START_TEST(test_fixed_length_utf8_attributes)
+{
+    char path[512];
+    file_spec s = good_spec();
+    s.fixed_utf8 = true;
+    write_resnet20(fx_path(path, sizeof path, "w_fixed_utf8.h5"), &s);
+    dc_net *net;
+    dc_error err;
+    ck_assert_msg(dc_net_load(path, 1, &net, &err) == DC_OK, "%s", err.msg);
+    dc_net_info info = dc_net_get_info(net);
+    ck_assert_str_eq(info.arch, "resnet20");
+    ck_assert_str_eq(info.dataset, "cifar10");
     dc_net_free(net);
 }
 END_TEST
@@ -445,6 +474,7 @@ int main(void)
     TCase *tc = tcase_create("weights");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_good_file_loads_and_runs);
+    tcase_add_test(tc, test_fixed_length_utf8_attributes);
     tcase_add_test(tc, test_other_class_count_loads);
     tcase_add_test(tc, test_missing_tensor);
     tcase_add_test(tc, test_wrong_shape);

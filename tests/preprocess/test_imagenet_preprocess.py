@@ -151,8 +151,15 @@ def compare_inputs(label, weights, preset):
         exact = bool(torch.equal(got_n, want_n))
         print(f"  {label} {name}: mean |diff| {mad:.3g}/255, max {mx:.3g}/255, "
               f"normalised tensors identical: {exact}")
-        check(f"{label}: {name} within 0.5/255 mean and 2/255 max", mad <= 0.5 and mx <= 2.0,
-              f"mean {mad:.4f}/255, max {mx:.4f}/255")
+        if name.lower().endswith(".png"):
+            # a PNG decodes to the same pixels everywhere and the resize is bit-exact: the
+            # only difference allowed is Normalize's float rounding (far below 1/255)
+            check(f"{label}: {name} is exact (every pixel the same, float rounding only)",
+                  mx <= 1e-3 and bool(torch.equal(got.round(), want.round())),
+                  f"mean {mad:.4f}/255, max {mx:.4f}/255")
+        else:  # JPEG: libjpeg's and PIL's IDCTs may differ by one level
+            check(f"{label}: {name} within 0.5/255 mean and 2/255 max",
+                  mad <= 0.5 and mx <= 2.0, f"mean {mad:.4f}/255, max {mx:.4f}/255")
 
 
 rc, out, _ = run("classify", "--help")
@@ -175,9 +182,8 @@ if swin_built:
     export("swin_t", 0, swin)
     swin_preset = torchvision.models.get_weight("Swin_T_Weights.IMAGENET1K_V1").transforms()
     compare_inputs("swin_t", swin, swin_preset)
-else:
-    print("SKIP swin_t is not built yet: the bicubic chain is covered by "
-          "tests/test_preprocess.c (dc_preprocess_imagenet against torchvision)")
+else:  # swin_t is one of the 59 architectures: a build without it is a failure
+    check("swin_t is built (`dualcnn models` lists it)", False, out[-2000:])
 
 # ---- classify end to end against torchvision ------------------------------------------
 model, attrs = load_model(r18)
