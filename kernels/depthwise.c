@@ -3,12 +3,19 @@
  * groups == in_channels == out_channels (dilation 1):
  *   out[c][oy][ox] = act(bias[c] + sum_{ki, kj} weight[c][0][ki][kj]
  *                                  * in[c][oy*sh - ph + ki][ox*sw - pw + kj]),
- * zero outside the image. Direct loops, parallel over channels; 3x3 pad-1 convs with
- * stride 1 or 2 (MobileNet, ShuffleNet) take a path whose interior has no bounds checks.
+ * zero outside the image. Single-threaded: a runtime splits the channels into ranges and
+ * calls dc_depthwise_conv2d_range from its own threads.
+ *
+ * Square 3x3/5x5/7x7 kernels with stride 1 or 2 run the vector code of depthwise_simd.h
+ * (AVX-512 or AVX2, chosen once by dc_simd_active()); everything else, and every shape
+ * on other CPUs or under DC_FORCE_PORTABLE=1, runs the portable loops below: 3x3 pad-1
+ * convs with stride 1 or 2 (MobileNet, ShuffleNet) through a path whose interior has no
+ * bounds checks, the rest tap by tap over clipped column intervals.
  */
 #include "kernels.h"
 
 #include "epilogue.h"
+#include "simd_kernels.h"
 
 /* Sum of one output pixel whose window starts at input (iy0, ix0), taps outside the
  * image skipped. Used on borders and where the window is clipped. */
@@ -131,10 +138,13 @@ static void dw_general_channel(const float *restrict plane, const dc_conv_shape 
     }
 }
 
-void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
-                         const float *bias, dc_act act, float *out)
+/* The portable path (the reference, and the fallback on CPUs without the vector code):
+ * channel by channel, 3x3 pad-1 stride-1/2 through dw3x3_channel, the rest through
+ * dw_general_channel. */
+static void dw_portable_range(const dc_conv_shape *s, const float *in, const float *weight,
+                              const float *bias, dc_act act, float *out, int c_begin,
+                              int c_end)
 {
-    const int c = s->cin;
     const int oh = dc_conv_out_h(s);
     const int ow = dc_conv_out_w(s);
     const size_t plane_in = (size_t)s->h * s->w;
@@ -143,10 +153,7 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
     const bool fast3 = s->kh == 3 && s->kw == 3 && s->pad_h == 1 && s->pad_w == 1 &&
                        s->stride_h == s->stride_w && (s->stride_h == 1 || s->stride_h == 2);
 
-    if (plane_out == 0)
-        return;
-#pragma omp parallel for schedule(static) if ((size_t)c * plane_out * taps > DC_OMP_MIN_WORK)
-    for (int ch = 0; ch < c; ch++) {
+    for (int ch = c_begin; ch < c_end; ch++) {
         const float *plane = in + (size_t)ch * plane_in;
         const float *k = weight + (size_t)ch * taps;
         float *o = out + (size_t)ch * plane_out;
@@ -156,4 +163,33 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
         else
             dw_general_channel(plane, s, k, b, act, o, oh, ow);
     }
+}
+
+void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
+                               const float *weight, const float *bias, dc_act act,
+                               float *out, int c_begin, int c_end)
+{
+    if (c_begin >= c_end || dc_conv_out_h(s) == 0 || dc_conv_out_w(s) == 0)
+        return;
+#ifdef DC_HAVE_X86_SIMD
+    switch (dc_simd_active()) {
+    case DC_SIMD_AVX512:
+        if (dc_dw_range_avx512(s, in, weight, bias, act, out, c_begin, c_end))
+            return;
+        break;
+    case DC_SIMD_AVX2:
+        if (dc_dw_range_avx2(s, in, weight, bias, act, out, c_begin, c_end))
+            return;
+        break;
+    default:
+        break;
+    }
+#endif
+    dw_portable_range(s, in, weight, bias, act, out, c_begin, c_end);
+}
+
+void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
+                         const float *bias, dc_act act, float *out)
+{
+    dc_depthwise_conv2d_range(s, in, weight, bias, act, out, 0, s->cin);
 }

@@ -539,32 +539,209 @@ static const int dw_cases[][9] = {
     { 32, 56, 56, 3, 3, 1, 1, 1, 1 }, { 32, 56, 56, 3, 3, 2, 2, 1, 1 }, { 24, 28, 30, 5, 5, 2, 2, 2, 2 },
 };
 
+/* Every activation, for the kernels whose epilogue handles them all. */
+static const dc_act every_act[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_ACT_SIGMOID,
+                                    DC_ACT_SILU, DC_ACT_HARDSIGMOID, DC_ACT_HARDSWISH,
+                                    DC_ACT_GELU };
+
+/* The vector levels a test runs under: each one this CPU has (dc_simd_force), so the
+ * portable path, AVX2 and AVX-512 are all checked on an AVX-512 machine. */
+static const dc_simd_level all_levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
+static const char *level_name(dc_simd_level l)
+{
+    return l == DC_SIMD_AVX512 ? "avx512" : l == DC_SIMD_AVX2 ? "avx2" : "portable";
+}
+
+/* Runs dc_depthwise_conv2d on s under every level, act and bias/NULL, against naive_conv. */
+static void check_depthwise_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
+{
+    fx_rng r = fx_rng_seed(seed);
+    int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    ck_assert_int_eq(dc_conv_out_h(s), oh);
+    ck_assert_int_eq(dc_conv_out_w(s), ow);
+    size_t n_out = (size_t)s->cout * oh * ow;
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)s->cout * s->kh * s->kw, &r, -1.5f, 1.5f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *ref = malloc((n_out ? n_out : 1) * sizeof(float));
+    const dc_simd_level before = dc_simd_active();
+    for (size_t a = 0; a < NELEM(every_act); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            naive_conv(s, in, w, bias, every_act[a], ref);
+            for (size_t l = 0; l < NELEM(all_levels); l++) {
+                if (!dc_simd_force(all_levels[l]))
+                    continue;
+                float *out = buf_new(n_out);
+                dc_depthwise_conv2d(s, in, w, bias, every_act[a], out);
+                char what[160];
+                snprintf(what, sizeof what, "depthwise %s %s act %d bias %d", label,
+                         level_name(all_levels[l]), (int)every_act[a], with_bias);
+                check_close(out, ref, n_out, 1e-4, what);
+                buf_check_guard(out, n_out, what);
+                free(out);
+            }
+        }
+    dc_simd_force(before);
+    free(in), free(w), free(b), free(ref);
+}
+
 START_TEST(test_depthwise_random)
 {
     const int *t = dw_cases[_i];
     const dc_conv_shape s = { t[0], t[1], t[2], t[0], t[3], t[4], t[5], t[6], t[7], t[8], t[0] };
-    fx_rng r = fx_rng_seed(200 + (uint64_t)_i);
-    int oh = naive_conv_extent(s.h, s.kh, s.stride_h, s.pad_h);
-    int ow = naive_conv_extent(s.w, s.kw, s.stride_w, s.pad_w);
-    size_t n_out = (size_t)s.cout * oh * ow;
-    float *in = buf_random((size_t)s.cin * s.h * s.w, &r, -2.0f, 2.0f);
-    float *w = buf_random((size_t)s.cout * s.kh * s.kw, &r, -1.5f, 1.5f);
-    float *b = buf_random((size_t)s.cout, &r, -1.0f, 1.0f);
-    float *ref = malloc(n_out * sizeof(float));
-    for (size_t a = 0; a < NELEM(all_acts); a++)
-        for (int with_bias = 0; with_bias < 2; with_bias++) {
-            const float *bias = with_bias ? b : NULL;
-            float *out = buf_new(n_out);
-            naive_conv(&s, in, w, bias, all_acts[a], ref);
-            dc_depthwise_conv2d(&s, in, w, bias, all_acts[a], out);
-            char what[96];
-            snprintf(what, sizeof what, "depthwise case %d act %s bias %d", _i,
-                     act_name(all_acts[a]), with_bias);
-            check_close(out, ref, n_out, 1e-4, what);
-            buf_check_guard(out, n_out, what);
-            free(out);
+    char label[32];
+    snprintf(label, sizeof label, "case %d", _i);
+    check_depthwise_shape(&s, 200 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* The vector kernels' shapes (square k in {3, 5, 7}, stride 1 and 2) over awkward maps:
+ * 1x1, 2x3, 5x7, 17x13, maps wide enough for the row mode (one and several vectors, a
+ * partial last vector), padding k/2, 0 and wider than the image, channel counts 1, 3, 17.
+ * The loop index enumerates kernel x stride x map x padding. */
+static const int dw_maps[][2] = { { 1, 1 }, { 2, 3 }, { 5, 7 }, { 17, 13 }, { 13, 40 },
+                                  { 9, 70 }, { 4, 33 } };
+enum { DW_PADS = 3 };
+
+START_TEST(test_depthwise_vector_shapes)
+{
+    static const int ks[] = { 3, 5, 7 }, channels[] = { 1, 3, 17 };
+    int i = _i;
+    const int pad_kind = i % DW_PADS;
+    i /= DW_PADS;
+    const int *map = dw_maps[i % (int)NELEM(dw_maps)];
+    i /= (int)NELEM(dw_maps);
+    const int stride = 1 + i % 2;
+    const int k = ks[i / 2];
+    const int pad = pad_kind == 0 ? k / 2 : pad_kind == 1 ? 0 : k + 1;
+    const int c = channels[_i % 3];
+    if (map[0] + 2 * pad < k || map[1] + 2 * pad < k)
+        return; /* torch.nn.Conv2d rejects a kernel larger than the padded image */
+    const dc_conv_shape s = { c, map[0], map[1], c, k, k, stride, stride, pad, pad, c };
+    char label[64];
+    snprintf(label, sizeof label, "c%d %dx%d k%d s%d p%d", c, map[0], map[1], k, stride, pad);
+    check_depthwise_shape(&s, 900 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* Maps tall enough for several bands of staged rows, one too wide for the staging scratch
+ * (the vector path declines it and the portable path runs), and unequal paddings. */
+static const dc_conv_shape dw_big_cases[] = {
+    { 2, 130, 120, 2, 3, 3, 1, 1, 1, 1, 2 },
+    { 2, 130, 120, 2, 7, 7, 2, 2, 3, 3, 2 },
+    { 3, 61, 112, 3, 5, 5, 2, 2, 2, 2, 3 },
+    { 1, 3, 2100, 1, 7, 7, 1, 1, 3, 3, 1 },
+    { 3, 9, 20, 3, 5, 5, 1, 1, 1, 3, 3 },
+    { 3, 20, 9, 3, 3, 3, 2, 2, 0, 1, 3 },
+};
+
+START_TEST(test_depthwise_big)
+{
+    char label[32];
+    snprintf(label, sizeof label, "big case %d", _i);
+    check_depthwise_shape(&dw_big_cases[_i], 700 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* Disjoint channel ranges assemble exactly the whole call's output, and a range call
+ * writes only its own channels. */
+START_TEST(test_depthwise_ranges)
+{
+    static const dc_conv_shape shapes[] = {
+        { 17, 13, 21, 17, 3, 3, 1, 1, 1, 1, 17 },
+        { 17, 12, 40, 17, 5, 5, 2, 2, 2, 2, 17 },
+        { 17, 7, 7, 17, 7, 7, 1, 1, 3, 3, 17 },
+        { 17, 9, 11, 17, 2, 4, 1, 2, 1, 0, 17 }, /* portable-only shape */
+    };
+    static const int cuts[][2] = { { 0, 17 }, { 1, 16 }, { 5, 6 }, { 8, 8 } };
+    fx_rng r = fx_rng_seed(31);
+    const dc_simd_level before = dc_simd_active();
+    for (size_t si = 0; si < NELEM(shapes); si++) {
+        const dc_conv_shape *s = &shapes[si];
+        const int c = s->cin;
+        size_t plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s), n_out = c * plane;
+        float *in = buf_random((size_t)c * s->h * s->w, &r, -2.0f, 2.0f);
+        float *w = buf_random((size_t)c * s->kh * s->kw, &r, -1.0f, 1.0f);
+        float *b = buf_random((size_t)c, &r, -1.0f, 1.0f);
+        for (size_t l = 0; l < NELEM(all_levels); l++) {
+            if (!dc_simd_force(all_levels[l]))
+                continue;
+            float *whole = buf_new(n_out);
+            dc_depthwise_conv2d(s, in, w, b, DC_ACT_HARDSWISH, whole);
+            for (size_t ci = 0; ci < NELEM(cuts); ci++) {
+                const int a = cuts[ci][0], z = cuts[ci][1];
+                char what[96];
+                snprintf(what, sizeof what, "ranges shape %zu %s cut %d/%d", si,
+                         level_name(all_levels[l]), a, z);
+                float *part = buf_new(n_out);
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, a, z);
+                for (size_t i = 0; i < n_out; i++) {
+                    const int ch = (int)(i / plane);
+                    const bool mine = ch >= a && ch < z;
+                    if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+                        ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, ch,
+                                     (double)part[i]);
+                }
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, 0, a);
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, z, c);
+                check_exact(part, whole, n_out, what);
+                buf_check_guard(part, n_out, what);
+                free(part);
+            }
+            free(whole);
         }
-    free(in), free(w), free(b), free(ref);
+        free(in), free(w), free(b);
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
+/* NaN in the input reaches the outputs whose window holds it, through ReLU and ReLU6
+ * as in torch (max and min must not swallow it), on every level. */
+START_TEST(test_depthwise_nan)
+{
+    const dc_conv_shape s = { 2, 6, 20, 2, 3, 3, 1, 1, 1, 1, 2 };
+    float in[2 * 6 * 20], w[18], out[2 * 6 * 20];
+    for (int i = 0; i < 2 * 6 * 20; i++)
+        in[i] = 0.25f;
+    for (int i = 0; i < 18; i++)
+        w[i] = 1.0f;
+    in[20 * 2 + 5] = NAN; /* channel 0, row 2, column 5 */
+    const dc_simd_level before = dc_simd_active();
+    for (size_t l = 0; l < NELEM(all_levels); l++) {
+        if (!dc_simd_force(all_levels[l]))
+            continue;
+        for (size_t a = 0; a < NELEM(all_acts); a++) {
+            dc_depthwise_conv2d(&s, in, w, NULL, all_acts[a], out);
+            for (int y = 0; y < 6; y++)
+                for (int x = 0; x < 20; x++) {
+                    const bool hit = y >= 1 && y <= 3 && x >= 4 && x <= 6;
+                    if (hit != (bool)isnan(out[y * 20 + x]) || isnan(out[120 + y * 20 + x]))
+                        ck_abort_msg("%s act %s: NaN at (%d, %d) is %g",
+                                     level_name(all_levels[l]), act_name(all_acts[a]), y, x,
+                                     (double)out[y * 20 + x]);
+                }
+        }
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
+/* DC_FORCE_PORTABLE is read at first use; the levels report what the CPU has. */
+START_TEST(test_simd_levels)
+{
+    ck_assert(dc_simd_supported(DC_SIMD_PORTABLE));
+    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
+    ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+    if (dc_simd_supported(DC_SIMD_AVX512)) {
+        ck_assert(dc_simd_force(DC_SIMD_AVX512));
+        ck_assert_int_eq(dc_simd_active(), DC_SIMD_AVX512);
+    } else {
+        ck_assert(!dc_simd_force(DC_SIMD_AVX512));
+        ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+    }
 }
 END_TEST
 
@@ -1287,6 +1464,12 @@ static Suite *kernels_suite(void)
 
     t = tcase_create("depthwise");
     tcase_add_loop_test(t, test_depthwise_random, 0, (int)NELEM(dw_cases));
+    tcase_add_loop_test(t, test_depthwise_vector_shapes, 0,
+                        3 * 2 * (int)NELEM(dw_maps) * DW_PADS);
+    tcase_add_loop_test(t, test_depthwise_big, 0, (int)NELEM(dw_big_cases));
+    tcase_add_test(t, test_depthwise_ranges);
+    tcase_add_test(t, test_depthwise_nan);
+    tcase_add_test(t, test_simd_levels);
     suite_add_tcase(s, t);
 
     t = tcase_create("linear");
