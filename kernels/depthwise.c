@@ -165,6 +165,16 @@ static void dw_portable_range(const dc_conv_shape *s, const float *in, const flo
     }
 }
 
+/* Where the portable 3x3 path beats the vector code (bench/depthwise_bench, one thread):
+ * stride 2 on wide maps, where the vector code's de-interleaving copy of 4 input floats
+ * per output costs more than the 9 multiply-adds it feeds (112x112: 19.5 vs 15.7
+ * GFLOP/s with AVX-512; from 56x56 down the vector code wins, 22 vs 16). */
+static bool dw_portable_is_faster(const dc_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 2 && s->stride_w == 2 &&
+           s->pad_h == 1 && s->pad_w == 1 && dc_conv_out_w(s) >= 48;
+}
+
 void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
                                const float *weight, const float *bias, dc_act act,
                                float *out, int c_begin, int c_end)
@@ -172,7 +182,7 @@ void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
     if (c_begin >= c_end || dc_conv_out_h(s) == 0 || dc_conv_out_w(s) == 0)
         return;
 #ifdef DC_HAVE_X86_SIMD
-    switch (dc_simd_active()) {
+    switch (dw_portable_is_faster(s) ? DC_SIMD_PORTABLE : dc_simd_active()) {
     case DC_SIMD_AVX512:
         if (dc_dw_range_avx512(s, in, weight, bias, act, out, c_begin, c_end))
             return;

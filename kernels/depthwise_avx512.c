@@ -24,6 +24,19 @@ typedef __m512 dw_vec;
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((v), (c), _CMP_LE_OQ), (b), (a))
 #define VWHERE_GE(v, c, a, b) \
     _mm512_mask_blend_ps(_mm512_cmp_ps_mask((v), (c), _CMP_GE_OQ), (b), (a))
+#define VLOAD_LANES(p, a, b) \
+    _mm512_maskz_loadu_ps((__mmask16)(((1u << (b)) - 1u) & ~((1u << (a)) - 1u)), (p))
+#define VSTORE_LANES(p, v, n) _mm512_mask_storeu_ps((p), (__mmask16)((1u << (n)) - 1u), (v))
+#define DW_DEINTERLEAVE(lo, hi, even, odd)                                                   \
+    do {                                                                                     \
+        const __m512 lo_ = (lo), hi_ = (hi);                                                 \
+        (even) = _mm512_permutex2var_ps(                                                     \
+            lo_, _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0), \
+            hi_);                                                                            \
+        (odd) = _mm512_permutex2var_ps(                                                      \
+            lo_, _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1), \
+            hi_);                                                                            \
+    } while (0)
 #define DW_RANGE_FN dc_dw_range_avx512
 
 #include "depthwise_simd.h"

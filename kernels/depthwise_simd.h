@@ -8,6 +8,10 @@
  *   VADD VMUL VDIV VMAX VMIN (VMAX(a, b) = a > b ? a : b, VMIN(a, b) = a < b ? a : b,
  *   the x86 operand order, so NaN in b passes through), VWHERE_LE(v, c, a, b) and
  *   VWHERE_GE(v, c, a, b) = lane-wise (v <= c or v >= c) ? a : b, ordered compares;
+ *   VLOAD_LANES(p, a, b)  lanes [a, b) from p[a..b), the others 0, reading only those;
+ *   VSTORE_LANES(p, v, n) stores lanes [0, n) of v;
+ *   DW_DEINTERLEAVE(lo, hi, even, odd) sets even to lanes 0, 2, 4, ... and odd to lanes
+ *                    1, 3, 5, ... of the 2*DW_VLEN floats lo then hi;
  *   DW_RANGE_FN      the name of the entry point.
  *
  * Method. The output of one channel is
@@ -29,6 +33,7 @@
  * with the same operations as epilogue.h's scalar forms; the other activations by
  * dc_bias_act_row on each finished band while it is in L1.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "epilogue.h"
@@ -55,38 +60,58 @@ typedef struct {
     float *flat_buf;   /* flat mode: rows*wq (+ one vector) floats of scratch, else NULL */
 } dw_band;
 
-/* Copies input rows into the s*s phase planes of a band whose first phase row 0 is input
- * row iy0 (may be negative: padding): Q[ri][ci][y][x] = in[iy0 + s*y + ri][s*x + ci - pw],
- * zero outside the image; hq rows of wq floats per plane. */
+/* Lane i of the result is row[off + i] when 0 <= off + i < w, else 0; lanes outside the
+ * row are never read (masked loads), so off may run past either end. */
+DW_INLINE dw_vec dw_load_clipped(const float *row, long off, int w)
+{
+    if (off >= 0 && off + DW_VLEN <= w)
+        return VLOAD(row + off);
+    long a = -off, b = (long)w - off; /* valid lanes [a, b) */
+    a = a < 0 ? 0 : a;
+    b = b > DW_VLEN ? DW_VLEN : b;
+    if (a >= b)
+        return VSET1(0.0f);
+    /* the address of lane 0, formed without pointer arithmetic outside the row */
+    const float *p0 = (const float *)((uintptr_t)row + (uintptr_t)(off * (long)sizeof(float)));
+    return VLOAD_LANES(p0, (int)a, (int)b);
+}
+
+/* Stores the first n lanes of v (n <= DW_VLEN). */
+DW_INLINE void dw_store_first(float *p, dw_vec v, int n)
+{
+    if (n == DW_VLEN)
+        VSTORE(p, v);
+    else
+        VSTORE_LANES(p, v, n);
+}
+
+/* Copies input rows into the s*s phase planes of a band whose phase row 0 is input row
+ * iy0 (negative: padding): Q[ri][ci][y][x] = in[iy0 + s*y + ri][s*x + ci - pw], zero
+ * outside the image; hq rows of wq floats per plane. Whole vectors with masked loads at
+ * the borders (no per-row library call, no scalar tails); stride 2 loads 2*DW_VLEN input
+ * floats per step and splits even and odd columns with permutes (DW_DEINTERLEAVE). */
 static DW_TARGET void dw_stage(const float *restrict src, int h, int w, int s, int pw,
                                int iy0, int hq, int wq, size_t plane, float *restrict st)
 {
-    for (int ri = 0; ri < s; ri++)
-        for (int ci = 0; ci < s; ci++) {
-            float *restrict dst = st + (size_t)(ri * s + ci) * plane;
-            const int xoff = ci - pw; /* input column of x = 0 */
-            const int x0 = xoff >= 0 ? 0 : (-xoff + s - 1) / s;
-            int x1 = w - 1 - xoff < 0 ? 0 : (w - 1 - xoff) / s + 1;
-            if (x1 > wq)
-                x1 = wq;
-            for (int y = 0; y < hq; y++) {
-                float *restrict d = dst + (size_t)y * wq;
-                const int iy = iy0 + s * y + ri;
-                if (iy < 0 || iy >= h || x0 >= x1) {
-                    memset(d, 0, (size_t)wq * sizeof(float));
-                    continue;
-                }
-                const float *restrict row = src + (size_t)iy * w;
-                for (int x = 0; x < x0; x++)
-                    d[x] = 0.0f;
+    for (int y = 0; y < hq; y++)          /* input rows in memory order, for the */
+        for (int ri = 0; ri < s; ri++) {  /* hardware prefetcher */
+            const int iy = iy0 + s * y + ri;
+            const bool inside = iy >= 0 && iy < h;
+            const float *row = src + (size_t)(inside ? iy : 0) * w;
+            const int wi = inside ? w : 0; /* a row outside the image is all padding */
+            float *d0 = st + (size_t)(ri * s) * plane + (size_t)y * wq;
+            for (int x = 0; x < wq; x += DW_VLEN) {
+                const int n = wq - x < DW_VLEN ? wq - x : DW_VLEN;
                 if (s == 1) {
-                    memcpy(d + x0, row + x0 + xoff, (size_t)(x1 - x0) * sizeof(float));
+                    dw_store_first(d0 + x, dw_load_clipped(row, (long)x - pw, wi), n);
                 } else {
-                    for (int x = x0; x < x1; x++)
-                        d[x] = row[s * x + xoff];
+                    const long off = 2L * x - pw;
+                    dw_vec even, odd;
+                    DW_DEINTERLEAVE(dw_load_clipped(row, off, wi),
+                                    dw_load_clipped(row, off + DW_VLEN, wi), even, odd);
+                    dw_store_first(d0 + x, even, n);
+                    dw_store_first(d0 + plane + x, odd, n);
                 }
-                for (int x = x1; x < wq; x++)
-                    d[x] = 0.0f;
             }
         }
 }
