@@ -4,6 +4,10 @@
  * kernel's loops), "avx2" and "avx512" the vector code of kernels/depthwise_simd.h.
  *
  *   depthwise_bench [--repeats R] [--min-ms T] [--filter SUBSTRING] [--shape C,HW,K,S]
+ *                   [--stems]
+ *
+ * --stems times the network stems (3 input channels) through dc_conv2d (im2col + SGEMM)
+ * instead, the baseline a direct small-channel conv would have to beat.
  *
  * Each timing is the median of R repeats (default 7), each repeat running the kernel a
  * fixed number of times, chosen to last at least T ms (default 20). Prints one line per shape: GFLOP/s (2 flops per
@@ -14,6 +18,7 @@
  */
 #include "kernels/kernels.h"
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +49,21 @@ static dw_shape shapes[] = {
     { "mobilenetv2 (cifar)", 576, 4, 3, 1 },
     { "convnext_tiny", 96, 56, 7, 1 },        { "convnext_tiny", 192, 28, 7, 1 },
     { "convnext_tiny", 384, 14, 7, 1 },       { "convnext_tiny", 768, 7, 7, 1 },
+};
+
+/* Network stems: dense convs with 3 input channels (cin, hw, cout, k, s, pad). */
+typedef struct {
+    const char *net;
+    int cin, hw, cout, k, s, pad;
+} stem_shape;
+
+static const stem_shape stems[] = {
+    { "resnet20 (cifar)", 3, 32, 16, 3, 1, 1 },   { "vgg11_bn (cifar)", 3, 32, 64, 3, 1, 1 },
+    { "mobilenetv2 (cifar)", 3, 32, 32, 3, 1, 1 },
+    { "mobilenet_v3_large", 3, 224, 16, 3, 2, 1 }, { "mobilenet_v2/mnasnet", 3, 224, 32, 3, 2, 1 },
+    { "shufflenet_v2", 3, 224, 24, 3, 2, 1 },
+    { "resnet/densenet", 3, 224, 64, 7, 2, 3 },
+    { "convnext_tiny/swin_t", 3, 224, 96, 4, 4, 0 }, { "swin_b", 3, 224, 128, 4, 4, 0 },
 };
 
 static double now(void)
@@ -93,11 +113,60 @@ static double time_shape(const dc_conv_shape *s, const float *in, const float *w
     return t[repeats / 2];
 }
 
+/* GFLOP/s of dc_conv2d (im2col + SGEMM) on each stem, one thread. */
+static int bench_stems(int repeats, double min_s)
+{
+    printf("%-22s %4s %4s %4s %2s %2s %12s   (GFLOP/s, median of %d)\n", "net", "cin", "hw",
+           "cout", "k", "s", "im2col+sgemm", repeats);
+    uint64_t rng = 7;
+    for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
+        const stem_shape *d = &stems[i];
+        const dc_conv_shape s = { d->cin, d->hw, d->hw, d->cout, d->k, d->k, d->s, d->s,
+                                  d->pad, d->pad, 1 };
+        const size_t n_in = (size_t)d->cin * d->hw * d->hw;
+        const size_t n_out = (size_t)d->cout * dc_conv_out_h(&s) * dc_conv_out_w(&s);
+        const size_t n_w = (size_t)d->cout * d->cin * d->k * d->k;
+        float *in = malloc(n_in * sizeof(float)), *out = malloc(n_out * sizeof(float));
+        float *w = malloc(n_w * sizeof(float)), *b = malloc((size_t)d->cout * sizeof(float));
+        float *ws = malloc((dc_conv2d_workspace_floats(&s) + 1) * sizeof(float));
+        for (size_t j = 0; j < n_in; j++)
+            in[j] = frand(&rng);
+        for (size_t j = 0; j < n_w; j++)
+            w[j] = frand(&rng);
+        for (int j = 0; j < d->cout; j++)
+            b[j] = frand(&rng);
+        double t[64];
+        long n = 1;
+        for (;;) {
+            double t0 = now();
+            for (long j = 0; j < n; j++)
+                dc_conv2d(&s, in, w, b, DC_ACT_RELU, out, ws);
+            if (now() - t0 >= min_s || n >= (1L << 30))
+                break;
+            n *= 2;
+        }
+        for (int r = 0; r < repeats && r < 64; r++) {
+            double t0 = now();
+            for (long j = 0; j < n; j++)
+                dc_conv2d(&s, in, w, b, DC_ACT_RELU, out, ws);
+            t[r] = (now() - t0) / (double)n;
+        }
+        const int m = repeats < 64 ? repeats : 64;
+        qsort(t, (size_t)m, sizeof t[0], cmp_double);
+        const double flops = 2.0 * (double)n_out * d->cin * d->k * d->k;
+        printf("%-22s %4d %4d %4d %2d %2d %12.1f\n", d->net, d->cin, d->hw, d->cout, d->k,
+               d->s, flops / t[m / 2] * 1e-9);
+        free(in), free(out), free(w), free(b), free(ws);
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     int repeats = 7;
     double min_ms = 20.0;
     const char *filter = NULL;
+    bool stems_only = false;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--repeats") && i + 1 < argc)
             repeats = atoi(argv[++i]);
@@ -105,6 +174,8 @@ int main(int argc, char **argv)
             min_ms = atof(argv[++i]);
         else if (!strcmp(argv[i], "--filter") && i + 1 < argc)
             filter = argv[++i];
+        else if (!strcmp(argv[i], "--stems"))
+            stems_only = true;
         else if (!strcmp(argv[i], "--shape") && i + 1 < argc) {
             /* one custom shape C,HW,K,S in place of the table's first row */
             dw_shape *d = &shapes[0];
@@ -115,13 +186,15 @@ int main(int argc, char **argv)
         }
         else {
             fprintf(stderr, "usage: %s [--repeats R] [--min-ms T] [--filter SUBSTRING] "
-                            "[--shape C,HW,K,S]\n",
+                            "[--shape C,HW,K,S] [--stems]\n",
                     argv[0]);
             return 2;
         }
     }
     if (repeats < 1)
         repeats = 1;
+    if (stems_only)
+        return bench_stems(repeats, min_ms * 1e-3);
 
     static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
     static const char *level_names[] = { "portable", "avx2", "avx512" };

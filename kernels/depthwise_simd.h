@@ -48,10 +48,13 @@ enum {
 
 /* One band of one channel, as the compute loops see it. */
 typedef struct {
-    const float *st;   /* phase planes, plane floats apart, rows wq floats wide */
+    const float *src;  /* the channel's input plane, h x w */
+    int h, w, pw, iy0; /* and the input row of the band's phase row 0 (dw_stage) */
+    float *st;         /* phase planes, plane floats apart, rows wq floats wide */
     size_t plane;
     int wq;
     int rows;          /* output rows in this band */
+    int rows_staged;   /* phase rows to stage: the band's full height hq */
     const float *k;    /* the channel's k*k weights */
     float bias;
     dc_act act;
@@ -90,8 +93,8 @@ DW_INLINE void dw_store_first(float *p, dw_vec v, int n)
  * outside the image; hq rows of wq floats per plane. Whole vectors with masked loads at
  * the borders (no per-row library call, no scalar tails); stride 2 loads 2*DW_VLEN input
  * floats per step and splits even and odd columns with permutes (DW_DEINTERLEAVE). */
-static DW_TARGET void dw_stage(const float *restrict src, int h, int w, int s, int pw,
-                               int iy0, int hq, int wq, size_t plane, float *restrict st)
+DW_INLINE void dw_stage(const float *restrict src, int h, int w, const int s, int pw,
+                        int iy0, int hq, int wq, size_t plane, float *restrict st)
 {
     for (int y = 0; y < hq; y++)          /* input rows in memory order, for the */
         for (int ri = 0; ri < s; ri++) {  /* hardware prefetcher */
@@ -151,10 +154,13 @@ DW_INLINE dw_vec dw_act_vec(dw_vec v, dc_act act)
 DW_INLINE void dw_row_group(const dw_band *b, const dw_vec *wv, int g, const int K,
                             const int S, const int R)
 {
+    /* locals: the stores to out could alias *b, which would reload every field */
     const dw_vec vb = VSET1(b->bias);
-    const float *st = b->st + (size_t)g * b->wq;
-    float *o = b->out + (size_t)g * b->ow;
-    const int last = b->ow - DW_VLEN;
+    const size_t plane = b->plane, wq = (size_t)b->wq, ow = (size_t)b->ow;
+    const dc_act act = b->act;
+    const float *st = b->st + g * wq;
+    float *o = b->out + g * ow;
+    const int last = (int)ow - DW_VLEN;
     for (int c = 0;; c += DW_VLEN) {
         if (c > last)
             c = last;
@@ -168,8 +174,8 @@ DW_INLINE void dw_row_group(const dw_band *b, const dw_vec *wv, int g, const int
             for (int y = 0; y < R + (K - 1 - ri) / S; y++) {
 #pragma GCC unroll 7
                 for (int kj = 0; kj < K; kj++) {
-                    const dw_vec x = VLOAD(st + (size_t)(ri * S + kj % S) * b->plane +
-                                           (size_t)y * b->wq + c + kj / S);
+                    const dw_vec x = VLOAD(st + (size_t)(ri * S + kj % S) * plane +
+                                           (size_t)y * wq + c + kj / S);
 #pragma GCC unroll 8
                     for (int r = 0; r < R; r++) {
                         const int ki = S * (y - r) + ri;
@@ -181,7 +187,7 @@ DW_INLINE void dw_row_group(const dw_band *b, const dw_vec *wv, int g, const int
         }
 #pragma GCC unroll 8
         for (int r = 0; r < R; r++)
-            VSTORE(o + (size_t)r * b->ow + c, dw_act_vec(acc[r], b->act));
+            VSTORE(o + (size_t)r * ow + c, dw_act_vec(acc[r], act));
         if (c == last)
             break;
     }
@@ -214,6 +220,10 @@ DW_INLINE void dw_flat_vectors(const dw_band *b, const dw_vec *wv, int p, const 
 {
     dw_vec acc[4];
     const dw_vec vb = VSET1(b->bias);
+    const float *st = b->st;
+    const size_t plane = b->plane, wq = (size_t)b->wq;
+    float *fb = b->flat_buf;
+    const dc_act act = b->act;
 #pragma GCC unroll 4
     for (int i = 0; i < n; i++)
         acc[i] = vb;
@@ -221,8 +231,8 @@ DW_INLINE void dw_flat_vectors(const dw_band *b, const dw_vec *wv, int p, const 
     for (int ki = 0; ki < K; ki++) {
 #pragma GCC unroll 7
         for (int kj = 0; kj < K; kj++) {
-            const float *src = b->st + (size_t)((ki % S) * S + kj % S) * b->plane +
-                               (size_t)(ki / S) * b->wq + kj / S + p;
+            const float *src = st + (size_t)((ki % S) * S + kj % S) * plane +
+                               (size_t)(ki / S) * wq + kj / S + p;
 #pragma GCC unroll 4
             for (int i = 0; i < n; i++)
                 acc[i] = VFMA(wv[ki * K + kj], VLOAD(src + i * DW_VLEN), acc[i]);
@@ -230,7 +240,7 @@ DW_INLINE void dw_flat_vectors(const dw_band *b, const dw_vec *wv, int p, const 
     }
 #pragma GCC unroll 4
     for (int i = 0; i < n; i++)
-        VSTORE(b->flat_buf + p + i * DW_VLEN, dw_act_vec(acc[i], b->act));
+        VSTORE(fb + p + i * DW_VLEN, dw_act_vec(acc[i], act));
 }
 
 /* Flat mode: the band as rows*wq positions, then the ow valid columns of each row. */
@@ -249,6 +259,7 @@ DW_INLINE void dw_band_flat(const dw_band *b, const dw_vec *wv, const int K, con
 
 DW_INLINE void dw_band_body(const dw_band *b, const int K, const int S)
 {
+    dw_stage(b->src, b->h, b->w, S, b->pw, b->iy0, b->rows_staged, b->wq, b->plane, b->st);
     dw_vec wv[49];
 #pragma GCC unroll 49
     for (int i = 0; i < K * K; i++)
@@ -326,7 +337,8 @@ DW_TARGET bool DW_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
     float flat_buf[DW_STAGE_FLOATS] __attribute__((aligned(64)));
     memset(st + (size_t)S * S * plane, 0, DW_SLACK * sizeof(float));
 
-    dw_band b = { .st = st, .plane = plane, .wq = wq, .act = act, .ow = ow,
+    dw_band b = { .h = s->h, .w = s->w, .pw = s->pad_w, .st = st, .plane = plane,
+                  .wq = wq, .rows_staged = hq, .act = act, .ow = ow,
                   .flat_buf = dw_use_flat(ow, wq) ? flat_buf : NULL };
     const size_t plane_in = (size_t)s->h * s->w, plane_out = (size_t)oh * ow;
     for (int ch = c_begin; ch < c_end; ch++) {
@@ -335,8 +347,8 @@ DW_TARGET bool DW_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
         for (int oy0 = 0; oy0 < oh; oy0 += band) {
             b.rows = oh - oy0 < band ? oh - oy0 : band;
             b.out = out + (size_t)ch * plane_out + (size_t)oy0 * ow;
-            dw_stage(in + (size_t)ch * plane_in, s->h, s->w, S, s->pad_w,
-                     oy0 * S - s->pad_h, hq, wq, plane, st);
+            b.src = in + (size_t)ch * plane_in;
+            b.iy0 = oy0 * S - s->pad_h;
             band_fn(&b);
         }
     }
