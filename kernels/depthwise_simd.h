@@ -170,8 +170,9 @@ DW_INLINE void dw_row_group(const dw_band *b, const dw_vec *wv, int g, const int
             acc[r] = vb;
 #pragma GCC unroll 2
         for (int ri = 0; ri < S; ri++) {
+            const int rows_in = R + (K - 1 - ri) / S; /* phase rows feeding the group */
 #pragma GCC unroll 16
-            for (int y = 0; y < R + (K - 1 - ri) / S; y++) {
+            for (int y = 0; y < rows_in; y++) {
 #pragma GCC unroll 7
                 for (int kj = 0; kj < K; kj++) {
                     const dw_vec x = VLOAD(st + (size_t)(ri * S + kj % S) * plane +

@@ -63,19 +63,13 @@ void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
 void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
                          const float *bias, dc_act act, float *out);
 
-/* dc_depthwise_conv2d for channels [c_begin, c_end) only (in, out: the whole sample) */
+/* dc_depthwise_conv2d for channels [c_begin, c_end) only (in, out: the whole sample).
+ * Single-threaded, safe to call from several threads at once on disjoint ranges; uses
+ * about 48 KiB of stack (staging buffers), no heap. Channels' results do not depend on
+ * the range they were computed in. */
 void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
                                const float *weight, const float *bias, dc_act act,
                                float *out, int c_begin, int c_end);
-
-/* true when dc_small_conv2d_range handles s faster than im2col + SGEMM (measured) */
-bool dc_small_conv_pays(const dc_conv_shape *s);
-
-/* dense conv (groups 1) for output channels [co_begin, co_end), single-threaded.
- * Same result as dc_conv2d (any shape; fast for few input channels: network stems). */
-void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
-                           const float *bias, dc_act act, float *out,
-                           int co_begin, int co_end);
 
 /* ---- vector instruction sets -------------------------------------------- */
 

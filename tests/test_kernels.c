@@ -729,7 +729,21 @@ START_TEST(test_depthwise_nan)
 }
 END_TEST
 
-/* DC_FORCE_PORTABLE is read at first use; the levels report what the CPU has. */
+/* The level in force at first use: the best the CPU has, or the portable path when the
+ * test runs with DC_FORCE_PORTABLE=1 (the other tests restore it after forcing levels). */
+START_TEST(test_simd_env)
+{
+    const char *force = getenv("DC_FORCE_PORTABLE");
+    dc_simd_level want = DC_SIMD_PORTABLE;
+    if (!(force && strcmp(force, "1") == 0))
+        want = dc_simd_supported(DC_SIMD_AVX512) ? DC_SIMD_AVX512
+             : dc_simd_supported(DC_SIMD_AVX2)   ? DC_SIMD_AVX2
+                                                 : DC_SIMD_PORTABLE;
+    ck_assert_int_eq(dc_simd_active(), want);
+}
+END_TEST
+
+/* dc_simd_force switches levels; a level the CPU lacks is refused. */
 START_TEST(test_simd_levels)
 {
     ck_assert(dc_simd_supported(DC_SIMD_PORTABLE));
@@ -1463,6 +1477,7 @@ static Suite *kernels_suite(void)
     suite_add_tcase(s, t);
 
     t = tcase_create("depthwise");
+    tcase_add_test(t, test_simd_env);
     tcase_add_loop_test(t, test_depthwise_random, 0, (int)NELEM(dw_cases));
     tcase_add_loop_test(t, test_depthwise_vector_shapes, 0,
                         3 * 2 * (int)NELEM(dw_maps) * DW_PADS);
