@@ -6,8 +6,8 @@
  *   depthwise_bench [--repeats R] [--min-ms T] [--filter SUBSTRING] [--shape C,HW,K,S]
  *                   [--stems]
  *
- * --stems times the network stems (3 input channels) through dc_conv2d (im2col + SGEMM)
- * instead, the baseline a direct small-channel conv would have to beat.
+ * --stems times the network stems (3 input channels) instead: dc_conv2d (im2col + SGEMM)
+ * against the direct dc_small_conv2d_range under each level.
  *
  * Each timing is the median of R repeats (default 7), each repeat running the kernel a
  * fixed number of times, chosen to last at least T ms (default 20). Prints one line per shape: GFLOP/s (2 flops per
@@ -113,11 +113,57 @@ static double time_shape(const dc_conv_shape *s, const float *in, const float *w
     return t[repeats / 2];
 }
 
-/* GFLOP/s of dc_conv2d (im2col + SGEMM) on each stem, one thread. */
+/* One stem conv to time: im2col + SGEMM (small < 0) or dc_small_conv2d_range. */
+typedef struct {
+    const dc_conv_shape *s;
+    const float *in, *w, *b;
+    float *out, *ws;
+} stem_call;
+
+static void run_stem(const stem_call *c, bool small)
+{
+    if (small)
+        dc_small_conv2d_range(c->s, c->in, c->w, c->b, DC_ACT_RELU, c->out, 0, c->s->cout);
+    else
+        dc_conv2d(c->s, c->in, c->w, c->b, DC_ACT_RELU, c->out, c->ws);
+}
+
+/* Median seconds per call, as time_shape. */
+static double time_stem(const stem_call *c, bool small, int repeats, double min_s)
+{
+    double t[64];
+    if (repeats > 64)
+        repeats = 64;
+    long n = 1;
+    for (;;) {
+        double t0 = now();
+        for (long j = 0; j < n; j++)
+            run_stem(c, small);
+        if (now() - t0 >= min_s || n >= (1L << 30))
+            break;
+        n *= 2;
+    }
+    for (int r = 0; r < repeats; r++) {
+        double t0 = now();
+        for (long j = 0; j < n; j++)
+            run_stem(c, small);
+        t[r] = (now() - t0) / (double)n;
+    }
+    qsort(t, (size_t)repeats, sizeof t[0], cmp_double);
+    return t[repeats / 2];
+}
+
+/* GFLOP/s on each stem, one thread: dc_conv2d (im2col + SGEMM) and the direct
+ * dc_small_conv2d_range under each vector level. */
 static int bench_stems(int repeats, double min_s)
 {
-    printf("%-22s %4s %4s %4s %2s %2s %12s   (GFLOP/s, median of %d)\n", "net", "cin", "hw",
-           "cout", "k", "s", "im2col+sgemm", repeats);
+    static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
+    static const char *level_names[] = { "portable", "avx2", "avx512" };
+    printf("%-22s %4s %4s %4s %2s %2s %8s", "net", "cin", "hw", "cout", "k", "s", "im2col");
+    for (int l = 0; l < 3; l++)
+        if (dc_simd_supported(levels[l]))
+            printf(" %9s", level_names[l]);
+    printf("   (GFLOP/s, median of %d; im2col = im2col + SGEMM)\n", repeats);
     uint64_t rng = 7;
     for (size_t i = 0; i < sizeof stems / sizeof stems[0]; i++) {
         const stem_shape *d = &stems[i];
@@ -135,27 +181,15 @@ static int bench_stems(int repeats, double min_s)
             w[j] = frand(&rng);
         for (int j = 0; j < d->cout; j++)
             b[j] = frand(&rng);
-        double t[64];
-        long n = 1;
-        for (;;) {
-            double t0 = now();
-            for (long j = 0; j < n; j++)
-                dc_conv2d(&s, in, w, b, DC_ACT_RELU, out, ws);
-            if (now() - t0 >= min_s || n >= (1L << 30))
-                break;
-            n *= 2;
-        }
-        for (int r = 0; r < repeats && r < 64; r++) {
-            double t0 = now();
-            for (long j = 0; j < n; j++)
-                dc_conv2d(&s, in, w, b, DC_ACT_RELU, out, ws);
-            t[r] = (now() - t0) / (double)n;
-        }
-        const int m = repeats < 64 ? repeats : 64;
-        qsort(t, (size_t)m, sizeof t[0], cmp_double);
+        const stem_call call = { &s, in, w, b, out, ws };
         const double flops = 2.0 * (double)n_out * d->cin * d->k * d->k;
-        printf("%-22s %4d %4d %4d %2d %2d %12.1f\n", d->net, d->cin, d->hw, d->cout, d->k,
-               d->s, flops / t[m / 2] * 1e-9);
+        printf("%-22s %4d %4d %4d %2d %2d %8.1f", d->net, d->cin, d->hw, d->cout, d->k, d->s,
+               flops / time_stem(&call, false, repeats, min_s) * 1e-9);
+        for (int l = 0; l < 3; l++)
+            if (dc_simd_force(levels[l]))
+                printf(" %9.1f", flops / time_stem(&call, true, repeats, min_s) * 1e-9);
+        printf("\n");
+        fflush(stdout);
         free(in), free(out), free(w), free(b), free(ws);
     }
     return 0;

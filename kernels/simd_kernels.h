@@ -10,6 +10,11 @@
 
 #include "kernels.h"
 
+/* Floats of stack the small-conv vector code stages a band of input rows in (all input
+ * channels, s*s phase planes each); a shape whose single-row band does not fit is
+ * declined. */
+#define DC_SC_STAGE_FLOATS 12288
+
 #if defined(__x86_64__) || defined(__i386__)
 #define DC_HAVE_X86_SIMD 1
 
@@ -17,6 +22,11 @@ bool dc_dw_range_avx512(const dc_conv_shape *s, const float *in, const float *we
                         const float *bias, dc_act act, float *out, int c_begin, int c_end);
 bool dc_dw_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int c_begin, int c_end);
+
+bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
+                        const float *bias, dc_act act, float *out, int co_begin, int co_end);
+bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #endif
 
 #endif /* DC_KERNELS_SIMD_KERNELS_H */

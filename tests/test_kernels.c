@@ -759,6 +759,112 @@ START_TEST(test_simd_levels)
 }
 END_TEST
 
+/* ---- small dense convs (stems) ------------------------------------------ */
+
+/* dc_small_conv2d_range over all output channels against naive_conv, every level, act and
+ * bias/NULL; then disjoint output-channel ranges against the whole call, exactly. */
+static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
+{
+    fx_rng r = fx_rng_seed(seed);
+    const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    const int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *ref = malloc(n_out * sizeof(float));
+    const dc_simd_level before = dc_simd_active();
+    for (size_t a = 0; a < NELEM(every_act); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            naive_conv(s, in, w, bias, every_act[a], ref);
+            for (size_t l = 0; l < NELEM(all_levels); l++) {
+                if (!dc_simd_force(all_levels[l]))
+                    continue;
+                float *out = buf_new(n_out);
+                dc_small_conv2d_range(s, in, w, bias, every_act[a], out, 0, s->cout);
+                char what[160];
+                snprintf(what, sizeof what, "small conv %s %s act %d bias %d", label,
+                         level_name(all_levels[l]), (int)every_act[a], with_bias);
+                check_close(out, ref, n_out, 1e-4, what);
+                buf_check_guard(out, n_out, what);
+                free(out);
+            }
+        }
+    const int a = s->cout / 3, z = s->cout - s->cout / 4; /* three uneven ranges */
+    for (size_t l = 0; l < NELEM(all_levels); l++) {
+        if (!dc_simd_force(all_levels[l]))
+            continue;
+        char what[160];
+        snprintf(what, sizeof what, "small conv ranges %s %s", label, level_name(all_levels[l]));
+        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, whole, 0, s->cout);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, a, z);
+        for (size_t i = 0; i < n_out; i++) {
+            const int co = (int)(i / plane);
+            const bool mine = co >= a && co < z;
+            if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+                ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co, (double)part[i]);
+        }
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, 0, a);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, z, s->cout);
+        check_exact(part, whole, n_out, what);
+        buf_check_guard(part, n_out, what);
+        free(whole), free(part);
+    }
+    dc_simd_force(before);
+    free(in), free(w), free(b), free(ref);
+}
+
+/* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
+static const dc_conv_shape small_conv_cases[] = {
+    { 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1 },   /* CIFAR stem */
+    { 3, 33, 37, 17, 3, 3, 2, 2, 1, 1, 1 },   /* stride 2, odd sizes, cout 17 */
+    { 3, 40, 45, 24, 7, 7, 2, 2, 3, 3, 1 },   /* ResNet-like 7x7 stride 2 */
+    { 3, 28, 68, 20, 4, 4, 4, 4, 0, 0, 1 },   /* patchify 4x4 stride 4 */
+    { 1, 20, 40, 3, 3, 3, 1, 1, 1, 1, 1 },    /* cin 1, cout 3 */
+    { 4, 9, 70, 9, 3, 3, 2, 2, 1, 1, 1 },     /* cin 4 */
+    { 3, 17, 13, 17, 3, 3, 1, 1, 4, 4, 1 },   /* padding wider than the kernel's reach */
+    { 3, 224, 50, 8, 3, 3, 2, 2, 1, 1, 1 },   /* several bands of staged rows */
+    { 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1 },      /* rows shorter than a vector: plain C */
+    { 3, 2, 3, 4, 7, 7, 2, 2, 3, 3, 1 },      /* padding wider than the image */
+    { 3, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 image */
+    { 2, 30, 40, 6, 5, 5, 1, 1, 2, 2, 1 },    /* 5x5: no vector instance, plain C */
+    { 3, 4, 1500, 4, 7, 7, 2, 2, 3, 3, 1 },   /* too wide to stage: plain C */
+    { 3, 19, 23, 6, 3, 3, 2, 1, 1, 0, 1 },    /* unequal strides and pads: plain C */
+};
+
+START_TEST(test_small_conv_random)
+{
+    char label[32];
+    snprintf(label, sizeof label, "case %d", _i);
+    check_small_conv_shape(&small_conv_cases[_i], 1300 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* The measured rule: the 3x3 and 7x7 stems pay on a vector level, the patchify stem, many
+ * input channels and the portable level do not. */
+START_TEST(test_small_conv_pays)
+{
+    const dc_conv_shape mobilenet = { 3, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1 };
+    const dc_conv_shape cifar = { 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape resnet = { 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1 };
+    const dc_conv_shape patchify = { 3, 224, 224, 96, 4, 4, 4, 4, 0, 0, 1 };
+    const dc_conv_shape wide_cin = { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_simd_level before = dc_simd_active();
+    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
+    ck_assert(!dc_small_conv_pays(&mobilenet));
+    if (dc_simd_force(DC_SIMD_AVX512)) {
+        ck_assert(dc_small_conv_pays(&mobilenet));
+        ck_assert(dc_small_conv_pays(&cifar));
+        ck_assert(dc_small_conv_pays(&resnet));
+        ck_assert(!dc_small_conv_pays(&patchify));
+        ck_assert(!dc_small_conv_pays(&wide_cin));
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
 /* ---- linear ------------------------------------------------------------- */
 
 START_TEST(test_linear_golden)
@@ -1485,6 +1591,11 @@ static Suite *kernels_suite(void)
     tcase_add_test(t, test_depthwise_ranges);
     tcase_add_test(t, test_depthwise_nan);
     tcase_add_test(t, test_simd_levels);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("small_conv");
+    tcase_add_loop_test(t, test_small_conv_random, 0, (int)NELEM(small_conv_cases));
+    tcase_add_test(t, test_small_conv_pays);
     suite_add_tcase(s, t);
 
     t = tcase_create("linear");
