@@ -10,8 +10,9 @@
  * against the direct dc_small_conv2d_range under each level.
  *
  * Each timing is the median of R repeats (default 7), each repeat running the kernel a
- * fixed number of times, chosen to last at least T ms (default 20). Prints one line per shape: GFLOP/s (2 flops per
- * multiply-add) per level, and the speed-up of the best level over the portable one.
+ * fixed number of times, chosen to last at least T ms (default 20). Prints one line per
+ * shape: GFLOP/s (2 flops per multiply-add) per level, and the speed-up of the best level
+ * over the portable one.
  * Times are this thread's CPU time (CLOCK_THREAD_CPUTIME_ID), so that time lost to other
  * processes on a shared machine is not counted (their cache pollution still is). Run
  * pinned (taskset -c 1) with OMP_NUM_THREADS=1.

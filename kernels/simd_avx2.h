@@ -1,5 +1,6 @@
 /*
- * simd_avx2.h — the vector macros of the kernel templates (see depthwise_simd.h) for AVX2 + FMA (8 floats per vector).
+ * simd_avx2.h — the vector macros of the kernel templates (see depthwise_simd.h)
+ * for AVX2 + FMA (8 floats per vector).
  * Included only by the *_avx2.c files, inside #ifdef DC_HAVE_X86_SIMD.
  */
 #ifndef DC_KERNELS_SIMD_AVX2_H

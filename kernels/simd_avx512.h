@@ -1,5 +1,6 @@
 /*
- * simd_avx512.h — the vector macros of the kernel templates (see depthwise_simd.h) for AVX-512F (16 floats per vector).
+ * simd_avx512.h — the vector macros of the kernel templates (see depthwise_simd.h)
+ * for AVX-512F (16 floats per vector).
  * Included only by the *_avx512.c files, inside #ifdef DC_HAVE_X86_SIMD.
  */
 #ifndef DC_KERNELS_SIMD_AVX512_H
