@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -865,6 +866,65 @@ START_TEST(test_small_conv_pays)
 }
 END_TEST
 
+/* ---- the range kernels from several threads at once ---------------------- */
+
+typedef struct {
+    const dc_conv_shape *s;
+    const float *in, *w, *b;
+    float *out;
+    int begin, end;
+    bool small; /* dc_small_conv2d_range, else dc_depthwise_conv2d_range */
+} range_job;
+
+static void *range_job_run(void *arg)
+{
+    const range_job *j = arg;
+    for (int rep = 0; rep < 20; rep++) { /* long enough for the threads to overlap */
+        if (j->small)
+            dc_small_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out, j->begin,
+                                  j->end);
+        else
+            dc_depthwise_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out,
+                                      j->begin, j->end);
+    }
+    return NULL;
+}
+
+/* Four threads on disjoint channel ranges, concurrently, give exactly the one-call output:
+ * the kernels keep no shared state but the level chosen at first use. */
+START_TEST(test_ranges_threads)
+{
+    const dc_conv_shape dw = { 37, 30, 33, 37, 5, 5, 2, 2, 2, 2, 37 };
+    const dc_conv_shape stem = { 3, 40, 48, 37, 3, 3, 2, 2, 1, 1, 1 };
+    fx_rng r = fx_rng_seed(77);
+    for (int small = 0; small < 2; small++) {
+        const dc_conv_shape *s = small ? &stem : &dw;
+        const size_t n_in = (size_t)s->cin * s->h * s->w;
+        const size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
+        const size_t n_out = (size_t)s->cout * dc_conv_out_h(s) * dc_conv_out_w(s);
+        float *in = buf_random(n_in, &r, -1.0f, 1.0f), *w = buf_random(n_w, &r, -1.0f, 1.0f);
+        float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        if (small)
+            dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU, whole, 0, s->cout);
+        else
+            dc_depthwise_conv2d(s, in, w, b, DC_ACT_RELU, whole);
+        static const int cuts[5] = { 0, 9, 10, 26, 37 };
+        range_job jobs[4];
+        pthread_t tid[4];
+        for (int t = 0; t < 4; t++) {
+            jobs[t] = (range_job){ s, in, w, b, part, cuts[t], cuts[t + 1], small != 0 };
+            ck_assert_int_eq(pthread_create(&tid[t], NULL, range_job_run, &jobs[t]), 0);
+        }
+        for (int t = 0; t < 4; t++)
+            ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
+        check_exact(part, whole, n_out, small ? "threads, small conv" : "threads, depthwise");
+        buf_check_guard(part, n_out, "threads");
+        free(in), free(w), free(b), free(whole), free(part);
+    }
+}
+END_TEST
+
 /* ---- linear ------------------------------------------------------------- */
 
 START_TEST(test_linear_golden)
@@ -1596,6 +1656,7 @@ static Suite *kernels_suite(void)
     t = tcase_create("small_conv");
     tcase_add_loop_test(t, test_small_conv_random, 0, (int)NELEM(small_conv_cases));
     tcase_add_test(t, test_small_conv_pays);
+    tcase_add_test(t, test_ranges_threads);
     suite_add_tcase(s, t);
 
     t = tcase_create("linear");
