@@ -165,14 +165,16 @@ static void dw_portable_range(const dc_conv_shape *s, const float *in, const flo
     }
 }
 
-/* Where the portable 3x3 path beats the vector code (bench/depthwise_bench, one thread):
- * stride 2 on wide maps, where the vector code's de-interleaving copy of 4 input floats
- * per output costs more than the 9 multiply-adds it feeds (112x112: 19.5 vs 15.7
- * GFLOP/s with AVX-512; from 56x56 down the vector code wins, 22 vs 16). */
-static bool dw_portable_is_faster(const dc_conv_shape *s)
+/* Where the portable 3x3 path beats the vector code at the given level
+ * (bench/depthwise_bench, one thread): stride 2 on wide maps, where the vector code's
+ * de-interleaving copy of 4 input floats per output costs more than the 9 multiply-adds
+ * it feeds. AVX-512: 112x112 input 19.6 vs 17.4 GFLOP/s, 56x56 16.4 vs 24.8 (vector
+ * wins from there down); AVX2: 56x56 16.4 vs 14.5, 32x32 10.7 vs 12.9. */
+static bool dw_portable_is_faster(const dc_conv_shape *s, dc_simd_level level)
 {
+    const int min_ow = level == DC_SIMD_AVX512 ? 48 : 24;
     return s->kh == 3 && s->kw == 3 && s->stride_h == 2 && s->stride_w == 2 &&
-           s->pad_h == 1 && s->pad_w == 1 && dc_conv_out_w(s) >= 48;
+           s->pad_h == 1 && s->pad_w == 1 && dc_conv_out_w(s) >= min_ow;
 }
 
 /* The level to run s under, given the active one. On AVX-512, stride-1 rows of 12 to 15
@@ -183,7 +185,7 @@ static bool dw_portable_is_faster(const dc_conv_shape *s)
  * mnasnet 240 ch 28x28 5x5 stride 2: 35.6 vs 29.6). */
 static dc_simd_level dw_level_for(const dc_conv_shape *s, dc_simd_level active)
 {
-    if (dw_portable_is_faster(s))
+    if (dw_portable_is_faster(s, active))
         return DC_SIMD_PORTABLE;
     const int ow = dc_conv_out_w(s);
     if (active == DC_SIMD_AVX512 && s->kh >= 5 && s->stride_w == 1 && ow >= 12 && ow < 16 &&
