@@ -3,12 +3,19 @@
  * groups == in_channels == out_channels (dilation 1):
  *   out[c][oy][ox] = act(bias[c] + sum_{ki, kj} weight[c][0][ki][kj]
  *                                  * in[c][oy*sh - ph + ki][ox*sw - pw + kj]),
- * zero outside the image. Direct loops, channel by channel; 3x3 pad-1 convs with
- * stride 1 or 2 (MobileNet, ShuffleNet) take a path whose interior has no bounds checks.
+ * zero outside the image. Single-threaded: a runtime splits the channels into ranges and
+ * calls dc_depthwise_conv2d_range from its own threads.
+ *
+ * Square 3x3/5x5/7x7 kernels with stride 1 or 2 run the vector code of depthwise_simd.h
+ * (AVX-512 or AVX2, chosen once by dc_simd_active()); everything else, and every shape
+ * on other CPUs or under DC_FORCE_PORTABLE=1, runs the portable loops below: 3x3 pad-1
+ * convs with stride 1 or 2 (MobileNet, ShuffleNet) through a path whose interior has no
+ * bounds checks, the rest tap by tap over clipped column intervals.
  */
 #include "kernels.h"
 
 #include "epilogue.h"
+#include "simd_kernels.h"
 
 /* Sum of one output pixel whose window starts at input (iy0, ix0), taps outside the
  * image skipped. Used on borders and where the window is clipped. */
@@ -131,10 +138,13 @@ static void dw_general_channel(const float *restrict plane, const dc_conv_shape 
     }
 }
 
-void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
-                         const float *bias, dc_act act, float *out)
+/* The portable path (the reference, and the fallback on CPUs without the vector code):
+ * channel by channel, 3x3 pad-1 stride-1/2 through dw3x3_channel, the rest through
+ * dw_general_channel. */
+static void dw_portable_range(const dc_conv_shape *s, const float *in, const float *weight,
+                              const float *bias, dc_act act, float *out, int c_begin,
+                              int c_end)
 {
-    const int c = s->cin;
     const int oh = dc_conv_out_h(s);
     const int ow = dc_conv_out_w(s);
     const size_t plane_in = (size_t)s->h * s->w;
@@ -143,9 +153,7 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
     const bool fast3 = s->kh == 3 && s->kw == 3 && s->pad_h == 1 && s->pad_w == 1 &&
                        s->stride_h == s->stride_w && (s->stride_h == 1 || s->stride_h == 2);
 
-    if (plane_out == 0)
-        return;
-    for (int ch = 0; ch < c; ch++) {
+    for (int ch = c_begin; ch < c_end; ch++) {
         const float *plane = in + (size_t)ch * plane_in;
         const float *k = weight + (size_t)ch * taps;
         float *o = out + (size_t)ch * plane_out;
@@ -155,4 +163,62 @@ void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *w
         else
             dw_general_channel(plane, s, k, b, act, o, oh, ow);
     }
+}
+
+/* Where the portable 3x3 path beats the vector code at the given level
+ * (bench/depthwise_bench, one thread): stride 2 on wide maps, where the vector code's
+ * de-interleaving copy of 4 input floats per output costs more than the 9 multiply-adds
+ * it feeds. AVX-512: 112x112 input 19.6 vs 17.4 GFLOP/s, 56x56 16.4 vs 24.8 (vector
+ * wins from there down); AVX2: 56x56 16.4 vs 14.5, 32x32 10.7 vs 12.9. */
+static bool dw_portable_is_faster(const dc_conv_shape *s, dc_simd_level level)
+{
+    const int min_ow = level == DC_SIMD_AVX512 ? 48 : 24;
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 2 && s->stride_w == 2 &&
+           s->pad_h == 1 && s->pad_w == 1 && dc_conv_out_w(s) >= min_ow;
+}
+
+/* The level to run s under, given the active one. On AVX-512, stride-1 rows of 12 to 15
+ * outputs with 5x5 and 7x7 kernels run faster as two 8-wide AVX2 vectors per row (row mode,
+ * loads shared by 8 rows) than in AVX-512's flat mode (bench/depthwise_bench, 14x14:
+ * mnasnet 480 ch 5x5 41.9 vs 38.0 GFLOP/s, convnext 384 ch 7x7 49.4 vs 42.7); 3x3
+ * kernels, 7x7 maps and stride 2 stay faster with AVX-512 (30.6 vs 27.7, 27.9 vs 18.9;
+ * mnasnet 240 ch 28x28 5x5 stride 2: 35.6 vs 29.6). */
+static dc_simd_level dw_level_for(const dc_conv_shape *s, dc_simd_level active)
+{
+    if (dw_portable_is_faster(s, active))
+        return DC_SIMD_PORTABLE;
+    const int ow = dc_conv_out_w(s);
+    if (active == DC_SIMD_AVX512 && s->kh >= 5 && s->stride_w == 1 && ow >= 12 && ow < 16 &&
+        dc_simd_supported(DC_SIMD_AVX2))
+        return DC_SIMD_AVX2;
+    return active;
+}
+
+void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
+                               const float *weight, const float *bias, dc_act act,
+                               float *out, int c_begin, int c_end)
+{
+    if (c_begin >= c_end || dc_conv_out_h(s) == 0 || dc_conv_out_w(s) == 0)
+        return;
+#ifdef DC_HAVE_X86_SIMD
+    switch (dw_level_for(s, dc_simd_active())) {
+    case DC_SIMD_AVX512:
+        if (dc_dw_range_avx512(s, in, weight, bias, act, out, c_begin, c_end))
+            return;
+        break;
+    case DC_SIMD_AVX2:
+        if (dc_dw_range_avx2(s, in, weight, bias, act, out, c_begin, c_end))
+            return;
+        break;
+    default:
+        break;
+    }
+#endif
+    dw_portable_range(s, in, weight, bias, act, out, c_begin, c_end);
+}
+
+void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
+                         const float *bias, dc_act act, float *out)
+{
+    dc_depthwise_conv2d_range(s, in, weight, bias, act, out, 0, s->cin);
 }

@@ -89,9 +89,51 @@ int dc_conv_tile_pixels(const dc_conv_shape *s);
 /* Floats of scratch one dc_conv2d_tile call needs (per thread). */
 size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s);
 
-/* Depthwise conv (groups == cin == cout) by direct loops; weight [c][1][kh][kw]. */
+/* Depthwise conv (groups == cin == cout) by direct loops; weight [c][1][kh][kw].
+ * Single-threaded; the same as dc_depthwise_conv2d_range over [0, c). */
 void dc_depthwise_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
                          const float *bias, dc_act act, float *out);
+
+/* dc_depthwise_conv2d for channels [c_begin, c_end) only (in, out: the whole sample).
+ * Single-threaded, safe to call from several threads at once on disjoint ranges; uses
+ * about 48 KiB of stack (staging buffers), no heap. Channels' results do not depend on
+ * the range they were computed in. */
+void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
+                               const float *weight, const float *bias, dc_act act,
+                               float *out, int c_begin, int c_end);
+
+/* true when dc_small_conv2d_range handles s faster than im2col + SGEMM (measured) */
+bool dc_small_conv_pays(const dc_conv_shape *s);
+
+/* dense conv (groups 1) for output channels [co_begin, co_end), single-threaded.
+ * The same result as dc_conv2d for any groups-1 shape, by direct loops (no workspace;
+ * about 48 KiB of stack); vectorised for the stems (cin 3: 3x3 stride 1 or 2, 4x4
+ * stride 4, 7x7 stride 2, rows of at least one vector), plain C otherwise. */
+void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
+                           const float *bias, dc_act act, float *out,
+                           int co_begin, int co_end);
+
+/* ---- vector instruction sets -------------------------------------------- */
+
+/* The hand-vectorised kernels (depthwise, small dense convs) pick one instruction set at
+ * first use: the best the CPU has (checked at run time, so a -Dnative_arch=false build
+ * still uses them), or DC_SIMD_PORTABLE when the environment variable DC_FORCE_PORTABLE=1
+ * is set. The portable C path is the reference and the fallback on other CPUs. */
+typedef enum {
+    DC_SIMD_PORTABLE = 0, /* plain C */
+    DC_SIMD_AVX2,         /* AVX2 + FMA, 8 floats per vector */
+    DC_SIMD_AVX512        /* AVX-512F, 16 floats per vector */
+} dc_simd_level;
+
+/* Whether this CPU can run level (DC_SIMD_PORTABLE always can). */
+bool dc_simd_supported(dc_simd_level level);
+
+/* The level in force (detected on first call). */
+dc_simd_level dc_simd_active(void);
+
+/* Tests and benchmarks only: use level from now on (false, and no change, when the CPU
+ * lacks it). Not to be called while kernels run on other threads. */
+bool dc_simd_force(dc_simd_level level);
 
 /* im2col for one group: in [c][h][w] -> col [c*kh*kw][oh*ow], zero where the window
  * leaves the image. Exposed for tests and docs. */

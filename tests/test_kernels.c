@@ -9,6 +9,7 @@
  */
 #include <check.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -539,32 +540,388 @@ static const int dw_cases[][9] = {
     { 32, 56, 56, 3, 3, 1, 1, 1, 1 }, { 32, 56, 56, 3, 3, 2, 2, 1, 1 }, { 24, 28, 30, 5, 5, 2, 2, 2, 2 },
 };
 
+/* Every activation, for the kernels whose epilogue handles them all. */
+static const dc_act every_act[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_ACT_SIGMOID,
+                                    DC_ACT_SILU, DC_ACT_HARDSIGMOID, DC_ACT_HARDSWISH,
+                                    DC_ACT_GELU };
+
+/* The vector levels a test runs under: each one this CPU has (dc_simd_force), so the
+ * portable path, AVX2 and AVX-512 are all checked on an AVX-512 machine. */
+static const dc_simd_level all_levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
+static const char *level_name(dc_simd_level l)
+{
+    return l == DC_SIMD_AVX512 ? "avx512" : l == DC_SIMD_AVX2 ? "avx2" : "portable";
+}
+
+/* Runs dc_depthwise_conv2d on s under every level, act and bias/NULL, against naive_conv. */
+static void check_depthwise_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
+{
+    fx_rng r = fx_rng_seed(seed);
+    int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    ck_assert_int_eq(dc_conv_out_h(s), oh);
+    ck_assert_int_eq(dc_conv_out_w(s), ow);
+    size_t n_out = (size_t)s->cout * oh * ow;
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)s->cout * s->kh * s->kw, &r, -1.5f, 1.5f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *ref = malloc((n_out ? n_out : 1) * sizeof(float));
+    const dc_simd_level before = dc_simd_active();
+    for (size_t a = 0; a < NELEM(every_act); a++)
+        for (int with_bias = 0; with_bias < 2; with_bias++) {
+            const float *bias = with_bias ? b : NULL;
+            naive_conv(s, in, w, bias, every_act[a], ref);
+            for (size_t l = 0; l < NELEM(all_levels); l++) {
+                if (!dc_simd_force(all_levels[l]))
+                    continue;
+                float *out = buf_new(n_out);
+                dc_depthwise_conv2d(s, in, w, bias, every_act[a], out);
+                char what[160];
+                snprintf(what, sizeof what, "depthwise %s %s act %d bias %d", label,
+                         level_name(all_levels[l]), (int)every_act[a], with_bias);
+                check_close(out, ref, n_out, 1e-4, what);
+                buf_check_guard(out, n_out, what);
+                free(out);
+            }
+        }
+    dc_simd_force(before);
+    free(in), free(w), free(b), free(ref);
+}
+
 START_TEST(test_depthwise_random)
 {
     const int *t = dw_cases[_i];
     const dc_conv_shape s = { t[0], t[1], t[2], t[0], t[3], t[4], t[5], t[6], t[7], t[8], t[0] };
-    fx_rng r = fx_rng_seed(200 + (uint64_t)_i);
-    int oh = naive_conv_extent(s.h, s.kh, s.stride_h, s.pad_h);
-    int ow = naive_conv_extent(s.w, s.kw, s.stride_w, s.pad_w);
-    size_t n_out = (size_t)s.cout * oh * ow;
-    float *in = buf_random((size_t)s.cin * s.h * s.w, &r, -2.0f, 2.0f);
-    float *w = buf_random((size_t)s.cout * s.kh * s.kw, &r, -1.5f, 1.5f);
-    float *b = buf_random((size_t)s.cout, &r, -1.0f, 1.0f);
+    char label[32];
+    snprintf(label, sizeof label, "case %d", _i);
+    check_depthwise_shape(&s, 200 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* The vector kernels' shapes (square k in {3, 5, 7}, stride 1 and 2) over awkward maps:
+ * 1x1, 2x3, 5x7, 17x13, maps wide enough for the row mode (one and several vectors, a
+ * partial last vector), padding k/2, 0 and wider than the image, channel counts 1, 3, 17.
+ * The loop index enumerates kernel x stride x map x padding. */
+static const int dw_maps[][2] = { { 1, 1 }, { 2, 3 }, { 5, 7 }, { 17, 13 }, { 13, 40 },
+                                  { 9, 70 }, { 4, 33 } };
+enum { DW_PADS = 3 };
+
+START_TEST(test_depthwise_vector_shapes)
+{
+    static const int ks[] = { 3, 5, 7 }, channels[] = { 1, 3, 17 };
+    int i = _i;
+    const int pad_kind = i % DW_PADS;
+    i /= DW_PADS;
+    const int *map = dw_maps[i % (int)NELEM(dw_maps)];
+    i /= (int)NELEM(dw_maps);
+    const int stride = 1 + i % 2;
+    const int k = ks[i / 2];
+    const int pad = pad_kind == 0 ? k / 2 : pad_kind == 1 ? 0 : k + 1;
+    const int c = channels[_i % 3];
+    if (map[0] + 2 * pad < k || map[1] + 2 * pad < k)
+        return; /* torch.nn.Conv2d rejects a kernel larger than the padded image */
+    const dc_conv_shape s = { c, map[0], map[1], c, k, k, stride, stride, pad, pad, c };
+    char label[64];
+    snprintf(label, sizeof label, "c%d %dx%d k%d s%d p%d", c, map[0], map[1], k, stride, pad);
+    check_depthwise_shape(&s, 900 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* Maps tall enough for several bands of staged rows, one too wide for the staging scratch
+ * (the vector path declines it and the portable path runs), and unequal paddings. */
+static const dc_conv_shape dw_big_cases[] = {
+    { 2, 130, 120, 2, 3, 3, 1, 1, 1, 1, 2 },
+    { 2, 130, 120, 2, 7, 7, 2, 2, 3, 3, 2 },
+    { 3, 61, 112, 3, 5, 5, 2, 2, 2, 2, 3 },
+    { 1, 3, 2100, 1, 7, 7, 1, 1, 3, 3, 1 },
+    { 3, 9, 20, 3, 5, 5, 1, 1, 1, 3, 3 },
+    { 3, 20, 9, 3, 3, 3, 2, 2, 0, 1, 3 },
+};
+
+START_TEST(test_depthwise_big)
+{
+    char label[32];
+    snprintf(label, sizeof label, "big case %d", _i);
+    check_depthwise_shape(&dw_big_cases[_i], 700 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* Disjoint channel ranges assemble exactly the whole call's output, and a range call
+ * writes only its own channels. */
+START_TEST(test_depthwise_ranges)
+{
+    static const dc_conv_shape shapes[] = {
+        { 17, 13, 21, 17, 3, 3, 1, 1, 1, 1, 17 },
+        { 17, 12, 40, 17, 5, 5, 2, 2, 2, 2, 17 },
+        { 17, 7, 7, 17, 7, 7, 1, 1, 3, 3, 17 },
+        { 17, 9, 11, 17, 2, 4, 1, 2, 1, 0, 17 }, /* portable-only shape */
+    };
+    static const int cuts[][2] = { { 0, 17 }, { 1, 16 }, { 5, 6 }, { 8, 8 } };
+    fx_rng r = fx_rng_seed(31);
+    const dc_simd_level before = dc_simd_active();
+    for (size_t si = 0; si < NELEM(shapes); si++) {
+        const dc_conv_shape *s = &shapes[si];
+        const int c = s->cin;
+        size_t plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s), n_out = c * plane;
+        float *in = buf_random((size_t)c * s->h * s->w, &r, -2.0f, 2.0f);
+        float *w = buf_random((size_t)c * s->kh * s->kw, &r, -1.0f, 1.0f);
+        float *b = buf_random((size_t)c, &r, -1.0f, 1.0f);
+        for (size_t l = 0; l < NELEM(all_levels); l++) {
+            if (!dc_simd_force(all_levels[l]))
+                continue;
+            float *whole = buf_new(n_out);
+            dc_depthwise_conv2d(s, in, w, b, DC_ACT_HARDSWISH, whole);
+            for (size_t ci = 0; ci < NELEM(cuts); ci++) {
+                const int a = cuts[ci][0], z = cuts[ci][1];
+                char what[96];
+                snprintf(what, sizeof what, "ranges shape %zu %s cut %d/%d", si,
+                         level_name(all_levels[l]), a, z);
+                float *part = buf_new(n_out);
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, a, z);
+                for (size_t i = 0; i < n_out; i++) {
+                    const int ch = (int)(i / plane);
+                    const bool mine = ch >= a && ch < z;
+                    if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+                        ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, ch,
+                                     (double)part[i]);
+                }
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, 0, a);
+                dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, z, c);
+                check_exact(part, whole, n_out, what);
+                buf_check_guard(part, n_out, what);
+                free(part);
+            }
+            free(whole);
+        }
+        free(in), free(w), free(b);
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
+/* NaN in the input reaches the outputs whose window holds it, through ReLU and ReLU6
+ * as in torch (max and min must not swallow it), on every level. */
+START_TEST(test_depthwise_nan)
+{
+    const dc_conv_shape s = { 2, 6, 20, 2, 3, 3, 1, 1, 1, 1, 2 };
+    float in[2 * 6 * 20], w[18], out[2 * 6 * 20];
+    for (int i = 0; i < 2 * 6 * 20; i++)
+        in[i] = 0.25f;
+    for (int i = 0; i < 18; i++)
+        w[i] = 1.0f;
+    in[20 * 2 + 5] = NAN; /* channel 0, row 2, column 5 */
+    const dc_simd_level before = dc_simd_active();
+    for (size_t l = 0; l < NELEM(all_levels); l++) {
+        if (!dc_simd_force(all_levels[l]))
+            continue;
+        for (size_t a = 0; a < NELEM(all_acts); a++) {
+            dc_depthwise_conv2d(&s, in, w, NULL, all_acts[a], out);
+            for (int y = 0; y < 6; y++)
+                for (int x = 0; x < 20; x++) {
+                    const bool hit = y >= 1 && y <= 3 && x >= 4 && x <= 6;
+                    if (hit != (bool)isnan(out[y * 20 + x]) || isnan(out[120 + y * 20 + x]))
+                        ck_abort_msg("%s act %s: NaN at (%d, %d) is %g",
+                                     level_name(all_levels[l]), act_name(all_acts[a]), y, x,
+                                     (double)out[y * 20 + x]);
+                }
+        }
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
+/* The level in force at first use: the best the CPU has, or the portable path when the
+ * test runs with DC_FORCE_PORTABLE=1 (the other tests restore it after forcing levels). */
+START_TEST(test_simd_env)
+{
+    const char *force = getenv("DC_FORCE_PORTABLE");
+    dc_simd_level want = DC_SIMD_PORTABLE;
+    if (!(force && strcmp(force, "1") == 0))
+        want = dc_simd_supported(DC_SIMD_AVX512) ? DC_SIMD_AVX512
+             : dc_simd_supported(DC_SIMD_AVX2)   ? DC_SIMD_AVX2
+                                                 : DC_SIMD_PORTABLE;
+    ck_assert_int_eq(dc_simd_active(), want);
+}
+END_TEST
+
+/* dc_simd_force switches levels; a level the CPU lacks is refused. */
+START_TEST(test_simd_levels)
+{
+    ck_assert(dc_simd_supported(DC_SIMD_PORTABLE));
+    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
+    ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+    if (dc_simd_supported(DC_SIMD_AVX512)) {
+        ck_assert(dc_simd_force(DC_SIMD_AVX512));
+        ck_assert_int_eq(dc_simd_active(), DC_SIMD_AVX512);
+    } else {
+        ck_assert(!dc_simd_force(DC_SIMD_AVX512));
+        ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+    }
+}
+END_TEST
+
+/* ---- small dense convs (stems) ------------------------------------------ */
+
+/* dc_small_conv2d_range over all output channels against naive_conv, every level, act and
+ * bias/NULL; then disjoint output-channel ranges against the whole call, exactly. */
+static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
+{
+    fx_rng r = fx_rng_seed(seed);
+    const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    const int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *ref = malloc(n_out * sizeof(float));
-    for (size_t a = 0; a < NELEM(all_acts); a++)
+    const dc_simd_level before = dc_simd_active();
+    for (size_t a = 0; a < NELEM(every_act); a++)
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             const float *bias = with_bias ? b : NULL;
-            float *out = buf_new(n_out);
-            naive_conv(&s, in, w, bias, all_acts[a], ref);
-            dc_depthwise_conv2d(&s, in, w, bias, all_acts[a], out);
-            char what[96];
-            snprintf(what, sizeof what, "depthwise case %d act %s bias %d", _i,
-                     act_name(all_acts[a]), with_bias);
-            check_close(out, ref, n_out, 1e-4, what);
-            buf_check_guard(out, n_out, what);
-            free(out);
+            naive_conv(s, in, w, bias, every_act[a], ref);
+            for (size_t l = 0; l < NELEM(all_levels); l++) {
+                if (!dc_simd_force(all_levels[l]))
+                    continue;
+                float *out = buf_new(n_out);
+                dc_small_conv2d_range(s, in, w, bias, every_act[a], out, 0, s->cout);
+                char what[160];
+                snprintf(what, sizeof what, "small conv %s %s act %d bias %d", label,
+                         level_name(all_levels[l]), (int)every_act[a], with_bias);
+                check_close(out, ref, n_out, 1e-4, what);
+                buf_check_guard(out, n_out, what);
+                free(out);
+            }
         }
+    const int a = s->cout / 3, z = s->cout - s->cout / 4; /* three uneven ranges */
+    for (size_t l = 0; l < NELEM(all_levels); l++) {
+        if (!dc_simd_force(all_levels[l]))
+            continue;
+        char what[160];
+        snprintf(what, sizeof what, "small conv ranges %s %s", label, level_name(all_levels[l]));
+        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, whole, 0, s->cout);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, a, z);
+        for (size_t i = 0; i < n_out; i++) {
+            const int co = (int)(i / plane);
+            const bool mine = co >= a && co < z;
+            if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+                ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co, (double)part[i]);
+        }
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, 0, a);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, z, s->cout);
+        check_exact(part, whole, n_out, what);
+        buf_check_guard(part, n_out, what);
+        free(whole), free(part);
+    }
+    dc_simd_force(before);
     free(in), free(w), free(b), free(ref);
+}
+
+/* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
+static const dc_conv_shape small_conv_cases[] = {
+    { 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1 },   /* CIFAR stem */
+    { 3, 33, 37, 17, 3, 3, 2, 2, 1, 1, 1 },   /* stride 2, odd sizes, cout 17 */
+    { 3, 40, 45, 24, 7, 7, 2, 2, 3, 3, 1 },   /* ResNet-like 7x7 stride 2 */
+    { 3, 28, 68, 20, 4, 4, 4, 4, 0, 0, 1 },   /* patchify 4x4 stride 4 */
+    { 1, 20, 40, 3, 3, 3, 1, 1, 1, 1, 1 },    /* cin 1, cout 3 */
+    { 4, 9, 70, 9, 3, 3, 2, 2, 1, 1, 1 },     /* cin 4 */
+    { 3, 17, 13, 17, 3, 3, 1, 1, 4, 4, 1 },   /* padding wider than the kernel's reach */
+    { 3, 224, 50, 8, 3, 3, 2, 2, 1, 1, 1 },   /* several bands of staged rows */
+    { 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1 },      /* rows shorter than a vector: plain C */
+    { 3, 2, 3, 4, 7, 7, 2, 2, 3, 3, 1 },      /* padding wider than the image */
+    { 3, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 image */
+    { 2, 30, 40, 6, 5, 5, 1, 1, 2, 2, 1 },    /* 5x5: no vector instance, plain C */
+    { 3, 4, 1500, 4, 7, 7, 2, 2, 3, 3, 1 },   /* too wide to stage: plain C */
+    { 3, 19, 23, 6, 3, 3, 2, 1, 1, 0, 1 },    /* unequal strides and pads: plain C */
+};
+
+START_TEST(test_small_conv_random)
+{
+    char label[32];
+    snprintf(label, sizeof label, "case %d", _i);
+    check_small_conv_shape(&small_conv_cases[_i], 1300 + (uint64_t)_i, label);
+}
+END_TEST
+
+/* The measured rule: the 3x3 and 7x7 stems pay on a vector level, the patchify stem, many
+ * input channels and the portable level do not. */
+START_TEST(test_small_conv_pays)
+{
+    const dc_conv_shape mobilenet = { 3, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1 };
+    const dc_conv_shape cifar = { 3, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape resnet = { 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1 };
+    const dc_conv_shape patchify = { 3, 224, 224, 96, 4, 4, 4, 4, 0, 0, 1 };
+    const dc_conv_shape wide_cin = { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_simd_level before = dc_simd_active();
+    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
+    ck_assert(!dc_small_conv_pays(&mobilenet));
+    if (dc_simd_force(DC_SIMD_AVX512)) {
+        ck_assert(dc_small_conv_pays(&mobilenet));
+        ck_assert(dc_small_conv_pays(&cifar));
+        ck_assert(dc_small_conv_pays(&resnet));
+        ck_assert(!dc_small_conv_pays(&patchify));
+        ck_assert(!dc_small_conv_pays(&wide_cin));
+    }
+    dc_simd_force(before);
+}
+END_TEST
+
+/* ---- the range kernels from several threads at once ---------------------- */
+
+typedef struct {
+    const dc_conv_shape *s;
+    const float *in, *w, *b;
+    float *out;
+    int begin, end;
+    bool small; /* dc_small_conv2d_range, else dc_depthwise_conv2d_range */
+} range_job;
+
+static void *range_job_run(void *arg)
+{
+    const range_job *j = arg;
+    for (int rep = 0; rep < 20; rep++) { /* long enough for the threads to overlap */
+        if (j->small)
+            dc_small_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out, j->begin,
+                                  j->end);
+        else
+            dc_depthwise_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out,
+                                      j->begin, j->end);
+    }
+    return NULL;
+}
+
+/* Four threads on disjoint channel ranges, concurrently, give exactly the one-call output:
+ * the kernels keep no shared state but the level chosen at first use. */
+START_TEST(test_ranges_threads)
+{
+    const dc_conv_shape dw = { 37, 30, 33, 37, 5, 5, 2, 2, 2, 2, 37 };
+    const dc_conv_shape stem = { 3, 40, 48, 37, 3, 3, 2, 2, 1, 1, 1 };
+    fx_rng r = fx_rng_seed(77);
+    for (int small = 0; small < 2; small++) {
+        const dc_conv_shape *s = small ? &stem : &dw;
+        const size_t n_in = (size_t)s->cin * s->h * s->w;
+        const size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
+        const size_t n_out = (size_t)s->cout * dc_conv_out_h(s) * dc_conv_out_w(s);
+        float *in = buf_random(n_in, &r, -1.0f, 1.0f), *w = buf_random(n_w, &r, -1.0f, 1.0f);
+        float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        if (small)
+            dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU, whole, 0, s->cout);
+        else
+            dc_depthwise_conv2d(s, in, w, b, DC_ACT_RELU, whole);
+        static const int cuts[5] = { 0, 9, 10, 26, 37 };
+        range_job jobs[4];
+        pthread_t tid[4];
+        for (int t = 0; t < 4; t++) {
+            jobs[t] = (range_job){ s, in, w, b, part, cuts[t], cuts[t + 1], small != 0 };
+            ck_assert_int_eq(pthread_create(&tid[t], NULL, range_job_run, &jobs[t]), 0);
+        }
+        for (int t = 0; t < 4; t++)
+            ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
+        check_exact(part, whole, n_out, small ? "threads, small conv" : "threads, depthwise");
+        buf_check_guard(part, n_out, "threads");
+        free(in), free(w), free(b), free(whole), free(part);
+    }
 }
 END_TEST
 
@@ -1286,7 +1643,20 @@ static Suite *kernels_suite(void)
     suite_add_tcase(s, t);
 
     t = tcase_create("depthwise");
+    tcase_add_test(t, test_simd_env);
     tcase_add_loop_test(t, test_depthwise_random, 0, (int)NELEM(dw_cases));
+    tcase_add_loop_test(t, test_depthwise_vector_shapes, 0,
+                        3 * 2 * (int)NELEM(dw_maps) * DW_PADS);
+    tcase_add_loop_test(t, test_depthwise_big, 0, (int)NELEM(dw_big_cases));
+    tcase_add_test(t, test_depthwise_ranges);
+    tcase_add_test(t, test_depthwise_nan);
+    tcase_add_test(t, test_simd_levels);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("small_conv");
+    tcase_add_loop_test(t, test_small_conv_random, 0, (int)NELEM(small_conv_cases));
+    tcase_add_test(t, test_small_conv_pays);
+    tcase_add_test(t, test_ranges_threads);
     suite_add_tcase(s, t);
 
     t = tcase_create("linear");

@@ -1,0 +1,32 @@
+/*
+ * simd_kernels.h — internal to kernels/: the per-instruction-set entry points behind
+ * dc_depthwise_conv2d_range and dc_small_conv2d_range. Each is compiled in its own file
+ * with function-level target attributes and called only after dc_simd_active() said the
+ * CPU has that instruction set. Each returns false, having written nothing, when it does
+ * not handle the shape; the caller then runs the portable path.
+ */
+#ifndef DC_KERNELS_SIMD_KERNELS_H
+#define DC_KERNELS_SIMD_KERNELS_H
+
+#include "kernels.h"
+
+/* Floats of stack the small-conv vector code stages a band of input rows in (all input
+ * channels, s*s phase planes each); a shape whose single-row band does not fit is
+ * declined. */
+#define DC_SC_STAGE_FLOATS 12288
+
+#if defined(__x86_64__) || defined(__i386__)
+#define DC_HAVE_X86_SIMD 1
+
+bool dc_dw_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
+                        const float *bias, dc_act act, float *out, int c_begin, int c_end);
+bool dc_dw_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int c_begin, int c_end);
+
+bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
+                        const float *bias, dc_act act, float *out, int co_begin, int co_end);
+bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
+#endif
+
+#endif /* DC_KERNELS_SIMD_KERNELS_H */
