@@ -2,7 +2,7 @@
  * pool.c — 2-D pooling of one sample [c][h][w], with PyTorch's exact window rules:
  * torch.nn.MaxPool2d, torch.nn.AvgPool2d (square kernel, stride, padding, ceil_mode,
  * count_include_pad; dilation 1, no divisor_override) and torch.nn.AdaptiveAvgPool2d.
- * Parallel over channels.
+ * Channel by channel (the runtime hands channel ranges to its threads).
  */
 #include "kernels.h"
 
@@ -46,6 +46,48 @@ static int pool_window(int o, int k, int stride, int pad, int size, int *lo, int
     return padded;
 }
 
+/* The larger of m and v, NaN winning (torch.nn.MaxPool2d propagates NaN): once m is NaN
+ * every comparison is false and it stays; a NaN v is taken. Branch-free, so it
+ * vectorises. */
+static inline float max_nan(float m, float v)
+{
+    return (v > m || v != v) ? v : m;
+}
+
+/* Widest input row the separable path keeps on the stack. */
+#define DC_MAXPOOL_ROW 2048
+
+/* One channel, the window taken in two passes: for each output row the column-wise
+ * maximum over the window's input rows (contiguous, vectorises), then the maximum of that
+ * row over each output column's window. Padding is -inf: it never wins, so only real cells
+ * are visited. */
+static void maxpool_channel(const float *plane, int h, int w, int k, int stride, int pad,
+                            int oh, int ow, float *o)
+{
+    float colmax[DC_MAXPOOL_ROW];
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        pool_window(oy, k, stride, pad, h, &y0, &y1);
+        const float *first = plane + (size_t)y0 * w;
+        for (int x = 0; x < w; x++)
+            colmax[x] = first[x];
+        for (int y = y0 + 1; y < y1; y++) {
+            const float *restrict row = plane + (size_t)y * w;
+            for (int x = 0; x < w; x++)
+                colmax[x] = max_nan(colmax[x], row[x]);
+        }
+        float *restrict dst = o + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++) {
+            int x0, x1;
+            pool_window(ox, k, stride, pad, w, &x0, &x1);
+            float m = colmax[x0];
+            for (int x = x0 + 1; x < x1; x++)
+                m = max_nan(m, colmax[x]);
+            dst[ox] = m;
+        }
+    }
+}
+
 void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
                   const float *in, float *out)
 {
@@ -56,26 +98,21 @@ void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
+        if (w <= DC_MAXPOOL_ROW) {
+            maxpool_channel(plane, h, w, k, stride, pad, oh, ow, o);
+            continue;
+        }
         for (int oy = 0; oy < oh; oy++) {
             int y0, y1;
             pool_window(oy, k, stride, pad, h, &y0, &y1);
             for (int ox = 0; ox < ow; ox++) {
                 int x0, x1;
                 pool_window(ox, k, stride, pad, w, &x0, &x1);
-                /* Padding is -inf: it never wins, so only real cells are visited.
-                 * Branch-free: a data-dependent "if (v > m)" mispredicts on every
-                 * other cell. A NaN in the window makes the result NaN, as in PyTorch. */
                 float m = -INFINITY;
-                bool nan = false;
-                for (int y = y0; y < y1; y++) {
-                    const float *row = plane + (size_t)y * w;
-                    for (int x = x0; x < x1; x++) {
-                        const float v = row[x];
-                        m = v > m ? v : m;
-                        nan |= isnan(v);
-                    }
-                }
-                o[(size_t)oy * ow + ox] = nan ? NAN : m;
+                for (int y = y0; y < y1; y++)
+                    for (int x = x0; x < x1; x++)
+                        m = max_nan(m, plane[(size_t)y * w + x]);
+                o[(size_t)oy * ow + ox] = m;
             }
         }
     }

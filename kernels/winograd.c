@@ -66,9 +66,21 @@ bool dc_winograd_applies(const dc_conv_shape *s)
  *     vgg16_bn 64x64@224 3.48 .. 3.69x).
  * So: cin >= 16 and at least 4 tiles (every such shape measured gains at least 1.05x).
  */
+/* Inside a net the transformed weights U (4x the weights) stream from memory on every
+ * pass, which the single-layer benchmark, with U hot in cache, does not show. Measured in
+ * whole nets (dualcnn bench --profile, one thread): resnet18's 256x256@14 (16 tiles, U 9.4
+ * MB) 1.97 ms against 1.75 by im2col, 512x512@7 3.9 against 2.7, repvgg_a2's 384x384@8 2.4
+ * against 1.7; 128x128@28 (49 tiles) 1.16 against 1.65, 64x64@56 0.86 against 2.3. So on
+ * maps of fewer than 49 tiles Winograd is used only when U is small (4 MiB or less, e.g.
+ * resnet20's 64x64@8). */
+#define WG_U_BYTES_SMALL_MAP (4u << 20)
+
 bool dc_winograd_pays(const dc_conv_shape *s)
 {
-    return dc_winograd_applies(s) && s->cin >= 16 && dc_winograd_tiles(s) >= 4;
+    if (!dc_winograd_applies(s) || s->cin < 16 || dc_winograd_tiles(s) < 4)
+        return false;
+    return dc_winograd_tiles(s) >= 49 ||
+           dc_winograd_weight_floats(s) * sizeof(float) <= WG_U_BYTES_SMALL_MAP;
 }
 
 size_t dc_winograd_weight_floats(const dc_conv_shape *s)
