@@ -168,10 +168,25 @@ int dc_conv_tile_pixels(const dc_conv_shape *s)
 
 size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s)
 {
-    if (conv_is_pointwise(s))
-        return 0;
     size_t rows = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
-    return rows * (size_t)dc_conv_tile_pixels(s);
+    size_t col = conv_is_pointwise(s) ? 0 : rows * (size_t)dc_conv_tile_pixels(s);
+    /* B^T for a skinny GEMM (tiles of at most DC_SKINNY_MAX_COLS pixels) */
+    return col + rows * DC_SKINNY_MAX_COLS;
+}
+
+/* C [rows][cols] (row stride ldc) = W [rows][k] x B [k][cols] (row stride ldb): SGEMM, or
+ * for a few columns the skinny kernel, which reads W once without packing it (bt_scratch:
+ * k * cols floats; NULL: SGEMM always). */
+static void conv_gemm(int rows, int cols, int k, const float *w, const float *b, int ldb,
+                      float *c, int ldc, float *bt_scratch)
+{
+    if (bt_scratch && cols <= DC_SKINNY_MAX_COLS) {
+        dc_transpose(k, cols, b, ldb, bt_scratch);
+        dc_gemm_skinny(rows, cols, k, w, k, bt_scratch, c, ldc);
+        return;
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, k, 1.0f, w, k, b, ldb,
+                0.0f, c, ldc);
 }
 
 /* x[i] = act(x[i] + bias + res[i]): the epilogue of a conv fused with the residual add
@@ -184,9 +199,11 @@ static void bias_residual_act_row(float *restrict x, const float *restrict res, 
     dc_bias_act_row(x, n, 0.0f, act);
 }
 
-void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight,
-                    const float *bias, const float *residual, dc_act act, float *out,
-                    int group, int p0, int p1, int co0, int co1, float *workspace)
+/* dc_conv2d_tile; skinny: whether workspace has room for the skinny GEMM's B^T. */
+static void conv_tile(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, const float *residual, dc_act act, float *out,
+                      int group, int p0, int p1, int co0, int co1, float *workspace,
+                      bool skinny)
 {
     const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
     const int cin_g = s->cin / s->groups;
@@ -200,6 +217,7 @@ void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight
     const float *in_g = in + (size_t)group * cin_g * s->h * s->w;
     const float *b;
     int ldb;
+    float *bt_scratch = skinny ? workspace : NULL;
     if (conv_is_pointwise(s)) {
         b = in_g + p0; /* [cin_g][h*w] is already the column matrix */
         ldb = npix;
@@ -208,11 +226,11 @@ void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight
                         s->pad_h, s->pad_w, p0, p1, workspace);
         b = workspace;
         ldb = cols;
+        bt_scratch = skinny ? workspace + (size_t)k * cols : NULL;
     }
     const int co_first = group * cout_g + co0; /* absolute output channel of row 0 */
     float *c = out + (size_t)co_first * npix + p0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, cols, k, 1.0f,
-                weight + (size_t)co_first * k, k, b, ldb, 0.0f, c, npix);
+    conv_gemm(rows, cols, k, weight + (size_t)co_first * k, b, ldb, c, npix, bt_scratch);
 
     for (int r = 0; r < rows; r++) {
         float *row = c + (size_t)r * npix;
@@ -223,6 +241,14 @@ void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight
         else if (bias || act != DC_ACT_NONE)
             dc_bias_act_row(row, (size_t)cols, bv, act);
     }
+}
+
+void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int group, int p0, int p1, int co0, int co1, float *workspace)
+{
+    conv_tile(s, in, weight, bias, residual, act, out, group, p0, p1, co0, co1, workspace,
+              true);
 }
 
 int dc_conv_samples_per_tile(const dc_conv_shape *s, int n)
@@ -239,7 +265,8 @@ size_t dc_conv2d_samples_workspace_floats(const dc_conv_shape *s, int samples)
     const size_t npix = (size_t)dc_conv_out_h(s) * (size_t)dc_conv_out_w(s);
     const size_t k = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
     const size_t cout_g = (size_t)(s->cout / s->groups);
-    return (k + cout_g) * npix * (size_t)samples;
+    const size_t cols = npix * (size_t)samples;
+    return (k + cout_g) * cols + (cols <= DC_SKINNY_MAX_COLS ? k * cols : 0);
 }
 
 void dc_conv2d_samples(const dc_conv_shape *s, int samples, const float *in,
@@ -264,8 +291,8 @@ void dc_conv2d_samples(const dc_conv_shape *s, int samples, const float *in,
                   s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h, s->pad_w, 0, npix,
                   col + (size_t)j * npix, cols);
     const int co_first = group * cout_g + co0;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rows, (int)cols, k, 1.0f,
-                weight + (size_t)co_first * k, k, col, (int)cols, 0.0f, acc, (int)cols);
+    conv_gemm(rows, (int)cols, k, weight + (size_t)co_first * k, col, (int)cols, acc,
+              (int)cols, acc + (size_t)cout_g * cols);
 
     /* scatter acc [rows][samples][npix] to each sample's [cout][npix], with the epilogue */
     for (int j = 0; j < samples; j++)
@@ -287,7 +314,7 @@ void dc_conv2d(const dc_conv_shape *s, const float *in, const float *weight,
     const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
     if (npix == 0 || s->cout == 0)
         return;
-    for (int g = 0; g < s->groups; g++)
-        dc_conv2d_tile(s, in, weight, bias, NULL, act, out, g, 0, npix, 0,
-                       s->cout / s->groups, workspace);
+    for (int g = 0; g < s->groups; g++) /* workspace: im2col only, so SGEMM throughout */
+        conv_tile(s, in, weight, bias, NULL, act, out, g, 0, npix, 0, s->cout / s->groups,
+                  workspace, false);
 }

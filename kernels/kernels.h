@@ -194,6 +194,20 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace);
 
+/* ---- skinny GEMM ----------------------------------------------------------- */
+
+/* GEMMs with at most this many columns go to dc_gemm_skinny instead of SGEMM (measured on
+ * convs over 4x4 and 2x2 maps: kernels/gemm_skinny.c). */
+#define DC_SKINNY_MAX_COLS 16
+
+/* C[m][n] = A[m][k] . B[k][n] with B given transposed, bt [n][k] contiguous; A and C
+ * row-major with leading dimensions lda, ldc. For small n: A is read once, in place. */
+void dc_gemm_skinny(int m, int n, int k, const float *a, int lda, const float *bt, float *c,
+                    int ldc);
+
+/* dst [cols][rows] = transpose of src [rows][cols] (row stride ld_src). */
+void dc_transpose(int rows, int cols, const float *src, int ld_src, float *dst);
+
 /* ---- dense -------------------------------------------------------------- */
 
 /* torch.nn.Linear over a batch: y[n][out] = x[n][in] . w[out][in] + b[out], then act.

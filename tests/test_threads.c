@@ -268,6 +268,39 @@ START_TEST(test_winograd_residual)
 }
 END_TEST
 
+/* The skinny GEMM against a plain triple loop in double: every column count up to the
+ * limit, row counts not a multiple of 4, k with and without a tail past 16. */
+START_TEST(test_gemm_skinny)
+{
+    fx_rng r = fx_rng_seed(77);
+    const int ks[] = { 1, 15, 16, 17, 100 };
+    for (size_t kt = 0; kt < NELEM(ks); kt++)
+        for (int n = 1; n <= DC_SKINNY_MAX_COLS; n++) {
+            const int m = 7, k = ks[kt], lda = k + 3, ldc = n + 2;
+            float *a = random_buf((size_t)m * lda, &r), *b = random_buf((size_t)k * n, &r);
+            float *bt = malloc((size_t)k * n * sizeof *bt);
+            float *c = malloc((size_t)m * ldc * sizeof *c);
+            for (int i = 0; i < m * ldc; i++)
+                c[i] = NAN;
+            dc_transpose(k, n, b, n, bt);
+            dc_gemm_skinny(m, n, k, a, lda, bt, c, ldc);
+            for (int i = 0; i < m; i++) {
+                for (int j = 0; j < n; j++) {
+                    double ref = 0.0;
+                    for (int t = 0; t < k; t++)
+                        ref += (double)a[i * lda + t] * b[t * n + j];
+                    ck_assert_msg(fabs(c[i * ldc + j] - ref) <= 1e-5 * (1.0 + fabs(ref)),
+                                  "m %d n %d k %d: C[%d][%d] = %g, want %g", m, n, k, i, j,
+                                  c[i * ldc + j], ref);
+                }
+                for (int j = n; j < ldc; j++) /* the padding between rows is not written */
+                    ck_assert(isnan(c[i * ldc + j]));
+            }
+            free(a), free(b), free(bt), free(c);
+        }
+}
+END_TEST
+
 /* ---- linear, layer norm, attention ranges -------------------------------- */
 
 START_TEST(test_linear_ranges)
@@ -390,6 +423,7 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_conv_samples_equal_single, 0, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_winograd_residual, 0, (int)NELEM(winograd_cases));
+    tcase_add_test(t, test_gemm_skinny);
     tcase_add_test(t, test_linear_ranges);
     tcase_add_test(t, test_layernorm_ranges);
     tcase_add_test(t, test_attention_bands);
