@@ -71,25 +71,24 @@ static int end_inside(int off, int stride, int size, int n)
  * For each row the valid ox form one interval [ox0, ox1), computed once, so the inner
  * copy has no bounds checks (a memcpy when sw == 1). A range may start and end inside an
  * output row: each output row of the range is copied as one segment [xa, xb).
+ * This computes rows [r0, r1) for output pixels [p0, p1), row r at col + (r - r0) * ld.
  */
-/* dc_im2col_range writing rows ld floats apart (ld >= p1 - p0): several samples' columns
- * side by side in one matrix. */
-static void im2col_ld(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
-                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col, size_t ld)
+static void im2col_rows_ld(const float *in, int h, int w, int kh, int kw, int stride_h,
+                           int stride_w, int pad_h, int pad_w, int r0, int r1, int p0, int p1,
+                           float *col, size_t ld)
 {
     const int oh = conv_out_size(h, kh, stride_h, pad_h);
     const int ow = conv_out_size(w, kw, stride_w, pad_w);
-    const int rows = c * kh * kw;
     const size_t ncols = ld;
     if (ow == 0 || oh == 0 || p1 <= p0)
         return;
 
-    for (int r = 0; r < rows; r++) {
+    for (int r = r0; r < r1; r++) {
         const int kj = r % kw;
         const int ki = (r / kw) % kh;
         const int ci = r / (kw * kh);
         const float *plane = in + (size_t)ci * h * w;
-        float *row_out = col + (size_t)r * ncols;
+        float *row_out = col + (size_t)(r - r0) * ncols;
 
         const int xoff = kj - pad_w; /* input column of output column 0 */
         const int ox0 = first_inside(xoff, stride_w);
@@ -128,11 +127,27 @@ static void im2col_ld(const float *in, int c, int h, int w, int kh, int kw, int 
     }
 }
 
+/* dc_im2col_range writing rows ld floats apart (ld >= p1 - p0): several samples' columns
+ * side by side in one matrix. */
+static void im2col_ld(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
+                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col, size_t ld)
+{
+    im2col_rows_ld(in, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w, 0, c * kh * kw, p0,
+                   p1, col, ld);
+}
+
 void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col)
 {
     im2col_ld(in, c, h, w, kh, kw, stride_h, stride_w, pad_h, pad_w, p0, p1, col,
               (size_t)(p1 > p0 ? p1 - p0 : 0));
+}
+
+void dc_im2col_rows(const dc_conv_shape *s, const float *in, int r0, int r1, float *col)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    im2col_rows_ld(in, s->h, s->w, s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h,
+                   s->pad_w, r0, r1, 0, npix, col + (size_t)r0 * npix, (size_t)npix);
 }
 
 void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
@@ -145,7 +160,7 @@ void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_
 
 /* Per-thread scratch budget of one im2col tile: a tile of K rows x tile columns should
  * stay in the core's L2 (2 MiB here) beside SGEMM's packed panels. */
-#define DC_CONV_TILE_BYTES (768 * 1024)
+#define DC_CONV_TILE_BYTES (2048 * 1024)
 #define DC_CONV_TILE_MIN 96 /* narrower tiles starve SGEMM's N dimension */
 
 int dc_conv_tile_pixels(const dc_conv_shape *s)
@@ -154,6 +169,8 @@ int dc_conv_tile_pixels(const dc_conv_shape *s)
     const size_t k = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
     if (npix <= 0)
         return 1;
+    if (conv_is_pointwise(s))
+        return npix; /* no im2col to keep in cache: narrower tiles would only starve SGEMM */
     size_t fit = DC_CONV_TILE_BYTES / (sizeof(float) * (k ? k : 1));
     if (fit < DC_CONV_TILE_MIN)
         fit = DC_CONV_TILE_MIN;
@@ -199,6 +216,11 @@ static void bias_residual_act_row(float *restrict x, const float *restrict res, 
     dc_bias_act_row(x, n, 0.0f, act);
 }
 
+static void tile_gemm_epilogue(const dc_conv_shape *s, const float *b, int ldb,
+                               const float *weight, const float *bias, const float *residual,
+                               dc_act act, float *out, int group, int p0, int p1, int co0,
+                               int co1, float *bt_scratch);
+
 /* dc_conv2d_tile; skinny: whether workspace has room for the skinny GEMM's B^T. */
 static void conv_tile(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, const float *residual, dc_act act, float *out,
@@ -207,7 +229,6 @@ static void conv_tile(const dc_conv_shape *s, const float *in, const float *weig
 {
     const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
     const int cin_g = s->cin / s->groups;
-    const int cout_g = s->cout / s->groups;
     const int k = cin_g * s->kh * s->kw; /* GEMM inner dimension */
     const int cols = p1 - p0;
     const int rows = co1 - co0;
@@ -228,6 +249,21 @@ static void conv_tile(const dc_conv_shape *s, const float *in, const float *weig
         ldb = cols;
         bt_scratch = skinny ? workspace + (size_t)k * cols : NULL;
     }
+    tile_gemm_epilogue(s, b, ldb, weight, bias, residual, act, out, group, p0, p1, co0, co1,
+                       bt_scratch);
+}
+
+/* The GEMM of one tile on its column matrix b (k rows, ldb apart, from pixel p0), then the
+ * epilogue (+ bias, + residual, act) on the tile's output rows. */
+static void tile_gemm_epilogue(const dc_conv_shape *s, const float *b, int ldb,
+                               const float *weight, const float *bias, const float *residual,
+                               dc_act act, float *out, int group, int p0, int p1, int co0,
+                               int co1, float *bt_scratch)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    const int cout_g = s->cout / s->groups;
+    const int k = (s->cin / s->groups) * s->kh * s->kw;
+    const int cols = p1 - p0, rows = co1 - co0;
     const int co_first = group * cout_g + co0; /* absolute output channel of row 0 */
     float *c = out + (size_t)co_first * npix + p0;
     conv_gemm(rows, cols, k, weight + (size_t)co_first * k, b, ldb, c, npix, bt_scratch);
@@ -241,6 +277,17 @@ static void conv_tile(const dc_conv_shape *s, const float *in, const float *weig
         else if (bias || act != DC_ACT_NONE)
             dc_bias_act_row(row, (size_t)cols, bv, act);
     }
+}
+
+void dc_conv2d_from_cols(const dc_conv_shape *s, const float *cols, const float *weight,
+                         const float *bias, const float *residual, dc_act act, float *out,
+                         int p0, int p1, int co0, int co1, float *workspace)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    if (p1 <= p0 || co1 <= co0)
+        return;
+    tile_gemm_epilogue(s, cols + p0, npix, weight, bias, residual, act, out, 0, p0, p1, co0,
+                       co1, workspace);
 }
 
 void dc_conv2d_tile(const dc_conv_shape *s, const float *in, const float *weight,

@@ -82,6 +82,16 @@ size_t dc_conv2d_samples_workspace_floats(const dc_conv_shape *s, int samples);
  * useful width (1 when the map alone is wide enough). */
 int dc_conv_samples_per_tile(const dc_conv_shape *s, int n);
 
+/* A conv (groups 1) split in two steps, for a small map that a single tile covers and
+ * several threads share by output channels: first the im2col matrix [k][oh*ow] of the
+ * sample, rows [r0, r1) at a time (col is the whole matrix), then the GEMM and epilogue for
+ * pixels [p0, p1) and output channels [co0, co1) from it (workspace: DC_SKINNY_MAX_COLS * k
+ * floats of scratch for the skinny GEMM). Each step's calls may run on different threads. */
+void dc_im2col_rows(const dc_conv_shape *s, const float *in, int r0, int r1, float *col);
+void dc_conv2d_from_cols(const dc_conv_shape *s, const float *cols, const float *weight,
+                         const float *bias, const float *residual, dc_act act, float *out,
+                         int p0, int p1, int co0, int co1, float *workspace);
+
 /* Width in output pixels of the runtime's conv tiles for this shape: as wide as keeps
  * the tile's im2col in the core's L2 (the whole map when it fits), equal tiles. */
 int dc_conv_tile_pixels(const dc_conv_shape *s);

@@ -60,6 +60,7 @@ void dc_net_free(dc_net *net)
     free(net->class_names);
     free(net->arena);
     free(net->workspace);
+    free(net->shared_cols);
     free(net);
 }
 
@@ -166,6 +167,17 @@ static void choose_winograd(dc_net *net)
     }
 }
 
+/* Whether a conv can run as a shared im2col then output-channel blocks (run_conv_shared):
+ * dense, im2col-based, and its whole map one tile. */
+static bool conv_can_share_cols(const dc_node *nd)
+{
+    const dc_conv_shape *s = &nd->conv;
+    bool pointwise = s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
+                     s->pad_h == 0 && s->pad_w == 0;
+    return nd->op == DC_OP_CONV && !nd->winograd && s->groups == 1 && !pointwise &&
+           dc_conv_tile_pixels(s) >= nd->h * nd->w && !dc_small_conv_pays(s);
+}
+
 /* Floats of scratch one thread needs while it runs one task of the node, for batches of
  * up to max_batch samples. */
 static size_t node_workspace_floats(const dc_node *nd, int max_batch)
@@ -209,9 +221,13 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
         free(sizes), free(offsets), free(first), free(last);
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
     }
-    size_t ws = 0;
+    size_t ws = 0, shared = 0;
     for (int i = 0; i < n; i++) {
         dc_node *nd = &net->nodes[i];
+        if (conv_can_share_cols(nd)) {
+            size_t need = (size_t)nd->conv.cin * nd->conv.kh * nd->conv.kw * nd->h * nd->w;
+            shared = need > shared ? need : shared;
+        }
         first[i] = last[i] = nd->last_use = i;
         for (int j = 0; j < nd->n_inputs; j++) {
             dc_node *src = &net->nodes[nd->inputs[j]];
@@ -238,7 +254,10 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
 
     free(net->arena);
     free(net->workspace);
+    free(net->shared_cols);
     net->workspace = NULL;
+    /* without it, single-tile convs split by channels each redo their im2col */
+    net->shared_cols = shared ? aligned_alloc(64, (shared + 15) / 16 * 16 * sizeof(float)) : NULL;
     net->workspace_threads = 0;
     net->workspace_floats = (ws + 15) / 16 * 16 + 16; /* per thread, 64-byte aligned */
     net->arena = aligned_alloc(64, (total ? total : 16) * sizeof(float));
@@ -374,19 +393,19 @@ static void winograd_task(const node_job *job, int task, float *scratch)
                                 co0, co1, scratch);
 }
 
-/* Plans a Winograd conv: whole samples when the batch keeps every thread busy, else the
- * sample's tiles in ranges of at least ~48 tiles (a range re-reads all of U: docs/
- * winograd.md measures 13-45% lost below that), then output-channel blocks (each repeats
- * the input transform) when threads would still be idle. Returns the number of tasks. */
+/* Plans a Winograd conv: whole samples when the batch gives every thread one, else one
+ * task per thread: the sample's tiles in ranges of at least 16 tiles (a range re-reads all
+ * of U: docs/winograd.md), then output-channel blocks (each repeats the input transform).
+ * No more tasks than threads: each split costs work. Returns the number of tasks. */
 static int plan_winograd(node_job *job, int threads)
 {
     const dc_conv_shape *s = &job->nd->conv;
     const int tiles = dc_winograd_tiles(s);
-    const int want = (2 * threads + job->n - 1) / job->n; /* tasks per sample wanted */
+    const int want = (threads + job->n - 1) / job->n; /* tasks per sample wanted */
     job->ptiles = 1;
     job->co_blocks = 1;
     if (threads > 1 && want > 1) {
-        int by_tiles = tiles / 48 > 1 ? tiles / 48 : 1;
+        int by_tiles = tiles / 16 > 1 ? tiles / 16 : 1;
         job->ptiles = want < by_tiles ? want : by_tiles;
         int more = (want + job->ptiles - 1) / job->ptiles;
         int max_blocks = s->cout / 32 > 1 ? s->cout / 32 : 1; /* at least 32 rows a block */
@@ -599,6 +618,46 @@ static void node_task(void *ctx, int task, int thread)
     }
 }
 
+/* Step 1 of run_conv_shared: rows of the sample's im2col matrix. */
+static void shared_cols_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const node_job *job = ctx;
+    const dc_conv_shape *s = &job->nd->conv;
+    int r0, r1;
+    split_range(s->cin * s->kh * s->kw, job->parts, task, &r0, &r1);
+    dc_im2col_rows(s, node_data(job->net, job->nd->inputs[0]), r0, r1, job->net->shared_cols);
+}
+
+/* Step 2: one block of output channels from the shared matrix. */
+static void shared_gemm_task(void *ctx, int task, int thread)
+{
+    const node_job *job = ctx;
+    const dc_node *nd = job->nd;
+    blas_single_thread();
+    const int co0 = task * job->co_block;
+    const int co1 = co0 + job->co_block < nd->c ? co0 + job->co_block : nd->c;
+    dc_conv2d_from_cols(&nd->conv, job->net->shared_cols, nd->weight, nd->bias,
+                        nd->residual ? node_data(job->net, nd->inputs[1]) : NULL, nd->act,
+                        job->net->arena + nd->offset, 0, nd->h * nd->w, co0, co1,
+                        job->net->workspace + (size_t)thread * job->net->workspace_floats);
+}
+
+/* A single-tile conv of one sample on several threads: the threads first build its im2col
+ * matrix together, then each takes blocks of output channels from it, so no block redoes
+ * the im2col (the alternative when channel blocks are needed: plan_conv). */
+static void run_conv_shared(dc_net *net, const dc_node *nd, int threads, dc_pool *pool)
+{
+    node_job job = { .net = net, .nd = nd, .n = 1 };
+    const int k = nd->conv.cin * nd->conv.kh * nd->conv.kw;
+    job.parts = 2 * threads < k ? 2 * threads : k;
+    dc_pool_run(pool, job.parts, shared_cols_task, &job);
+    int blocks = 2 * threads, max_blocks = nd->c / 16 > 1 ? nd->c / 16 : 1;
+    blocks = blocks < max_blocks ? blocks : max_blocks;
+    job.co_block = (nd->c + blocks - 1) / blocks;
+    dc_pool_run(pool, (nd->c + job.co_block - 1) / job.co_block, shared_gemm_task, &job);
+}
+
 /* Runs node id for n samples on the pool. */
 static void run_node(dc_net *net, int id, int n, dc_pool *pool)
 {
@@ -627,6 +686,10 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
             tasks = n * job.co_blocks;
         } else {
             tasks = plan_conv(&job, threads);
+            if (n == 1 && job.co_blocks > 1 && net->shared_cols && conv_can_share_cols(nd)) {
+                run_conv_shared(net, nd, threads, pool);
+                return;
+            }
         }
         break;
     case DC_OP_LINEAR:

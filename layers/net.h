@@ -104,6 +104,8 @@ struct dc_net {
     float *workspace;        /* per-thread scratch (im2col tiles, attention, SE) */
     size_t workspace_floats; /* floats per thread */
     int workspace_threads;   /* threads the workspace is allocated for */
+    float *shared_cols;      /* one im2col matrix all threads share (dc_net_plan sizes it to
+                                the largest single-tile conv; see run_conv_shared) */
     const float *input;      /* the caller's input during a forward pass */
     bool profiling;
 };

@@ -199,6 +199,36 @@ START_TEST(test_conv_tiles_assemble)
 }
 END_TEST
 
+/* The shared two-step conv: im2col rows in three ranges, then channel blocks from the
+ * shared matrix, equal the whole conv (dense, non-1x1 cases). */
+START_TEST(test_conv_shared_cols)
+{
+    const dc_conv_shape *s = &tile_cases[_i];
+    fx_rng r = fx_rng_seed(800 + (uint64_t)_i);
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s), k = s->cin * s->kh * s->kw;
+    size_t n_in = (size_t)s->cin * s->h * s->w, n_out = (size_t)s->cout * npix;
+    float *in = random_buf(n_in, &r), *w = random_buf((size_t)s->cout * k, &r);
+    float *b = random_buf((size_t)s->cout, &r), *res = random_buf(n_out, &r);
+    float *ref = malloc(n_out * sizeof *ref), *out = malloc(n_out * sizeof *out);
+    float *cols = malloc((size_t)k * npix * sizeof *cols);
+    float *ws = malloc((size_t)k * DC_SKINNY_MAX_COLS * sizeof *ws);
+    conv_reference(s, in, w, b, res, DC_ACT_RELU, ref);
+    for (size_t i = 0; i < n_out; i++)
+        out[i] = NAN;
+    const int r1 = k / 3, r2 = 2 * k / 3;
+    dc_im2col_rows(s, in, r2, k, cols);
+    dc_im2col_rows(s, in, 0, r1, cols);
+    dc_im2col_rows(s, in, r1, r2, cols);
+    const int c1 = s->cout / 2;
+    dc_conv2d_from_cols(s, cols, w, b, res, DC_ACT_RELU, out, 0, npix, c1, s->cout, ws);
+    dc_conv2d_from_cols(s, cols, w, b, res, DC_ACT_RELU, out, 0, npix / 2, 0, c1, ws);
+    dc_conv2d_from_cols(s, cols, w, b, res, DC_ACT_RELU, out, npix / 2, npix, 0, c1, ws);
+    double d = rel_diff(out, ref, n_out);
+    ck_assert_msg(d <= 1e-5, "case %d: %g", _i, d);
+    free(in), free(w), free(b), free(res), free(ref), free(out), free(cols), free(ws);
+}
+END_TEST
+
 /* Several samples as one GEMM equal each sample's conv (residual and channel block too). */
 START_TEST(test_conv_samples_equal_single)
 {
@@ -422,6 +452,9 @@ static Suite *threads_suite(void)
     t = tcase_create("units");
     tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_conv_samples_equal_single, 0, (int)NELEM(tile_cases));
+    /* the dense cases: all but the grouped one (index 5) */
+    tcase_add_loop_test(t, test_conv_shared_cols, 0, 5);
+    tcase_add_loop_test(t, test_conv_shared_cols, 6, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_winograd_residual, 0, (int)NELEM(winograd_cases));
     tcase_add_test(t, test_gemm_skinny);
     tcase_add_test(t, test_linear_ranges);
