@@ -154,16 +154,32 @@ void dc_net_fuse(dc_net *net)
 /* Gives every stride-1 3x3 conv where Winograd pays (dc_winograd_pays: measured on this
  * kind of machine, docs/winograd.md) its transformed weights; the others stay im2col +
  * SGEMM. Without memory for the transform a conv simply stays on im2col. */
+/* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
+static dc_conv_shape group_shape(const dc_conv_shape *s)
+{
+    dc_conv_shape g = *s;
+    g.cin = s->cin / s->groups;
+    g.cout = s->cout / s->groups;
+    g.groups = 1;
+    return g;
+}
+
 static void choose_winograd(dc_net *net)
 {
     for (int i = 0; i < net->n_nodes; i++) {
         dc_node *nd = &net->nodes[i];
-        if (nd->op != DC_OP_CONV || !nd->weight || nd->winograd ||
-            !dc_winograd_pays(&nd->conv))
+        if (nd->op != DC_OP_CONV || !nd->weight || nd->winograd)
             continue;
-        nd->winograd = malloc(dc_winograd_weight_floats(&nd->conv) * sizeof(float));
-        if (nd->winograd)
-            dc_winograd_transform_weights(&nd->conv, nd->weight, nd->winograd);
+        /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
+        const dc_conv_shape g = group_shape(&nd->conv);
+        if (!dc_winograd_pays(&g))
+            continue;
+        const size_t per_group = dc_winograd_weight_floats(&g);
+        const size_t w_group = (size_t)g.cout * g.cin * 9;
+        nd->winograd = malloc(per_group * (size_t)nd->conv.groups * sizeof(float));
+        for (int k = 0; nd->winograd && k < nd->conv.groups; k++)
+            dc_winograd_transform_weights(&g, nd->weight + k * w_group,
+                                          nd->winograd + k * per_group);
     }
 }
 
@@ -184,8 +200,10 @@ static size_t node_workspace_floats(const dc_node *nd, int max_batch)
 {
     switch (nd->op) {
     case DC_OP_CONV: {
-        if (nd->winograd)
-            return dc_winograd_workspace_floats(&nd->conv, dc_winograd_tiles(&nd->conv));
+        if (nd->winograd) {
+            const dc_conv_shape g = group_shape(&nd->conv);
+            return dc_winograd_workspace_floats(&g, dc_winograd_tiles(&g));
+        }
         size_t tile = dc_conv2d_tile_workspace_floats(&nd->conv);
         int samples = dc_conv_samples_per_tile(&nd->conv, max_batch);
         size_t batched = samples > 1 ? dc_conv2d_samples_workspace_floats(&nd->conv, samples) : 0;
@@ -376,21 +394,26 @@ static void conv_samples_task(const node_job *job, int task, float *scratch)
 static void winograd_task(const node_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->nd;
-    const dc_conv_shape *s = &nd->conv;
-    const int per_sample = job->ptiles * job->co_blocks;
-    const int sample = task / per_sample;
-    const int tp = task % per_sample / job->co_blocks, cb = task % job->co_blocks;
+    const dc_conv_shape *s = &nd->conv, g = group_shape(s);
+    const int per_group = job->ptiles * job->co_blocks;
+    const int per_sample = s->groups * per_group;
+    const int sample = task / per_sample, grp = task % per_sample / per_group;
+    const int tp = task % per_group / job->co_blocks, cb = task % job->co_blocks;
     int t0, t1;
-    split_range(dc_winograd_tiles(s), job->ptiles, tp, &t0, &t1);
+    split_range(dc_winograd_tiles(&g), job->ptiles, tp, &t0, &t1);
     const int co0 = cb * job->co_block;
-    const int co1 = co0 + job->co_block < s->cout ? co0 + job->co_block : s->cout;
+    const int co1 = co0 + job->co_block < g.cout ? co0 + job->co_block : g.cout;
     const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
+    const size_t in_off = (size_t)grp * g.cin * s->h * s->w;   /* the group's channels */
+    const size_t out_off = (size_t)grp * g.cout * nd->h * nd->w;
     const float *res = nd->residual
-                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel : NULL;
-    dc_winograd_conv2d_residual(s, node_data(job->net, nd->inputs[0]) + sample * in_numel,
-                                nd->winograd, nd->bias, res, nd->act,
-                                job->net->arena + nd->offset + sample * out_numel, t0, t1,
-                                co0, co1, scratch);
+                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel + out_off
+                     : NULL;
+    dc_winograd_conv2d_residual(&g, node_data(job->net, nd->inputs[0]) + sample * in_numel +
+                                in_off, nd->winograd + grp * dc_winograd_weight_floats(&g),
+                                nd->bias ? nd->bias + grp * g.cout : NULL, res, nd->act,
+                                job->net->arena + nd->offset + sample * out_numel + out_off,
+                                t0, t1, co0, co1, scratch);
 }
 
 /* Plans a Winograd conv: whole samples when the batch gives every thread one, else one
@@ -399,9 +422,10 @@ static void winograd_task(const node_job *job, int task, float *scratch)
  * No more tasks than threads: each split costs work. Returns the number of tasks. */
 static int plan_winograd(node_job *job, int threads)
 {
-    const dc_conv_shape *s = &job->nd->conv;
+    const dc_conv_shape *conv = &job->nd->conv, g = group_shape(conv), *s = &g;
     const int tiles = dc_winograd_tiles(s);
-    const int want = (threads + job->n - 1) / job->n; /* tasks per sample wanted */
+    const int units = job->n * conv->groups;              /* (sample, group) pairs */
+    const int want = (threads + units - 1) / units;        /* tasks per pair wanted */
     job->ptiles = 1;
     job->co_blocks = 1;
     if (threads > 1 && want > 1) {
@@ -413,7 +437,7 @@ static int plan_winograd(node_job *job, int threads)
     }
     job->co_block = (s->cout + job->co_blocks - 1) / job->co_blocks;
     job->co_blocks = (s->cout + job->co_block - 1) / job->co_block;
-    return job->n * job->ptiles * job->co_blocks;
+    return units * job->ptiles * job->co_blocks;
 }
 
 /* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
