@@ -369,6 +369,31 @@ static void run_se(const dc_node *nd, const float *in, float *out, float *scratc
     dc_channel_scale(nd->c, nd->h * nd->w, gate, in, out);
 }
 
+/* The input, the residual (NULL when none) and the output of sample `sample` of a conv. */
+typedef struct {
+    const float *in, *res;
+    float *out;
+} conv_io;
+
+static conv_io conv_io_at(const node_job *job, int sample)
+{
+    const dc_node *nd = job->nd;
+    const size_t in_numel = (size_t)nd->conv.cin * nd->conv.h * nd->conv.w;
+    const size_t out_numel = dc_node_numel(nd);
+    conv_io io = { node_data(job->net, nd->inputs[0]) + sample * in_numel, NULL,
+                   job->net->arena + nd->offset + sample * out_numel };
+    if (nd->residual)
+        io.res = node_data(job->net, nd->inputs[1]) + sample * out_numel;
+    return io;
+}
+
+/* Output channels [*co0, *co1) of channel block cb when `total` are split in job's blocks. */
+static void co_block_range(const node_job *job, int cb, int total, int *co0, int *co1)
+{
+    *co0 = cb * job->co_block;
+    *co1 = *co0 + job->co_block < total ? *co0 + job->co_block : total;
+}
+
 /* Conv task over several samples at once: (sample block, group, output-channel block). */
 static void conv_samples_task(const node_job *job, int task, float *scratch)
 {
@@ -378,16 +403,11 @@ static void conv_samples_task(const node_job *job, int task, float *scratch)
     const int first = task / per_block * job->samples;
     const int count = first + job->samples <= job->n ? job->samples : job->n - first;
     const int cb = task % per_block % job->co_blocks, g = task % per_block / job->co_blocks;
-    const int cout_g = s->cout / s->groups;
-    const int co0 = cb * job->co_block;
-    const int co1 = co0 + job->co_block < cout_g ? co0 + job->co_block : cout_g;
-    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
-    const float *in = node_data(job->net, nd->inputs[0]) + first * in_numel;
-    const float *res = nd->residual
-                     ? node_data(job->net, nd->inputs[1]) + first * out_numel : NULL;
-    float *out = job->net->arena + nd->offset + first * out_numel;
-    dc_conv2d_samples(s, count, in, nd->weight, nd->bias, res, nd->act, out, g, co0, co1,
-                      scratch);
+    int co0, co1;
+    co_block_range(job, cb, s->cout / s->groups, &co0, &co1);
+    const conv_io io = conv_io_at(job, first);
+    dc_conv2d_samples(s, count, io.in, nd->weight, nd->bias, io.res, nd->act, io.out, g, co0,
+                      co1, scratch);
 }
 
 /* Winograd conv task: (sample, range of 4x4 output tiles, output-channel block). */
@@ -399,20 +419,16 @@ static void winograd_task(const node_job *job, int task, float *scratch)
     const int per_sample = s->groups * per_group;
     const int sample = task / per_sample, grp = task % per_sample / per_group;
     const int tp = task % per_group / job->co_blocks, cb = task % job->co_blocks;
-    int t0, t1;
+    int t0, t1, co0, co1;
     split_range(dc_winograd_tiles(&g), job->ptiles, tp, &t0, &t1);
-    const int co0 = cb * job->co_block;
-    const int co1 = co0 + job->co_block < g.cout ? co0 + job->co_block : g.cout;
-    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
+    co_block_range(job, cb, g.cout, &co0, &co1);
+    const conv_io io = conv_io_at(job, sample);
     const size_t in_off = (size_t)grp * g.cin * s->h * s->w;   /* the group's channels */
     const size_t out_off = (size_t)grp * g.cout * nd->h * nd->w;
-    const float *res = nd->residual
-                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel + out_off
-                     : NULL;
-    dc_winograd_conv2d_residual(&g, node_data(job->net, nd->inputs[0]) + sample * in_numel +
-                                in_off, nd->winograd + grp * dc_winograd_weight_floats(&g),
-                                nd->bias ? nd->bias + grp * g.cout : NULL, res, nd->act,
-                                job->net->arena + nd->offset + sample * out_numel + out_off,
+    dc_winograd_conv2d_residual(&g, io.in + in_off,
+                                nd->winograd + grp * dc_winograd_weight_floats(&g),
+                                nd->bias ? nd->bias + grp * g.cout : NULL,
+                                io.res ? io.res + out_off : NULL, nd->act, io.out + out_off,
                                 t0, t1, co0, co1, scratch);
 }
 
@@ -445,13 +461,10 @@ static void small_conv_task(const node_job *job, int task)
 {
     const dc_node *nd = job->nd;
     const dc_conv_shape *s = &nd->conv;
-    const int sample = task / job->co_blocks, cb = task % job->co_blocks;
-    const int co0 = cb * job->co_block;
-    const int co1 = co0 + job->co_block < s->cout ? co0 + job->co_block : s->cout;
-    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
-    dc_small_conv2d_range(s, node_data(job->net, nd->inputs[0]) + sample * in_numel,
-                          nd->weight, nd->bias, nd->act,
-                          job->net->arena + nd->offset + sample * out_numel, co0, co1);
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, s->cout, &co0, &co1);
+    const conv_io io = conv_io_at(job, task / job->co_blocks);
+    dc_small_conv2d_range(s, io.in, nd->weight, nd->bias, nd->act, io.out, co0, co1);
 }
 
 /* Whether a conv node runs the direct stem kernel (measured faster than im2col + SGEMM
@@ -487,17 +500,13 @@ static void conv_task(const node_job *job, int task, float *scratch)
     const int pt = rest % job->ptiles;
     const int g = rest / job->ptiles;
 
-    const int npix = nd->h * nd->w, cout_g = s->cout / s->groups;
+    const int npix = nd->h * nd->w;
     const int p0 = pt * job->tile, p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
-    const int co0 = cb * job->co_block;
-    const int co1 = co0 + job->co_block < cout_g ? co0 + job->co_block : cout_g;
-    const size_t in_numel = (size_t)s->cin * s->h * s->w, out_numel = dc_node_numel(nd);
-    const float *in = node_data(job->net, nd->inputs[0]) + sample * in_numel;
-    const float *res = nd->residual
-                     ? node_data(job->net, nd->inputs[1]) + sample * out_numel : NULL;
-    float *out = job->net->arena + nd->offset + sample * out_numel;
-    dc_conv2d_tile(s, in, nd->weight, nd->bias, res, nd->act, out, g, p0, p1, co0, co1,
-                   scratch);
+    int co0, co1;
+    co_block_range(job, cb, s->cout / s->groups, &co0, &co1);
+    const conv_io io = conv_io_at(job, sample);
+    dc_conv2d_tile(s, io.in, nd->weight, nd->bias, io.res, nd->act, io.out, g, p0, p1, co0,
+                   co1, scratch);
 }
 
 /* Plans a conv's tiles: pixel tiles from the kernel's cache rule, or for small maps in a
@@ -659,11 +668,11 @@ static void shared_gemm_task(void *ctx, int task, int thread)
     const node_job *job = ctx;
     const dc_node *nd = job->nd;
     blas_single_thread();
-    const int co0 = task * job->co_block;
-    const int co1 = co0 + job->co_block < nd->c ? co0 + job->co_block : nd->c;
-    dc_conv2d_from_cols(&nd->conv, job->net->shared_cols, nd->weight, nd->bias,
-                        nd->residual ? node_data(job->net, nd->inputs[1]) : NULL, nd->act,
-                        job->net->arena + nd->offset, 0, nd->h * nd->w, co0, co1,
+    int co0, co1;
+    co_block_range(job, task, nd->c, &co0, &co1);
+    const conv_io io = conv_io_at(job, 0);
+    dc_conv2d_from_cols(&nd->conv, job->net->shared_cols, nd->weight, nd->bias, io.res,
+                        nd->act, io.out, 0, nd->h * nd->w, co0, co1,
                         job->net->workspace + (size_t)thread * job->net->workspace_floats);
 }
 
