@@ -197,7 +197,7 @@ size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s)
 static void conv_gemm(int rows, int cols, int k, const float *w, const float *b, int ldb,
                       float *c, int ldc, float *bt_scratch)
 {
-    if (bt_scratch && cols <= DC_SKINNY_MAX_COLS) {
+    if (bt_scratch && cols <= DC_SKINNY_MAX_COLS && k >= DC_SKINNY_MIN_K) {
         dc_transpose(k, cols, b, ldb, bt_scratch);
         dc_gemm_skinny(rows, cols, k, w, k, bt_scratch, c, ldc);
         return;

@@ -206,9 +206,13 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
 
 /* ---- skinny GEMM ----------------------------------------------------------- */
 
-/* GEMMs with at most this many columns go to dc_gemm_skinny instead of SGEMM (measured on
- * convs over 4x4 and 2x2 maps: kernels/gemm_skinny.c). */
+/* GEMMs with at most DC_SKINNY_MAX_COLS columns and at least DC_SKINNY_MIN_K inner terms go
+ * to dc_gemm_skinny instead of SGEMM (measured on convs over 4x4 and 2x2 maps:
+ * kernels/gemm_skinny.c). With a short k, SGEMM's packing is cheap and the skinny kernel's
+ * 16 horizontal sums per 4x4 block dominate (shufflenetv2_x0_5's 192 -> 1024 1x1 conv on
+ * 4x4: 54 GFLOP/s skinny, about twice that by SGEMM). */
 #define DC_SKINNY_MAX_COLS 16
+#define DC_SKINNY_MIN_K 512
 
 /* C[m][n] = A[m][k] . B[k][n] with B given transposed, bt [n][k] contiguous; A and C
  * row-major with leading dimensions lda, ldc. For small n: A is read once, in place. */
