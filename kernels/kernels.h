@@ -170,6 +170,10 @@ bool dc_winograd_applies(const dc_conv_shape *s);
  * and docs/winograd.md), for when Winograd beats im2col + SGEMM. Implies applies. */
 bool dc_winograd_pays(const dc_conv_shape *s);
 
+/* dc_winograd_pays for a net run at up to `batch` samples per pass: in a batch U stays in
+ * the caches from one sample to the next, so smaller maps pay too (kernels/winograd.c). */
+bool dc_winograd_pays_in_batch(const dc_conv_shape *s, int batch);
+
 /* Floats of the transformed weights u. */
 size_t dc_winograd_weight_floats(const dc_conv_shape *s);
 

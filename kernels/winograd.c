@@ -75,6 +75,16 @@ bool dc_winograd_applies(const dc_conv_shape *s)
  * resnet20's 64x64@8). */
 #define WG_U_BYTES_SMALL_MAP (4u << 20)
 
+bool dc_winograd_pays_in_batch(const dc_conv_shape *s, int batch)
+{
+    /* Batches of 8 or more: each thread runs sample after sample of the same layer, so U
+     * stays in the caches as in the single-layer benchmark (vgg16_bn at batch 64, 2
+     * threads: 2.28 -> 2.10 ms per image with Winograd on its 256x256@8 convs). */
+    if (batch >= 8)
+        return dc_winograd_applies(s) && s->cin >= 16 && dc_winograd_tiles(s) >= 4;
+    return dc_winograd_pays(s);
+}
+
 bool dc_winograd_pays(const dc_conv_shape *s)
 {
     if (!dc_winograd_applies(s) || s->cin < 16 || dc_winograd_tiles(s) < 4)

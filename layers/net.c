@@ -164,7 +164,7 @@ static dc_conv_shape group_shape(const dc_conv_shape *s)
     return g;
 }
 
-static void choose_winograd(dc_net *net)
+static void choose_winograd(dc_net *net, int max_batch)
 {
     for (int i = 0; i < net->n_nodes; i++) {
         dc_node *nd = &net->nodes[i];
@@ -172,7 +172,7 @@ static void choose_winograd(dc_net *net)
             continue;
         /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
         const dc_conv_shape g = group_shape(&nd->conv);
-        if (!dc_winograd_pays(&g))
+        if (!dc_winograd_pays_in_batch(&g, max_batch))
             continue;
         const size_t per_group = dc_winograd_weight_floats(&g);
         const size_t w_group = (size_t)g.cout * g.cin * 9;
@@ -229,7 +229,7 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     if (net->output < 0)
         net->output = n - 1;
     dc_net_fuse(net);
-    choose_winograd(net);
+    choose_winograd(net, max_batch);
 
     size_t *sizes = calloc((size_t)n, sizeof *sizes);
     size_t *offsets = calloc((size_t)n, sizeof *offsets);

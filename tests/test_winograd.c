@@ -166,9 +166,16 @@ START_TEST(test_pays)
         { conv3x3(128, 8, 8, 256, 1, 1), false },    /* 4 tiles, U 4.7 MB */
         { conv3x3(8, 56, 56, 8, 1, 1), false },      /* cin below 16 */
     };
-    for (size_t i = 0; i < NELEM(t); i++)
+    for (size_t i = 0; i < NELEM(t); i++) {
         ck_assert_msg(dc_winograd_pays(&t[i].s) == t[i].pays, "shape %zu: pays %d", i,
                       (int)t[i].pays);
+        /* below a batch of 8 the batch rule is the same rule */
+        ck_assert(dc_winograd_pays_in_batch(&t[i].s, 1) == t[i].pays);
+    }
+    /* in a batch, U stays in cache: 4-tile maps with wide channels pay, one tile never */
+    const dc_conv_shape wide = conv3x3(256, 8, 8, 256, 1, 1), one = conv3x3(512, 4, 4, 512, 1, 1);
+    ck_assert(!dc_winograd_pays_in_batch(&wide, 7) && dc_winograd_pays_in_batch(&wide, 8));
+    ck_assert(!dc_winograd_pays_in_batch(&one, 64));
 }
 END_TEST
 
