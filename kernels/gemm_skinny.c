@@ -18,18 +18,15 @@
 
 typedef float v16 __attribute__((vector_size(64)));
 
-static inline v16 load16(const float *p)
-{
-    v16 v;
-    memcpy(&v, p, sizeof v);
-    return v;
-}
+/* Vectors are never passed to or returned from functions: without AVX-512 in the build
+ * that would change the calling convention (GCC's -Wpsabi). */
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
 
-static inline float hsum16(v16 v)
+static inline float hsum16(const v16 *v)
 {
     float s = 0.0f;
     for (int l = 0; l < 16; l++)
-        s += v[l];
+        s += (*v)[l];
     return s;
 }
 
@@ -46,10 +43,14 @@ static void skinny_block(int ri, int cj, int k, const float *a, int lda, const f
         br[q] = bt + (size_t)(q < cj ? q : 0) * k;
     int kk = 0;
     for (; kk + 16 <= k; kk += 16) {
-        const v16 a0 = load16(ar[0] + kk), a1 = load16(ar[1] + kk);
-        const v16 a2 = load16(ar[2] + kk), a3 = load16(ar[3] + kk);
+        v16 a0, a1, a2, a3;
+        LOAD16(a0, ar[0] + kk);
+        LOAD16(a1, ar[1] + kk);
+        LOAD16(a2, ar[2] + kk);
+        LOAD16(a3, ar[3] + kk);
         for (int q = 0; q < 4; q++) {
-            const v16 b = load16(br[q] + kk);
+            v16 b;
+            LOAD16(b, br[q] + kk);
             acc[0][q] += a0 * b;
             acc[1][q] += a1 * b;
             acc[2][q] += a2 * b;
@@ -58,7 +59,7 @@ static void skinny_block(int ri, int cj, int k, const float *a, int lda, const f
     }
     for (int r = 0; r < ri; r++)
         for (int q = 0; q < cj; q++) {
-            float s = hsum16(acc[r][q]);
+            float s = hsum16(&acc[r][q]);
             for (int t = kk; t < k; t++)
                 s += ar[r][t] * br[q][t];
             c[(size_t)r * ldc + q] = s;
