@@ -143,6 +143,75 @@ check("threshold writes the curve and the plot",
       os.path.getsize(os.path.join(WORK, "curve.csv")) > 100 and
       open(os.path.join(WORK, "curve.svg")).read().startswith("<?xml"))
 
+# threshold --max-loss, --max-usage and -n, against the same brute force: every candidate
+# lambda (each distinct score and the float just above it) gives an (accuracy, usage) point
+def points(kind, post):
+    cands = sorted(set(np.concatenate([a[kind].astype(np.float64), [0.0, 1.0]])))
+    cands = [c for c in cands if 0 <= c <= 1] + [1.0]
+    lams = cands + [float(np.nextafter(np.float32(c), np.float32(2))) for c in cands if c < 1]
+    return [accuracy(kind, np.float32(lam), post) for lam in lams]
+
+
+def parse_threshold(text):
+    """{(kind, post): {"best": (acc, usage, lambda), "cheapest": ..., "budget": ...}}"""
+    out, cur = {}, None
+    for line in text.splitlines():
+        f = line.split()
+        if "lambda" not in f or "accuracy" not in f:
+            continue
+        g = f[f.index("lambda"):]  # "best at usage <= U" names usage before the numbers
+        lam = float(g[1])
+        acc = float(g[g.index("accuracy") + 1].rstrip("%")) / 100
+        use = float(g[g.index("usage") + 1].rstrip("%")) / 100
+        if f[0] in ("maxp", "difference", "entropy"):
+            cur = (f[0], "post-check" in f)
+            out[cur] = {"best": (acc, use, lam)}
+        elif cur and f[0] in ("cheapest", "best"):
+            out[cur]["cheapest" if f[0] == "cheapest" else "budget"] = (acc, use, lam)
+    return out
+
+
+LOSS, BUDGET = 0.5, 0.2
+p = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", "-t", *common, "-q",
+        "--max-loss", str(LOSS), "--max-usage", str(BUDGET))
+got = parse_threshold(p.stdout)
+check("threshold --max-loss --max-usage prints both operating points for six lines",
+      p.returncode == 0 and len(got) == 6 and
+      all("cheapest" in v and "budget" in v for v in got.values()), p.stdout + p.stderr)
+for (kind, post), v in got.items():
+    pts = points(kind, post)
+    best = max(acc for acc, _ in pts)
+    # the cheapest usage among the lambdas within LOSS points of the best
+    want_use = min(use for acc, use in pts if acc >= best - LOSS / 100 - 1e-12)
+    acc, use, _ = v.get("cheapest", (-1, -1, 0))
+    check(f"threshold --max-loss {kind} post={post}: the least usage within {LOSS} points",
+          abs(use - want_use) < 0.00005 + 1e-9 and acc >= best - LOSS / 100 - 0.00005,
+          f"usage {use} vs {want_use}, accuracy {acc} vs best {best}")
+    # the best accuracy among the lambdas that use the second model at most BUDGET
+    want_acc = max(acc for acc, use in pts if use <= BUDGET + 1e-12)
+    acc, use, _ = v.get("budget", (-1, 2, 0))
+    check(f"threshold --max-usage {kind} post={post}: the best accuracy under {BUDGET}",
+          abs(acc - want_acc) < 0.00005 + 1e-9 and use <= BUDGET + 1e-9,
+          f"accuracy {acc} vs {want_acc}, usage {use}")
+
+# -n N: the original's grid of N values; its best can be no better than the exact search,
+# its lambda is a grid value, and the accuracy printed is what that lambda gives
+N_GRID = 2000
+p = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", "-t", *common, "-q",
+        "-n", str(N_GRID))
+grid = parse_threshold(p.stdout)
+check("threshold -n prints six grid lines", p.returncode == 0 and len(grid) == 6 and
+      "grid" in p.stdout, p.stdout + p.stderr)
+for (kind, post), v in grid.items():
+    acc, use, lam = v["best"]
+    exact = max(a_ for a_, _ in points(kind, post))
+    on_grid = min(abs(lam - k / (N_GRID - 1)) for k in range(N_GRID)) < 0.00006
+    redo = accuracy(kind, np.float32(round(lam * (N_GRID - 1)) / (N_GRID - 1)), post)[0]
+    check(f"threshold -n {kind} post={post}: a grid lambda, no better than the exact search,"
+          " with the accuracy it gives", on_grid and acc <= exact + 0.00005 and
+          abs(acc - redo) < 0.00005 + 1e-9, f"lambda {lam} accuracy {acc} exact {exact} "
+          f"recomputed {redo}")
+
 # complementarity: the CSV equals the formulas on the cached predictions
 p = run("complementarity", "--models", ",".join(models), "-t", *common, "--csv",
         os.path.join(WORK, "comp.csv"), "--ranking", os.path.join(WORK, "rank.csv"),
