@@ -34,7 +34,7 @@ int dc_conv_out_w(const dc_conv_shape *s)
     return conv_out_size(s->w, s->kw, s->stride_w, s->pad_w);
 }
 
-static bool conv_is_pointwise(const dc_conv_shape *s)
+bool dc_conv_is_pointwise(const dc_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
            s->pad_h == 0 && s->pad_w == 0;
@@ -42,7 +42,7 @@ static bool conv_is_pointwise(const dc_conv_shape *s)
 
 size_t dc_conv2d_workspace_floats(const dc_conv_shape *s)
 {
-    if (conv_is_pointwise(s))
+    if (dc_conv_is_pointwise(s))
         return 0;
     size_t rows = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
     return rows * (size_t)dc_conv_out_h(s) * (size_t)dc_conv_out_w(s);
@@ -169,7 +169,7 @@ int dc_conv_tile_pixels(const dc_conv_shape *s)
     const size_t k = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
     if (npix <= 0)
         return 1;
-    if (conv_is_pointwise(s))
+    if (dc_conv_is_pointwise(s))
         return npix; /* no im2col to keep in cache: narrower tiles would only starve SGEMM */
     size_t fit = DC_CONV_TILE_BYTES / (sizeof(float) * (k ? k : 1));
     if (fit < DC_CONV_TILE_MIN)
@@ -186,7 +186,7 @@ int dc_conv_tile_pixels(const dc_conv_shape *s)
 size_t dc_conv2d_tile_workspace_floats(const dc_conv_shape *s)
 {
     size_t rows = (size_t)(s->cin / s->groups) * (size_t)s->kh * (size_t)s->kw;
-    size_t col = conv_is_pointwise(s) ? 0 : rows * (size_t)dc_conv_tile_pixels(s);
+    size_t col = dc_conv_is_pointwise(s) ? 0 : rows * (size_t)dc_conv_tile_pixels(s);
     /* B^T for a skinny GEMM (tiles of at most DC_SKINNY_MAX_COLS pixels) */
     return col + rows * DC_SKINNY_MAX_COLS;
 }
@@ -239,7 +239,7 @@ static void conv_tile(const dc_conv_shape *s, const float *in, const float *weig
     const float *b;
     int ldb;
     float *bt_scratch = skinny ? workspace : NULL;
-    if (conv_is_pointwise(s)) {
+    if (dc_conv_is_pointwise(s)) {
         b = in_g + p0; /* [cin_g][h*w] is already the column matrix */
         ldb = npix;
     } else {

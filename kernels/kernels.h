@@ -49,6 +49,9 @@ typedef struct {
 int dc_conv_out_h(const dc_conv_shape *s);
 int dc_conv_out_w(const dc_conv_shape *s);
 
+/* A 1x1 stride-1 unpadded conv: its input is already the GEMM's column matrix. */
+bool dc_conv_is_pointwise(const dc_conv_shape *s);
+
 /* Floats of scratch space dc_conv2d needs for this shape (0 for 1x1 stride-1 no-pad convs,
  * which are a plain GEMM on the input). */
 size_t dc_conv2d_workspace_floats(const dc_conv_shape *s);

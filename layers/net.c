@@ -151,9 +151,6 @@ void dc_net_fuse(dc_net *net)
 
 /* ---- planning ----------------------------------------------------------- */
 
-/* Gives every stride-1 3x3 conv where Winograd pays (dc_winograd_pays: measured on this
- * kind of machine, docs/winograd.md) its transformed weights; the others stay im2col +
- * SGEMM. Without memory for the transform a conv simply stays on im2col. */
 /* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
 static dc_conv_shape group_shape(const dc_conv_shape *s)
 {
@@ -164,6 +161,9 @@ static dc_conv_shape group_shape(const dc_conv_shape *s)
     return g;
 }
 
+/* Gives every stride-1 3x3 conv where Winograd pays (dc_winograd_pays_in_batch: measured
+ * on this kind of machine, docs/winograd.md) its transformed weights; the others stay
+ * im2col + SGEMM. Without memory for the transform a conv simply stays on im2col. */
 static void choose_winograd(dc_net *net, int max_batch)
 {
     for (int i = 0; i < net->n_nodes; i++) {
@@ -188,9 +188,7 @@ static void choose_winograd(dc_net *net, int max_batch)
 static bool conv_can_share_cols(const dc_node *nd)
 {
     const dc_conv_shape *s = &nd->conv;
-    bool pointwise = s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&
-                     s->pad_h == 0 && s->pad_w == 0;
-    return nd->op == DC_OP_CONV && !nd->winograd && s->groups == 1 && !pointwise &&
+    return nd->op == DC_OP_CONV && !nd->winograd && s->groups == 1 && !dc_conv_is_pointwise(s) &&
            dc_conv_tile_pixels(s) >= nd->h * nd->w && !dc_small_conv_pays(s);
 }
 
@@ -394,6 +392,16 @@ static void co_block_range(const node_job *job, int cb, int total, int *co0, int
     *co1 = *co0 + job->co_block < total ? *co0 + job->co_block : total;
 }
 
+/* Splits `total` output channels into at most `want` blocks (one when want < 2) of at least
+ * min_rows rows each: sets job->co_block and job->co_blocks. */
+static void split_channels(node_job *job, int total, int want, int min_rows)
+{
+    const int max_blocks = total / min_rows > 1 ? total / min_rows : 1;
+    const int blocks = want < 1 ? 1 : want < max_blocks ? want : max_blocks;
+    job->co_block = (total + blocks - 1) / blocks;
+    job->co_blocks = (total + job->co_block - 1) / job->co_block;
+}
+
 /* Conv task over several samples at once: (sample block, group, output-channel block). */
 static void conv_samples_task(const node_job *job, int task, float *scratch)
 {
@@ -443,16 +451,13 @@ static int plan_winograd(node_job *job, int threads)
     const int units = job->n * conv->groups;              /* (sample, group) pairs */
     const int want = (threads + units - 1) / units;        /* tasks per pair wanted */
     job->ptiles = 1;
-    job->co_blocks = 1;
+    int more = 1; /* channel blocks wanted once the tiles are split */
     if (threads > 1 && want > 1) {
         int by_tiles = tiles / 16 > 1 ? tiles / 16 : 1;
         job->ptiles = want < by_tiles ? want : by_tiles;
-        int more = (want + job->ptiles - 1) / job->ptiles;
-        int max_blocks = s->cout / 32 > 1 ? s->cout / 32 : 1; /* at least 32 rows a block */
-        job->co_blocks = more < max_blocks ? more : max_blocks;
+        more = (want + job->ptiles - 1) / job->ptiles;
     }
-    job->co_block = (s->cout + job->co_blocks - 1) / job->co_blocks;
-    job->co_blocks = (s->cout + job->co_block - 1) / job->co_block;
+    split_channels(job, s->cout, more, 32); /* at least 32 rows a block */
     return units * job->ptiles * job->co_blocks;
 }
 
@@ -520,7 +525,6 @@ static int plan_conv(node_job *job, int threads)
     const int npix = job->nd->h * job->nd->w, cout_g = s->cout / s->groups;
     job->tile = dc_conv_tile_pixels(s);
     job->ptiles = (npix + job->tile - 1) / job->tile;
-    job->co_blocks = 1;
     job->samples = dc_conv_samples_per_tile(s, job->n);
     if (job->samples > 1) {
         int balanced = job->n / (2 * threads);
@@ -529,13 +533,9 @@ static int plan_conv(node_job *job, int threads)
     }
     const int blocks = (job->n + job->samples - 1) / job->samples;
     const int have = (job->samples > 1 ? blocks : job->n) * s->groups * job->ptiles;
-    if (threads > 1 && have < 2 * threads && (size_t)job->nd->macs > 8 * DC_PARALLEL_MIN) {
-        int want = (2 * threads + have - 1) / have;
-        int max_blocks = cout_g / 16 > 1 ? cout_g / 16 : 1; /* at least 16 rows a block */
-        job->co_blocks = want < max_blocks ? want : max_blocks;
-    }
-    job->co_block = (cout_g + job->co_blocks - 1) / job->co_blocks;
-    job->co_blocks = (cout_g + job->co_block - 1) / job->co_block;
+    const bool idle = threads > 1 && have < 2 * threads &&
+                      (size_t)job->nd->macs > 8 * DC_PARALLEL_MIN;
+    split_channels(job, cout_g, idle ? (2 * threads + have - 1) / have : 1, 16);
     if (job->samples > 1)
         return blocks * s->groups * job->co_blocks;
     job->parts = s->groups * job->ptiles * job->co_blocks;
@@ -685,10 +685,8 @@ static void run_conv_shared(dc_net *net, const dc_node *nd, int threads, dc_pool
     const int k = nd->conv.cin * nd->conv.kh * nd->conv.kw;
     job.parts = 2 * threads < k ? 2 * threads : k;
     dc_pool_run(pool, job.parts, shared_cols_task, &job);
-    int blocks = 2 * threads, max_blocks = nd->c / 16 > 1 ? nd->c / 16 : 1;
-    blocks = blocks < max_blocks ? blocks : max_blocks;
-    job.co_block = (nd->c + blocks - 1) / blocks;
-    dc_pool_run(pool, (nd->c + job.co_block - 1) / job.co_block, shared_gemm_task, &job);
+    split_channels(&job, nd->c, 2 * threads, 16);
+    dc_pool_run(pool, job.co_blocks, shared_gemm_task, &job);
 }
 
 /* Runs node id for n samples on the pool. */
@@ -710,12 +708,7 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
             tasks = plan_winograd(&job, threads);
         } else if (uses_small_conv(nd)) {
             /* output-channel blocks of at least 8 (the kernel's register block) */
-            int want = (2 * threads + n - 1) / n, max_blocks = nd->conv.cout / 8;
-            job.co_blocks = threads > 1 && want > 1 ? (want < max_blocks ? want : max_blocks) : 1;
-            if (job.co_blocks < 1)
-                job.co_blocks = 1;
-            job.co_block = (nd->conv.cout + job.co_blocks - 1) / job.co_blocks;
-            job.co_blocks = (nd->conv.cout + job.co_block - 1) / job.co_block;
+            split_channels(&job, nd->conv.cout, threads > 1 ? (2 * threads + n - 1) / n : 1, 8);
             tasks = n * job.co_blocks;
         } else {
             tasks = plan_conv(&job, threads);
