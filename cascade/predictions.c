@@ -3,6 +3,7 @@
 
 #include "base/pool.h"
 #include "kernels/kernels.h"
+#include "loaders/h5reader.h"
 #include "loaders/outfile.h"
 #include "loaders/preprocess.h"
 
@@ -238,154 +239,152 @@ dc_status dc_predictions_save(const char *path, const dc_predictions *p,
     return dc_outfile_commit(&out, err);
 }
 
-/* Opens attribute `name` of f when it holds exactly one value of class cls; otherwise
- * fails naming the file and the attribute. Nothing is read before these checks: a file
- * whose attribute holds 100 values must not overrun the caller's one-value buffer. */
-static hid_t open_scalar_attr(hid_t f, const char *path, const char *name, H5T_class_t cls,
-                              const char *what, dc_status *st, dc_error *err)
+/* Root attribute `name` when it holds exactly one value of class cls (INT takes UINT too);
+ * otherwise fails naming the file and the attribute. */
+static const dc_h5snap_item *scalar_attr(const dc_h5snap *f, const char *path, const char *name,
+                                         dc_h5snap_class cls, const char *what, dc_status *st,
+                                         dc_error *err)
 {
     *st = DC_OK;
-    if (H5Aexists(f, name) <= 0) {
+    const dc_h5snap_item *a = dc_h5snap_attr(f, name);
+    if (!a) {
         *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' is "
                       "missing)", path, name);
-        return -1;
+        return NULL;
     }
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT);
-    hid_t sp = a < 0 ? -1 : H5Aget_space(a);
-    hid_t t = a < 0 ? -1 : H5Aget_type(a);
-    bool ok = sp >= 0 && t >= 0 && H5Sget_simple_extent_npoints(sp) == 1 &&
-              H5Tget_class(t) == cls && (cls != H5T_STRING || H5Tis_variable_str(t) > 0);
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (!ok) {
-        if (a >= 0)
-            H5Aclose(a);
+    bool right = a->cls == cls || (cls == DC_H5SNAP_INT && a->cls == DC_H5SNAP_UINT);
+    if (!right || a->count != 1) {
         *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' "
                       "must be %s)", path, name, what);
-        return -1;
+        return NULL;
     }
     return a;
 }
 
-/* Reads one integer attribute into *v (memtype: NATIVE_INT, NATIVE_LLONG or NATIVE_ULLONG). */
-static dc_status read_int_attr(hid_t f, const char *path, const char *name, hid_t memtype,
-                               void *v, dc_error *err)
+/* Reads one integer attribute that must lie in [lo, hi] (as an unsigned value when lo and
+ * hi are both 0: the checksum). */
+static dc_status read_int_attr(const dc_h5snap *f, const char *path, const char *name,
+                               long long lo, long long hi, long long *v, unsigned long long *u,
+                               dc_error *err)
 {
     dc_status st;
-    hid_t a = open_scalar_attr(f, path, name, H5T_INTEGER, "one integer", &st, err);
-    if (a < 0)
+    const dc_h5snap_item *a = scalar_attr(f, path, name, DC_H5SNAP_INT, "one integer", &st,
+                                          err);
+    if (!a)
         return st;
-    herr_t rc = H5Aread(a, memtype, v);
-    H5Aclose(a);
-    if (rc < 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (cannot read "
-                       "attribute '%s')", path, name);
+    if (u) {
+        *u = a->cls == DC_H5SNAP_UINT ? ((const uint64_t *)a->data)[0]
+                                      : (unsigned long long)((const int64_t *)a->data)[0];
+        return DC_OK;
+    }
+    bool in_range = a->cls == DC_H5SNAP_UINT
+                    ? ((const uint64_t *)a->data)[0] <= (uint64_t)hi
+                    : ((const int64_t *)a->data)[0] >= lo && ((const int64_t *)a->data)[0] <= hi;
+    if (!in_range)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' is "
+                       "out of range)", path, name);
+    *v = a->cls == DC_H5SNAP_UINT ? (long long)((const uint64_t *)a->data)[0]
+                                  : (long long)((const int64_t *)a->data)[0];
     return DC_OK;
 }
 
-/* Reads one variable-length string attribute into dst (cap bytes, longer ones refused). */
-static dc_status read_string_attr(hid_t f, const char *path, const char *name, char *dst,
-                                  size_t cap, dc_error *err)
+/* Reads one string attribute into dst (cap bytes, longer ones refused). */
+static dc_status read_string_attr(const dc_h5snap *f, const char *path, const char *name,
+                                  char *dst, size_t cap, dc_error *err)
 {
     dc_status st;
-    hid_t a = open_scalar_attr(f, path, name, H5T_STRING, "one variable-length string", &st,
-                               err);
-    if (a < 0)
+    const dc_h5snap_item *a = scalar_attr(f, path, name, DC_H5SNAP_STRING, "one string", &st,
+                                          err);
+    if (!a)
         return st;
-    hid_t t = H5Tcopy(H5T_C_S1);
-    H5Tset_size(t, H5T_VARIABLE);
-    H5Tset_cset(t, H5T_CSET_UTF8);
-    char *s = NULL;
-    bool ok = H5Aread(a, t, &s) >= 0 && s && strlen(s) < cap;
-    if (ok)
-        memcpy(dst, s, strlen(s) + 1);
-    if (s)
-        H5free_memory(s);
-    H5Tclose(t);
-    H5Aclose(a);
-    if (!ok)
+    const char *s = a->data;
+    if (strlen(s) >= cap)
         return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (attribute '%s' "
-                       "cannot be read or is longer than %zu bytes)", path, name, cap - 1);
+                       "is longer than %zu bytes)", path, name, cap - 1);
+    memcpy(dst, s, strlen(s) + 1);
     return DC_OK;
 }
 
-/* Checks that dataset `name` exists, is of class cls, holds exactly count values and has
- * the bytes for them in the file (a dataset may declare a huge extent it never stored):
- * called for every dataset before anything is allocated. */
-static dc_status check_array(hid_t f, const char *path, const char *name, H5T_class_t cls,
-                             hsize_t count, dc_error *err)
+/* The dataset `name` when it is of class cls (INT takes UINT too) and holds exactly count
+ * values; otherwise fails naming the file and the dataset. The snapshot has checked that
+ * the file stores the bytes it declares. */
+static const dc_h5snap_item *check_array(const dc_h5snap *f, const char *path, const char *name,
+                                         dc_h5snap_class cls, uint64_t count, dc_status *st,
+                                         dc_error *err)
 {
-    if (H5Lexists(f, name, H5P_DEFAULT) <= 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' is "
-                       "missing)", path, name);
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (cannot open "
-                       "dataset '%s')", path, name);
-    hid_t sp = H5Dget_space(d), t = H5Dget_type(d);
-    bool right_class = t >= 0 && H5Tget_class(t) == cls;
-    size_t elem = t >= 0 ? H5Tget_size(t) : 0;
-    hssize_t n = sp >= 0 ? H5Sget_simple_extent_npoints(sp) : -1;
-    hsize_t stored = H5Dget_storage_size(d);
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    H5Dclose(d);
-    if (!right_class)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' must "
-                       "hold %s)", path, name, cls == H5T_INTEGER ? "integers" : "floats");
-    if (n < 0 || (hsize_t)n != count)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' holds "
-                       "%lld values, not %llu)", path, name, (long long)n,
-                       (unsigned long long)count);
-    if (elem == 0 || stored / elem < count)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' "
-                       "stores %llu bytes, too few for its %llu values)", path, name,
-                       (unsigned long long)stored, (unsigned long long)count);
-    return DC_OK;
+    char h5path[64];
+    snprintf(h5path, sizeof h5path, "/%s", name);
+    const dc_h5snap_item *d = dc_h5snap_find(f, h5path, NULL);
+    *st = DC_OK;
+    if (!d || d->kind != DC_H5SNAP_DATASET) {
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' is "
+                      "missing)", path, name);
+        return NULL;
+    }
+    if (!(d->cls == cls || (cls == DC_H5SNAP_INT && d->cls == DC_H5SNAP_UINT))) {
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' must "
+                      "hold %s)", path, name, cls == DC_H5SNAP_INT ? "integers" : "floats");
+        return NULL;
+    }
+    if (d->unreadable) {
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' is %s)",
+                      path, name, d->note);
+        return NULL;
+    }
+    if (d->count != count) {
+        *st = dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (dataset '%s' holds "
+                      "%llu values, not %llu)", path, name, (unsigned long long)d->count,
+                      (unsigned long long)count);
+        return NULL;
+    }
+    return d;
 }
 
-/* Reads a dataset checked by check_array. */
-static bool read_array(hid_t f, const char *name, hid_t type, void *dst)
+/* Copies the integers of d (checked by check_array) into dst; one that does not fit an int
+ * becomes -1, which check_values refuses. */
+static void copy_ints(const dc_h5snap_item *d, int *dst)
 {
-    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-    if (d < 0)
-        return false;
-    bool ok = H5Dread(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, dst) >= 0;
-    H5Dclose(d);
-    return ok;
+    for (uint64_t i = 0; i < d->count; i++) {
+        long long v = d->cls == DC_H5SNAP_UINT
+                      ? (((const uint64_t *)d->data)[i] > INT32_MAX ? -1
+                         : (long long)((const uint64_t *)d->data)[i])
+                      : (long long)((const int64_t *)d->data)[i];
+        dst[i] = v < INT32_MIN || v > INT32_MAX ? -1 : (int)v;
+    }
+}
+
+/* Copies the floats of d into dst (doubles narrowed). */
+static void copy_floats(const dc_h5snap_item *d, float *dst)
+{
+    for (uint64_t i = 0; i < d->count; i++)
+        dst[i] = d->elem_size <= 4 ? ((const float *)d->data)[i]
+                                   : (float)((const double *)d->data)[i];
 }
 
 /* The key attributes of a cache file. */
 typedef struct {
-    int version, train, first, count, classes;
+    long long version, train, first, count, classes;
     unsigned long long sum;
     long long macs;
     char dataset[1024], arch[48];
 } cache_attrs;
 
-static dc_status read_cache_attrs(hid_t f, const char *path, cache_attrs *c, dc_error *err)
+static dc_status read_cache_attrs(const dc_h5snap *f, const char *path, cache_attrs *c,
+                                  dc_error *err)
 {
     dc_status st;
-    if ((st = read_int_attr(f, path, "format_version", H5T_NATIVE_INT, &c->version, err)) ||
-        (st = read_int_attr(f, path, "weights_checksum", H5T_NATIVE_ULLONG, &c->sum, err)) ||
+    if ((st = read_int_attr(f, path, "format_version", INT32_MIN, INT32_MAX, &c->version, NULL,
+                            err)) ||
+        (st = read_int_attr(f, path, "weights_checksum", 0, 0, NULL, &c->sum, err)) ||
         (st = read_string_attr(f, path, "dataset", c->dataset, sizeof c->dataset, err)) ||
-        (st = read_int_attr(f, path, "train", H5T_NATIVE_INT, &c->train, err)) ||
-        (st = read_int_attr(f, path, "first", H5T_NATIVE_INT, &c->first, err)) ||
-        (st = read_int_attr(f, path, "count", H5T_NATIVE_INT, &c->count, err)) ||
+        (st = read_int_attr(f, path, "train", INT32_MIN, INT32_MAX, &c->train, NULL, err)) ||
+        (st = read_int_attr(f, path, "first", 0, INT32_MAX, &c->first, NULL, err)) ||
+        (st = read_int_attr(f, path, "count", 0, INT32_MAX, &c->count, NULL, err)) ||
         (st = read_string_attr(f, path, "arch", c->arch, sizeof c->arch, err)) ||
-        (st = read_int_attr(f, path, "num_classes", H5T_NATIVE_INT, &c->classes, err)) ||
-        (st = read_int_attr(f, path, "macs", H5T_NATIVE_LLONG, &c->macs, err)))
+        (st = read_int_attr(f, path, "num_classes", 1, DC_PREDICTIONS_MAX_CLASSES, &c->classes,
+                            NULL, err)) ||
+        (st = read_int_attr(f, path, "macs", 0, INT64_MAX, &c->macs, NULL, err)))
         return st;
-    if (c->count < 0 || c->first < 0 || c->macs < 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (negative count, "
-                       "first or macs)", path);
-    if (c->classes < 1 || c->classes > DC_PREDICTIONS_MAX_CLASSES)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (num_classes %d is "
-                       "outside 1..%d)", path, c->classes, DC_PREDICTIONS_MAX_CLASSES);
     return DC_OK;
 }
 
@@ -417,34 +416,33 @@ static dc_status check_values(const char *path, const dc_predictions *p, dc_erro
     return DC_OK;
 }
 
-/* Checks every dataset's class and size, then allocates and reads them. */
-static dc_status read_cache_data(hid_t f, const char *path, const cache_attrs *c,
+/* Checks every dataset's class and size, then allocates and copies them. */
+static dc_status read_cache_data(const dc_h5snap *f, const char *path, const cache_attrs *c,
                                  bool need_logits, dc_predictions *out, dc_error *err)
 {
-    hsize_t n = (hsize_t)c->count;
+    uint64_t n = (uint64_t)c->count;
     dc_status st;
-    if ((st = check_array(f, path, "label", H5T_INTEGER, n, err)) ||
-        (st = check_array(f, path, "pred", H5T_INTEGER, n, err)))
+    const dc_h5snap_item *label, *pred, *score[3], *logits = NULL;
+    if (!(label = check_array(f, path, "label", DC_H5SNAP_INT, n, &st, err)) ||
+        !(pred = check_array(f, path, "pred", DC_H5SNAP_INT, n, &st, err)))
         return st;
     for (int k = 0; k < 3; k++)
-        if ((st = check_array(f, path, score_names[k], H5T_FLOAT, n, err)))
+        if (!(score[k] = check_array(f, path, score_names[k], DC_H5SNAP_FLOAT, n, &st, err)))
             return st;
-    if (need_logits &&
-        (st = check_array(f, path, "logits", H5T_FLOAT, n * (hsize_t)c->classes, err)))
+    if (need_logits && !(logits = check_array(f, path, "logits", DC_H5SNAP_FLOAT,
+                                              n * (uint64_t)c->classes, &st, err)))
         return st;
-    if ((st = alloc_predictions(out, c->count, c->classes, need_logits, err)))
+    if ((st = alloc_predictions(out, (int)c->count, (int)c->classes, need_logits, err)))
         return st;
     snprintf(out->arch, sizeof out->arch, "%s", c->arch);
     out->macs = c->macs;
-    bool ok = read_array(f, "label", H5T_NATIVE_INT, out->label) &&
-              read_array(f, "pred", H5T_NATIVE_INT, out->pred);
-    for (int k = 0; ok && k < 3; k++)
-        ok = read_array(f, score_names[k], H5T_NATIVE_FLOAT, out->score[k]);
-    if (ok && need_logits)
-        ok = read_array(f, "logits", H5T_NATIVE_FLOAT, out->logits);
-    st = ok ? check_values(path, out, err)
-            : dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (data cannot be "
-                      "read)", path);
+    copy_ints(label, out->label);
+    copy_ints(pred, out->pred);
+    for (int k = 0; k < 3; k++)
+        copy_floats(score[k], out->score[k]);
+    if (logits)
+        copy_floats(logits, out->logits);
+    st = check_values(path, out, err);
     if (st != DC_OK)
         dc_predictions_free(out);
     return st;
@@ -452,20 +450,20 @@ static dc_status read_cache_data(hid_t f, const char *path, const cache_attrs *c
 
 /* DC_ERR_MISSING when the file's key differs from key (it is stale) or it lacks the logits
  * asked for. */
-static dc_status check_key(hid_t f, const char *path, const cache_attrs *c,
+static dc_status check_key(const dc_h5snap *f, const char *path, const cache_attrs *c,
                            const dc_predictions_key *key, bool need_logits, dc_error *err)
 {
     if (c->version != DC_PREDICTIONS_FORMAT)
-        return dc_fail(err, DC_ERR_MISSING, "%s: stale: cache format %d, not %d", path,
+        return dc_fail(err, DC_ERR_MISSING, "%s: stale: cache format %lld, not %d", path,
                        c->version, DC_PREDICTIONS_FORMAT);
     if (c->sum != key->weights_checksum)
         return dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other weights", path);
     if (strcmp(c->dataset, key->dataset) != 0 || (c->train != 0) != key->train ||
         c->first != key->first || c->count != key->count)
         return dc_fail(err, DC_ERR_MISSING, "%s: stale: made from other data (%s, %s, "
-                       "samples %d..%lld)", path, c->dataset, c->train ? "train" : "test",
-                       c->first, (long long)c->first + c->count - 1);
-    if (need_logits && H5Lexists(f, "logits", H5P_DEFAULT) <= 0)
+                       "samples %lld..%lld)", path, c->dataset, c->train ? "train" : "test",
+                       c->first, c->first + c->count - 1);
+    if (need_logits && !dc_h5snap_find(f, "/logits", NULL))
         return dc_fail(err, DC_ERR_MISSING, "%s: holds no logits", path);
     return DC_OK;
 }
@@ -474,20 +472,27 @@ dc_status dc_predictions_load(const char *path, const dc_predictions_key *key,
                               bool need_logits, dc_predictions *out, dc_error *err)
 {
     memset(out, 0, sizeof *out);
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     if (access(path, F_OK) != 0)
         return dc_fail(err, DC_ERR_MISSING, "%s: no cache yet", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (not HDF5)", path);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache", path);
+    dc_h5snap *f;
+    dc_status st = dc_h5_read_file(path, &f, err);
+    if (st == DC_ERR_IO || st == DC_ERR_NOMEM)
+        return st; /* the reader could not run: the file may be fine */
+    if (st != DC_OK) {
+        /* the reader names the file; say what the file was meant to be */
+        char msg[sizeof err->msg];
+        snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+        const char *rest = strncmp(msg, path, strlen(path)) == 0 ? msg + strlen(path) : msg;
+        if (rest[0] == ':' && rest[1] == ' ')
+            rest += 2;
+        return dc_fail(err, DC_ERR_FORMAT, "%s: corrupt prediction cache (%s)", path, rest);
+    }
     cache_attrs c = { 0 };
-    dc_status st = read_cache_attrs(f, path, &c, err);
+    st = read_cache_attrs(f, path, &c, err);
     if (st == DC_OK)
         st = check_key(f, path, &c, key, need_logits, err);
     if (st == DC_OK)
         st = read_cache_data(f, path, &c, need_logits, out, err);
-    H5Fclose(f);
+    dc_h5snap_free(f);
     return st;
 }
