@@ -148,6 +148,15 @@ static dc_status read_attrs(dc_weights *w, dc_error *err)
         (st = read_string_attr(w, "class_names", false, &a->class_names, &a->n_class_names,
                                err)) != DC_OK)
         return st;
+    /* names that end up in messages and paths: plain ASCII, no control bytes */
+    for (const char *c = a->arch; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return dc_fail(err, DC_ERR_FORMAT, "%s: attribute 'arch' must be printable ASCII",
+                           w->path);
+    for (const char *c = a->dataset; *c; c++)
+        if (*c < 0x20 || *c > 0x7e)
+            return dc_fail(err, DC_ERR_FORMAT, "%s: attribute 'dataset' must be printable "
+                           "ASCII", w->path);
     if (dc_h5snap_attr(w->snap, "transform_input") &&
         (st = read_numeric_attr(w, "transform_input", true, 1, &a->transform_input,
                                 err)) != DC_OK)

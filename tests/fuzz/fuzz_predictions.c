@@ -9,6 +9,7 @@
 #include "cascade/predictions.h"
 #include "fuzz_common.h"
 #include "fuzz_h5.h"
+#include "loaders/h5reader.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -17,6 +18,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* in process: this harness is about what the snapshot builder and the loader do
+     * with whatever a well-formed file holds; fuzz_h5file and fuzz_h5snapshot fuzz the
+     * quarantine's process boundary */
+    dc_h5_set_reader_mode(DC_H5_READER_IN_PROCESS);
     static const char *const names[] = {
         "format_version", "weights_checksum", "dataset", "train", "first", "count", "arch",
         "num_classes", "macs", "label", "pred", "maxp", "difference", "entropy", "logits",

@@ -7,6 +7,7 @@
  */
 #include "fuzz_common.h"
 #include "fuzz_h5.h"
+#include "loaders/h5reader.h"
 #include "loaders/weights.h"
 
 #include <math.h>
@@ -15,6 +16,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+    /* in process: this harness is about what the snapshot builder and the loader do
+     * with whatever a well-formed file holds; fuzz_h5file and fuzz_h5snapshot fuzz the
+     * quarantine's process boundary */
+    dc_h5_set_reader_mode(DC_H5_READER_IN_PROCESS);
     static const char *const names[] = {
         "format_version", "arch", "dataset", "num_classes", "input_size", "mean", "std",
         "source", "class_names", "transform_input", "conv/weight", "fc/bias", "fc/weight",

@@ -4,7 +4,10 @@
 Each seed is a small valid file of the kind its harness parses (a mutation of a valid file
 reaches much deeper than random bytes). Needs Debian's python3 with python3-numpy
 and python3-opencv (for the JPEG). Deterministic: running it twice writes the
-same bytes. Usage: tests/fuzz/make_corpus.py [OUTDIR]  (default: next to this file).
+same bytes. Usage: tests/fuzz/make_corpus.py [OUTDIR] [--h5read PATH]  (OUTDIR defaults
+to the corpus/ next to this file). The h5file seeds are real HDF5 files (python3-h5py);
+the h5snapshot seeds are what the quarantined reader PATH (build/cli/dualcnn-h5read) makes
+of them, written only when --h5read is given.
 """
 import gzip
 import io
@@ -17,7 +20,12 @@ import zlib
 import cv2
 import numpy as np
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "corpus")
+ARGS = sys.argv[1:]
+H5READ = None
+if "--h5read" in ARGS:
+    H5READ = ARGS[ARGS.index("--h5read") + 1]
+    del ARGS[ARGS.index("--h5read"):ARGS.index("--h5read") + 2]
+OUT = ARGS[0] if ARGS else os.path.join(os.path.dirname(__file__), "corpus")
 rng = np.random.default_rng(14)
 
 
@@ -193,3 +201,48 @@ cache = [(ATTR, 0, 0, (), 3), (ATTR, 1, 2, (), 1), (ATTR, 2, 7, (), "/fuzz/data"
 plain, logits = h5_records(cache), h5_records(cache + [(DSET, 14, 3, (n, k), lg)])
 put("predictions", "plain.bin", plain if len(plain) % 2 == 0 else plain + b"\0")
 put("predictions", "logits.bin", logits if len(logits) % 2 == 1 else logits + b"\0")
+
+# ---- real HDF5 weight files for fuzz_h5file (the same content as the weights seeds), and
+# their snapshots for fuzz_h5snapshot
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+import h5py  # noqa: E402
+
+
+def h5_weight_file(class_names, compress):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "w.h5")
+        with h5py.File(path, "w", track_order=False) as f:
+            f.attrs["format_version"] = np.int64(1)
+            f.attrs["arch"] = "tiny"
+            f.attrs["dataset"] = "fuzz"
+            f.attrs["num_classes"] = np.int64(3)
+            f.attrs["input_size"] = np.array([1, 3, 3], np.int32)
+            f.attrs["mean"] = np.full(3, 0.5, f4)
+            f.attrs["std"] = np.full(3, 0.25, f4)
+            if class_names:
+                f.attrs["class_names"] = ["a", "b", "c"]
+            kw = {"compression": "gzip", "chunks": True} if compress else {}
+            f.create_dataset("conv/weight", data=np.linspace(-1, 1, 18, dtype=f4)
+                             .reshape(2, 1, 3, 3), **kw)
+            f.create_dataset("fc/bias", data=np.array([0.1, 0.2, 0.3], f4), **kw)
+        with open(path, "rb") as fh:
+            data = fh.read()
+        snapshot = None
+        if H5READ:
+            out = os.path.join(tmp, "snapshot")
+            with open(out, "w+b") as fh:
+                subprocess.run([H5READ, "--snapshot-fd", str(fh.fileno()), "--", path],
+                               pass_fds=[fh.fileno()], check=True)
+                fh.seek(0)
+                snapshot = fh.read()
+        return data, snapshot
+
+
+for name, names, gz in [("plain", False, False), ("names", True, False),
+                        ("gzip", True, True)]:
+    data, snapshot = h5_weight_file(names, gz)
+    put("h5file", name + ".h5", data)
+    if snapshot is not None:
+        put("h5snapshot", name + ".snap", snapshot)
