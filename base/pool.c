@@ -16,6 +16,7 @@
  */
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "base/pool.h"
+#include "base/alloc.h"
 
 #include <pthread.h>
 #include <sched.h>
@@ -168,9 +169,9 @@ static void pool_start(dc_pool *pool, int threads)
     pool->threads = threads;
     pool->started = 0;
     free(pool->workers);
-    pool->workers = threads > 1 ? calloc((size_t)threads - 1, sizeof *pool->workers) : NULL;
+    pool->workers = threads > 1 ? dc_calloc((size_t)threads - 1, sizeof *pool->workers) : NULL;
     for (int i = 0; pool->workers && i < threads - 1; i++) {
-        worker_arg *arg = malloc(sizeof *arg);
+        worker_arg *arg = dc_malloc(sizeof *arg);
         if (!arg)
             break;
         *arg = (worker_arg){ pool, i + 1 };

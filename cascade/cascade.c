@@ -1,5 +1,6 @@
 /* cascade.c — memory, first model, threshold test, second model, post-check (cascade.h). */
 #include "cascade/cascade.h"
+#include "base/alloc.h"
 
 #include "kernels/kernels.h"
 #include "loaders/preprocess.h"
@@ -60,7 +61,7 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
     if (!(cfg->threshold >= 0.0 && cfg->threshold <= 1.0) && cfg->score != DC_SCORE_ORACLE)
         return dc_fail(err, DC_ERR_ARG, "--threshold must be in [0, 1], got %g",
                        cfg->threshold);
-    dc_cascade *c = calloc(1, sizeof *c);
+    dc_cascade *c = dc_calloc(1, sizeof *c);
     if (!c)
         return dc_fail(err, DC_ERR_NOMEM, "out of memory");
     c->cfg = *cfg;
@@ -73,11 +74,11 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
                     memcmp(i1.mean, i2.mean, sizeof i1.mean) == 0 &&
                     memcmp(i1.std, i2.std, sizeof i1.std) == 0;
     size_t per = input_numel(&i1) > input_numel(&i2) ? input_numel(&i1) : input_numel(&i2);
-    c->input = malloc(per * (size_t)max_batch * sizeof *c->input);
-    c->logits = malloc((size_t)i1.num_classes * (size_t)max_batch * sizeof *c->logits);
-    c->probs = malloc((size_t)i1.num_classes * sizeof *c->probs);
-    c->keys = malloc((size_t)max_batch * sizeof *c->keys);
-    c->todo = malloc((size_t)max_batch * sizeof *c->todo);
+    c->input = dc_malloc(per * (size_t)max_batch * sizeof *c->input);
+    c->logits = dc_malloc((size_t)i1.num_classes * (size_t)max_batch * sizeof *c->logits);
+    c->probs = dc_malloc((size_t)i1.num_classes * sizeof *c->probs);
+    c->keys = dc_malloc((size_t)max_batch * sizeof *c->keys);
+    c->todo = dc_malloc((size_t)max_batch * sizeof *c->todo);
     if (!c->input || !c->logits || !c->probs || !c->keys || !c->todo) {
         dc_cascade_free(c);
         return dc_fail(err, DC_ERR_NOMEM, "out of memory for batches of %d", max_batch);

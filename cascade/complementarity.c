@@ -1,6 +1,7 @@
 /* complementarity.c — pair complementarity, its matrix and the ranking (see
  * complementarity.h). */
 #include "cascade/complementarity.h"
+#include "base/alloc.h"
 #include "cascade/csv.h"
 
 #include <stdio.h>
@@ -119,7 +120,7 @@ dc_status dc_complementarity_rank(const bool *const *correct, const int64_t *mac
     if (k < 2)
         return DC_OK;
     size_t m = (size_t)k * (size_t)(k - 1) / 2;
-    dc_complementarity_pair *out = malloc(m * sizeof *out);
+    dc_complementarity_pair *out = dc_malloc(m * sizeof *out);
     if (!out)
         return dc_fail(err, DC_ERR_NOMEM, "complementarity ranking: out of memory");
     size_t j = 0;
@@ -157,7 +158,7 @@ static void line_add(line_buf *l, const char *text)
         size_t cap = (l->cap ? l->cap * 2 : 256);
         while (cap < l->len + t + 1)
             cap *= 2;
-        char *s = realloc(l->s, cap);
+        char *s = dc_realloc(l->s, cap);
         if (!s) {
             l->failed = true;
             return;

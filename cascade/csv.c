@@ -1,5 +1,6 @@
 /* csv.c — atomic CSV files (see csv.h). */
 #include "cascade/csv.h"
+#include "base/alloc.h"
 
 #include "loaders/outfile.h"
 
@@ -78,7 +79,7 @@ dc_status dc_csv_open(const char *path, const char *header, bool append, dc_csv 
                       dc_error *err)
 {
     *out = NULL;
-    dc_csv *c = calloc(1, sizeof *c);
+    dc_csv *c = dc_calloc(1, sizeof *c);
     if (!c)
         return dc_fail(err, DC_ERR_NOMEM, "out of memory");
     snprintf(c->path, sizeof c->path, "%s", path);

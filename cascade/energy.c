@@ -4,6 +4,7 @@
  * wrap handled, the idle baseline, and the "none" source.
  */
 #include "cascade/energy.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <math.h>
@@ -84,7 +85,7 @@ static dc_status build_domains_text(dc_energy *e, dc_error *err)
     size_t cap = 64;
     for (int i = 0; i < e->n; i++)
         cap += strlen(e->domains[i].name) + 24;
-    e->domains_text = malloc(cap);
+    e->domains_text = dc_malloc(cap);
     if (!e->domains_text)
         return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
     size_t len = 0;
@@ -106,10 +107,10 @@ static dc_status attach(dc_energy *e, const dc_energy_source *src, dc_error *err
     if (st != DC_OK)
         return st;
     size_t m = n > 0 ? (size_t)n : 1;
-    e->domains = calloc(m, sizeof *e->domains);
-    e->last = calloc(m, sizeof *e->last);
-    e->acc = calloc(m, sizeof *e->acc);
-    e->now = calloc(m, sizeof *e->now);
+    e->domains = dc_calloc(m, sizeof *e->domains);
+    e->last = dc_calloc(m, sizeof *e->last);
+    e->acc = dc_calloc(m, sizeof *e->acc);
+    e->now = dc_calloc(m, sizeof *e->now);
     if (!e->domains || !e->last || !e->acc || !e->now) {
         src->finish(state);
         return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
@@ -136,7 +137,7 @@ dc_status dc_energy_open(const char *kind, dc_energy **out, dc_error *err)
         return dc_fail(err, DC_ERR_ARG, "unknown energy source '%s' (expected auto, rapl "
                        "or none)", kind);
 
-    dc_energy *e = calloc(1, sizeof *e);
+    dc_energy *e = dc_calloc(1, sizeof *e);
     if (!e)
         return dc_fail(err, DC_ERR_NOMEM, "energy: out of memory");
     dc_error why = { 0 };

@@ -19,6 +19,7 @@
  * Since Linux 5.10 energy_uj is readable by root only (CVE-2020-8694); the error says so.
  */
 #include "cascade/energy.h"
+#include "base/alloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -51,7 +52,7 @@ static const char *const rapl_trees[] = { "intel-rapl", "intel-rapl-tpmi", "inte
 static char *join(const char *dir, const char *name)
 {
     size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = malloc(n);
+    char *s = dc_malloc(n);
     if (s)
         snprintf(s, n, "%s/%s", dir, name);
     return s;
@@ -172,14 +173,14 @@ static dc_status add_zone(rapl_state *s, const char *dir, const char *entry, lon
 {
     if (s->n == s->cap) {
         int cap = s->cap ? 2 * s->cap : 8;
-        rapl_zone *z = realloc(s->zones, (size_t)cap * sizeof *z);
+        rapl_zone *z = dc_realloc(s->zones, (size_t)cap * sizeof *z);
         if (!z)
             return dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
         s->zones = z;
         s->cap = cap;
     }
     rapl_zone *z = &s->zones[s->n];
-    *z = (rapl_zone){ .a = a, .b = b, .dir = join(dir, entry), .id = strdup(entry) };
+    *z = (rapl_zone){ .a = a, .b = b, .dir = join(dir, entry), .id = dc_strdup(entry) };
     s->n++; /* counted now so that free_zones frees what was allocated */
     if (!z->dir || !z->id || !(z->energy = join(z->dir, "energy_uj")))
         return dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
@@ -231,7 +232,7 @@ static dc_status scan_tree(rapl_state *s, const char *root, const char *prefix, 
     for (int i = 0; st == DC_OK && i < tops; i++) {
         if (s->zones[i].b >= 0)
             continue;
-        char *dir = strdup(s->zones[i].dir); /* add_zone may move s->zones */
+        char *dir = dc_strdup(s->zones[i].dir); /* add_zone may move s->zones */
         st = dir ? scan_dir(s, dir, prefix, s->zones[i].a, err)
                  : dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
         free(dir);
@@ -250,7 +251,7 @@ static bool is_package(const rapl_zone *z)
 static dc_status describe_zones(rapl_state *s, bool *has_package, dc_error *err)
 {
     *has_package = false;
-    s->counters = calloc((size_t)s->n, sizeof *s->counters);
+    s->counters = dc_calloc((size_t)s->n, sizeof *s->counters);
     if (!s->counters)
         return dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
     for (int i = 0; i < s->n; i++) {
@@ -262,7 +263,7 @@ static dc_status describe_zones(rapl_state *s, bool *has_package, dc_error *err)
         free(path);
         if (st != DC_OK)
             return st;
-        if (!(z->name = strdup(buf)))
+        if (!(z->name = dc_strdup(buf)))
             return dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
         *has_package |= is_package(z);
     }
@@ -321,7 +322,7 @@ static dc_status rapl_init(void **state, const dc_energy_counter **counters, int
                            root);
         return fail_unreadable(err, root, errno);
     }
-    rapl_state *s = calloc(1, sizeof *s);
+    rapl_state *s = dc_calloc(1, sizeof *s);
     if (!s)
         return dc_fail(err, DC_ERR_NOMEM, "RAPL: out of memory");
     char others[160] = ""; /* zones of trees without a package, for the message */

@@ -3,6 +3,7 @@
  * order (see memory.h for the contracts and the layout).
  */
 #include "cascade/memory.h"
+#include "base/alloc.h"
 
 #include "cascade/hash.h"
 
@@ -156,7 +157,7 @@ static dc_status grow(dc_memory *m, dc_error *err)
     size_t n = m->mask + 1;
     if (n > SIZE_MAX / 2 / sizeof(dc_slot))
         return dc_fail(err, DC_ERR_NOMEM, "memory: the table cannot grow past %zu slots", n);
-    dc_slot *fresh = calloc(2 * n, sizeof(dc_slot));
+    dc_slot *fresh = dc_calloc(2 * n, sizeof(dc_slot));
     if (!fresh)
         return dc_fail(err, DC_ERR_NOMEM, "memory: out of memory growing to %zu slots",
                        2 * n);
@@ -184,9 +185,9 @@ dc_status dc_memory_init(dc_hash_kind kind, size_t capacity, dc_memory **out, dc
     size_t slots = capacity ? 2 : INITIAL_SLOTS; /* bounded: at most half full, forever */
     while (slots < 2 * capacity)
         slots *= 2;
-    dc_memory *m = calloc(1, sizeof *m);
+    dc_memory *m = dc_calloc(1, sizeof *m);
     if (m)
-        m->slots = calloc(slots, sizeof(dc_slot));
+        m->slots = dc_calloc(slots, sizeof(dc_slot));
     if (!m || !m->slots) {
         free(m);
         return dc_fail(err, DC_ERR_NOMEM, "memory: out of memory for %zu slots", slots);

@@ -1,5 +1,6 @@
 /* predictions.c — per-sample outputs of a model, and their HDF5 cache (predictions.h). */
 #include "cascade/predictions.h"
+#include "base/alloc.h"
 
 #include "base/pool.h"
 #include "kernels/kernels.h"
@@ -52,13 +53,13 @@ static dc_status alloc_predictions(dc_predictions *p, int n, int classes, bool l
     size_t m = (size_t)(n > 0 ? n : 1);
     p->n = n;
     p->num_classes = classes;
-    p->label = malloc(m * sizeof *p->label);
-    p->pred = malloc(m * sizeof *p->pred);
+    p->label = dc_malloc(m * sizeof *p->label);
+    p->pred = dc_malloc(m * sizeof *p->pred);
     bool ok = p->label && p->pred;
     for (int k = 0; k < 3; k++)
-        ok = (p->score[k] = malloc(m * sizeof *p->score[k])) && ok;
+        ok = (p->score[k] = dc_malloc(m * sizeof *p->score[k])) && ok;
     if (logits)
-        ok = (p->logits = malloc(m * (size_t)classes * sizeof *p->logits)) && ok;
+        ok = (p->logits = dc_malloc(m * (size_t)classes * sizeof *p->logits)) && ok;
     if (!ok) {
         dc_predictions_free(p);
         return dc_fail(err, DC_ERR_NOMEM, "out of memory for %d predictions", n);
@@ -115,11 +116,11 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
     snprintf(out->arch, sizeof out->arch, "%s", info.arch);
     out->macs = info.macs;
     size_t per = (size_t)info.in_c * info.in_h * info.in_w;
-    float *x = malloc(per * (size_t)batch * sizeof *x);
-    float *logits = malloc((size_t)k * batch * sizeof *logits);
-    float *probs = malloc((size_t)k * sizeof *probs);
-    dc_status *status = malloc((size_t)batch * sizeof *status);
-    dc_error *errs = malloc((size_t)batch * sizeof *errs);
+    float *x = dc_malloc(per * (size_t)batch * sizeof *x);
+    float *logits = dc_malloc((size_t)k * batch * sizeof *logits);
+    float *probs = dc_malloc((size_t)k * sizeof *probs);
+    dc_status *status = dc_malloc((size_t)batch * sizeof *status);
+    dc_error *errs = dc_malloc((size_t)batch * sizeof *errs);
     if (!x || !logits || !probs || !status || !errs)
         st = dc_fail(err, DC_ERR_NOMEM, "out of memory");
     for (int at = 0; st == DC_OK && at < n; at += batch) {

@@ -1,5 +1,6 @@
 /* report.c — metrics of a cascade run (see report.h). */
 #include "cascade/report.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -9,9 +10,9 @@ dc_status dc_report_init(dc_report *r, int num_classes, dc_error *err)
 {
     memset(r, 0, sizeof *r);
     r->num_classes = num_classes;
-    r->confusion = calloc((size_t)num_classes * num_classes, sizeof *r->confusion);
+    r->confusion = dc_calloc((size_t)num_classes * num_classes, sizeof *r->confusion);
     r->times_cap = 1024;
-    r->times = malloc((size_t)r->times_cap * sizeof *r->times);
+    r->times = dc_malloc((size_t)r->times_cap * sizeof *r->times);
     if (!r->confusion || !r->times) {
         dc_report_free(r);
         return dc_fail(err, DC_ERR_NOMEM, "out of memory for the report");
@@ -30,7 +31,7 @@ void dc_report_free(dc_report *r)
 dc_status dc_report_add(dc_report *r, const dc_sample_result *s, dc_error *err)
 {
     if (r->n == r->times_cap) {
-        double *t = realloc(r->times, (size_t)(2 * r->times_cap) * sizeof *t);
+        double *t = dc_realloc(r->times, (size_t)(2 * r->times_cap) * sizeof *t);
         if (!t)
             return dc_fail(err, DC_ERR_NOMEM, "out of memory for the report");
         r->times = t;
@@ -135,7 +136,7 @@ dc_report_summary dc_report_summarise(const dc_report *r)
         }
     }
     if (m > 0) {
-        double *t = malloc((size_t)m * sizeof *t);
+        double *t = dc_malloc((size_t)m * sizeof *t);
         if (t) {
             memcpy(t, r->times + DC_REPORT_WARMUP, (size_t)m * sizeof *t);
             double sum = 0;

@@ -1,5 +1,6 @@
 /* svg.c — threshold curves and heatmaps as standalone SVG files (see svg.h). */
 #include "cascade/svg.h"
+#include "base/alloc.h"
 
 #include "loaders/outfile.h"
 
@@ -295,8 +296,8 @@ static dc_status put_panel(FILE *f, double ox, double oy, dc_score_kind kind,
             ox + PANEL_W - 26, g.py + g.ph / 2);
 
     if (longest > 0) {
-        double *xs = malloc((2 * (size_t)longest + 2) * sizeof *xs);
-        double *ys = malloc((2 * (size_t)longest + 2) * sizeof *ys);
+        double *xs = dc_malloc((2 * (size_t)longest + 2) * sizeof *xs);
+        double *ys = dc_malloc((2 * (size_t)longest + 2) * sizeof *ys);
         if (!xs || !ys) {
             free(xs);
             free(ys);

@@ -1,5 +1,6 @@
 /* threshold.c — the exact lambda search and the original's grid (see threshold.h). */
 #include "cascade/threshold.h"
+#include "base/alloc.h"
 
 #include "loaders/outfile.h"
 
@@ -91,8 +92,8 @@ static dc_status sort_tables(const dc_pred_table *t1, const dc_pred_table *t2,
     if (rc != DC_OK)
         return rc;
     int n = t1->n;
-    st->v = malloc((size_t)n * sizeof *st->v);
-    sample *tmp = malloc((size_t)n * sizeof *tmp);
+    st->v = dc_malloc((size_t)n * sizeof *st->v);
+    sample *tmp = dc_malloc((size_t)n * sizeof *tmp);
     if (!st->v || !tmp) {
         free(st->v);
         free(tmp);
@@ -171,7 +172,7 @@ dc_status dc_threshold_curve(const dc_pred_table *first, const dc_pred_table *se
     if (rc != DC_OK)
         return rc;
     /* candidates: 0, the distinct scores inside (0, 1), 1 — at most n + 2 */
-    dc_threshold_point *pts = malloc(((size_t)t.n + 2) * sizeof *pts);
+    dc_threshold_point *pts = dc_malloc(((size_t)t.n + 2) * sizeof *pts);
     if (!pts) {
         free(t.v);
         return dc_fail(err, DC_ERR_NOMEM, "threshold search: out of memory (%d samples)", t.n);

@@ -1,5 +1,6 @@
 /* workload.c — duplicates, rotations and shuffling of the input stream (see workload.h). */
 #include "cascade/workload.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -95,8 +96,8 @@ dc_status dc_workload_build(int n, const dc_workload_opts *o, dc_work_item **ite
     if (total > INT32_MAX / 2)
         return dc_fail(err, DC_ERR_ARG, "--duplicates %g makes a stream of %lld samples; too "
                        "many", o->duplicates, (long long)total);
-    dc_work_item *a = malloc((size_t)(total > 0 ? total : 1) * sizeof *a);
-    int *pick = malloc((size_t)(n > 0 ? n : 1) * sizeof *pick);
+    dc_work_item *a = dc_malloc((size_t)(total > 0 ? total : 1) * sizeof *a);
+    int *pick = dc_malloc((size_t)(n > 0 ? n : 1) * sizeof *pick);
     if (!a || !pick) {
         free(a);
         free(pick);
@@ -140,7 +141,7 @@ dc_status dc_image_transform(const dc_image *src, dc_transform xf, dc_image *dst
     dst->w = swap ? h : w;
     dst->h = swap ? w : h;
     dst->c = c;
-    dst->data = malloc((size_t)w * h * c);
+    dst->data = dc_malloc((size_t)w * h * c);
     if (!dst->data)
         return dc_fail(err, DC_ERR_NOMEM, "out of memory transforming a %dx%d image", w, h);
     for (int y = 0; y < dst->h; y++) {

@@ -8,6 +8,7 @@
  * it does not collide with an already placed tensor whose lifetime overlaps its own.
  */
 #include "layers/net.h"
+#include "base/alloc.h"
 
 #include <stdlib.h>
 
@@ -41,8 +42,8 @@ static void sort_by_size_desc(int n, const size_t *sizes, int *order)
 size_t dc_arena_plan(int n, const size_t *sizes, const int *first, const int *last,
                      size_t *offsets)
 {
-    int *order = malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
-    int *placed = malloc((size_t)(n > 0 ? n : 1) * sizeof *placed);
+    int *order = dc_malloc((size_t)(n > 0 ? n : 1) * sizeof *order);
+    int *placed = dc_malloc((size_t)(n > 0 ? n : 1) * sizeof *placed);
     if (!order || !placed) {
         free(order);
         free(placed);

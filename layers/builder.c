@@ -2,6 +2,7 @@
  * builder.c — appending nodes to a net and loading their parameters (see builder.h).
  */
 #include "layers/builder.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -53,7 +54,7 @@ static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *
     dc_net *net = b->net;
     if (net->n_nodes == net->cap_nodes) {
         int cap = net->cap_nodes ? 2 * net->cap_nodes : 64;
-        dc_node *nodes = realloc(net->nodes, (size_t)cap * sizeof *nodes);
+        dc_node *nodes = dc_realloc(net->nodes, (size_t)cap * sizeof *nodes);
         if (!nodes) {
             b_fail(b, DC_ERR_NOMEM, "out of memory building %s", net->arch);
             return NULL;
@@ -66,7 +67,7 @@ static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *
     nd->op = op;
     snprintf(nd->name, sizeof nd->name, "%s", name ? name : "");
     if (n_ins > 0) {
-        nd->inputs = malloc((size_t)n_ins * sizeof *nd->inputs);
+        nd->inputs = dc_malloc((size_t)n_ins * sizeof *nd->inputs);
         if (!nd->inputs) {
             b_fail(b, DC_ERR_NOMEM, "out of memory building %s", net->arch);
             return NULL;
@@ -89,7 +90,7 @@ static float *alloc_param(dc_builder *b, size_t count, bool *ok)
     *ok = true;
     if (!b->weights && !b->random)
         return NULL;
-    float *p = calloc(count ? count : 1, sizeof *p);
+    float *p = dc_calloc(count ? count : 1, sizeof *p);
     if (!p) {
         b_fail(b, DC_ERR_NOMEM, "out of memory for the parameters of %s", b->net->arch);
         *ok = false;
@@ -237,7 +238,7 @@ static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double 
 {
     int64_t shape[1] = { c };
     bool fill = b->weights || b->random;
-    float *buf = fill ? malloc(4 * (size_t)c * sizeof *buf) : NULL;
+    float *buf = fill ? dc_malloc(4 * (size_t)c * sizeof *buf) : NULL;
     if (fill && !buf) {
         b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
         return false;
@@ -283,7 +284,7 @@ static int fold_conv_bn(dc_builder *b, dc_node *nd, const char *conv, const char
     if (!nd || !read_conv_params(b, nd, conv, conv_has_bias))
         return -1;
     int cout = nd->conv.cout;
-    double *scale = malloc(2 * (size_t)cout * sizeof *scale);
+    double *scale = dc_malloc(2 * (size_t)cout * sizeof *scale);
     if (!scale)
         return b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
     double *shift = scale + cout;
@@ -365,7 +366,7 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
     bool ok;
     float *k3 = alloc_param(b, (size_t)cout * cin * 9, &ok);
     float *k1 = ok ? alloc_param(b, (size_t)cout * cin, &ok) : NULL;
-    double *scale = malloc(2 * (size_t)cout * sizeof *scale);
+    double *scale = dc_malloc(2 * (size_t)cout * sizeof *scale);
     if (!ok || !scale) {
         free(k3);
         free(k1);
@@ -409,7 +410,7 @@ int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act)
     bool ok1, ok2;
     nd->weight = alloc_param(b, (size_t)c, &ok1);
     nd->bias = alloc_param(b, (size_t)c, &ok2);
-    double *scale = malloc(2 * (size_t)c * sizeof *scale);
+    double *scale = dc_malloc(2 * (size_t)c * sizeof *scale);
     if (!ok1 || !ok2 || !scale) {
         free(scale);
         return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", bn);
@@ -753,7 +754,7 @@ static bool check_buffer(dc_builder *b, const char *key, int ndim, const int64_t
             memcpy(got, want, n * sizeof *got);
         return true;
     }
-    float *buf = got ? got : malloc(n * sizeof *buf);
+    float *buf = got ? got : dc_malloc(n * sizeof *buf);
     if (!buf) {
         b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", key);
         return false;
@@ -805,8 +806,8 @@ static bool swin_v2_cpb(dc_builder *b, const char *prefix, int ws, int heads, fl
     int t = (2 * ws - 1) * (2 * ws - 1), hid = SWIN_V2_CPB_HIDDEN;
     char key[160];
     bool ok;
-    float *coords = malloc((size_t)t * 2 * sizeof *coords);
-    float *want = malloc((size_t)t * 2 * sizeof *want);
+    float *coords = dc_malloc((size_t)t * 2 * sizeof *coords);
+    float *want = dc_malloc((size_t)t * 2 * sizeof *want);
     float *w0 = alloc_param(b, (size_t)hid * 2, &ok);
     float *b0 = ok ? alloc_param(b, (size_t)hid, &ok) : NULL;
     float *w2 = ok ? alloc_param(b, (size_t)heads * hid, &ok) : NULL;
@@ -874,7 +875,7 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
     if (v2)
         nd->logit_scale = alloc_param(b, (size_t)heads, &ok[5]);
     float *table = alloc_param(b, (size_t)t * heads, &ok[6]);
-    float *index = malloc((size_t)n * n * sizeof *index);
+    float *index = dc_malloc((size_t)n * n * sizeof *index);
     if (!ok[0] || !ok[1] || !ok[2] || !ok[3] || !ok[4] || !ok[5] || !ok[6] || !index) {
         free(table), free(index);
         return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);

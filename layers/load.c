@@ -4,6 +4,7 @@
  * that no tensor of the file went unused, and plan the arena.
  */
 #include "layers/builder.h"
+#include "base/alloc.h"
 #include "zoo/zoo.h"
 
 #include <stdio.h>
@@ -105,9 +106,9 @@ dc_status dc_net_load(const char *path, int max_batch, dc_net **out, dc_error *e
     if (st == DC_OK)
         st = dc_weights_check_all_used(w, err);
     if (st == DC_OK && a->class_names) {
-        net->class_names = calloc((size_t)a->num_classes, sizeof *net->class_names);
+        net->class_names = dc_calloc((size_t)a->num_classes, sizeof *net->class_names);
         for (int i = 0; net->class_names && i < a->num_classes; i++)
-            if (!(net->class_names[i] = strdup(a->class_names[i])))
+            if (!(net->class_names[i] = dc_strdup(a->class_names[i])))
                 st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
         if (!net->class_names)
             st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);

@@ -3,6 +3,7 @@
  * the nodes in order, each node calling its kernel on the arena.
  */
 #include "layers/net.h"
+#include "base/alloc.h"
 
 #include "base/pool.h"
 
@@ -33,7 +34,7 @@ const char *dc_op_name(dc_op op)
 
 dc_net *dc_net_new(void)
 {
-    dc_net *net = calloc(1, sizeof *net);
+    dc_net *net = dc_calloc(1, sizeof *net);
     if (net)
         net->output = -1;
     return net;
@@ -91,7 +92,7 @@ static void blas_single_thread(void)
 /* Readers of each node (the output counts as one more). */
 static int *count_readers(const dc_net *net)
 {
-    int *readers = calloc((size_t)net->n_nodes, sizeof *readers);
+    int *readers = dc_calloc((size_t)net->n_nodes, sizeof *readers);
     if (!readers)
         return NULL;
     for (int i = 0; i < net->n_nodes; i++)
@@ -176,7 +177,7 @@ static void choose_winograd(dc_net *net, int max_batch)
             continue;
         const size_t per_group = dc_winograd_weight_floats(&g);
         const size_t w_group = (size_t)g.cout * g.cin * 9;
-        nd->winograd = malloc(per_group * (size_t)nd->conv.groups * sizeof(float));
+        nd->winograd = dc_malloc(per_group * (size_t)nd->conv.groups * sizeof(float));
         for (int k = 0; nd->winograd && k < nd->conv.groups; k++)
             dc_winograd_transform_weights(&g, nd->weight + k * w_group,
                                           nd->winograd + k * per_group);
@@ -229,10 +230,10 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     dc_net_fuse(net);
     choose_winograd(net, max_batch);
 
-    size_t *sizes = calloc((size_t)n, sizeof *sizes);
-    size_t *offsets = calloc((size_t)n, sizeof *offsets);
-    int *first = calloc((size_t)n, sizeof *first);
-    int *last = calloc((size_t)n, sizeof *last);
+    size_t *sizes = dc_calloc((size_t)n, sizeof *sizes);
+    size_t *offsets = dc_calloc((size_t)n, sizeof *offsets);
+    int *first = dc_calloc((size_t)n, sizeof *first);
+    int *last = dc_calloc((size_t)n, sizeof *last);
     if (!sizes || !offsets || !first || !last) {
         free(sizes), free(offsets), free(first), free(last);
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
@@ -273,10 +274,10 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     free(net->shared_cols);
     net->workspace = NULL;
     /* without it, single-tile convs split by channels each redo their im2col */
-    net->shared_cols = shared ? aligned_alloc(64, (shared + 15) / 16 * 16 * sizeof(float)) : NULL;
+    net->shared_cols = shared ? dc_aligned_alloc(64, (shared + 15) / 16 * 16 * sizeof(float)) : NULL;
     net->workspace_threads = 0;
     net->workspace_floats = (ws + 15) / 16 * 16 + 16; /* per thread, 64-byte aligned */
-    net->arena = aligned_alloc(64, (total ? total : 16) * sizeof(float));
+    net->arena = dc_aligned_alloc(64, (total ? total : 16) * sizeof(float));
     if (!net->arena)
         return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of activations",
                        net->arch, total * sizeof(float) >> 20);
@@ -292,7 +293,7 @@ static dc_status ensure_workspace(dc_net *net, int threads, dc_error *err)
     if (net->workspace && net->workspace_threads >= threads)
         return DC_OK;
     free(net->workspace);
-    net->workspace = aligned_alloc(64, net->workspace_floats * (size_t)threads * sizeof(float));
+    net->workspace = dc_aligned_alloc(64, net->workspace_floats * (size_t)threads * sizeof(float));
     net->workspace_threads = net->workspace ? threads : 0;
     if (!net->workspace)
         return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of scratch for %d "

@@ -4,6 +4,7 @@
  * themselves are read by dataset_cifar.c, dataset_idx.c and dataset_folder.c.
  */
 #include "loaders/dataset.h"
+#include "base/alloc.h"
 #include "loaders/preprocess.h"
 
 #include <dirent.h>
@@ -34,7 +35,7 @@ char *dc_dataset_join(const char *a, const char *b)
     size_t la = strlen(a), lb = strlen(b);
     while (la > 1 && a[la - 1] == '/')
         la--;
-    char *s = malloc(la + lb + 2);
+    char *s = dc_malloc(la + lb + 2);
     if (!s)
         return NULL;
     memcpy(s, a, la);
@@ -46,12 +47,12 @@ char *dc_dataset_join(const char *a, const char *b)
 dc_status dc_dataset_set_classes(dc_dataset *ds, const char *const *names, int n,
                                  dc_error *err)
 {
-    ds->class_names = calloc((size_t)(n > 0 ? n : 1), sizeof *ds->class_names);
+    ds->class_names = dc_calloc((size_t)(n > 0 ? n : 1), sizeof *ds->class_names);
     if (!ds->class_names)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", ds->root);
     ds->num_classes = n;
     for (int i = 0; i < n; i++) {
-        ds->class_names[i] = strdup(names[i]);
+        ds->class_names[i] = dc_strdup(names[i]);
         if (!ds->class_names[i])
             return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", ds->root);
     }
@@ -169,7 +170,7 @@ static char *dc_dataset_intel_root(const char *path, bool train, dc_error *err)
             dc_fail(err, DC_ERR_IO, "%s: no %s/ directory (the %s split of the Intel dataset)",
                     path, split, train ? "training" : "test");
         else
-            pick = strdup(path);
+            pick = dc_strdup(path);
         if (!pick && err && err->code == DC_OK)
             dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     }
@@ -189,7 +190,7 @@ static char *dc_dataset_imagenet_root(const char *path, bool train, dc_error *er
     else if (dc_dataset_has(path, other, true))
         return dc_fail(err, DC_ERR_IO, "%s: has %s/ but no %s/", path, other, split), NULL;
     else
-        pick = strdup(path);
+        pick = dc_strdup(path);
     if (!pick)
         dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     return pick;
@@ -218,7 +219,7 @@ dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dat
         strcmp(kind, "imagenet") != 0 && strcmp(kind, "intel") != 0)
         return dc_fail(err, DC_ERR_ARG, "unknown dataset kind '%s' (cifar10, fashionmnist, "
                        "imagenet or intel)", kind);
-    dc_dataset *ds = calloc(1, sizeof *ds);
+    dc_dataset *ds = dc_calloc(1, sizeof *ds);
     if (!ds)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     snprintf(ds->kind, sizeof ds->kind, "%s", kind);
@@ -328,7 +329,7 @@ dc_status dc_dataset_image(const dc_dataset *ds, int i, dc_image *out, dc_error 
                        ds->count - 1);
     if (ds->pixels) {
         size_t bytes = (size_t)ds->w * ds->h * ds->c;
-        out->data = malloc(bytes);
+        out->data = dc_malloc(bytes);
         if (!out->data)
             return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", ds->root);
         memcpy(out->data, ds->pixels + bytes * (size_t)i, bytes);

@@ -11,6 +11,7 @@
  * Images are stored interleaved (HWC), as every dc_image is.
  */
 #include "loaders/dataset.h"
+#include "base/alloc.h"
 #include "loaders/pickle.h"
 
 #include <ctype.h>
@@ -38,11 +39,11 @@ static dc_status dc_cifar_grow(dc_dataset *ds, size_t n, const char *path, dc_er
     size_t total = (size_t)ds->count + n;
     if (total > (size_t)DC_CIFAR_MAX_RECORDS * 8)
         return dc_fail(err, DC_ERR_FORMAT, "%s: too many records", path);
-    uint8_t *px = realloc(ds->pixels, total * DC_CIFAR_PIXELS);
+    uint8_t *px = dc_realloc(ds->pixels, total * DC_CIFAR_PIXELS);
     if (!px)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     ds->pixels = px;
-    int *lb = realloc(ds->labels, total * sizeof *lb);
+    int *lb = dc_realloc(ds->labels, total * sizeof *lb);
     if (!lb)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     ds->labels = lb;
@@ -271,7 +272,7 @@ static dc_status dc_cifar_find(const char *dir, char **found, bool *binary, dc_e
                 *found = p;
             } else {
                 free(p);
-                *found = strdup(dir);
+                *found = dc_strdup(dir);
             }
             return *found ? DC_OK : dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", dir);
         }

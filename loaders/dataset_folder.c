@@ -5,6 +5,7 @@
  * list of files is kept; images are decoded on demand by dc_dataset_image.
  */
 #include "loaders/dataset.h"
+#include "base/alloc.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -31,13 +32,13 @@ static bool dc_names_add(dc_names *l, const char *s)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 64;
-        char **p = realloc(l->items, cap * sizeof *p);
+        char **p = dc_realloc(l->items, cap * sizeof *p);
         if (!p)
             return false;
         l->items = p;
         l->cap = cap;
     }
-    if (!(l->items[l->n] = strdup(s)))
+    if (!(l->items[l->n] = dc_strdup(s)))
         return false;
     l->n++;
     return true;
@@ -112,10 +113,10 @@ static dc_status dc_folder_add_class(dc_dataset *ds, const char *dir, int label,
         size_t c = *cap ? *cap : 1024;
         while (c < need)
             c *= 2;
-        char **f = realloc(ds->files, c * sizeof *f);
+        char **f = dc_realloc(ds->files, c * sizeof *f);
         if (f)
             ds->files = f;
-        int *l = f ? realloc(ds->labels, c * sizeof *l) : NULL;
+        int *l = f ? dc_realloc(ds->labels, c * sizeof *l) : NULL;
         if (l)
             ds->labels = l;
         if (!f || !l) {
@@ -140,7 +141,7 @@ static dc_status dc_folder_add_class(dc_dataset *ds, const char *dir, int label,
 
 dc_status dc_dataset_read_folder(dc_dataset *ds, const char *dir, dc_error *err)
 {
-    ds->root = strdup(dir);
+    ds->root = dc_strdup(dir);
     if (!ds->root)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", dir);
     dc_names classes;

@@ -7,6 +7,7 @@
  * dimension N. zlib's gzread reads both gzip'd and plain files, so one path serves both.
  */
 #include "loaders/dataset.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -138,7 +139,7 @@ static dc_status dc_idx_read_data(dc_idx_file *f, size_t n, const char *what, ui
     dc_status st = DC_OK;
     while (st == DC_OK && have < n) {
         size_t step = n - have < DC_IDX_CHUNK ? n - have : DC_IDX_CHUNK;
-        uint8_t *p = realloc(buf, have + step);
+        uint8_t *p = dc_realloc(buf, have + step);
         if (!p) {
             st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", f->path);
             break;
@@ -215,7 +216,7 @@ static char *dc_idx_locate(const char *dir, const char *name)
     if (!plain || dc_dataset_is_file(plain))
         return plain;
     size_t n = strlen(plain);
-    char *gz = realloc(plain, n + 4);
+    char *gz = dc_realloc(plain, n + 4);
     if (!gz) {
         free(plain);
         return NULL;
@@ -238,7 +239,7 @@ static dc_status dc_idx_find(const char *dir, bool train, char **images, char **
     snprintf(lname, sizeof lname, "%s-labels-idx1-ubyte", split);
     *images = *labels = NULL;
     for (size_t s = 0; s < sizeof subdirs / sizeof subdirs[0]; s++) {
-        char *d = strcmp(subdirs[s], ".") == 0 ? strdup(dir) : dc_dataset_join(dir, subdirs[s]);
+        char *d = strcmp(subdirs[s], ".") == 0 ? dc_strdup(dir) : dc_dataset_join(dir, subdirs[s]);
         if (!d)
             return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", dir);
         *images = dc_idx_locate(d, iname);
@@ -265,7 +266,7 @@ dc_status dc_dataset_read_idx(dc_dataset *ds, const char *dir, bool train, dc_er
     dc_status st = dc_idx_find(dir, train, &ipath, &lpath, err);
     if (st != DC_OK)
         return st;
-    ds->root = strdup(dir);
+    ds->root = dc_strdup(dir);
     if (!ds->root)
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", dir);
     if (st == DC_OK)
@@ -298,7 +299,7 @@ dc_status dc_dataset_read_idx(dc_dataset *ds, const char *dir, bool train, dc_er
                               &ds->pixels, err);
     if (st == DC_OK)
         st = dc_idx_read_data(&fl, ldims[0], "labels", &lab, err);
-    if (st == DC_OK && !(ds->labels = malloc(sizeof *ds->labels * (idims[0] ? idims[0] : 1))))
+    if (st == DC_OK && !(ds->labels = dc_malloc(sizeof *ds->labels * (idims[0] ? idims[0] : 1))))
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", lpath);
     for (uint32_t i = 0; st == DC_OK && i < ldims[0]; i++) {
         if (lab[i] >= DC_IDX_CLASSES)

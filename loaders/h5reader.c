@@ -3,6 +3,7 @@
  */
 #define _GNU_SOURCE /* memfd_create */
 #include "loaders/h5reader.h"
+#include "base/alloc.h"
 
 #include "loaders/h5snapshot_build.h"
 
@@ -58,7 +59,7 @@ static void *heap_alloc(size_t size, void *arg)
 {
     void **slot = arg;
     free(*slot);
-    *slot = malloc(size ? size : 1); /* malloc's alignment is at least 8 */
+    *slot = dc_malloc(size ? size : 1); /* malloc's alignment is at least 8 */
     return *slot;
 }
 

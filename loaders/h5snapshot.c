@@ -7,6 +7,7 @@
  * and every record's data size must match its class, element size and shape.
  */
 #include "loaders/h5snapshot.h"
+#include "base/alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -128,7 +129,7 @@ dc_status dc_h5snap_parse(const char *path, const void *block, size_t size,
                           void *release_arg, dc_h5snap **out, dc_error *err)
 {
     *out = NULL;
-    dc_h5snap *s = calloc(1, sizeof *s);
+    dc_h5snap *s = dc_calloc(1, sizeof *s);
     if (!s)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     snprintf(s->path, sizeof s->path, "%s", path);
@@ -170,8 +171,8 @@ dc_status dc_h5snap_parse(const char *path, const void *block, size_t size,
         goto fail;
     }
     s->n = (int)h.n_items;
-    s->items = calloc(h.n_items ? h.n_items : 1, sizeof *s->items);
-    s->by_name = calloc(h.n_items ? h.n_items : 1, sizeof *s->by_name);
+    s->items = dc_calloc(h.n_items ? h.n_items : 1, sizeof *s->items);
+    s->by_name = dc_calloc(h.n_items ? h.n_items : 1, sizeof *s->by_name);
     if (!s->items || !s->by_name) {
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %u HDF5 objects", path,
                      h.n_items);

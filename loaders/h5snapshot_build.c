@@ -10,6 +10,7 @@
  * tensor is copied once, from the file into the block the parent will map.
  */
 #include "loaders/h5snapshot_build.h"
+#include "base/alloc.h"
 
 #include <hdf5.h>
 #include <stdbool.h>
@@ -53,7 +54,7 @@ static pending *add_item(builder *b, dc_h5snap_kind kind, const char *name, bool
     }
     if (b->n == b->cap) {
         int cap = b->cap ? 2 * b->cap : 256;
-        pending *p = realloc(b->items, (size_t)cap * sizeof *p);
+        pending *p = dc_realloc(b->items, (size_t)cap * sizeof *p);
         if (!p) {
             b->st = dc_fail(b->err, DC_ERR_NOMEM, "out of memory listing the HDF5 objects");
             return NULL;
@@ -62,7 +63,7 @@ static pending *add_item(builder *b, dc_h5snap_kind kind, const char *name, bool
         b->cap = cap;
     }
     size_t len = strlen(name);
-    char *copy = malloc(len + 2);
+    char *copy = dc_malloc(len + 2);
     if (!copy) {
         b->st = dc_fail(b->err, DC_ERR_NOMEM, "out of memory listing the HDF5 objects");
         return NULL;
@@ -153,14 +154,14 @@ static bool read_attr_strings(builder *b, hid_t a, hid_t ft, pending *p)
     if (H5Tis_variable_str(ft) > 0) {
         H5Tset_size(mt, H5T_VARIABLE);
         H5Tset_cset(mt, H5Tget_cset(ft));
-        char **tmp = calloc(n ? n : 1, sizeof *tmp);
+        char **tmp = dc_calloc(n ? n : 1, sizeof *tmp);
         ok = tmp && H5Aread(a, mt, tmp) >= 0;
         size_t total = 0;
         for (size_t i = 0; ok && i < n; i++) {
             total += (tmp[i] ? strlen(tmp[i]) : 0) + 1;
             ok = total <= DC_H5SNAP_MAX_ATTR_TEXT;
         }
-        if (ok && !(text = malloc(total ? total : 1)))
+        if (ok && !(text = dc_malloc(total ? total : 1)))
             ok = false;
         for (size_t i = 0; ok && i < n; i++) {
             size_t len = tmp[i] ? strlen(tmp[i]) : 0;
@@ -178,8 +179,8 @@ static bool read_attr_strings(builder *b, hid_t a, hid_t ft, pending *p)
         H5Tset_size(mt, len + 1);
         H5Tset_cset(mt, H5Tget_cset(ft)); /* ASCII to UTF-8 is no conversion libhdf5 makes */
         H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        char *buf = ok ? calloc(n, len + 1) : NULL;
-        ok = buf && H5Aread(a, mt, buf) >= 0 && (text = malloc(n * (len + 1)));
+        char *buf = ok ? dc_calloc(n, len + 1) : NULL;
+        ok = buf && H5Aread(a, mt, buf) >= 0 && (text = dc_malloc(n * (len + 1)));
         for (size_t i = 0; ok && i < n; i++) {
             const char *s = buf + i * (len + 1);
             size_t l = strnlen(s, len);
@@ -231,7 +232,7 @@ static herr_t visit_attr(hid_t loc, const char *name, const H5A_info_t *info, vo
         hid_t mt = p->rec.cls == DC_H5SNAP_INT ? H5T_NATIVE_INT64
                    : p->rec.cls == DC_H5SNAP_UINT ? H5T_NATIVE_UINT64
                    : p->rec.elem_size <= 4 ? H5T_NATIVE_FLOAT : H5T_NATIVE_DOUBLE;
-        p->values = malloc(p->value_bytes ? p->value_bytes : 1);
+        p->values = dc_malloc(p->value_bytes ? p->value_bytes : 1);
         ok = p->values && (p->rec.count == 0 || H5Aread(a, mt, p->values) >= 0);
         if (!ok)
             b->st = dc_fail(b->err, DC_ERR_FORMAT, "cannot read attribute '%s'", name);
@@ -327,7 +328,7 @@ static bool check_dataset(builder *b, hid_t ds, pending *p)
         char note[200];
         snprintf(note, sizeof note, "compressed with %s, which this HDF5 library cannot "
                  "decode (re-save it uncompressed or with gzip)", filter);
-        if (!(p->filter_note = strdup(note))) {
+        if (!(p->filter_note = dc_strdup(note))) {
             b->st = dc_fail(b->err, DC_ERR_NOMEM, "out of memory listing the HDF5 objects");
             ok = false;
         }
@@ -370,7 +371,7 @@ static herr_t visit_link(hid_t group, const char *name, const H5L_info_t *info, 
         }
     if (b->n_seen == b->cap_seen) {
         int cap = b->cap_seen ? 2 * b->cap_seen : 256;
-        haddr_t *s = realloc(b->seen, (size_t)cap * sizeof *s);
+        haddr_t *s = dc_realloc(b->seen, (size_t)cap * sizeof *s);
         if (!s) {
             b->st = dc_fail(b->err, DC_ERR_NOMEM, "out of memory listing the HDF5 objects");
             return -1;

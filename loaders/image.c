@@ -13,6 +13,7 @@
 #endif
 
 #include "loaders/image.h"
+#include "base/alloc.h"
 #include "loaders/outfile.h"
 
 #include <errno.h>
@@ -61,7 +62,7 @@ static dc_status dc_image_alloc(const char *path, uint32_t w, uint32_t h, int c,
     if ((uint64_t)w * h > DC_IMAGE_MAX_PIXELS)
         return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: image of %ux%u pixels is too large "
                        "(limit %u pixels)", path, w, h, DC_IMAGE_MAX_PIXELS);
-    out->data = malloc((size_t)w * h * (size_t)c);
+    out->data = dc_malloc((size_t)w * h * (size_t)c);
     if (!out->data)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for a %ux%u image", path, w, h);
     out->w = (int)w;
@@ -207,7 +208,7 @@ static dc_status dc_png_decode(dc_png_reader *r, dc_image *out, dc_error *err)
     st = dc_image_alloc(r->path, w, h, 3, out, err);
     if (st != DC_OK)
         return st;
-    r->rows = malloc(sizeof *r->rows * h);
+    r->rows = dc_malloc(sizeof *r->rows * h);
     if (!r->rows)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for PNG rows", r->path);
     for (uint32_t y = 0; y < h; y++)
@@ -396,7 +397,7 @@ static dc_status dc_png_write_file(FILE *f, const char *path, const dc_image *im
                                     dc_png_on_warning);
     if (w.png)
         w.info = png_create_info_struct(w.png);
-    w.rows = malloc(sizeof *w.rows * (size_t)img->h);
+    w.rows = dc_malloc(sizeof *w.rows * (size_t)img->h);
     dc_status st = DC_OK;
     if (!w.png || !w.info || !w.rows)
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for the PNG writer", path);
@@ -474,9 +475,9 @@ dc_status dc_image_resize_bilinear(const dc_image *src, int w, int h, dc_image *
                        w, h);
     if ((uint64_t)w * (uint64_t)h > DC_IMAGE_MAX_PIXELS)
         return dc_fail(err, DC_ERR_ARG, "resize: %dx%d is too large", w, h);
-    int *ix = malloc(sizeof(int) * 2 * ((size_t)w + h));
-    float *fx = malloc(sizeof(float) * ((size_t)w + h));
-    dst->data = malloc((size_t)w * h * (size_t)src->c);
+    int *ix = dc_malloc(sizeof(int) * 2 * ((size_t)w + h));
+    float *fx = dc_malloc(sizeof(float) * ((size_t)w + h));
+    dst->data = dc_malloc((size_t)w * h * (size_t)src->c);
     if (!ix || !fx || !dst->data) {
         free(ix);
         free(fx);

@@ -11,6 +11,7 @@
 #endif
 
 #include "loaders/npy.h"
+#include "base/alloc.h"
 #include "loaders/outfile.h"
 
 #include <errno.h>
@@ -390,7 +391,7 @@ static dc_status dc_npy_read_preamble(FILE *f, const char *path, uint32_t *heade
 static dc_status dc_npy_read_header(FILE *f, const char *path, uint32_t len, dc_npy_header *h,
                                     dc_error *err)
 {
-    char *text = malloc(len ? len : 1);
+    char *text = dc_malloc(len ? len : 1);
     if (!text)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for the NPY header", path);
     errno = 0;
@@ -428,7 +429,7 @@ static dc_status dc_npy_read_data(FILE *f, const char *path, size_t data_off, si
      * 1 MiB), so a header claiming 96 GB costs only the bytes sent. */
     bool regular = fstat(fileno(f), &sb) == 0 && S_ISREG(sb.st_mode);
     size_t cap = regular || need < ((size_t)1 << 20) ? need : (size_t)1 << 20;
-    float *data = malloc(cap);
+    float *data = dc_malloc(cap);
     if (!data)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data", path,
                        need);
@@ -436,7 +437,7 @@ static dc_status dc_npy_read_data(FILE *f, const char *path, size_t data_off, si
     size_t got = dc_npy_read_bytes(f, data, cap);
     while (got == cap && cap < need && !ferror(f)) {
         size_t grow = cap > need / 2 ? need : 2 * cap;
-        float *more = realloc(data, grow);
+        float *more = dc_realloc(data, grow);
         if (!more) {
             free(data);
             return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for %zu bytes of data",

@@ -7,6 +7,7 @@
 #endif
 
 #include "loaders/outfile.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,7 +50,7 @@ static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
     if (lstat(path, &ls) != 0) {
         if (errno != ENOENT)
             return dc_fail(err, DC_ERR_IO, "%s: cannot write: %s", path, strerror(errno));
-        o->path = strdup(path); /* a new file */
+        o->path = dc_strdup(path); /* a new file */
         return o->path ? DC_OK : dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     }
     if (S_ISLNK(ls.st_mode)) {
@@ -61,7 +62,7 @@ static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
             /* /dev/stdout redirected to a file: renaming over that file would leave the
              * shell's descriptor on an unlinked copy; write through the name instead */
             *in_place = true;
-            o->path = strdup(path);
+            o->path = dc_strdup(path);
             return o->path ? DC_OK : dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
         }
         if (S_ISREG(sb.st_mode)) {
@@ -86,7 +87,7 @@ static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
     else
         return dc_fail(err, DC_ERR_ARG, "%s: is a %s, not a file; not writing over it", path,
                        S_ISDIR(ls.st_mode) ? "directory" : "socket or block device");
-    o->path = strdup(path);
+    o->path = dc_strdup(path);
     return o->path ? DC_OK : dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
 }
 
@@ -95,7 +96,7 @@ static dc_status outfile_target(dc_outfile *o, const char *path, unsigned flags,
 static dc_status outfile_create_tmp(dc_outfile *o, unsigned flags, dc_error *err)
 {
     size_t cap = strlen(o->path) + 32;
-    o->tmp = malloc(cap);
+    o->tmp = dc_malloc(cap);
     if (!o->tmp)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", o->path);
     snprintf(o->tmp, cap, "%s.tmp-%ld", o->path, (long)getpid());

@@ -7,6 +7,7 @@
  * memo may share values and containers may be mutated after being memoised, as in Python.
  */
 #include "loaders/pickle.h"
+#include "base/alloc.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -125,7 +126,7 @@ static bool dc_pk_grow(void **arr, size_t *cap, size_t need, size_t elem)
     size_t c = *cap ? *cap : 16;
     while (c < need)
         c *= 2;
-    void *p = realloc(*arr, c * elem);
+    void *p = dc_realloc(*arr, c * elem);
     if (!p)
         return false;
     *arr = p;
@@ -152,7 +153,7 @@ static dc_pickle_value *dc_pk_new(dc_pk_parser *ps, dc_pickle_kind kind, int int
         dc_pk_nomem(ps);
         return NULL;
     }
-    dc_pickle_value *v = calloc(1, sizeof *v);
+    dc_pickle_value *v = dc_calloc(1, sizeof *v);
     if (!v) {
         dc_pk_nomem(ps);
         return NULL;
@@ -360,7 +361,7 @@ static bool dc_pk_index_reserve(dc_pickle_value *d)
     size_t cap = d->index_cap ? 2 * d->index_cap : 16;
     while (cap < 2 * (d->count + 1))
         cap *= 2;
-    size_t *idx = calloc(cap, sizeof *idx);
+    size_t *idx = dc_calloc(cap, sizeof *idx);
     if (!idx)
         return false;
     free(d->index);
@@ -410,7 +411,7 @@ static dc_status dc_pk_latin1(dc_pk_parser *ps, const dc_pickle_value *args,
     dc_pickle *pk = ps->pk;
     if (!dc_pk_grow((void **)&pk->blobs, &pk->cap_blobs, pk->nblobs + 1, sizeof *pk->blobs))
         return dc_pk_nomem(ps);
-    uint8_t *bytes = malloc(t->len ? t->len : 1);
+    uint8_t *bytes = dc_malloc(t->len ? t->len : 1);
     if (!bytes)
         return dc_pk_nomem(ps);
     pk->blobs[pk->nblobs++] = bytes;
@@ -797,7 +798,7 @@ dc_status dc_pickle_parse(const uint8_t *buf, size_t n, const char *name, dc_pic
     dc_error local;
     if (!err)
         err = &local;
-    dc_pickle *pk = calloc(1, sizeof *pk);
+    dc_pickle *pk = dc_calloc(1, sizeof *pk);
     if (!pk)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
     dc_pk_parser ps = { .pk = pk, .name = name, .buf = buf, .n = n, .err = err };
@@ -844,7 +845,7 @@ dc_status dc_pickle_load(const char *path, size_t max_bytes, dc_pickle **out, dc
             size_t c = cap ? cap * 2 : 1 << 16;
             if (c > max_bytes + 1)
                 c = max_bytes + 1;
-            uint8_t *p = realloc(buf, c);
+            uint8_t *p = dc_realloc(buf, c);
             if (!p) {
                 st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
                 break;

@@ -10,6 +10,7 @@
  * weights come out identical and so does every output byte.
  */
 #include "loaders/preprocess.h"
+#include "base/alloc.h"
 
 #include <math.h>
 #include <stdbool.h>
@@ -111,10 +112,10 @@ static dc_status dc_pil_coeffs_make(int in_size, int out_size, const dc_pil_filt
     double filterscale = scale < 1.0 ? 1.0 : scale;
     double support = f->support * filterscale;
     int ksize = (int)ceil(support) * 2 + 1;
-    double *kk = malloc(sizeof(double) * (size_t)ksize);
-    c->first = malloc(sizeof(int) * (size_t)out_size);
-    c->taps = malloc(sizeof(int) * (size_t)out_size);
-    c->weight = malloc(sizeof(int32_t) * (size_t)out_size * (size_t)ksize);
+    double *kk = dc_malloc(sizeof(double) * (size_t)ksize);
+    c->first = dc_malloc(sizeof(int) * (size_t)out_size);
+    c->taps = dc_malloc(sizeof(int) * (size_t)out_size);
+    c->weight = dc_malloc(sizeof(int32_t) * (size_t)out_size * (size_t)ksize);
     if (!kk || !c->first || !c->taps || !c->weight) {
         free(kk);
         dc_pil_coeffs_free(c);
@@ -233,7 +234,7 @@ static dc_status dc_pil_alloc(dc_image *img, int w, int h, int c, dc_error *err)
     img->w = w;
     img->h = h;
     img->c = c;
-    img->data = malloc((size_t)w * h * c);
+    img->data = dc_malloc((size_t)w * h * c);
     if (!img->data)
         return dc_fail(err, DC_ERR_NOMEM, "resize: out of memory for %dx%dx%d", w, h, c);
     return DC_OK;

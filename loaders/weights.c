@@ -8,6 +8,7 @@
  * Every failure is a dc_error that names the file and, where there is one, the tensor.
  */
 #include "loaders/weights.h"
+#include "base/alloc.h"
 
 #include "loaders/h5reader.h"
 #include "loaders/h5snapshot.h"
@@ -90,12 +91,12 @@ static dc_status read_string_attr(dc_weights *w, const char *name, bool required
     if (it->cls != DC_H5SNAP_STRING || it->count < 1 || it->count > 100000)
         return dc_fail(err, DC_ERR_FORMAT, "%s: attribute '%s' must be text", w->path, name);
     int n = (int)it->count;
-    char **strs = calloc((size_t)n, sizeof *strs);
+    char **strs = dc_calloc((size_t)n, sizeof *strs);
     if (!strs)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory reading '%s'", w->path, name);
     const char *p = it->data;
     for (int i = 0; i < n; i++, p += strlen(p) + 1)
-        if (!(strs[i] = strdup(p))) {
+        if (!(strs[i] = dc_strdup(p))) {
             for (int k = 0; k < i; k++)
                 free(strs[k]);
             free(strs);
@@ -197,13 +198,13 @@ dc_status dc_weights_open(const char *path, dc_weights **out, dc_error *err)
         return dc_fail(err, DC_ERR_FORMAT, "%s: not an HDF5 file (expected a dualcnn weight "
                        "file, see tools/export_weights.py)", path);
 
-    dc_weights *w = calloc(1, sizeof *w);
+    dc_weights *w = dc_calloc(1, sizeof *w);
     if (!w)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     snprintf(w->path, sizeof w->path, "%s", path);
     dc_status st = dc_h5_read_file(path, &w->snap, err);
     if (st == DC_OK &&
-        !(w->used = calloc((size_t)dc_h5snap_count(w->snap) + 1, sizeof *w->used)))
+        !(w->used = dc_calloc((size_t)dc_h5snap_count(w->snap) + 1, sizeof *w->used)))
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     if (st == DC_OK)
         st = read_attrs(w, err);
