@@ -15,7 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
+
+/* AddressSanitizer reserves terabytes of address space: no RLIMIT_AS under it */
+#if defined(__SANITIZE_ADDRESS__)
+#define DC_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define DC_UNDER_ASAN 1
+#endif
+#endif
 
 typedef struct {
     int fd;
@@ -73,6 +83,15 @@ int main(int argc, char **argv)
     }
     if (fd < 0 || !path)
         return usage("--snapshot-fd and FILE are required");
+#ifndef DC_UNDER_ASAN
+    /* the snapshot (mapped here) plus 1 GiB for libhdf5 and the rest: a file that makes
+     * libhdf5 ask for more fails an allocation instead of taking the machine's memory */
+    if (max_bytes) {
+        rlim_t cap = (rlim_t)max_bytes + ((rlim_t)1 << 30);
+        struct rlimit rl = { cap, cap };
+        setrlimit(RLIMIT_AS, &rl);
+    }
+#endif
     shared_out o = { fd, NULL, 0 };
     dc_error err = { 0 };
     size_t size = 0;

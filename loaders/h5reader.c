@@ -44,13 +44,14 @@ dc_h5_reader_mode dc_h5_reader_mode_in_use(void)
                                                 : DC_H5_READER_QUARANTINE;
 }
 
-/* The largest snapshot: $DUALCNN_H5_MAX_BYTES, else 16 GiB. */
+/* The largest snapshot: $DUALCNN_H5_MAX_BYTES, else 2 GiB (the largest weight file of the
+ * zoo, vgg19_bn's, holds 550 MB; a cache of 50,000 samples x 1000 logits 200 MB). */
 static uint64_t max_snapshot_bytes(void)
 {
     const char *env = getenv("DUALCNN_H5_MAX_BYTES");
     char *end;
     unsigned long long v = env ? strtoull(env, &end, 10) : 0;
-    return env && *env && !*end && v > 0 ? (uint64_t)v : (uint64_t)16 << 30;
+    return env && *env && !*end && v > 0 ? (uint64_t)v : (uint64_t)2 << 30;
 }
 
 /* ---- in process --------------------------------------------------------- */
@@ -226,9 +227,21 @@ static dc_status read_in_quarantine(const char *path, dc_h5snap **out, dc_error 
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, 3);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+    /* the helper starts with no signal blocked and the default actions, whatever the
+     * calling thread had */
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none, all;
+    sigemptyset(&none);
+    sigfillset(&all);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setsigdefault(&attr, &all);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
     pid_t pid;
-    int rc = posix_spawn(&pid, helper, &fa, NULL, argv, environ);
+    int rc = posix_spawn(&pid, helper, &fa, &attr, argv, environ);
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
     if (rc != 0) {
         close(fd);

@@ -13,7 +13,7 @@
  * The in-process mode (dc_h5_set_reader_mode, or DUALCNN_H5_READER=in-process) reads with
  * libhdf5 in the caller's process: for files the caller trusts, and for builds without the
  * helper. Other settings: DUALCNN_H5_TIMEOUT (seconds; default 5 plus 1 per 100 MiB of file,
- * 0 = none), DUALCNN_H5_MAX_BYTES (the largest snapshot, default 16 GiB).
+ * 0 = none), DUALCNN_H5_MAX_BYTES (the largest snapshot, default 2 GiB).
  */
 #ifndef DC_LOADERS_H5READER_H
 #define DC_LOADERS_H5READER_H

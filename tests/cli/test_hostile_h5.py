@@ -42,7 +42,7 @@ def path(name):
 largest_rss_mb = 0.0
 
 
-def infer(weights):
+def infer(weights, env=None):
     """Runs infer on weights; returns (rc, seconds, output, pid). Waits with wait4 to get
     the peak memory of dualcnn and of the reader it ran (ru_maxrss covers the child and the
     descendants it waited for)."""
@@ -50,7 +50,7 @@ def infer(weights):
     t0 = time.monotonic()
     with open(path("out.txt"), "w+b") as log:
         p = subprocess.Popen([BIN, "infer", "-w", weights, "-i", path("x.npy"), "-o",
-                              path("y.npy")], stdout=log, stderr=log)
+                              path("y.npy")], stdout=log, stderr=log, env=env)
         status = None
         while status is None:
             pid, st, usage = os.wait4(p.pid, os.WNOHANG)
@@ -70,8 +70,8 @@ def infer(weights):
 outcomes = {"refused": 0, "crash contained": 0, "loaded": 0}
 
 
-def expect_survived(name, weights, must_refuse, *fragments):
-    rc, took, text, pid = infer(weights)
+def expect_survived(name, weights, must_refuse, *fragments, env=None):
+    rc, took, text, pid = infer(weights, env)
     # a sanitizer report of dualcnn's own process (the helper's carry another pid)
     own_report = re.search(rf"^=={pid}==ERROR", text, re.M) or "runtime error:" in text
     ok = rc in ((1,) if must_refuse else (0, 1)) and took < LIMIT_S and not own_report
@@ -142,7 +142,20 @@ with h5py.File(ext, "r+") as f:
     f.create_dataset("fc/weight", shape=w.shape, dtype=w.dtype, external=[(raw, 0, w.nbytes)])
 expect_survived("data in an external file", ext, True, "external file")
 
-# 4. byte flips over the metadata (the start of the file, and from the last tensor on,
+# 4. a compressed bomb: 100 MB of zeros stored in about 100 KB, read with the snapshot
+# limit lowered to 50 MB: refused before anything is inflated
+bomb = path("bomb.h5")
+shutil.copy(good, bomb)
+with h5py.File(bomb, "r+") as f:
+    d = f.create_dataset("extra", shape=(25 << 20,), dtype="f4", chunks=(1 << 20,),
+                         compression="gzip", compression_opts=9)
+    for i in range(25):
+        d[i << 20:(i + 1) << 20] = np.zeros(1 << 20, np.float32)
+check("the bomb is small on disk", os.path.getsize(bomb) < 2 * len(data), str(os.path.getsize(bomb)))
+expect_survived("100 MB of compressed zeros over a 50 MB limit", bomb, True, "limit",
+                env=dict(os.environ, DUALCNN_H5_MAX_BYTES=str(50 << 20)))
+
+# 5. byte flips over the metadata (the start of the file, and from the last tensor on,
 # where h5py puts the global heap and the root's attributes), and truncations
 rng = np.random.RandomState(1)
 last = data.rfind(b"GCOL") - 4096
