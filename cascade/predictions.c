@@ -101,7 +101,7 @@ static void prep_task(void *ctx, int j, int thread)
 
 dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, int batch,
                                  bool keep_logits,
-                                 void (*progress)(int done, int total, void *arg), void *arg,
+                                 bool (*progress)(int done, int total, void *arg), void *arg,
                                  dc_predictions *out, dc_error *err)
 {
     memset(out, 0, sizeof *out);
@@ -146,8 +146,10 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
             if (keep_logits)
                 memcpy(out->logits + (size_t)(at + j) * k, l, (size_t)k * sizeof *l);
         }
-        if (st == DC_OK && progress)
-            progress(at + m, n, arg);
+        if (st == DC_OK && progress && !progress(at + m, n, arg)) {
+            out->n = at + m; /* asked to stop: the samples done */
+            break;
+        }
     }
     free(x);
     free(logits);

@@ -46,10 +46,12 @@ dc_status dc_file_checksum(const char *path, uint64_t *out, dc_error *err);
 
 /* Runs net over the first `limit` samples of ds (all when limit <= 0), batch samples at a
  * time (net must be planned for batch), calling progress(done, total, arg) after each batch
- * when given. keep_logits stores the logits too. Free with dc_predictions_free. */
+ * when given; when it returns false the work stops there and out->n is the number of
+ * samples done (fewer than asked: never cache those). keep_logits stores the logits too.
+ * Free with dc_predictions_free. */
 dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, int batch,
                                  bool keep_logits,
-                                 void (*progress)(int done, int total, void *arg), void *arg,
+                                 bool (*progress)(int done, int total, void *arg), void *arg,
                                  dc_predictions *out, dc_error *err);
 
 /* Writes p and its key to path (atomically: a temporary file renamed into place). */

@@ -7,27 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool cli_flag(int argc, char **argv, int *i, const char *a, const char *b)
-{
-    (void)argc;
-    const char *s = argv[*i];
-    return (a && strcmp(s, a) == 0) || (b && strcmp(s, b) == 0);
-}
-
-bool cli_option(int argc, char **argv, int *i, const char *a, const char *b,
-                const char **value, bool *ok)
-{
-    if (!cli_flag(argc, argv, i, a, b))
-        return false;
-    if (*i + 1 >= argc) {
-        fprintf(stderr, "dualcnn: %s needs a value\n", argv[*i]);
-        *ok = false;
-        return true;
-    }
-    *value = argv[++*i];
-    return true;
-}
-
 bool cli_parse_int(const char *cmd, const char *flag, const char *text, long lo, long hi,
                    int *out)
 {

@@ -23,12 +23,6 @@ int cmd_run(int argc, char **argv);
 int cmd_threshold(int argc, char **argv);
 int cmd_complementarity(int argc, char **argv);
 
-/* True when argv[*i] is one of the (up to two) spellings; for flags with a value, *value
- * receives the next argument and *i advances (a missing value is reported, *ok false). */
-bool cli_flag(int argc, char **argv, int *i, const char *a, const char *b);
-bool cli_option(int argc, char **argv, int *i, const char *a, const char *b,
-                const char **value, bool *ok);
-
 /* Parses an integer flag value in [lo, hi]; prints "<cmd>: <flag> ..." and returns false
  * when it is not one. */
 bool cli_parse_int(const char *cmd, const char *flag, const char *text, long lo, long hi,

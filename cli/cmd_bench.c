@@ -8,6 +8,7 @@
  * --layers adds the roofline view of bench_roofline.c.
  * bench/compare_pytorch.py runs it with --json beside PyTorch for the ratio.
  */
+#include "cli/argparse.h"
 #include "cli/bench.h"
 #include "cli/cli.h"
 
@@ -214,35 +215,52 @@ static int bench_all(bench_opts *o)
     return failures ? CLI_FAIL : CLI_OK;
 }
 
-static int parse_bench_args(int argc, char **argv, bench_opts *o, bool *help)
+enum {
+    OPT_MODEL = 1, OPT_WEIGHTS, OPT_BATCH, OPT_THREADS, OPT_REPEATS, OPT_WARMUP, OPT_PEAK_N,
+    OPT_TRIAD_MIB, OPT_JSON, OPT_PROFILE, OPT_LAYERS
+};
+
+static const cli_opt bench_opts_table[] = {
+    { OPT_MODEL, "-m --model", CLI_VALUE },
+    { OPT_WEIGHTS, "-w --weights", CLI_VALUE },
+    { OPT_BATCH, "--batch", CLI_VALUE },
+    { OPT_THREADS, "--threads", CLI_VALUE },
+    { OPT_REPEATS, "--repeats", CLI_VALUE },
+    { OPT_WARMUP, "--warmup", CLI_VALUE },
+    { OPT_PEAK_N, "--peak-n", CLI_VALUE },
+    { OPT_TRIAD_MIB, "--triad-mib", CLI_VALUE },
+    { OPT_JSON, "--json", CLI_FLAG },
+    { OPT_PROFILE, "--profile", CLI_FLAG },
+    { OPT_LAYERS, "--layers", CLI_FLAG },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec bench_spec = { "bench", { bench_opts_table }, bench_help, false };
+
+/* Parses argv into o: CLI_OK, CLI_USAGE, or CLI_HELP_SHOWN after printing the help. */
+static int parse_bench_args(int argc, char **argv, bench_opts *o)
 {
     const char *batch_s = NULL, *threads_s = NULL, *repeats_s = NULL, *warmup_s = NULL;
     const char *peak_s = NULL, *triad_s = NULL;
-    bool ok = true;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            *help = true;
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "-m", "--model", &o->model, &ok) ||
-                   cli_option(argc, argv, &i, "-w", "--weights", &o->weights, &ok) ||
-                   cli_option(argc, argv, &i, "--batch", NULL, &batch_s, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok) ||
-                   cli_option(argc, argv, &i, "--repeats", NULL, &repeats_s, &ok) ||
-                   cli_option(argc, argv, &i, "--warmup", NULL, &warmup_s, &ok) ||
-                   cli_option(argc, argv, &i, "--peak-n", NULL, &peak_s, &ok) ||
-                   cli_option(argc, argv, &i, "--triad-mib", NULL, &triad_s, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "--json", NULL)) {
-            o->json = true;
-        } else if (cli_flag(argc, argv, &i, "--profile", NULL)) {
-            o->profile = true;
-        } else if (cli_flag(argc, argv, &i, "--layers", NULL)) {
-            o->layers = true;
-        } else {
-            return cli_usage_error("bench", "unknown option '%s'", argv[i]);
+    cli_args a;
+    int rc = cli_args_begin(&a, &bench_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_MODEL: o->model = a.value; break;
+        case OPT_WEIGHTS: o->weights = a.value; break;
+        case OPT_BATCH: batch_s = a.value; break;
+        case OPT_THREADS: threads_s = a.value; break;
+        case OPT_REPEATS: repeats_s = a.value; break;
+        case OPT_WARMUP: warmup_s = a.value; break;
+        case OPT_PEAK_N: peak_s = a.value; break;
+        case OPT_TRIAD_MIB: triad_s = a.value; break;
+        case OPT_JSON: o->json = true; break;
+        case OPT_PROFILE: o->profile = true; break;
+        case OPT_LAYERS: o->layers = true; break;
         }
     }
-    if (!ok)
-        return CLI_USAGE;
     if (!o->model && !o->weights)
         return cli_usage_error("bench", "--model or --weights is required");
     if (o->weights && is_model_set(o->model))
@@ -264,12 +282,9 @@ int cmd_bench(int argc, char **argv)
 {
     bench_opts o = { .batch = 1, .repeats = 50, .warmup = 10, .peak_n = 1024,
                      .triad_mib = 256 };
-    bool help = false;
-    int rc = parse_bench_args(argc, argv, &o, &help);
-    if (help)
-        bench_help(stdout);
-    if (rc != CLI_OK || help)
-        return rc;
+    int rc = parse_bench_args(argc, argv, &o);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     o.threads = cli_bench_threads(o.threads); /* what we set is what we report */
     dc_set_threads(o.threads);
     cli_cpu_model(o.cpu, sizeof o.cpu);

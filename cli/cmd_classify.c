@@ -6,6 +6,7 @@
  * the resize to their input size; both normalise with the weight file's mean/std.
  * --dump-input writes the preprocessed inputs, the tensor the model actually saw.
  */
+#include "cli/argparse.h"
 #include "cli/cli.h"
 #include "kernels/kernels.h"
 #include "loaders/image.h"
@@ -23,6 +24,7 @@ static void classify_help(FILE *f)
     fprintf(f, "usage: dualcnn classify (-w1 W.h5 | -m1 NAME) [options] IMAGE...\n\n"
                "Prints the five most probable classes of each PNG or JPEG image.\n\n"
                "  -w1, --weights1 FILE   HDF5 weight file; its arch attribute names the model\n"
+               "  -w, --weights FILE     the same as -w1\n"
                "  -m1, --model1 NAME     architecture; without -w1 the weights are\n"
                "                         <weights dir>/<dataset>/<NAME>.h5\n"
                "  -D, --dataset NAME     dataset of the default weights (default: the\n"
@@ -85,7 +87,8 @@ static dc_status classify_one(dc_net *net, const char *path, float *x, float *lo
 
 /* Loads the net once and classifies every image; a bad image is reported and skipped. */
 static int classify_all(const char *weights, const char *model, const char *dataset,
-                        const char *wdir, const char *dump, char **images, int n_images)
+                        const char *wdir, const char *dump, const char *const *images,
+                        int n_images)
 {
     char path[1024];
     if (!weights) {
@@ -137,38 +140,45 @@ static int classify_all(const char *weights, const char *model, const char *data
     return failures ? CLI_FAIL : CLI_OK;
 }
 
+enum { OPT_WEIGHTS = 1, OPT_MODEL, OPT_DATASET, OPT_WEIGHTS_DIR, OPT_THREADS, OPT_DUMP };
+
+static const cli_opt classify_opts[] = {
+    { OPT_WEIGHTS, "-w1 --weights1 -w --weights", CLI_VALUE },
+    { OPT_MODEL, "-m1 --model1", CLI_VALUE },
+    { OPT_DATASET, "-D --dataset", CLI_VALUE },
+    { OPT_WEIGHTS_DIR, "--weights-dir", CLI_VALUE },
+    { OPT_THREADS, "--threads", CLI_VALUE },
+    { OPT_DUMP, "--dump-input", CLI_VALUE },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec classify_spec = { "classify", { classify_opts }, classify_help, true };
+
 int cmd_classify(int argc, char **argv)
 {
     const char *weights = NULL, *model = NULL, *dataset = NULL, *wdir = NULL, *threads_s = NULL;
     const char *dump = NULL;
-    bool ok = true;
+    cli_args a;
+    int rc = cli_args_begin(&a, &classify_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     int n_images = 0;
-    char **images = calloc((size_t)argc, sizeof *images); /* argv may hold at most argc */
+    const char **images = calloc((size_t)argc, sizeof *images); /* argv may hold at most argc */
     if (!images)
         return CLI_FAIL;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            classify_help(stdout);
-            free(images);
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "-w1", "--weights1", &weights, &ok) ||
-                   cli_option(argc, argv, &i, "-w", "--weights", &weights, &ok) ||
-                   cli_option(argc, argv, &i, "-m1", "--model1", &model, &ok) ||
-                   cli_option(argc, argv, &i, "-D", "--dataset", &dataset, &ok) ||
-                   cli_option(argc, argv, &i, "--weights-dir", NULL, &wdir, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok) ||
-                   cli_option(argc, argv, &i, "--dump-input", NULL, &dump, &ok)) {
-        } else if (argv[i][0] == '-' && argv[i][1]) {
-            free(images);
-            return cli_usage_error("classify", "unknown option '%s'", argv[i]);
-        } else {
-            images[n_images++] = argv[i];
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_WEIGHTS: weights = a.value; break;
+        case OPT_MODEL: model = a.value; break;
+        case OPT_DATASET: dataset = a.value; break;
+        case OPT_WEIGHTS_DIR: wdir = a.value; break;
+        case OPT_THREADS: threads_s = a.value; break;
+        case OPT_DUMP: dump = a.value; break;
+        case CLI_ARG_POSITIONAL: images[n_images++] = a.value; break;
         }
     }
-    int threads = 0, rc = CLI_OK;
-    if (!ok)
-        rc = CLI_USAGE;
-    else if (!weights && !model)
+    int threads = 0;
+    if (!weights && !model)
         rc = cli_usage_error("classify", "give a weight file (-w1) or a model (-m1)");
     else if (n_images == 0)
         rc = cli_usage_error("classify", "no image files given");
@@ -178,7 +188,7 @@ int cmd_classify(int argc, char **argv)
         dc_set_threads(threads);
         rc = classify_all(weights, model, dataset, wdir, dump, images, n_images);
     }
-    free(images);
+    free((void *)images);
     return rc;
 }
 

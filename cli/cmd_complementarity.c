@@ -5,6 +5,7 @@
 #include "cascade/complementarity.h"
 #include "cascade/svg.h"
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/predict.h"
 
 #include <stdio.h>
@@ -23,8 +24,9 @@ static void complementarity_help(FILE *f)
         "right), prints both matrices and ranks the pairs by complementarity per combined\n"
         "GMACs. Predictions come from the cache of `dualcnn predict` (filled when missing).\n"
         "Weights: <weights dir>/<dataset>/<name>.h5 for each name.\n\n"
-        "  --models LIST           comma-separated architecture names (2 to 64)\n"
+        "  -M, --models LIST       comma-separated architecture names (2 to 64)\n"
         "  -v, --valset DIR        the dataset (as for `dualcnn run -i`)\n"
+        "  -f, --dataset-root DIR  the same as -v\n"
         "  -t, --train             the training split instead of the test split\n"
         "  -D, --dataset NAME      data kind / weights subfolder (default: each model's)\n"
         "  --csv FILE              the paper's matrix (default complementarity.csv)\n"
@@ -33,7 +35,11 @@ static void complementarity_help(FILE *f)
         "  --svg FILE              a heatmap of the paper's matrix\n"
         "  --skip N, --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
         "                          as for `dualcnn predict`\n"
-        "  -h, --help              this text\n");
+        "  -w DIR                  the same as --weights-dir\n"
+        "  -h, --help              this text\n\n"
+        "Ctrl-C (or SIGTERM) stops after the current batch: the report covers the models\n"
+        "whose predictions are complete, marked partial; no file is written and the exit\n"
+        "status is 130 (143).\n");
 }
 
 static void print_matrix(const char *title, char **names, int k, const double *m)
@@ -50,29 +56,43 @@ static void print_matrix(const char *title, char **names, int k, const double *m
     }
 }
 
+enum { OPT_MODELS = 1, OPT_CSV, OPT_CODE_CSV, OPT_RANKING, OPT_SVG, OPT_WEIGHTS_DIR };
+
+static const cli_opt complementarity_opts[] = {
+    { OPT_MODELS, "-M --models", CLI_VALUE },
+    { OPT_CSV, "--csv", CLI_VALUE },
+    { OPT_CODE_CSV, "--code-csv", CLI_VALUE },
+    { OPT_RANKING, "--ranking", CLI_VALUE },
+    { OPT_SVG, "--svg", CLI_VALUE },
+    { OPT_WEIGHTS_DIR, "-w", CLI_VALUE }, /* --weights-dir is a shared option */
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec complementarity_spec = {
+    "complementarity", { complementarity_opts, predict_shared_opts }, complementarity_help,
+    false
+};
+
 int cmd_complementarity(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
     const char *models = NULL, *csv = "complementarity.csv", *code_csv = NULL, *rank_csv = NULL;
     const char *svg = NULL;
-    bool ok = true;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            complementarity_help(stdout);
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "--models", "-M", &models, &ok) ||
-                   cli_option(argc, argv, &i, "--csv", NULL, &csv, &ok) ||
-                   cli_option(argc, argv, &i, "--code-csv", NULL, &code_csv, &ok) ||
-                   cli_option(argc, argv, &i, "--ranking", NULL, &rank_csv, &ok) ||
-                   cli_option(argc, argv, &i, "--svg", NULL, &svg, &ok) ||
-                   cli_option(argc, argv, &i, "-w", NULL, &o.weights_dir, &ok) ||
-                   predict_option(argc, argv, &i, &o, &ok)) {
-        } else {
-            return cli_usage_error("complementarity", "unknown option '%s'", argv[i]);
+    cli_args a;
+    int rc = cli_args_begin(&a, &complementarity_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_MODELS: models = a.value; break;
+        case OPT_CSV: csv = a.value; break;
+        case OPT_CODE_CSV: code_csv = a.value; break;
+        case OPT_RANKING: rank_csv = a.value; break;
+        case OPT_SVG: svg = a.value; break;
+        case OPT_WEIGHTS_DIR: o.weights_dir = a.value; break;
+        default: predict_apply_option(&o, id, a.value); break;
         }
     }
-    if (!ok)
-        return CLI_USAGE;
     if (!models)
         return cli_usage_error("complementarity", "--models is required");
     if (!predict_options_valid("complementarity", &o))
@@ -92,8 +112,14 @@ int cmd_complementarity(int argc, char **argv)
     dc_predictions p[MAX_MODELS] = { 0 };
     bool *correct[MAX_MODELS] = { 0 };
     int64_t macs[MAX_MODELS];
-    for (int m = 0; m < k && st == DC_OK; m++) {
+    int wanted = k, done = 0;
+    cli_interrupt_install();
+    for (int m = 0; m < k && st == DC_OK && !cli_interrupted(); m++) {
         st = predict_get(&o, names[m], NULL, &p[m], &err);
+        if (st == DC_OK && cli_interrupted()) { /* this model's predictions are partial */
+            dc_predictions_free(&p[m]);
+            break;
+        }
         if (st == DC_OK && p[m].n != p[0].n)
             st = dc_fail(&err, DC_ERR_ARG, "%s saw %d samples, %s %d", names[m], p[m].n,
                          names[0], p[0].n);
@@ -102,18 +128,28 @@ int cmd_complementarity(int argc, char **argv)
         for (int i = 0; st == DC_OK && i < p[m].n; i++)
             correct[m][i] = p[m].pred[i] == p[m].label[i];
         macs[m] = p[m].macs;
+        done = m + 1;
+    }
+    bool interrupted = cli_interrupted();
+    if (interrupted) { /* a partial report over the models done */
+        k = done;
+        printf("PARTIAL REPORT: interrupted by %s after %d of %d models' predictions\n",
+               cli_interrupt_name(), done, wanted);
+        if (k < 2 && st == DC_OK)
+            printf("no pair of models is complete\n");
     }
     double *paper = calloc((size_t)k * k, sizeof *paper), *code = calloc((size_t)k * k, sizeof *code);
     dc_complementarity_pair *pairs = NULL;
     int n_pairs = 0;
     if (st == DC_OK && (!paper || !code))
         st = dc_fail(&err, DC_ERR_NOMEM, "out of memory");
-    if (st == DC_OK)
+    bool report = st == DC_OK && k >= 2;
+    if (report)
         st = dc_complementarity_matrix((const bool *const *)correct, k, p[0].n, paper, code, &err);
-    if (st == DC_OK)
+    if (report && st == DC_OK)
         st = dc_complementarity_rank((const bool *const *)correct, macs, k, p[0].n, &pairs,
                                      &n_pairs, &err);
-    if (st == DC_OK) {
+    if (report && st == DC_OK) {
         char split[96];
         printf("%d models on %s (%s)\n", k, o.path,
                cli_split_name(o.train, o.skip, p[0].n, split, sizeof split));
@@ -131,17 +167,18 @@ int cmd_complementarity(int argc, char **argv)
                    names[pairs[j].b], pairs[j].paper, pairs[j].code, 100.0 * pairs[j].oracle,
                    pairs[j].gmacs, pairs[j].per_gmac);
     }
-    if (st == DC_OK && csv)
+    bool write = st == DC_OK && !interrupted; /* existing files stay as they were */
+    if (write && csv)
         st = dc_complementarity_write_csv(csv, (const char *const *)names, k, paper, &err);
-    if (st == DC_OK && code_csv)
+    if (write && st == DC_OK && code_csv)
         st = dc_complementarity_write_csv(code_csv, (const char *const *)names, k, code, &err);
-    if (st == DC_OK && rank_csv)
+    if (write && st == DC_OK && rank_csv)
         st = dc_complementarity_write_ranking_csv(rank_csv, (const char *const *)names, pairs,
                                                   n_pairs, &err);
-    if (st == DC_OK && svg)
+    if (write && st == DC_OK && svg)
         st = dc_svg_heatmap(svg, "complementarity (paper's formula)",
                             (const char *const *)names, k, paper, "complementarity", &err);
-    if (st == DC_OK) {
+    if (write && st == DC_OK) {
         printf("\nmatrix: %s", csv);
         if (code_csv)
             printf(", code variant: %s", code_csv);
@@ -151,7 +188,7 @@ int cmd_complementarity(int argc, char **argv)
             printf(", heatmap: %s", svg);
         printf("\n");
     }
-    for (int m = 0; m < k; m++) {
+    for (int m = 0; m < wanted; m++) {
         dc_predictions_free(&p[m]);
         free(correct[m]);
     }
@@ -159,5 +196,11 @@ int cmd_complementarity(int argc, char **argv)
     free(paper);
     free(code);
     free(list);
-    return st == DC_OK ? CLI_OK : cli_report("complementarity", &err);
+    rc = st == DC_OK ? CLI_OK : cli_report("complementarity", &err);
+    if (!interrupted)
+        return rc;
+    fprintf(stderr, "dualcnn complementarity: interrupted by %s: partial report; unfinished "
+                    "predictions are not cached and no file is written\n",
+            cli_interrupt_name());
+    return cli_interrupt_status();
 }

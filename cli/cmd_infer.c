@@ -2,6 +2,7 @@
  * cmd_infer.c — `dualcnn infer`: a float32 NCHW batch from .npy in, logits .npy out.
  * The plainest way to drive the engine, used by the parity tests against PyTorch.
  */
+#include "cli/argparse.h"
 #include "cli/cli.h"
 #include "loaders/npy.h"
 
@@ -25,26 +26,36 @@ static void infer_help(FILE *f)
                "  -h, --help           this text\n");
 }
 
+enum { OPT_WEIGHTS = 1, OPT_IN, OPT_OUT, OPT_THREADS, OPT_PROFILE };
+
+static const cli_opt infer_opts[] = {
+    { OPT_WEIGHTS, "-w --weights", CLI_VALUE },
+    { OPT_IN, "-i --in", CLI_VALUE },
+    { OPT_OUT, "-o --out", CLI_VALUE },
+    { OPT_THREADS, "--threads", CLI_VALUE },
+    { OPT_PROFILE, "--profile", CLI_FLAG },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec infer_spec = { "infer", { infer_opts }, infer_help, false };
+
 int cmd_infer(int argc, char **argv)
 {
     const char *weights = NULL, *in_path = NULL, *out_path = NULL, *threads_s = NULL;
-    bool profile = false, ok = true;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            infer_help(stdout);
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "-w", "--weights", &weights, &ok) ||
-                   cli_option(argc, argv, &i, "-i", "--in", &in_path, &ok) ||
-                   cli_option(argc, argv, &i, "-o", "--out", &out_path, &ok) ||
-                   cli_option(argc, argv, &i, "--threads", NULL, &threads_s, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "--profile", NULL)) {
-            profile = true;
-        } else {
-            return cli_usage_error("infer", "unknown option '%s'", argv[i]);
+    bool profile = false;
+    cli_args a;
+    int rc = cli_args_begin(&a, &infer_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_WEIGHTS: weights = a.value; break;
+        case OPT_IN: in_path = a.value; break;
+        case OPT_OUT: out_path = a.value; break;
+        case OPT_THREADS: threads_s = a.value; break;
+        case OPT_PROFILE: profile = true; break;
         }
     }
-    if (!ok)
-        return CLI_USAGE;
     if (!weights || !in_path || !out_path)
         return cli_usage_error("infer", "--weights, --in and --out are required");
     int threads = 0;

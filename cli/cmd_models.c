@@ -1,4 +1,5 @@
 /* cmd_models.c — `dualcnn models`: the registry, with the cost of each built architecture. */
+#include "cli/argparse.h"
 #include "cli/cli.h"
 
 #include <stdio.h>
@@ -15,19 +16,25 @@ static void models_help(FILE *f)
                "  -h, --help      this text\n");
 }
 
+enum { OPT_IMPLEMENTED = 1 };
+
+static const cli_opt models_opts[] = {
+    { OPT_IMPLEMENTED, "--implemented", CLI_FLAG },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec models_spec = { "models", { models_opts }, models_help, false };
+
 int cmd_models(int argc, char **argv)
 {
     bool only_implemented = false;
-    for (int i = 1; i < argc; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            models_help(stdout);
-            return CLI_OK;
-        } else if (cli_flag(argc, argv, &i, "--implemented", NULL)) {
+    cli_args a;
+    int rc = cli_args_begin(&a, &models_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;)
+        if (id == OPT_IMPLEMENTED)
             only_implemented = true;
-        } else {
-            return cli_usage_error("models", "unknown option '%s'", argv[i]);
-        }
-    }
     printf("%-20s %-13s %-9s %-11s %10s %10s  %s\n", "name", "family", "dataset", "input",
            "params(M)", "MACs(M)", "status");
     int built = 0;

@@ -1,5 +1,6 @@
 /* cmd_predict.c — `dualcnn predict`: a model's per-sample outputs on a split, cached. */
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/predict.h"
 
 #include <stdio.h>
@@ -16,6 +17,7 @@ static void predict_help(FILE *f)
                "  -m, --model NAME      architecture (default weights: <dir>/<dataset>/NAME.h5)\n"
                "  -w, --weights FILE    weight file\n"
                "  -v, --valset DIR      the dataset (as for `dualcnn run -i`)\n"
+               "  -f, --dataset-root DIR  the same as -v\n"
                "  -t, --train           the training split instead of the test split\n"
                "  -D, --dataset NAME    data kind / weights subfolder (default: the model's)\n"
                "  --weights-dir DIR     weights dir (default $DUALCNN_WEIGHTS, else ./weights)\n"
@@ -26,39 +28,59 @@ static void predict_help(FILE *f)
                "  --batch N             samples per forward pass (default 64)\n"
                "  --threads N           threads (default: all)\n"
                "  -q, --quiet           no progress\n"
-               "  -h, --help            this text\n");
+               "  -h, --help            this text\n\n"
+               "Ctrl-C (or SIGTERM) stops after the current batch: the accuracy of the samples\n"
+               "done is printed, marked partial, nothing is cached, and the exit status is 130\n"
+               "(143).\n");
 }
+
+enum { OPT_MODEL = 1, OPT_WEIGHTS, OPT_LOGITS };
+
+static const cli_opt predict_opts_table[] = {
+    { OPT_MODEL, "-m --model", CLI_VALUE },
+    { OPT_WEIGHTS, "-w --weights", CLI_VALUE },
+    { OPT_LOGITS, "--logits", CLI_FLAG },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec predict_spec = {
+    "predict", { predict_opts_table, predict_shared_opts }, predict_help, false
+};
 
 int cmd_predict(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
     const char *model = NULL, *weights = NULL;
-    bool ok = true;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            predict_help(stdout);
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "-m", "--model", &model, &ok) ||
-                   cli_option(argc, argv, &i, "-w", "--weights", &weights, &ok) ||
-                   predict_option(argc, argv, &i, &o, &ok)) {
-        } else if (cli_flag(argc, argv, &i, "--logits", NULL)) {
-            o.logits = true;
-        } else {
-            return cli_usage_error("predict", "unknown option '%s'", argv[i]);
+    cli_args a;
+    int rc = cli_args_begin(&a, &predict_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_MODEL: model = a.value; break;
+        case OPT_WEIGHTS: weights = a.value; break;
+        case OPT_LOGITS: o.logits = true; break;
+        default: predict_apply_option(&o, id, a.value); break;
         }
     }
-    if (!ok)
-        return CLI_USAGE;
     if (!model && !weights)
         return cli_usage_error("predict", "-m or -w is required");
     if (!predict_options_valid("predict", &o))
         return CLI_USAGE;
+    cli_interrupt_install();
     dc_predictions p;
     dc_error err;
     if (predict_get(&o, model, weights, &p, &err) != DC_OK)
         return cli_report("predict", &err);
-    printf("%s: %d samples, accuracy %.4f, %.3f MMACs per image\n", p.arch, p.n,
-           dc_predictions_accuracy(&p), (double)p.macs * 1e-6);
+    bool partial = cli_interrupted();
+    printf("%s%s: %d samples, accuracy %.4f, %.3f MMACs per image\n",
+           partial ? "PARTIAL REPORT: " : "", p.arch, p.n, dc_predictions_accuracy(&p),
+           (double)p.macs * 1e-6);
+    int done = p.n;
     dc_predictions_free(&p);
-    return CLI_OK;
+    if (!partial)
+        return CLI_OK;
+    fprintf(stderr, "dualcnn predict: interrupted by %s: partial, the first %d samples only; "
+                    "nothing cached\n", cli_interrupt_name(), done);
+    return cli_interrupt_status();
 }

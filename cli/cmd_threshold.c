@@ -7,6 +7,7 @@
 #include "cascade/svg.h"
 #include "cascade/threshold.h"
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/predict.h"
 
 #include <stdio.h>
@@ -20,9 +21,13 @@ static void threshold_help(FILE *f)
         "Finds the threshold (lambda) of highest accuracy for the cascade A -> B on a\n"
         "labelled split, for maxp, difference and entropy, without and with post-check.\n"
         "Predictions come from the cache of `dualcnn predict` (filled when missing).\n\n"
-        "  -m1, --model1 NAME      first model;  -w1 FILE its weights\n"
-        "  -m2, --model2 NAME      second model; -w2 FILE its weights\n"
+        "  -m1, --model1 NAME      first model\n"
+        "  -m2, --model2 NAME      second model\n"
+        "  -w1, --weights1 FILE    weight file of the first model (default:\n"
+        "                          <weights dir>/<dataset>/<NAME>.h5)\n"
+        "  -w2, --weights2 FILE    weight file of the second model\n"
         "  -v, --valset DIR        the dataset (as for `dualcnn run -i`)\n"
+        "  -f, --dataset-root DIR  the same as -v\n"
         "  -t, --train             the training split instead of the test split\n"
         "  -D, --dataset NAME      data kind / weights subfolder (default: the model's)\n"
         "  -n, --n_threshold_values N\n"
@@ -58,32 +63,51 @@ static void print_point(const char *what, const dc_threshold_point *p)
            p->lambda, 100.0 * p->accuracy, 100.0 * p->usage, p->macs_per_image * 1e-6);
 }
 
+enum {
+    OPT_MODEL1 = 1, OPT_MODEL2, OPT_WEIGHTS1, OPT_WEIGHTS2, OPT_GRID, OPT_MAX_LOSS,
+    OPT_MAX_USAGE, OPT_CURVE, OPT_SVG
+};
+
+static const cli_opt threshold_opts[] = {
+    { OPT_MODEL1, "-m1 --model1", CLI_VALUE },
+    { OPT_MODEL2, "-m2 --model2", CLI_VALUE },
+    { OPT_WEIGHTS1, "-w1 --weights1", CLI_VALUE },
+    { OPT_WEIGHTS2, "-w2 --weights2", CLI_VALUE },
+    { OPT_GRID, "-n --n_threshold_values", CLI_VALUE },
+    { OPT_MAX_LOSS, "--max-loss", CLI_VALUE },
+    { OPT_MAX_USAGE, "--max-usage", CLI_VALUE },
+    { OPT_CURVE, "--curve", CLI_VALUE },
+    { OPT_SVG, "--svg", CLI_VALUE },
+    { 0, NULL, CLI_FLAG },
+};
+
+static const cli_spec threshold_spec = {
+    "threshold", { threshold_opts, predict_shared_opts }, threshold_help, false
+};
+
 int cmd_threshold(int argc, char **argv)
 {
     predict_opts o = { .batch = 64 };
     const char *m1 = NULL, *m2 = NULL, *w1 = NULL, *w2 = NULL, *grid = NULL, *loss = NULL;
     const char *usage_s = NULL, *curve_csv = NULL, *svg = NULL;
-    bool ok = true;
-    for (int i = 1; i < argc && ok; i++) {
-        if (cli_flag(argc, argv, &i, "-h", "--help")) {
-            threshold_help(stdout);
-            return CLI_OK;
-        } else if (cli_option(argc, argv, &i, "-m1", "--model1", &m1, &ok) ||
-                   cli_option(argc, argv, &i, "-m2", "--model2", &m2, &ok) ||
-                   cli_option(argc, argv, &i, "-w1", "--weights1", &w1, &ok) ||
-                   cli_option(argc, argv, &i, "-w2", "--weights2", &w2, &ok) ||
-                   cli_option(argc, argv, &i, "-n", "--n_threshold_values", &grid, &ok) ||
-                   cli_option(argc, argv, &i, "--max-loss", NULL, &loss, &ok) ||
-                   cli_option(argc, argv, &i, "--max-usage", NULL, &usage_s, &ok) ||
-                   cli_option(argc, argv, &i, "--curve", NULL, &curve_csv, &ok) ||
-                   cli_option(argc, argv, &i, "--svg", NULL, &svg, &ok) ||
-                   predict_option(argc, argv, &i, &o, &ok)) {
-        } else {
-            return cli_usage_error("threshold", "unknown option '%s'", argv[i]);
+    cli_args a;
+    int rc = cli_args_begin(&a, &threshold_spec, argc, argv);
+    if (rc != CLI_OK)
+        return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
+    for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
+        switch (id) {
+        case OPT_MODEL1: m1 = a.value; break;
+        case OPT_MODEL2: m2 = a.value; break;
+        case OPT_WEIGHTS1: w1 = a.value; break;
+        case OPT_WEIGHTS2: w2 = a.value; break;
+        case OPT_GRID: grid = a.value; break;
+        case OPT_MAX_LOSS: loss = a.value; break;
+        case OPT_MAX_USAGE: usage_s = a.value; break;
+        case OPT_CURVE: curve_csv = a.value; break;
+        case OPT_SVG: svg = a.value; break;
+        default: predict_apply_option(&o, id, a.value); break;
         }
     }
-    if (!ok)
-        return CLI_USAGE;
     if ((!m1 && !w1) || (!m2 && !w2))
         return cli_usage_error("threshold", "two models are needed: -m1/-w1 and -m2/-w2");
     int n_grid = 0;
@@ -98,11 +122,20 @@ int cmd_threshold(int argc, char **argv)
                     max_usage > 1))
         return cli_usage_error("threshold", "--max-usage must be a share in [0, 1]");
 
+    cli_interrupt_install();
     dc_error err;
     dc_predictions p1 = { 0 }, p2 = { 0 };
     dc_status st = predict_get(&o, m1, w1, &p1, &err);
-    if (st == DC_OK)
+    if (st == DC_OK && !cli_interrupted())
         st = predict_get(&o, m2, w2, &p2, &err);
+    if (st == DC_OK && cli_interrupted()) {
+        fprintf(stderr, "dualcnn threshold: interrupted by %s while computing the models' "
+                        "predictions: no search done, no file written, unfinished "
+                        "predictions not cached\n", cli_interrupt_name());
+        dc_predictions_free(&p1);
+        dc_predictions_free(&p2);
+        return cli_interrupt_status();
+    }
     if (st == DC_OK && p1.n != p2.n)
         st = dc_fail(&err, DC_ERR_ARG, "the models saw different sample counts");
     if (st != DC_OK) {

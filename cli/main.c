@@ -26,12 +26,56 @@ static const command commands[] = {
 
 static void print_help(FILE *f)
 {
-    fprintf(f, "usage: dualcnn <command> [options]\n\n"
+    fprintf(f, "usage: dualcnn <command> [options]\n"
+               "       dualcnn help <command>\n"
+               "       dualcnn --version\n\n"
                "A CNN inference engine and the dual-CNN cascade of Kinnas et al. (FGCS 2024).\n\n"
                "commands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(f, "\n'dualcnn <command> --help' describes a command's options.\n");
+        fprintf(f, "  %-15s %s\n", commands[i].name, commands[i].summary);
+    fprintf(f, "\noptions:\n"
+               "  -h, --help      this text\n"
+               "  --version       the version, the BLAS library and the CPU\n\n"
+               "'dualcnn help <command>' or 'dualcnn <command> --help' describes a command's\n"
+               "options. Long options may be shortened to any unambiguous prefix and take\n"
+               "their value as --name=VALUE too.\n");
+}
+
+static void print_version(void)
+{
+    char cpu[256], blas[512];
+    printf("dualcnn %s\nblas: %s\ncpu: %s\n", cli_version(), cli_blas_name(blas, sizeof blas),
+           cli_cpu_model(cpu, sizeof cpu));
+}
+
+static const command *find_command(const char *name)
+{
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(name, commands[i].name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+static int unknown_command(const char *name)
+{
+    fprintf(stderr, "dualcnn: unknown command '%s'\n\n", name);
+    print_help(stderr);
+    return CLI_USAGE;
+}
+
+/* `dualcnn help [COMMAND]`: the command's own --help, or this program's. */
+static int help_command(int argc, char **argv)
+{
+    if (argc < 3) {
+        print_help(stdout);
+        return CLI_OK;
+    }
+    const command *c = find_command(argv[2]);
+    if (!c)
+        return unknown_command(argv[2]);
+    static char help_flag[] = "--help";
+    char *help_argv[] = { argv[2], help_flag, NULL };
+    return c->run(2, help_argv);
 }
 
 int main(int argc, char **argv)
@@ -40,21 +84,16 @@ int main(int argc, char **argv)
         print_help(stderr);
         return CLI_USAGE;
     }
-    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
-        strcmp(argv[1], "help") == 0) {
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
         print_help(stdout);
         return CLI_OK;
     }
+    if (strcmp(argv[1], "help") == 0)
+        return help_command(argc, argv);
     if (strcmp(argv[1], "--version") == 0) {
-        char cpu[256], blas[512];
-        printf("dualcnn %s\nblas: %s\ncpu: %s\n", cli_version(),
-               cli_blas_name(blas, sizeof blas), cli_cpu_model(cpu, sizeof cpu));
+        print_version();
         return CLI_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
-    fprintf(stderr, "dualcnn: unknown command '%s'\n\n", argv[1]);
-    print_help(stderr);
-    return CLI_USAGE;
+    const command *c = find_command(argv[1]);
+    return c ? c->run(argc - 1, argv + 1) : unknown_command(argv[1]);
 }

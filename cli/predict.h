@@ -7,6 +7,7 @@
 #define DC_CLI_PREDICT_H
 
 #include "cascade/predictions.h"
+#include "cli/argparse.h"
 
 #include <stdbool.h>
 
@@ -25,10 +26,16 @@ typedef struct {
     const char *limit_s, *skip_s, *batch_s, *threads_s; /* as given, checked by predict_options_valid */
 } predict_opts;
 
-/* The options predict, threshold and complementarity share: -v/--valset (-f/--dataset-root),
- * -D/--dataset, -t/--train, --weights-dir, --skip, --limit, --cache, --batch, --threads, -q.
- * True when argv[*i] was one of them (*ok false when its value is missing). */
-bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok);
+/* The options predict, threshold and complementarity share, as a table for their
+ * cli_spec (cli/argparse.h): -v/--valset (-f/--dataset-root), -D/--dataset, -t/--train,
+ * --weights-dir, --skip, --limit, --cache, --batch, --threads, -q/--quiet. Their ids start
+ * at PREDICT_OPT_FIRST; a command's own ids stay below it. */
+#define PREDICT_OPT_FIRST 100
+extern const cli_opt predict_shared_opts[];
+
+/* Applies option id (one of predict_shared_opts) with its value to o; false when id is
+ * not one of them. */
+bool predict_apply_option(predict_opts *o, int id, const char *value);
 
 /* Checks the shared options after parsing (numbers in range, a dataset given) and sets the
  * threads; prints the problem and returns false on a usage error. */
@@ -36,7 +43,9 @@ bool predict_options_valid(const char *cmd, predict_opts *o);
 
 /* Predictions of model (an architecture name, may be NULL when weights is given) with
  * weights (a file, or NULL for the default). Prints where they came from on stderr unless
- * quiet. */
+ * quiet. Once SIGINT or SIGTERM has arrived (cli_interrupted(), when the command installed
+ * cli/interrupt.h's handler) the model stops after its current batch: out then holds the
+ * samples done so far (out->n fewer than the split's) and nothing is cached. */
 dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
                       dc_predictions *out, dc_error *err);
 

@@ -1,5 +1,6 @@
 /* predict_common.c — predictions from the cache or from the model (see predict.h). */
 #include "cli/cli.h"
+#include "cli/interrupt.h"
 #include "cli/predict.h"
 
 #include <errno.h>
@@ -9,24 +10,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-bool predict_option(int argc, char **argv, int *i, predict_opts *o, bool *ok)
+enum {
+    OPT_VALSET = PREDICT_OPT_FIRST, OPT_DATASET, OPT_WEIGHTS_DIR, OPT_LIMIT, OPT_SKIP,
+    OPT_CACHE, OPT_BATCH, OPT_THREADS, OPT_TRAIN, OPT_QUIET
+};
+
+const cli_opt predict_shared_opts[] = {
+    { OPT_VALSET, "-v --valset -f --dataset-root", CLI_VALUE },
+    { OPT_DATASET, "-D --dataset", CLI_VALUE },
+    { OPT_WEIGHTS_DIR, "--weights-dir", CLI_VALUE },
+    { OPT_LIMIT, "--limit", CLI_VALUE },
+    { OPT_SKIP, "--skip", CLI_VALUE },
+    { OPT_CACHE, "--cache", CLI_VALUE },
+    { OPT_BATCH, "--batch", CLI_VALUE },
+    { OPT_THREADS, "--threads", CLI_VALUE },
+    { OPT_TRAIN, "-t --train", CLI_FLAG },
+    { OPT_QUIET, "-q --quiet", CLI_FLAG },
+    { 0, NULL, CLI_FLAG },
+};
+
+bool predict_apply_option(predict_opts *o, int id, const char *value)
 {
-    if (cli_option(argc, argv, i, "-v", "--valset", &o->path, ok) ||
-        cli_option(argc, argv, i, "-f", "--dataset-root", &o->path, ok) ||
-        cli_option(argc, argv, i, "-D", "--dataset", &o->dataset, ok) ||
-        cli_option(argc, argv, i, "--weights-dir", NULL, &o->weights_dir, ok) ||
-        cli_option(argc, argv, i, "--limit", NULL, &o->limit_s, ok) ||
-        cli_option(argc, argv, i, "--skip", NULL, &o->skip_s, ok) ||
-        cli_option(argc, argv, i, "--cache", NULL, &o->cache_dir, ok) ||
-        cli_option(argc, argv, i, "--batch", NULL, &o->batch_s, ok) ||
-        cli_option(argc, argv, i, "--threads", NULL, &o->threads_s, ok))
-        return true;
-    if (cli_flag(argc, argv, i, "-t", "--train"))
-        o->train = true;
-    else if (cli_flag(argc, argv, i, "-q", "--quiet"))
-        o->quiet = true;
-    else
-        return false;
+    switch (id) {
+    case OPT_VALSET: o->path = value; break;
+    case OPT_DATASET: o->dataset = value; break;
+    case OPT_WEIGHTS_DIR: o->weights_dir = value; break;
+    case OPT_LIMIT: o->limit_s = value; break;
+    case OPT_SKIP: o->skip_s = value; break;
+    case OPT_CACHE: o->cache_dir = value; break;
+    case OPT_BATCH: o->batch_s = value; break;
+    case OPT_THREADS: o->threads_s = value; break;
+    case OPT_TRAIN: o->train = true; break;
+    case OPT_QUIET: o->quiet = true; break;
+    default: return false;
+    }
     return true;
 }
 
@@ -54,12 +71,23 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-static void show_progress(int done, int total, void *arg)
+typedef struct {
+    const char *arch;
+    bool tty;              /* draw the progress on stderr */
+} batch_watch;
+
+/* Called after each batch: draws the progress; stops the work once SIGINT or SIGTERM has
+ * arrived (cli/interrupt.h). */
+static bool after_batch(int done, int total, void *arg)
 {
-    const char *arch = arg;
-    fprintf(stderr, "\r%s: %d/%d samples", arch, done, total);
-    if (done == total)
-        fputc('\n', stderr);
+    const batch_watch *w = arg;
+    bool go_on = !cli_interrupted();
+    if (w->tty) {
+        fprintf(stderr, "\r%s: %d/%d samples", w->arch, done, total);
+        if (done == total || !go_on)
+            fputc('\n', stderr);
+    }
+    return go_on;
 }
 
 static const char *data_kind(const char *d)
@@ -134,14 +162,13 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
         st = dc_fail(err, DC_ERR_ARG, "%s has %d classes but %s has %d", o->path,
                      dc_dataset_num_classes(ds), wpath, dc_net_get_info(net).num_classes);
     if (st == DC_OK) {
-        const char *arch = dc_net_get_info(net).arch;
-        bool tty = !o->quiet && isatty(STDERR_FILENO);
-        st = dc_predictions_compute(net, ds, key.count, batch, o->logits,
-                                    tty ? show_progress : NULL, (void *)arch, out, err);
+        batch_watch w = { dc_net_get_info(net).arch, !o->quiet && isatty(STDERR_FILENO) };
+        st = dc_predictions_compute(net, ds, key.count, batch, o->logits, after_batch, &w, out,
+                                    err);
     }
     dc_net_free(net);
     dc_dataset_close(ds);
-    if (st == DC_OK && !o->no_cache) {
+    if (st == DC_OK && !o->no_cache && out->n == key.count) { /* never a partial one */
         dc_error werr;
         if (mkdir(dir, 0777) != 0 && errno != EEXIST)
             fprintf(stderr, "dualcnn: cannot create the cache dir %s; not caching\n", dir);

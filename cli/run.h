@@ -49,18 +49,27 @@ typedef struct {
     bool energy_ok;
     double joules, idle_watts;         /* idle_watts NaN without a baseline */
     const char *energy_source, *energy_domains, *energy_reason;
+    char energy_error[512];            /* energy_reason when reading the meter failed */
+    int done_count;                    /* inputs streamed: stream_count unless interrupted */
+    const char *interrupted_by;        /* "SIGINT" or "SIGTERM": a partial report; or NULL */
 } run_totals;
 
-/* Strings read from a config file, alive until run_config_free. */
-#define RUN_CONFIG_MAX_STRINGS 16
+/* Strings read from config files, alive until run_config_free. */
 #define RUN_CONFIG_MAX_BYTES (1 << 20) /* a config.yml is a few hundred bytes */
-#define RUN_CONFIG_MAX_LINE 1023       /* bytes per line, newline excluded */
 typedef struct {
-    char *strings[RUN_CONFIG_MAX_STRINGS];
-    int n_strings;
+    char **strings;
+    int n_strings, cap;
 } run_config;
 
-/* Reads the original main.py's config.yml (-y) into o; see cli/run_config.c. */
+/* Parses the command line of `dualcnn run` into o (cli/run_args.c), reading a config file
+ * at -y into o and c. Returns CLI_OK, CLI_USAGE after printing the problem, or
+ * CLI_HELP_SHOWN after printing the help. */
+int run_parse_args(int argc, char **argv, run_opts *o, run_config *c);
+
+/* Reads the original main.py's config.yml (-y) into o, over what o holds (see
+ * cli/run_config.c): a setting the file gives replaces o's; an empty one (null) leaves
+ * it. The strings o then points to are owned by c. Fails naming the file, the line and the
+ * key: a YAML syntax error, an unknown key, a value of the wrong type or out of range. */
 dc_status run_config_load(const char *path, run_opts *o, run_config *c, dc_error *err);
 void run_config_free(run_config *c);
 

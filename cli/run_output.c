@@ -12,6 +12,9 @@ void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r
 {
     dc_report_summary s = dc_report_summarise(r);
     printf("\n");
+    if (t->interrupted_by)
+        printf("PARTIAL REPORT: interrupted by %s after %d of %d inputs\n\n",
+               t->interrupted_by, t->done_count, t->stream_count);
     dc_report_print_classes(r, class_names, stdout);
     printf("\n");
     if (t->arch2)
@@ -47,7 +50,8 @@ void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r
                    t->idle_watts, added, 1e3 * added / n);
         }
     }
-    printf("Wall time: %.2f s for %lld inputs\n", t->wall_seconds, (long long)r->n);
+    printf("Wall time: %.2f s for %lld inputs%s\n", t->wall_seconds, (long long)r->n,
+           t->interrupted_by ? " (partial: interrupted)" : "");
 }
 
 static const char *report_header =

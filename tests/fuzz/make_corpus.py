@@ -148,7 +148,34 @@ duplicates: 0.1
 transforms: 0.5
 root_password: ''
 """)
-put("run_config", "small.yml", b"dataset: fashionmnist\nsecond_model:\n\tenable: false\n")
+put("run_config", "small.yml", b"dataset: fashionmnist\nsecond_model:\n  enable: false\n")
+# the original repository's own layout (its last config.yml), and the forms PyYAML reads
+put("run_config", "seed_layout.yml", b"""---
+dataset: intel              #Options cifar10, imagenet, intel, fashionmnist
+first_model:
+  name: repvgg_a2
+  # weights_file: "/somewhere/intel_repvgg_a0.pth"
+  weights_file:
+second_model:
+  enable: false
+  name: resnet44
+  weights_file:
+  scorefn: difference             #Options: [maxp, difference, entropy, oracle]
+  threshold: 0.2166
+  postcheck: true
+memory:
+  enable: false
+  method: invariants              #Options: [dhash, invariants]
+duplicates: 0
+transforms: 0
+dataset_path: "/data/INTEL/"
+root_password:                #Optional
+""")
+put("run_config", "flow.yml", b"""first_model: {name: resnet20, weights_file: ~}
+second_model: {enable: ON, name: resnet56, score_fn: entropy, threshold: .5, postcheck: Off}
+memory: {enable: Yes, method: dhash, duplicates: 0x1, transforms: !!bool true}
+dataset_path: 'data'
+""")
 
 # ---- HDF5 files as the records of tests/fuzz/fuzz_h5.h: (what, name index, type, dims,
 # values); types 0 int32, 1 int64, 2 uint64, 3 float32, 4 float64, 5 int8, 6 uint8,
