@@ -7,6 +7,7 @@ Usage: test_run.py DUALCNN WORKDIR SOURCE_ROOT"""
 import csv
 import math
 import os
+import re
 import subprocess
 import sys
 
@@ -273,6 +274,339 @@ else:
     print("SKIP-REASON: FashionMNIST run: " + fm +
           " is absent (apt-get install dataset-fashion-mnist)")
     skipped = True
+
+# ---- run -y: the original repository's config.yml (read with PyYAML there) --------------
+import signal  # noqa: E402
+import time  # noqa: E402
+
+import yaml  # noqa: E402 (python3-yaml: PyYAML, the original's reader, for the expected values)
+
+W1, W2 = weights["resnet20"], weights["mobilenetv2_x0_5"]
+CSV_KEYS = ["position", "sample", "transform", "duplicate", "label", "prediction", "exit",
+            "score1", "score2"]  # every column but the time
+
+
+def write_config(name, text):
+    p = os.path.join(WORK, name)
+    with open(p, "w") as fh:
+        fh.write(text)
+    return p
+
+
+def per_sample_rows(per):
+    return [[r[k] for k in CSV_KEYS] for r in csv.DictReader(open(per))]
+
+
+# The layout of the original's last config.yml (dataset, first_model, second_model, memory,
+# duplicates, transforms, dataset_path, root_password; comments and empty values as it has
+# them), for a single model, a cascade, and a cascade with memory and duplicates.
+SEED_LAYOUT = """---
+dataset: cifar10              #Options cifar10, imagenet, intel, fashionmnist
+first_model:
+  name: resnet20
+  # weights_file: "/somewhere/else.pth"             #Optional.
+  weights_file: {w1}
+second_model:
+  enable: {enable}
+  name: mobilenetv2_x0_5
+  weights_file: {w2}
+  scorefn: {score}             #Options: [maxp, difference, entropy, oracle]
+  threshold: {threshold}
+  postcheck: {postcheck}
+memory:
+  enable: {memory}
+  method: invariants              #Options: [dhash, invariants]
+duplicates: {duplicates}
+transforms: {transforms}
+dataset_path: "{root}"
+root_password:                #Optional
+"""
+# a threshold that sends about half the inputs to the second model (difference score)
+DIFF_MEDIAN = "%.4f" % float(np.median([score("difference", logits["resnet20"][i])
+                                        for i in range(N)]))
+layouts = [
+    ("single model", dict(enable="false", score="difference", threshold=0.2166,
+                          postcheck="true", memory="false", duplicates=0, transforms=0),
+     ["-m1", "resnet20", "-w1", W1]),
+    ("cascade", dict(enable="true", score="difference", threshold=DIFF_MEDIAN, postcheck="true",
+                     memory="false", duplicates=0, transforms=0),
+     ["-m1", "resnet20", "-w1", W1, "-m2", "mobilenetv2_x0_5", "-w2", W2, "-s", "difference",
+      "-t", DIFF_MEDIAN, "-p"]),
+    ("cascade + memory + duplicates", dict(enable="true", score="maxp", threshold=0.5,
+                                           postcheck="false", memory="true", duplicates=1,
+                                           transforms=0.5),
+     ["-m1", "resnet20", "-w1", W1, "-m2", "mobilenetv2_x0_5", "-w2", W2, "-s", "maxp",
+      "-t", "0.5", "-m", "invariants", "-d", "1", "-r", "0.5"]),
+]
+for label, fields, flags in layouts:
+    cfg = write_config("seed_" + label.replace(" ", "_").replace("+", "") + ".yml",
+                       SEED_LAYOUT.format(w1=W1, w2=W2, root=root, **fields))
+    common = ["--seed", "7", "--energy", "none", "-q"]
+    per_y, per_f = os.path.join(WORK, "per_yml.csv"), os.path.join(WORK, "per_flags.csv")
+    py = run("run", "-y", cfg, "--per-sample", per_y, *common)
+    pf = run("run", *flags, "-i", root, "-D", "cifar10", "--per-sample", per_f, *common)
+    ok = py.returncode == 0 and pf.returncode == 0
+    rows_y = per_sample_rows(per_y) if ok else []
+    rows_f = per_sample_rows(per_f) if ok else []
+    want_n = N * (1 + fields["duplicates"])
+    check(f"config.yml layout, {label}: the same per-sample answers as with flags",
+          ok and rows_y == rows_f and len(rows_y) == want_n,
+          f"rc {py.returncode}/{pf.returncode}, {len(rows_y)} vs {len(rows_f)} rows; "
+          f"{py.stderr[-300:]}{pf.stderr[-300:]}")
+    exits = {r[6] for r in rows_y}
+    second = fields["enable"] == "true"
+    usage = re.search(r"Second model usage: ([\d.]+)%", py.stdout)
+    check(f"config.yml layout, {label}: the second model and the memory as the file says",
+          ok and (usage is not None and float(usage.group(1)) > 0) == second and
+          ("memory" in exits) == (fields["memory"] == "true") and
+          ("-> mobilenetv2_x0_5" in py.stdout) == second,
+          f"exits {sorted(exits)}; {py.stdout[:300]}")
+check("config.yml layout: a single-model file gives no note about its unused threshold",
+      "no effect" not in run("run", "-y", write_config(
+          "seed_single_again.yml", SEED_LAYOUT.format(
+              w1=W1, w2=W2, root=root, **layouts[0][1])), "--limit", "1", "--energy", "none",
+          "-q").stderr)
+
+# Every YAML form PyYAML accepts for the original's keys reads here as PyYAML reads it.
+# expected() applies a file, as PyYAML loads it, over the settings before -y: the original
+# main.py's reading (a second model when second_model.enable == True, the memory when
+# memory.enable is true, ...) and dualcnn's documented additions: an empty (null) string or
+# number leaves the setting as it was, an empty boolean is false, a section without
+# `enable` is on when it names its model (or method), transforms may be a boolean.
+HEADER_RE = re.compile(r"^dualcnn run: (\S+)(?: -> (\S+), score (\w+), threshold ([\d.]+), "
+                       r"post-check (on|off))?, memory (\w+)$", re.M)
+DATA_RE = re.compile(r"duplicates ([\d.e+-]+), rotations ([\d.e+-]+) ->")
+
+
+def settings_of(p):
+    m, d = HEADER_RE.search(p.stdout), DATA_RE.search(p.stdout)
+    if not m or not d:
+        return None
+    return {"model1": m.group(1), "model2": m.group(2),
+            "score": m.group(3), "threshold": float(m.group(4)) if m.group(4) else None,
+            "postcheck": m.group(5) == "on" if m.group(5) else None,
+            "memory": None if m.group(6) == "off" else m.group(6),
+            "duplicates": float(d.group(1)), "rotations": float(d.group(2))}
+
+
+def expected(cfg, before):
+    e = dict(before)
+    sm, mem = cfg.get("second_model") or {}, cfg.get("memory") or {}
+    on = sm["enable"] is True if "enable" in sm else (True if sm.get("name") else None)
+    if on is False:
+        e["model2"] = None
+    else:
+        if sm.get("name") is not None:
+            e["model2"] = sm["name"]
+        for key, name in [("scorefn", "score"), ("score_fn", "score"),
+                          ("threshold", "threshold")]:
+            if sm.get(key) is not None:
+                e[name] = sm[key]
+        if "postcheck" in sm:
+            e["postcheck"] = sm["postcheck"] is True
+    mon = mem["enable"] is True if "enable" in mem else (True if mem.get("method") else None)
+    if mon is False:
+        e["memory"] = None
+    elif mem.get("method") is not None:
+        e["memory"] = mem["method"]
+    for src in (mem, cfg):  # the earliest layout kept them under memory:
+        if src.get("duplicates") is not None:
+            e["duplicates"] = float(src["duplicates"])
+        if src.get("transforms") is not None:
+            e["rotations"] = float(src["transforms"])
+    if e["model2"] is None:  # the header shows no cascade settings then
+        e.update(score=None, threshold=None, postcheck=None)
+    return e
+
+
+TRUE_WORDS = ["yes", "Yes", "YES", "true", "True", "TRUE", "on", "On", "ON"]
+FALSE_WORDS = ["no", "No", "NO", "false", "False", "FALSE", "off", "Off", "OFF"]
+check("PyYAML reads the YAML 1.1 booleans as the test assumes",
+      all(yaml.safe_load("a: " + w)["a"] is True for w in TRUE_WORDS) and
+      all(yaml.safe_load("a: " + w)["a"] is False for w in FALSE_WORDS))
+BASE = f"""first_model: {{name: resnet20, weights_file: {W1}}}
+dataset_path: {root}
+"""
+CASCADE = f"""second_model:
+  enable: {{enable}}
+  name: mobilenetv2_x0_5
+  weights_file: {W2}
+  threshold: 0.375
+  postcheck: {{postcheck}}
+memory:
+  enable: {{memory}}
+  method: dhash
+"""
+forms = []
+for t, f in zip(TRUE_WORDS, FALSE_WORDS):
+    forms.append((f"booleans enable: {t}, postcheck: {f}", BASE + CASCADE.format(
+        enable=t, postcheck=f, memory=t), [], []))
+for f in ["off", "NO", "False"]:
+    forms.append((f"enable: {f} is a single-model run", BASE + CASCADE.format(
+        enable=f, postcheck="yes", memory=f), [], []))
+forms += [
+    ("flow mappings", f"""first_model: {{name: resnet20, weights_file: "{W1}"}}
+second_model: {{enable: On, name: mobilenetv2_x0_5, weights_file: '{W2}', scorefn: maxp,
+                threshold: .25, postcheck: yes}}
+memory: {{enable: no, method: dhash}}
+dataset_path: {root}
+""", [], []),
+    ("comments everywhere", f"""# a config with comments
+first_model:   # the small one
+  name: resnet20   # a trailing comment
+  weights_file: {W1}
+second_model:
+  # enable: false
+  enable: true   # on
+  name: mobilenetv2_x0_5
+  weights_file: {W2}  # its weights
+  scorefn: entropy #no space before it
+  threshold: 0.625
+memory:
+  enable: false
+duplicates: 1 # one copy
+dataset_path: {root}
+""", [], []),
+    ("empty values are null: flags before -y stay", BASE + f"""second_model:
+  enable: true
+  name: mobilenetv2_x0_5
+  weights_file: {W2}
+  scorefn:
+  threshold:
+  postcheck:
+memory:
+  enable: true
+  method:
+duplicates:
+transforms:
+""", ["-t", "0.4", "-s", "maxp", "-p", "-m", "invariants", "-d", "1", "-r", "0.5"], []),
+    ("a file overrides the flags before -y, the flags after it override the file",
+     BASE + CASCADE.format(enable="true", postcheck="true", memory="false"),
+     ["-t", "0.9", "-m", "invariants"], ["-s", "entropy", "--duplicates=1"]),
+    ("YAML 1.1 numbers, transforms as a boolean (the later code)",
+     BASE + CASCADE.format(enable="true", postcheck="false", memory="false") +
+     "duplicates: 0b1\ntransforms: yes\n", [], []),
+    ("the earliest layout: score_fn, memory.duplicates and memory.transforms",
+     BASE + f"""second_model:
+  enable: true
+  name: mobilenetv2_x0_5
+  weights_file: {W2}
+  score_fn: maxp
+  threshold: 0.5
+  postcheck: true
+memory:
+  enable: false
+  method: dhash
+  duplicates: 1
+  transforms: 0
+""", [], []),
+]
+FLAG_SETTINGS = {"-t": ("threshold", float), "-s": ("score", str), "-p": ("postcheck", None),
+                 "-m": ("memory", str), "-d": ("duplicates", float),
+                 "-r": ("rotations", float), "--duplicates=1": ("duplicates", None)}
+
+
+def apply_flags(e, args):
+    e = dict(e)
+    i = 0
+    while i < len(args):
+        key, conv = FLAG_SETTINGS[args[i]]
+        if args[i] == "-p":
+            e[key] = True
+        elif args[i] == "--duplicates=1":
+            e[key] = 1.0
+        else:
+            e[key] = conv(args[i + 1])
+            i += 1
+        i += 1
+    return e
+
+
+DEFAULTS = {"model1": "resnet20", "model2": None, "score": "difference", "threshold": None,
+            "postcheck": False, "memory": None, "duplicates": 0.0, "rotations": 0.0}
+for k, (label, text, before, after) in enumerate(forms):
+    cfg_path = write_config(f"form_{k}.yml", text)
+    want = apply_flags(expected(yaml.safe_load(text), apply_flags(DEFAULTS, before)), after)
+    if want["model2"] is None:
+        want.update(score=None, threshold=None, postcheck=None)
+    p = run("run", *before, "-y", cfg_path, *after, "--limit", "2", "--energy", "none", "-q")
+    got = settings_of(p)
+    if got and got["threshold"] is not None and want["threshold"] is not None:
+        got["threshold"] = round(got["threshold"], 4)
+        want["threshold"] = round(float(want["threshold"]), 4)
+    check(f"run -y, {label}: read as PyYAML reads it", p.returncode == 0 and got == want,
+          f"rc {p.returncode}; got {got}, wanted {want}; {p.stderr[-300:]}")
+
+# Ctrl-C (and SIGTERM) during a long run: stops at the next input, prints the report of
+# what was done marked partial, leaves no temporary file and every existing output as it
+# was, exits 130 (143)
+sigdir = os.path.join(WORK, "interrupted")
+os.makedirs(sigdir, exist_ok=True)
+old_per, old_rep = os.path.join(sigdir, "per.csv"), os.path.join(sigdir, "report.csv")
+for sig, code in [(signal.SIGINT, 130), (signal.SIGTERM, 143)]:
+    for f, content in [(old_per, "an older per-sample file\n"), (old_rep, "an older report\n")]:
+        with open(f, "w") as fh:
+            fh.write(content)
+    before = {f: open(f).read() for f in (old_per, old_rep)}
+    proc = subprocess.Popen([BIN, "run", "-m1", "resnet20", "-w1", W1, "-m2",
+                             "mobilenetv2_x0_5", "-w2", W2, "-s", "maxp", "-t", "0.5", "-i",
+                             root, "-d", "500", "--energy", "none", "--threads",
+                             "1", "--per-sample", old_per, "--report", old_rep],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    header = proc.stdout.readline() + proc.stdout.readline()  # printed before the stream
+    tmp_seen = False
+    for _ in range(100):  # the --per-sample rows go to a temporary file: wait for it
+        tmp_seen = any(".tmp-" in n for n in os.listdir(sigdir))
+        if tmp_seen:
+            break
+        time.sleep(0.05)
+    time.sleep(0.5)
+    proc.send_signal(sig)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    out = header + out
+    name = signal.Signals(sig).name
+    m = re.search(r"interrupted by (\w+) after (\d+) of (\d+) inputs", out)
+    check(f"{name} during run exits {code}", proc.returncode == code,
+          f"rc {proc.returncode}; {err[-400:]}")
+    check(f"{name} during run: a partial report of the inputs done",
+          m is not None and m.group(1) == name and 0 < int(m.group(2)) < int(m.group(3)) ==
+          N * 501 and "PARTIAL REPORT" in out and "weighted avg" in out and "partial" in err
+          and re.search(r"Wall time: [\d.]+ s for %s inputs" % (m.group(2) if m else "-"),
+                        out) is not None, out[-600:] + err[-300:])
+    check(f"{name} during run: the temporary --per-sample file existed, and none is left",
+          tmp_seen and not [n for n in os.listdir(sigdir) if ".tmp-" in n],
+          f"seen {tmp_seen}; {os.listdir(sigdir)}")
+    check(f"{name} during run: existing outputs are untouched",
+          {f: open(f).read() for f in (old_per, old_rep)} == before)
+
+# Ctrl-C during predict: the accuracy of the samples done, marked partial; nothing cached
+fm = "/usr/share/datasets/fashion-mnist"
+if os.path.isdir(fm):
+    cache = os.path.join(WORK, "interrupted_cache")
+    os.makedirs(cache, exist_ok=True)
+    for f in os.listdir(cache):
+        os.remove(os.path.join(cache, f))
+    fmw = os.path.join(WORK, "fm_resnet20.h5")
+    proc = subprocess.Popen([BIN, "predict", "-w", fmw, "-v", fm, "-t", "--batch", "8",
+                             "--threads", "1", "--cache", cache, "-q"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(2.0)
+    proc.send_signal(signal.SIGINT)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+    m = re.search(r"^PARTIAL REPORT: resnet20: (\d+) samples, accuracy", out, re.M)
+    check("SIGINT during predict: exit 130, the samples done reported as partial",
+          proc.returncode == 130 and m is not None and 0 < int(m.group(1)) < 60000 and
+          "nothing cached" in err, f"rc {proc.returncode}; {out[-300:]}{err[-300:]}")
+    check("SIGINT during predict: no cache file, no temporary file", os.listdir(cache) == [],
+          str(os.listdir(cache)))
 
 # bad input
 p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", os.path.join(WORK, "nope"),

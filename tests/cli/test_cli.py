@@ -429,5 +429,205 @@ for label, mutate, frags in [
     expect(f"infer names a {label}",
            ["infer", "-w", p, "-i", path("x.npy"), "-o", path("y_bad2.npy")], 1, p, *frags)
 
+# ---- the argument parser (cli/argparse.c): one for every command -----------------------
+COMMANDS = ["models", "infer", "classify", "bench", "run", "predict", "threshold",
+            "complementarity"]
+top = run("--help")[1]
+check("the top-level help lists --version and 'help <command>'",
+      "--version" in top and "dualcnn help <command>" in top, top)
+for cmd in COMMANDS:
+    rc1, out1, _ = run(cmd, "--help")
+    rc2, out2, err2 = run("help", cmd)
+    check(f"dualcnn help {cmd} prints {cmd}'s own help",
+          rc2 == 0 and out2 == out1 and out2.startswith("usage: dualcnn " + cmd), out2[:200] + err2)
+expect("dualcnn help with an unknown command", ["help", "frobnicate"], 2,
+       "unknown command 'frobnicate'")
+
+# Every option a command's --help lists is one its parser accepts, with a value exactly when
+# the help shows one: "CMD FLAG [VALUE] --help" must print the help (an option taking a
+# value it was not given would swallow --help; a value given to a flag would be an
+# unexpected argument). Options are the comma-separated groups that start a help line:
+# "  -m1, --model1 NAME", "  --skip N, --limit N, ..., -q".
+import re  # noqa: E402
+FLAG_RE = re.compile(r"(--?[A-Za-z][A-Za-z0-9_-]*)(?: ([A-Z][A-Za-z0-9_.]*))?(,\s?|\s{2,}|$)")
+
+
+def listed_options(help_text):
+    """[(spelling, metavar or None)] of the option lines of a help text."""
+    found = []
+    for line in help_text.splitlines():
+        if not re.match(r"^  -", line):
+            continue
+        rest, group = line[2:], []
+        while True:
+            m = FLAG_RE.match(rest)
+            if not m:
+                break
+            group.append([m.group(1), m.group(2)])
+            rest = rest[m.end():]
+            if not m.group(3).startswith(","):
+                break
+        # "-m1, --model1 NAME": a spelling without its own metavar shares the next one's
+        for k in range(len(group) - 2, -1, -1):
+            if group[k][1] is None and group[k + 1][1] is not None and \
+                    line.find(group[k][0] + ", ") >= 0:
+                group[k][1] = group[k + 1][1]
+        found += [tuple(g) for g in group]
+    return found
+
+
+for cmd in COMMANDS:
+    opts = [o for o in listed_options(run(cmd, "--help")[1]) if o[0] not in ("-h", "--help")]
+    bad = []
+    for flag, metavar in opts:
+        args = [cmd, flag] + ([metavar] if metavar else []) + ["--help"]
+        rc, out, err = run(*args)
+        if rc != 0 or not out.startswith("usage: dualcnn " + cmd):
+            bad.append(f"{' '.join(args)} -> rc {rc}: {err.strip()[:120]}")
+    check(f"{cmd}: every option its --help lists is accepted ({len(opts)} spellings)",
+          len(opts) >= 1 and not bad, "; ".join(bad[:4]))
+
+# --name=value and unambiguous prefixes of long options, on every command; the values are
+# seen to arrive where they belong (a path named in the error, a count in the output)
+none = path("no_such_dir")
+expect("models --impl (a prefix)", ["models", "--impl"], 0, "59 of 59 architectures")
+rc, out, err = run("models", "--impl")
+check("models --impl lists only implemented architectures",
+      "not yet implemented" not in out and rc == 0, out[-300:])
+expect("infer --weights=W --in=X --out=Y", ["infer", "--weights=" + good, "--in=" + path("x.npy"),
+                                          "--out=" + path("y_eq.npy")], 0)
+check("infer --out=Y wrote Y", os.path.exists(path("y_eq.npy")))
+expect("infer --wei W --i X --o Y (prefixes)", ["infer", "--wei", good, "--i", path("x.npy"),
+                                                "--o", path("y_pre.npy")], 0)
+check("infer --o Y wrote Y", os.path.exists(path("y_pre.npy")))
+expect("classify --weights1=W --thr 1 IMAGE", ["classify", "--weights1=" + good, "--thr", "1",
+                                                path("a.png")], 0, "a.png (50x40)")
+rc, out, err = run("bench", "--mod=resnet20", "--rep", "2", "--warm=0", "--thr=1", "--js")
+try:
+    j = json.loads(out)
+    ok = rc == 0 and j["model"] == "resnet20" and len(j["times_ms"]) == 2 and j["threads"] == 1
+except (ValueError, KeyError):
+    ok = False
+check("bench --mod=resnet20 --rep 2 --warm=0 --thr=1 --js", ok, out[:300] + err[-300:])
+expect("run --model1=M --weights1=W --filep=DIR", ["run", "--model1=resnet20",
+                                                   "--weights1=" + good, "--filep=" + none], 1,
+       none)
+expect("run --dataset-r DIR (a prefix of a later main.py spelling)",
+       ["run", "-w1", good, "--dataset-r", none + "2"], 1, none + "2")
+expect("run -t0.5 and -t=0.5 (a short option's value attached)",
+       ["run", "-w1", good, "-i", none, "-t0.5", "-t=1.5"], 2, "-t", "1.5")
+expect("predict --model=M --weights=W --vals=DIR", ["predict", "--model=resnet20",
+                                                    "--weights=" + good, "--vals=" + none], 1,
+       none)
+expect("threshold --n_thr=1 reaches -n's check", ["threshold", "-m1", "a", "-m2", "b",
+                                                  "--vals=" + none, "--n_thr=1"], 2, "'1'")
+expect("complementarity --mod=a,b --valset=DIR --wei DIR", ["complementarity",
+                                                          "--mod=resnet20,resnet32",
+                                                          "--valset=" + none, "--wei",
+                                                          path("wd"), "-q"], 1,
+       path("wd") + "/cifar10/resnet20.h5")
+
+# the parser's errors name the argument
+expect("an ambiguous prefix lists its candidates", ["run", "--mod", "resnet20"], 2,
+       "ambiguous option --mod", "--model1", "--model2")
+expect("an ambiguous prefix on bench", ["bench", "--w", "1"], 2, "ambiguous option --w",
+       "--weights", "--warmup")
+expect("an exact spelling wins over a longer one (--memory, --memory-size)",
+       ["run", "--memory", "dhash"], 2, "-m1 (or -w1) is required")
+expect("an unknown option gets the closest spelling", ["run", "--treshold", "0.5"], 2,
+       "unknown option --treshold; did you mean --threshold?")
+expect("a transposition is a typo too", ["predict", "--thraeds", "2"], 2,
+       "did you mean --threads?")
+expect("a value for a flag that takes none", ["run", "--postcheck=yes"], 2,
+       "--postcheck takes no value")
+expect("a missing value", ["infer", "--weights"], 2, "--weights needs a value")
+expect("an unexpected argument", ["infer", "stray"], 2, "unexpected argument 'stray'")
+expect("a value may start with '-' (-d -1 is -d's value)", ["run", "-w1", good, "-i", none,
+                                                           "-d", "-1"], 2, "-d", "'-1'")
+
+# ---- run -y: what the config reader refuses, with the file, the line and the key ---------
+import yaml  # noqa: E402 (python3-yaml: PyYAML, what the original read its config with)
+
+
+def config(name, text):
+    p = path(name)
+    with open(p, "w") as f:
+        f.write(text)
+    return p
+
+
+def pyyaml_refuses(text):
+    try:
+        yaml.safe_load(text)
+        return False
+    except yaml.YAMLError:
+        return True
+
+
+SEED = """---
+dataset: cifar10
+first_model:
+  name: resnet20
+  weights_file:
+second_model:
+  enable: true
+  name: mobilenetv2_x0_5
+  weights_file:
+  scorefn: difference
+  treshold: 0.2166
+  postcheck: true
+memory:
+  enable: false
+  method: invariants
+duplicates: 0
+transforms: 0
+dataset_path: /nowhere
+root_password:
+"""
+p = config("unknown_key.yml", SEED)
+expect("run -y: an unknown key is named with its file and line", ["run", "-y", p], 2,
+       p + ":11", "second_model.treshold", "did you mean 'threshold'")
+p = config("misplaced_key.yml", SEED.replace("  treshold: 0.2166", "  threshold: 0.2166")
+           .replace("duplicates: 0", "threshold: 0.5"))
+expect("run -y: a key in the wrong section says where it belongs", ["run", "-y", p], 2,
+       p + ":16", "'threshold'", "under second_model")
+for label, line, value, frags in [
+        ("a string for a number", 11, "  threshold: high", ["second_model.threshold",
+                                                           "must be a number", "high"]),
+        ("a quoted number", 11, "  threshold: '0.5'", ["second_model.threshold",
+                                                      "must be a number"]),
+        ("a string for a boolean", 7, "  enable: maybe", ["second_model.enable",
+                                                         "true or false", "maybe"]),
+        ("a number for a boolean", 12, "  postcheck: 1", ["second_model.postcheck",
+                                                         "true or false"]),
+        ("a list for a name", 8, "  name: [a, b]", ["second_model.name", "a list"]),
+        ("a mapping for a number", 16, "duplicates: {a: 1}", ["duplicates", "a mapping"]),
+        ("an unknown score", 10, "  scorefn: best", ["second_model.scorefn", "best"]),
+        ("an unknown memory", 15, "  method: phash\n  enable: on", ["memory.method",
+                                                                    "phash"]),
+        ("a threshold out of range", 11, "  threshold: 1.5", ["second_model.threshold",
+                                                              "[0, 1]"])]:
+    lines = SEED.replace("  treshold: 0.2166", "  threshold: 0.2166").splitlines()
+    lines[line - 1] = value  # may add a line after it
+    p = config("wrong_" + label.replace(" ", "_") + ".yml", "\n".join(lines) + "\n")
+    expect(f"run -y refuses {label} (file:line and key)", ["run", "-y", p], 2, f"{p}:{line}",
+           *frags)
+p = config("no_name.yml", "second_model:\n  enable: yes\n")
+expect("run -y: a second model enabled without a name", ["run", "-w1", good, "-y", p], 2,
+       p + ":2", "second_model.name")
+tabbed = "first_model:\n  name: resnet20\nsecond_model:\n\tenable: true\n"
+p = config("tabs.yml", tabbed)
+check("PyYAML refuses tab indentation too", pyyaml_refuses(tabbed))
+expect("run -y refuses tabs in indentation, as YAML does", ["run", "-y", p], 2, p + ":4",
+       "tabs")
+two = "dataset: cifar10\n---\ndataset: cifar10\n"
+p = config("two_docs.yml", two)
+check("PyYAML's safe_load refuses two documents too", pyyaml_refuses(two))
+expect("run -y refuses a second document", ["run", "-y", p], 2, p + ":2", "second document")
+p = config("empty.yml", "# only a comment\n")
+expect("run -y refuses a file with no settings", ["run", "-y", p], 2, p, "no settings")
+p = config("bad_syntax.yml", "first_model:\n  name: [resnet20\n")
+expect("run -y names where the YAML breaks", ["run", "-y", p], 2, p + ":")
+
 print(f"{len(failures)} failure(s)")
 sys.exit(1 if failures else 0)
