@@ -99,7 +99,7 @@ static bool yaml11_int(const char *s, double *out)
         ok = digits_value(s, n, 10, &v) &&
              (s[n] == '\0' || sexagesimal_groups(s + n, s + strlen(s), &v));
     }
-    *out = sign * v;
+    *out = v == 0 ? 0.0 : sign * v; /* -0 is 0 */
     return ok;
 }
 
@@ -114,7 +114,7 @@ static bool exponent_ok(const char *p)
     return n > 0 && p[2 + n] == '\0';
 }
 
-/* PyYAML's float: [-+]?[0-9][0-9_]*\.[0-9_]*(exp)? | \.[0-9_]+(exp)?
+/* PyYAML's float: [-+]?[0-9][0-9_]*\.[0-9_]*(exp)? | \.[0-9][0-9_]*(exp)?
  * | [-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\.[0-9_]* | [-+]?\.(inf|Inf|INF) | \.(nan|NaN|NAN) */
 static bool yaml11_float(const char *s, double *out)
 {
@@ -135,8 +135,8 @@ static bool yaml11_float(const char *s, double *out)
     char buf[128];
     if (*p == '.') { /* .5: no sign allowed */
         size_t n = strspn(p + 1, DIGITS "_");
-        if (p != s || !exponent_ok(p + 1 + n) ||
-            !strip_underscores(p, strlen(p), buf, sizeof buf) || !isdigit((unsigned char)buf[1]))
+        if (p != s || !isdigit((unsigned char)p[1]) || !exponent_ok(p + 1 + n) ||
+            !strip_underscores(p, strlen(p), buf, sizeof buf))
             return false;
         *out = strtod(buf, NULL);
         return true;
