@@ -41,7 +41,10 @@ static void threshold_help(FILE *f)
         "  --svg FILE.svg          a plot of accuracy and usage against lambda\n"
         "  --skip N, --limit N, --cache DIR, --weights-dir DIR, --batch N, --threads N, -q\n"
         "                          as for `dualcnn predict`\n"
-        "  -h, --help              this text\n");
+        "  -h, --help              this text\n\n"
+        "Ctrl-C (or SIGTERM) while the predictions are computed stops after the current\n"
+        "batch: no search is done, no file is written, unfinished predictions are not\n"
+        "cached, and the exit status is 130 (143).\n");
 }
 
 typedef struct {

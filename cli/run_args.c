@@ -67,7 +67,7 @@ static void run_help(FILE *f)
         "                          (YAML; flags after -y override it, the file overrides\n"
         "                          flags before it; see docs/cascade.md)\n"
         "  -h, --help              this text\n\n"
-        "Long options may be shortened to any unambiguous prefix (--thr 0.5), and take\n"
+        "Long options may be shortened to any unambiguous prefix (--thresh 0.5), and take\n"
         "their value as --name=VALUE too. Ctrl-C (or SIGTERM) stops at the next input,\n"
         "prints the report of the inputs done, marked partial, writes no --per-sample or\n"
         "--report file, and exits 130 (143).\n");
