@@ -12,6 +12,7 @@
 #include "loaders/dataset.h"
 
 #include <math.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -240,7 +241,9 @@ static dc_status open_models_and_data(run_opts *o, run_parts *p, dc_error *err)
     if (kind && strcmp(kind, "cifar10") != 0 && strcmp(kind, "fashionmnist") != 0 &&
         strcmp(kind, "imagenet") != 0 && strcmp(kind, "intel") != 0)
         kind = NULL; /* another name: a weights subfolder; detect the data's kind */
-    st = dc_dataset_open(o->path, kind, o->train, &p->ds, err);
+    /* --skip + --limit samples are all the run reads (0: the whole split) */
+    int want = o->limit > 0 && o->skip <= INT_MAX - o->limit ? o->skip + o->limit : 0;
+    st = dc_dataset_open_first(o->path, kind, o->train, want, &p->ds, err);
     if (st == DC_OK && o->skip > 0)
         st = dc_dataset_keep(p->ds, o->skip, 0, err);
     if (st == DC_OK && dc_dataset_num_classes(p->ds) != p->i1.num_classes)

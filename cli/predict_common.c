@@ -4,6 +4,7 @@
 #include "cli/predict.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -118,7 +119,9 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
     if (st != DC_OK)
         return st;
     dc_dataset *ds;
-    st = dc_dataset_open(o->path, data_kind(o->dataset), o->train, &ds, err);
+    /* --skip + --limit samples are all a prediction reads (0: the whole split) */
+    int want = o->limit > 0 && o->skip <= INT_MAX - o->limit ? o->skip + o->limit : 0;
+    st = dc_dataset_open_first(o->path, data_kind(o->dataset), o->train, want, &ds, err);
     if (st != DC_OK)
         return st;
     if (o->skip > 0 && (st = dc_dataset_keep(ds, o->skip, 0, err)) != DC_OK) {

@@ -201,6 +201,12 @@ static char *dc_dataset_imagenet_root(const char *path, bool train, dc_error *er
 dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dataset **out,
                           dc_error *err)
 {
+    return dc_dataset_open_first(path, kind, train, 0, out, err);
+}
+
+dc_status dc_dataset_open_first(const char *path, const char *kind, bool train,
+                                int max_samples, dc_dataset **out, dc_error *err)
+{
     *out = NULL;
     dc_error local = { 0 };
     if (!err)
@@ -223,6 +229,7 @@ dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dat
     if (!ds)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     snprintf(ds->kind, sizeof ds->kind, "%s", kind);
+    ds->want = max_samples > 0 ? max_samples : 0;
     if (strcmp(kind, "cifar10") == 0) {
         st = dc_dataset_read_cifar(ds, path, train, err);
     } else if (strcmp(kind, "fashionmnist") == 0) {

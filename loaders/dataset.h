@@ -60,6 +60,14 @@ typedef struct dc_dataset dc_dataset;
 dc_status dc_dataset_open(const char *path, const char *kind, bool train, dc_dataset **out,
                           dc_error *err);
 
+/* As dc_dataset_open, but reads no more than the first max_samples samples of the split
+ * (max_samples <= 0: all): what `--skip` + `--limit` need. The IDX reader stops inflating
+ * there and the CIFAR-10 reader stops reading records and batch files (a Python batch is
+ * still parsed whole); headers are checked as before, but bytes after the samples read are
+ * not (trailing garbage goes unnoticed). Folder trees are listed whole either way. */
+dc_status dc_dataset_open_first(const char *path, const char *kind, bool train,
+                                int max_samples, dc_dataset **out, dc_error *err);
+
 /* Narrows ds to its samples first .. first + count - 1 (count <= 0: to the end), which
  * become samples 0 .. count - 1: `--skip` and `--limit` of the commands, and the way to
  * name a validation split held out of a training split (FashionMNIST's last 10,000
@@ -121,6 +129,7 @@ struct dc_dataset {
     /* folder trees: count file paths, decoded on demand */
     char **files;
     int resize_w, resize_h;   /* Intel: 32 x 32 at load; 0 = keep the size */
+    int want;                 /* the readers may stop after this many samples (0: all) */
 };
 
 /* Each fills ds (zeroed by the caller, kind already set) from the directory dir, or

@@ -187,6 +187,8 @@ static dc_status dc_cifar_read_bin(dc_dataset *ds, const char *path, dc_error *e
         st = dc_fail(err, DC_ERR_FORMAT, "%s: %ld bytes: too large for a CIFAR-10 batch", path,
                      size);
     size_t n = st == DC_OK ? (size_t)size / DC_CIFAR_RECORD : 0;
+    if (ds->want > 0 && n > (size_t)(ds->want - ds->count))
+        n = (size_t)(ds->want - ds->count); /* only what the caller asked for */
     if (st == DC_OK)
         st = dc_cifar_grow(ds, n, path, err);
     uint8_t rec[DC_CIFAR_RECORD];
@@ -230,6 +232,8 @@ static dc_status dc_cifar_read_py(dc_dataset *ds, const char *path, dc_error *er
         st = dc_fail(err, DC_ERR_FORMAT, "%s: %zu labels for %lld images", path, labels->count,
                      (long long)data->shape[0]);
     size_t n = st == DC_OK ? labels->count : 0;
+    if (ds->want > 0 && n > (size_t)(ds->want - ds->count))
+        n = (size_t)(ds->want - ds->count);
     if (st == DC_OK)
         st = dc_cifar_grow(ds, n, path, err);
     for (size_t r = 0; st == DC_OK && r < n; r++) {
@@ -292,7 +296,7 @@ dc_status dc_dataset_read_cifar(dc_dataset *ds, const char *dir, bool train, dc_
     ds->c = 3;
     st = binary ? dc_cifar_meta_txt(ds, ds->root, err) : dc_cifar_meta_py(ds, ds->root, err);
     int files = train ? 5 : 1;
-    for (int i = 0; st == DC_OK && i < files; i++) {
+    for (int i = 0; st == DC_OK && i < files && (ds->want <= 0 || ds->count < ds->want); i++) {
         char name[32];
         if (train)
             snprintf(name, sizeof name, "data_batch_%d%s", i + 1, binary ? ".bin" : "");

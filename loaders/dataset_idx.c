@@ -128,10 +128,10 @@ static dc_status dc_idx_short(dc_idx_file *f, size_t n, size_t got, const char *
 }
 
 /* Reads n bytes of data, growing the buffer as they arrive (so a header that lies about
- * the size cannot make us allocate much more than the file holds), and checks that nothing
- * follows them. */
-static dc_status dc_idx_read_data(dc_idx_file *f, size_t n, const char *what, uint8_t **out,
-                                  dc_error *err)
+ * the size cannot make us allocate much more than the file holds), and, when they are the
+ * whole of the data (last), checks that nothing follows them. */
+static dc_status dc_idx_read_data(dc_idx_file *f, size_t n, bool last, const char *what,
+                                  uint8_t **out, dc_error *err)
 {
     *out = NULL;
     uint8_t *buf = NULL;
@@ -153,11 +153,11 @@ static dc_status dc_idx_read_data(dc_idx_file *f, size_t n, const char *what, ui
     /* one more read: finds trailing bytes (and garbage after the gzip stream), and makes
      * zlib check the gzip trailer (CRC) */
     uint8_t extra;
-    size_t r = st == DC_OK ? dc_idx_read_some(f, &extra, 1) : 0;
+    size_t r = st == DC_OK && last ? dc_idx_read_some(f, &extra, 1) : 0;
     if (r > 0)
         st = dc_fail(err, DC_ERR_FORMAT, "%s: trailing data after the %zu bytes of %s the "
                      "header announces", f->path, n, what);
-    else if (st == DC_OK && (f->io_errno || f->garbage || f->zerr != Z_OK))
+    else if (st == DC_OK && last && (f->io_errno || f->garbage || f->zerr != Z_OK))
         st = dc_idx_short(f, n, n, what, err);
     if (st != DC_OK) {
         free(buf);
@@ -293,15 +293,18 @@ dc_status dc_dataset_read_idx(dc_dataset *ds, const char *dir, bool train, dc_er
     if (st == DC_OK && ldims[0] != idims[0])
         st = dc_fail(err, DC_ERR_FORMAT, "%s: %u labels but %s holds %u images", lpath,
                      ldims[0], ipath, idims[0]);
+    /* the first `keep` samples: all of them, or what the caller asked for */
+    uint32_t keep = ds->want > 0 && (uint32_t)ds->want < idims[0] ? (uint32_t)ds->want : idims[0];
+    bool all = keep == idims[0];
     uint8_t *lab = NULL;
     if (st == DC_OK)
-        st = dc_idx_read_data(&fi, (size_t)idims[0] * idims[1] * idims[2], "pixels",
+        st = dc_idx_read_data(&fi, (size_t)keep * idims[1] * idims[2], all, "pixels",
                               &ds->pixels, err);
     if (st == DC_OK)
-        st = dc_idx_read_data(&fl, ldims[0], "labels", &lab, err);
-    if (st == DC_OK && !(ds->labels = dc_malloc(sizeof *ds->labels * (idims[0] ? idims[0] : 1))))
+        st = dc_idx_read_data(&fl, keep, all, "labels", &lab, err);
+    if (st == DC_OK && !(ds->labels = dc_malloc(sizeof *ds->labels * (keep ? keep : 1))))
         st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", lpath);
-    for (uint32_t i = 0; st == DC_OK && i < ldims[0]; i++) {
+    for (uint32_t i = 0; st == DC_OK && i < keep; i++) {
         if (lab[i] >= DC_IDX_CLASSES)
             st = dc_fail(err, DC_ERR_FORMAT, "%s: label %u of sample %u is not in 0..%d", lpath,
                          lab[i], i, DC_IDX_CLASSES - 1);
@@ -309,7 +312,7 @@ dc_status dc_dataset_read_idx(dc_dataset *ds, const char *dir, bool train, dc_er
             ds->labels[i] = lab[i];
     }
     if (st == DC_OK) {
-        ds->count = (int)idims[0];
+        ds->count = (int)keep;
         ds->h = (int)idims[1];
         ds->w = (int)idims[2];
         ds->c = 1;

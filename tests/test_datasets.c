@@ -766,6 +766,72 @@ START_TEST(test_idx_bad_files)
 }
 END_TEST
 
+/* ---- reading only the first samples (--skip + --limit) ----------------------- */
+
+/* dc_dataset_open_first stops where the caller's samples end: the first 5 of a gzip'd IDX
+ * split, the first 4 CIFAR-10 training records (data_batch_1 and 2 hold 1 + 2, so 1 of
+ * data_batch_3's and none of the later files, which may then be damaged), and an IDX
+ * header announcing a million images with 12 present (a whole read is refused as
+ * truncated; the first 5 are there, so reading them succeeds without allocating for the
+ * million). */
+START_TEST(test_open_first)
+{
+    char root[512];
+    dc_error err = { 0 };
+    dc_dataset *ds = NULL;
+    fresh_dir(root, sizeof root, "ds_first_idx");
+    write_idx_split(root, 1, 12, 28, 28, true);
+    ck_assert_msg(dc_dataset_open_first(root, NULL, true, 5, &ds, &err) == DC_OK, "%s",
+                  err.msg);
+    check_idx(ds, 1, 5, 28, 28);
+    dc_dataset_close(ds);
+    /* more than there are: all of them */
+    ck_assert_int_eq(dc_dataset_open_first(root, NULL, true, 50, &ds, &err), DC_OK);
+    check_idx(ds, 1, 12, 28, 28);
+    dc_dataset_close(ds);
+
+    /* a million announced, 12 stored */
+    uint32_t dims[3] = { 1000000, 28, 28 }, ldims[1] = { 1000000 };
+    uint8_t *px = malloc(12 * 28 * 28), lb[12];
+    for (int i = 0; i < 12; i++) {
+        lb[i] = (uint8_t)idx_label(1, i);
+        for (int p = 0; p < 28 * 28; p++)
+            px[i * 28 * 28 + p] = idx_pixel(1, i, p);
+    }
+    bytes_t bi = idx_bytes(0x803, 3, dims, px, 12 * 28 * 28);
+    bytes_t bl = idx_bytes(0x801, 1, ldims, lb, 12);
+    write_maybe_gz(root, "train-images-idx3-ubyte", &bi, true);
+    write_maybe_gz(root, "train-labels-idx1-ubyte", &bl, true);
+    expect_open_error(root, NULL, true, DC_ERR_FORMAT, "train-images-idx3-ubyte", "truncated");
+    ck_assert_msg(dc_dataset_open_first(root, NULL, true, 5, &ds, &err) == DC_OK, "%s",
+                  err.msg);
+    check_idx(ds, 1, 5, 28, 28);
+    dc_dataset_close(ds);
+    free(bi.b);
+    free(bl.b);
+    free(px);
+
+    /* CIFAR-10: the first 4 training records; data_batch_4 and 5 are never opened */
+    fresh_dir(root, sizeof root, "ds_first_cifar");
+    write_cifar_bin(root);
+    char path[700];
+    snprintf(path, sizeof path, "%s/data_batch_5.bin", root);
+    cut_file(path, 100);
+    expect_open_error(root, NULL, true, DC_ERR_FORMAT, "data_batch_5.bin", NULL);
+    ck_assert_msg(dc_dataset_open_first(root, NULL, true, 4, &ds, &err) == DC_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(dc_dataset_count(ds), 4);
+    static const int file_of[4] = { 0, 1, 1, 2 }, rec_of[4] = { 0, 0, 1, 0 };
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(dc_dataset_label(ds, i), cifar_label(file_of[i], rec_of[i]));
+        dc_image img = image_ok(ds, i);
+        ck_assert_int_eq(img.data[3 * 33 + 1], cifar_byte(file_of[i], rec_of[i], 1024 + 33));
+        dc_image_free(&img);
+    }
+    dc_dataset_close(ds);
+}
+END_TEST
+
 /* ---- folder trees ------------------------------------------------------------- */
 
 /* A w x h RGB image whose pixels encode seed. */
@@ -1134,6 +1200,7 @@ static Suite *datasets_suite(void)
     tcase_add_test(idx, test_idx_plain_and_gz);
     tcase_add_test(idx, test_idx_bad_files);
     tcase_add_test(idx, test_keep_window);
+    tcase_add_test(idx, test_open_first);
     tcase_add_test(idx, test_real_fashion_mnist);
     suite_add_tcase(s, idx);
     TCase *tree = tcase_create("folders");
