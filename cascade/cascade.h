@@ -30,9 +30,11 @@ typedef struct {
 
 typedef struct dc_cascade dc_cascade;
 
-/* Checks the configuration (same class count, a second model for oracle, ...) and sizes the
- * buffers for batches of up to max_batch images (each net must be planned for at least
- * that). The nets and the memory stay owned by the caller. */
+/* Checks the configuration (a first model, the same class count, a threshold in [0, 1]
+ * unless the score is the oracle) and sizes the buffers for batches of up to max_batch
+ * images (each net must be planned for at least that); DC_ERR_ARG names what is wrong.
+ * Without a second model every score, the oracle included, is single-model mode: nothing
+ * escalates and no labels are needed. The nets and the memory stay owned by the caller. */
 dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascade **out,
                           dc_error *err);
 void dc_cascade_free(dc_cascade *c);
