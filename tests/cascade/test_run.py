@@ -4,6 +4,7 @@ duplicates streams through two models with random weights; every per-sample deci
 --per-sample is recomputed here from the logits `dualcnn infer` gives for the same inputs,
 with the paper's rules (scores, threshold test, post-check, memory of exact duplicates).
 Usage: test_run.py DUALCNN WORKDIR SOURCE_ROOT"""
+import collections
 import csv
 import math
 import os
@@ -208,15 +209,42 @@ p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-m", 
 check("single model + dhash: rotated duplicates mostly miss",
       "Memory (dhash): 0 hits" in p.stdout or "Memory (dhash): 1 hits" in p.stdout,
       p.stdout[-600:])
-# batched mode gives the same answers as streaming (without memory: no order effects)
+# batched mode gives the same answers as streaming. Without memory there are no order
+# effects: same exits and answers. The threshold is the median maxp, so both exits occur.
+median_maxp = "%.9f" % float(np.median([score("maxp", logits["resnet20"][i]) for i in range(N)]))
 outs = []
 for b in ["1", "7"]:
     per = os.path.join(WORK, f"per_batch{b}.csv")
     run("run", "-m1", "resnet20", "-m2", "mobilenetv2_x0_5", "-w1", weights["resnet20"],
-        "-w2", weights["mobilenetv2_x0_5"], "-i", root, "-s", "maxp", "-t", "0.5", "-p",
+        "-w2", weights["mobilenetv2_x0_5"], "-i", root, "-s", "maxp", "-t", median_maxp, "-p",
         "--batch", b, "--energy", "none", "--per-sample", per, "-q")
-    outs.append([(r["sample"], r["exit"], r["prediction"]) for r in csv.DictReader(open(per))])
+    rows_b = list(csv.DictReader(open(per)))
+    outs.append([(r["sample"], r["exit"], r["prediction"]) for r in rows_b])
 check("--batch 7 answers as --batch 1", outs[0] == outs[1] and len(outs[0]) == N)
+# escalated: the second model ran (it has a score), whichever answer post-check kept
+escalated = sum(r["score2"] not in ("", "nan") for r in rows_b)
+check("--batch 7 escalated some inputs and not others", 0 < escalated < N,
+      f"{escalated} of {N} escalated")
+# with a dHash memory and exact duplicates, a duplicate in the same batch as its original is
+# computed again (the memory is consulted before the batch runs) where streaming remembers
+# it; the nets are deterministic, so every answer is the same, and later batches hit
+outs = []
+for b in ["1", "7"]:
+    per = os.path.join(WORK, f"per_batch_mem{b}.csv")
+    run("run", "-m1", "resnet20", "-m2", "mobilenetv2_x0_5", "-w1", weights["resnet20"],
+        "-w2", weights["mobilenetv2_x0_5"], "-i", root, "-s", "maxp", "-t", median_maxp, "-p",
+        "-m", "dhash", "-d", "1", "-r", "0", "--seed", "7", "--batch", b, "--energy", "none",
+        "--per-sample", per, "-q")
+    rows_b = list(csv.DictReader(open(per)))
+    outs.append([(r["sample"], r["exit"], r["prediction"]) for r in rows_b])
+check("memory: --batch 7 gives the answers of --batch 1",
+      [(i, a) for i, _, a in outs[0]] == [(i, a) for i, _, a in outs[1]] and
+      len(outs[0]) == 2 * N)
+exits = collections.Counter(e for _, e, _ in outs[1])
+escalated = sum(r["score2"] not in ("", "nan") for r in rows_b)
+check("memory: --batch 7 escalated, answered from the first model and from the memory",
+      escalated > 0 and exits["first"] > 0 and exits["memory"] > 0,
+      f"{escalated} escalated; exits {dict(exits)}")
 # the time breakdown of runs without a memory, batched or not, and of a single model
 for extra, second in [(["--batch", "1"], True), (["--batch", "7"], True), ([], False)]:
     rep = os.path.join(WORK, "report_nomem.csv")
