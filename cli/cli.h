@@ -22,6 +22,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_threshold(int argc, char **argv);
 int cmd_complementarity(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 
 /* Parses an integer flag value in [lo, hi]; prints "<cmd>: <flag> ..." and returns false
  * when it is not one. */

@@ -22,6 +22,7 @@ static const command commands[] = {
     { "predict", cmd_predict, "cache a model's per-sample outputs on a dataset split" },
     { "threshold", cmd_threshold, "the lambda of highest accuracy for a pair (threshold.py)" },
     { "complementarity", cmd_complementarity, "how well models cover each other's mistakes" },
+    { "convert", cmd_convert, "a PyTorch checkpoint (.pt/.pth) to a weight file, without Python" },
 };
 
 static void print_help(FILE *f)

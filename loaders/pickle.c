@@ -34,15 +34,25 @@ enum {
     DC_PKI_NDARRAY,           /* the global numpy.ndarray */
     DC_PKI_DTYPE_CLASS,       /* the global numpy.dtype */
     DC_PKI_DTYPE_U1,          /* numpy.dtype('u1'), before or after its BUILD */
-    DC_PKI_EMPTY_ARRAY        /* _reconstruct's result, waiting for its BUILD */
+    DC_PKI_EMPTY_ARRAY,       /* _reconstruct's result, waiting for its BUILD */
+    /* the torch profile's */
+    DC_PKI_REBUILD_TENSOR,    /* the global torch._utils._rebuild_tensor_v2 */
+    DC_PKI_ORDERED_DICT,      /* the global collections.OrderedDict */
+    DC_PKI_STORAGE_TYPE       /* a global torch.<T>Storage; its dtype in the value's dtype */
 };
+
+/* The torch profile's bounds on nesting: a state_dict's pickle holds at most a batch of
+ * 1000 key, value pairs above one MARK, and tensors nest three MARKs deep. */
+#define DC_PK_TORCH_MAX_MARKS 64
 
 struct dc_pickle {
     uint8_t *file;              /* the file's bytes when read by dc_pickle_load */
     dc_pickle_value **values;   /* every value, for freeing */
     size_t nvalues, cap_values;
-    uint8_t **blobs;            /* byte strings decoded by _codecs.encode */
+    uint8_t **blobs;            /* byte strings decoded by _codecs.encode, tensor dims */
     size_t nblobs, cap_blobs;
+    const dc_pickle_value **storages; /* the DC_PK_STORAGE values, in file order */
+    size_t nstorages, cap_storages;
     size_t nitems;              /* container slots allocated so far */
     const dc_pickle_value *root;
 };
@@ -50,6 +60,9 @@ struct dc_pickle {
 typedef struct {
     dc_pickle *pk;
     const char *name;
+    dc_pickle_profile profile;
+    size_t max_stack, max_marks;
+    const char *what;           /* "a CIFAR-10 pickle" or "a checkpoint", for messages */
     const uint8_t *buf;
     size_t n, pos;
     size_t op_at;               /* offset of the opcode being run */
@@ -147,8 +160,8 @@ static dc_pickle_value *dc_pk_new(dc_pk_parser *ps, dc_pickle_kind kind, int int
 {
     dc_pickle *pk = ps->pk;
     if (pk->nvalues >= DC_PK_MAX_VALUES) {
-        dc_pk_fail(ps, DC_ERR_FORMAT, "more than %u values: not a CIFAR-10 pickle",
-                   DC_PK_MAX_VALUES);
+        dc_pk_fail(ps, DC_ERR_FORMAT, "more than %u values: not %s", DC_PK_MAX_VALUES,
+                   ps->what);
         return NULL;
     }
     if (!dc_pk_grow((void **)&pk->values, &pk->cap_values, pk->nvalues + 1,
@@ -172,8 +185,8 @@ static dc_status dc_pk_set_slot(dc_pk_parser *ps, dc_pickle_value *v, size_t slo
                                 dc_pickle_value *item)
 {
     if (ps->pk->nitems >= DC_PK_MAX_ITEMS)
-        return dc_pk_fail(ps, DC_ERR_FORMAT, "more than %u container items: not a CIFAR-10 "
-                          "pickle", DC_PK_MAX_ITEMS);
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "more than %u container items: not %s",
+                          DC_PK_MAX_ITEMS, ps->what);
     size_t before = v->cap;
     if (!dc_pk_grow((void **)&v->items, &v->cap, slot + 1, sizeof *v->items))
         return dc_pk_nomem(ps);
@@ -197,8 +210,9 @@ static dc_status dc_pk_push(dc_pk_parser *ps, dc_pickle_value *v)
 {
     if (!v)
         return ps->err ? ps->err->code : DC_ERR_NOMEM;
-    if (ps->sp >= DC_PK_MAX_STACK)
-        return dc_pk_fail(ps, DC_ERR_FORMAT, "stack deeper than %u", DC_PK_MAX_STACK);
+    if (ps->sp >= ps->max_stack)
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "nested too deep: more than %zu unfinished "
+                          "values on the stack (not %s)", ps->max_stack, ps->what);
     if (!dc_pk_grow((void **)&ps->stack, &ps->cap_stack, ps->sp + 1, sizeof *ps->stack))
         return dc_pk_nomem(ps);
     ps->stack[ps->sp++] = v;
@@ -477,6 +491,185 @@ static dc_status dc_pk_dtype(dc_pk_parser *ps, const dc_pickle_value *args,
     return *out ? DC_OK : ps->err->code;
 }
 
+/* ---- the torch profile ------------------------------------------------- */
+
+static const struct {
+    const char *storage;  /* the class name after "torch." */
+    const char *name;
+    size_t size;
+} dc_pk_dtypes[] = {
+    [DC_PK_DT_NONE] = { "", "none", 0 },
+    [DC_PK_DT_FLOAT32] = { "FloatStorage", "float32", 4 },
+    [DC_PK_DT_FLOAT64] = { "DoubleStorage", "float64", 8 },
+    [DC_PK_DT_FLOAT16] = { "HalfStorage", "float16", 2 },
+    [DC_PK_DT_BFLOAT16] = { "BFloat16Storage", "bfloat16", 2 },
+    [DC_PK_DT_INT64] = { "LongStorage", "int64", 8 },
+    [DC_PK_DT_INT32] = { "IntStorage", "int32", 4 },
+    [DC_PK_DT_INT16] = { "ShortStorage", "int16", 2 },
+    [DC_PK_DT_INT8] = { "CharStorage", "int8", 1 },
+    [DC_PK_DT_UINT8] = { "ByteStorage", "uint8", 1 },
+    [DC_PK_DT_BOOL] = { "BoolStorage", "bool", 1 },
+    [DC_PK_DT_COMPLEX64] = { "ComplexFloatStorage", "complex64", 8 },
+    [DC_PK_DT_COMPLEX128] = { "ComplexDoubleStorage", "complex128", 16 },
+    [DC_PK_DT_QUANTIZED] = { "QInt8Storage", "a quantized type", 1 },
+};
+
+const char *dc_pickle_dtype_storage_name(dc_pickle_dtype dt)
+{
+    return (unsigned)dt < sizeof dc_pk_dtypes / sizeof dc_pk_dtypes[0]
+               ? dc_pk_dtypes[dt].storage : "";
+}
+
+const char *dc_pickle_dtype_name(dc_pickle_dtype dt)
+{
+    return (unsigned)dt < sizeof dc_pk_dtypes / sizeof dc_pk_dtypes[0]
+               ? dc_pk_dtypes[dt].name : "unknown";
+}
+
+size_t dc_pickle_dtype_size(dc_pickle_dtype dt)
+{
+    return (unsigned)dt < sizeof dc_pk_dtypes / sizeof dc_pk_dtypes[0]
+               ? dc_pk_dtypes[dt].size : 0;
+}
+
+/* The dtype of a storage class name ("FloatStorage"), DC_PK_DT_NONE when unknown. The
+ * quantized ones are known only to be refused later with a clear message. */
+static dc_pickle_dtype dc_pk_storage_dtype(const char *name)
+{
+    for (size_t i = 1; i < sizeof dc_pk_dtypes / sizeof dc_pk_dtypes[0]; i++)
+        if (strcmp(name, dc_pk_dtypes[i].storage) == 0)
+            return (dc_pickle_dtype)i;
+    static const char *const quantized[] = { "QUInt8Storage", "QInt32Storage",
+                                             "QUInt4x2Storage", "QUInt2x4Storage" };
+    for (size_t i = 0; i < sizeof quantized / sizeof quantized[0]; i++)
+        if (strcmp(name, quantized[i]) == 0)
+            return DC_PK_DT_QUANTIZED;
+    return DC_PK_DT_NONE;
+}
+
+/* Whether v is a non-negative int no larger than max. */
+static bool dc_pk_is_count(const dc_pickle_value *v, int64_t max)
+{
+    return v && v->kind == DC_PK_INT && v->i >= 0 && v->i <= max;
+}
+
+/* A storage key names a zip record (<prefix>/data/<key>): digits, letters, '_' only, so
+ * that no key can reach another record. */
+static bool dc_pk_storage_key_ok(const dc_pickle_value *v)
+{
+    if (!dc_pickle_is_string(v) || v->len == 0 || v->len > 64)
+        return false;
+    for (size_t i = 0; i < v->len; i++) {
+        uint8_t c = v->bytes[i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              c == '_'))
+            return false;
+    }
+    return true;
+}
+
+/* BINPERSID: ('storage', torch.<T>Storage, key, location, numel) as torch.save's zip format
+ * writes it, or the legacy format's ('storage', type, key, location, numel, None). */
+static dc_status dc_pk_persid(dc_pk_parser *ps)
+{
+    dc_status st = dc_pk_need(ps, 1);
+    if (st != DC_OK)
+        return st;
+    const dc_pickle_value *pid = ps->stack[--ps->sp];
+    if (pid->kind != DC_PK_TUPLE || (pid->count != 5 && pid->count != 6) ||
+        !dc_pk_str_eq(pid->items[0], "storage"))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "a persistent id that is not ('storage', type, "
+                          "key, location, numel)");
+    const dc_pickle_value *type = pid->items[1], *key = pid->items[2], *loc = pid->items[3];
+    if (!dc_pk_is_internal(type, DC_PKI_STORAGE_TYPE))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "a persistent id whose type is not a torch "
+                          "storage class");
+    if (!dc_pk_storage_key_ok(key))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "a storage key that is not 1 to 64 letters, "
+                          "digits or '_'");
+    if (!dc_pickle_is_string(loc))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "a storage location that is not a string");
+    /* 2^50 elements: more than any file we could read, small enough that numel times an
+     * element size never overflows */
+    if (!dc_pk_is_count(pid->items[4], (int64_t)1 << 50))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "storage '%.*s' declares %lld elements: not a "
+                          "valid size", (int)key->len, (const char *)key->bytes,
+                          pid->items[4]->kind == DC_PK_INT ? (long long)pid->items[4]->i : -1LL);
+    if (pid->count == 6 && pid->items[5]->kind != DC_PK_NONE)
+        return dc_pk_fail(ps, DC_ERR_UNSUPPORTED, "storage '%.*s' is a view of another "
+                          "storage (view_metadata of torch < 0.4 files): not supported",
+                          (int)key->len, (const char *)key->bytes);
+    dc_pickle_value *v = dc_pk_new(ps, DC_PK_STORAGE, 0);
+    if (!v)
+        return ps->err->code;
+    v->bytes = key->bytes;
+    v->len = key->len;
+    v->dtype = type->dtype;
+    v->i = pid->items[4]->i;
+    dc_pickle *pk = ps->pk;
+    if (!dc_pk_grow((void **)&pk->storages, &pk->cap_storages, pk->nstorages + 1,
+                    sizeof *pk->storages))
+        return dc_pk_nomem(ps);
+    pk->storages[pk->nstorages++] = v;
+    return dc_pk_push(ps, v);
+}
+
+/* _rebuild_tensor_v2(storage, storage_offset, size, stride, requires_grad, backward_hooks
+ * [, metadata]): a tensor's description; requires_grad, the hooks (an empty OrderedDict in
+ * every file torch writes) and the metadata dict do not matter for inference. */
+static dc_status dc_pk_rebuild_tensor(dc_pk_parser *ps, const dc_pickle_value *args,
+                                      dc_pickle_value **out)
+{
+    if (args->count != 6 && args->count != 7)
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2 with %zu arguments (6 or 7 "
+                          "expected)", args->count);
+    dc_pickle_value *const *a = args->items;
+    if (a[0]->kind != DC_PK_STORAGE)
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2 of something that is not a "
+                          "storage");
+    if (!dc_pk_is_count(a[1], (int64_t)1 << 50))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2: the storage offset is not "
+                          "an int in [0, 2^50]");
+    const dc_pickle_value *size = a[2], *stride = a[3];
+    if (size->kind != DC_PK_TUPLE || stride->kind != DC_PK_TUPLE ||
+        size->count != stride->count || size->count > DC_PICKLE_MAX_TENSOR_DIMS)
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2: size and stride must be "
+                          "tuples of the same length, at most %d", DC_PICKLE_MAX_TENSOR_DIMS);
+    if (a[4]->kind != DC_PK_BOOL && a[4]->kind != DC_PK_INT)
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2: requires_grad is not a bool");
+    if (a[5]->kind != DC_PK_DICT || (args->count == 7 && a[6]->kind != DC_PK_DICT))
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2: backward_hooks and "
+                          "metadata must be dicts");
+    size_t nd = size->count;
+    dc_pickle *pk = ps->pk;
+    if (!dc_pk_grow((void **)&pk->blobs, &pk->cap_blobs, pk->nblobs + 1, sizeof *pk->blobs))
+        return dc_pk_nomem(ps);
+    int64_t *dims = malloc((2 * nd + 1) * sizeof *dims);
+    if (!dims)
+        return dc_pk_nomem(ps);
+    pk->blobs[pk->nblobs++] = (uint8_t *)dims;
+    for (size_t d = 0; d < nd; d++) {
+        /* 2^40 per dimension: checked again against the storage by the caller */
+        if (!dc_pk_is_count(size->items[d], (int64_t)1 << 40) ||
+            !dc_pk_is_count(stride->items[d], (int64_t)1 << 40))
+            return dc_pk_fail(ps, DC_ERR_FORMAT, "_rebuild_tensor_v2: size or stride %zu is "
+                              "not an int in [0, 2^40]", d);
+        dims[d] = size->items[d]->i;
+        dims[nd + d] = stride->items[d]->i;
+    }
+    dc_pickle_value *t = dc_pk_new(ps, DC_PK_TENSOR, 0);
+    if (!t)
+        return ps->err->code;
+    dc_status st = dc_pk_add_item(ps, t, a[0]);
+    if (st != DC_OK)
+        return st;
+    t->i = a[1]->i;
+    t->ndim = (int)nd;
+    t->dims = dims;
+    *out = t;
+    return DC_OK;
+}
+
 static dc_status dc_pk_reduce(dc_pk_parser *ps)
 {
     dc_status st = dc_pk_need(ps, 2);
@@ -493,9 +686,20 @@ static dc_status dc_pk_reduce(dc_pk_parser *ps)
         st = dc_pk_reconstruct(ps, args, &v);
     else if (dc_pk_is_internal(fn, DC_PKI_DTYPE_CLASS))
         st = dc_pk_dtype(ps, args, &v);
-    else
-        return dc_pk_fail(ps, DC_ERR_FORMAT, "calls something other than _codecs.encode, "
-                          "numpy's _reconstruct or numpy.dtype");
+    else if (dc_pk_is_internal(fn, DC_PKI_REBUILD_TENSOR))
+        st = dc_pk_rebuild_tensor(ps, args, &v);
+    else if (dc_pk_is_internal(fn, DC_PKI_ORDERED_DICT)) {
+        if (args->count != 0)
+            return dc_pk_fail(ps, DC_ERR_FORMAT, "OrderedDict is accepted only as "
+                              "OrderedDict()");
+        v = dc_pk_new(ps, DC_PK_DICT, 0);
+        st = v ? DC_OK : ps->err->code;
+    } else
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "calls something other than %s",
+                          ps->profile == DC_PICKLE_TORCH
+                              ? "_rebuild_tensor_v2, OrderedDict, _codecs.encode, numpy's "
+                                "_reconstruct or numpy.dtype"
+                              : "_codecs.encode, numpy's _reconstruct or numpy.dtype");
     return st == DC_OK ? dc_pk_push(ps, v) : st;
 }
 
@@ -561,7 +765,16 @@ static dc_status dc_pk_build(dc_pk_parser *ps)
                               "byteorder, ...)");
         return DC_OK;
     }
-    return dc_pk_fail(ps, DC_ERR_FORMAT, "builds something other than a NumPy array or dtype");
+    if (ps->profile == DC_PICKLE_TORCH && obj->kind == DC_PK_DICT) {
+        /* an OrderedDict's attributes (a state_dict's _metadata: versions of its modules) */
+        if (state->kind != DC_PK_DICT && state->kind != DC_PK_NONE)
+            return dc_pk_fail(ps, DC_ERR_FORMAT, "builds a dict from a state that is not a "
+                              "dict");
+        return DC_OK;
+    }
+    return dc_pk_fail(ps, DC_ERR_FORMAT, "builds something other than %s",
+                      ps->profile == DC_PICKLE_TORCH ? "an OrderedDict, a NumPy array or dtype"
+                                                     : "a NumPy array or dtype");
 }
 
 /* GLOBAL: only the five names of pickle.h, as internal values. */
@@ -586,6 +799,23 @@ static dc_status dc_pk_global(dc_pk_parser *ps)
     for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
         if (strcmp(module, known[i].module) == 0 && strcmp(name, known[i].name) == 0)
             return dc_pk_push(ps, dc_pk_new(ps, DC_PK_OTHER, known[i].which));
+    if (ps->profile == DC_PICKLE_TORCH) {
+        if (strcmp(module, "torch._utils") == 0 && strcmp(name, "_rebuild_tensor_v2") == 0)
+            return dc_pk_push(ps, dc_pk_new(ps, DC_PK_OTHER, DC_PKI_REBUILD_TENSOR));
+        if (strcmp(module, "collections") == 0 && strcmp(name, "OrderedDict") == 0)
+            return dc_pk_push(ps, dc_pk_new(ps, DC_PK_OTHER, DC_PKI_ORDERED_DICT));
+        dc_pickle_dtype dt = strcmp(module, "torch") == 0 ? dc_pk_storage_dtype(name)
+                                                          : DC_PK_DT_NONE;
+        if (dt != DC_PK_DT_NONE) {
+            dc_pickle_value *v = dc_pk_new(ps, DC_PK_OTHER, DC_PKI_STORAGE_TYPE);
+            if (v)
+                v->dtype = dt;
+            return dc_pk_push(ps, v);
+        }
+        return dc_pk_fail(ps, DC_ERR_FORMAT, "refuses the global %s.%s (a checkpoint may "
+                          "name only torch._utils._rebuild_tensor_v2, collections.OrderedDict "
+                          "and torch's storage classes; nothing is ever called)", module, name);
+    }
     return dc_pk_fail(ps, DC_ERR_FORMAT, "refuses the global %s.%s (only _codecs.encode, "
                       "numpy's _reconstruct, numpy.ndarray and numpy.dtype are accepted)",
                       module, name);
@@ -677,6 +907,47 @@ static dc_status dc_pk_int(dc_pk_parser *ps, int64_t i)
     return dc_pk_push(ps, v);
 }
 
+/* BINFLOAT: 8 bytes, big-endian. */
+static dc_status dc_pk_binfloat(dc_pk_parser *ps)
+{
+    const uint8_t *p;
+    dc_status st = dc_pk_take(ps, 8, &p);
+    if (st != DC_OK)
+        return st;
+    uint64_t bits = 0;
+    for (int k = 0; k < 8; k++)
+        bits = bits << 8 | p[k];
+    dc_pickle_value *v = dc_pk_new(ps, DC_PK_FLOAT, 0);
+    if (!v)
+        return ps->err->code;
+    memcpy(&v->f, &bits, sizeof v->f);
+    return dc_pk_push(ps, v);
+}
+
+/* LONG1: a length byte, then that many bytes of a little-endian two's complement int; only
+ * ints that fit in 64 bits are accepted. */
+static dc_status dc_pk_long1(dc_pk_parser *ps)
+{
+    uint32_t n;
+    const uint8_t *p;
+    dc_status st = dc_pk_uarg(ps, 1, &n);
+    if (st == DC_OK)
+        st = dc_pk_take(ps, n, &p);
+    if (st != DC_OK)
+        return st;
+    if (n > 8)
+        return dc_pk_fail(ps, DC_ERR_UNSUPPORTED, "an int of %u bytes (at most 8 are read)",
+                          n);
+    uint64_t u = 0;
+    for (uint32_t k = 0; k < n; k++)
+        u |= (uint64_t)p[k] << (8 * k);
+    if (n > 0 && n < 8 && (p[n - 1] & 0x80))
+        u |= ~(uint64_t)0 << (8 * n); /* sign-extend */
+    int64_t i;
+    memcpy(&i, &u, sizeof i);
+    return dc_pk_int(ps, i);
+}
+
 /* Runs one opcode; *stop is set by STOP. */
 static dc_status dc_pk_step(dc_pk_parser *ps, bool *stop)
 {
@@ -690,8 +961,10 @@ static dc_status dc_pk_step(dc_pk_parser *ps, bool *stop)
         if ((st = dc_pk_uarg(ps, 1, &u)) != DC_OK)
             return st;
         if (u != 2 && u != 3)
-            return dc_pk_fail(ps, DC_ERR_UNSUPPORTED, "protocol %u (only 2 and 3, as the "
-                              "CIFAR-10 files use)", u);
+            return dc_pk_fail(ps, DC_ERR_UNSUPPORTED, "protocol %u (only 2 and 3, as %s)", u,
+                              ps->profile == DC_PICKLE_TORCH
+                                  ? "torch.save writes by default"
+                                  : "the CIFAR-10 files use");
         return DC_OK;
     case 0x2e: /* STOP */
         if ((st = dc_pk_need(ps, 1)) != DC_OK)
@@ -702,8 +975,9 @@ static dc_status dc_pk_step(dc_pk_parser *ps, bool *stop)
         *stop = true;
         return DC_OK;
     case 0x28: /* MARK */
-        if (ps->nmarks >= DC_PK_MAX_MARKS)
-            return dc_pk_fail(ps, DC_ERR_FORMAT, "more than %u open MARKs", DC_PK_MAX_MARKS);
+        if (ps->nmarks >= ps->max_marks)
+            return dc_pk_fail(ps, DC_ERR_FORMAT, "nested too deep: more than %zu open MARKs "
+                              "(not %s)", ps->max_marks, ps->what);
         if (!dc_pk_grow((void **)&ps->marks, &ps->cap_marks, ps->nmarks + 1, sizeof *ps->marks))
             return dc_pk_nomem(ps);
         ps->marks[ps->nmarks++] = ps->sp;
@@ -788,14 +1062,35 @@ static dc_status dc_pk_step(dc_pk_parser *ps, bool *stop)
         return dc_pk_reduce(ps);
     case 0x62: /* BUILD */
         return dc_pk_build(ps);
+    case 0x51: /* BINPERSID */
+        if (ps->profile != DC_PICKLE_TORCH)
+            break;
+        return dc_pk_persid(ps);
+    case 0x47: /* BINFLOAT: a big-endian IEEE double */
+        if (ps->profile != DC_PICKLE_TORCH)
+            break;
+        return dc_pk_binfloat(ps);
+    case 0x8a: /* LONG1: a little-endian two's complement int of n bytes */
+        if (ps->profile != DC_PICKLE_TORCH)
+            break;
+        return dc_pk_long1(ps);
     default:
-        return dc_pk_fail(ps, DC_ERR_FORMAT, "opcode not accepted (only the opcodes of the "
-                          "CIFAR-10 Python files are read)");
+        break;
     }
+    return dc_pk_fail(ps, DC_ERR_FORMAT, "opcode not accepted (only the opcodes of %s are "
+                      "read)", ps->profile == DC_PICKLE_TORCH ? "torch.save's checkpoints"
+                                                               : "the CIFAR-10 Python files");
 }
 
 dc_status dc_pickle_parse(const uint8_t *buf, size_t n, const char *name, dc_pickle **out,
                           dc_error *err)
+{
+    return dc_pickle_parse_profile(buf, n, name, DC_PICKLE_CIFAR, NULL, out, err);
+}
+
+dc_status dc_pickle_parse_profile(const uint8_t *buf, size_t n, const char *name,
+                                  dc_pickle_profile profile, size_t *used, dc_pickle **out,
+                                  dc_error *err)
 {
     *out = NULL;
     dc_error local;
@@ -804,7 +1099,12 @@ dc_status dc_pickle_parse(const uint8_t *buf, size_t n, const char *name, dc_pic
     dc_pickle *pk = dc_calloc(1, sizeof *pk);
     if (!pk)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
-    dc_pk_parser ps = { .pk = pk, .name = name, .buf = buf, .n = n, .err = err };
+    bool torch = profile == DC_PICKLE_TORCH;
+    dc_pk_parser ps = { .pk = pk, .name = name, .buf = buf, .n = n, .err = err,
+                        .profile = profile,
+                        .max_stack = torch ? DC_PICKLE_TORCH_MAX_STACK : DC_PK_MAX_STACK,
+                        .max_marks = torch ? DC_PK_TORCH_MAX_MARKS : DC_PK_MAX_MARKS,
+                        .what = torch ? "a checkpoint" : "a CIFAR-10 pickle" };
     dc_status st = DC_OK;
     bool stop = false;
     while (st == DC_OK && !stop) {
@@ -819,8 +1119,11 @@ dc_status dc_pickle_parse(const uint8_t *buf, size_t n, const char *name, dc_pic
     free(ps.marks);
     free(ps.memo);
     if (st == DC_OK && pk->root->kind == DC_PK_OTHER) {
-        st = dc_fail(err, DC_ERR_FORMAT, "%s: pickle returns an unfinished NumPy value", name);
+        st = dc_fail(err, DC_ERR_FORMAT, "%s: pickle returns an unfinished value (a global, "
+                     "a dtype or a NumPy array without its state)", name);
     }
+    if (st == DC_OK && used)
+        *used = ps.pos;
     if (st != DC_OK) {
         dc_pickle_free(pk);
         return st;
@@ -878,6 +1181,12 @@ dc_status dc_pickle_load(const char *path, size_t max_bytes, dc_pickle **out, dc
     return DC_OK;
 }
 
+const dc_pickle_value *const *dc_pickle_storages(const dc_pickle *p, size_t *n)
+{
+    *n = p->nstorages;
+    return p->storages;
+}
+
 const dc_pickle_value *dc_pickle_root(const dc_pickle *p)
 {
     return p->root;
@@ -896,6 +1205,7 @@ void dc_pickle_free(dc_pickle *p)
     for (size_t i = 0; i < p->nblobs; i++)
         free(p->blobs[i]);
     free(p->blobs);
+    free(p->storages);
     free(p->file);
     free(p);
 }
