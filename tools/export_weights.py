@@ -75,6 +75,72 @@ class UserError(Exception):
 
 
 # ---------------------------------------------------------------------------------------
+# The architectures the engine builds (zoo/zoo.c), so that no file is written for one it
+# cannot load
+# ---------------------------------------------------------------------------------------
+
+ZOO_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo", "zoo.c")
+
+
+def engine_archs():
+    """[(name, dataset)] of the architectures zoo/zoo.c registers as built (its CIFAR(...)
+    and IMAGENET(...) rows, not IMAGENET_TODO), in its order; None when zoo/zoo.c is not
+    beside this tool (a copy of tools/ used alone)."""
+    try:
+        with open(ZOO_C) as f:
+            text = f.read()
+    except OSError:
+        return None
+    rows = re.findall(r'^\s*(CIFAR|IMAGENET)\("([A-Za-z0-9_]+)"', text, re.M)
+    return [(name, "cifar10" if kind == "CIFAR" else "imagenet") for kind, name in rows]
+
+
+def _normalise(name):
+    return re.sub(r"[-_.]", "", name.lower())
+
+
+def _edit_distance(a, b):
+    row = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        diag, row[0] = row[0], i
+        for j in range(1, len(b) + 1):
+            up = row[j]
+            row[j] = min(diag + (a[i - 1] != b[j - 1]), up + 1, row[j - 1] + 1)
+            diag = up
+    return row[len(b)]
+
+
+def close_names(name, archs):
+    """The names of archs close to name, as `dualcnn convert` lists them (cli/convert_meta.c,
+    the same rule): a common start of max(4, len - 2) characters once '_', '-' and '.' are
+    dropped (the whole name when shorter, at least 3), or at most two edits away; CIFAR-10
+    ones marked; ten at most."""
+    q = _normalise(name)
+    need = min(max(4, len(q) - 2), len(q))
+    need = max(need, 3)
+    found = []
+    for arch, dataset in archs:
+        n = _normalise(arch)
+        common = len(os.path.commonprefix([q, n]))
+        if common >= need or _edit_distance(q, n) <= 2:
+            found.append(arch + (" (CIFAR-10)" if dataset == "cifar10" else ""))
+    return ", ".join(found[:10]) + (", ..." if len(found) > 10 else "")
+
+
+def check_engine_arch(arch):
+    """Refuses an architecture the engine cannot build, naming the close ones."""
+    archs = engine_archs()
+    if archs is None or arch in {a for a, _ in archs}:
+        return
+    close = close_names(arch, archs)
+    if close:
+        raise UserError("--arch %s: no such model; %s exist (`dualcnn models` lists all %d)"
+                        % (arch, close, len(archs)))
+    raise UserError("--arch %s: no such model (`dualcnn models` lists the %d that exist)"
+                    % (arch, len(archs)))
+
+
+# ---------------------------------------------------------------------------------------
 # Models
 # ---------------------------------------------------------------------------------------
 
@@ -344,6 +410,7 @@ def main(argv=None):
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     dropped = 0
     try:
+        check_engine_arch(args.arch)
         input_size, mean, std, num_classes, names = metadata(args)
         aux = AUX_PREFIXES.get(args.arch) if args.dataset == "imagenet" else None
         extra_attrs = {}

@@ -42,7 +42,7 @@ def path(name):
 
 # --help everywhere, and usage errors
 for cmd in ["models", "infer", "classify", "bench", "run", "predict", "threshold",
-            "complementarity"]:
+            "complementarity", "convert"]:
     expect(f"{cmd} --help", [cmd, "--help"], 0, "usage: dualcnn " + cmd)
     expect(f"{cmd} rejects an unknown flag", [cmd, "--no-such-flag"], 2, "--no-such-flag")
 expect("top-level help", ["--help"], 0, "commands:", "infer")
