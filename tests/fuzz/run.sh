@@ -18,7 +18,7 @@ here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build-fuzz}"
 seconds="${2:-${FUZZ_SECONDS:-20}}"
 artifacts="${FUZZ_ARTIFACTS:-$PWD/fuzz-artifacts}"
-harnesses="npy pickle idx cifar image run_config weights predictions h5snapshot h5file"
+harnesses="npy pickle idx cifar image run_config weights predictions h5snapshot h5file torch"
 
 work="$(mktemp -d "${TMPDIR:-/tmp}/dcfuzz-run-XXXXXX")" || exit 1
 trap 'rm -rf "$work"' EXIT
