@@ -1,0 +1,255 @@
+/*
+ * test_torch.c — the PyTorch checkpoint reader on checkpoints built here byte by byte (the
+ * legacy format: five pickles and raw storage records, docs/convert.md): a transposed view
+ * with an offset gathered by its strides (against the strides applied by hand), int64
+ * buffers converted exactly and refused from 2^24, the pickle's torch-only opcodes (LONG1,
+ * BINFLOAT, BINPERSID) and their refusal by the CIFAR profile, the big-endian marker, and
+ * every truncation of a valid file refused cleanly. tests/convert/test_convert.py checks
+ * the same reader against torch.save's own files.
+ */
+#include "fixtures.h"
+#include "loaders/pickle.h"
+#include "loaders/torch_checkpoint.h"
+
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint8_t *b;
+    size_t n, cap;
+} bytes_t;
+
+static void put(bytes_t *o, const void *p, size_t n)
+{
+    if (o->n + n > o->cap) {
+        o->cap = (o->n + n) * 2 + 64;
+        o->b = realloc(o->b, o->cap);
+        ck_assert_ptr_nonnull(o->b);
+    }
+    memcpy(o->b + o->n, p, n);
+    o->n += n;
+}
+
+static void put1(bytes_t *o, uint8_t c)
+{
+    put(o, &c, 1);
+}
+
+#define PUTL(o, lit) put((o), (lit), sizeof(lit) - 1)
+
+/* BINUNICODE s */
+static void text(bytes_t *o, const char *s)
+{
+    uint32_t n = (uint32_t)strlen(s);
+    uint8_t len[4] = { (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
+    put1(o, 0x58);
+    put(o, len, 4);
+    put(o, s, n);
+}
+
+static void put_le64(bytes_t *o, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        put1(o, (uint8_t)(v >> (8 * i)));
+}
+
+/* _rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel, None), offset, size,
+ * stride, False, OrderedDict()) with sizes and strides below 256 */
+static void tensor(bytes_t *o, const char *type, const char *key, int numel, int offset,
+                   int ndim, const int *size, const int *stride)
+{
+    PUTL(o, "ctorch._utils\n_rebuild_tensor_v2\n(");
+    put1(o, 0x28); /* MARK: the persistent id */
+    text(o, "storage");
+    PUTL(o, "ctorch\n");
+    put(o, type, strlen(type));
+    put1(o, '\n');
+    text(o, key);
+    text(o, "cpu");
+    put1(o, 0x4b);
+    put1(o, (uint8_t)numel);
+    put1(o, 0x4e);         /* None: view_metadata */
+    put1(o, 0x74);         /* TUPLE */
+    put1(o, 0x51);         /* BINPERSID */
+    put1(o, 0x4b);
+    put1(o, (uint8_t)offset);
+    for (int pass = 0; pass < 2; pass++) {
+        put1(o, 0x28);
+        for (int d = 0; d < ndim; d++) {
+            put1(o, 0x4b);
+            put1(o, (uint8_t)(pass ? stride[d] : size[d]));
+        }
+        put1(o, 0x74);
+    }
+    put1(o, 0x89);         /* requires_grad False */
+    PUTL(o, "ccollections\nOrderedDict\n)R");
+    put1(o, 0x74);         /* TUPLE of the arguments */
+    put1(o, 0x52);         /* REDUCE */
+}
+
+/* A legacy checkpoint {'fc.weight': a 2x3 transposed view at offset 1 of a float32 storage
+ * 'k0' holding 0..6, 'idx': an int64 storage 'k1' of 3 values} (little_endian as given). */
+static bytes_t legacy_file(bool little_endian, int64_t idx_last)
+{
+    bytes_t o = { 0 };
+    static const uint8_t magic[] = { 0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
+                                     0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e };
+    put(&o, magic, sizeof magic);
+    PUTL(&o, "\x80\x02\x4d\xe9\x03\x2e"); /* 1001 */
+    PUTL(&o, "\x80\x02}");
+    text(&o, "little_endian");
+    put1(&o, little_endian ? 0x88 : 0x89);
+    PUTL(&o, "s.");
+    PUTL(&o, "\x80\x02}(");
+    text(&o, "fc.weight");
+    tensor(&o, "FloatStorage", "k0", 7, 1, 2, (const int[]){ 2, 3 }, (const int[]){ 1, 2 });
+    text(&o, "idx");
+    tensor(&o, "LongStorage", "k1", 3, 0, 1, (const int[]){ 3 }, (const int[]){ 1 });
+    PUTL(&o, "u.");
+    PUTL(&o, "\x80\x02](");
+    text(&o, "k0");
+    text(&o, "k1");
+    PUTL(&o, "e.");
+    put_le64(&o, 7);
+    for (int i = 0; i < 7; i++) {
+        float f = (float)i;
+        uint32_t u;
+        memcpy(&u, &f, 4);
+        uint8_t b[4] = { (uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24) };
+        put(&o, b, 4);
+    }
+    put_le64(&o, 3);
+    put_le64(&o, (uint64_t)-5);
+    put_le64(&o, 7);
+    put_le64(&o, (uint64_t)idx_last);
+    return o;
+}
+
+START_TEST(test_views_are_gathered_by_strides)
+{
+    bytes_t f = legacy_file(true, 12);
+    dc_torch_checkpoint *c;
+    dc_error err;
+    ck_assert_msg(dc_torch_checkpoint_open_buffer(f.b, f.n, "hand.pt", &c, &err) == DC_OK,
+                  "%s", err.msg);
+    ck_assert_int_eq(dc_torch_checkpoint_format(c), DC_TORCH_LEGACY);
+    ck_assert_int_eq(dc_torch_checkpoint_count(c), 2);
+    const dc_torch_tensor *t = dc_torch_checkpoint_tensor(c, 0);
+    ck_assert_str_eq(t->key, "fc.weight");
+    ck_assert_int_eq(t->numel, 6);
+    float got[6];
+    ck_assert_msg(dc_torch_checkpoint_read_f32(c, 0, got, &err) == DC_OK, "%s", err.msg);
+    /* storage value i is i: element (r, q) is storage[1 + r * 1 + q * 2] */
+    for (int r = 0; r < 2; r++)
+        for (int q = 0; q < 3; q++)
+            ck_assert_float_eq(got[r * 3 + q], (float)(1 + r + 2 * q));
+    float idx[3];
+    ck_assert_msg(dc_torch_checkpoint_read_f32(c, 1, idx, &err) == DC_OK, "%s", err.msg);
+    ck_assert_float_eq(idx[0], -5.0f);
+    ck_assert_float_eq(idx[1], 7.0f);
+    ck_assert_float_eq(idx[2], 12.0f);
+    dc_torch_checkpoint_free(c);
+    free(f.b);
+}
+END_TEST
+
+START_TEST(test_int64_beyond_float32_is_refused)
+{
+    bytes_t f = legacy_file(true, (int64_t)1 << 24);
+    dc_torch_checkpoint *c;
+    dc_error err;
+    ck_assert_msg(dc_torch_checkpoint_open_buffer(f.b, f.n, "big.pt", &c, &err) == DC_OK,
+                  "%s", err.msg);
+    float idx[3];
+    ck_assert_int_eq(dc_torch_checkpoint_read_f32(c, 1, idx, &err), DC_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "'idx'"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "2^24"));
+    dc_torch_checkpoint_free(c);
+    free(f.b);
+}
+END_TEST
+
+START_TEST(test_big_endian_marker_is_refused)
+{
+    bytes_t f = legacy_file(false, 1);
+    dc_torch_checkpoint *c;
+    dc_error err;
+    ck_assert_int_eq(dc_torch_checkpoint_open_buffer(f.b, f.n, "be.pt", &c, &err),
+                     DC_ERR_UNSUPPORTED);
+    ck_assert_ptr_nonnull(strstr(err.msg, "be.pt"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "big-endian"));
+    free(f.b);
+}
+END_TEST
+
+START_TEST(test_every_truncation_is_refused)
+{
+    bytes_t f = legacy_file(true, 1);
+    for (size_t n = 0; n < f.n; n++) {
+        uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees any read past it */
+        memcpy(copy, f.b, n);
+        dc_torch_checkpoint *c = NULL;
+        dc_error err;
+        ck_assert_msg(dc_torch_checkpoint_open_buffer(copy, n, "cut.pt", &c, &err) != DC_OK,
+                      "a file cut to %zu of %zu bytes was accepted", n, f.n);
+        ck_assert_ptr_null(c);
+        ck_assert_ptr_nonnull(strstr(err.msg, "cut.pt"));
+        free(copy);
+    }
+    free(f.b);
+}
+END_TEST
+
+START_TEST(test_torch_opcodes)
+{
+    /* [LONG1 -2 (1 byte), LONG1 2^40 (6 bytes), BINFLOAT 1.5] */
+    static const uint8_t pk[] = { 0x80, 0x02, 0x5d, 0x28, 0x8a, 0x01, 0xfe, 0x8a, 0x06, 0x00,
+                                  0x00, 0x00, 0x00, 0x00, 0x01, 0x47, 0x3f, 0xf8, 0x00, 0x00,
+                                  0x00, 0x00, 0x00, 0x00, 0x65, 0x2e, 0xff };
+    dc_pickle *p;
+    dc_error err;
+    size_t used = 0;
+    ck_assert_msg(dc_pickle_parse_profile(pk, sizeof pk, "ops", DC_PICKLE_TORCH, &used, &p,
+                                          &err) == DC_OK, "%s", err.msg);
+    ck_assert_uint_eq(used, sizeof pk - 1); /* the byte after STOP is not read */
+    const dc_pickle_value *l = dc_pickle_root(p);
+    ck_assert_int_eq(l->kind, DC_PK_LIST);
+    ck_assert_uint_eq(l->count, 3);
+    ck_assert_int_eq(l->items[0]->i, -2);
+    ck_assert_int_eq(l->items[1]->i, (int64_t)1 << 40);
+    ck_assert_int_eq(l->items[2]->kind, DC_PK_FLOAT);
+    ck_assert(l->items[2]->f == 1.5);
+    dc_pickle_free(p);
+    /* the CIFAR profile reads none of them */
+    ck_assert_int_eq(dc_pickle_parse(pk, sizeof pk, "ops", &p, &err), DC_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "LONG1"));
+    /* nor the torch globals */
+    static const char rebuild[] = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n.";
+    ck_assert_int_eq(dc_pickle_parse((const uint8_t *)rebuild, sizeof rebuild - 1, "g", &p,
+                                     &err), DC_ERR_FORMAT);
+    ck_assert_ptr_nonnull(strstr(err.msg, "_rebuild_tensor_v2"));
+}
+END_TEST
+
+static Suite *torch_suite(void)
+{
+    Suite *s = suite_create("torch");
+    TCase *tc = tcase_create("checkpoints");
+    tcase_add_test(tc, test_views_are_gathered_by_strides);
+    tcase_add_test(tc, test_int64_beyond_float32_is_refused);
+    tcase_add_test(tc, test_big_endian_marker_is_refused);
+    tcase_add_test(tc, test_every_truncation_is_refused);
+    tcase_add_test(tc, test_torch_opcodes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(torch_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return fx_exit_status(failed);
+}
