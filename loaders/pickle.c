@@ -644,7 +644,7 @@ static dc_status dc_pk_rebuild_tensor(dc_pk_parser *ps, const dc_pickle_value *a
     dc_pickle *pk = ps->pk;
     if (!dc_pk_grow((void **)&pk->blobs, &pk->cap_blobs, pk->nblobs + 1, sizeof *pk->blobs))
         return dc_pk_nomem(ps);
-    int64_t *dims = malloc((2 * nd + 1) * sizeof *dims);
+    int64_t *dims = dc_malloc((2 * nd + 1) * sizeof *dims);
     if (!dims)
         return dc_pk_nomem(ps);
     pk->blobs[pk->nblobs++] = (uint8_t *)dims;

@@ -4,6 +4,7 @@
  * storage, and read tensors as float32 on demand.
  */
 #include "loaders/torch_checkpoint.h"
+#include "base/alloc.h"
 #include "loaders/torch_legacy.h"
 #include "loaders/torch_zip.h"
 
@@ -116,7 +117,7 @@ static int dc_tc_key_cmp(const void *a, const void *b)
 /* Two keys that are the same once 'module.' is removed. */
 static dc_status dc_tc_check_unique(dc_torch_checkpoint *c, dc_error *err)
 {
-    const dc_torch_tensor **sorted = malloc((size_t)c->ntensors * sizeof *sorted);
+    const dc_torch_tensor **sorted = dc_malloc((size_t)c->ntensors * sizeof *sorted);
     if (!sorted)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", c->name);
     for (int i = 0; i < c->ntensors; i++)
@@ -142,7 +143,7 @@ static dc_status dc_tc_tensor(dc_torch_checkpoint *c, const dc_pickle_value *k,
         len -= 7;
     }
     char shown[128];
-    if (!(t->key = malloc(len + 1)))
+    if (!(t->key = dc_malloc(len + 1)))
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", c->name);
     memcpy(t->key, raw, len);
     t->key[len] = '\0';
@@ -201,7 +202,7 @@ static dc_status dc_tc_collect(dc_torch_checkpoint *c, const dc_pickle *pk, dc_e
     if (sd->count > (size_t)1 << 20)
         return dc_fail(err, DC_ERR_FORMAT, "%s: a state_dict of %zu tensors", c->name,
                        sd->count);
-    c->tensors = calloc(sd->count, sizeof *c->tensors);
+    c->tensors = dc_calloc(sd->count, sizeof *c->tensors);
     if (!c->tensors)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", c->name);
     for (size_t j = 0; j < sd->count && st == DC_OK; j++) {
@@ -241,8 +242,8 @@ dc_status dc_torch_checkpoint_open_buffer(const uint8_t *buf, size_t n, const ch
                                           dc_torch_checkpoint **out, dc_error *err)
 {
     *out = NULL;
-    dc_torch_checkpoint *c = calloc(1, sizeof *c);
-    if (!c || !(c->name = strdup(name))) {
+    dc_torch_checkpoint *c = dc_calloc(1, sizeof *c);
+    if (!c || !(c->name = dc_strdup(name))) {
         free(c);
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
     }
@@ -295,7 +296,7 @@ static dc_status dc_tc_read_file(const char *path, size_t max, uint8_t **buf, si
             size_t c = cap ? cap * 2 : (size_t)1 << 20;
             if (c > max + 1)
                 c = max + 1;
-            uint8_t *q = realloc(p, c);
+            uint8_t *q = dc_realloc(p, c);
             if (!q) {
                 st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory reading it", path);
                 break;

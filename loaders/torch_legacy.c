@@ -4,6 +4,7 @@
  * located, each checked against what the object's pickle declared for its key.
  */
 #include "loaders/torch_legacy.h"
+#include "base/alloc.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static dc_status dc_tl_table(dc_torch_legacy *l, dc_error *err)
 {
     size_t n;
     const dc_pickle_value *const *pids = dc_pickle_storages(l->object, &n);
-    l->storages = calloc(n ? n : 1, sizeof *l->storages);
+    l->storages = dc_calloc(n ? n : 1, sizeof *l->storages);
     if (!l->storages)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", l->name);
     for (size_t i = 0; i < n; i++) {
@@ -202,7 +203,7 @@ dc_status dc_torch_legacy_open(const uint8_t *buf, size_t n, const char *name,
     *out = NULL;
     if (!dc_torch_legacy_detect(buf, n))
         return dc_fail(err, DC_ERR_FORMAT, "%s: no legacy torch.save magic number", name);
-    dc_torch_legacy *l = calloc(1, sizeof *l);
+    dc_torch_legacy *l = dc_calloc(1, sizeof *l);
     if (!l)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
     l->name = name;

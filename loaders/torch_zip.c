@@ -5,6 +5,7 @@
  * checking every size the archive declares against what it can hold before allocating.
  */
 #include "loaders/torch_zip.h"
+#include "base/alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -127,7 +128,7 @@ dc_status dc_torch_zip_open(const uint8_t *buf, size_t n, const char *name,
                             dc_torch_zip **out, dc_error *err)
 {
     *out = NULL;
-    dc_torch_zip *z = calloc(1, sizeof *z);
+    dc_torch_zip *z = dc_calloc(1, sizeof *z);
     if (!z)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
     z->name = name;
@@ -203,7 +204,7 @@ dc_status dc_torch_zip_read_pickle(dc_torch_zip *z, size_t max_bytes, uint8_t **
         return dc_fail(err, DC_ERR_FORMAT, "%s: %s/data.pkl holds %llu bytes, more than the "
                        "%zu a state_dict's pickle may have", z->name, z->prefix,
                        (unsigned long long)size, max_bytes);
-    uint8_t *p = malloc(size ? (size_t)size : 1);
+    uint8_t *p = dc_malloc(size ? (size_t)size : 1);
     if (!p)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for data.pkl", z->name);
     if ((st = dc_tz_read(z, idx, "data.pkl", p, size, err)) != DC_OK) {
@@ -253,7 +254,7 @@ dc_status dc_torch_zip_read_storage(dc_torch_zip *z, const char *key, uint64_t n
     if (nbytes > SIZE_MAX - 1)
         return dc_fail(err, DC_ERR_NOMEM, "%s: storage '%s' is too large for memory",
                        z->name, key);
-    uint8_t *p = malloc(nbytes ? (size_t)nbytes : 1);
+    uint8_t *p = dc_malloc(nbytes ? (size_t)nbytes : 1);
     if (!p)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory for storage '%s' (%llu bytes)",
                        z->name, key, (unsigned long long)nbytes);

@@ -4,6 +4,7 @@
  * there is one, the tensor or attribute.
  */
 #include "loaders/weights_write.h"
+#include "base/alloc.h"
 #include "loaders/outfile.h"
 
 #include <hdf5.h>
@@ -24,7 +25,7 @@ dc_status dc_weights_writer_open(const char *path, dc_weights_writer **out, dc_e
 {
     *out = NULL;
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-    dc_weights_writer *w = calloc(1, sizeof *w);
+    dc_weights_writer *w = dc_calloc(1, sizeof *w);
     if (!w)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
     w->file = w->lcpl = -1;

@@ -3,10 +3,12 @@
  * legacy format: five pickles and raw storage records, docs/convert.md): a transposed view
  * with an offset gathered by its strides (against the strides applied by hand), int64
  * buffers converted exactly and refused from 2^24, the pickle's torch-only opcodes (LONG1,
- * BINFLOAT, BINPERSID) and their refusal by the CIFAR profile, the big-endian marker, and
- * every truncation of a valid file refused cleanly. tests/convert/test_convert.py checks
+ * BINFLOAT, BINPERSID) and their refusal by the CIFAR profile, the big-endian marker,
+ * every truncation of a valid file refused cleanly, and every allocation failing in turn
+ * (base/alloc.h) ending in a clean out-of-memory error (leak-free under LSan). tests/convert/test_convert.py checks
  * the same reader against torch.save's own files.
  */
+#include "base/alloc.h"
 #include "fixtures.h"
 #include "loaders/pickle.h"
 #include "loaders/torch_checkpoint.h"
@@ -232,6 +234,38 @@ START_TEST(test_torch_opcodes)
 }
 END_TEST
 
+START_TEST(test_every_allocation_failure_is_clean)
+{
+    bytes_t f = legacy_file(true, 1);
+    long k = 0;
+    for (;; k++) {
+        for (int persistent = 0; persistent < 2; persistent++) {
+            dc_alloc_fail_after(k, persistent);
+            dc_torch_checkpoint *c = NULL;
+            dc_error err;
+            dc_status st = dc_torch_checkpoint_open_buffer(f.b, f.n, "oom.pt", &c, &err);
+            float got[6];
+            if (st == DC_OK)
+                st = dc_torch_checkpoint_read_f32(c, 0, got, &err);
+            long failures = dc_alloc_failures();
+            dc_alloc_fail_after(-1, false);
+            ck_assert_msg(st == DC_OK || st == DC_ERR_NOMEM, "allocation %ld failing gave "
+                          "status %d: %s", k, (int)st, err.msg);
+            ck_assert_msg(st == DC_OK || failures > 0, "failed with no allocation failing");
+            if (st != DC_OK)
+                ck_assert_ptr_nonnull(strstr(err.msg, "oom.pt"));
+            dc_torch_checkpoint_free(c);
+            if (!persistent && failures == 0) {
+                ck_assert_int_eq(st, DC_OK);
+                free(f.b);
+                ck_assert_int_gt(k, 10); /* the run did allocate: the loop tested something */
+                return;
+            }
+        }
+    }
+}
+END_TEST
+
 static Suite *torch_suite(void)
 {
     Suite *s = suite_create("torch");
@@ -241,6 +275,7 @@ static Suite *torch_suite(void)
     tcase_add_test(tc, test_big_endian_marker_is_refused);
     tcase_add_test(tc, test_every_truncation_is_refused);
     tcase_add_test(tc, test_torch_opcodes);
+    tcase_add_test(tc, test_every_allocation_failure_is_clean);
     suite_add_tcase(s, tc);
     return s;
 }
