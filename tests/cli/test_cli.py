@@ -431,7 +431,7 @@ for label, mutate, frags in [
 
 # ---- the argument parser (cli/argparse.c): one for every command -----------------------
 COMMANDS = ["models", "infer", "classify", "bench", "run", "predict", "threshold",
-            "complementarity"]
+            "complementarity", "convert"]
 top = run("--help")[1]
 check("the top-level help lists --version and 'help <command>'",
       "--version" in top and "dualcnn help <command>" in top, top)
