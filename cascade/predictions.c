@@ -104,11 +104,23 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
                                  bool (*progress)(int done, int total, void *arg), void *arg,
                                  dc_predictions *out, dc_error *err)
 {
-    memset(out, 0, sizeof *out);
-    dc_net_info info = dc_net_get_info(net);
     int n = dc_dataset_count(ds);
     if (limit > 0 && limit < n)
         n = limit;
+    return dc_predictions_compute_range(net, ds, 0, n, batch, keep_logits, progress, arg, out,
+                                        err);
+}
+
+dc_status dc_predictions_compute_range(dc_net *net, const dc_dataset *ds, int first, int n,
+                                       int batch, bool keep_logits,
+                                       bool (*progress)(int done, int total, void *arg),
+                                       void *arg, dc_predictions *out, dc_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (first < 0 || n < 0 || first > dc_dataset_count(ds) - n || batch < 1)
+        return dc_fail(err, DC_ERR_ARG, "samples %d..%d (batch %d) are not within the %d of "
+                       "the split", first, first + n - 1, batch, dc_dataset_count(ds));
+    dc_net_info info = dc_net_get_info(net);
     int k = info.num_classes;
     dc_status st = alloc_predictions(out, n, k, keep_logits, err);
     if (st != DC_OK)
@@ -125,7 +137,7 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
         st = dc_fail(err, DC_ERR_NOMEM, "out of memory");
     for (int at = 0; st == DC_OK && at < n; at += batch) {
         int m = n - at < batch ? n - at : batch;
-        prep_batch b = { ds, &info, at, per, x, status, errs };
+        prep_batch b = { ds, &info, first + at, per, x, status, errs };
         dc_pool_run(dc_pool_default(), m, prep_task, &b);
         for (int j = 0; j < m && st == DC_OK; j++) {
             if (status[j] != DC_OK) {
@@ -133,7 +145,7 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
                     *err = errs[j];
                 st = status[j];
             }
-            out->label[at + j] = dc_dataset_label(ds, at + j);
+            out->label[at + j] = dc_dataset_label(ds, first + at + j);
         }
         if (st == DC_OK)
             st = dc_net_forward(net, x, m, logits, err);

@@ -54,6 +54,15 @@ dc_status dc_predictions_compute(dc_net *net, const dc_dataset *ds, int limit, i
                                  bool (*progress)(int done, int total, void *arg), void *arg,
                                  dc_predictions *out, dc_error *err);
 
+/* The same for samples first .. first + n - 1 of ds (out->label[0] is sample first's).
+ * Each batch starts at first + a multiple of batch, so a split computed in pieces that
+ * start at multiples of batch gives the very floats of one whole run (cli/sweep.c relies on
+ * it). DC_ERR_ARG when the range is not within ds. */
+dc_status dc_predictions_compute_range(dc_net *net, const dc_dataset *ds, int first, int n,
+                                       int batch, bool keep_logits,
+                                       bool (*progress)(int done, int total, void *arg),
+                                       void *arg, dc_predictions *out, dc_error *err);
+
 /* Writes p and its key to path (atomically: a temporary file renamed into place). */
 dc_status dc_predictions_save(const char *path, const dc_predictions *p,
                               const dc_predictions_key *key, dc_error *err);

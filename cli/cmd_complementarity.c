@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/interrupt.h"
 #include "cli/predict.h"
+#include "cli/sweep.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,6 +114,23 @@ int cmd_complementarity(int argc, char **argv)
     bool *correct[MAX_MODELS] = { 0 };
     int64_t macs[MAX_MODELS];
     int wanted = k, done = 0;
+    if (sweep_under_mpirun()) {
+        /* the ranks share the predictions out; rank 0 then reads them from the cache */
+        sweep_model sm[MAX_MODELS];
+        for (int m = 0; m < k; m++)
+            sm[m] = (sweep_model){ names[m], NULL };
+        bool lead;
+        if (o.no_cache)
+            st = dc_fail(&err, DC_ERR_ARG, "under mpirun the ranks share the work through the "
+                         "prediction cache: drop --no-cache");
+        else
+            st = sweep_predict(&o, sm, k, &lead, &err);
+        if (st != DC_OK || !lead) {
+            free(list);
+            sweep_finish();
+            return st != DC_OK ? cli_report("complementarity", &err) : CLI_OK;
+        }
+    }
     cli_interrupt_install();
     for (int m = 0; m < k && st == DC_OK && !cli_interrupted(); m++) {
         st = predict_get(&o, names[m], NULL, &p[m], &err);

@@ -7,6 +7,7 @@
 #define DC_CLI_PREDICT_H
 
 #include "cascade/predictions.h"
+#include "loaders/dataset.h"
 #include "cli/argparse.h"
 
 #include <stdbool.h>
@@ -48,5 +49,30 @@ bool predict_options_valid(const char *cmd, predict_opts *o);
  * samples done so far (out->n fewer than the split's) and nothing is cached. */
 dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
                       dc_predictions *out, dc_error *err);
+
+/* Where model's predictions live: its weight file, the cache key and the cache file. */
+typedef struct {
+    char wpath[1024];
+    char dir[1024];            /* the cache dir */
+    char cpath[2200];          /* the cache file */
+    dc_predictions_key key;    /* key.count: the samples to predict */
+} predict_target;
+
+/* Resolves model's target (as predict_get does) and opens the dataset (narrowed to --skip;
+ * *ds receives it when ds is not NULL, the caller closes it). */
+dc_status predict_locate(const predict_opts *o, const char *model, const char *weights,
+                         predict_target *t, dc_dataset **ds, dc_error *err);
+
+/* The cached predictions of t when valid (DC_OK; says so unless quiet); a corrupt cache is
+ * reported as such. DC_ERR_MISSING (or another status) when they must be computed. */
+dc_status predict_load_cached(const predict_opts *o, const predict_target *t,
+                              dc_predictions *out);
+
+/* Loads t's net, planned for o's batch, checking that it is model and fits ds's classes. */
+dc_status predict_load_net(const predict_opts *o, const char *model, const predict_target *t,
+                           const dc_dataset *ds, dc_net **net, dc_error *err);
+
+/* Caches p (all of t's samples; a partial one is never cached) and says so unless quiet. */
+void predict_store(const predict_opts *o, const predict_target *t, const dc_predictions *p);
 
 #endif /* DC_CLI_PREDICT_H */

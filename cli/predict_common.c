@@ -101,21 +101,24 @@ static const char *data_kind(const char *d)
                : NULL; /* another name is only a weights subfolder */
 }
 
-dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
-                      dc_predictions *out, dc_error *err)
+dc_status predict_locate(const predict_opts *o, const char *model, const char *weights,
+                         predict_target *t, dc_dataset **ds_out, dc_error *err)
 {
-    char wpath[1024];
+    memset(t, 0, sizeof *t);
+    if (ds_out)
+        *ds_out = NULL;
     if (weights) {
-        snprintf(wpath, sizeof wpath, "%s", weights);
+        snprintf(t->wpath, sizeof t->wpath, "%s", weights);
     } else {
         const dc_zoo_entry *e = dc_zoo_find(model);
         if (!e)
             return dc_fail(err, DC_ERR_ARG, "unknown model '%s' (see 'dualcnn models')", model);
-        cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model, wpath,
-                            sizeof wpath);
+        cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model,
+                            t->wpath, sizeof t->wpath);
     }
-    dc_predictions_key key = { .train = o->train, .first = o->skip };
-    dc_status st = dc_file_checksum(wpath, &key.weights_checksum, err);
+    t->key.train = o->train;
+    t->key.first = o->skip;
+    dc_status st = dc_file_checksum(t->wpath, &t->key.weights_checksum, err);
     if (st != DC_OK)
         return st;
     dc_dataset *ds;
@@ -129,56 +132,97 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
         return st;
     }
     char *real = realpath(dc_dataset_root(ds), NULL);
-    snprintf(key.dataset, sizeof key.dataset, "%s", real ? real : dc_dataset_root(ds));
+    snprintf(t->key.dataset, sizeof t->key.dataset, "%s", real ? real : dc_dataset_root(ds));
     free(real);
-    key.count = dc_dataset_count(ds);
-    if (o->limit > 0 && o->limit < key.count)
-        key.count = o->limit;
+    t->key.count = dc_dataset_count(ds);
+    if (o->limit > 0 && o->limit < t->key.count)
+        t->key.count = o->limit;
 
     const char *dir = o->cache_dir ? o->cache_dir : getenv("DUALCNN_CACHE");
     if (!dir || !*dir)
         dir = ".dualcnn-cache";
-    char cpath[1400];
-    snprintf(cpath, sizeof cpath, "%s/%s-%016llx-%s-%08llx-%d+%d.h5", dir,
-             model ? model : "model", (unsigned long long)key.weights_checksum,
-             o->train ? "train" : "test", (unsigned long long)(fnv1a(key.dataset) & 0xffffffffull),
-             key.first, key.count);
-    if (!o->no_cache) {
-        dc_error why;
-        st = dc_predictions_load(cpath, &key, o->logits, out, &why);
-        if (st == DC_OK) {
-            if (!o->quiet)
-                fprintf(stderr, "%s: predictions from the cache %s\n", out->arch, cpath);
-            dc_dataset_close(ds);
-            return DC_OK;
-        }
-        if (st == DC_ERR_FORMAT)
-            fprintf(stderr, "dualcnn: %s; recomputing\n", why.msg);
+    snprintf(t->dir, sizeof t->dir, "%s", dir);
+    snprintf(t->cpath, sizeof t->cpath, "%s/%s-%016llx-%s-%08llx-%d+%d.h5", dir,
+             model ? model : "model", (unsigned long long)t->key.weights_checksum,
+             o->train ? "train" : "test",
+             (unsigned long long)(fnv1a(t->key.dataset) & 0xffffffffull), t->key.first,
+             t->key.count);
+    if (ds_out)
+        *ds_out = ds;
+    else
+        dc_dataset_close(ds);
+    return DC_OK;
+}
+
+dc_status predict_load_cached(const predict_opts *o, const predict_target *t,
+                              dc_predictions *out)
+{
+    if (o->no_cache)
+        return DC_ERR_MISSING;
+    dc_error why;
+    dc_status st = dc_predictions_load(t->cpath, &t->key, o->logits, out, &why);
+    if (st == DC_OK && !o->quiet)
+        fprintf(stderr, "%s: predictions from the cache %s\n", out->arch, t->cpath);
+    if (st == DC_ERR_FORMAT)
+        fprintf(stderr, "dualcnn: %s; recomputing\n", why.msg);
+    return st;
+}
+
+void predict_store(const predict_opts *o, const predict_target *t, const dc_predictions *p)
+{
+    if (o->no_cache || p->n != t->key.count) /* never a partial one */
+        return;
+    dc_error werr;
+    if (mkdir(t->dir, 0777) != 0 && errno != EEXIST)
+        fprintf(stderr, "dualcnn: cannot create the cache dir %s; not caching\n", t->dir);
+    else if (dc_predictions_save(t->cpath, p, &t->key, &werr) != DC_OK)
+        fprintf(stderr, "dualcnn: %s; not caching\n", werr.msg);
+    else if (!o->quiet)
+        fprintf(stderr, "%s: predictions cached in %s\n", p->arch, t->cpath);
+}
+
+dc_status predict_load_net(const predict_opts *o, const char *model, const predict_target *t,
+                           const dc_dataset *ds, dc_net **net, dc_error *err)
+{
+    int batch = o->batch > 0 ? o->batch : 64;
+    dc_status st = dc_net_load(t->wpath, batch, net, err);
+    if (st != DC_OK)
+        return st;
+    dc_net_info info = dc_net_get_info(*net);
+    if (model && strcmp(model, info.arch) != 0)
+        st = dc_fail(err, DC_ERR_ARG, "%s holds %s, not %s", t->wpath, info.arch, model);
+    else if (info.num_classes != dc_dataset_num_classes(ds))
+        st = dc_fail(err, DC_ERR_ARG, "%s has %d classes but %s has %d", o->path,
+                     dc_dataset_num_classes(ds), t->wpath, info.num_classes);
+    if (st != DC_OK) {
+        dc_net_free(*net);
+        *net = NULL;
+    }
+    return st;
+}
+
+dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
+                      dc_predictions *out, dc_error *err)
+{
+    predict_target t;
+    dc_dataset *ds;
+    dc_status st = predict_locate(o, model, weights, &t, &ds, err);
+    if (st != DC_OK)
+        return st;
+    if (predict_load_cached(o, &t, out) == DC_OK) {
+        dc_dataset_close(ds);
+        return DC_OK;
     }
     dc_net *net;
-    int batch = o->batch > 0 ? o->batch : 64;
-    st = dc_net_load(wpath, batch, &net, err);
-    if (st == DC_OK && model && strcmp(model, dc_net_get_info(net).arch) != 0)
-        st = dc_fail(err, DC_ERR_ARG, "%s holds %s, not %s", wpath, dc_net_get_info(net).arch,
-                     model);
-    if (st == DC_OK && dc_net_get_info(net).num_classes != dc_dataset_num_classes(ds))
-        st = dc_fail(err, DC_ERR_ARG, "%s has %d classes but %s has %d", o->path,
-                     dc_dataset_num_classes(ds), wpath, dc_net_get_info(net).num_classes);
+    st = predict_load_net(o, model, &t, ds, &net, err);
     if (st == DC_OK) {
         batch_watch w = { dc_net_get_info(net).arch, !o->quiet && isatty(STDERR_FILENO) };
-        st = dc_predictions_compute(net, ds, key.count, batch, o->logits, after_batch, &w, out,
-                                    err);
+        st = dc_predictions_compute(net, ds, t.key.count, o->batch > 0 ? o->batch : 64,
+                                    o->logits, after_batch, &w, out, err);
+        dc_net_free(net);
     }
-    dc_net_free(net);
     dc_dataset_close(ds);
-    if (st == DC_OK && !o->no_cache && out->n == key.count) { /* never a partial one */
-        dc_error werr;
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST)
-            fprintf(stderr, "dualcnn: cannot create the cache dir %s; not caching\n", dir);
-        else if (dc_predictions_save(cpath, out, &key, &werr) != DC_OK)
-            fprintf(stderr, "dualcnn: %s; not caching\n", werr.msg);
-        else if (!o->quiet)
-            fprintf(stderr, "%s: predictions cached in %s\n", out->arch, cpath);
-    }
+    if (st == DC_OK)
+        predict_store(o, &t, out);
     return st;
 }
