@@ -10,9 +10,15 @@
  *         return 1;
  *     }
  *     dc_net_info info = dc_net_get_info(net);   // input C,H,W, classes, MACs ...
- *     float *logits = malloc(n * info.num_classes * sizeof(float));
- *     dc_net_forward(net, images, n, logits);    // images: n x C x H x W, normalised
+ *     float *x = malloc(info.in_c * info.in_h * info.in_w * sizeof(float));
+ *     float *logits = malloc(info.num_classes * sizeof(float));
+ *     if (dc_image_file_to_input(net, "cat.png", x, &err) != DC_OK ||  // decode + the
+ *         dc_net_forward(net, x, 1, logits, &err) != DC_OK)             // model's transforms
+ *         fprintf(stderr, "%s\n", err.msg);
  *     dc_net_free(net);
+ *
+ * (examples/classify.c is this example in full; it is built against the installed library
+ * by tests/install/test_install.sh.)
  *
  * Conventions (one for the whole library):
  *  - A function that can fail returns dc_status; DC_OK is 0. On failure it fills the
@@ -29,6 +35,17 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* ---- version ------------------------------------------------------------ */
+
+#define DUALCNN_VERSION_MAJOR 0
+#define DUALCNN_VERSION_MINOR 1
+#define DUALCNN_VERSION_PATCH 0
+#define DUALCNN_VERSION_STRING "0.1.0"
+
+/* The version of the library linked in ("0.1.0"), which may differ from the header's
+ * DUALCNN_VERSION_STRING when a program runs against a newer shared library. */
+const char *dc_version(void);
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -90,6 +107,13 @@ dc_status dc_net_build_random(const char *arch, int num_classes, uint64_t seed, 
                               dc_net **out, dc_error *err);
 
 void dc_net_free(dc_net *net);
+
+/* Decodes the PNG or JPEG file at path and turns it into net's input exactly as the
+ * model's training code did (Pillow's resize and torchvision's transforms: the resize, the
+ * crop, the normalisation of the weight file): out receives C x H x W floats (see
+ * dc_net_get_info). Fails naming the file when it cannot be read or decoded. */
+dc_status dc_image_file_to_input(const dc_net *net, const char *path, float *out,
+                                 dc_error *err);
 
 dc_net_info dc_net_get_info(const dc_net *net);
 
