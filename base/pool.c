@@ -57,6 +57,7 @@ struct dc_pool {
     _Atomic uint32_t gen;     /* the latest published generation */
     _Atomic int stop;
     _Atomic int sleepers;
+    _Atomic int busy;         /* a caller owns the workers (dc_pool_run from two threads) */
     pthread_mutex_t lock;
     pthread_cond_t wake;
 };
@@ -234,7 +235,11 @@ void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx)
 {
     if (n_tasks <= 0)
         return;
-    if (pool->started == 0 || n_tasks == 1 || inside_pool) {
+    int idle = 0;
+    /* serially on the caller's thread: no workers, one task, a run from inside a task, or
+     * another thread owns the workers now (several dc_ctx passes at once) */
+    if (pool->started == 0 || n_tasks == 1 || inside_pool ||
+        !atomic_compare_exchange_strong(&pool->busy, &idle, 1)) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, 0);
         return;
@@ -262,4 +267,5 @@ void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx)
         if (spins % 4096 == 0)
             sched_yield(); /* a worker holding a task may share our core */
     }
+    atomic_store(&pool->busy, 0);
 }

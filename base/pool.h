@@ -15,7 +15,8 @@
  * Tasks are handed out dynamically (an atomic counter): a thread that finishes early takes
  * the next task, so a descheduled thread costs only its current task. The caller takes part
  * as thread 0 and returns when every task has finished. A dc_pool_run from inside a task
- * runs its tasks serially on the calling thread (no nested parallelism).
+ * runs its tasks serially on the calling thread (no nested parallelism), and so does one
+ * from a second thread while another owns the workers (several dc_ctx passes at once).
  */
 #ifndef DC_BASE_POOL_H
 #define DC_BASE_POOL_H

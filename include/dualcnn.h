@@ -108,6 +108,26 @@ dc_status dc_net_build_random(const char *arch, int num_classes, uint64_t seed, 
 
 void dc_net_free(dc_net *net);
 
+/* ---- contexts: several threads on one model ------------------------------ */
+
+/* dc_net_forward writes the net's own activations and scratch, so one dc_net serves one
+ * thread at a time. A context holds those buffers apart from the model: N threads, each
+ * with its own context, run one loaded model at once with one copy of the weights (as
+ * ncnn's Extractor or an ONNX Runtime Run). A context is used by one thread at a time and
+ * must not outlive its net; the net must not be used with dc_net_set_profiling while
+ * contexts run. The threads share the process's thread pool: a pass that finds it busy
+ * runs on its caller's thread alone. The outputs equal dc_net_forward's, bit for bit. */
+typedef struct dc_ctx dc_ctx;
+
+/* Makes a context for net (planned for its max batch): about dc_net_get_info's arena_bytes
+ * of memory. Free it with dc_ctx_free. */
+dc_status dc_ctx_create(const dc_net *net, dc_ctx **out, dc_error *err);
+
+/* As dc_net_forward, on the context's buffers. */
+dc_status dc_ctx_forward(dc_ctx *ctx, const float *in, int n, float *out, dc_error *err);
+
+void dc_ctx_free(dc_ctx *ctx);
+
 /* Decodes the PNG or JPEG file at path and turns it into net's input exactly as the
  * model's training code did (Pillow's resize and torchvision's transforms: the resize, the
  * crop, the normalisation of the weight file): out receives C x H x W floats (see

@@ -40,6 +40,33 @@ dc_net *dc_net_new(void)
     return net;
 }
 
+static void run_state_free(dc_run_state *rs)
+{
+    free(rs->arena);
+    free(rs->workspace);
+    free(rs->shared_cols);
+    memset(rs, 0, sizeof *rs);
+}
+
+/* The arena and the shared im2col matrix of a planned net (the workspace comes with the
+ * first pass, sized for the pool's threads). */
+static dc_status run_state_alloc(const dc_net *net, dc_run_state *rs, dc_error *err)
+{
+    memset(rs, 0, sizeof *rs);
+    /* without it, single-tile convs split by channels each redo their im2col */
+    if (net->shared_floats)
+        rs->shared_cols = dc_aligned_alloc(64, (net->shared_floats + 15) / 16 * 16 *
+                                                   sizeof(float));
+    size_t total = net->arena_floats;
+    rs->arena = dc_aligned_alloc(64, (total ? total : 16) * sizeof(float));
+    if (!rs->arena) {
+        run_state_free(rs);
+        return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of activations",
+                       net->arch, total * sizeof(float) >> 20);
+    }
+    return DC_OK;
+}
+
 void dc_net_free(dc_net *net)
 {
     if (!net)
@@ -59,9 +86,7 @@ void dc_net_free(dc_net *net)
         for (int i = 0; i < net->num_classes; i++)
             free(net->class_names[i]);
     free(net->class_names);
-    free(net->arena);
-    free(net->workspace);
-    free(net->shared_cols);
+    run_state_free(&net->own);
     free(net);
 }
 
@@ -269,33 +294,28 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     if (total == (size_t)-1)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
 
-    free(net->arena);
-    free(net->workspace);
-    free(net->shared_cols);
-    net->workspace = NULL;
-    /* without it, single-tile convs split by channels each redo their im2col */
-    net->shared_cols = shared ? dc_aligned_alloc(64, (shared + 15) / 16 * 16 * sizeof(float)) : NULL;
-    net->workspace_threads = 0;
+    run_state_free(&net->own);
+    net->shared_floats = shared;
     net->workspace_floats = (ws + 15) / 16 * 16 + 16; /* per thread, 64-byte aligned */
-    net->arena = dc_aligned_alloc(64, (total ? total : 16) * sizeof(float));
-    if (!net->arena)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of activations",
-                       net->arch, total * sizeof(float) >> 20);
     net->arena_floats = total;
+    dc_status st = run_state_alloc(net, &net->own, err);
+    if (st != DC_OK)
+        return st;
     net->max_batch = max_batch;
     return DC_OK;
 }
 
 /* Makes sure every thread of the pool has its scratch; allocates only when the thread
  * count grew since the last pass. */
-static dc_status ensure_workspace(dc_net *net, int threads, dc_error *err)
+static dc_status ensure_workspace(const dc_net *net, dc_run_state *rs, int threads,
+                                  dc_error *err)
 {
-    if (net->workspace && net->workspace_threads >= threads)
+    if (rs->workspace && rs->workspace_threads >= threads)
         return DC_OK;
-    free(net->workspace);
-    net->workspace = dc_aligned_alloc(64, net->workspace_floats * (size_t)threads * sizeof(float));
-    net->workspace_threads = net->workspace ? threads : 0;
-    if (!net->workspace)
+    free(rs->workspace);
+    rs->workspace = dc_aligned_alloc(64, net->workspace_floats * (size_t)threads * sizeof(float));
+    rs->workspace_threads = rs->workspace ? threads : 0;
+    if (!rs->workspace)
         return dc_fail(err, DC_ERR_NOMEM, "%s: cannot allocate %zu MB of scratch for %d "
                        "threads", net->arch,
                        net->workspace_floats * (size_t)threads * sizeof(float) >> 20, threads);
@@ -304,9 +324,9 @@ static dc_status ensure_workspace(dc_net *net, int threads, dc_error *err)
 
 /* ---- running ------------------------------------------------------------ */
 
-static const float *node_data(const dc_net *net, int id)
+static const float *node_data(const dc_net *net, const dc_run_state *rs, int id)
 {
-    return id == 0 ? net->input : net->arena + net->nodes[id].offset;
+    return id == 0 ? rs->input : rs->arena + net->nodes[id].offset;
 }
 
 double dc_now_seconds(void)
@@ -325,7 +345,8 @@ double dc_now_seconds(void)
  * Small nodes are one task: a hand-off costs about a microsecond.
  */
 typedef struct {
-    dc_net *net;
+    const dc_net *net;
+    dc_run_state *rs; /* the pass's buffers: the net's own or a dc_ctx's */
     const dc_node *nd;
     int n;            /* samples */
     int parts;        /* tasks per sample (or in all, for batch-wide ops) */
@@ -379,10 +400,10 @@ static conv_io conv_io_at(const node_job *job, int sample)
     const dc_node *nd = job->nd;
     const size_t in_numel = (size_t)nd->conv.cin * nd->conv.h * nd->conv.w;
     const size_t out_numel = dc_node_numel(nd);
-    conv_io io = { node_data(job->net, nd->inputs[0]) + sample * in_numel, NULL,
-                   job->net->arena + nd->offset + sample * out_numel };
+    conv_io io = { node_data(job->net, job->rs, nd->inputs[0]) + sample * in_numel, NULL,
+                   job->rs->arena + nd->offset + sample * out_numel };
     if (nd->residual)
-        io.res = node_data(job->net, nd->inputs[1]) + sample * out_numel;
+        io.res = node_data(job->net, job->rs, nd->inputs[1]) + sample * out_numel;
     return io;
 }
 
@@ -547,10 +568,11 @@ static int plan_conv(node_job *job, int threads)
 static void node_task(void *ctx, int task, int thread)
 {
     const node_job *job = ctx;
-    dc_net *net = job->net;
+    const dc_net *net = job->net;
+    dc_run_state *rs = job->rs;
     const dc_node *nd = job->nd;
     blas_single_thread();
-    float *scratch = net->workspace + (size_t)thread * net->workspace_floats;
+    float *scratch = rs->workspace + (size_t)thread * net->workspace_floats;
     if (nd->op == DC_OP_CONV) {
         conv_task(job, task, scratch);
         return;
@@ -559,8 +581,8 @@ static void node_task(void *ctx, int task, int thread)
     const int sample = task / job->parts, part = task % job->parts;
     const dc_node *src = nd->n_inputs > 0 ? &net->nodes[nd->inputs[0]] : NULL;
     const size_t in_numel = src ? dc_node_numel(src) : 0, out_numel = dc_node_numel(nd);
-    const float *in = src ? node_data(net, nd->inputs[0]) + sample * in_numel : NULL;
-    float *out = net->arena + nd->offset + sample * out_numel;
+    const float *in = src ? node_data(net, rs, nd->inputs[0]) + sample * in_numel : NULL;
+    float *out = rs->arena + nd->offset + sample * out_numel;
     const size_t in_plane = src ? (size_t)src->h * src->w : 0;
     const size_t out_plane = (size_t)nd->h * nd->w;
     int c0, c1; /* this part's channels, for the channel-wise ops */
@@ -578,8 +600,8 @@ static void node_task(void *ctx, int task, int thread)
     case DC_OP_LINEAR: { /* parts over output features, all samples at once */
         int o0, o1;
         split_range(nd->c, job->parts, task, &o0, &o1);
-        dc_linear_range(job->n, nd->in_features, nd->c, o0, o1, node_data(net, nd->inputs[0]),
-                        nd->weight, nd->bias, nd->act, net->arena + nd->offset);
+        dc_linear_range(job->n, nd->in_features, nd->c, o0, o1, node_data(net, rs, nd->inputs[0]),
+                        nd->weight, nd->bias, nd->act, rs->arena + nd->offset);
         break;
     }
     case DC_OP_MAXPOOL:
@@ -599,10 +621,10 @@ static void node_task(void *ctx, int task, int thread)
         const size_t total = out_numel * (size_t)job->n;
         const size_t i0 = total * (size_t)task / (size_t)job->parts;
         const size_t i1 = total * (size_t)(task + 1) / (size_t)job->parts;
-        const float *a = node_data(net, nd->inputs[0]);
-        float *o = net->arena + nd->offset;
+        const float *a = node_data(net, rs, nd->inputs[0]);
+        float *o = rs->arena + nd->offset;
         if (nd->op == DC_OP_ADD) {
-            dc_add(a + i0, node_data(net, nd->inputs[1]) + i0, o + i0, i1 - i0, nd->act);
+            dc_add(a + i0, node_data(net, rs, nd->inputs[1]) + i0, o + i0, i1 - i0, nd->act);
         } else {
             memcpy(o + i0, a + i0, (i1 - i0) * sizeof(float));
             dc_act_apply(nd->act, o + i0, i1 - i0);
@@ -613,7 +635,7 @@ static void node_task(void *ctx, int task, int thread)
         float *dst = out;
         for (int j = 0; j < nd->n_inputs; j++) {
             size_t m = dc_node_numel(&net->nodes[nd->inputs[j]]);
-            memcpy(dst, node_data(net, nd->inputs[j]) + sample * m, m * sizeof(float));
+            memcpy(dst, node_data(net, rs, nd->inputs[j]) + sample * m, m * sizeof(float));
             dst += m;
         }
         break;
@@ -660,7 +682,7 @@ static void shared_cols_task(void *ctx, int task, int thread)
     const dc_conv_shape *s = &job->nd->conv;
     int r0, r1;
     split_range(s->cin * s->kh * s->kw, job->parts, task, &r0, &r1);
-    dc_im2col_rows(s, node_data(job->net, job->nd->inputs[0]), r0, r1, job->net->shared_cols);
+    dc_im2col_rows(s, node_data(job->net, job->rs, job->nd->inputs[0]), r0, r1, job->rs->shared_cols);
 }
 
 /* Step 2: one block of output channels from the shared matrix. */
@@ -672,17 +694,18 @@ static void shared_gemm_task(void *ctx, int task, int thread)
     int co0, co1;
     co_block_range(job, task, nd->c, &co0, &co1);
     const conv_io io = conv_io_at(job, 0);
-    dc_conv2d_from_cols(&nd->conv, job->net->shared_cols, nd->weight, nd->bias, io.res,
+    dc_conv2d_from_cols(&nd->conv, job->rs->shared_cols, nd->weight, nd->bias, io.res,
                         nd->act, io.out, 0, nd->h * nd->w, co0, co1,
-                        job->net->workspace + (size_t)thread * job->net->workspace_floats);
+                        job->rs->workspace + (size_t)thread * job->net->workspace_floats);
 }
 
 /* A single-tile conv of one sample on several threads: the threads first build its im2col
  * matrix together, then each takes blocks of output channels from it, so no block redoes
  * the im2col (the alternative when channel blocks are needed: plan_conv). */
-static void run_conv_shared(dc_net *net, const dc_node *nd, int threads, dc_pool *pool)
+static void run_conv_shared(const dc_net *net, dc_run_state *rs, const dc_node *nd,
+                            int threads, dc_pool *pool)
 {
-    node_job job = { .net = net, .nd = nd, .n = 1 };
+    node_job job = { .net = net, .rs = rs, .nd = nd, .n = 1 };
     const int k = nd->conv.cin * nd->conv.kh * nd->conv.kw;
     job.parts = 2 * threads < k ? 2 * threads : k;
     dc_pool_run(pool, job.parts, shared_cols_task, &job);
@@ -691,12 +714,12 @@ static void run_conv_shared(dc_net *net, const dc_node *nd, int threads, dc_pool
 }
 
 /* Runs node id for n samples on the pool. */
-static void run_node(dc_net *net, int id, int n, dc_pool *pool)
+static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool *pool)
 {
     const dc_node *nd = &net->nodes[id];
     const int threads = dc_pool_threads(pool);
     const size_t numel = dc_node_numel(nd);
-    node_job job = { .net = net, .nd = nd, .n = n, .parts = 1 };
+    node_job job = { .net = net, .rs = rs, .nd = nd, .n = n, .parts = 1 };
     int tasks;
 
     switch (nd->op) {
@@ -713,8 +736,8 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
             tasks = n * job.co_blocks;
         } else {
             tasks = plan_conv(&job, threads);
-            if (n == 1 && job.co_blocks > 1 && net->shared_cols && conv_can_share_cols(nd)) {
-                run_conv_shared(net, nd, threads, pool);
+            if (n == 1 && job.co_blocks > 1 && rs->shared_cols && conv_can_share_cols(nd)) {
+                run_conv_shared(net, rs, nd, threads, pool);
                 return;
             }
         }
@@ -758,7 +781,10 @@ static void run_node(dc_net *net, int id, int n, dc_pool *pool)
     dc_pool_run(pool, tasks, node_task, &job);
 }
 
-dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_error *err)
+/* One forward pass of net over n samples, writing only rs (and, when profiling, the
+ * net's own per-node counters: profile is the net itself then). */
+static dc_status forward_in(const dc_net *net, dc_run_state *rs, dc_net *profile,
+                            const float *in, int n, float *out, dc_error *err)
 {
     if (net->shape_only)
         return dc_fail(err, DC_ERR_ARG, "%s: a shape-only net cannot run", net->arch);
@@ -767,22 +793,65 @@ dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_err
                        "for 1..%d", net->arch, n, net->max_batch);
     blas_single_thread();
     dc_pool *pool = dc_pool_default();
-    dc_status st = ensure_workspace(net, dc_pool_threads(pool), err);
+    dc_status st = ensure_workspace(net, rs, dc_pool_threads(pool), err);
     if (st != DC_OK)
         return st;
-    net->input = in;
+    rs->input = in;
     for (int i = 1; i < net->n_nodes; i++) {
-        double t0 = net->profiling ? dc_now_seconds() : 0.0;
-        run_node(net, i, n, pool);
-        if (net->profiling) {
-            net->nodes[i].seconds += dc_now_seconds() - t0;
-            net->nodes[i].runs += n;
+        double t0 = profile ? dc_now_seconds() : 0.0;
+        run_node(net, rs, i, n, pool);
+        if (profile) {
+            profile->nodes[i].seconds += dc_now_seconds() - t0;
+            profile->nodes[i].runs += n;
         }
     }
     const dc_node *o = &net->nodes[net->output];
-    memcpy(out, net->arena + o->offset, dc_node_numel(o) * (size_t)n * sizeof(float));
-    net->input = NULL;
+    memcpy(out, rs->arena + o->offset, dc_node_numel(o) * (size_t)n * sizeof(float));
+    rs->input = NULL;
     return DC_OK;
+}
+
+dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_error *err)
+{
+    return forward_in(net, &net->own, net->profiling ? net : NULL, in, n, out, err);
+}
+
+/* ---- contexts: one net, several threads ---------------------------------- */
+
+struct dc_ctx {
+    const dc_net *net;
+    dc_run_state rs;
+};
+
+dc_status dc_ctx_create(const dc_net *net, dc_ctx **out, dc_error *err)
+{
+    *out = NULL;
+    if (net->shape_only)
+        return dc_fail(err, DC_ERR_ARG, "%s: a shape-only net cannot run", net->arch);
+    dc_ctx *c = dc_calloc(1, sizeof *c);
+    if (!c)
+        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", net->arch);
+    c->net = net;
+    dc_status st = run_state_alloc(net, &c->rs, err);
+    if (st != DC_OK) {
+        free(c);
+        return st;
+    }
+    *out = c;
+    return DC_OK;
+}
+
+dc_status dc_ctx_forward(dc_ctx *ctx, const float *in, int n, float *out, dc_error *err)
+{
+    return forward_in(ctx->net, &ctx->rs, NULL, in, n, out, err);
+}
+
+void dc_ctx_free(dc_ctx *ctx)
+{
+    if (!ctx)
+        return;
+    run_state_free(&ctx->rs);
+    free(ctx);
 }
 
 /* ---- information -------------------------------------------------------- */

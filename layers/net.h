@@ -84,6 +84,16 @@ typedef struct {
     int64_t runs;
 } dc_node;
 
+/* What a forward pass writes: everything else in a net is read-only once planned, so one
+ * net serves several threads at once, each with its own run state (dc_ctx). */
+typedef struct {
+    float *arena;            /* activations: dc_net.arena_floats */
+    float *workspace;        /* per-thread scratch: workspace_threads x workspace_floats */
+    int workspace_threads;   /* threads the workspace is allocated for */
+    float *shared_cols;      /* dc_net.shared_floats, or NULL */
+    const float *input;      /* the caller's input during a forward pass */
+} dc_run_state;
+
 struct dc_net {
     dc_node *nodes;
     int n_nodes, cap_nodes;
@@ -99,14 +109,11 @@ struct dc_net {
     bool shape_only;
 
     int max_batch;
-    float *arena;            /* planned activation memory */
-    size_t arena_floats;
-    float *workspace;        /* per-thread scratch (im2col tiles, attention, SE) */
-    size_t workspace_floats; /* floats per thread */
-    int workspace_threads;   /* threads the workspace is allocated for */
-    float *shared_cols;      /* one im2col matrix all threads share (dc_net_plan sizes it to
-                                the largest single-tile conv; see run_conv_shared) */
-    const float *input;      /* the caller's input during a forward pass */
+    size_t arena_floats;     /* planned activation memory for max_batch samples */
+    size_t workspace_floats; /* per-thread scratch (im2col tiles, attention, SE), floats */
+    size_t shared_floats;    /* one im2col matrix all threads share (the largest
+                                single-tile conv; see run_conv_shared), 0 for none */
+    dc_run_state own;        /* the buffers of dc_net_forward; a dc_ctx has its own */
     bool profiling;
 };
 

@@ -6,6 +6,7 @@
  * and 3 threads gives the same logits.
  */
 #include <check.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -441,6 +442,74 @@ START_TEST(test_net_same_on_any_thread_count)
 }
 END_TEST
 
+/* ---- one net, several threads, a dc_ctx each ---------------------------- */
+
+typedef struct {
+    dc_ctx *ctx;
+    const float *x;
+    float *y;
+    size_t in_one, out_one;
+    int first, step, n, batch;
+    dc_status st;
+} ctx_job;
+
+static void *ctx_thread(void *arg)
+{
+    ctx_job *j = arg;
+    dc_error err;
+    for (int i = j->first; i < j->n && j->st == DC_OK; i += j->step)
+        j->st = dc_ctx_forward(j->ctx, j->x + (size_t)i * j->batch * j->in_one, j->batch,
+                               j->y + (size_t)i * j->batch * j->out_one, &err);
+    return NULL;
+}
+
+/* Four threads share one net (one context each) while the pool has two workers: every
+ * output equals dc_net_forward's, bit for bit, and the net's own buffers stay usable. */
+START_TEST(test_contexts_share_one_net)
+{
+    static const char *archs[] = { "resnet20", "mobilenetv2_x0_5" };
+    const char *arch = archs[_i];
+    enum { JOBS = 12, BATCH = 2, THREADS = 4 };
+    dc_set_threads(2);
+    dc_net *net;
+    dc_error err;
+    ck_assert_msg(dc_net_build_random(arch, 10, 3, BATCH, &net, &err) == DC_OK, "%s", err.msg);
+    dc_net_info info = dc_net_get_info(net);
+    size_t in_one = (size_t)info.in_c * info.in_h * info.in_w, out_one = info.num_classes;
+    fx_rng r = fx_rng_seed(21);
+    float *x = random_buf(in_one * JOBS * BATCH, &r);
+    float *ref = malloc(out_one * JOBS * BATCH * sizeof *ref);
+    float *y = calloc(out_one * JOBS * BATCH, sizeof *y);
+    for (int i = 0; i < JOBS; i++)
+        ck_assert(dc_net_forward(net, x + (size_t)i * BATCH * in_one, BATCH,
+                                 ref + (size_t)i * BATCH * out_one, &err) == DC_OK);
+    ctx_job jobs[THREADS];
+    pthread_t tid[THREADS];
+    for (int t = 0; t < THREADS; t++) {
+        jobs[t] = (ctx_job){ .x = x, .y = y, .in_one = in_one, .out_one = out_one,
+                             .first = t, .step = THREADS, .n = JOBS, .batch = BATCH };
+        ck_assert(dc_ctx_create(net, &jobs[t].ctx, &err) == DC_OK);
+    }
+    for (int t = 0; t < THREADS; t++)
+        ck_assert_int_eq(pthread_create(&tid[t], NULL, ctx_thread, &jobs[t]), 0);
+    for (int t = 0; t < THREADS; t++) {
+        pthread_join(tid[t], NULL);
+        ck_assert_int_eq(jobs[t].st, DC_OK);
+        dc_ctx_free(jobs[t].ctx);
+    }
+    ck_assert_msg(memcmp(y, ref, out_one * JOBS * BATCH * sizeof *y) == 0,
+                  "%s: outputs of the contexts differ from dc_net_forward's", arch);
+    /* a batch too large for the plan is refused, as by dc_net_forward */
+    dc_ctx *c;
+    ck_assert(dc_ctx_create(net, &c, &err) == DC_OK);
+    ck_assert_int_eq(dc_ctx_forward(c, x, BATCH + 1, y, &err), DC_ERR_ARG);
+    dc_ctx_free(c);
+    dc_set_threads(1);
+    free(x), free(ref), free(y);
+    dc_net_free(net);
+}
+END_TEST
+
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
@@ -460,6 +529,7 @@ static Suite *threads_suite(void)
     tcase_add_test(t, test_linear_ranges);
     tcase_add_test(t, test_layernorm_ranges);
     tcase_add_test(t, test_attention_bands);
+    tcase_add_loop_test(t, test_contexts_share_one_net, 0, 2);
     suite_add_tcase(s, t);
     t = tcase_create("nets");
     tcase_set_timeout(t, 240);

@@ -2,7 +2,8 @@
 # tests/install/test_install.sh BUILD_DIR SOURCE_ROOT WORKDIR — the installed library:
 # `meson install` into a temporary root (DESTDIR), then examples/classify.c compiled with
 # nothing but `pkg-config --cflags --libs dualcnn` from that root and run against the shipped
-# FashionMNIST resnet20 on a PNG; its top-5 must be `dualcnn classify`'s. Also: the shared
+# FashionMNIST resnet20 on a PNG; its top-5 must be `dualcnn classify`'s; and
+# examples/shared_model.c, four threads on one model, each with a dc_ctx. Also: the shared
 # library has a soname and exports only dc_* symbols.
 set -uo pipefail
 build="$1" src="$2" work="$3"
@@ -62,5 +63,18 @@ mine="$(echo "$out" | head -n 5 | awk '{print $1}' | paste -sd,)"
 theirs="$(echo "$ref" | sed -n 's/.*(class \([0-9]*\)).*/\1/p' | paste -sd,)"
 check "its top-5 classes ($mine) are dualcnn classify's ($theirs)" \
   '[ -n "$mine" ] && [ "$mine" = "$theirs" ]'
+# one model, four threads, one context each: every output the single-thread one, bit for bit
+# shellcheck disable=SC2086
+if cc -std=c11 -Wall -Wextra -Werror "$src/examples/shared_model.c" $flags -pthread \
+     -o "$work/shared_model" 2>"$work/cc2.log"; then
+  echo "PASS examples/shared_model.c builds against the installed library"
+else
+  echo "FAIL examples/shared_model.c builds against the installed library"; cat "$work/cc2.log"; fail=1
+fi
+out="$(LD_LIBRARY_PATH="$libdir" DUALCNN_H5_HELPER="$(find "$dest" -name dualcnn-h5read | head -n 1)" \
+       "$work/shared_model" "$weights" 4 2>&1)"
+echo "$out" | sed 's/^/    /'
+check "4 threads sharing one model give the single-thread outputs bit for bit" \
+  'echo "$out" | grep -q "on 4 threads sharing one resnet20: bit for bit"'
 [ $fail -eq 0 ] && echo "all passed"
 exit $fail
