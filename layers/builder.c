@@ -151,7 +151,7 @@ static bool read_tensor(dc_builder *b, const char *key, int ndim, const int64_t 
     }
     if (!b->weights)
         return true;
-    dc_status st = dc_weights_read(b->weights, key, ndim, shape, dst, &b->err);
+    dc_status st = b->weights->read(b->weights->ctx, key, ndim, shape, dst, &b->err);
     if (st != DC_OK) {
         b->status = st;
         return false;
@@ -255,7 +255,7 @@ static bool read_bn(dc_builder *b, const char *bn, int c, double *scale, double 
             if (!(var[i] >= 0.0f)) {
                 /* the message reads var[i]: build it before buf is freed */
                 b_fail(b, DC_ERR_FORMAT, "%s: %s.running_var[%d] = %g is negative or NaN",
-                       b->weights ? dc_weights_path(b->weights) : b->net->arch, bn, i,
+                       b->weights ? b->weights->path : b->net->arch, bn, i,
                        (double)var[i]);
                 free(buf);
                 return false;
@@ -763,7 +763,7 @@ static bool check_buffer(dc_builder *b, const char *key, int ndim, const int64_t
     for (size_t i = 0; ok && i < n; i++)
         if (!(fabs((double)buf[i] - (double)want[i]) <= tol)) {
             b_fail(b, DC_ERR_FORMAT, "%s: %s[%zu] = %g, but torchvision's %s has %g",
-                   dc_weights_path(b->weights), key, i, (double)buf[i], b->net->arch,
+                   b->weights->path, key, i, (double)buf[i], b->net->arch,
                    (double)want[i]);
             ok = false;
         }

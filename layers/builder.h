@@ -21,14 +21,24 @@
 #define DC_LAYERS_BUILDER_H
 
 #include "layers/net.h"
-#include "loaders/weights.h"
+
+/* Where a build's parameters come from: a weight file (loaders/net_load.c wraps
+ * loaders/weights.c in one), kept abstract so that the layers need nothing above them. */
+typedef struct {
+    void *ctx;
+    const char *path;     /* for messages: the file */
+    /* Reads the tensor for state_dict key into dst, checking dtype and shape; dst NULL
+     * checks only. */
+    dc_status (*read)(void *ctx, const char *key, int ndim, const int64_t *shape, float *dst,
+                      dc_error *err);
+} dc_tensor_source;
 
 /* torch.nn.BatchNorm2d's default eps, what dc_builder.bn_eps starts at */
 #define DC_BN_EPS_DEFAULT 1e-5
 
 typedef struct {
     dc_net *net;
-    dc_weights *weights;  /* NULL for a shape-only or random build */
+    const dc_tensor_source *weights; /* NULL for a shape-only or random build */
     bool random;          /* no file: allocate parameters and fill them from rng */
     uint64_t rng;
     dc_status status;     /* sticky: the first error */

@@ -1,19 +1,28 @@
 /*
- * load.c — from a weight file to a planned net: open the file, look the architecture up
- * in the zoo, build it through the builder (which reads and folds the parameters), check
- * that no tensor of the file went unused, and plan the arena.
+ * net_load.c — from a weight file to a planned net: open the file, look the architecture
+ * up in the zoo, build it through the builder (which reads and folds the parameters), check
+ * that no tensor of the file went unused, and plan the arena. It sits above the zoo and the
+ * layers, which know the file only as a dc_tensor_source.
  */
-#include "layers/builder.h"
 #include "base/alloc.h"
+#include "layers/builder.h"
+#include "loaders/weights.h"
 #include "zoo/zoo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+static dc_status read_from_file(void *ctx, const char *key, int ndim, const int64_t *shape,
+                                float *dst, dc_error *err)
+{
+    return dc_weights_read(ctx, key, ndim, shape, dst, err);
+}
+
 static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_classes,
                        const uint64_t *seed, dc_error *err)
 {
+    dc_tensor_source src = { w, w ? dc_weights_path(w) : NULL, read_from_file };
     dc_zoo_build_fn fn = dc_zoo_builder(arch);
     const dc_zoo_entry *entry = dc_zoo_find(arch);
     const char *where = w ? dc_weights_path(w) : "shape-only build";
@@ -24,7 +33,8 @@ static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_cla
         return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: architecture '%s' is listed but not "
                        "implemented yet", where, arch);
     snprintf(net->arch, sizeof net->arch, "%s", arch);
-    dc_builder b = { .net = net, .weights = w, .status = DC_OK, .random = seed != NULL,
+    dc_builder b = { .net = net, .weights = w ? &src : NULL, .status = DC_OK,
+                     .random = seed != NULL,
                      .rng = seed ? *seed : 0, .bn_eps = DC_BN_EPS_DEFAULT };
     b.transform_input = w && dc_weights_get_attrs(w)->transform_input == 1;
     if (fn(&b, arch, num_classes) != DC_OK) {
