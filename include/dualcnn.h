@@ -85,6 +85,10 @@ typedef struct {
     int in_c, in_h, in_w;    /* input size of one sample */
     int num_classes;
     float mean[3], std[3];   /* input normalisation the model was trained with */
+    int resize;              /* ImageNet preprocessing: the shorter side is resized to this
+                                before the centre crop (0: the image is resized straight
+                                to in_h x in_w) */
+    int bicubic;             /* 1: that resize is bicubic, else bilinear */
     int64_t macs;            /* multiply-accumulates of conv and linear layers, one sample */
     int64_t params;          /* trainable parameters as stored (before BatchNorm folding) */
     int num_nodes;

@@ -867,6 +867,8 @@ dc_net_info dc_net_get_info(const dc_net *net)
     info.num_classes = net->num_classes;
     memcpy(info.mean, net->mean, sizeof info.mean);
     memcpy(info.std, net->std, sizeof info.std);
+    info.resize = net->resize;
+    info.bicubic = net->bicubic;
     for (int i = 0; i < net->n_nodes; i++)
         info.macs += net->nodes[i].macs;
     info.params = net->params;

@@ -104,6 +104,7 @@ struct dc_net {
     int num_classes;
     int in_c, in_h, in_w;
     float mean[3], std[3];
+    int resize, bicubic;     /* the ImageNet resize of the architecture (dc_net_info) */
     char **class_names;      /* num_classes strings or NULL */
     int64_t params;
     bool shape_only;

@@ -33,6 +33,8 @@ static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_cla
         return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: architecture '%s' is listed but not "
                        "implemented yet", where, arch);
     snprintf(net->arch, sizeof net->arch, "%s", arch);
+    net->resize = entry->resize; /* what preprocessing needs of the zoo, kept in the net */
+    net->bicubic = entry->bicubic;
     dc_builder b = { .net = net, .weights = w ? &src : NULL, .status = DC_OK,
                      .random = seed != NULL,
                      .rng = seed ? *seed : 0, .bn_eps = DC_BN_EPS_DEFAULT };

@@ -427,8 +427,7 @@ dc_status dc_preprocess_imagenet(const dc_image *raw, int resize, dc_pil_filter 
 
 bool dc_preprocess_is_imagenet(const dc_net_info *info)
 {
-    const dc_zoo_entry *e = info->arch ? dc_zoo_find(info->arch) : NULL;
-    return e && e->resize > 0 && info->in_c == 3 && info->dataset &&
+    return info->resize > 0 && info->in_c == 3 && info->dataset &&
            strcmp(info->dataset, "imagenet") == 0;
 }
 
@@ -438,7 +437,7 @@ dc_status dc_preprocess_net(const dc_image *raw, const dc_net_info *info, float 
     if (!dc_preprocess_is_imagenet(info))
         return dc_preprocess_small(raw, info->in_c, info->in_h, info->in_w, info->mean,
                                    info->std, out, err);
-    const dc_zoo_entry *e = dc_zoo_find(info->arch);
-    return dc_preprocess_imagenet(raw, e->resize, e->bicubic ? DC_PIL_BICUBIC : DC_PIL_BILINEAR,
+    return dc_preprocess_imagenet(raw, info->resize,
+                                  info->bicubic ? DC_PIL_BICUBIC : DC_PIL_BILINEAR,
                                   info->in_h, info->in_w, info->mean, info->std, out, err);
 }

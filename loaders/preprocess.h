@@ -117,13 +117,14 @@ dc_status dc_preprocess_imagenet(const dc_image *raw, int resize, dc_pil_filter 
                                  int crop_h, int crop_w, const float mean[3],
                                  const float std[3], float *out, dc_error *err);
 
-/* Whether a net gets the ImageNet chain: its architecture's zoo entry has a resize (an
- * ImageNet architecture), its weights are for dataset "imagenet" and it takes 3 channels.
+/* Whether a net gets the ImageNet chain: info->resize is set (an ImageNet architecture: the
+ * net copies it from its zoo entry), its weights are for dataset "imagenet" and it takes 3
+ * channels.
  * Every other net (CIFAR-10, FashionMNIST, Intel; an ImageNet architecture trained on
  * another dataset) gets dc_preprocess_small. */
 bool dc_preprocess_is_imagenet(const dc_net_info *info);
 
-/* A net's input from a raw image: dc_preprocess_imagenet with the zoo entry's resize and
+/* A net's input from a raw image: dc_preprocess_imagenet with info's resize and
  * interpolation, the net's input size as the crop and its mean/std when
  * dc_preprocess_is_imagenet(info), else dc_preprocess_small with the net's input size and
  * mean/std. out holds in_c * in_h * in_w floats. Returns what the chosen function returns. */

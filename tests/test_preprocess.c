@@ -413,18 +413,31 @@ START_TEST(test_imagenet_by_hand)
 }
 END_TEST
 
+/* The info of a shape-only net of arch, with its dataset replaced by dataset. */
+static dc_net_info info_of(const char *arch, const char *dataset, dc_net **net)
+{
+    dc_error err;
+    ck_assert_msg(dc_net_build_shape_only(arch, 0, net, &err) == DC_OK, "%s", err.msg);
+    dc_net_info info = dc_net_get_info(*net);
+    info.dataset = dataset;
+    return info;
+}
+
 START_TEST(test_imagenet_choice)
 {
-    dc_net_info info = { .arch = "resnet18", .dataset = "imagenet", .in_c = 3, .in_h = 224,
-                         .in_w = 224 };
+    dc_net *a, *b;
+    dc_net_info info = info_of("resnet18", "imagenet", &a);
+    ck_assert_int_eq(info.resize, 256); /* torchvision's preset for resnet18 */
     ck_assert(dc_preprocess_is_imagenet(&info));
     info.dataset = "intel";
     ck_assert(!dc_preprocess_is_imagenet(&info));
-    info.arch = "resnet20";
-    info.dataset = "imagenet";
+    info = info_of("resnet20", "imagenet", &b); /* a CIFAR-10 architecture: no resize */
+    ck_assert_int_eq(info.resize, 0);
     ck_assert(!dc_preprocess_is_imagenet(&info));
-    info.arch = "no_such_arch";
-    ck_assert(!dc_preprocess_is_imagenet(&info));
+    dc_net_info none = { .arch = "no_such_arch", .dataset = "imagenet", .in_c = 3 };
+    ck_assert(!dc_preprocess_is_imagenet(&none));
+    dc_net_free(a);
+    dc_net_free(b);
 }
 END_TEST
 
