@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv);
 int cmd_threshold(int argc, char **argv);
 int cmd_complementarity(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
+int cmd_fetch(int argc, char **argv);
 
 /* Parses an integer flag value in [lo, hi]; prints "<cmd>: <flag> ..." and returns false
  * when it is not one. */
@@ -47,5 +48,24 @@ const char *cli_split_name(bool train, int skip, int n, char *buf, size_t cap);
 
 void cli_default_weights(const char *weights_dir, const char *dataset, const char *arch,
                          char *buf, size_t cap);
+
+/* Weight files without -w (cli/weights_path.c). The directories looked in, in order:
+ * weights_dir (--weights-dir) when given, else $DUALCNN_WEIGHTS when set (explicit: the
+ * only one); else ./weights, then $XDG_DATA_HOME/dualcnn (~/.local/share/dualcnn).
+ * Returns their number (1 or 2) and sets *explicit_dir. */
+int cli_weights_dirs(const char *weights_dir, char dirs[2][1024], bool *explicit_dir);
+
+/* $XDG_DATA_HOME/dualcnn, else ~/.local/share/dualcnn; false when neither can be named. */
+bool cli_xdg_weights_dir(char *buf, size_t cap);
+
+/* Where `dualcnn fetch` writes: the explicit directory, else ./weights when it exists,
+ * else the XDG one. */
+void cli_fetch_weights_dir(const char *weights_dir, char *buf, size_t cap);
+
+/* The first existing <dir>/<dataset>/<arch>.h5 over cli_weights_dirs into buf. When none
+ * exists: DC_ERR_IO with a message naming every path tried and the `dualcnn fetch`
+ * command that gets the file (buf: the first path). */
+dc_status cli_find_weights(const char *weights_dir, const char *dataset, const char *arch,
+                           char *buf, size_t cap, dc_error *err);
 
 #endif /* DC_CLI_H */

@@ -96,7 +96,10 @@ static int classify_all(const char *weights, const char *model, const char *data
         if (!e)
             return cli_usage_error("classify", "unknown model '%s' (see 'dualcnn models')",
                                    model);
-        cli_default_weights(wdir, dataset ? dataset : e->dataset, model, path, sizeof path);
+        dc_error err;
+        if (cli_find_weights(wdir, dataset ? dataset : e->dataset, model, path, sizeof path,
+                             &err) != DC_OK)
+            return cli_report("classify", &err);
         weights = path;
     }
     dc_error err;

@@ -239,6 +239,52 @@ static dc_status check_loads(const char *tmp, const char *checkpoint, const char
     return dc_fail(err, e.code, "%s: does not fit arch %s: %s", checkpoint, arch, msg);
 }
 
+/* Converts a->checkpoint into a->out for e with meta (see cmd_convert); counts the
+ * tensors written and dropped and tells the checkpoint's format. */
+static dc_status convert_file(const convert_args *a, const dc_zoo_entry *e,
+                              const dc_weights_meta *meta, int *written, int *dropped,
+                              bool *legacy, dc_error *err)
+{
+    dc_torch_checkpoint *c;
+    dc_status st = dc_torch_checkpoint_open(a->checkpoint, &c, err);
+    if (st != DC_OK)
+        return st;
+    dc_weights_writer *w;
+    if ((st = dc_weights_writer_open(a->out, &w, err)) != DC_OK) {
+        dc_torch_checkpoint_free(c);
+        return st;
+    }
+    *written = *dropped = 0;
+    st = write_tensors(c, w, meta->transform_input >= 0, e->name, written, dropped, err);
+    *legacy = dc_torch_checkpoint_format(c) == DC_TORCH_LEGACY;
+    dc_torch_checkpoint_free(c);
+    if (st == DC_OK)
+        st = dc_weights_writer_finish(w, meta, err);
+    if (st == DC_OK)
+        st = check_loads(dc_weights_writer_tmp_path(w), a->checkpoint, e->name, err);
+    if (st != DC_OK) {
+        dc_weights_writer_abort(w);
+        return st;
+    }
+    return dc_weights_writer_commit(w, err);
+}
+
+dc_status cli_convert_checkpoint(const char *checkpoint, const char *out,
+                                 const dc_zoo_entry *e, const char *dataset,
+                                 const char *source, int *tensors, dc_error *err)
+{
+    convert_args a = { .checkpoint = checkpoint, .out = out, .arch = e->name,
+                       .dataset = dataset, .source = source, .transform_input = -1 };
+    dc_weights_meta meta;
+    char src[1024];
+    if (!resolve_meta(&a, e, &meta, src, sizeof src))
+        return dc_fail(err, DC_ERR_ARG, "%s: no conversion of %s for dataset %s", checkpoint,
+                       e->name, dataset ? dataset : e->dataset);
+    int dropped;
+    bool legacy;
+    return convert_file(&a, e, &meta, tensors, &dropped, &legacy, err);
+}
+
 int cmd_convert(int argc, char **argv)
 {
     convert_args a;
@@ -254,28 +300,9 @@ int cmd_convert(int argc, char **argv)
         return CLI_USAGE;
 
     dc_error err;
-    dc_torch_checkpoint *c;
-    if (dc_torch_checkpoint_open(a.checkpoint, &c, &err) != DC_OK)
-        return cli_report("convert", &err);
-    dc_weights_writer *w;
-    if (dc_weights_writer_open(a.out, &w, &err) != DC_OK) {
-        dc_torch_checkpoint_free(c);
-        return cli_report("convert", &err);
-    }
-    int written = 0, dropped = 0;
-    dc_status st = write_tensors(c, w, meta.transform_input >= 0, e->name, &written,
-                                 &dropped, &err);
-    bool legacy = dc_torch_checkpoint_format(c) == DC_TORCH_LEGACY;
-    dc_torch_checkpoint_free(c);
-    if (st == DC_OK)
-        st = dc_weights_writer_finish(w, &meta, &err);
-    if (st == DC_OK)
-        st = check_loads(dc_weights_writer_tmp_path(w), a.checkpoint, e->name, &err);
-    if (st != DC_OK) {
-        dc_weights_writer_abort(w);
-        return cli_report("convert", &err);
-    }
-    if (dc_weights_writer_commit(w, &err) != DC_OK)
+    int written, dropped;
+    bool legacy;
+    if (convert_file(&a, e, &meta, &written, &dropped, &legacy, &err) != DC_OK)
         return cli_report("convert", &err);
     printf("read %s (%s)\n", a.checkpoint, legacy ? "legacy torch.save format"
                                                   : "torch.save zip archive");

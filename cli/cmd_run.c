@@ -33,8 +33,10 @@ static dc_status load_model(const run_opts *o, const char *model, const char *we
         if (!e)
             return dc_fail(err, DC_ERR_ARG, "%s: unknown model '%s' (see 'dualcnn models')",
                            flag, model);
-        cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model,
-                            used, cap);
+        dc_status st = cli_find_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset,
+                                        model, used, cap, err);
+        if (st != DC_OK)
+            return st;
     }
     dc_status st = dc_net_load(used, o->batch, net, err);
     if (st != DC_OK)

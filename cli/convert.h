@@ -44,6 +44,15 @@ void cli_convert_default_source(const dc_zoo_entry *e, const char *dataset, cons
  * tools/export_weights.py's close_names() is the same rule. */
 void cli_convert_close_names(const char *name, char *buf, size_t cap);
 
+/* What `dualcnn convert CHECKPOINT -o OUT --arch e --dataset dataset --source source`
+ * does, for `dualcnn fetch`: dataset NULL means e's own, source NULL the default. OUT is
+ * replaced atomically, and only by a file that loads as a net. Sets *tensors to the number
+ * written. Errors name the checkpoint (DC_ERR_ARG: no defaults for that dataset, the
+ * reason printed on stderr). */
+dc_status cli_convert_checkpoint(const char *checkpoint, const char *out,
+                                 const dc_zoo_entry *e, const char *dataset,
+                                 const char *source, int *tensors, dc_error *err);
+
 /* The last component of a path. */
 const char *cli_convert_basename(const char *path);
 

@@ -23,6 +23,7 @@ static const command commands[] = {
     { "threshold", cmd_threshold, "the lambda of highest accuracy for a pair (threshold.py)" },
     { "complementarity", cmd_complementarity, "how well models cover each other's mistakes" },
     { "convert", cmd_convert, "a PyTorch checkpoint (.pt/.pth) to a weight file, without Python" },
+    { "fetch", cmd_fetch, "download, check and convert an architecture's official weights" },
 };
 
 static void print_help(FILE *f)

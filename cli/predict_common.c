@@ -113,8 +113,10 @@ dc_status predict_locate(const predict_opts *o, const char *model, const char *w
         const dc_zoo_entry *e = dc_zoo_find(model);
         if (!e)
             return dc_fail(err, DC_ERR_ARG, "unknown model '%s' (see 'dualcnn models')", model);
-        cli_default_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset, model,
-                            t->wpath, sizeof t->wpath);
+        dc_status st = cli_find_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset,
+                                        model, t->wpath, sizeof t->wpath, err);
+        if (st != DC_OK)
+            return st;
     }
     t->key.train = o->train;
     t->key.first = o->skip;

@@ -42,7 +42,7 @@ def path(name):
 
 # --help everywhere, and usage errors
 for cmd in ["models", "infer", "classify", "bench", "run", "predict", "threshold",
-            "complementarity", "convert"]:
+            "complementarity", "convert", "fetch"]:
     expect(f"{cmd} --help", [cmd, "--help"], 0, "usage: dualcnn " + cmd)
     expect(f"{cmd} rejects an unknown flag", [cmd, "--no-such-flag"], 2, "--no-such-flag")
 expect("top-level help", ["--help"], 0, "commands:", "infer")
@@ -431,7 +431,7 @@ for label, mutate, frags in [
 
 # ---- the argument parser (cli/argparse.c): one for every command -----------------------
 COMMANDS = ["models", "infer", "classify", "bench", "run", "predict", "threshold",
-            "complementarity", "convert"]
+            "complementarity", "convert", "fetch"]
 top = run("--help")[1]
 check("the top-level help lists --version and 'help <command>'",
       "--version" in top and "dualcnn help <command>" in top, top)
