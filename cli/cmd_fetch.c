@@ -50,9 +50,9 @@ static void fetch_help(FILE *f)
                "  --sha256 FILE          print FILE's SHA-256 and exit (checking a mirror)\n"
                "  -q, --quiet            print errors only (no progress)\n"
                "  -h, --help             this text\n\n"
-               "Datasets are not fetched yet: CIFAR-10 and FashionMNIST are where `dualcnn run\n"
-               "-i` expects them (README); ImageNet and Intel cannot be fetched (licence,\n"
-               "login): put their class-per-folder trees where -i points.\n\n"
+               "Datasets are not fetched yet (docs/fetch.md says where to put CIFAR-10 and\n"
+               "FashionMNIST); ImageNet and Intel cannot be (licence, login): put their\n"
+               "class-per-folder trees where `dualcnn run -i` points.\n\n"
                "Exit status: 0 every NAME is there; 1 a download, check or conversion failed\n"
                "(the message names the URL or file); 2 a bad flag or an unknown NAME.\n",
             cli_convert_dataset_names());
@@ -135,8 +135,8 @@ static const dc_zoo_entry *resolve_name(const fetch_args *a, const char *name,
             cli_usage_error("fetch", "%s: listed but not built by this dualcnn yet", name);
         else if (!strcmp(name, "cifar10") || !strcmp(name, "fashionmnist") ||
                  !strcmp(name, "imagenet") || !strcmp(name, "intel"))
-            cli_usage_error("fetch", "%s: datasets are not fetched (yet); README, "
-                            "\"Datasets\", says where to put them", name);
+            cli_usage_error("fetch", "%s: datasets are not fetched (yet); "
+                            "docs/fetch.md says where to put them", name);
         else
             cli_usage_error("fetch", "%s: no such model%s%s (`dualcnn models` lists them)",
                             name, close[0] ? "; close: " : "", close);
