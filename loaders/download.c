@@ -22,8 +22,8 @@ typedef struct {
     char io_error[256];   /* a failed open or write of .part */
     const dc_download_opts *o;
     const char *label;
+    long long total;      /* the file's size when known, else 0 */
     double last_draw;     /* when the progress line was last drawn, s */
-    bool drawn;
 } xfer;
 
 static double now_s(void)
@@ -77,13 +77,13 @@ static size_t on_data(char *data, size_t size, size_t count, void *user)
     return n;
 }
 
-static void draw(xfer *x, long long total, bool final)
+static void draw(xfer *x, bool final)
 {
+    long long total = x->total;
     double t = now_s();
     if (!final && t - x->last_draw < 0.25)
         return;
     x->last_draw = t;
-    x->drawn = true;
     if (total > 0)
         fprintf(stderr, "\r  %s: %.1f of %.1f MB (%d%%)   ", x->label, x->have / 1e6,
                 total / 1e6, (int)(100.0 * (double)x->have / (double)total));
@@ -97,8 +97,10 @@ static int on_progress(void *user, curl_off_t dltotal, curl_off_t dlnow, curl_of
 {
     (void)dlnow, (void)ultotal, (void)ulnow;
     xfer *x = user;
-    if (x->decided)
-        draw(x, dltotal > 0 ? x->start + (long long)dltotal : 0, false);
+    if (x->decided) {
+        x->total = dltotal > 0 ? x->start + (long long)dltotal : 0;
+        draw(x, false);
+    }
     return 0;
 }
 
@@ -159,10 +161,9 @@ static CURLcode request(CURL *curl, const char *url, xfer *x, char *curl_msg)
         snprintf(x->io_error, sizeof x->io_error, "%s: write failed: %s", x->part,
                  strerror(errno));
     x->f = NULL;
-    if (x->drawn) {
-        draw(x, 0, true);
+    if (x->o->progress && x->decided) { /* the last state, however short the transfer */
+        draw(x, true);
         fputc('\n', stderr);
-        x->drawn = false;
     }
     return rc;
 }
