@@ -309,9 +309,10 @@ static void rapl_finish(void *state)
     free(state);
 }
 
-static dc_status rapl_init(void **state, const dc_energy_counter **counters, int *n,
-                           dc_error *err)
+static dc_status rapl_init(const dc_energy_opts *opts, void **state,
+                           const dc_energy_counter **counters, int *n, dc_error *err)
 {
+    (void)opts;
     *state = NULL;
     const char *root = powercap_root();
     struct stat sb;
@@ -356,4 +357,5 @@ static dc_status rapl_init(void **state, const dc_energy_counter **counters, int
     return DC_OK;
 }
 
-const dc_energy_source dc_energy_source_rapl = { "rapl", rapl_init, rapl_read, rapl_finish };
+const dc_energy_source dc_energy_source_rapl = { "rapl", rapl_init, rapl_read, rapl_finish,
+                                                  NULL, NULL, NULL, 0 };
