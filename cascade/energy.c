@@ -29,7 +29,7 @@ struct dc_energy {
     dc_energy_opts opts;
     dc_energy_sampling sampled0;       /* the sampler's totals at dc_energy_start */
     dc_energy_sampling sampled;        /* since dc_energy_start, as of the last reading */
-    char reason[sizeof(((dc_error *)0)->msg)];
+    char reason[4 * sizeof(((dc_error *)0)->msg)]; /* auto: every source's why */
     char note[512];
     char *domains_text;
 };
