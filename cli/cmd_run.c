@@ -74,6 +74,8 @@ typedef struct {
     dc_report *report;
     dc_csv *per_sample;
     int done;                      /* inputs streamed (fewer than count when interrupted) */
+    bool energy_failed;            /* a poll failed: the run went on without energy */
+    char energy_error[1024];
 } run_state;
 
 /* Finishes the stage times of the m results of a chunk that took `total` seconds from the
@@ -145,8 +147,14 @@ static dc_status stream(run_state *s, dc_error *err)
         for (int j = 0; j < m; j++)
             dc_image_free(&raw[j]);
         double now = dc_now_seconds();
-        if (st == DC_OK && now - last_poll > 10.0) { /* keep RAPL counters from wrapping twice */
-            st = dc_energy_poll(s->energy, err);
+        if (st == DC_OK && !s->energy_failed && now - last_poll > 10.0) {
+            /* keep RAPL counters from wrapping twice; a meter that fails ends the
+             * measurement, not the run */
+            dc_error perr;
+            if (dc_energy_poll(s->energy, &perr) != DC_OK) {
+                s->energy_failed = true;
+                snprintf(s->energy_error, sizeof s->energy_error, "%s", perr.msg);
+            }
             last_poll = now;
         }
         if (progress && (now - last_draw > 0.2 || at + m == s->count)) {
@@ -269,8 +277,13 @@ static dc_status prepare_run(const run_opts *o, run_parts *p, dc_error *err)
         dc_hash_kind_parse(o->memory, &hk);
         st = dc_memory_init(hk, (size_t)o->memory_size, &p->memory, err);
     }
-    if (st == DC_OK)
-        st = dc_energy_open(o->energy, &p->energy, err);
+    if (st == DC_OK) {
+        dc_energy_opts eo = dc_energy_default_opts();
+        eo.period_ms = o->energy_period_ms;
+        eo.meter_volts = o->meter_volts;
+        eo.cancelled = cli_interrupted;
+        st = dc_energy_open_with(o->energy, &eo, &p->energy, err);
+    }
     if (st == DC_OK) {
         dc_cascade_config cfg = { .first = p->net1, .second = p->net2, .score = o->score,
                                   .threshold = o->threshold, .postcheck = o->postcheck,
@@ -300,6 +313,27 @@ static void print_header(const run_opts *o, const run_parts *p)
     fflush(stdout);
 }
 
+/* The energy of the run, or why there is none, into t. */
+static void read_energy(dc_energy *e, const run_state *s, run_totals *t)
+{
+    dc_error rerr;
+    t->energy_ok = dc_energy_available(e);
+    t->energy_source = dc_energy_source_name(e);
+    t->energy_domains = dc_energy_domains(e);
+    t->energy_reason = dc_energy_unavailable_reason(e);
+    if (t->energy_ok && s->energy_failed) {
+        t->energy_ok = false;
+        snprintf(t->energy_error, sizeof t->energy_error, "%s", s->energy_error);
+        t->energy_reason = t->energy_error;
+    } else if (t->energy_ok && dc_energy_read(e, &t->joules, &rerr) != DC_OK) {
+        t->energy_ok = false;
+        snprintf(t->energy_error, sizeof t->energy_error, "%s", rerr.msg);
+        t->energy_reason = t->energy_error;
+    }
+    t->energy_note = dc_energy_note(e);
+    t->energy_sampled = dc_energy_sampling_info(e, &t->energy_sampling);
+}
+
 /* Streams the inputs, metered; fills the totals of t. */
 static dc_status measure_run(const run_opts *o, run_parts *p, run_totals *t, dc_error *err)
 {
@@ -316,18 +350,9 @@ static dc_status measure_run(const run_opts *o, run_parts *p, run_totals *t, dc_
         st = stream(&s, err);
     t->wall_seconds = dc_now_seconds() - t0;
     t->done_count = s.done;
-    if (st != DC_OK)
-        return st;
-    t->energy_ok = dc_energy_available(p->energy);
-    t->energy_source = dc_energy_source_name(p->energy);
-    t->energy_domains = dc_energy_domains(p->energy);
-    t->energy_reason = dc_energy_unavailable_reason(p->energy);
-    if (t->energy_ok && dc_energy_read(p->energy, &t->joules, err) != DC_OK) {
-        t->energy_ok = false;
-        snprintf(t->energy_error, sizeof t->energy_error, "%s", err->msg);
-        t->energy_reason = t->energy_error;
-    }
-    return DC_OK;
+    if (st == DC_OK)
+        read_energy(p->energy, &s, t);
+    return st;
 }
 
 static void print_report(const run_opts *o, const run_parts *p, const run_totals *t)
@@ -357,6 +382,7 @@ static dc_status write_outputs(const run_opts *o, run_parts *p, const run_totals
 int cmd_run(int argc, char **argv)
 {
     run_opts o = { .seed = 42, .shuffle = true, .batch = 1, .energy = "auto",
+                   .energy_period_ms = DC_ENERGY_DEFAULT_PERIOD_MS,
                    .finish = "exit", .score = DC_SCORE_DIFFERENCE };
     run_config config = { .n_strings = 0 };
     int rc = run_parse_args(argc, argv, &o, &config);

@@ -32,7 +32,9 @@ typedef struct {
     int limit;                         /* --limit: first N samples (after skip), 0 = all */
     int batch;                         /* --batch */
     int threads;
-    const char *energy;                /* --energy auto|rapl|none */
+    const char *energy;                /* --energy auto|rapl|perf|hwmon|ina3221|meter|none */
+    double energy_period_ms;           /* --energy-period-ms (sampled sources) */
+    double meter_volts;                /* --meter-volts (meter readings in mAh); 0: none */
     double idle_seconds;               /* --idle-baseline */
     const char *report_csv, *per_sample_csv;
     const char *finish;                /* exit | shutdown */
@@ -49,7 +51,10 @@ typedef struct {
     bool energy_ok;
     double joules, idle_watts;         /* idle_watts NaN without a baseline */
     const char *energy_source, *energy_domains, *energy_reason;
-    char energy_error[512];            /* energy_reason when reading the meter failed */
+    const char *energy_note;           /* how it was measured (sampling, typed readings) */
+    bool energy_sampled;               /* a sampled source: energy_sampling holds */
+    dc_energy_sampling energy_sampling;
+    char energy_error[1024];           /* energy_reason when reading the meter failed */
     int done_count;                    /* inputs streamed: stream_count unless interrupted */
     const char *interrupted_by;        /* "SIGINT" or "SIGTERM": a partial report; or NULL */
 } run_totals;

@@ -55,7 +55,11 @@ static void run_help(FILE *f)
         "  --batch N               run the models on N inputs at a time (default 1, streaming,\n"
         "                          as the paper measured)\n"
         "  --threads N             threads (default: all cores)\n"
-        "  --energy KIND           auto | rapl | none (default auto: RAPL when readable)\n"
+        "  --energy KIND           auto | rapl | perf | hwmon | ina3221 | meter | none\n"
+        "                          (default auto: the first of rapl, perf, hwmon, ina3221\n"
+        "                          that can be read; see docs/energy.md)\n"
+        "  --energy-period-ms MS   ina3221: sample the power rails every MS ms (default 10)\n"
+        "  --meter-volts V         meter: the supply voltage, for readings typed in mAh\n"
         "  --idle-baseline S       measure idle power for S seconds first and report the\n"
         "                          energy inference added\n"
         "  --report FILE.csv       append one row: configuration and every metric\n"
@@ -79,7 +83,7 @@ enum {
     OPT_DATASET, OPT_TRAIN, OPT_SKIP, OPT_LIMIT, OPT_SCORE, OPT_THRESHOLD, OPT_POSTCHECK,
     OPT_MEMORY, OPT_MEMORY_SIZE, OPT_DUPLICATES, OPT_ROTATIONS, OPT_SEED, OPT_NO_SHUFFLE,
     OPT_BATCH, OPT_THREADS, OPT_ENERGY, OPT_IDLE, OPT_REPORT, OPT_PER_SAMPLE, OPT_FINISH,
-    OPT_QUIET, OPT_YML
+    OPT_QUIET, OPT_YML, OPT_ENERGY_PERIOD, OPT_METER_VOLTS
 };
 
 static const cli_opt run_opts_table[] = {
@@ -105,6 +109,8 @@ static const cli_opt run_opts_table[] = {
     { OPT_BATCH, "--batch", CLI_VALUE },
     { OPT_THREADS, "--threads", CLI_VALUE },
     { OPT_ENERGY, "--energy", CLI_VALUE },
+    { OPT_ENERGY_PERIOD, "--energy-period-ms", CLI_VALUE },
+    { OPT_METER_VOLTS, "--meter-volts", CLI_VALUE },
     { OPT_IDLE, "--idle-baseline", CLI_VALUE },
     { OPT_REPORT, "--report", CLI_VALUE },
     { OPT_PER_SAMPLE, "--per-sample", CLI_VALUE },
@@ -155,7 +161,8 @@ static bool one_of(const char *flag, const char *v, const char *const *choices,
 
 static const char *const memory_kinds[] = { "dhash", "invariants", NULL };
 static const char *const finish_kinds[] = { "exit", "shutdown", NULL };
-static const char *const energy_kinds[] = { "auto", "rapl", "none", NULL };
+static const char *const energy_kinds[] = { "auto", "rapl", "perf", "hwmon", "ina3221",
+                                             "meter", "none", NULL };
 
 /* Applies one option (id, with its value and spelling in a) to o. */
 static bool apply_option(const cli_args *a, int id, run_opts *o, run_config *config)
@@ -199,7 +206,9 @@ static bool apply_option(const cli_args *a, int id, run_opts *o, run_config *con
     case OPT_THREADS: return cli_parse_int("run", flag, v, 1, 1024, &o->threads);
     case OPT_ENERGY:
         o->energy = v;
-        return one_of(flag, v, energy_kinds, "auto, rapl or none");
+        return one_of(flag, v, energy_kinds, "auto, rapl, perf, hwmon, ina3221, meter or none");
+    case OPT_ENERGY_PERIOD: return parse_double(flag, v, 1.0, 10000.0, &o->energy_period_ms);
+    case OPT_METER_VOLTS: return parse_double(flag, v, 0.001, 1000.0, &o->meter_volts);
     case OPT_IDLE: return parse_double(flag, v, 0.0, 3600.0, &o->idle_seconds);
     case OPT_REPORT: o->report_csv = v; return true;
     case OPT_PER_SAMPLE: o->per_sample_csv = v; return true;

@@ -44,10 +44,13 @@ void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r
         printf("Energy (%s: %s): %.3f J, %.3f mJ per image, %.2f W average over %.2f s\n",
                t->energy_source, t->energy_domains, t->joules, 1e3 * t->joules / n,
                t->wall_seconds > 0 ? t->joules / t->wall_seconds : 0.0, t->wall_seconds);
+        if (t->energy_note && t->energy_note[0])
+            printf("  %s\n", t->energy_note);
         if (!isnan(t->idle_watts)) {
-            double added = t->joules - t->idle_watts * t->wall_seconds;
-            printf("  above the idle baseline of %.2f W: %.3f J, %.3f mJ per image\n",
-                   t->idle_watts, added, 1e3 * added / n);
+            double idle = t->idle_watts * t->wall_seconds, added = t->joules - idle;
+            printf("  idle baseline %.2f W x %.2f s = %.3f J subtracted: %.3f J, %.3f mJ "
+                   "per image above idle\n", t->idle_watts, t->wall_seconds, idle, added,
+                   1e3 * added / n);
         }
     }
     printf("Wall time: %.2f s for %lld inputs%s\n", t->wall_seconds, (long long)r->n,
@@ -60,7 +63,8 @@ static const char *report_header =
     "threads,accuracy,macro_precision,macro_recall,macro_f1,weighted_f1,usage,memory_hits,"
     "memory_wrong,mean_ms,p95_ms,p99_ms,macs_per_image,macs_share,energy_source,energy_j,"
     "mj_per_image,avg_w,idle_w,wall_s,input_ms,decode_ms,preprocess_ms,hash_ms,model1_ms,"
-    "model2_ms,bookkeeping_ms";
+    "model2_ms,bookkeeping_ms,energy_domains,energy_period_ms,energy_samples,energy_bound_j,"
+    "idle_j";
 
 dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_report *r,
                                dc_error *err)
@@ -70,11 +74,16 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
     if (st != DC_OK)
         return st;
     dc_report_summary s = dc_report_summarise(r);
-    char when[32], w1[512], w2[512], ds[512];
+    char when[32], w1[512], w2[512], ds[512], domains[2048];
     time_t now = time(NULL);
     strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", localtime(&now));
     int64_t ref = t->arch2 ? t->macs2 : t->macs1;
     double n = (double)(r->n ? r->n : 1);
+    bool sampled = t->energy_ok && t->energy_sampled;
+    char samples[24] = ""; /* empty, like the period and the bound (nan), when not sampled */
+    if (sampled)
+        snprintf(samples, sizeof samples, "%llu",
+                 (unsigned long long)t->energy_sampling.samples);
     char split[32]; /* "test", or "train[50000:]" after --skip */
     if (o->skip > 0)
         snprintf(split, sizeof split, "%s[%d:]", o->train ? "train" : "test", o->skip);
@@ -83,7 +92,8 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
     st = dc_csv_row(csv, err,
                     "%s,%s,%s,%s,%s,%s,%s,%d,%g,%g,%llu,%d,%lld,%s,%.6f,%d,%s,%ld,%d,%d,"
                     "%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld,%lld,%.4f,%.4f,%.4f,%.0f,%.6f,%s,%.6f,"
-                    "%.6f,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f",
+                    "%.6f,%.4f,%.4f,%.3f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%.4f,%s,%g,%s,%.6f,"
+                    "%.6f",
                     when, t->arch1, t->arch2 ? t->arch2 : "",
                     dc_csv_field(o->weights1 ? o->weights1 : "", w1, sizeof w1),
                     dc_csv_field(o->weights2 ? o->weights2 : "", w2, sizeof w2),
@@ -102,7 +112,13 @@ dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_
                     t->idle_watts, t->wall_seconds, s.input_ms,
                     s.stage_ms[DC_STAGE_DECODE], s.stage_ms[DC_STAGE_PREPROCESS],
                     s.stage_ms[DC_STAGE_HASH], s.stage_ms[DC_STAGE_MODEL1],
-                    s.stage_ms[DC_STAGE_MODEL2], s.stage_ms[DC_STAGE_BOOKKEEPING]);
+                    s.stage_ms[DC_STAGE_MODEL2], s.stage_ms[DC_STAGE_BOOKKEEPING],
+                    dc_csv_field(t->energy_ok ? t->energy_domains : "", domains,
+                                 sizeof domains),
+                    sampled ? 1e3 * t->energy_sampling.period_s : NAN,
+                    samples,
+                    sampled ? t->energy_sampling.bound_j : NAN,
+                    t->idle_watts * t->wall_seconds);
     if (st != DC_OK) {
         dc_csv_abort(csv);
         return st;
