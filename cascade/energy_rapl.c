@@ -19,6 +19,7 @@
  * Since Linux 5.10 energy_uj is readable by root only (CVE-2020-8694); the error says so.
  */
 #include "cascade/energy.h"
+#include "cascade/sysfs.h"
 #include "base/alloc.h"
 
 #include <dirent.h>
@@ -47,74 +48,40 @@ typedef struct {
 
 static const char *const rapl_trees[] = { "intel-rapl", "intel-rapl-tpmi", "intel-rapl-mmio" };
 
-/* ---- small helpers ------------------------------------------------------------------- */
+/* ---- small helpers (the file readers are cascade/sysfs.c's) ------------------------- */
 
-static char *join(const char *dir, const char *name)
+#define join dc_sysfs_join
+
+/* Fails with "RAPL unreadable: path: strerror(e)", and, for a permission error, the RAPL
+ * reason: since Linux 5.10 only root may read energy_uj. */
+static dc_status fail_unreadable(dc_error *err, const char *path, int e)
 {
-    size_t n = strlen(dir) + strlen(name) + 2;
-    char *s = dc_malloc(n);
-    if (s)
-        snprintf(s, n, "%s/%s", dir, name);
-    return s;
+    if (e != EACCES && e != EPERM)
+        return dc_sysfs_fail_unreadable(err, "RAPL", path, e);
+    return dc_fail(err, DC_ERR_IO, "RAPL unreadable: %s: %s (try running as root, or chmod "
+                   "a+r the energy_uj files: since Linux 5.10 only root may read them)", path,
+                   strerror(e));
+}
+
+static dc_status read_text(const char *path, char *buf, size_t cap, dc_error *err)
+{
+    dc_status st = dc_sysfs_read_text("RAPL", path, buf, cap, err);
+    if (st == DC_ERR_IO && err && strstr(err->msg, "Permission denied"))
+        return fail_unreadable(err, path, EACCES); /* with the RAPL reason */
+    return st;
+}
+
+static dc_status read_u64(const char *path, uint64_t *v, dc_error *err)
+{
+    dc_status st = dc_sysfs_read_u64("RAPL", path, v, err);
+    if (st == DC_ERR_IO && err && strstr(err->msg, "Permission denied"))
+        return fail_unreadable(err, path, EACCES);
+    return st;
 }
 
 static const char *powercap_root(void)
 {
-    const char *r = getenv("DUALCNN_POWERCAP_ROOT");
-    return r && *r ? r : RAPL_DEFAULT_ROOT;
-}
-
-/* Fails with "RAPL unreadable: path: strerror(e)", and how to fix a permission error. */
-static dc_status fail_unreadable(dc_error *err, const char *path, int e)
-{
-    bool denied = e == EACCES || e == EPERM;
-    return dc_fail(err, DC_ERR_IO, "RAPL unreadable: %s: %s%s", path, strerror(e),
-                   denied ? " (try running as root, or chmod a+r the energy_uj files: "
-                            "since Linux 5.10 only root may read them)"
-                          : "");
-}
-
-/* Reads the whole small file at path into buf (NUL-terminated, trailing space trimmed). */
-static dc_status read_text(const char *path, char *buf, size_t cap, dc_error *err)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return fail_unreadable(err, path, errno);
-    size_t len = 0;
-    for (;;) {
-        ssize_t k = read(fd, buf + len, cap - 1 - len);
-        if (k < 0 && errno == EINTR)
-            continue;
-        if (k < 0) {
-            int e = errno;
-            close(fd);
-            return fail_unreadable(err, path, e);
-        }
-        if (k == 0 || (len += (size_t)k) == cap - 1)
-            break;
-    }
-    close(fd);
-    while (len > 0 && (buf[len - 1] == '\n' || buf[len - 1] == ' ' || buf[len - 1] == '\t'))
-        len--;
-    buf[len] = '\0';
-    return DC_OK;
-}
-
-/* Reads a file holding one unsigned decimal number (energy_uj, max_energy_range_uj). */
-static dc_status read_u64(const char *path, uint64_t *v, dc_error *err)
-{
-    char buf[64];
-    dc_status st = read_text(path, buf, sizeof buf, err);
-    if (st != DC_OK)
-        return st;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long x = buf[0] >= '0' && buf[0] <= '9' ? strtoull(buf, &end, 10) : 0;
-    if (!end || *end || errno)
-        return dc_fail(err, DC_ERR_FORMAT, "RAPL unreadable: %s: not a counter value ('%s')",
-                       path, buf);
-    *v = (uint64_t)x;
-    return DC_OK;
+    return dc_sysfs_root("DUALCNN_POWERCAP_ROOT", RAPL_DEFAULT_ROOT);
 }
 
 /* Parses "<prefix>:a" or "<prefix>:a:b"; false for anything else (intel-rapl-mmio:0 does
