@@ -30,11 +30,14 @@ static void predict_help(FILE *f)
                "  --weights-dir DIR     weights dir (default $DUALCNN_WEIGHTS, else ./weights)\n"
                "  --skip N              leave out the first N samples of the split\n"
                "  --limit N             only the first N samples (after --skip)\n"
-               "  --cache DIR           cache dir (default $DUALCNN_CACHE, else .dualcnn-cache)\n"
+               "  --cache-dir DIR       cache dir (default $DUALCNN_CACHE, else\n"
+               "                        $XDG_CACHE_HOME/dualcnn, else ~/.cache/dualcnn);\n"
+               "                        --cache DIR is the same\n"
                "  --logits              keep the logits too\n"
                "  --batch N             samples per forward pass (default 64)\n"
                "  --threads N           threads (default: all)\n"
-               "  -q, --quiet           no progress\n"
+               "  -q, --quiet           no progress line (drawn only when stderr is a\n"
+               "                        terminal: done/total, rate and ETA)\n"
                "  -h, --help            this text\n\n"
                "Ctrl-C (or SIGTERM) stops after the current batch: the accuracy of the samples\n"
                "done is printed, marked partial, nothing is cached, and the exit status is 130\n"
@@ -68,7 +71,14 @@ static int predict_many(predict_opts *o, const char *list_arg)
     }
     dc_error err;
     bool lead = true;
-    dc_status st = o->no_cache
+    dc_status st = DC_OK;
+    for (int m = 0; m < k && st == DC_OK; m++) /* every name, before any model runs */
+        st = predict_check(o, "-M", models[m].model, NULL, &err);
+    if (st != DC_OK) {
+        free(list);
+        return cli_report("predict", &err);
+    }
+    st = o->no_cache
                    ? dc_fail(&err, DC_ERR_ARG, "--models keeps its predictions in the cache: "
                              "drop --no-cache")
                    : sweep_predict(o, models, k, &lead, &err);
@@ -125,9 +135,11 @@ int cmd_predict(int argc, char **argv)
         return CLI_USAGE;
     if (models)
         return predict_many(&o, models);
-    cli_interrupt_install();
     dc_predictions p;
     dc_error err;
+    if (predict_check(&o, weights ? "-w" : "-m", model, weights, &err) != DC_OK)
+        return cli_report("predict", &err);
+    cli_interrupt_install();
     if (predict_get(&o, model, weights, &p, &err) != DC_OK)
         return cli_report("predict", &err);
     bool partial = cli_interrupted();

@@ -6,8 +6,10 @@
 #include "cascade/csv.h"
 #include "cascade/workload.h"
 #include "cli/argparse.h"
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/interrupt.h"
+#include "cli/progress.h"
 #include "cli/run.h"
 #include "loaders/dataset.h"
 
@@ -26,19 +28,10 @@ static dc_status load_model(const run_opts *o, const char *model, const char *we
                             const char *flag, dc_net **net, char *used, size_t cap,
                             dc_error *err)
 {
-    if (weights) {
-        snprintf(used, cap, "%s", weights);
-    } else {
-        const dc_zoo_entry *e = dc_zoo_find(model);
-        if (!e)
-            return dc_fail(err, DC_ERR_ARG, "%s: unknown model '%s' (see 'dualcnn models')",
-                           flag, model);
-        dc_status st = cli_find_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset,
-                                        model, used, cap, err);
-        if (st != DC_OK)
-            return st;
-    }
-    dc_status st = dc_net_load(used, o->batch, net, err);
+    dc_status st = cli_resolve_weights(flag, model, weights, o->weights_dir, o->dataset, used,
+                                       cap, err);
+    if (st == DC_OK)
+        st = dc_net_load(used, o->batch, net, err);
     if (st != DC_OK)
         return st;
     const char *arch = dc_net_get_info(*net).arch;
@@ -50,19 +43,26 @@ static dc_status load_model(const run_opts *o, const char *model, const char *we
     return DC_OK;
 }
 
-/* ---- the run ------------------------------------------------------------ */
-
-static void draw_progress(int done, int total, double started)
+/* Everything named on the command line, before any model is loaded: both models and their
+ * weight files, the dataset, the folders of --report and --per-sample. */
+static dc_status check_named(const run_opts *o, dc_error *err)
 {
-    double el = dc_now_seconds() - started, rate = el > 0 ? done / el : 0;
-    int width = 30, fill = total ? (int)((double)done / total * width) : width;
-    fprintf(stderr, "\r[%.*s%*s] %d/%d %5.1f%% %7.1f inputs/s ETA %4.0f s ", fill,
-            "==============================", width - fill, "", done, total,
-            total ? 100.0 * done / total : 100.0, rate,
-            rate > 0 ? (total - done) / rate : 0.0);
-    if (done == total)
-        fputc('\n', stderr);
+    char path[1024];
+    dc_status st = cli_resolve_weights(o->weights1 ? "-w1" : "-m1", o->model1, o->weights1,
+                                       o->weights_dir, o->dataset, path, sizeof path, err);
+    if (st == DC_OK && (o->model2 || o->weights2))
+        st = cli_resolve_weights(o->weights2 ? "-w2" : "-m2", o->model2, o->weights2,
+                                 o->weights_dir, o->dataset, path, sizeof path, err);
+    if (st == DC_OK)
+        st = cli_check_input("-i", o->path, err);
+    if (st == DC_OK)
+        st = cli_check_output("--report", o->report_csv, err);
+    if (st == DC_OK)
+        st = cli_check_output("--per-sample", o->per_sample_csv, err);
+    return st;
 }
+
+/* ---- the run ------------------------------------------------------------ */
 
 typedef struct {
     const run_opts *o;
@@ -127,9 +127,9 @@ static dc_status stream(run_state *s, dc_error *err)
     dc_sample_result *res = calloc((size_t)b, sizeof *res);
     dc_status st = raw && ptrs && labels && res ? DC_OK
                                                 : dc_fail(err, DC_ERR_NOMEM, "out of memory");
-    bool progress = !o->quiet && isatty(STDERR_FILENO);
-    double started = dc_now_seconds(), last_draw = 0, last_poll = started;
-    double chunk_start = started;
+    cli_progress bar;
+    cli_progress_start(&bar, "run", "inputs", s->count, o->quiet);
+    double last_poll = dc_now_seconds(), chunk_start = last_poll;
     for (int at = 0; st == DC_OK && at < s->count && !cli_interrupted(); at += b) {
         int m = s->count - at < b ? s->count - at : b;
         double t_decode = dc_now_seconds();
@@ -157,10 +157,7 @@ static dc_status stream(run_state *s, dc_error *err)
             }
             last_poll = now;
         }
-        if (progress && (now - last_draw > 0.2 || at + m == s->count)) {
-            draw_progress(at + m, s->count, started);
-            last_draw = now;
-        }
+        cli_progress_update(&bar, at + m);
         /* the report's own time lands in the next chunk's bookkeeping */
         double chunk_end = dc_now_seconds();
         close_stages(res, m, chunk_end - chunk_start, t_decode);
@@ -169,8 +166,7 @@ static dc_status stream(run_state *s, dc_error *err)
             st = dc_report_add(s->report, &res[j], err);
         s->done = at + m;
     }
-    if (progress && s->done < s->count)
-        fputc('\n', stderr); /* stopped early: end the progress bar's line */
+    cli_progress_finish(&bar); /* stopped early: end the progress line */
     free(raw);
     free(ptrs);
     free(labels);
@@ -297,20 +293,22 @@ static dc_status prepare_run(const run_opts *o, run_parts *p, dc_error *err)
     return st;
 }
 
+/* What will run; on stderr with --json (stdout holds only the JSON). */
 static void print_header(const run_opts *o, const run_parts *p)
 {
-    printf("dualcnn run: %s", p->i1.arch);
+    FILE *f = o->json ? stderr : stdout;
+    fprintf(f, "dualcnn run: %s", p->i1.arch);
     if (p->net2)
-        printf(" -> %s, score %s, threshold %.4f, post-check %s", p->i2.arch,
-               dc_score_name(o->score), o->threshold, o->postcheck ? "on" : "off");
-    printf(", memory %s\n", o->memory ? o->memory : "off");
+        fprintf(f, " -> %s, score %s, threshold %.4f, post-check %s", p->i2.arch,
+                dc_score_name(o->score), o->threshold, o->postcheck ? "on" : "off");
+    fprintf(f, ", memory %s\n", o->memory ? o->memory : "off");
     char split[96];
-    printf("data: %s %s + duplicates %g, rotations %g -> %d inputs "
+    fprintf(f, "data: %s %s + duplicates %g, rotations %g -> %d inputs "
            "(seed %llu, %s), batch %d\n", dc_dataset_kind(p->ds),
            cli_split_name(o->train, o->skip, p->n, split, sizeof split),
            o->duplicates, o->rotations, p->count, (unsigned long long)o->seed,
            o->shuffle ? "shuffled" : "duplicates last", o->batch);
-    fflush(stdout);
+    fflush(f);
 }
 
 /* The energy of the run, or why there is none, into t. */
@@ -355,13 +353,20 @@ static dc_status measure_run(const run_opts *o, run_parts *p, run_totals *t, dc_
     return st;
 }
 
-static void print_report(const run_opts *o, const run_parts *p, const run_totals *t)
+/* The report: text on stdout, or with --json one JSON object there. */
+static dc_status print_report(const run_opts *o, const run_parts *p, const run_totals *t,
+                              dc_error *err)
 {
     const char **names = calloc((size_t)p->i1.num_classes, sizeof *names);
     for (int k = 0; names && k < p->i1.num_classes; k++)
         names[k] = dc_dataset_class_name(p->ds, k);
-    run_print_report(o, t, &p->report, names);
+    dc_status st = DC_OK;
+    if (o->json)
+        st = run_write_json(o, t, &p->report, names, err);
+    else
+        run_print_report(o, t, &p->report, names);
     free((void *)names);
+    return st;
 }
 
 /* The outputs of a finished run: the --per-sample file renamed into place, a --report
@@ -396,7 +401,9 @@ int cmd_run(int argc, char **argv)
     dc_error err;
     run_parts p;
     memset(&p, 0, sizeof p);
-    dc_status st = open_models_and_data(&o, &p, &err);
+    dc_status st = check_named(&o, &err);
+    if (st == DC_OK)
+        st = open_models_and_data(&o, &p, &err);
     if (st == DC_OK)
         st = prepare_run(&o, &p, &err);
     run_totals t = { .arch1 = p.i1.arch, .arch2 = p.net2 ? p.i2.arch : NULL,
@@ -411,7 +418,7 @@ int cmd_run(int argc, char **argv)
     bool interrupted = cli_interrupted();
     if (st == DC_OK) {
         t.interrupted_by = interrupted ? cli_interrupt_name() : NULL;
-        print_report(&o, &p, &t);
+        st = print_report(&o, &p, &t, &err);
     }
     if (st == DC_OK && !interrupted)
         st = write_outputs(&o, &p, &t, &err);

@@ -19,7 +19,7 @@ typedef struct {
     bool train;                /* -t */
     int skip;                  /* leave out the first N samples of the split */
     int limit;                 /* then the first N samples, 0 = all */
-    const char *cache_dir;     /* default $DUALCNN_CACHE, else .dualcnn-cache */
+    const char *cache_dir;     /* --cache-dir; default: predict_cache_dir */
     bool no_cache;
     int batch;
     bool quiet;
@@ -29,7 +29,7 @@ typedef struct {
 
 /* The options predict, threshold and complementarity share, as a table for their
  * cli_spec (cli/argparse.h): -v/--valset (-f/--dataset-root), -D/--dataset, -t/--train,
- * --weights-dir, --skip, --limit, --cache, --batch, --threads, -q/--quiet. Their ids start
+ * --weights-dir, --skip, --limit, --cache-dir (--cache), --batch, --threads, -q/--quiet. Their ids start
  * at PREDICT_OPT_FIRST; a command's own ids stay below it. */
 #define PREDICT_OPT_FIRST 100
 extern const cli_opt predict_shared_opts[];
@@ -42,9 +42,21 @@ bool predict_apply_option(predict_opts *o, int id, const char *value);
  * threads; prints the problem and returns false on a usage error. */
 bool predict_options_valid(const char *cmd, predict_opts *o);
 
+/* The prediction cache's folder: given (--cache-dir) when not NULL, else $DUALCNN_CACHE,
+ * else $XDG_CACHE_HOME/dualcnn (an absolute $XDG_CACHE_HOME only, as the XDG spec says),
+ * else $HOME/.cache/dualcnn; written into buf. NULL when none of them is set (then
+ * nothing is cached). */
+const char *predict_cache_dir(const char *given, char *buf, size_t cap);
+
+/* Checks, before any compute, that model (named by `flag` in messages) is known and its
+ * weight file (weights, or the default one) readable, and that the dataset -v exists. */
+dc_status predict_check(const predict_opts *o, const char *flag, const char *model,
+                        const char *weights, dc_error *err);
+
 /* Predictions of model (an architecture name, may be NULL when weights is given) with
  * weights (a file, or NULL for the default). Prints where they came from on stderr unless
- * quiet. Once SIGINT or SIGTERM has arrived (cli_interrupted(), when the command installed
+ * quiet, and a progress line (cli/progress.h) while the model runs. The cache file goes in
+ * predict_cache_dir, created when missing. Once SIGINT or SIGTERM has arrived (cli_interrupted(), when the command installed
  * cli/interrupt.h's handler) the model stops after its current batch: out then holds the
  * samples done so far (out->n fewer than the split's) and nothing is cached. */
 dc_status predict_get(const predict_opts *o, const char *model, const char *weights,

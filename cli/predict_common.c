@@ -1,7 +1,9 @@
 /* predict_common.c — predictions from the cache or from the model (see predict.h). */
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/interrupt.h"
 #include "cli/predict.h"
+#include "cli/progress.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -22,7 +24,7 @@ const cli_opt predict_shared_opts[] = {
     { OPT_WEIGHTS_DIR, "--weights-dir", CLI_VALUE },
     { OPT_LIMIT, "--limit", CLI_VALUE },
     { OPT_SKIP, "--skip", CLI_VALUE },
-    { OPT_CACHE, "--cache", CLI_VALUE },
+    { OPT_CACHE, "--cache-dir --cache", CLI_VALUE },
     { OPT_BATCH, "--batch", CLI_VALUE },
     { OPT_THREADS, "--threads", CLI_VALUE },
     { OPT_TRAIN, "-t --train", CLI_FLAG },
@@ -72,23 +74,40 @@ static uint64_t fnv1a(const char *s)
     return h;
 }
 
-typedef struct {
-    const char *arch;
-    bool tty;              /* draw the progress on stderr */
-} batch_watch;
-
 /* Called after each batch: draws the progress; stops the work once SIGINT or SIGTERM has
  * arrived (cli/interrupt.h). */
 static bool after_batch(int done, int total, void *arg)
 {
-    const batch_watch *w = arg;
-    bool go_on = !cli_interrupted();
-    if (w->tty) {
-        fprintf(stderr, "\r%s: %d/%d samples", w->arch, done, total);
-        if (done == total || !go_on)
-            fputc('\n', stderr);
+    cli_progress *p = arg;
+    (void)total;
+    cli_progress_update(p, done);
+    return !cli_interrupted();
+}
+
+const char *predict_cache_dir(const char *given, char *buf, size_t cap)
+{
+    const char *dir = given && *given ? given : getenv("DUALCNN_CACHE");
+    if (dir && *dir) {
+        snprintf(buf, cap, "%s", dir);
+        return buf;
     }
-    return go_on;
+    const char *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (xdg && xdg[0] == '/') /* the XDG spec: a relative path is to be ignored */
+        snprintf(buf, cap, "%s/dualcnn", xdg);
+    else if (home && home[0] == '/')
+        snprintf(buf, cap, "%s/.cache/dualcnn", home);
+    else
+        return NULL;
+    return buf;
+}
+
+dc_status predict_check(const predict_opts *o, const char *flag, const char *model,
+                        const char *weights, dc_error *err)
+{
+    char wpath[1024];
+    dc_status st = cli_resolve_weights(flag, model, weights, o->weights_dir, o->dataset, wpath,
+                                       sizeof wpath, err);
+    return st == DC_OK ? cli_check_input("-v", o->path, err) : st;
 }
 
 static const char *data_kind(const char *d)
@@ -107,20 +126,13 @@ dc_status predict_locate(const predict_opts *o, const char *model, const char *w
     memset(t, 0, sizeof *t);
     if (ds_out)
         *ds_out = NULL;
-    if (weights) {
-        snprintf(t->wpath, sizeof t->wpath, "%s", weights);
-    } else {
-        const dc_zoo_entry *e = dc_zoo_find(model);
-        if (!e)
-            return dc_fail(err, DC_ERR_ARG, "unknown model '%s' (see 'dualcnn models')", model);
-        dc_status st = cli_find_weights(o->weights_dir, o->dataset ? o->dataset : e->dataset,
-                                        model, t->wpath, sizeof t->wpath, err);
-        if (st != DC_OK)
-            return st;
-    }
+    dc_status st = cli_resolve_weights(weights ? "-w" : "-m", model, weights, o->weights_dir,
+                                       o->dataset, t->wpath, sizeof t->wpath, err);
+    if (st != DC_OK)
+        return st;
     t->key.train = o->train;
     t->key.first = o->skip;
-    dc_status st = dc_file_checksum(t->wpath, &t->key.weights_checksum, err);
+    st = dc_file_checksum(t->wpath, &t->key.weights_checksum, err);
     if (st != DC_OK)
         return st;
     dc_dataset *ds;
@@ -140,10 +152,11 @@ dc_status predict_locate(const predict_opts *o, const char *model, const char *w
     if (o->limit > 0 && o->limit < t->key.count)
         t->key.count = o->limit;
 
-    const char *dir = o->cache_dir ? o->cache_dir : getenv("DUALCNN_CACHE");
-    if (!dir || !*dir)
-        dir = ".dualcnn-cache";
-    snprintf(t->dir, sizeof t->dir, "%s", dir);
+    const char *dir = o->no_cache ? NULL : predict_cache_dir(o->cache_dir, t->dir, sizeof t->dir);
+    if (!dir) {
+        t->dir[0] = '\0'; /* nowhere to cache */
+        dir = "";
+    }
     snprintf(t->cpath, sizeof t->cpath, "%s/%s-%016llx-%s-%08llx-%d+%d.h5", dir,
              model ? model : "model", (unsigned long long)t->key.weights_checksum,
              o->train ? "train" : "test",
@@ -159,7 +172,7 @@ dc_status predict_locate(const predict_opts *o, const char *model, const char *w
 dc_status predict_load_cached(const predict_opts *o, const predict_target *t,
                               dc_predictions *out)
 {
-    if (o->no_cache)
+    if (o->no_cache || !t->dir[0])
         return DC_ERR_MISSING;
     dc_error why;
     dc_status st = dc_predictions_load(t->cpath, &t->key, o->logits, out, &why);
@@ -175,8 +188,11 @@ void predict_store(const predict_opts *o, const predict_target *t, const dc_pred
     if (o->no_cache || p->n != t->key.count) /* never a partial one */
         return;
     dc_error werr;
-    if (mkdir(t->dir, 0777) != 0 && errno != EEXIST)
-        fprintf(stderr, "dualcnn: cannot create the cache dir %s; not caching\n", t->dir);
+    if (!t->dir[0])
+        fprintf(stderr, "dualcnn: no cache dir (neither --cache-dir, $DUALCNN_CACHE, "
+                        "$XDG_CACHE_HOME nor $HOME): not caching\n");
+    else if (cli_make_dirs(t->dir, &werr) != DC_OK)
+        fprintf(stderr, "dualcnn: %s; not caching\n", werr.msg);
     else if (dc_predictions_save(t->cpath, p, &t->key, &werr) != DC_OK)
         fprintf(stderr, "dualcnn: %s; not caching\n", werr.msg);
     else if (!o->quiet)
@@ -218,9 +234,11 @@ dc_status predict_get(const predict_opts *o, const char *model, const char *weig
     dc_net *net;
     st = predict_load_net(o, model, &t, ds, &net, err);
     if (st == DC_OK) {
-        batch_watch w = { dc_net_get_info(net).arch, !o->quiet && isatty(STDERR_FILENO) };
+        cli_progress bar;
+        cli_progress_start(&bar, dc_net_get_info(net).arch, "samples", t.key.count, o->quiet);
         st = dc_predictions_compute(net, ds, t.key.count, o->batch > 0 ? o->batch : 64,
-                                    o->logits, after_batch, &w, out, err);
+                                    o->logits, after_batch, &bar, out, err);
+        cli_progress_finish(&bar);
         dc_net_free(net);
     }
     dc_dataset_close(ds);

@@ -39,6 +39,7 @@ typedef struct {
     const char *report_csv, *per_sample_csv;
     const char *finish;                /* exit | shutdown */
     bool quiet;
+    bool json;                         /* --json: the report as JSON on stdout */
 } run_opts;
 
 /* What the run measured, beside the per-sample report. */
@@ -80,6 +81,12 @@ void run_config_free(run_config *c);
 
 void run_print_report(const run_opts *o, const run_totals *t, const dc_report *r,
                       const char *const *class_names);
+
+/* The report as one JSON object on stdout (cli/run_json.c): the configuration, the
+ * classification report per class and averaged, usage, memory, answers, response times,
+ * the time per input and its stages, MACs, energy, wall time, and whether it is partial. */
+dc_status run_write_json(const run_opts *o, const run_totals *t, const dc_report *r,
+                         const char *const *class_names, dc_error *err);
 
 /* Appends one row with the configuration and every metric to o->report_csv. */
 dc_status run_write_report_csv(const run_opts *o, const run_totals *t, const dc_report *r,

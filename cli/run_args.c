@@ -66,13 +66,18 @@ static void run_help(FILE *f)
         "  --per-sample FILE.csv   one row per input: label, answer, exit, scores, time\n"
         "  -f, --finish WHAT       exit (default) | shutdown: power the machine off after\n"
         "                          the report (root only; never asks for a password)\n"
-        "  -q, --quiet             no progress bar\n"
+        "  --json                  print the report as one JSON object on stdout (the\n"
+        "                          header and notes go to stderr)\n"
+        "  -q, --quiet             no progress line (drawn only when stderr is a terminal:\n"
+        "                          done/total, rate and ETA)\n"
         "  -y, --yml-file FILE     read the options from the original main.py's config.yml\n"
         "                          (YAML; flags after -y override it, the file overrides\n"
         "                          flags before it; see docs/cascade.md)\n"
         "  -h, --help              this text\n\n"
         "Long options may be shortened to any unambiguous prefix (--thresh 0.5), and take\n"
-        "their value as --name=VALUE too. Ctrl-C (or SIGTERM) stops at the next input,\n"
+        "their value as --name=VALUE too. Both models' names and weight files, the dataset\n"
+        "and the folders of --report and --per-sample are checked before any model loads.\n"
+        "Ctrl-C (or SIGTERM) stops at the next input,\n"
         "prints the report of the inputs done, marked partial, writes no --per-sample or\n"
         "--report file, and exits 130 (143).\n");
 }
@@ -83,7 +88,7 @@ enum {
     OPT_DATASET, OPT_TRAIN, OPT_SKIP, OPT_LIMIT, OPT_SCORE, OPT_THRESHOLD, OPT_POSTCHECK,
     OPT_MEMORY, OPT_MEMORY_SIZE, OPT_DUPLICATES, OPT_ROTATIONS, OPT_SEED, OPT_NO_SHUFFLE,
     OPT_BATCH, OPT_THREADS, OPT_ENERGY, OPT_IDLE, OPT_REPORT, OPT_PER_SAMPLE, OPT_FINISH,
-    OPT_QUIET, OPT_YML, OPT_ENERGY_PERIOD, OPT_METER_VOLTS
+    OPT_QUIET, OPT_YML, OPT_ENERGY_PERIOD, OPT_METER_VOLTS, OPT_JSON
 };
 
 static const cli_opt run_opts_table[] = {
@@ -117,6 +122,7 @@ static const cli_opt run_opts_table[] = {
     { OPT_FINISH, "-f --finish", CLI_VALUE },
     { OPT_QUIET, "-q --quiet", CLI_FLAG },
     { OPT_YML, "-y --yml-file", CLI_VALUE },
+    { OPT_JSON, "--json", CLI_FLAG },
     { 0, NULL, CLI_FLAG },
 };
 
@@ -216,6 +222,7 @@ static bool apply_option(const cli_args *a, int id, run_opts *o, run_config *con
         o->finish = v;
         return one_of(flag, v, finish_kinds, "exit or shutdown");
     case OPT_QUIET: o->quiet = true; return true;
+    case OPT_JSON: o->json = true; return true;
     case OPT_YML: {
         dc_error err;
         if (run_config_load(v, o, config, &err) == DC_OK)
