@@ -102,15 +102,11 @@ def summary_line(s):
 
 def zoo(binary):
     """{name: (dataset, side, gmacs)} of every implemented architecture, from
-    `dualcnn models` (columns: name family dataset input params(M) MACs(M) status)."""
-    out = subprocess.run([binary, "models"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         check=True).stdout.decode()
-    archs = {}
-    for line in out.splitlines():
-        f = line.split()
-        if len(f) == 7 and f[-1] == "implemented" and "x" in f[3]:
-            archs[f[0]] = (f[2], int(f[3].split("x")[-1]), float(f[5]) / 1e3)
-    return archs
+    `dualcnn models --json`."""
+    out = subprocess.run([binary, "models", "--implemented", "--json"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, check=True).stdout.decode()
+    return {m["name"]: (m["dataset"], m["input"][-1], m["macs"] / 1e9)
+            for m in json.loads(out)["models"] if m["implemented"]}
 
 
 def select_models(spec, archs, max_gmacs=None):

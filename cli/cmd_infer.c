@@ -4,6 +4,7 @@
  */
 #include "cli/argparse.h"
 #include "cli/cli.h"
+#include "cli/dump.h"
 #include "loaders/npy.h"
 
 #include <stdio.h>
@@ -14,7 +15,8 @@
 
 static void infer_help(FILE *f)
 {
-    fprintf(f, "usage: dualcnn infer --weights W.h5 --in X.npy --out Y.npy [options]\n\n"
+    fprintf(f, "usage: dualcnn infer --weights W.h5 --in X.npy (--out Y.npy | --dump DIR)\n"
+               "                     [options]\n\n"
                "Runs the model of weight file W.h5 on the batch in X.npy (float32, shape\n"
                "N x C x H x W, already normalised) and writes the logits (float32, N x\n"
                "classes) to Y.npy. No softmax is applied.\n\n"
@@ -23,10 +25,16 @@ static void infer_help(FILE *f)
                "  -o, --out FILE       where the logits go (written atomically)\n"
                "  --threads N          threads for the kernels and OpenBLAS (default: all)\n"
                "  --profile            print per-node time, MACs and GFLOP/s to stderr\n"
+               "  --dump DIR           also write every node's output, DIR/NNN_<node>.npy\n"
+               "                       (float32 N x C x H x W), and DIR/index.json: per node\n"
+               "                       its op, shape, MACs, inputs and the PyTorch module its\n"
+               "                       output corresponds to (tools/compare_layers.py finds\n"
+               "                       the first node where PyTorch and dualcnn part;\n"
+               "                       docs/inside-a-net.md). The batch runs in one pass.\n"
                "  -h, --help           this text\n");
 }
 
-enum { OPT_WEIGHTS = 1, OPT_IN, OPT_OUT, OPT_THREADS, OPT_PROFILE };
+enum { OPT_WEIGHTS = 1, OPT_IN, OPT_OUT, OPT_THREADS, OPT_PROFILE, OPT_DUMP };
 
 static const cli_opt infer_opts[] = {
     { OPT_WEIGHTS, "-w --weights", CLI_VALUE },
@@ -34,6 +42,7 @@ static const cli_opt infer_opts[] = {
     { OPT_OUT, "-o --out", CLI_VALUE },
     { OPT_THREADS, "--threads", CLI_VALUE },
     { OPT_PROFILE, "--profile", CLI_FLAG },
+    { OPT_DUMP, "--dump", CLI_VALUE },
     { 0, NULL, CLI_FLAG },
 };
 
@@ -42,6 +51,7 @@ static const cli_spec infer_spec = { "infer", { infer_opts }, infer_help, false 
 int cmd_infer(int argc, char **argv)
 {
     const char *weights = NULL, *in_path = NULL, *out_path = NULL, *threads_s = NULL;
+    const char *dump = NULL;
     bool profile = false;
     cli_args a;
     int rc = cli_args_begin(&a, &infer_spec, argc, argv);
@@ -54,10 +64,12 @@ int cmd_infer(int argc, char **argv)
         case OPT_OUT: out_path = a.value; break;
         case OPT_THREADS: threads_s = a.value; break;
         case OPT_PROFILE: profile = true; break;
+        case OPT_DUMP: dump = a.value; break;
         }
     }
-    if (!weights || !in_path || !out_path)
-        return cli_usage_error("infer", "--weights, --in and --out are required");
+    if (!weights || !in_path || (!out_path && !dump))
+        return cli_usage_error("infer", "--weights, --in and --out are required (or --dump "
+                                        "instead of --out)");
     int threads = 0;
     if (threads_s && !cli_parse_int("infer", "--threads", threads_s, 1, 1024, &threads))
         return CLI_USAGE;
@@ -74,7 +86,7 @@ int cmd_infer(int argc, char **argv)
         return CLI_FAIL;
     }
     int n = (int)x.shape[0];
-    int chunk = n < INFER_CHUNK ? n : INFER_CHUNK;
+    int chunk = n < INFER_CHUNK || dump ? n : INFER_CHUNK;
     dc_net *net;
     if (dc_net_load(weights, chunk, &net, &err) != DC_OK) {
         dc_npy_free(&x);
@@ -100,12 +112,14 @@ int cmd_infer(int argc, char **argv)
     dc_net_set_profiling(net, profile);
     size_t per_sample = (size_t)info.in_c * info.in_h * info.in_w;
     dc_status st = DC_OK;
-    for (int s = 0; s < n && st == DC_OK; s += chunk) {
+    if (dump)
+        st = cli_dump_forward(net, weights, x.data, n, logits, dump, &err);
+    for (int s = 0; s < n && st == DC_OK && !dump; s += chunk) {
         int m = n - s < chunk ? n - s : chunk;
         st = dc_net_forward(net, x.data + (size_t)s * per_sample, m,
                             logits + (size_t)s * info.num_classes, &err);
     }
-    if (st == DC_OK) {
+    if (st == DC_OK && out_path) {
         int64_t shape[2] = { n, info.num_classes };
         st = dc_npy_write_f32(out_path, logits, 2, shape, &err);
     }

@@ -256,8 +256,8 @@ static void print_chosen(const char *what, const chosen_point *c)
         return;
     char name[48];
     line_name(c->kind, c->postcheck, name, sizeof name);
-    printf("  %-16s %-26s lambda %.4f  accuracy %6.2f%%  usage %6.2f%%  MACs/image %8.3f M\n",
-           what, name, c->point.lambda, 100.0 * c->point.accuracy, 100.0 * c->point.usage,
+    printf("chosen %-17s %-26s lambda %.4f  accuracy %6.2f%%  usage %6.2f%%  MACs/image "
+           "%8.3f M\n", what, name, c->point.lambda, 100.0 * c->point.accuracy, 100.0 * c->point.usage,
            c->point.macs_per_image * 1e-6);
 }
 
@@ -288,12 +288,11 @@ static void print_text(const threshold_args *t, const dc_predictions *p1,
                 printf("    (no lambda keeps usage <= %.2f)\n", t->max_usage);
             }
         }
-    printf("chosen operating points:\n");
-    print_chosen("most accurate", &r->most_accurate);
-    print_chosen("cheapest within", &r->cheapest_within);
-    print_chosen("best under usage", &r->best_under_usage);
+    print_chosen("most accurate:", &r->most_accurate);
+    print_chosen("cheapest within:", &r->cheapest_within);
+    print_chosen("best under usage:", &r->best_under_usage);
     if (t->max_usage >= 0 && r->best_under_usage.kind < 0)
-        printf("  best under usage: no lambda keeps usage <= %.2f\n", t->max_usage);
+        printf("chosen best under usage: none keeps usage <= %.2f\n", t->max_usage);
     if (t->curve_csv)
         printf("curve: %s\n", t->curve_csv);
     if (t->svg)

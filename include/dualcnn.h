@@ -153,6 +153,41 @@ dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_err
 void dc_net_set_profiling(dc_net *net, int profile);
 void dc_net_print_profile(const dc_net *net, void *file /* FILE* */);
 
+/* ---- looking inside a net ------------------------------------------------ */
+
+/* One node of a net (nodes run in id order, 0 being the input). Strings are owned by the
+ * net. */
+typedef struct {
+    const char *name;          /* the state_dict prefix of its parameters, or its op */
+    const char *op;            /* "conv", "add", "linear", ... "conv+add" for a conv that
+                                  adds a residual in its epilogue; "fused": see fused_into */
+    const char *module;        /* the PyTorch module whose output, after module_act, equals
+                                  this node's output ("layer1.0.bn1", "layer1.0"); "" when
+                                  none is known */
+    const char *module_act;    /* "" or the activation fused into this node after that
+                                  module ("relu", "relu6", "hardswish", ...) */
+    int c, h, w;               /* output of one sample */
+    int64_t macs;              /* per sample */
+    int n_inputs;
+    const int *inputs;         /* ids of the nodes it reads */
+    int fused_into;            /* -1, or the node that computes this one's work in its
+                                  epilogue (a conv fused into the residual add after it):
+                                  then this node has no output of its own */
+} dc_node_info;
+
+/* Node id (0 <= id < dc_net_get_info(net).num_nodes). */
+dc_node_info dc_net_node_info(const dc_net *net, int id);
+
+/* Called by dc_net_forward_observed after each node that has an output: out holds n
+ * samples of c x h x w floats, valid only during the call. A failure stops the pass and is
+ * returned by it. */
+typedef dc_status (*dc_node_observer)(void *ctx, int id, const float *out, int n,
+                                      dc_error *err);
+
+/* dc_net_forward, calling observe after every node (the input included) in order. */
+dc_status dc_net_forward_observed(dc_net *net, const float *in, int n, float *out,
+                                  dc_node_observer observe, void *ctx, dc_error *err);
+
 /* Seconds on a monotonic clock (for timing; the origin is arbitrary). */
 double dc_now_seconds(void);
 

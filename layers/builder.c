@@ -178,6 +178,21 @@ int dc_b_input(dc_builder *b, int c, int h, int w)
 /* ---- convolutions ------------------------------------------------------- */
 
 /* Appends a kh x kw conv node with allocated (not yet filled) weight and bias. */
+/* Records the PyTorch module whose output, after act, is node nd's. */
+static void set_module(dc_node *nd, const char *module, dc_act act)
+{
+    snprintf(nd->module, sizeof nd->module, "%s", module ? module : "");
+    nd->module_act = act;
+}
+
+int dc_b_module(dc_builder *b, int id, const char *module)
+{
+    if (!valid_input(b, id))
+        return -1;
+    set_module(&b->net->nodes[id], module, DC_ACT_NONE);
+    return id;
+}
+
 static dc_node *push_conv_rect(dc_builder *b, int in, const char *name, int cout, int kh,
                                int kw, int stride, int pad_h, int pad_w, int groups,
                                dc_act act)
@@ -274,6 +289,7 @@ int dc_b_conv(dc_builder *b, int in, const char *name, int cout, int k, int stri
     dc_node *nd = push_conv(b, in, name, cout, k, stride, pad, groups, act);
     if (!nd || !read_conv_params(b, nd, name, has_bias))
         return -1;
+    set_module(nd, name, act);
     return node_id(b, nd);
 }
 
@@ -302,6 +318,7 @@ static int fold_conv_bn(dc_builder *b, dc_node *nd, const char *conv, const char
         }
     }
     free(scale);
+    set_module(nd, bn, nd->act);
     return node_id(b, nd);
 }
 
@@ -357,6 +374,7 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
     dc_node *nd = push_conv(b, in, prefix, cout, 3, stride, 1, 1, DC_ACT_RELU);
     if (!nd)
         return -1;
+    set_module(nd, prefix, DC_ACT_NONE); /* RepVGGBlock's output: relu(dense + 1x1 + id) */
     int cin = nd->conv.cin;
     if (has_identity && (cin != cout || stride != 1))
         return b_fail(b, DC_ERR_ARG, "%s: %s: identity branch needs in == out, stride 1",
@@ -407,6 +425,7 @@ int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act)
     nd->h = h;
     nd->w = w;
     nd->act = act;
+    set_module(nd, bn, act);
     bool ok1, ok2;
     nd->weight = alloc_param(b, (size_t)c, &ok1);
     nd->bias = alloc_param(b, (size_t)c, &ok2);
@@ -490,6 +509,13 @@ int dc_b_se(dc_builder *b, int in, const char *fc1, const char *fc2, int squeeze
         !read_tensor(b, dc_b_key(fc2, "weight"), 4, w2, nd->weight2, true) ||
         !read_tensor(b, dc_b_key(fc2, "bias"), 1, b2, nd->bias2, true))
         return -1;
+    /* torchvision's SqueezeExcitation: the module holding fc1 and fc2 */
+    size_t len = strlen(fc1);
+    if (len > 4 && strcmp(fc1 + len - 4, ".fc1") == 0) {
+        char parent[80];
+        snprintf(parent, sizeof parent, "%.*s", (int)(len - 4), fc1);
+        set_module(nd, parent, DC_ACT_NONE);
+    }
     return node_id(b, nd);
 }
 
@@ -508,6 +534,7 @@ int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_ac
     nd->h = nd->w = 1;
     nd->act = act;
     nd->macs = (int64_t)in_features * out_features;
+    set_module(nd, name, act);
     bool ok1, ok2;
     nd->weight = alloc_param(b, (size_t)in_features * out_features, &ok1);
     nd->bias = alloc_param(b, (size_t)out_features, &ok2);
@@ -693,6 +720,7 @@ int dc_b_layernorm(dc_builder *b, int in, const char *name, double eps)
     if (!read_tensor(b, dc_b_key(name, "weight"), 1, shape, nd->weight, true) ||
         !read_tensor(b, dc_b_key(name, "bias"), 1, shape, nd->bias, true))
         return -1;
+    set_module(nd, name, DC_ACT_NONE);
     return node_id(b, nd);
 }
 
@@ -707,8 +735,10 @@ int dc_b_pixel_linear(dc_builder *b, int in, const char *name, int cout, bool ha
     if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, nd->weight, true) ||
         (has_bias && !read_tensor(b, dc_b_key(name, "bias"), 1, bs, nd->bias, true)))
         return -1;
-    if (!layer_scale)
+    if (!layer_scale) {
+        set_module(nd, name, act);
         return node_id(b, nd);
+    }
     bool ok;
     float *scale = alloc_param(b, (size_t)cout, &ok);
     if (!ok)
@@ -859,6 +889,7 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
     dc_node *nd = push_node(b, DC_OP_WINDOW_ATTN, prefix, &in, 1);
     if (!nd)
         return -1;
+    set_module(nd, prefix, DC_ACT_NONE);
     nd->c = c;
     nd->h = h;
     nd->w = w;

@@ -141,6 +141,13 @@ int dc_b_patch_merge(dc_builder *b, int in);
 int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, int window,
                           int shift, bool v2);
 
+/* Names the PyTorch module whose output equals node id's output exactly (a residual
+ * block's, a pooling layer's), for `dualcnn infer --dump` and tools/compare_layers.py.
+ * The builder names what it knows by itself: a conv's module (its BatchNorm's when one is
+ * folded in, with the fused activation applied after it), a linear, a BatchNorm, a
+ * LayerNorm, a squeeze-excitation, a window attention, a RepVGG block. Returns id. */
+int dc_b_module(dc_builder *b, int id, const char *module);
+
 /* DC_OK, or the first error recorded. */
 dc_status dc_builder_status(const dc_builder *b);
 

@@ -163,12 +163,18 @@ void dc_net_fuse(dc_net *net)
         fused.n_inputs = 2;
         fused.residual = true;
         fused.act = add->act;
+        /* its output is the add's: so is the PyTorch module it matches */
+        memcpy(fused.module, add->module, sizeof fused.module);
+        fused.module_act = add->module_act;
         fused.macs = c->macs + add->macs;
         /* the conv's slot keeps nothing: its parameters now belong to the fused node */
+        char name[sizeof c->name];
+        memcpy(name, c->name, sizeof name);
         free(c->inputs);
         memset(c, 0, sizeof *c);
         c->op = DC_OP_FUSED;
-        snprintf(c->name, sizeof c->name, "(fused into node %d)", a);
+        c->fused_into = a;
+        snprintf(c->name, sizeof c->name, "%s", name);
         c->c = fused.c, c->h = fused.h, c->w = fused.w;
         *add = fused;
     }
@@ -782,9 +788,11 @@ static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool
 }
 
 /* One forward pass of net over n samples, writing only rs (and, when profiling, the
- * net's own per-node counters: profile is the net itself then). */
+ * net's own per-node counters: profile is the net itself then); observe, when not NULL,
+ * sees each node's output as soon as it is computed (dc_net_forward_observed). */
 static dc_status forward_in(const dc_net *net, dc_run_state *rs, dc_net *profile,
-                            const float *in, int n, float *out, dc_error *err)
+                            const float *in, int n, float *out, dc_node_observer observe,
+                            void *ctx, dc_error *err)
 {
     if (net->shape_only)
         return dc_fail(err, DC_ERR_ARG, "%s: a shape-only net cannot run", net->arch);
@@ -797,23 +805,36 @@ static dc_status forward_in(const dc_net *net, dc_run_state *rs, dc_net *profile
     if (st != DC_OK)
         return st;
     rs->input = in;
-    for (int i = 1; i < net->n_nodes; i++) {
+    if (observe)
+        st = observe(ctx, 0, in, n, err);
+    for (int i = 1; i < net->n_nodes && st == DC_OK; i++) {
         double t0 = profile ? dc_now_seconds() : 0.0;
         run_node(net, rs, i, n, pool);
         if (profile) {
             profile->nodes[i].seconds += dc_now_seconds() - t0;
             profile->nodes[i].runs += n;
         }
+        if (observe && net->nodes[i].op != DC_OP_FUSED)
+            st = observe(ctx, i, node_data(net, rs, i), n, err);
     }
     const dc_node *o = &net->nodes[net->output];
-    memcpy(out, rs->arena + o->offset, dc_node_numel(o) * (size_t)n * sizeof(float));
+    if (st == DC_OK)
+        memcpy(out, rs->arena + o->offset, dc_node_numel(o) * (size_t)n * sizeof(float));
     rs->input = NULL;
-    return DC_OK;
+    return st;
 }
 
 dc_status dc_net_forward(dc_net *net, const float *in, int n, float *out, dc_error *err)
 {
-    return forward_in(net, &net->own, net->profiling ? net : NULL, in, n, out, err);
+    return forward_in(net, &net->own, net->profiling ? net : NULL, in, n, out, NULL, NULL,
+                      err);
+}
+
+dc_status dc_net_forward_observed(dc_net *net, const float *in, int n, float *out,
+                                  dc_node_observer observe, void *ctx, dc_error *err)
+{
+    return forward_in(net, &net->own, net->profiling ? net : NULL, in, n, out, observe, ctx,
+                      err);
 }
 
 /* ---- contexts: one net, several threads ---------------------------------- */
@@ -843,7 +864,7 @@ dc_status dc_ctx_create(const dc_net *net, dc_ctx **out, dc_error *err)
 
 dc_status dc_ctx_forward(dc_ctx *ctx, const float *in, int n, float *out, dc_error *err)
 {
-    return forward_in(ctx->net, &ctx->rs, NULL, in, n, out, err);
+    return forward_in(ctx->net, &ctx->rs, NULL, in, n, out, NULL, NULL, err);
 }
 
 void dc_ctx_free(dc_ctx *ctx)
@@ -875,6 +896,31 @@ dc_net_info dc_net_get_info(const dc_net *net)
     info.num_nodes = net->n_nodes;
     info.max_batch = net->max_batch;
     info.arena_bytes = net->arena_floats * sizeof(float);
+    return info;
+}
+
+static const char *act_name(dc_act act)
+{
+    static const char *const names[] = {
+        [DC_ACT_NONE] = "", [DC_ACT_RELU] = "relu", [DC_ACT_RELU6] = "relu6",
+        [DC_ACT_SIGMOID] = "sigmoid", [DC_ACT_SILU] = "silu",
+        [DC_ACT_HARDSIGMOID] = "hardsigmoid", [DC_ACT_HARDSWISH] = "hardswish",
+        [DC_ACT_GELU] = "gelu",
+    };
+    return act >= 0 && (size_t)act < sizeof names / sizeof names[0] && names[act] ? names[act]
+                                                                                  : "?";
+}
+
+dc_node_info dc_net_node_info(const dc_net *net, int id)
+{
+    const dc_node *nd = &net->nodes[id];
+    dc_node_info info = {
+        .name = nd->name, .op = nd->residual ? "conv+add" : dc_op_name(nd->op),
+        .module = nd->module,
+        .module_act = act_name(nd->module_act), .c = nd->c, .h = nd->h, .w = nd->w,
+        .macs = nd->macs, .n_inputs = nd->n_inputs, .inputs = nd->inputs,
+        .fused_into = nd->op == DC_OP_FUSED ? nd->fused_into : -1,
+    };
     return info;
 }
 

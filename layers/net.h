@@ -44,6 +44,11 @@ const char *dc_op_name(dc_op op);
 typedef struct {
     dc_op op;
     char name[80];        /* the state_dict prefix of its parameters, or a description */
+    char module[80];      /* the PyTorch module whose output, after module_act, equals this
+                             node's (a conv's folded BatchNorm, a residual block); "" when
+                             none is known (see dc_b_module) */
+    dc_act module_act;    /* applied to that module's output: an activation fused in here */
+    int fused_into;       /* DC_OP_FUSED: the node that does this one's work */
     int *inputs;          /* ids of the nodes read, all < this node's id */
     int n_inputs;
     int c, h, w;          /* output feature map of one sample */

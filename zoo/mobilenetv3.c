@@ -74,8 +74,11 @@ static int inverted_residual(dc_builder *b, int x, int idx, const bneck *c)
         j++;
     }
     y = block_conv(b, y, idx, j, cout, 1, 1, 1, DC_ACT_NONE);
-    if (c->stride == 1 && cin == cout)
-        y = dc_b_add(b, x, y, DC_ACT_NONE);
+    if (c->stride == 1 && cin == cout) {
+        char block[32]; /* InvertedResidual features.<idx>: its output is x + block(x) */
+        snprintf(block, sizeof block, "features.%d", idx);
+        y = dc_b_module(b, dc_b_add(b, x, y, DC_ACT_NONE), block);
+    }
     return y;
 }
 
@@ -106,7 +109,7 @@ dc_status dc_zoo_build_mobilenetv3(dc_builder *b, const char *arch, int num_clas
     snprintf(conv, sizeof conv, "features.%d.0", n + 1);
     snprintf(bn, sizeof bn, "features.%d.1", n + 1);
     x = dc_b_conv_bn(b, x, conv, bn, last_conv, 1, 1, 0, 1, false, DC_ACT_HARDSWISH);
-    x = dc_b_adaptive_avgpool(b, x, 1, 1);
+    x = dc_b_module(b, dc_b_adaptive_avgpool(b, x, 1, 1), "avgpool");
     x = dc_b_linear(b, x, "classifier.0", last_channel, DC_ACT_HARDSWISH);
     dc_b_linear(b, x, "classifier.3", num_classes, DC_ACT_NONE); /* .2 is Dropout */
     return dc_builder_status(b);

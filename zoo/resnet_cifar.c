@@ -25,7 +25,7 @@ static int basic_block(dc_builder *b, int x, const char *p, int cin, int cout, i
         snprintf(d1, sizeof d1, "%s.downsample.1", p);
         shortcut = dc_b_conv_bn(b, x, d0, d1, cout, 1, stride, 0, 1, false, DC_ACT_NONE);
     }
-    return dc_b_add(b, y, shortcut, DC_ACT_RELU);
+    return dc_b_module(b, dc_b_add(b, y, shortcut, DC_ACT_RELU), p); /* the block's output */
 }
 
 dc_status dc_zoo_build_resnet_cifar(dc_builder *b, const char *arch, int num_classes)
@@ -47,7 +47,7 @@ dc_status dc_zoo_build_resnet_cifar(dc_builder *b, const char *arch, int num_cla
             cin = widths[stage];
         }
     }
-    x = dc_b_adaptive_avgpool(b, x, 1, 1);
+    x = dc_b_module(b, dc_b_adaptive_avgpool(b, x, 1, 1), "avgpool");
     dc_b_linear(b, x, "fc", num_classes, DC_ACT_NONE);
     return dc_builder_status(b);
 }

@@ -53,7 +53,7 @@ static int basic_block(dc_builder *b, int x, const char *p, int cin, int planes,
                          3, stride, 1, 1, false, DC_ACT_RELU);
     y = dc_b_conv_bn(b, y, key(c, sizeof c, p, "conv2"), key(n, sizeof n, p, "bn2"), planes, 3,
                      1, 1, 1, false, DC_ACT_NONE);
-    return dc_b_add(b, y, shortcut(b, x, p, cin, planes, stride), DC_ACT_RELU);
+    return dc_b_module(b, dc_b_add(b, y, shortcut(b, x, p, cin, planes, stride), DC_ACT_RELU), p);
 }
 
 /* Bottleneck: 1x1 to width, grouped 3x3 (stride), 1x1 to planes * 4, add, ReLU, with
@@ -70,7 +70,7 @@ static int bottleneck(dc_builder *b, int x, const char *p, int cin, int planes, 
                      stride, 1, s->groups, false, DC_ACT_RELU);
     y = dc_b_conv_bn(b, y, key(c, sizeof c, p, "conv3"), key(n, sizeof n, p, "bn3"), cout, 1,
                      1, 0, 1, false, DC_ACT_NONE);
-    return dc_b_add(b, y, shortcut(b, x, p, cin, cout, stride), DC_ACT_RELU);
+    return dc_b_module(b, dc_b_add(b, y, shortcut(b, x, p, cin, cout, stride), DC_ACT_RELU), p);
 }
 
 dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_classes)
@@ -83,7 +83,7 @@ dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_
         return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown ImageNet ResNet '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv_bn(b, x, "conv1", "bn1", 64, 7, 2, 3, 1, false, DC_ACT_RELU);
-    x = dc_b_maxpool(b, x, 3, 2, 1, false);
+    x = dc_b_module(b, dc_b_maxpool(b, x, 3, 2, 1, false), "maxpool");
     int cin = 64;
     for (int stage = 0; stage < 4; stage++) {
         int planes = 64 << stage;
@@ -100,7 +100,7 @@ dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_
             }
         }
     }
-    x = dc_b_adaptive_avgpool(b, x, 1, 1);
+    x = dc_b_module(b, dc_b_adaptive_avgpool(b, x, 1, 1), "avgpool");
     dc_b_linear(b, x, "fc", num_classes, DC_ACT_NONE);
     return dc_builder_status(b);
 }

@@ -126,7 +126,8 @@ p = run("threshold", "-m1", "shufflenetv2_x0_5", "-m2", "resnet20", "-t", *commo
         "--curve", os.path.join(WORK, "curve.csv"), "--svg", os.path.join(WORK, "curve.svg"),
         "-q")
 check("threshold runs", p.returncode == 0, p.stderr)
-lines = [line.split() for line in p.stdout.splitlines() if "lambda" in line and "usage" in line]
+lines = [line.split() for line in p.stdout.splitlines()
+         if "lambda" in line and "usage" in line and not line.startswith("chosen")]
 check("threshold prints six lines", len(lines) == 6, p.stdout)
 for kind in ["maxp", "difference", "entropy"]:
     cands = sorted(set(np.concatenate([a[kind].astype(np.float64), [0.0, 1.0]])))
@@ -157,8 +158,8 @@ def parse_threshold(text):
     out, cur = {}, None
     for line in text.splitlines():
         f = line.split()
-        if "lambda" not in f or "accuracy" not in f:
-            continue
+        if "lambda" not in f or "accuracy" not in f or f[0] == "chosen":
+            continue  # the chosen operating points over all lines come last
         g = f[f.index("lambda"):]  # "best at usage <= U" names usage before the numbers
         lam = float(g[1])
         acc = float(g[g.index("accuracy") + 1].rstrip("%")) / 100
