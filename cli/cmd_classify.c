@@ -41,7 +41,8 @@ static void classify_help(FILE *f)
                "                         images that could not be read under \"errors\"\n"
                "  -h, --help             this text\n\n"
                "Each line of the text output is: rank, probability, class index, class name\n"
-               "(last, so that long names never break the columns).\n\n"
+               "(last, so that long names never break the columns; control characters in a\n"
+               "name shown as \\xNN).\n\n"
                "Preprocessing: ImageNet models (weights for dataset imagenet) get the\n"
                "evaluation transforms of their torchvision weights: the shorter side resized\n"
                "to the zoo's resize size with PIL's bilinear (bicubic for Swin), a centre\n"
@@ -99,13 +100,25 @@ static dc_status classify_one(dc_net *net, const char *path, float *x, float *lo
     return st;
 }
 
+/* A class name on the terminal: control characters (a newline would break the listing)
+ * as \xNN, everything else (UTF-8 included) as it is. */
+static void print_name(const char *name)
+{
+    for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            printf("\\x%02x", *p);
+        else
+            putchar(*p);
+}
+
 static void print_result(const dc_net *net, const classify_result *r)
 {
     printf("%s (%dx%d)\n", r->path, r->w, r->h);
     for (int j = 0; j < r->k; j++) {
         const char *name = dc_net_class_name(net, r->idx[j]);
-        printf("  %d. %7.3f%%  class %-4d %s\n", j + 1, 100.0 * r->prob[j], r->idx[j],
-               name ? name : "-");
+        printf("  %d. %7.3f%%  class %-4d ", j + 1, 100.0 * r->prob[j], r->idx[j]);
+        print_name(name ? name : "-");
+        putchar('\n');
     }
 }
 

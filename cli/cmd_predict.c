@@ -72,7 +72,9 @@ static int predict_many(predict_opts *o, const char *list_arg)
     dc_error err;
     bool lead = true;
     dc_status st = DC_OK;
-    for (int m = 0; m < k && st == DC_OK; m++) /* every name, before any model runs */
+    /* every name and weight file before any model runs (under mpirun the sweep checks
+     * them first, naming the rank) */
+    for (int m = 0; m < k && st == DC_OK && !sweep_under_mpirun(); m++)
         st = predict_check(o, "-M", models[m].model, NULL, &err);
     if (st != DC_OK) {
         free(list);
