@@ -77,9 +77,8 @@ static void run_help(FILE *f)
         "Long options may be shortened to any unambiguous prefix (--thresh 0.5), and take\n"
         "their value as --name=VALUE too. Both models' names and weight files, the dataset\n"
         "and the folders of --report and --per-sample are checked before any model loads.\n"
-        "Ctrl-C (or SIGTERM) stops at the next input,\n"
-        "prints the report of the inputs done, marked partial, writes no --per-sample or\n"
-        "--report file, and exits 130 (143).\n");
+        "Ctrl-C (or SIGTERM) stops at the next input, prints the report of the inputs done,\n"
+        "marked partial, writes no --per-sample or --report file, and exits 130 (143).\n");
 }
 
 
