@@ -187,7 +187,7 @@ else:  # swin_t is one of the 59 architectures: a build without it is a failure
 
 # ---- classify end to end against torchvision ------------------------------------------
 model, attrs = load_model(r18)
-row = re.compile(r"^\s*(\d)\.\s.*?\s([0-9.]+)%\s+\(class (\d+)\)$")
+row = re.compile(r"^\s*(\d)\.\s+([0-9.]+)%\s+class (\d+)\s")  # rank, %, class, name
 for name in ("smooth_500x375.jpg", "gray_375x500.jpg"):
     file = path(name)
     dump = path(name + "_input.npy")
