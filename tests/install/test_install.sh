@@ -58,9 +58,9 @@ check "classify runs against the installed shared library" \
 check "the program uses the shared library" \
   'LD_LIBRARY_PATH="$libdir" ldd "$work/classify" | grep -q "libdualcnn.so.0 => $libdir"'
 ref="$("$build/cli/dualcnn" classify -w1 "$weights" "$work/item.png" 2>&1)"
-# the five classes in order: "8 Bag ..." lines here, "  1. Bag ... (class 8)" there
+# the five classes in order: "8 Bag ..." lines here, "  1.  97.123%  class 8    Bag" there
 mine="$(echo "$out" | head -n 5 | awk '{print $1}' | paste -sd,)"
-theirs="$(echo "$ref" | sed -n 's/.*(class \([0-9]*\)).*/\1/p' | paste -sd,)"
+theirs="$(echo "$ref" | sed -n 's/^ *[0-9]\. .*% *class \([0-9]*\) .*/\1/p' | paste -sd,)"
 check "its top-5 classes ($mine) are dualcnn classify's ($theirs)" \
   '[ -n "$mine" ] && [ "$mine" = "$theirs" ]'
 # one model, four threads, one context each: every output the single-thread one, bit for bit
