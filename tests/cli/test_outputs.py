@@ -42,7 +42,7 @@ os.makedirs(HOME)
 
 def env_for(xdg=XDG, **extra):
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DUALCNN_CACHE", "DUALCNN_WEIGHTS", "XDG_CACHE_HOME")}
+           if k not in ("DUALCNN_CACHE", "DUALCNN_WEIGHTS", "XDG_CACHE_HOME", "XDG_DATA_HOME")}
     env["HOME"] = HOME
     if xdg is not None:
         env["XDG_CACHE_HOME"] = xdg
