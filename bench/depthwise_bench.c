@@ -158,10 +158,11 @@ static double time_stem(const stem_call *c, bool small, int repeats, double min_
  * dc_small_conv2d_range under each vector level. */
 static int bench_stems(int repeats, double min_s)
 {
-    static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
-    static const char *level_names[] = { "portable", "avx2", "avx512" };
+    static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512,
+                                            DC_SIMD_NEON };
+    static const char *level_names[] = { "portable", "avx2", "avx512", "neon" };
     printf("%-22s %4s %4s %4s %2s %2s %8s", "net", "cin", "hw", "cout", "k", "s", "im2col");
-    for (int l = 0; l < 3; l++)
+    for (int l = 0; l < 4; l++)
         if (dc_simd_supported(levels[l]))
             printf(" %9s", level_names[l]);
     printf("   (GFLOP/s, median of %d; im2col = im2col + SGEMM)\n", repeats);
@@ -186,7 +187,7 @@ static int bench_stems(int repeats, double min_s)
         const double flops = 2.0 * (double)n_out * d->cin * d->k * d->k;
         printf("%-22s %4d %4d %4d %2d %2d %8.1f", d->net, d->cin, d->hw, d->cout, d->k, d->s,
                flops / time_stem(&call, false, repeats, min_s) * 1e-9);
-        for (int l = 0; l < 3; l++)
+        for (int l = 0; l < 4; l++)
             if (dc_simd_force(levels[l]))
                 printf(" %9.1f", flops / time_stem(&call, true, repeats, min_s) * 1e-9);
         printf("\n");
@@ -231,10 +232,11 @@ int main(int argc, char **argv)
     if (stems_only)
         return bench_stems(repeats, min_ms * 1e-3);
 
-    static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
-    static const char *level_names[] = { "portable", "avx2", "avx512" };
+    static const dc_simd_level levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512,
+                                            DC_SIMD_NEON };
+    static const char *level_names[] = { "portable", "avx2", "avx512", "neon" };
     printf("%-20s %5s %4s %2s %2s", "net", "c", "hw", "k", "s");
-    for (int l = 0; l < 3; l++)
+    for (int l = 0; l < 4; l++)
         if (dc_simd_supported(levels[l]))
             printf(" %9s", level_names[l]);
     printf(" %8s   (GFLOP/s, median of %d)\n", "speedup", repeats);
@@ -260,7 +262,7 @@ int main(int argc, char **argv)
         const double flops = 2.0 * (double)n_out * d->k * d->k;
         printf("%-20s %5d %4d %2d %2d", d->net, d->c, d->hw, d->k, d->s);
         double portable = 0.0, best = 0.0;
-        for (int l = 0; l < 3; l++) {
+        for (int l = 0; l < 4; l++) {
             if (!dc_simd_force(levels[l]))
                 continue;
             double g = flops / time_shape(&s, in, w, b, out, repeats, min_ms * 1e-3) * 1e-9;

@@ -7,8 +7,8 @@
  * calls dc_depthwise_conv2d_range from its own threads.
  *
  * Square 3x3/5x5/7x7 kernels with stride 1 or 2 run the vector code of depthwise_simd.h
- * (AVX-512 or AVX2, chosen once by dc_simd_active()); everything else, and every shape
- * on other CPUs or under DC_FORCE_PORTABLE=1, runs the portable loops below: 3x3 pad-1
+ * (AVX-512 or AVX2 on x86-64, NEON on AArch64, chosen once by dc_simd_active());
+ * everything else, and every shape on other CPUs or under DC_FORCE_PORTABLE=1, runs the portable loops below: 3x3 pad-1
  * convs with stride 1 or 2 (MobileNet, ShuffleNet) through a path whose interior has no
  * bounds checks, the rest tap by tap over clipped column intervals.
  */
@@ -232,7 +232,8 @@ static void dw_tiny_map_range(const dc_conv_shape *s, const float *in, const flo
  * (bench/depthwise_bench, one thread): stride 2 on wide maps, where the vector code's
  * de-interleaving copy of 4 input floats per output costs more than the 9 multiply-adds
  * it feeds. AVX-512: 112x112 input 19.6 vs 17.4 GFLOP/s, 56x56 16.4 vs 24.8 (vector
- * wins from there down); AVX2: 56x56 16.4 vs 14.5, 32x32 10.7 vs 12.9. */
+ * wins from there down); AVX2: 56x56 16.4 vs 14.5, 32x32 10.7 vs 12.9. NEON takes AVX2's
+ * threshold: not measured on ARM hardware (qemu-user timings mean nothing). */
 static bool dw_portable_is_faster(const dc_conv_shape *s, dc_simd_level level)
 {
     const int min_ow = level == DC_SIMD_AVX512 ? 48 : 24;
@@ -280,6 +281,10 @@ void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
     default:
         break;
     }
+#elif defined(DC_HAVE_NEON_SIMD)
+    if (dw_level_for(s, dc_simd_active()) == DC_SIMD_NEON &&
+        dc_dw_range_neon(s, in, weight, bias, act, out, c_begin, c_end))
+        return;
 #endif
     dw_portable_range(s, in, weight, bias, act, out, c_begin, c_end);
 }

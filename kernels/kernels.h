@@ -131,11 +131,13 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
 /* The hand-vectorised kernels (depthwise, small dense convs) pick one instruction set at
  * first use: the best the CPU has (checked at run time, so a -Dnative_arch=false build
  * still uses them), or DC_SIMD_PORTABLE when the environment variable DC_FORCE_PORTABLE=1
- * is set. The portable C path is the reference and the fallback on other CPUs. */
+ * is set. The portable C path is the reference and the fallback on other CPUs. x86-64
+ * has AVX2 and AVX-512 (when CPUID says so), AArch64 has NEON (always). */
 typedef enum {
     DC_SIMD_PORTABLE = 0, /* plain C */
     DC_SIMD_AVX2,         /* AVX2 + FMA, 8 floats per vector */
-    DC_SIMD_AVX512        /* AVX-512F, 16 floats per vector */
+    DC_SIMD_AVX512,       /* AVX-512F, 16 floats per vector */
+    DC_SIMD_NEON          /* AArch64 Advanced SIMD, 4 floats per vector */
 } dc_simd_level;
 
 /* Whether this CPU can run level (DC_SIMD_PORTABLE always can). */

@@ -1,8 +1,10 @@
 /*
  * simd_kernels.h — internal to kernels/: the per-instruction-set entry points behind
  * dc_depthwise_conv2d_range and dc_small_conv2d_range. Each is compiled in its own file
- * with function-level target attributes and called only after dc_simd_active() said the
- * CPU has that instruction set. Each returns false, having written nothing, when it does
+ * (x86: with function-level target attributes; AArch64: NEON, part of the base
+ * instruction set) and called only after dc_simd_active() said the CPU has that
+ * instruction set. Only the files of the target's architecture are compiled
+ * (kernels/meson.build); the others would compile to nothing anyway. Each returns false, having written nothing, when it does
  * not handle the shape; the caller then runs the portable path.
  */
 #ifndef DC_KERNELS_SIMD_KERNELS_H
@@ -26,6 +28,13 @@ bool dc_dw_range_avx2(const dc_conv_shape *s, const float *in, const float *weig
 bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
                         const float *bias, dc_act act, float *out, int co_begin, int co_end);
 bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+#define DC_HAVE_NEON_SIMD 1
+
+bool dc_dw_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int c_begin, int c_end);
+bool dc_sc_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #endif
 

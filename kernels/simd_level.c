@@ -1,6 +1,7 @@
 /*
  * simd_level.c — which vector instruction set the hand-vectorised kernels (depthwise,
- * small dense convs) use: chosen once from CPUID (__builtin_cpu_supports), lowered to the
+ * small dense convs) use: chosen once from CPUID (__builtin_cpu_supports) on x86, NEON on
+ * AArch64 (part of its base instruction set, __ARM_NEON), lowered to the
  * portable C path when the environment variable DC_FORCE_PORTABLE=1 is set at first use,
  * and overridable by tests and benchmarks through dc_simd_force().
  */
@@ -23,6 +24,9 @@ bool dc_simd_supported(dc_simd_level level)
         return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     case DC_SIMD_AVX512:
         return __builtin_cpu_supports("avx512f");
+#elif defined(__aarch64__) && defined(__ARM_NEON)
+    case DC_SIMD_NEON:
+        return true;
 #endif
     default:
         return false;
@@ -39,6 +43,8 @@ static dc_simd_level simd_detect(void)
         return DC_SIMD_AVX512;
     if (dc_simd_supported(DC_SIMD_AVX2))
         return DC_SIMD_AVX2;
+    if (dc_simd_supported(DC_SIMD_NEON))
+        return DC_SIMD_NEON;
     return DC_SIMD_PORTABLE;
 }
 

@@ -5,7 +5,8 @@
  *                                    * in[ci][oy*sh - ph + ki][ox*sw - pw + kj]),
  * zero outside the image. im2col + SGEMM (conv.c) writes and reads a cin*kh*kw-row copy
  * of the input; with cin = 3 the GEMM is short and that copy is a large part of the cost.
- * Single-threaded. The stems' shapes run the vector code of small_conv_simd.h; every other
+ * Single-threaded. The stems' shapes run the vector code of small_conv_simd.h (AVX-512 or
+ * AVX2 on x86-64, NEON on AArch64); every other
  * shape, and every shape on other CPUs or under DC_FORCE_PORTABLE=1, the loops below.
  */
 #include "kernels.h"
@@ -52,7 +53,8 @@ static void sc_portable_channel(const dc_conv_shape *s, const float *in, const f
  * 7x7 s2 at 224 (cout 64) 94 vs 173 and 123. The patchify 4x4 s4 at 224 (cout 96, 128)
  * does not pay: 108/103 vs 100/102 and 77/80 (a GEMM with K = 48 and no overlap between
  * windows, so im2col is a cheap copy). Only cin = 3 was measured: more input channels
- * are left to im2col + SGEMM. */
+ * are left to im2col + SGEMM. NEON (AArch64) follows the same rule, unmeasured: no ARM
+ * hardware here, and qemu-user timings mean nothing. */
 bool dc_small_conv_pays(const dc_conv_shape *s)
 {
     const dc_simd_level level = dc_simd_active();
@@ -62,7 +64,7 @@ bool dc_small_conv_pays(const dc_conv_shape *s)
     const int k = s->kh, st = s->stride_h;
     if (!((k == 3 && (st == 1 || st == 2)) || (k == 7 && st == 2)))
         return false;
-    const int vlen = level == DC_SIMD_AVX512 ? 16 : 8;
+    const int vlen = level == DC_SIMD_AVX512 ? 16 : level == DC_SIMD_AVX2 ? 8 : 4;
     const int ow = dc_conv_out_w(s), halo = (k - 1) / st;
     if (dc_conv_out_h(s) < 1 || ow < vlen)
         return false;
@@ -90,6 +92,10 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
     default:
         break;
     }
+#elif defined(DC_HAVE_NEON_SIMD)
+    if (dc_simd_active() == DC_SIMD_NEON &&
+        dc_sc_range_neon(s, in, weight, bias, act, out, co_begin, co_end))
+        return;
 #endif
     const size_t taps = (size_t)s->cin * s->kh * s->kw, npix = (size_t)oh * ow;
     for (int co = co_begin; co < co_end; co++)

@@ -546,11 +546,16 @@ static const dc_act every_act[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_A
                                     DC_ACT_GELU };
 
 /* The vector levels a test runs under: each one this CPU has (dc_simd_force), so the
- * portable path, AVX2 and AVX-512 are all checked on an AVX-512 machine. */
-static const dc_simd_level all_levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512 };
+ * portable path, AVX2 and AVX-512 are all checked on an AVX-512 machine, the portable
+ * path and NEON on AArch64 (tools/cross-arm64.sh runs them under qemu-user). */
+static const dc_simd_level all_levels[] = { DC_SIMD_PORTABLE, DC_SIMD_AVX2, DC_SIMD_AVX512,
+                                            DC_SIMD_NEON };
 static const char *level_name(dc_simd_level l)
 {
-    return l == DC_SIMD_AVX512 ? "avx512" : l == DC_SIMD_AVX2 ? "avx2" : "portable";
+    return l == DC_SIMD_AVX512 ? "avx512"
+         : l == DC_SIMD_AVX2   ? "avx2"
+         : l == DC_SIMD_NEON   ? "neon"
+                               : "portable";
 }
 
 /* Runs dc_depthwise_conv2d on s under every level, act and bias/NULL, against naive_conv. */
@@ -739,24 +744,36 @@ START_TEST(test_simd_env)
     if (!(force && strcmp(force, "1") == 0))
         want = dc_simd_supported(DC_SIMD_AVX512) ? DC_SIMD_AVX512
              : dc_simd_supported(DC_SIMD_AVX2)   ? DC_SIMD_AVX2
+             : dc_simd_supported(DC_SIMD_NEON)   ? DC_SIMD_NEON
                                                  : DC_SIMD_PORTABLE;
     ck_assert_int_eq(dc_simd_active(), want);
 }
 END_TEST
 
-/* dc_simd_force switches levels; a level the CPU lacks is refused. */
+/* dc_simd_force switches levels; a level the CPU lacks is refused. x86-64 never has
+ * NEON, AArch64 always has it and never AVX2 or AVX-512. */
 START_TEST(test_simd_levels)
 {
     ck_assert(dc_simd_supported(DC_SIMD_PORTABLE));
-    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
-    ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
-    if (dc_simd_supported(DC_SIMD_AVX512)) {
-        ck_assert(dc_simd_force(DC_SIMD_AVX512));
-        ck_assert_int_eq(dc_simd_active(), DC_SIMD_AVX512);
-    } else {
-        ck_assert(!dc_simd_force(DC_SIMD_AVX512));
+#if defined(__x86_64__) || defined(__i386__)
+    ck_assert(!dc_simd_supported(DC_SIMD_NEON));
+#elif defined(__aarch64__)
+    ck_assert(dc_simd_supported(DC_SIMD_NEON));
+    ck_assert(!dc_simd_supported(DC_SIMD_AVX2));
+    ck_assert(!dc_simd_supported(DC_SIMD_AVX512));
+#endif
+    for (size_t l = 1; l < NELEM(all_levels); l++) {
+        ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
         ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+        if (dc_simd_supported(all_levels[l])) {
+            ck_assert(dc_simd_force(all_levels[l]));
+            ck_assert_int_eq(dc_simd_active(), all_levels[l]);
+        } else {
+            ck_assert(!dc_simd_force(all_levels[l]));
+            ck_assert_int_eq(dc_simd_active(), DC_SIMD_PORTABLE);
+        }
     }
+    ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
 }
 END_TEST
 
@@ -855,7 +872,9 @@ START_TEST(test_small_conv_pays)
     const dc_simd_level before = dc_simd_active();
     ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
     ck_assert(!dc_small_conv_pays(&mobilenet));
-    if (dc_simd_force(DC_SIMD_AVX512)) {
+    for (size_t l = 1; l < NELEM(all_levels); l++) {
+        if (!dc_simd_force(all_levels[l]))
+            continue;
         ck_assert(dc_small_conv_pays(&mobilenet));
         ck_assert(dc_small_conv_pays(&cifar));
         ck_assert(dc_small_conv_pays(&resnet));
