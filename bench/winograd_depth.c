@@ -104,10 +104,15 @@ int main(int argc, char **argv)
             }
             conv_relu_double(c, co, n, da, w, bias, db);
             c = co;
+            /* comparisons, not fmax: GCC 12's vectoriser crashes (internal compiler error
+             * in vect_transform_reduction) on these two fmax reductions for aarch64 */
             double err = 0.0, top = 0.0;
             for (int i = 0; i < c * n * n; i++) {
-                err = fmax(err, fabs(b[i] - db[i]));
-                top = fmax(top, fabs(db[i]));
+                const double e = fabs(b[i] - db[i]), d = fabs(db[i]);
+                if (e > err)
+                    err = e;
+                if (d > top)
+                    top = d;
             }
             printf("conv %2d  %3d x %2dx%-2d  %-8s  error %.2e  (max |out| %.3g)\n", l, c, n, n,
                    wino ? "winograd" : "im2col", err / fmax(1.0, top), top);
