@@ -179,11 +179,11 @@ cpu_family = 'aarch64'
 cpu = 'aarch64'
 endian = 'little'
 EOF
-if ! cmp -s "$CROSS_FILE.new" "$CROSS_FILE"; then
-  mv "$CROSS_FILE.new" "$CROSS_FILE"
-  rm -rf "$BUILD"   # a new cross file needs a fresh build directory
-else
-  rm -f "$CROSS_FILE.new"
+mv "$CROSS_FILE.new" "$CROSS_FILE"
+# a build directory configured with another cross file (an older version of this script,
+# another checkout sharing the cache) is made again
+if ! cmp -s "$CROSS_FILE" "$BUILD/cross-arm64.ini"; then
+  rm -rf "$BUILD"
 fi
 parity_opt=false
 [ -n "$PARITY" ] && parity_opt=true
@@ -194,6 +194,7 @@ if [ ! -e "$BUILD/build.ninja" ]; then
     -Dparity_tests=$parity_opt >"$CACHE/setup.log" 2>&1 ||
     die "meson setup failed; the last lines of $CACHE/setup.log:
 $(tail -15 "$CACHE/setup.log")"
+  cp "$CROSS_FILE" "$BUILD/cross-arm64.ini"
 else
   meson configure "$BUILD" -Dparity_tests=$parity_opt >/dev/null ||
     die "meson configure $BUILD -Dparity_tests=$parity_opt failed"
