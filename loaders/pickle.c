@@ -7,6 +7,7 @@
  * memo may share values and containers may be mutated after being memoised, as in Python.
  */
 #include "loaders/pickle.h"
+#include "loaders/readfile.h"
 #include "base/alloc.h"
 
 #include <errno.h>
@@ -1135,44 +1136,11 @@ dc_status dc_pickle_parse_profile(const uint8_t *buf, size_t n, const char *name
 dc_status dc_pickle_load(const char *path, size_t max_bytes, dc_pickle **out, dc_error *err)
 {
     *out = NULL;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t *buf = NULL;
-    size_t len = 0, cap = 0;
-    dc_status st = DC_OK;
-    for (;;) {
-        if (len == cap) {
-            if (cap >= max_bytes + 1) {
-                st = dc_fail(err, DC_ERR_FORMAT, "%s: larger than %zu bytes: not a CIFAR-10 "
-                             "pickle", path, max_bytes);
-                break;
-            }
-            size_t c = cap ? cap * 2 : 1 << 16;
-            if (c > max_bytes + 1)
-                c = max_bytes + 1;
-            uint8_t *p = dc_realloc(buf, c);
-            if (!p) {
-                st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-                break;
-            }
-            buf = p;
-            cap = c;
-        }
-        size_t got = fread(buf + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = dc_fail(err, DC_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (st == DC_OK && len > max_bytes)
-        st = dc_fail(err, DC_ERR_FORMAT, "%s: larger than %zu bytes: not a CIFAR-10 pickle",
-                     path, max_bytes);
+    uint8_t *buf;
+    size_t len;
+    dc_status st = dc_read_whole_file(path, max_bytes, "not a CIFAR-10 pickle", &buf, &len, err);
     if (st == DC_OK)
-        st = dc_pickle_parse(buf, len, path, out, err);
+        st = dc_pickle_parse(buf ? buf : (const uint8_t *)"", len, path, out, err);
     if (st != DC_OK) {
         free(buf);
         return st;

@@ -4,6 +4,7 @@
  * storage, and read tensors as float32 on demand.
  */
 #include "loaders/torch_checkpoint.h"
+#include "loaders/readfile.h"
 #include "base/alloc.h"
 #include "loaders/torch_legacy.h"
 #include "loaders/torch_zip.h"
@@ -275,61 +276,12 @@ dc_status dc_torch_checkpoint_open_buffer(const uint8_t *buf, size_t n, const ch
     return DC_OK;
 }
 
-/* Reads the whole file at path (at most max bytes) into *buf. */
-static dc_status dc_tc_read_file(const char *path, size_t max, uint8_t **buf, size_t *n,
-                                 dc_error *err)
-{
-    *buf = NULL;
-    *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return dc_fail(err, DC_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    uint8_t *p = NULL;
-    size_t len = 0, cap = 0;
-    dc_status st = DC_OK;
-    for (;;) {
-        if (len == cap) {
-            if (cap > max) {
-                st = dc_fail(err, DC_ERR_FORMAT, "%s: larger than %zu bytes", path, max);
-                break;
-            }
-            size_t c = cap ? cap * 2 : (size_t)1 << 20;
-            if (c > max + 1)
-                c = max + 1;
-            uint8_t *q = dc_realloc(p, c);
-            if (!q) {
-                st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory reading it", path);
-                break;
-            }
-            p = q;
-            cap = c;
-        }
-        size_t got = fread(p + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) {
-            if (ferror(f))
-                st = dc_fail(err, DC_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-            break;
-        }
-    }
-    fclose(f);
-    if (st == DC_OK && len > max)
-        st = dc_fail(err, DC_ERR_FORMAT, "%s: larger than %zu bytes", path, max);
-    if (st != DC_OK) {
-        free(p);
-        return st;
-    }
-    *buf = p;
-    *n = len;
-    return DC_OK;
-}
-
 dc_status dc_torch_checkpoint_open(const char *path, dc_torch_checkpoint **out, dc_error *err)
 {
     *out = NULL;
     uint8_t *buf;
     size_t n;
-    dc_status st = dc_tc_read_file(path, DC_TORCH_MAX_FILE, &buf, &n, err);
+    dc_status st = dc_read_whole_file(path, DC_TORCH_MAX_FILE, NULL, &buf, &n, err);
     if (st != DC_OK)
         return st;
     st = dc_torch_checkpoint_open_buffer(buf ? buf : (const uint8_t *)"", n, path, out, err);
