@@ -55,6 +55,10 @@ void cli_default_weights(const char *weights_dir, const char *dataset, const cha
  * Returns their number (1 or 2) and sets *explicit_dir. */
 int cli_weights_dirs(const char *weights_dir, char dirs[2][1024], bool *explicit_dir);
 
+/* True when path is a directory / a regular file (following links). */
+bool cli_is_dir(const char *path);
+bool cli_is_file(const char *path);
+
 /* $XDG_DATA_HOME/dualcnn, else ~/.local/share/dualcnn; false when neither can be named. */
 bool cli_xdg_weights_dir(char *buf, size_t cap);
 

@@ -156,18 +156,6 @@ static const dc_zoo_entry *resolve_name(const fetch_args *a, const char *name,
     return e;
 }
 
-static bool is_dir(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-static bool is_file(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
-}
-
 /* mkdir -p path. */
 static dc_status make_dirs(const char *path, dc_error *err)
 {
@@ -185,7 +173,7 @@ static dc_status make_dirs(const char *path, dc_error *err)
             *s = c;
         }
     }
-    return is_dir(path) ? DC_OK : dc_fail(err, DC_ERR_IO, "%s: not a directory", path);
+    return cli_is_dir(path) ? DC_OK : dc_fail(err, DC_ERR_IO, "%s: not a directory", path);
 }
 
 /* Gets the checkpoint of url into ckpt (see the top of the file); *downloaded tells
@@ -195,9 +183,9 @@ static dc_status get_checkpoint(const fetch_args *a, const char *url, const char
                                 dc_error *err)
 {
     *downloaded = false;
-    if (a->from && is_dir(a->from)) {
+    if (a->from && cli_is_dir(a->from)) {
         snprintf(ckpt, cap, "%s/%s", a->from, file);
-        return is_file(ckpt) ? DC_OK : dc_fail(err, DC_ERR_IO, "%s: not in the mirror %s",
+        return cli_is_file(ckpt) ? DC_OK : dc_fail(err, DC_ERR_IO, "%s: not in the mirror %s",
                                                ckpt, a->from);
     }
     char src[2048];
@@ -210,7 +198,7 @@ static dc_status get_checkpoint(const fetch_args *a, const char *url, const char
     }
     snprintf(ckpt, cap, "%s/%s", dir, file);
     *downloaded = true;
-    if (is_file(ckpt)) /* kept by an earlier --keep, or checked and not converted */
+    if (cli_is_file(ckpt)) /* kept by an earlier --keep, or checked and not converted */
         return DC_OK;
     if (!a->quiet)
         printf("downloading %s\n", src);
@@ -243,14 +231,14 @@ static int fetch_one(const fetch_args *a, const dc_zoo_entry *e, const char *dat
     char dir[2200], out[2400], ckpt[4400];
     snprintf(dir, sizeof dir, "%s/%s", wdir, dataset);
     snprintf(out, sizeof out, "%s/%s.h5", dir, e->name);
-    if (!a->force && is_file(out)) {
+    if (!a->force && cli_is_file(out)) {
         if (!a->quiet)
             printf("%s: %s is already there (--force fetches it again)\n", e->name, out);
         return CLI_OK;
     }
     const char *url = a->url ? a->url : e->weights_url;
     const char *file = cli_convert_basename(url);
-    bool made_dir = !is_dir(dir), downloaded = false;
+    bool made_dir = !cli_is_dir(dir), downloaded = false;
     dc_error err;
     int tensors = 0;
     dc_status st = make_dirs(dir, &err);

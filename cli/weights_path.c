@@ -9,13 +9,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static bool is_dir(const char *path)
+bool cli_is_dir(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-static bool is_file(const char *path)
+bool cli_is_file(const char *path)
 {
     struct stat st;
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -50,7 +50,7 @@ void cli_fetch_weights_dir(const char *weights_dir, char *buf, size_t cap)
     bool explicit_dir;
     int n = cli_weights_dirs(weights_dir, dirs, &explicit_dir);
     /* ./weights when it is there (a checkout), else the user's data directory */
-    snprintf(buf, cap, "%s", explicit_dir || n == 1 || is_dir(dirs[0]) ? dirs[0] : dirs[1]);
+    snprintf(buf, cap, "%s", explicit_dir || n == 1 || cli_is_dir(dirs[0]) ? dirs[0] : dirs[1]);
 }
 
 dc_status cli_find_weights(const char *weights_dir, const char *dataset, const char *arch,
@@ -61,7 +61,7 @@ dc_status cli_find_weights(const char *weights_dir, const char *dataset, const c
     int n = cli_weights_dirs(weights_dir, dirs, &explicit_dir);
     for (int i = 0; i < n; i++) {
         snprintf(tried[i], sizeof tried[i], "%s/%s/%s.h5", dirs[i], dataset, arch);
-        if (is_file(tried[i])) {
+        if (cli_is_file(tried[i])) {
             snprintf(buf, cap, "%s", tried[i]);
             return DC_OK;
         }
