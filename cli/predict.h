@@ -24,13 +24,14 @@ typedef struct {
     int batch;
     bool quiet;
     bool logits;
-    const char *limit_s, *skip_s, *batch_s, *threads_s; /* as given, checked by predict_options_valid */
+    /* as given, checked by predict_options_valid */
+    const char *limit_s, *skip_s, *batch_s, *threads_s;
 } predict_opts;
 
 /* The options predict, threshold and complementarity share, as a table for their
  * cli_spec (cli/argparse.h): -v/--valset (-f/--dataset-root), -D/--dataset, -t/--train,
- * --weights-dir, --skip, --limit, --cache-dir (--cache), --batch, --threads, -q/--quiet. Their ids start
- * at PREDICT_OPT_FIRST; a command's own ids stay below it. */
+ * --weights-dir, --skip, --limit, --cache-dir (--cache), --batch, --threads, -q/--quiet.
+ * Their ids start at PREDICT_OPT_FIRST; a command's own ids stay below it. */
 #define PREDICT_OPT_FIRST 100
 extern const cli_opt predict_shared_opts[];
 
@@ -56,9 +57,10 @@ dc_status predict_check(const predict_opts *o, const char *flag, const char *mod
 /* Predictions of model (an architecture name, may be NULL when weights is given) with
  * weights (a file, or NULL for the default). Prints where they came from on stderr unless
  * quiet, and a progress line (cli/progress.h) while the model runs. The cache file goes in
- * predict_cache_dir, created when missing. Once SIGINT or SIGTERM has arrived (cli_interrupted(), when the command installed
- * cli/interrupt.h's handler) the model stops after its current batch: out then holds the
- * samples done so far (out->n fewer than the split's) and nothing is cached. */
+ * predict_cache_dir, created when missing. Once SIGINT or SIGTERM has arrived
+ * (cli_interrupted(), when the command installed cli/interrupt.h's handler) the model stops
+ * after its current batch: out then holds the samples done so far (out->n fewer than the
+ * split's) and nothing is cached. */
 dc_status predict_get(const predict_opts *o, const char *model, const char *weights,
                       dc_predictions *out, dc_error *err);
 

@@ -688,7 +688,8 @@ static void shared_cols_task(void *ctx, int task, int thread)
     const dc_conv_shape *s = &job->nd->conv;
     int r0, r1;
     split_range(s->cin * s->kh * s->kw, job->parts, task, &r0, &r1);
-    dc_im2col_rows(s, node_data(job->net, job->rs, job->nd->inputs[0]), r0, r1, job->rs->shared_cols);
+    dc_im2col_rows(s, node_data(job->net, job->rs, job->nd->inputs[0]), r0, r1,
+                   job->rs->shared_cols);
 }
 
 /* Step 2: one block of output channels from the shared matrix. */
