@@ -213,6 +213,45 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace);
 
+/* ---- winograd F(2x2, 3x3) ----------------------------------------------------- */
+
+/* Winograd F(2x2, 3x3) on weights packed for our own product kernel (kernels/winograd2.c,
+ * docs/winograd.md): for stride-1 3x3 convs on small maps (at most 64 2x2 output tiles,
+ * i.e. up to 16x16 outputs) with weights too large to stay in the caches at small batches.
+ * 16 instead of 36 multiplies per 2x2 tile and channel pair; U is 16/9 the weights.
+ * Single-threaded and re-entrant: threads split the output channels. */
+
+/* true for 3x3, stride 1, groups 1, pad_h/pad_w <= 2, at most 64 tiles of 2x2 outputs. */
+bool dc_winograd2_applies(const dc_conv_shape *s);
+
+/* The rule, measured in whole nets (kernels/winograd2.c), for a net run at up to `batch`
+ * samples per pass, for convs F(4x4) does not take (dc_winograd_pays_in_batch). */
+bool dc_winograd2_pays(const dc_conv_shape *s, int batch);
+
+/* Number of 2x2 output tiles of one sample, ceil(oh/2) * ceil(ow/2). */
+int dc_winograd2_tiles(const dc_conv_shape *s);
+
+/* Output channels per block of packed U (16, 12, 8 or 6 by the tile count): channel ranges
+ * that start on a multiple of it compute each block once. */
+int dc_winograd2_rows(const dc_conv_shape *s);
+
+/* Floats of the packed weights (cout rounded up to whole blocks). */
+size_t dc_winograd2_weight_floats(const dc_conv_shape *s);
+
+/* weight [cout][cin][3][3] -> u [cout / R][16][cin][R] (R = dc_winograd2_rows), holding
+ * (G g G^T)[p / 4][p % 4] (computed in double, rounded once); rows past cout are zero. */
+void dc_winograd2_pack_weights(const dc_conv_shape *s, const float *weight, float *u);
+
+/* Scratch floats of one dc_winograd2_conv2d call. */
+size_t dc_winograd2_workspace_floats(const dc_conv_shape *s);
+
+/* One sample, output channels [co_begin, co_end) of out [cout][oh][ow]:
+ * out = act(conv + bias + residual) (bias, residual may be NULL; residual shaped like out).
+ * u from dc_winograd2_pack_weights; workspace of dc_winograd2_workspace_floats(s) floats. */
+void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                         const float *bias, const float *residual, dc_act act, float *out,
+                         int co_begin, int co_end, float *workspace);
+
 /* ---- skinny GEMM ----------------------------------------------------------- */
 
 /* GEMMs with at most DC_SKINNY_MAX_COLS columns and at least DC_SKINNY_MIN_K inner terms go

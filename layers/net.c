@@ -204,6 +204,14 @@ static void choose_winograd(dc_net *net, int max_batch)
             continue;
         /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
         const dc_conv_shape g = group_shape(&nd->conv);
+        if (nd->conv.groups == 1 && !dc_winograd_pays_in_batch(&g, max_batch) &&
+            dc_winograd2_pays(&g, max_batch)) {
+            nd->winograd = dc_malloc(dc_winograd2_weight_floats(&g) * sizeof(float));
+            if (nd->winograd)
+                dc_winograd2_pack_weights(&g, nd->weight, nd->winograd);
+            nd->winograd2 = nd->winograd != NULL;
+            continue;
+        }
         if (!dc_winograd_pays_in_batch(&g, max_batch))
             continue;
         const size_t per_group = dc_winograd_weight_floats(&g);
@@ -230,6 +238,8 @@ static size_t node_workspace_floats(const dc_node *nd, int max_batch)
 {
     switch (nd->op) {
     case DC_OP_CONV: {
+        if (nd->winograd2)
+            return dc_winograd2_workspace_floats(&nd->conv);
         if (nd->winograd) {
             const dc_conv_shape g = group_shape(&nd->conv);
             return dc_winograd_workspace_floats(&g, dc_winograd_tiles(&g));
@@ -489,6 +499,32 @@ static int plan_winograd(node_job *job, int threads)
     return units * job->ptiles * job->co_blocks;
 }
 
+/* Winograd F(2x2) conv task: (sample, output-channel block); every task transforms the
+ * sample's input itself (a small cost next to streaming its block of U). */
+static void winograd2_task(const node_job *job, int task, float *scratch)
+{
+    const dc_node *nd = job->nd;
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, nd->conv.cout, &co0, &co1);
+    const conv_io io = conv_io_at(job, task / job->co_blocks);
+    dc_winograd2_conv2d(&nd->conv, io.in, nd->winograd, nd->bias, io.res, nd->act, io.out,
+                        co0, co1, scratch);
+}
+
+/* Plans a Winograd F(2x2) conv: output-channel blocks, whole blocks of packed U each (so no
+ * block is computed twice), about two per thread when the batch does not supply them. */
+static int plan_winograd2(node_job *job, int threads)
+{
+    const int rows = dc_winograd2_rows(&job->nd->conv), cout = job->nd->conv.cout;
+    const int blocks = (cout + rows - 1) / rows;
+    int want = threads > 1 ? (2 * threads + job->n - 1) / job->n : 1;
+    want = want < blocks ? want : blocks;
+    const int per = (blocks + want - 1) / want; /* U blocks per task */
+    job->co_block = per * rows;
+    job->co_blocks = (cout + job->co_block - 1) / job->co_block;
+    return job->n * job->co_blocks;
+}
+
 /* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
 static void small_conv_task(const node_job *job, int task)
 {
@@ -513,6 +549,10 @@ static void conv_task(const node_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->nd;
     const dc_conv_shape *s = &nd->conv;
+    if (nd->winograd2) {
+        winograd2_task(job, task, scratch);
+        return;
+    }
     if (nd->winograd) {
         winograd_task(job, task, scratch);
         return;
@@ -735,7 +775,9 @@ static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool
     case DC_OP_COUNT:
         return;
     case DC_OP_CONV:
-        if (nd->winograd) {
+        if (nd->winograd2) {
+            tasks = plan_winograd2(&job, threads);
+        } else if (nd->winograd) {
             tasks = plan_winograd(&job, threads);
         } else if (uses_small_conv(nd)) {
             /* output-channel blocks of at least 8 (the kernel's register block) */

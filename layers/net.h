@@ -61,8 +61,10 @@ typedef struct {
     dc_act gate;             /* DC_OP_SE: the gate's activation (sigmoid, hardsigmoid) */
     dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
     bool residual;        /* DC_OP_CONV: inputs[1] is added before act (a fused add) */
-    float *winograd;      /* DC_OP_CONV run by Winograd F(4x4,3x3): its transformed weights
-                             (dc_winograd_transform_weights, owned), set by dc_net_plan */
+    float *winograd;      /* DC_OP_CONV run by Winograd: its transformed weights (owned),
+                             set by dc_net_plan, of F(4x4,3x3) (dc_winograd_transform_weights)
+                             or, when winograd2, of F(2x2,3x3) (dc_winograd2_pack_weights) */
+    bool winograd2;       /* the F(2x2,3x3) kernel (kernels/winograd2.c) */
     int in_features;      /* DC_OP_LINEAR */
 
     /* pooling */

@@ -407,13 +407,24 @@ END_TEST
 
 START_TEST(test_net_same_on_any_thread_count)
 {
-    static const char *archs[] = { "resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5",
-                                   "vgg11_bn" }; /* Winograd, fused residuals, depthwise */
-    const char *arch = archs[_i];
-    const int batch = 9; /* at 1 thread, small maps run several samples per GEMM */
+    /* Winograd, fused residuals, depthwise; at batch 9 and 1 thread, small maps run
+     * several samples per GEMM; planned for batches under 8, repvgg_a0's 8x8 convs of
+     * 96-192 channels run Winograd F(2x2) split by output-channel blocks */
+    static const struct { const char *arch; int batch; } cases[] = {
+        { "resnet20", 9 }, { "mobilenetv2_x0_5", 9 }, { "shufflenetv2_x0_5", 9 },
+        { "vgg11_bn", 9 }, { "repvgg_a0", 3 },
+    };
+    const char *arch = cases[_i].arch;
+    const int batch = cases[_i].batch;
     dc_net *net;
     dc_error err;
     ck_assert_msg(dc_net_build_random(arch, 10, 7, batch, &net, &err) == DC_OK, "%s", err.msg);
+    if (batch < 8) { /* the F(2x2) path is what this case is for */
+        int f2 = 0;
+        for (int i = 0; i < net->n_nodes; i++)
+            f2 += net->nodes[i].winograd2;
+        ck_assert_msg(f2 > 0, "%s at batch %d: no conv runs Winograd F(2x2)", arch, batch);
+    }
     dc_net_info info = dc_net_get_info(net);
     size_t n_in = (size_t)batch * info.in_c * info.in_h * info.in_w;
     size_t n_out = (size_t)batch * info.num_classes;
@@ -533,7 +544,7 @@ static Suite *threads_suite(void)
     suite_add_tcase(s, t);
     t = tcase_create("nets");
     tcase_set_timeout(t, 240);
-    tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 4);
+    tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 5);
     suite_add_tcase(s, t);
     return s;
 }

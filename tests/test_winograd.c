@@ -458,6 +458,129 @@ START_TEST(test_error_realistic)
 }
 END_TEST
 
+/* ---- F(2x2, 3x3) on packed weights (kernels/winograd2.c) ---------------- */
+
+/* Awkward shapes for the F(2x2) kernel: every register block (1 to 4 vectors of tiles:
+ * R = 16, 12, 8, 6 rows), cout not a multiple of R, odd maps (a clipped last tile), pad
+ * 0/1/2, padding wider than the image, 1x1 maps, cin 1 and odd. */
+static const dc_conv_shape cases2[] = {
+    { 1, 1, 1, 1, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 map, 1 tile */
+    { 3, 1, 1, 17, 3, 3, 1, 1, 2, 2, 1 },     /* padding wider than the image: 3x3 out */
+    { 5, 7, 7, 33, 3, 3, 1, 1, 1, 1, 1 },     /* 7x7: 16 tiles, R 16, cout 2 blocks + 1 */
+    { 16, 14, 14, 29, 3, 3, 1, 1, 1, 1, 1 },  /* 14x14: 49 tiles, 4 vectors, R 6 */
+    { 7, 11, 9, 13, 3, 3, 1, 1, 1, 1, 1 },    /* 11x9: 6 x 5 tiles, 2 vectors, R 12 */
+    { 9, 10, 13, 19, 3, 3, 1, 1, 1, 2, 1 },   /* 10x15 out: 5 x 8 = 40 tiles, 3 vectors */
+    { 17, 16, 16, 7, 3, 3, 1, 1, 1, 1, 1 },   /* 16x16: 64 tiles, the largest */
+    { 4, 9, 9, 5, 3, 3, 1, 1, 0, 0, 1 },      /* pad 0: 7x7 out */
+    { 3, 4, 4, 40, 3, 3, 1, 1, 1, 1, 1 },     /* 4x4: 4 tiles */
+    { 2, 2, 2, 3, 3, 3, 1, 1, 1, 1, 1 },      /* 2x2: 1 tile */
+    { 1, 13, 3, 2, 3, 3, 1, 1, 2, 0, 1 },     /* tall: 15x1 out */
+};
+
+/* Against the twin for every activation, with and without bias and a residual; the
+ * output channels in uneven ranges (not on block bounds) assemble the whole call exactly,
+ * and each range writes only its channels. */
+START_TEST(test_f2_against_twin)
+{
+    const dc_conv_shape *s = &cases2[_i];
+    ck_assert(dc_winograd2_applies(s));
+    const int oh = twin_out(s->h, s->pad_h), ow = twin_out(s->w, s->pad_w);
+    ck_assert_int_eq(dc_winograd2_tiles(s), ((oh + 1) / 2) * ((ow + 1) / 2));
+    const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
+    const size_t n_u = dc_winograd2_weight_floats(s), n_ws = dc_winograd2_workspace_floats(s);
+    ck_assert_uint_ge(n_u, (size_t)16 * s->cout * s->cin);
+    fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
+    float *w = buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *res = buf_random(n_out, &r, -1.0f, 1.0f);
+    float *u = buf_new(n_u);
+    double *want = malloc(n_out * sizeof(double));
+    dc_winograd2_pack_weights(s, w, u);
+    check_guard(u, n_u, "u");
+    for (size_t a = 0; a < NELEM(acts); a++)
+        for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + residual */
+            const float *bias = variant ? b : NULL, *resid = variant == 2 ? res : NULL;
+            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            char what[96];
+            snprintf(what, sizeof what, "f2 case %d act %d variant %d", _i, (int)acts[a],
+                     variant);
+            twin_conv(s, in, w, bias, DC_ACT_NONE, want);
+            for (size_t i = 0; i < n_out; i++)
+                want[i] = twin_act(acts[a], want[i] + (resid ? resid[i] : 0.0));
+            dc_winograd2_conv2d(s, in, u, bias, resid, acts[a], out, 0, s->cout, ws);
+            check_close(out, want, n_out, what);
+            check_guard(out, n_out, what);
+            check_guard(ws, n_ws, what);
+            free(out), free(ws);
+        }
+    /* uneven channel ranges, each with its own workspace */
+    float *whole = buf_new(n_out), *parts = buf_new(n_out), *ws = buf_new(n_ws);
+    dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
+    int cut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < n_out; i++)
+            parts[i] = (int)(i / plane) >= cut[k] && (int)(i / plane) < cut[k + 1]
+                           ? SENTINEL : parts[i];
+        dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
+        for (size_t i = (size_t)cut[k + 1] * plane; i < n_out; i++)
+            ck_assert_msg(parts[i] == SENTINEL, "range [%d, %d) wrote channel %zu", cut[k],
+                          cut[k + 1], i / plane);
+    }
+    ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
+                  "channel ranges differ from one whole call");
+    check_guard(ws, n_ws, "ws");
+    free(whole), free(parts), free(ws);
+    free(in), free(w), free(b), free(res), free(u), free(want);
+}
+END_TEST
+
+/* As test_error_realistic, for F(2x2): cin 512 on a 7x7 map, Kaiming-scale weights. */
+START_TEST(test_f2_error_realistic)
+{
+    const dc_conv_shape s = conv3x3(512, 7, 7, 20, 1, 1);
+    const size_t n_out = 20u * 7 * 7, n_w = 20u * 512 * 9;
+    fx_rng r = fx_rng_seed(2025);
+    const float a = (float)sqrt(3.0 * 2.0 / (9.0 * 512));
+    float *in = buf_random(512u * 7 * 7, &r, 0.0f, 2.0f);
+    float *w = buf_random(n_w, &r, -a, a);
+    float *u = buf_new(dc_winograd2_weight_floats(&s)), *out = buf_new(n_out);
+    float *ws = buf_new(dc_winograd2_workspace_floats(&s));
+    double *want = malloc(n_out * sizeof(double));
+    dc_winograd2_pack_weights(&s, w, u);
+    dc_winograd2_conv2d(&s, in, u, NULL, NULL, DC_ACT_NONE, out, 0, 20, ws);
+    twin_conv(&s, in, w, NULL, DC_ACT_NONE, want);
+    double err = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n_out; i++) {
+        const double e = fabs(out[i] - want[i]), m = fabs(want[i]);
+        if (e > err)
+            err = e;
+        if (m > scale)
+            scale = m;
+    }
+    ck_assert_msg(scale > 0.5, "outputs too small to mean anything (%g)", scale);
+    ck_assert_msg(err <= 1e-5 * scale, "max error %.3g, max |out| %.3g", err, scale);
+    free(in), free(w), free(u), free(out), free(ws), free(want);
+}
+END_TEST
+
+START_TEST(test_f2_applies)
+{
+    dc_conv_shape s = conv3x3(64, 16, 16, 64, 1, 1);
+    ck_assert(dc_winograd2_applies(&s));   /* 64 tiles */
+    s.h = s.w = 17;
+    ck_assert(!dc_winograd2_applies(&s));  /* 81 tiles */
+    s = conv3x3(64, 14, 14, 64, 1, 1);
+    s.stride_h = s.stride_w = 2;
+    ck_assert(!dc_winograd2_applies(&s));
+    s = conv3x3(64, 14, 14, 64, 1, 1);
+    s.groups = 2;
+    ck_assert(!dc_winograd2_applies(&s));
+    s = conv3x3(64, 14, 14, 64, 3, 3);
+    ck_assert(!dc_winograd2_applies(&s));
+}
+END_TEST
+
 static Suite *winograd_suite(void)
 {
     Suite *s = suite_create("winograd");
@@ -473,6 +596,12 @@ static Suite *winograd_suite(void)
     tcase_add_loop_test(t, test_ranges_assemble, 0, (int)NELEM(range_cases));
     tcase_add_test(t, test_error_realistic);
     tcase_add_test(t, test_concurrent_ranges);
+    suite_add_tcase(s, t);
+
+    t = tcase_create("f2x2");
+    tcase_add_test(t, test_f2_applies);
+    tcase_add_loop_test(t, test_f2_against_twin, 0, (int)NELEM(cases2));
+    tcase_add_test(t, test_f2_error_realistic);
     suite_add_tcase(s, t);
     return s;
 }

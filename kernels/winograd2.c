@@ -1,0 +1,335 @@
+/*
+ * winograd2.c — stride-1 3x3 convolution of one sample by Winograd F(2x2, 3x3) (Lavin &
+ * Gray, CVPR 2016), for the convs where F(4x4, 3x3) (winograd.c) does not pay at small
+ * batches: maps of 16x16 outputs or fewer with many channels, whose weights are too large
+ * to stay in the caches from one pass to the next (resnet34's 256x256@14 and 512x512@7).
+ *
+ * Such a conv is bound by reading its weights, not by its multiplications: im2col + SGEMM
+ * re-packs the 9 cin cout weights on every call and its GEMM has only 49 to 196 columns.
+ * F(2x2, 3x3) computes each 2x2 output tile from the 4x4 input patch d around it:
+ *
+ *   Y = A^T [ sum_ci (G g G^T) .* (B^T d B) ] A
+ *
+ *         | 1  0 -1  0 |        |  1    0    0  |
+ *   B^T = | 0  1  1  0 |    G = | 1/2  1/2  1/2 |    A^T = | 1  1  1  0 |
+ *         | 0 -1  1  0 |        | 1/2 -1/2  1/2 |          | 0  1 -1 -1 |
+ *         | 0  1  0 -1 |        |  0    0    1  |
+ *
+ * 16 multiplies per tile and channel pair instead of 36 (2.25x fewer), with transformed
+ * weights U = G g G^T only 16/9 the size of the weights (F(4x4) needs 4x), and transforms
+ * of additions only (B and A hold 0 and +-1: no rounding beyond the sums').
+ *
+ * The 16 products M[p] = U[p] (cout x cin) V[p] (cin x tiles) run on our own kernel, not
+ * SGEMM: U is packed once at load in the order the kernel reads it, so every pass streams
+ * it from memory exactly once, front to back, with nothing re-packed:
+ *
+ *   u [cout / R blocks][16 positions p][cin][R rows]      (rows past cout are zero)
+ *
+ * For one block of R output channels and one position p the kernel keeps R x NV vectors
+ * of 16 tiles in registers (NV = tiles / 16, rounded up; R x NV = 16 to 24 accumulators)
+ * and, for each input channel, loads NV vectors of V[p][ci][...] and broadcasts R weights.
+ * V, [16][cin][tiles rounded up to 16], is made once per call and read from L2.
+ * The output transform of a block follows its 16 products while they are in L1.
+ *
+ * Written with GCC/Clang vector extensions (16 floats: one AVX-512 register, two AVX2,
+ * four SSE/NEON), as kernels/gemm_skinny.c.
+ */
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "epilogue.h"
+
+/* acc += w * b as one fused multiply-add (C11 mode forbids the contraction by default);
+ * the tests' tolerance covers the different rounding. */
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+enum { W2_POS = 16, W2_LANES = 16, W2_MAX_VECS = 4 };
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
+#define STORE16(p, v) memcpy((p), &(v), sizeof(v))
+
+static int half_up(int n)
+{
+    return (n + 1) / 2;
+}
+
+bool dc_winograd2_applies(const dc_conv_shape *s)
+{
+    return s->kh == 3 && s->kw == 3 && s->stride_h == 1 && s->stride_w == 1 &&
+           s->groups == 1 && s->pad_h >= 0 && s->pad_h <= 2 && s->pad_w >= 0 &&
+           s->pad_w <= 2 && s->cin > 0 && s->cout > 0 && dc_conv_out_h(s) > 0 &&
+           dc_conv_out_w(s) > 0 && dc_winograd2_tiles(s) <= W2_LANES * W2_MAX_VECS;
+}
+
+bool dc_winograd2_pays(const dc_conv_shape *s, int batch)
+{
+    const char *env = getenv("DC_WINOGRAD2"); /* measuring: 0 off, 1 on */
+    if (env && *env == '0')
+        return false;
+    return dc_winograd2_applies(s) && s->cin >= 16 && batch < 8 && dc_winograd2_tiles(s) >= 16;
+}
+
+int dc_winograd2_tiles(const dc_conv_shape *s)
+{
+    return half_up(dc_conv_out_h(s)) * half_up(dc_conv_out_w(s));
+}
+
+/* Vectors of 16 tiles the kernel keeps per output row. */
+static int vectors(const dc_conv_shape *s)
+{
+    return (dc_winograd2_tiles(s) + W2_LANES - 1) / W2_LANES;
+}
+
+int dc_winograd2_rows(const dc_conv_shape *s)
+{
+    switch (vectors(s)) {
+    case 1: return 16;
+    case 2: return 12;
+    case 3: return 8;
+    default: return 6;
+    }
+}
+
+static int blocks(const dc_conv_shape *s)
+{
+    const int r = dc_winograd2_rows(s);
+    return (s->cout + r - 1) / r;
+}
+
+size_t dc_winograd2_weight_floats(const dc_conv_shape *s)
+{
+    return (size_t)blocks(s) * dc_winograd2_rows(s) * W2_POS * (size_t)s->cin;
+}
+
+/* G of F(2x2, 3x3), rows 0..3 (see the comment at the top). */
+static const double w2_g[4][3] = {
+    { 1.0, 0.0, 0.0 },
+    { 0.5, 0.5, 0.5 },
+    { 0.5, -0.5, 0.5 },
+    { 0.0, 0.0, 1.0 },
+};
+
+void dc_winograd2_pack_weights(const dc_conv_shape *s, const float *weight, float *u)
+{
+    const int rows = dc_winograd2_rows(s);
+    memset(u, 0, dc_winograd2_weight_floats(s) * sizeof(float));
+    for (int co = 0; co < s->cout; co++) {
+        float *blk = u + (size_t)(co / rows) * rows * W2_POS * s->cin;
+        for (int ci = 0; ci < s->cin; ci++) {
+            const float *g = weight + ((size_t)co * s->cin + ci) * 9;
+            double gt[4][3]; /* G g */
+            for (int i = 0; i < 4; i++)
+                for (int c = 0; c < 3; c++)
+                    gt[i][c] = w2_g[i][0] * g[c] + w2_g[i][1] * g[3 + c] +
+                               w2_g[i][2] * g[6 + c];
+            for (int i = 0; i < 4; i++)
+                for (int j = 0; j < 4; j++) {
+                    double v = gt[i][0] * w2_g[j][0] + gt[i][1] * w2_g[j][1] +
+                               gt[i][2] * w2_g[j][2]; /* (G g G^T)[i][j] */
+                    blk[((size_t)(i * 4 + j) * s->cin + ci) * rows + co % rows] = (float)v;
+                }
+        }
+    }
+}
+
+/* Tiles per V row: the tile count rounded up to whole vectors. */
+static size_t tile_stride(const dc_conv_shape *s)
+{
+    return (size_t)vectors(s) * W2_LANES;
+}
+
+/* Floats of the padded input rows and their column transforms (see input_transform). */
+static size_t row_scratch_floats(const dc_conv_shape *s)
+{
+    const size_t wp = 2 * (size_t)half_up(dc_conv_out_w(s)) + 2;
+    return 8 * wp;
+}
+
+size_t dc_winograd2_workspace_floats(const dc_conv_shape *s)
+{
+    const size_t tp = tile_stride(s);
+    return (size_t)W2_POS * s->cin * tp                        /* V */
+           + (size_t)W2_POS * dc_winograd2_rows(s) * tp        /* M of one block */
+           + 4 * tp                                            /* Y of one channel */
+           + row_scratch_floats(s);
+}
+
+/* V[p][ci][t] = (B^T d B)[p / 4][p % 4] for every input channel and tile t (row-major
+ * tiles, ty * tiles_x + tx); the slots past the last tile are zero. One tile row at a
+ * time: its 4 input rows (zero-padded, column c = input column c - pad_w) are combined
+ * down the columns (B^T d), then across them in steps of 2 (. B). */
+static void input_transform(const dc_conv_shape *s, const float *in, float *v,
+                            float *scratch)
+{
+    const int tiles_x = half_up(dc_conv_out_w(s)), tiles_y = half_up(dc_conv_out_h(s));
+    const size_t tp = tile_stride(s), wp = 2 * (size_t)tiles_x + 2;
+    float *r[4], *t[4];
+    for (int k = 0; k < 4; k++) {
+        r[k] = scratch + k * wp;
+        t[k] = scratch + (4 + k) * wp;
+    }
+    const int tiles = tiles_x * tiles_y;
+    for (int ci = 0; ci < s->cin; ci++) {
+        const float *plane = in + (size_t)ci * s->h * s->w;
+        for (int ty = 0; ty < tiles_y; ty++) {
+            for (int k = 0; k < 4; k++) {
+                const int iy = 2 * ty - s->pad_h + k;
+                memset(r[k], 0, wp * sizeof(float));
+                if (iy < 0 || iy >= s->h)
+                    continue;
+                const int x0 = s->pad_w; /* padded column of input column 0 */
+                const int n = s->w < (int)wp - x0 ? s->w : (int)wp - x0;
+                memcpy(r[k] + x0, plane + (size_t)iy * s->w, (size_t)n * sizeof(float));
+            }
+            for (size_t c = 0; c < wp; c++) { /* B^T d, down the columns */
+                t[0][c] = r[0][c] - r[2][c];
+                t[1][c] = r[1][c] + r[2][c];
+                t[2][c] = r[2][c] - r[1][c];
+                t[3][c] = r[1][c] - r[3][c];
+            }
+            for (int i = 0; i < 4; i++) { /* (B^T d) B, across, tile tx at column 2 tx */
+                const float *ti = t[i];
+                float *v0 = v + ((size_t)(i * 4) * s->cin + ci) * tp + (size_t)ty * tiles_x;
+                float *v1 = v0 + (size_t)s->cin * tp, *v2 = v1 + (size_t)s->cin * tp;
+                float *v3 = v2 + (size_t)s->cin * tp;
+                for (int tx = 0; tx < tiles_x; tx++) {
+                    const float d0 = ti[2 * tx], d1 = ti[2 * tx + 1];
+                    const float d2 = ti[2 * tx + 2], d3 = ti[2 * tx + 3];
+                    v0[tx] = d0 - d2;
+                    v1[tx] = d1 + d2;
+                    v2[tx] = d2 - d1;
+                    v3[tx] = d1 - d3;
+                }
+            }
+        }
+        for (int p = 0; p < W2_POS; p++) /* the padding slots */
+            memset(v + ((size_t)p * s->cin + ci) * tp + tiles, 0,
+                   (tp - (size_t)tiles) * sizeof(float));
+    }
+}
+
+/* m[r][t] = sum_ci u[ci][r] v[ci][t] for r < R, t < 16 NV: one position's product for one
+ * block of R output channels. R and NV are constants at every call (block_product), so
+ * the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void
+product(int R, int NV, int cin, const float *restrict u, const float *restrict v, size_t tp,
+        float *restrict m)
+{
+    v16 acc[16][W2_MAX_VECS];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            acc[r][q] = (v16){ 0 };
+    for (int ci = 0; ci < cin; ci++) {
+        v16 b[W2_MAX_VECS];
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            LOAD16(b[q], v + (size_t)ci * tp + (size_t)q * W2_LANES);
+        const float *ur = u + (size_t)ci * R;
+#pragma GCC unroll 16
+        for (int r = 0; r < R; r++) {
+            const float w = ur[r];
+#pragma GCC unroll 4
+            for (int q = 0; q < NV; q++)
+                acc[r][q] += w * b[q];
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            STORE16(m + (size_t)r * tp + (size_t)q * W2_LANES, acc[r][q]);
+}
+
+/* The 16 products of one block: m [16][R][tp]. */
+static void block_products(const dc_conv_shape *s, const float *ublk, const float *v,
+                           float *m)
+{
+    const int cin = s->cin, R = dc_winograd2_rows(s);
+    const size_t tp = tile_stride(s), v_plane = (size_t)cin * tp;
+    for (int p = 0; p < W2_POS; p++) {
+        const float *up = ublk + (size_t)p * cin * R;
+        const float *vp = v + (size_t)p * v_plane;
+        float *mp = m + (size_t)p * R * tp;
+        switch (vectors(s)) {
+        case 1: product(16, 1, cin, up, vp, tp, mp); break;
+        case 2: product(12, 2, cin, up, vp, tp, mp); break;
+        case 3: product(8, 3, cin, up, vp, tp, mp); break;
+        default: product(6, 4, cin, up, vp, tp, mp); break;
+        }
+    }
+}
+
+/* Output channel co from row r of a block's products: Y = A^T M A for every tile, then
+ * the 2x2 tiles written into out_plane (clipped at the edges), + residual, + bias, act. */
+static void output_transform(const dc_conv_shape *s, const float *m, int r, float bias,
+                             const float *res_plane, dc_act act, float *out_plane, float *y)
+{
+    const int R = dc_winograd2_rows(s), oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const int tiles_x = half_up(ow), tiles = tiles_x * half_up(oh);
+    const size_t tp = tile_stride(s);
+    const float *mp[W2_POS];
+    for (int p = 0; p < W2_POS; p++)
+        mp[p] = m + ((size_t)p * R + r) * tp;
+    float *y00 = y, *y01 = y + tp, *y10 = y + 2 * tp, *y11 = y + 3 * tp;
+    for (int t = 0; t < tiles; t++) {
+        float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
+        for (int j = 0; j < 4; j++) {
+            s0[j] = mp[j][t] + mp[4 + j][t] + mp[8 + j][t];
+            s1[j] = mp[4 + j][t] - mp[8 + j][t] - mp[12 + j][t];
+        }
+        y00[t] = s0[0] + s0[1] + s0[2]; /* (A^T M) A */
+        y01[t] = s0[1] - s0[2] - s0[3];
+        y10[t] = s1[0] + s1[1] + s1[2];
+        y11[t] = s1[1] - s1[2] - s1[3];
+    }
+    for (int oy = 0; oy < oh; oy++) {
+        const int ty = oy / 2;
+        const float *ya = oy % 2 ? y10 : y00, *yb = oy % 2 ? y11 : y01;
+        float *row = out_plane + (size_t)oy * ow;
+        for (int ox = 0; ox < ow; ox++)
+            row[ox] = (ox % 2 ? yb : ya)[ty * tiles_x + ox / 2];
+        if (res_plane) {
+            const float *res = res_plane + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++)
+                row[ox] += res[ox];
+        }
+        dc_bias_act_row(row, (size_t)ow, bias, act);
+    }
+}
+
+void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                         const float *bias, const float *residual, dc_act act, float *out,
+                         int co_begin, int co_end, float *workspace)
+{
+    if (co_end <= co_begin)
+        return;
+    const int R = dc_winograd2_rows(s);
+    const size_t tp = tile_stride(s);
+    const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
+    float *v = workspace;                                   /* [16][cin][tp] */
+    float *m = v + (size_t)W2_POS * s->cin * tp;            /* [16][R][tp] */
+    float *y = m + (size_t)W2_POS * R * tp;                 /* [4][tp] */
+    float *rows = y + 4 * tp;
+    input_transform(s, in, v, rows);
+    for (int b = co_begin / R; b * R < co_end; b++) {
+        block_products(s, u + (size_t)b * R * W2_POS * s->cin, v, m);
+        for (int r = 0; r < R; r++) {
+            const int co = b * R + r;
+            if (co < co_begin || co >= co_end)
+                continue;
+            output_transform(s, m, r, bias ? bias[co] : 0.0f,
+                             residual ? residual + (size_t)co * out_plane : NULL, act,
+                             out + (size_t)co * out_plane, y);
+        }
+    }
+}
