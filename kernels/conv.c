@@ -136,6 +136,13 @@ static void im2col_ld(const float *in, int c, int h, int w, int kh, int kw, int 
                    p1, col, ld);
 }
 
+void dc_im2col_ld(const dc_conv_shape *s, const float *in, int p0, int p1, float *col,
+                  size_t ld)
+{
+    im2col_ld(in, s->cin, s->h, s->w, s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h,
+              s->pad_w, p0, p1, col, ld);
+}
+
 void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col)
 {
@@ -206,16 +213,6 @@ static void conv_gemm(int rows, int cols, int k, const float *w, const float *b,
                 0.0f, c, ldc);
 }
 
-/* x[i] = act(x[i] + bias + res[i]): the epilogue of a conv fused with the residual add
- * that follows it (torchvision's BasicBlock: out += identity; relu(out)). */
-static void bias_residual_act_row(float *restrict x, const float *restrict res, size_t n,
-                                  float bias, dc_act act)
-{
-    for (size_t i = 0; i < n; i++)
-        x[i] += bias + res[i];
-    dc_bias_act_row(x, n, 0.0f, act);
-}
-
 static void tile_gemm_epilogue(const dc_conv_shape *s, const float *b, int ldb,
                                const float *weight, const float *bias, const float *residual,
                                dc_act act, float *out, int group, int p0, int p1, int co0,
@@ -272,7 +269,7 @@ static void tile_gemm_epilogue(const dc_conv_shape *s, const float *b, int ldb,
         float *row = c + (size_t)r * npix;
         const float bv = bias ? bias[co_first + r] : 0.0f;
         if (residual)
-            bias_residual_act_row(row, residual + (size_t)(co_first + r) * npix + p0,
+            dc_bias_residual_act_row(row, residual + (size_t)(co_first + r) * npix + p0,
                                   (size_t)cols, bv, act);
         else if (bias || act != DC_ACT_NONE)
             dc_bias_act_row(row, (size_t)cols, bv, act);
@@ -353,7 +350,7 @@ void dc_conv2d_samples(const dc_conv_shape *s, int samples, const float *in,
             memcpy(dst, acc + (size_t)r * cols + (size_t)j * npix, (size_t)npix * sizeof *dst);
             const float bv = bias ? bias[co_first + r] : 0.0f;
             if (residual)
-                bias_residual_act_row(dst, residual + at, (size_t)npix, bv, act);
+                dc_bias_residual_act_row(dst, residual + at, (size_t)npix, bv, act);
             else if (bias || act != DC_ACT_NONE)
                 dc_bias_act_row(dst, (size_t)npix, bv, act);
         }

@@ -114,6 +114,16 @@ static inline void dc_bias_act_row(float *restrict x, size_t n, float bias, dc_a
     }
 }
 
+/* x[i] = act(x[i] + bias + res[i]): the epilogue of a conv fused with the residual add
+ * that follows it (torchvision's BasicBlock: out += identity; relu(out)). */
+static inline void dc_bias_residual_act_row(float *restrict x, const float *restrict res,
+                                            size_t n, float bias, dc_act act)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] += bias + res[i];
+    dc_bias_act_row(x, n, 0.0f, act);
+}
+
 /* x[i] = act(x[i] + bias[i]) for i in [0, n): a row of torch.nn.Linear's output, where
  * the bias varies along the row. */
 static inline void dc_bias_vec_act_row(float *restrict x, const float *restrict bias,

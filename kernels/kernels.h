@@ -155,6 +155,11 @@ bool dc_simd_force(dc_simd_level level);
 void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                int stride_w, int pad_h, int pad_w, float *col);
 
+/* im2col of a whole (ungrouped) conv s for output pixels [p0, p1): col [cin*kh*kw][ld],
+ * ld >= p1 - p0 (the columns past p1 - p0 are left as they are). */
+void dc_im2col_ld(const dc_conv_shape *s, const float *in, int p0, int p1, float *col,
+                  size_t ld);
+
 /* dc_im2col for output pixels [p0, p1) only: col [c*kh*kw][p1 - p0]. */
 void dc_im2col_range(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                      int stride_w, int pad_h, int pad_w, int p0, int p1, float *col);
@@ -212,6 +217,57 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                  const float *bias, const float *residual, dc_act act,
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace);
+
+/* ---- GEMM on A packed at load ---------------------------------------------------- */
+
+/* C = A B for a B of few columns (a small map's pixels) with A packed once, at load, in the
+ * order the kernel reads it, so a product streams A from memory exactly once (SGEMM re-packs
+ * it on every call): kernels/gemm_packed.c. Columns come in vectors of DC_PACKED_LANES. */
+#define DC_PACKED_LANES 16
+
+/* Rows R of a packed block that suit products of `cols` columns (16, 12, 8 or 6: R x the
+ * vectors of columns fills the registers). Any packing works with any column count. */
+int dc_packed_rows(int cols);
+
+/* Floats of A [m][k] packed in blocks of `rows`: m rounded up to whole blocks, times k. */
+size_t dc_packed_floats(int m, int k, int rows);
+
+/* a [m][k] (leading dimension lda) -> ap [m / rows][k][rows], rows past m zero; rows is one
+ * of dc_packed_rows's values. */
+void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap);
+
+/* Block `block` of A packed in blocks of `rows` (its rows rows x block .. + rows - 1) times
+ * b [k][ldb]: c [rows][ldc] receives columns [0, cols rounded up to whole vectors); b's
+ * columns up to that rounding must be readable (zero them), and ldb, ldc at least as large. */
+void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
+                          const float *b, size_t ldb, float *c, size_t ldc);
+
+/* ---- convs on small maps with weights packed at load ------------------------------ */
+
+/* im2col (a copy for 1x1 convs) + dc_gemm_packed_block, for ungrouped convs whose output
+ * map has at most DC_CONV_PACKED_MAX_PIXELS pixels (kernels/conv_packed.c): the weights
+ * stream once per pass instead of being re-packed by SGEMM. Re-entrant: threads split the
+ * output channels. */
+#define DC_CONV_PACKED_MAX_PIXELS 256
+
+bool dc_conv_packed_applies(const dc_conv_shape *s);
+
+/* The rule (measured in whole nets, kernels/conv_packed.c) for a net run at up to `batch`
+ * samples per pass. Implies applies. */
+bool dc_conv_packed_pays(const dc_conv_shape *s, int batch);
+
+/* Output channels per packed block (dc_packed_rows of the map's pixels). */
+int dc_conv_packed_rows(const dc_conv_shape *s);
+
+size_t dc_conv_packed_weight_floats(const dc_conv_shape *s);
+void dc_conv_pack_weights(const dc_conv_shape *s, const float *weight, float *packed);
+size_t dc_conv_packed_workspace_floats(const dc_conv_shape *s);
+
+/* One sample, output channels [co_begin, co_end): out = act(conv + bias + residual) (bias,
+ * residual may be NULL), as dc_conv2d_tile computes it. */
+void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int co_begin, int co_end, float *workspace);
 
 /* ---- winograd F(2x2, 3x3) ----------------------------------------------------- */
 

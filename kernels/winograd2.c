@@ -19,20 +19,15 @@
  * weights U = G g G^T only 16/9 the size of the weights (F(4x4) needs 4x), and transforms
  * of additions only (B and A hold 0 and +-1: no rounding beyond the sums').
  *
- * The 16 products M[p] = U[p] (cout x cin) V[p] (cin x tiles) run on our own kernel, not
- * SGEMM: U is packed once at load in the order the kernel reads it, so every pass streams
- * it from memory exactly once, front to back, with nothing re-packed:
+ * The 16 products M[p] = U[p] (cout x cin) V[p] (cin x tiles) run on our own kernel
+ * (kernels/gemm_packed.c), not SGEMM: U is packed once at load in the order that kernel
+ * reads it, so every pass streams it from memory exactly once, nothing re-packed:
  *
  *   u [cout / R blocks][16 positions p][cin][R rows]      (rows past cout are zero)
  *
- * For one block of R output channels and one position p the kernel keeps R x NV vectors
- * of 16 tiles in registers (NV = tiles / 16, rounded up; R x NV = 16 to 24 accumulators)
- * and, for each input channel, loads NV vectors of V[p][ci][...] and broadcasts R weights.
- * V, [16][cin][tiles rounded up to 16], is made once per call and read from L2.
- * The output transform of a block follows its 16 products while they are in L1.
- *
- * Written with GCC/Clang vector extensions (16 floats: one AVX-512 register, two AVX2,
- * four SSE/NEON), as kernels/gemm_skinny.c.
+ * (block b, position p is packed block 16 b + p of dc_gemm_packed_block). V,
+ * [16][cin][tiles rounded up to 16], is made once per call and read from L2; the output
+ * transform of a block follows its 16 products while they are in L1.
  */
 #include "kernels.h"
 
@@ -41,20 +36,7 @@
 
 #include "epilogue.h"
 
-/* acc += w * b as one fused multiply-add (C11 mode forbids the contraction by default);
- * the tests' tolerance covers the different rounding. */
-#if defined(__clang__)
-#pragma clang fp contract(fast)
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=fast")
-#endif
-
-enum { W2_POS = 16, W2_LANES = 16, W2_MAX_VECS = 4 };
-
-typedef float v16 __attribute__((vector_size(64)));
-
-#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
-#define STORE16(p, v) memcpy((p), &(v), sizeof(v))
+enum { W2_POS = 16, W2_LANES = DC_PACKED_LANES, W2_MAX_VECS = 4 };
 
 static int half_up(int n)
 {
@@ -90,12 +72,7 @@ static int vectors(const dc_conv_shape *s)
 
 int dc_winograd2_rows(const dc_conv_shape *s)
 {
-    switch (vectors(s)) {
-    case 1: return 16;
-    case 2: return 12;
-    case 3: return 8;
-    default: return 6;
-    }
+    return dc_packed_rows(dc_winograd2_tiles(s));
 }
 
 static int blocks(const dc_conv_shape *s)
@@ -216,57 +193,15 @@ static void input_transform(const dc_conv_shape *s, const float *in, float *v,
     }
 }
 
-/* m[r][t] = sum_ci u[ci][r] v[ci][t] for r < R, t < 16 NV: one position's product for one
- * block of R output channels. R and NV are constants at every call (block_product), so
- * the accumulators stay in registers. */
-static inline __attribute__((always_inline)) void
-product(int R, int NV, int cin, const float *restrict u, const float *restrict v, size_t tp,
-        float *restrict m)
-{
-    v16 acc[16][W2_MAX_VECS];
-#pragma GCC unroll 16
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < NV; q++)
-            acc[r][q] = (v16){ 0 };
-    for (int ci = 0; ci < cin; ci++) {
-        v16 b[W2_MAX_VECS];
-#pragma GCC unroll 4
-        for (int q = 0; q < NV; q++)
-            LOAD16(b[q], v + (size_t)ci * tp + (size_t)q * W2_LANES);
-        const float *ur = u + (size_t)ci * R;
-#pragma GCC unroll 16
-        for (int r = 0; r < R; r++) {
-            const float w = ur[r];
-#pragma GCC unroll 4
-            for (int q = 0; q < NV; q++)
-                acc[r][q] += w * b[q];
-        }
-    }
-#pragma GCC unroll 16
-    for (int r = 0; r < R; r++)
-#pragma GCC unroll 4
-        for (int q = 0; q < NV; q++)
-            STORE16(m + (size_t)r * tp + (size_t)q * W2_LANES, acc[r][q]);
-}
-
-/* The 16 products of one block: m [16][R][tp]. */
-static void block_products(const dc_conv_shape *s, const float *ublk, const float *v,
+/* The 16 products of block b: m [16][R][tp], M[p] = U[p] V[p] (kernels/gemm_packed.c). */
+static void block_products(const dc_conv_shape *s, const float *u, int b, const float *v,
                            float *m)
 {
-    const int cin = s->cin, R = dc_winograd2_rows(s);
-    const size_t tp = tile_stride(s), v_plane = (size_t)cin * tp;
-    for (int p = 0; p < W2_POS; p++) {
-        const float *up = ublk + (size_t)p * cin * R;
-        const float *vp = v + (size_t)p * v_plane;
-        float *mp = m + (size_t)p * R * tp;
-        switch (vectors(s)) {
-        case 1: product(16, 1, cin, up, vp, tp, mp); break;
-        case 2: product(12, 2, cin, up, vp, tp, mp); break;
-        case 3: product(8, 3, cin, up, vp, tp, mp); break;
-        default: product(6, 4, cin, up, vp, tp, mp); break;
-        }
-    }
+    const int R = dc_winograd2_rows(s), tiles = dc_winograd2_tiles(s);
+    const size_t tp = tile_stride(s), v_plane = (size_t)s->cin * tp;
+    for (int p = 0; p < W2_POS; p++)
+        dc_gemm_packed_block(R, b * W2_POS + p, s->cin, tiles, u, v + (size_t)p * v_plane,
+                             tp, m + (size_t)p * R * tp, tp);
 }
 
 /* Output channel co from row r of a block's products: Y = A^T M A for every tile, then
@@ -298,12 +233,10 @@ static void output_transform(const dc_conv_shape *s, const float *m, int r, floa
         float *row = out_plane + (size_t)oy * ow;
         for (int ox = 0; ox < ow; ox++)
             row[ox] = (ox % 2 ? yb : ya)[ty * tiles_x + ox / 2];
-        if (res_plane) {
-            const float *res = res_plane + (size_t)oy * ow;
-            for (int ox = 0; ox < ow; ox++)
-                row[ox] += res[ox];
-        }
-        dc_bias_act_row(row, (size_t)ow, bias, act);
+        if (res_plane)
+            dc_bias_residual_act_row(row, res_plane + (size_t)oy * ow, (size_t)ow, bias, act);
+        else
+            dc_bias_act_row(row, (size_t)ow, bias, act);
     }
 }
 
@@ -322,7 +255,7 @@ void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u
     float *rows = y + 4 * tp;
     input_transform(s, in, v, rows);
     for (int b = co_begin / R; b * R < co_end; b++) {
-        block_products(s, u + (size_t)b * R * W2_POS * s->cin, v, m);
+        block_products(s, u, b, v, m);
         for (int r = 0; r < R; r++) {
             const int co = b * R + r;
             if (co < co_begin || co >= co_end)

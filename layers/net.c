@@ -80,6 +80,7 @@ void dc_net_free(dc_net *net)
         free(net->nodes[i].pos_bias);
         free(net->nodes[i].logit_scale);
         free(net->nodes[i].winograd);
+        free(net->nodes[i].packed);
     }
     free(net->nodes);
     if (net->class_names)
@@ -193,6 +194,17 @@ static dc_conv_shape group_shape(const dc_conv_shape *s)
     return g;
 }
 
+/* Packs the weights of a conv that runs faster by dc_conv_packed (small maps, small
+ * batches); without memory for them it stays on im2col + SGEMM. */
+static void choose_packed(dc_node *nd, int max_batch)
+{
+    if (nd->packed || !dc_conv_packed_pays(&nd->conv, max_batch) || dc_small_conv_pays(&nd->conv))
+        return;
+    nd->packed = dc_malloc(dc_conv_packed_weight_floats(&nd->conv) * sizeof(float));
+    if (nd->packed)
+        dc_conv_pack_weights(&nd->conv, nd->weight, nd->packed);
+}
+
 /* Gives every stride-1 3x3 conv where Winograd pays (dc_winograd_pays_in_batch: measured
  * on this kind of machine, docs/winograd.md) its transformed weights; the others stay
  * im2col + SGEMM. Without memory for the transform a conv simply stays on im2col. */
@@ -212,8 +224,10 @@ static void choose_winograd(dc_net *net, int max_batch)
             nd->winograd2 = nd->winograd != NULL;
             continue;
         }
-        if (!dc_winograd_pays_in_batch(&g, max_batch))
+        if (!dc_winograd_pays_in_batch(&g, max_batch)) {
+            choose_packed(nd, max_batch);
             continue;
+        }
         const size_t per_group = dc_winograd_weight_floats(&g);
         const size_t w_group = (size_t)g.cout * g.cin * 9;
         nd->winograd = dc_malloc(per_group * (size_t)nd->conv.groups * sizeof(float));
@@ -228,7 +242,8 @@ static void choose_winograd(dc_net *net, int max_batch)
 static bool conv_can_share_cols(const dc_node *nd)
 {
     const dc_conv_shape *s = &nd->conv;
-    return nd->op == DC_OP_CONV && !nd->winograd && s->groups == 1 && !dc_conv_is_pointwise(s) &&
+    return nd->op == DC_OP_CONV && !nd->winograd && !nd->packed && s->groups == 1 &&
+           !dc_conv_is_pointwise(s) &&
            dc_conv_tile_pixels(s) >= nd->h * nd->w && !dc_small_conv_pays(s);
 }
 
@@ -240,6 +255,8 @@ static size_t node_workspace_floats(const dc_node *nd, int max_batch)
     case DC_OP_CONV: {
         if (nd->winograd2)
             return dc_winograd2_workspace_floats(&nd->conv);
+        if (nd->packed)
+            return dc_conv_packed_workspace_floats(&nd->conv);
         if (nd->winograd) {
             const dc_conv_shape g = group_shape(&nd->conv);
             return dc_winograd_workspace_floats(&g, dc_winograd_tiles(&g));
@@ -511,11 +528,24 @@ static void winograd2_task(const node_job *job, int task, float *scratch)
                         co0, co1, scratch);
 }
 
-/* Plans a Winograd F(2x2) conv: output-channel blocks, whole blocks of packed U each (so no
- * block is computed twice), about two per thread when the batch does not supply them. */
-static int plan_winograd2(node_job *job, int threads)
+/* Packed-weight conv task: (sample, output-channel block); every task makes its own
+ * im2col (small next to streaming its block of the weights). */
+static void packed_task(const node_job *job, int task, float *scratch)
 {
-    const int rows = dc_winograd2_rows(&job->nd->conv), cout = job->nd->conv.cout;
+    const dc_node *nd = job->nd;
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, nd->conv.cout, &co0, &co1);
+    const conv_io io = conv_io_at(job, task / job->co_blocks);
+    dc_conv_packed(&nd->conv, io.in, nd->packed, nd->bias, io.res, nd->act, io.out, co0, co1,
+                   scratch);
+}
+
+/* Plans a conv on packed weights (Winograd F(2x2) or dc_conv_packed), `rows` output
+ * channels a packed block: output-channel blocks of whole packed blocks (so none is
+ * computed twice), about two per thread when the batch does not supply them. */
+static int plan_packed(node_job *job, int threads, int rows)
+{
+    const int cout = job->nd->conv.cout;
     const int blocks = (cout + rows - 1) / rows;
     int want = threads > 1 ? (2 * threads + job->n - 1) / job->n : 1;
     want = want < blocks ? want : blocks;
@@ -551,6 +581,10 @@ static void conv_task(const node_job *job, int task, float *scratch)
     const dc_conv_shape *s = &nd->conv;
     if (nd->winograd2) {
         winograd2_task(job, task, scratch);
+        return;
+    }
+    if (nd->packed) {
+        packed_task(job, task, scratch);
         return;
     }
     if (nd->winograd) {
@@ -776,7 +810,9 @@ static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool
         return;
     case DC_OP_CONV:
         if (nd->winograd2) {
-            tasks = plan_winograd2(&job, threads);
+            tasks = plan_packed(&job, threads, dc_winograd2_rows(&nd->conv));
+        } else if (nd->packed) {
+            tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv));
         } else if (nd->winograd) {
             tasks = plan_winograd(&job, threads);
         } else if (uses_small_conv(nd)) {

@@ -65,6 +65,8 @@ typedef struct {
                              set by dc_net_plan, of F(4x4,3x3) (dc_winograd_transform_weights)
                              or, when winograd2, of F(2x2,3x3) (dc_winograd2_pack_weights) */
     bool winograd2;       /* the F(2x2,3x3) kernel (kernels/winograd2.c) */
+    float *packed;        /* DC_OP_CONV run by dc_conv_packed (a small map at small batches):
+                             its weights packed for kernels/gemm_packed.c (owned) */
     int in_features;      /* DC_OP_LINEAR */
 
     /* pooling */

@@ -492,6 +492,76 @@ START_TEST(test_conv_random)
 }
 END_TEST
 
+/* ---- convs on packed weights (kernels/conv_packed.c, gemm_packed.c) ---------- */
+
+/* Every register block of the packed GEMM (1 to 4 vectors of 16 pixels, and more than 4 in
+ * groups: 5x5 to 16x16 outputs), cout not a multiple of the block's rows, pixel counts not
+ * a multiple of 16, 1x1 convs (a copy, not im2col), strides, padding wider than the image,
+ * a 1x1 map. */
+static const dc_conv_shape packed_cases[] = {
+    { 7, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1 },        /* 16 pixels: 1 vector, R 16 */
+    { 13, 7, 7, 29, 1, 1, 1, 1, 0, 0, 1 },      /* 49 pixels: 4 vectors, R 6 */
+    { 9, 5, 5, 17, 3, 3, 1, 1, 1, 1, 1 },       /* 25 pixels: 2 vectors, R 12 */
+    { 5, 14, 14, 19, 3, 3, 2, 2, 1, 1, 1 },     /* stride 2 to 7x7 */
+    { 11, 6, 7, 9, 3, 3, 1, 1, 1, 1, 1 },       /* 42 pixels: 3 vectors, R 8 */
+    { 6, 14, 14, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 196 pixels: 13 vectors in groups */
+    { 3, 16, 16, 7, 3, 3, 1, 1, 1, 1, 1 },      /* 256 pixels, the largest */
+    { 4, 1, 1, 33, 3, 3, 1, 1, 2, 2, 1 },       /* padding wider than the image: 3x3 out */
+    { 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },        /* a 1x1 map */
+    { 8, 9, 11, 10, 5, 5, 2, 2, 2, 2, 1 },      /* 5x5 stride 2: 5x6 out */
+};
+
+START_TEST(test_conv_packed_random)
+{
+    const dc_conv_shape *s = &packed_cases[_i];
+    ck_assert(dc_conv_packed_applies(s));
+    fx_rng r = fx_rng_seed(300 + (uint64_t)_i);
+    const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    const int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
+    const size_t n_w = (size_t)s->cout * s->cin * s->kh * s->kw;
+    const size_t n_p = dc_conv_packed_weight_floats(s), n_ws = dc_conv_packed_workspace_floats(s);
+    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *res = buf_random(n_out, &r, -1.0f, 1.0f);
+    float *packed = buf_new(n_p), *ref = malloc(n_out * sizeof(float));
+    dc_conv_pack_weights(s, w, packed);
+    buf_check_guard(packed, n_p, "packed weights");
+    for (size_t a = 0; a < NELEM(all_acts); a++)
+        for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + residual */
+            const float *bias = variant ? b : NULL, *resid = variant == 2 ? res : NULL;
+            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            naive_conv(s, in, w, bias, DC_ACT_NONE, ref);
+            for (size_t i = 0; i < n_out; i++)
+                ref[i] = (float)naive_act(all_acts[a], ref[i] + (resid ? resid[i] : 0.0));
+            dc_conv_packed(s, in, packed, bias, resid, all_acts[a], out, 0, s->cout, ws);
+            char what[96];
+            snprintf(what, sizeof what, "packed case %d act %s variant %d", _i,
+                     act_name(all_acts[a]), variant);
+            check_close(out, ref, n_out, 1e-4, what);
+            buf_check_guard(out, n_out, what);
+            buf_check_guard(ws, n_ws, what);
+            free(out), free(ws);
+        }
+    /* output channels in uneven ranges (off the block bounds) give the whole call's bits,
+     * and a range writes nothing outside its channels */
+    float *whole = buf_new(n_out), *parts = buf_new(n_out), *ws = buf_new(n_ws);
+    dc_conv_packed(s, in, packed, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
+    const int cut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
+    for (int k = 0; k < 3; k++) {
+        dc_conv_packed(s, in, packed, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
+        for (size_t i = (size_t)cut[k + 1] * plane; i < n_out; i++)
+            if (parts[i] != GUARD_VALUE)
+                ck_abort_msg("case %d: range [%d, %d) wrote channel %zu", _i, cut[k],
+                             cut[k + 1], i / plane);
+    }
+    check_exact(parts, whole, n_out, "channel ranges against one whole call");
+    free(whole), free(parts), free(ws);
+    free(in), free(w), free(b), free(res), free(packed), free(ref);
+}
+END_TEST
+
 /* The epilogue really clamps: a conv whose outputs run far past 6 and below 0. */
 START_TEST(test_conv_act_saturates)
 {
@@ -1658,6 +1728,7 @@ static Suite *kernels_suite(void)
     tcase_add_test(t, test_im2col);
     tcase_add_test(t, test_conv_golden);
     tcase_add_loop_test(t, test_conv_random, 0, (int)NELEM(conv_cases));
+    tcase_add_loop_test(t, test_conv_packed_random, 0, (int)NELEM(packed_cases));
     tcase_add_test(t, test_conv_act_saturates);
     suite_add_tcase(s, t);
 

@@ -409,7 +409,8 @@ START_TEST(test_net_same_on_any_thread_count)
 {
     /* Winograd, fused residuals, depthwise; at batch 9 and 1 thread, small maps run
      * several samples per GEMM; planned for batches under 8, repvgg_a0's 8x8 convs of
-     * 96-192 channels run Winograd F(2x2) split by output-channel blocks */
+     * 96-192 channels run Winograd F(2x2) and its stride-2 convs dc_conv_packed, split
+     * by output-channel blocks */
     static const struct { const char *arch; int batch; } cases[] = {
         { "resnet20", 9 }, { "mobilenetv2_x0_5", 9 }, { "shufflenetv2_x0_5", 9 },
         { "vgg11_bn", 9 }, { "repvgg_a0", 3 },
@@ -419,11 +420,13 @@ START_TEST(test_net_same_on_any_thread_count)
     dc_net *net;
     dc_error err;
     ck_assert_msg(dc_net_build_random(arch, 10, 7, batch, &net, &err) == DC_OK, "%s", err.msg);
-    if (batch < 8) { /* the F(2x2) path is what this case is for */
-        int f2 = 0;
+    if (batch < 8) { /* the packed-weight paths are what this case is for */
+        int f2 = 0, packed = 0;
         for (int i = 0; i < net->n_nodes; i++)
-            f2 += net->nodes[i].winograd2;
+            f2 += net->nodes[i].winograd2, packed += net->nodes[i].packed != NULL;
         ck_assert_msg(f2 > 0, "%s at batch %d: no conv runs Winograd F(2x2)", arch, batch);
+        ck_assert_msg(packed > 0, "%s at batch %d: no conv runs on packed weights", arch,
+                      batch);
     }
     dc_net_info info = dc_net_get_info(net);
     size_t n_in = (size_t)batch * info.in_c * info.in_h * info.in_w;

@@ -1,0 +1,97 @@
+/*
+ * conv_packed.c — a conv on a small map (at most 256 output pixels: 16x16, 14x14, 7x7 in
+ * the zoo) at small batches, as im2col + a GEMM on weights packed at load
+ * (kernels/gemm_packed.c):
+ *
+ *   out[co][p] = act(bias[co] + sum_k W[co][k] col[k][p] + res[co][p]),  k = (ci, i, j)
+ *
+ * the same sum as dc_conv2d_tile, where SGEMM re-packs W (megabytes for resnet50's 1x1
+ * convs on 7x7 maps) on every call for 49 to 196 columns. col is [k][pixels rounded up to
+ * 16]: for a 1x1 stride-1 conv a padded copy of the input, else im2col.
+ */
+#include "kernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "epilogue.h"
+
+static int pixels(const dc_conv_shape *s)
+{
+    return dc_conv_out_h(s) * dc_conv_out_w(s);
+}
+
+static size_t padded(const dc_conv_shape *s)
+{
+    return ((size_t)pixels(s) + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
+}
+
+static int depth(const dc_conv_shape *s)
+{
+    return s->cin * s->kh * s->kw;
+}
+
+bool dc_conv_packed_applies(const dc_conv_shape *s)
+{
+    return s->groups == 1 && s->cin > 0 && s->cout > 0 && pixels(s) > 0 &&
+           pixels(s) <= DC_CONV_PACKED_MAX_PIXELS;
+}
+
+bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
+{
+    const char *env = getenv("DC_PACKED"); /* measuring: 0 off */
+    if (env && *env == '0')
+        return false;
+    return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
+           pixels(s) > DC_SKINNY_MAX_COLS && (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
+}
+
+int dc_conv_packed_rows(const dc_conv_shape *s)
+{
+    return dc_packed_rows(pixels(s));
+}
+
+size_t dc_conv_packed_weight_floats(const dc_conv_shape *s)
+{
+    return dc_packed_floats(s->cout, depth(s), dc_conv_packed_rows(s));
+}
+
+void dc_conv_pack_weights(const dc_conv_shape *s, const float *weight, float *packed)
+{
+    dc_pack_a(s->cout, depth(s), dc_conv_packed_rows(s), weight, depth(s), packed);
+}
+
+size_t dc_conv_packed_workspace_floats(const dc_conv_shape *s)
+{
+    return ((size_t)depth(s) + (size_t)dc_conv_packed_rows(s)) * padded(s);
+}
+
+void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int co_begin, int co_end, float *workspace)
+{
+    if (co_end <= co_begin)
+        return;
+    const int npix = pixels(s), k = depth(s), R = dc_conv_packed_rows(s);
+    const size_t ld = padded(s);
+    float *col = workspace, *acc = workspace + (size_t)k * ld; /* [k][ld], [R][ld] */
+    dc_im2col_ld(s, in, 0, npix, col, ld);
+    for (int j = 0; j < k; j++)
+        memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
+    for (int b = co_begin / R; b * R < co_end; b++) {
+        dc_gemm_packed_block(R, b, k, npix, packed, col, ld, acc, ld);
+        for (int r = 0; r < R; r++) {
+            const int co = b * R + r;
+            if (co < co_begin || co >= co_end)
+                continue;
+            float *row = out + (size_t)co * npix;
+            memcpy(row, acc + (size_t)r * ld, (size_t)npix * sizeof(float));
+            const float bv = bias ? bias[co] : 0.0f;
+            if (residual)
+                dc_bias_residual_act_row(row, residual + (size_t)co * npix, (size_t)npix, bv,
+                                         act);
+            else
+                dc_bias_act_row(row, (size_t)npix, bv, act);
+        }
+    }
+}

@@ -1,0 +1,134 @@
+/*
+ * gemm_packed.c — C = A B where A (a conv's weights, or Winograd's transformed weights) is
+ * packed once at load and B has few columns (the pixels of a small map at batch 1).
+ *
+ * Why not SGEMM: OpenBLAS packs A into its own layout on every call. For a conv on a 14x14
+ * or 7x7 map, A (up to megabytes) is read, written packed and read again for a product of
+ * only 49 to 196 columns, and streaming A is most of the cost. Packed at load in the order
+ * the kernel reads it, A streams from memory once per pass:
+ *
+ *   packed A [m / R blocks][k][R rows]          (rows past m are zero)
+ *
+ * For one block of R rows the kernel keeps R x NV vectors of 16 columns of C in registers
+ * (at most 24 accumulators: 16 x 1, 12 x 2, 8 x 3, 6 x 4; more columns run in groups of
+ * NV vectors; dc_packed_rows picks R for a column count) and, for each of the k
+ * terms, loads NV vectors of B's row and broadcasts R values of A: B stays in L1/L2 while
+ * A streams.
+ *
+ * Written with GCC/Clang vector extensions (16 floats: one AVX-512 register, two AVX2,
+ * four SSE/NEON), as kernels/gemm_skinny.c.
+ */
+#include "kernels.h"
+
+#include <string.h>
+
+/* acc += w * b as one fused multiply-add (C11 mode forbids the contraction by default);
+ * callers' tolerances cover the different rounding. */
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+
+enum { LANES = DC_PACKED_LANES, MAX_VECS = 4 };
+
+typedef float v16 __attribute__((vector_size(64)));
+
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
+#define STORE16(p, v) memcpy((p), &(v), sizeof(v))
+
+int dc_packed_rows(int cols)
+{
+    switch ((cols + LANES - 1) / LANES) {
+    case 1: return 16;
+    case 2: return 12;
+    case 3: return 8;
+    default: return 6;
+    }
+}
+
+size_t dc_packed_floats(int m, int k, int rows)
+{
+    return (size_t)((m + rows - 1) / rows) * rows * (size_t)k;
+}
+
+void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap)
+{
+    memset(ap, 0, dc_packed_floats(m, k, rows) * sizeof(float));
+    for (int i = 0; i < m; i++) {
+        float *blk = ap + (size_t)(i / rows) * rows * k;
+        for (int j = 0; j < k; j++)
+            blk[(size_t)j * rows + i % rows] = a[(size_t)i * lda + j];
+    }
+}
+
+/* c[r][q] = sum_j a[j][r] b[j][q] for r < R, q < 16 NV. R and NV are constants at every
+ * call (block_product), so the accumulators stay in registers. */
+static inline __attribute__((always_inline)) void
+product(int R, int NV, int k, const float *restrict a, const float *restrict b, size_t ldb,
+        float *restrict c, size_t ldc)
+{
+    v16 acc[16][MAX_VECS];
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            acc[r][q] = (v16){ 0 };
+    for (int j = 0; j < k; j++) {
+        v16 bv[MAX_VECS];
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            LOAD16(bv[q], b + (size_t)j * ldb + (size_t)q * LANES);
+        const float *aj = a + (size_t)j * R;
+#pragma GCC unroll 16
+        for (int r = 0; r < R; r++) {
+            const float w = aj[r];
+#pragma GCC unroll 4
+            for (int q = 0; q < NV; q++)
+                acc[r][q] += w * bv[q];
+        }
+    }
+#pragma GCC unroll 16
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 4
+        for (int q = 0; q < NV; q++)
+            STORE16(c + (size_t)r * ldc + (size_t)q * LANES, acc[r][q]);
+}
+
+/* Vectors of columns one call of product() takes for R rows: R x NV <= 24 accumulators. */
+static int max_vectors(int R)
+{
+    return R >= 16 ? 1 : R >= 12 ? 2 : R >= 8 ? 3 : MAX_VECS;
+}
+
+/* One block of R rows times nv <= max_vectors(R) vectors of columns. */
+static void block_product(int R, int nv, int k, const float *a, const float *b, size_t ldb,
+                          float *c, size_t ldc)
+{
+    switch (R * 8 + nv) {
+    case 16 * 8 + 1: product(16, 1, k, a, b, ldb, c, ldc); break;
+    case 12 * 8 + 1: product(12, 1, k, a, b, ldb, c, ldc); break;
+    case 12 * 8 + 2: product(12, 2, k, a, b, ldb, c, ldc); break;
+    case 8 * 8 + 1: product(8, 1, k, a, b, ldb, c, ldc); break;
+    case 8 * 8 + 2: product(8, 2, k, a, b, ldb, c, ldc); break;
+    case 8 * 8 + 3: product(8, 3, k, a, b, ldb, c, ldc); break;
+    case 6 * 8 + 1: product(6, 1, k, a, b, ldb, c, ldc); break;
+    case 6 * 8 + 2: product(6, 2, k, a, b, ldb, c, ldc); break;
+    case 6 * 8 + 3: product(6, 3, k, a, b, ldb, c, ldc); break;
+    default: product(6, 4, k, a, b, ldb, c, ldc); break;
+    }
+}
+
+void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
+                          const float *b, size_t ldb, float *c, size_t ldc)
+{
+    const int vecs = (cols + LANES - 1) / LANES, most = max_vectors(rows);
+    const int groups = (vecs + most - 1) / most; /* as even as possible */
+    const float *a = ap + (size_t)block * rows * k;
+    for (int g = 0, v0 = 0; g < groups; g++) {
+        const int v1 = vecs * (g + 1) / groups;
+        block_product(rows, v1 - v0, k, a, b + (size_t)v0 * LANES, ldb,
+                      c + (size_t)v0 * LANES, ldc);
+        v0 = v1;
+    }
+}
