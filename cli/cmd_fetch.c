@@ -1,7 +1,7 @@
 /*
  * cmd_fetch.c — `dualcnn fetch`: an architecture's official checkpoint, downloaded
  * (loaders/download.c), checked against the SHA-256 prefix its file name carries
- * (loaders/sha256.c) and converted (`dualcnn convert`'s code) into
+ * (loaders/digest.c) and converted (`dualcnn convert`'s code) into
  * <weights dir>/<dataset>/<NAME>.h5.
  *
  * Steps for each NAME: resolve the URL (the zoo's, --url, or its file name under --from);
@@ -13,8 +13,8 @@
 #include "cli/argparse.h"
 #include "cli/cli.h"
 #include "cli/convert.h"
+#include "loaders/digest.h"
 #include "loaders/download.h"
-#include "loaders/sha256.h"
 
 #include <errno.h>
 #include <stdio.h>
