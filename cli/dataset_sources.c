@@ -9,7 +9,7 @@
 
 /* CIFAR-10, binary version (https://www.cs.toronto.edu/~kriz/cifar.html): the MD5 is the
  * one the page lists; the SHA-256 is that of the same 170,052,171-byte file as several
- * independent projects record it (TensorFlow Datasets among them). */
+ * independent projects record it beside that MD5. */
 static const cli_dataset_file cifar10_files[] = {
     { "cifar-10-binary.tar.gz", "c32a1d4ab5d03f1284b67883e8d87530",
       "c4a38c50a1bc5f3a1c5537f2155ab9d68f9f25eb1ed8d9ddda3db29a59bca1dd", NULL, NULL },
@@ -47,7 +47,7 @@ static const cli_dataset_source sources[] = {
         .n_files = 1,
         .archive = true,
         .max_unpacked = 256 * MIB, /* it holds 184 MB: six batches of 30,730,000 bytes */
-        .max_members = 64,         /* it holds a directory and 8 files */
+        .max_members = 64,         /* it holds fewer than ten */
         .max_download = 1024 * MIB,
         .run_flags = "-m1 resnet20 -m2 resnet56 -t 0.5",
     },
