@@ -27,8 +27,8 @@
 
 static void fetch_help(FILE *f)
 {
-    fprintf(f, "usage: dualcnn fetch NAME... [--from URL_OR_DIR] [--weights-dir DIR] "
-               "[--data-dir DIR] [options]\n\n"
+    fprintf(f, "usage: dualcnn fetch NAME... [--from URL_OR_DIR] [--weights-dir DIR]\n"
+               "                     [--data-dir DIR] [options]\n\n"
                "An architecture NAME (`dualcnn models`): downloads its official checkpoint\n"
                "(chenyaofo's CIFAR-10 releases, torchvision's ImageNet weights), checks it\n"
                "against the SHA-256 prefix in its file name (resnet18-f37072fd.pth), and\n"
@@ -46,7 +46,8 @@ static void fetch_help(FILE *f)
                "                         file name must carry its SHA-256 prefix:\n"
                "                         NAME-1a2b3c4d.pt; with --from, its file name is\n"
                "                         looked up there)\n"
-               "  --dataset D            with --url: the dataset it was trained on (%s;\n"
+               "  --dataset D            with --url: the dataset it was trained on\n"
+               "                         (%s;\n"
                "                         default: the architecture's own)\n"
                "  --weights-dir DIR      where weights go (default: $DUALCNN_WEIGHTS, else\n"
                "                         ./weights if it exists, else $XDG_DATA_HOME/dualcnn,\n"
