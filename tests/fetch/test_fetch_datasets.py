@@ -309,6 +309,14 @@ check("--checksums with an MD5 line, --force, --keep (the archive beside the dat
       sorted([CIFAR] + ["cifar10/" + m for m in members]) and
       open(os.path.join(D, CIFAR), "rb").read() == good, (out, files_under(D)))
 
+state["log"].clear()
+rc, out = run("fetch", "cifar10", "--from", os.path.join(SERVE, "cifar"), "--data-dir",
+              path("c4"), "--checksums", sums)
+check("--from DIR unpacks the archive where it is, and leaves it there", rc == 0 and
+      requested() == [] and os.path.isfile(os.path.join(SERVE, "cifar", CIFAR)) and
+      files_under(path("c4")) == sorted("cifar10/" + m for m in members),
+      (out, files_under(path("c4"))))
+
 wrong = path("WRONGSUMS")
 open(wrong, "w").write(f"{'0' * 64}  {CIFAR}\n")
 rc, out = run("fetch", "cifar10", "--from", BASE + "/cifar/", "--data-dir", path("c2"),
