@@ -1,79 +1,96 @@
 /*
  * cmd_fetch.c — `dualcnn fetch`: an architecture's official checkpoint, downloaded
  * (loaders/download.c), checked against the SHA-256 prefix its file name carries
- * (loaders/sha256.c) and converted (`dualcnn convert`'s code) into
- * <weights dir>/<dataset>/<NAME>.h5.
+ * (loaders/digest.c) and converted (`dualcnn convert`'s code) into
+ * <weights dir>/<dataset>/<NAME>.h5; or a dataset's official files, downloaded, checked and
+ * put where `dualcnn run -i` reads them (cli/fetch_dataset.c).
  *
- * Steps for each NAME: resolve the URL (the zoo's, --url, or its file name under --from);
- * download it to <dataset dir>/<file>.part, resuming an earlier try, renamed to <file> when
- * complete (a --from directory is read in place); check its SHA-256 against the name
- * (a mismatch deletes the download); convert it to <NAME>.h5 through a temporary name;
- * delete the checkpoint unless --keep.
+ * Steps for each architecture NAME: resolve the URL (the zoo's, --url, or its file name
+ * under --from); download it to <dataset dir>/<file>.part, resuming an earlier try, renamed
+ * to <file> when complete (a --from directory is read in place); check its SHA-256 against
+ * the name (a mismatch deletes the download); convert it to <NAME>.h5 through a temporary
+ * name; delete the checkpoint unless --keep. Every NAME is resolved before anything is
+ * downloaded.
  */
 #include "cli/argparse.h"
+#include "cli/check.h"
 #include "cli/cli.h"
 #include "cli/convert.h"
+#include "cli/fetch.h"
+#include "loaders/digest.h"
 #include "loaders/download.h"
-#include "loaders/sha256.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void fetch_help(FILE *f)
 {
-    fprintf(f, "usage: dualcnn fetch NAME... [--from URL_OR_DIR] [--weights-dir DIR] "
-               "[options]\n\n"
-               "Downloads the official checkpoint of each architecture NAME (`dualcnn models`;\n"
-               "chenyaofo's CIFAR-10 releases, torchvision's ImageNet weights), checks it\n"
+    fprintf(f, "usage: dualcnn fetch NAME... [--from URL_OR_DIR] [--weights-dir DIR]\n"
+               "                     [--data-dir DIR] [options]\n\n"
+               "An architecture NAME (`dualcnn models`): downloads its official checkpoint\n"
+               "(chenyaofo's CIFAR-10 releases, torchvision's ImageNet weights), checks it\n"
                "against the SHA-256 prefix in its file name (resnet18-f37072fd.pth), and\n"
                "converts it into <weights dir>/<dataset>/<NAME>.h5, where -m1 NAME finds it.\n"
-               "An interrupted download resumes (HTTP Range) when run again; a weight file is\n"
-               "never left half-written.\n\n"
-               "  --from URL_OR_DIR      a mirror: a directory holding the checkpoints under\n"
-               "                         their official file names, or a base URL that\n"
-               "                         replaces the official one up to the file name\n"
-               "  --url URL              fetch this checkpoint instead (one NAME; its file\n"
-               "                         name must carry its SHA-256 prefix: NAME-1a2b3c4d.pt;\n"
-               "                         with --from, its file name is looked up there)\n"
-               "  --dataset D            with --url: the dataset it was trained on (%s;\n"
+               "A dataset NAME (cifar10, fashionmnist): downloads its official files (the\n"
+               "CIFAR-10 binary version from cs.toronto.edu, the four Fashion-MNIST .gz\n"
+               "files), checks each against the MD5 and SHA-256 compiled in, and unpacks\n"
+               "them into <data dir>/<NAME>, the directory to give `dualcnn run -i`\n"
+               "(printed). An interrupted download resumes (HTTP Range) when run again;\n"
+               "a weight file or a dataset is never left half-written.\n\n"
+               "  --from URL_OR_DIR      a mirror: a directory holding the files under their\n"
+               "                         official names, or a base URL that replaces the\n"
+               "                         official one up to the file name\n"
+               "  --url URL              fetch this checkpoint instead (one architecture; its\n"
+               "                         file name must carry its SHA-256 prefix:\n"
+               "                         NAME-1a2b3c4d.pt; with --from, its file name is\n"
+               "                         looked up there)\n"
+               "  --dataset D            with --url: the dataset it was trained on\n"
+               "                         (%s;\n"
                "                         default: the architecture's own)\n"
-               "  --weights-dir DIR      where to write (default: $DUALCNN_WEIGHTS, else\n"
+               "  --weights-dir DIR      where weights go (default: $DUALCNN_WEIGHTS, else\n"
                "                         ./weights if it exists, else $XDG_DATA_HOME/dualcnn,\n"
                "                         i.e. ~/.local/share/dualcnn)\n"
-               "  --force                fetch again when the weight file is already there\n"
-               "  --keep                 keep the checkpoint beside the weight file\n"
+               "  --data-dir DIR         where datasets go (default:\n"
+               "                         $XDG_DATA_HOME/dualcnn/datasets, i.e.\n"
+               "                         ~/.local/share/dualcnn/datasets)\n"
+               "  --checksums FILE       datasets: check the files FILE names against its\n"
+               "                         checksums instead (\"HEX  NAME\" lines as sha256sum\n"
+               "                         or md5sum write them), for a mirror that repacks\n"
+               "  --force                fetch again what is already there\n"
+               "  --keep                 keep the checkpoint beside the weight file, the\n"
+               "                         dataset archive beside the dataset\n"
                "  --retries N            tries after a cut connection, resuming (default 3)\n"
                "  --sha256 FILE          print FILE's SHA-256 and exit (checking a mirror)\n"
                "  -q, --quiet            print errors only (no progress)\n"
                "  -h, --help             this text\n\n"
-               "Datasets are not fetched yet (docs/fetch.md says where to put CIFAR-10 and\n"
-               "FashionMNIST); ImageNet and Intel cannot be (licence, login): put their\n"
-               "class-per-folder trees where `dualcnn run -i` points.\n\n"
-               "Exit status: 0 every NAME is there; 1 a download, check or conversion failed\n"
-               "(the message names the URL or file); 2 a bad flag or an unknown NAME.\n",
+               "ImageNet and Intel Image Classification cannot be fetched (licence, login):\n"
+               "`dualcnn fetch imagenet` (or intel) says where to put them for `run -i`.\n\n"
+               "Exit status: 0 every NAME is there; 1 a download, check, conversion or\n"
+               "unpacking failed (the message names the URL or file); 2 a bad flag, an\n"
+               "unknown NAME or a dataset that cannot be fetched.\n",
             cli_convert_dataset_names());
 }
 
 typedef struct {
     const char *names[64];
     int n_names;
-    const char *from, *url, *dataset, *weights_dir, *sha256;
+    const char *from, *url, *dataset, *weights_dir, *sha256, *data_dir, *checksums;
     bool force, keep, quiet;
     int retries;
 } fetch_args;
 
 enum { OPT_FROM = 1, OPT_URL, OPT_DATASET, OPT_WDIR, OPT_FORCE, OPT_KEEP, OPT_RETRIES,
-       OPT_SHA256, OPT_QUIET };
+       OPT_SHA256, OPT_QUIET, OPT_DDIR, OPT_CHECKSUMS };
 
 static const cli_opt fetch_opts[] = {
     { OPT_FROM, "--from", CLI_VALUE },
     { OPT_URL, "--url", CLI_VALUE },
     { OPT_DATASET, "--dataset", CLI_VALUE },
     { OPT_WDIR, "--weights-dir", CLI_VALUE },
+    { OPT_DDIR, "--data-dir", CLI_VALUE },
+    { OPT_CHECKSUMS, "--checksums", CLI_VALUE },
     { OPT_FORCE, "--force", CLI_FLAG },
     { OPT_KEEP, "--keep", CLI_FLAG },
     { OPT_RETRIES, "--retries", CLI_VALUE },
@@ -99,6 +116,8 @@ static int parse_args(int argc, char **argv, fetch_args *a)
         case OPT_URL: a->url = p.value; break;
         case OPT_DATASET: a->dataset = p.value; break;
         case OPT_WDIR: a->weights_dir = p.value; break;
+        case OPT_DDIR: a->data_dir = p.value; break;
+        case OPT_CHECKSUMS: a->checksums = p.value; break;
         case OPT_FORCE: a->force = true; break;
         case OPT_KEEP: a->keep = true; break;
         case OPT_RETRIES: retries_s = p.value; break;
@@ -117,63 +136,70 @@ static int parse_args(int argc, char **argv, fetch_args *a)
     if (a->sha256)
         return CLI_OK;
     if (a->n_names == 0)
-        return cli_usage_error("fetch", "name at least one architecture (`dualcnn models`)");
+        return cli_usage_error("fetch", "name at least one architecture (`dualcnn models`) "
+                               "or dataset (%s)", cli_dataset_source_names());
     if (a->url && a->n_names > 1)
         return cli_usage_error("fetch", "--url fetches one checkpoint: name one architecture");
     return CLI_OK;
 }
 
-/* The zoo entry of name and the dataset to convert for; prints why not and returns NULL. */
-static const dc_zoo_entry *resolve_name(const fetch_args *a, const char *name,
-                                        const char **dataset)
+/* What a NAME on the command line stands for: an architecture (e, with the dataset its
+ * weights are converted for) or a dataset (src). */
+typedef struct {
+    const dc_zoo_entry *e;
+    const char *dataset;
+    const cli_dataset_source *src;
+} fetch_target;
+
+/* A dataset name: a fetchable one in t->src; prints why not and returns false. */
+static bool resolve_dataset(const fetch_args *a, const cli_dataset_source *src,
+                            fetch_target *t)
 {
+    if (!src->base_url) {
+        cli_usage_error("fetch", "%s: %s", src->name, src->why_not);
+        return false;
+    }
+    if (a->url || a->dataset) {
+        cli_usage_error("fetch", "%s is a dataset: --url and --dataset are for "
+                        "architectures", src->name);
+        return false;
+    }
+    t->src = src;
+    return true;
+}
+
+/* Fills *t for name; prints why not and returns false. */
+static bool resolve_name(const fetch_args *a, const char *name, fetch_target *t)
+{
+    *t = (fetch_target){ 0 };
+    const cli_dataset_source *src = cli_dataset_source_find(name);
+    if (src)
+        return resolve_dataset(a, src, t);
     const dc_zoo_entry *e = dc_zoo_find(name);
     if (!e || !e->implemented) {
         char close[512];
         cli_convert_close_names(name, close, sizeof close);
         if (e)
             cli_usage_error("fetch", "%s: listed but not built by this dualcnn yet", name);
-        else if (!strcmp(name, "cifar10") || !strcmp(name, "fashionmnist") ||
-                 !strcmp(name, "imagenet") || !strcmp(name, "intel"))
-            cli_usage_error("fetch", "%s: datasets are not fetched (yet); "
-                            "docs/fetch.md says where to put them", name);
         else
-            cli_usage_error("fetch", "%s: no such model%s%s (`dualcnn models` lists them)",
-                            name, close[0] ? "; close: " : "", close);
-        return NULL;
+            cli_usage_error("fetch", "%s: no such model or dataset%s%s (architectures: "
+                            "`dualcnn models --implemented` lists them; datasets: %s)", name,
+                            close[0] ? "; close: " : "", close, cli_dataset_source_names());
+        return false;
     }
-    *dataset = a->dataset ? a->dataset : e->dataset;
-    if (!cli_convert_dataset(*dataset)) {
-        cli_usage_error("fetch", "--dataset %s: not one of %s", *dataset,
+    t->e = e;
+    t->dataset = a->dataset ? a->dataset : e->dataset;
+    if (!cli_convert_dataset(t->dataset)) {
+        cli_usage_error("fetch", "--dataset %s: not one of %s", t->dataset,
                         cli_convert_dataset_names());
-        return NULL;
+        return false;
     }
-    if (!a->url && strcmp(*dataset, e->dataset) != 0) {
+    if (!a->url && strcmp(t->dataset, e->dataset) != 0) {
         cli_usage_error("fetch", "the official weights of %s are for %s; --dataset %s needs "
-                        "--url of a checkpoint trained on it", name, e->dataset, *dataset);
-        return NULL;
+                        "--url of a checkpoint trained on it", name, e->dataset, t->dataset);
+        return false;
     }
-    return e;
-}
-
-/* mkdir -p path. */
-static dc_status make_dirs(const char *path, dc_error *err)
-{
-    char p[4096];
-    if ((size_t)snprintf(p, sizeof p, "%s", path) >= sizeof p)
-        return dc_fail(err, DC_ERR_ARG, "%s: path too long", path);
-    for (char *s = p + 1;; s++) {
-        if (*s == '/' || *s == '\0') {
-            char c = *s;
-            *s = '\0';
-            if (mkdir(p, 0777) != 0 && errno != EEXIST)
-                return dc_fail(err, DC_ERR_IO, "%s: cannot create: %s", p, strerror(errno));
-            if (!c)
-                break;
-            *s = c;
-        }
-    }
-    return cli_is_dir(path) ? DC_OK : dc_fail(err, DC_ERR_IO, "%s: not a directory", path);
+    return true;
 }
 
 /* Gets the checkpoint of url into ckpt (see the top of the file); *downloaded tells
@@ -241,7 +267,7 @@ static int fetch_one(const fetch_args *a, const dc_zoo_entry *e, const char *dat
     bool made_dir = !cli_is_dir(dir), downloaded = false;
     dc_error err;
     int tensors = 0;
-    dc_status st = make_dirs(dir, &err);
+    dc_status st = cli_make_dirs(dir, &err);
     if (st == DC_OK)
         st = get_checkpoint(a, url, file, dir, ckpt, sizeof ckpt, &downloaded, &err);
     if (st == DC_OK && (st = check_sum(ckpt, file, &err)) != DC_OK && downloaded) {
@@ -279,15 +305,31 @@ int cmd_fetch(int argc, char **argv)
         printf("%s  %s\n", hex, a.sha256);
         return CLI_OK;
     }
-    const dc_zoo_entry *entries[64];
-    const char *datasets[64];
-    for (int i = 0; i < a.n_names; i++)
-        if (!(entries[i] = resolve_name(&a, a.names[i], &datasets[i])))
+    fetch_target targets[64];
+    bool any_dataset = false;
+    for (int i = 0; i < a.n_names; i++) {
+        if (!resolve_name(&a, a.names[i], &targets[i]))
             return CLI_USAGE;
+        any_dataset = any_dataset || targets[i].src;
+    }
+    if (a.checksums && !any_dataset)
+        return cli_usage_error("fetch", "--checksums is for datasets (weights are checked "
+                               "against their file names)");
+    cli_checksum_list sums = { 0 };
+    if (a.checksums && cli_checksums_load(a.checksums, &sums, &err) != DC_OK) {
+        cli_checksums_free(&sums);
+        return cli_report("fetch", &err);
+    }
+    cli_fetch_opts o = { .from = a.from, .data_dir = a.data_dir,
+                         .checksums = a.checksums ? &sums : NULL, .force = a.force,
+                         .keep = a.keep, .quiet = a.quiet, .retries = a.retries };
     char wdir[1024];
     cli_fetch_weights_dir(a.weights_dir, wdir, sizeof wdir);
     int failed = 0;
     for (int i = 0; i < a.n_names; i++)
-        failed += fetch_one(&a, entries[i], datasets[i], wdir) != CLI_OK;
+        failed += (targets[i].src ? cli_fetch_dataset(&o, targets[i].src)
+                                  : fetch_one(&a, targets[i].e, targets[i].dataset, wdir))
+                  != CLI_OK;
+    cli_checksums_free(&sums);
     return failed ? CLI_FAIL : CLI_OK;
 }

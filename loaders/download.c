@@ -19,7 +19,8 @@ typedef struct {
     long long have;       /* bytes in .part now */
     bool decided;         /* the response code was looked at */
     long code;            /* the HTTP status (0 for file://) */
-    char io_error[256];   /* a failed open or write of .part */
+    char io_error[256];   /* a failed open or write of .part, or a file too large */
+    bool too_big;         /* the file grew past o->max_bytes */
     const dc_download_opts *o;
     const char *label;
     long long total;      /* the file's size when known, else 0 */
@@ -67,6 +68,12 @@ static size_t on_data(char *data, size_t size, size_t count, void *user)
             return n;
         if (x->code >= 400 || !open_part(x))
             return 0; /* stops the transfer (CURLE_WRITE_ERROR) */
+    }
+    if (x->o->max_bytes > 0 && x->have + (long long)n > x->o->max_bytes) {
+        snprintf(x->io_error, sizeof x->io_error, "more than %lld bytes: not the file "
+                 "expected (%s deleted)", x->o->max_bytes, x->part);
+        x->too_big = true;
+        return 0;
     }
     if (fwrite(data, 1, n, x->f) != n) {
         snprintf(x->io_error, sizeof x->io_error, "%s: write failed: %s", x->part,
@@ -188,6 +195,8 @@ static dc_status download_with(CURL *curl, const char *url, const char *dest,
         xfer x = { .curl = curl, .part = part, .start = have > 0 ? have : 0, .o = o,
                    .label = o->label ? o->label : slash ? slash + 1 : dest };
         CURLcode rc = request(curl, url, &x, curl_msg);
+        if (x.too_big)
+            unlink(part);
         if (x.io_error[0])
             return dc_fail(err, DC_ERR_IO, "%s: %s", url, x.io_error);
         if (x.code == 416 && !restarted) {

@@ -21,6 +21,8 @@ typedef struct {
     bool progress;      /* draw a progress line on stderr (call it on a terminal only) */
     int retries;        /* more tries after a cut connection, each resuming */
     const char *label;  /* what the progress line calls the file (NULL: dest's name) */
+    long long max_bytes; /* a file growing past this many bytes is refused and its .part
+                          * deleted (0: no limit) */
 } dc_download_opts;
 
 /* Downloads url to dest (see above). Returns DC_OK once dest is complete; else DC_ERR_IO

@@ -1,10 +1,11 @@
 #!/usr/bin/python3
-"""`dualcnn fetch` end to end, through a local HTTP server on 127.0.0.1 only.
+"""`dualcnn fetch` of weights end to end, through a local HTTP server on 127.0.0.1 only
+(datasets: test_fetch_datasets.py).
 
-The server (a thread of this process, on a port it picks) serves a directory, answers
-Range requests with 206 (or ignores them when told to), and can be told to cut its next
-responses half-way (it announces the full Content-Length, sends half the body and closes).
-The checkpoint is a random chenyaofo-style resnet20 state_dict saved by Debian's torch under
+The server (tests/fetch/fetchlib.py: a thread of this process, on a port it picks) serves a
+directory, answers Range requests with 206 (or ignores them when told to), and can be told
+to cut its next responses half-way (it announces the full Content-Length, sends half the
+body and closes). The checkpoint is a random chenyaofo-style resnet20 state_dict saved by Debian's torch under
 cifar10_resnet20-<first 8 hex digits of its SHA-256>.pt, fetched with --url (or --from a
 directory): the same checksum rule as the official names. Checked: a good file converts to
 what `dualcnn convert` writes (the same logits from `infer`) and nothing else is left; a
@@ -18,18 +19,17 @@ have reached this server.
 Usage: test_fetch.py DUALCNN WORKDIR SOURCE_ROOT   (about 10 s)
 """
 import hashlib
-import http.server
 import os
 import shutil
 import struct
-import subprocess
 import sys
-import threading
 import zlib
 
 import h5py
 import numpy as np
 import torch
+
+from fetchlib import Checks, clean_env, files_under, runner, serve
 
 BIN, WORK, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -38,14 +38,8 @@ import cifar_models  # noqa: E402
 shutil.rmtree(WORK, ignore_errors=True)
 os.makedirs(WORK)
 torch.set_num_threads(1)
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)[:2000]),
-          flush=True)
-    if not cond:
-        failures.append(name)
+check = Checks()
+failures = check.failures
 
 
 def path(*parts):
@@ -53,71 +47,14 @@ def path(*parts):
 
 
 # no proxy may take a request elsewhere; HOME and XDG point into WORK
-ENV = {k: v for k, v in os.environ.items() if "proxy" not in k.lower()
-       and k not in ("DUALCNN_WEIGHTS", "XDG_DATA_HOME")}
-ENV["HOME"] = path("home")
-os.makedirs(ENV["HOME"])
+ENV = clean_env(path("home"))
+run = runner(BIN, ENV, WORK)
 
-
-def run(*args, env=None, cwd=None):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=300,
-                       env=env or ENV, cwd=cwd or WORK)
-    return p.returncode, p.stdout + p.stderr
-
-
-def files_under(d):
-    return sorted(os.path.relpath(os.path.join(r, f), d)
-                  for r, _, fs in os.walk(d) for f in fs) if os.path.isdir(d) else []
-
-
-# ---- the server ---------------------------------------------------------------------------
+# ---- the server (fetchlib.serve) ----------------------------------------------------------
 
 SERVE = path("serve")
 os.makedirs(os.path.join(SERVE, "mirror"))
-state = {"ranges": True, "cut": 0, "log": []}
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def do_GET(self):
-        state["log"].append((self.path, self.headers.get("Range")))
-        f = os.path.join(SERVE, self.path.lstrip("/"))
-        if ".." in self.path or not os.path.isfile(f):
-            self.send_error(404)
-            return
-        data = open(f, "rb").read()
-        start, code = 0, 200
-        rng = self.headers.get("Range")
-        if rng and state["ranges"] and rng.startswith("bytes=") and rng.endswith("-"):
-            start = int(rng[6:-1])
-            if start >= len(data):
-                self.send_response(416)
-                self.send_header("Content-Range", f"bytes */{len(data)}")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-                return
-            code = 206
-        body = data[start:]
-        self.send_response(code)
-        if code == 206:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Accept-Ranges", "bytes" if state["ranges"] else "none")
-        self.end_headers()
-        if state["cut"] > 0:
-            state["cut"] -= 1
-            self.wfile.write(body[:len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-            return
-        self.wfile.write(body)
-
-
-server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-threading.Thread(target=server.serve_forever, daemon=True).start()
-BASE = f"http://127.0.0.1:{server.server_address[1]}"
+server, BASE, state = serve(SERVE)
 
 # ---- the checkpoint -------------------------------------------------------------------------
 
@@ -333,7 +270,8 @@ check("$DUALCNN_WEIGHTS alone is looked in when set", rc == 1 and
 
 # ---- usage errors -------------------------------------------------------------------------
 
-for args, want in [(["resnet2000"], "no such model"), (["cifar10"], "datasets"),
+for args, want in [(["resnet2000"], "no such model"),
+                   (["imagenet"], "cannot be fetched"),
                    ([], "name at least one"),
                    (["resnet20", "resnet32", "--url", url], "one checkpoint"),
                    (["resnet20", "--dataset", "fashionmnist"], "--url"),
