@@ -61,6 +61,8 @@ typedef struct {
 static const stem_shape stems[] = {
     { "resnet20 (cifar)", 3, 32, 16, 3, 1, 1 },   { "vgg11_bn (cifar)", 3, 32, 64, 3, 1, 1 },
     { "mobilenetv2 (cifar)", 3, 32, 32, 3, 1, 1 },
+    { "shufflenetv2 (fmnist)", 1, 32, 24, 3, 1, 1 }, { "resnet20 (fmnist)", 1, 32, 16, 3, 1, 1 },
+    { "vgg11_bn (fmnist)", 1, 32, 64, 3, 1, 1 },
     { "mobilenet_v3_large", 3, 224, 16, 3, 2, 1 }, { "mobilenet_v2/mnasnet", 3, 224, 32, 3, 2, 1 },
     { "shufflenet_v2", 3, 224, 24, 3, 2, 1 },
     { "resnet/densenet", 3, 224, 64, 7, 2, 3 },

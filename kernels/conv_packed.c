@@ -43,7 +43,8 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
     if (env && *env == '0')
         return false;
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
-           pixels(s) > DC_SKINNY_MAX_COLS && (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
+           (pixels(s) > DC_SKINNY_MAX_COLS || depth(s) < DC_SKINNY_MIN_K) &&
+           (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
 }
 
 int dc_conv_packed_rows(const dc_conv_shape *s)

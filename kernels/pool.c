@@ -147,9 +147,37 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     }
 }
 
+/* The global pool (output 1x1): each channel's mean, summed in double in index order as
+ * below, 8 channels at a time so that 8 independent sums hide the adds' latency (one
+ * channel after the other, 1024 channels of 16 cells took 30 us). */
+static void global_avgpool(int c, size_t n, const float *in, float *out)
+{
+    enum { LANES = 8 };
+    int ch = 0;
+    for (; ch + LANES <= c; ch += LANES) {
+        double acc[LANES] = { 0 };
+        const float *p = in + (size_t)ch * n;
+        for (size_t i = 0; i < n; i++)
+            for (int j = 0; j < LANES; j++)
+                acc[j] += p[(size_t)j * n + i];
+        for (int j = 0; j < LANES; j++)
+            out[ch + j] = (float)(acc[j] / (double)n);
+    }
+    for (; ch < c; ch++) {
+        double sum = 0.0;
+        for (size_t i = 0; i < n; i++)
+            sum += in[(size_t)ch * n + i];
+        out[ch] = (float)(sum / (double)n);
+    }
+}
+
 void dc_adaptive_avgpool2d(int c, int h, int w, int oh, int ow, const float *in, float *out)
 {
     const size_t plane_out = (size_t)oh * ow;
+    if (oh == 1 && ow == 1) {
+        global_avgpool(c, (size_t)h * w, in, out);
+        return;
+    }
 
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
