@@ -4,13 +4,13 @@
 #ifndef DC_CASCADE_RESULT_H
 #define DC_CASCADE_RESULT_H
 
+#include "dualcnn.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Which part of the cascade gave the answer. */
-typedef enum { DC_EXIT_MEMORY = 0, DC_EXIT_FIRST, DC_EXIT_SECOND, DC_EXIT_COUNT } dc_exit;
-
-const char *dc_exit_name(dc_exit e);
+/* dc_exit (which part of the cascade gave the answer) and dc_exit_name are public:
+ * include/dualcnn.h. */
 
 /* Where an input's time goes (see cascade/report.h for what each stage covers). The
  * cascade fills PREPROCESS, HASH, MODEL1 and MODEL2; whoever streams the inputs through it

@@ -6,17 +6,12 @@
 #ifndef DC_CASCADE_SCORES_H
 #define DC_CASCADE_SCORES_H
 
+#include "dualcnn.h"
+
 #include <stdbool.h>
 
-typedef enum {
-    DC_SCORE_MAXP = 0,   /* top-1 probability; escalate when below the threshold */
-    DC_SCORE_DIFFERENCE, /* top-1 minus top-2 probability; escalate when below */
-    DC_SCORE_ENTROPY,    /* -sum p ln p / ln(classes); escalate when ABOVE */
-    DC_SCORE_ORACLE,     /* escalate exactly when the first model is wrong (needs labels) */
-    DC_SCORE_COUNT
-} dc_score_kind;
+/* dc_score_kind and dc_score_name are public: include/dualcnn.h. */
 
-const char *dc_score_name(dc_score_kind k);
 /* Parses "maxp", "difference", "entropy", "oracle" (also the original's "truth"). */
 bool dc_score_parse(const char *s, dc_score_kind *k);
 
