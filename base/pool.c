@@ -50,6 +50,7 @@ struct dc_pool {
 
     dc_pool_fn fn;            /* the current job */
     void *ctx;
+    _Atomic int max_threads;  /* threads 0 .. max_threads - 1 may claim its tasks */
     uint32_t last_gen;        /* the caller's copy of the latest generation */
     _Atomic int n_tasks;
     _Atomic uint64_t claim;   /* generation << 32 | next task */
@@ -99,13 +100,17 @@ int dc_default_thread_count(void)
     return dc_cpu_count();
 }
 
-/* Claims and runs tasks of the current job until none is left. */
+/* Claims and runs tasks of the current job until none is left (or none is for this
+ * thread: a job limited to fewer threads). The job's n_tasks and max_threads read after
+ * its claim word are its own: they are written before that word is published, and
+ * rewritten only once every task of it is done, after which the claim below fails. */
 static void run_tasks(dc_pool *pool, int thread)
 {
     for (;;) {
         uint64_t word = atomic_load_explicit(&pool->claim, memory_order_acquire);
         uint32_t next = (uint32_t)word;
-        if ((int)next >= atomic_load_explicit(&pool->n_tasks, memory_order_acquire))
+        if ((int)next >= atomic_load_explicit(&pool->n_tasks, memory_order_acquire) ||
+            thread >= atomic_load_explicit(&pool->max_threads, memory_order_acquire))
             return;
         if (!atomic_compare_exchange_weak_explicit(&pool->claim, &word, word + 1,
                                                    memory_order_acq_rel,
@@ -233,12 +238,20 @@ int dc_pool_threads(const dc_pool *pool)
 
 void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx)
 {
+    dc_pool_run_on(pool, 0, n_tasks, fn, ctx);
+}
+
+void dc_pool_run_on(dc_pool *pool, int max_threads, int n_tasks, dc_pool_fn fn, void *ctx)
+{
     if (n_tasks <= 0)
         return;
+    if (max_threads <= 0 || max_threads > pool->threads)
+        max_threads = pool->threads;
     int idle = 0;
-    /* serially on the caller's thread: no workers, one task, a run from inside a task, or
-     * another thread owns the workers now (several dc_ctx passes at once) */
-    if (pool->started == 0 || n_tasks == 1 || inside_pool ||
+    /* serially on the caller's thread: no workers, one task or one thread allowed, a run
+     * from inside a task, or another thread owns the workers now (several dc_ctx passes
+     * at once) */
+    if (pool->started == 0 || n_tasks == 1 || max_threads == 1 || inside_pool ||
         !atomic_compare_exchange_strong(&pool->busy, &idle, 1)) {
         for (int t = 0; t < n_tasks; t++)
             fn(ctx, t, 0);
@@ -246,6 +259,7 @@ void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx)
     }
     pool->fn = fn;
     pool->ctx = ctx;
+    atomic_store_explicit(&pool->max_threads, max_threads, memory_order_relaxed);
     atomic_store_explicit(&pool->done, 0, memory_order_relaxed);
     atomic_store_explicit(&pool->n_tasks, n_tasks, memory_order_relaxed);
     uint32_t gen = ++pool->last_gen;

@@ -43,6 +43,12 @@ int dc_pool_threads(const dc_pool *pool);
  * does nothing. One dc_pool_run at a time per pool (callers serialise). */
 void dc_pool_run(dc_pool *pool, int n_tasks, dc_pool_fn fn, void *ctx);
 
+/* dc_pool_run on at most max_threads threads: only threads 0 .. max_threads - 1 (the caller
+ * and the first workers) claim tasks, so fn sees thread < max_threads. max_threads <= 0 or
+ * above dc_pool_threads(pool) means all of them. Which thread runs a task changes nothing
+ * but the time: the tasks are the caller's. */
+void dc_pool_run_on(dc_pool *pool, int max_threads, int n_tasks, dc_pool_fn fn, void *ctx);
+
 /* CPUs this process may run on (its affinity mask), at least 1. */
 int dc_cpu_count(void);
 

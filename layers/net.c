@@ -789,12 +789,14 @@ static void run_conv_shared(const dc_net *net, dc_run_state *rs, const dc_node *
     node_job job = { .net = net, .rs = rs, .nd = nd, .n = 1 };
     const int k = nd->conv.cin * nd->conv.kh * nd->conv.kw;
     job.parts = 2 * threads < k ? 2 * threads : k;
-    dc_pool_run(pool, job.parts, shared_cols_task, &job);
+    dc_pool_run_on(pool, rs->max_threads, job.parts, shared_cols_task, &job);
     split_channels(&job, nd->c, 2 * threads, 16);
-    dc_pool_run(pool, job.co_blocks, shared_gemm_task, &job);
+    dc_pool_run_on(pool, rs->max_threads, job.co_blocks, shared_gemm_task, &job);
 }
 
-/* Runs node id for n samples on the pool. */
+/* Runs node id for n samples on the pool. The node is cut for all of the pool's threads
+ * even when rs->max_threads lets fewer run it: a per-call limit changes who runs the
+ * tasks, never the tasks, so the outputs are the same bit for bit (docs/threads.md). */
 static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool *pool)
 {
     const dc_node *nd = &net->nodes[id];
@@ -863,7 +865,7 @@ static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, dc_pool
         tasks = n;
         break;
     }
-    dc_pool_run(pool, tasks, node_task, &job);
+    dc_pool_run_on(pool, rs->max_threads, tasks, node_task, &job);
 }
 
 /* One forward pass of net over n samples, writing only rs (and, when profiling, the
@@ -880,7 +882,10 @@ static dc_status forward_in(const dc_net *net, dc_run_state *rs, dc_net *profile
                        "for 1..%d", net->arch, n, net->max_batch);
     blas_single_thread();
     dc_pool *pool = dc_pool_default();
-    dc_status st = ensure_workspace(net, rs, dc_pool_threads(pool), err);
+    int runners = dc_pool_threads(pool); /* thread ids the tasks may see */
+    if (rs->max_threads > 0 && rs->max_threads < runners)
+        runners = rs->max_threads;
+    dc_status st = ensure_workspace(net, rs, runners, err);
     if (st != DC_OK)
         return st;
     rs->input = in;
@@ -944,6 +949,26 @@ dc_status dc_ctx_create(const dc_net *net, dc_ctx **out, dc_error *err)
 dc_status dc_ctx_forward(dc_ctx *ctx, const float *in, int n, float *out, dc_error *err)
 {
     return forward_in(ctx->net, &ctx->rs, NULL, in, n, out, NULL, NULL, err);
+}
+
+/* The per-call thread limit of a run state (dc_net_set_threads, dc_ctx_set_threads). */
+static dc_status set_max_threads(dc_run_state *rs, const char *arch, int n, dc_error *err)
+{
+    if (n < 0)
+        return dc_fail(err, DC_ERR_ARG, "%s: %d threads per pass; the count must be 0 (all "
+                       "of the pool's) or more", arch, n);
+    rs->max_threads = n;
+    return DC_OK;
+}
+
+dc_status dc_ctx_set_threads(dc_ctx *ctx, int n, dc_error *err)
+{
+    return set_max_threads(&ctx->rs, ctx->net->arch, n, err);
+}
+
+dc_status dc_net_set_threads(dc_net *net, int n, dc_error *err)
+{
+    return set_max_threads(&net->own, net->arch, n, err);
 }
 
 void dc_ctx_free(dc_ctx *ctx)

@@ -101,6 +101,9 @@ typedef struct {
     int workspace_threads;   /* threads the workspace is allocated for */
     float *shared_cols;      /* dc_net.shared_floats, or NULL */
     const float *input;      /* the caller's input during a forward pass */
+    int max_threads;         /* per-call limit (dc_net_set_threads, dc_ctx_set_threads): at
+                                most this many of the pool's threads run the pass's tasks,
+                                which are cut for the whole pool all the same; 0: all */
 } dc_run_state;
 
 struct dc_net {
