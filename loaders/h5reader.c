@@ -71,18 +71,24 @@ static void heap_release(void *block, size_t size, void *arg)
     free(block);
 }
 
-static dc_status read_in_process(const char *path, dc_h5snap **out, dc_error *err)
+/* Reads the file at path (data == NULL), or the file image data[0..bytes), with libhdf5
+ * here; messages name it `name`. */
+static dc_status read_in_process(const char *path, const void *data, size_t bytes,
+                                 const char *name, dc_h5snap **out, dc_error *err)
 {
     void *block = NULL;
     size_t size = 0;
-    dc_status st = dc_h5snap_build(path, max_snapshot_bytes(), heap_alloc, &block, &size, err);
+    dc_status st = data ? dc_h5snap_build_image(data, bytes, max_snapshot_bytes(), heap_alloc,
+                                                &block, &size, err)
+                        : dc_h5snap_build(path, max_snapshot_bytes(), heap_alloc, &block,
+                                          &size, err);
     if (st != DC_OK) {
         free(block);
         char msg[sizeof err->msg];
         snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
-        return dc_fail(err, st, "%s: %s", path, msg);
+        return dc_fail(err, st, "%s: %s", name, msg);
     }
-    st = dc_h5snap_parse(path, block, size, heap_release, NULL, out, err);
+    st = dc_h5snap_parse(name, block, size, heap_release, NULL, out, err);
     if (st != DC_OK)
         free(block);
     return st;
@@ -127,8 +133,9 @@ static bool find_helper(char *buf, size_t cap)
     return false;
 }
 
-/* Seconds the helper may take: $DUALCNN_H5_TIMEOUT, else 5 plus 1 per 100 MiB. 0: none. */
-static double time_limit(const char *path)
+/* Seconds the helper may take for a file of `bytes`: $DUALCNN_H5_TIMEOUT, else 5 plus 1
+ * per 100 MiB. 0: none. */
+static double time_limit(uint64_t bytes)
 {
     const char *env = getenv("DUALCNN_H5_TIMEOUT");
     if (env && *env) {
@@ -137,9 +144,7 @@ static double time_limit(const char *path)
         if (!*end && v >= 0)
             return v;
     }
-    struct stat sb;
-    double mib = stat(path, &sb) == 0 ? (double)sb.st_size / (1 << 20) : 0;
-    return 5.0 + mib / 100.0;
+    return 5.0 + (double)bytes / (1 << 20) / 100.0;
 }
 
 static double now_s(void)
@@ -200,8 +205,20 @@ static void unmap_release(void *block, size_t size, void *arg)
     munmap(block, size);
 }
 
-static dc_status read_in_quarantine(const char *path, dc_h5snap **out, dc_error *err)
+/* What the helper reads: the file at `path`, named `name` in messages; with data_fd >= 0,
+ * the file image in that anonymous file instead (dc_h5_read_memory), which the helper gets
+ * as its descriptor IMAGE_FD. */
+typedef struct {
+    const char *path, *name;
+    int data_fd;
+    uint64_t bytes;
+} h5_source;
+
+#define IMAGE_FD 4 /* the helper's descriptor of a file image (3: the snapshot) */
+
+static dc_status read_in_quarantine(const h5_source *src, dc_h5snap **out, dc_error *err)
 {
+    const char *path = src->name; /* in messages */
     char helper[PATH_MAX];
     if (!find_helper(helper, sizeof helper)) {
         const char *env = getenv("DUALCNN_H5_HELPER");
@@ -214,7 +231,7 @@ static dc_status read_in_quarantine(const char *path, dc_h5snap **out, dc_error 
                        path);
     }
     /* a missing file is reported here, not as a helper failure */
-    if (access(path, R_OK) != 0)
+    if (src->data_fd < 0 && access(src->path, R_OK) != 0)
         return dc_fail(err, DC_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     int fd = anonymous_file();
     if (fd < 0)
@@ -222,11 +239,16 @@ static dc_status read_in_quarantine(const char *path, dc_h5snap **out, dc_error 
                        "reader (%s)", path, strerror(errno));
     char max_bytes[32];
     snprintf(max_bytes, sizeof max_bytes, "%llu", (unsigned long long)max_snapshot_bytes());
-    char *argv[] = { helper, "--snapshot-fd", "3", "--max-bytes", max_bytes, "--",
-                     (char *)path, NULL };
+    char *argv_file[] = { helper, "--snapshot-fd", "3", "--max-bytes", max_bytes, "--",
+                          (char *)src->path, NULL };
+    char *argv_image[] = { helper, "--snapshot-fd", "3", "--max-bytes", max_bytes,
+                           "--image-fd", "4", NULL };
+    char **argv = src->data_fd >= 0 ? argv_image : argv_file;
     posix_spawn_file_actions_t fa;
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, fd, 3);
+    if (src->data_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, src->data_fd, IMAGE_FD);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
     /* the helper starts with no signal blocked and the default actions, whatever the
@@ -248,7 +270,7 @@ static dc_status read_in_quarantine(const char *path, dc_h5snap **out, dc_error 
         return dc_fail(err, DC_ERR_IO, "%s: cannot start the HDF5 reader helper %s (%s)", path,
                        helper, strerror(rc));
     }
-    double limit = time_limit(path);
+    double limit = time_limit(src->bytes);
     bool timed_out;
     int status = wait_helper(pid, limit, &timed_out);
     if (timed_out) {
@@ -287,6 +309,64 @@ dc_status dc_h5_read_file(const char *path, dc_h5snap **out, dc_error *err)
 {
     *out = NULL;
     if (dc_h5_reader_mode_in_use() == DC_H5_READER_IN_PROCESS)
-        return read_in_process(path, out, err);
-    return read_in_quarantine(path, out, err);
+        return read_in_process(path, NULL, 0, path, out, err);
+    struct stat sb;
+    h5_source src = { path, path, -1, stat(path, &sb) == 0 ? (uint64_t)sb.st_size : 0 };
+    return read_in_quarantine(&src, out, err);
+}
+
+/* ---- an HDF5 file image in memory ---------------------------------------- */
+
+/* Copies size bytes into a new anonymous file (memfd), its descriptor at 10 or above (so
+ * that the helper's dup2 to IMAGE_FD never finds it already there); -1 and errno on
+ * failure. */
+static int file_of_bytes(const void *data, size_t size)
+{
+    int fd = anonymous_file();
+    if (fd < 0)
+        return -1;
+    if (fd < 10) {
+        int high = fcntl(fd, F_DUPFD_CLOEXEC, 10);
+        int saved = errno;
+        close(fd);
+        if (high < 0) {
+            errno = saved;
+            return -1;
+        }
+        fd = high;
+    }
+    for (size_t done = 0; done < size;) {
+        ssize_t n = write(fd, (const char *)data + done, size - done);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            int saved = n < 0 ? errno : EIO;
+            close(fd);
+            errno = saved;
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return fd;
+}
+
+dc_status dc_h5_read_memory(const void *data, size_t size, const char *name,
+                            dc_h5snap **out, dc_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "<memory>";
+    if (!data || size == 0)
+        return dc_fail(err, DC_ERR_ARG, "%s: no bytes to read (%s)", name,
+                       data ? "size 0" : "NULL data");
+    if (dc_h5_reader_mode_in_use() == DC_H5_READER_IN_PROCESS)
+        return read_in_process(NULL, data, size, name, out, err);
+    int fd = file_of_bytes(data, size);
+    if (fd < 0)
+        return dc_fail(err, DC_ERR_IO, "%s: cannot copy the %zu bytes into an anonymous file "
+                       "for the HDF5 reader (%s)", name, size, strerror(errno));
+    h5_source src = { NULL, name, fd, (uint64_t)size };
+    dc_status st = read_in_quarantine(&src, out, err);
+    close(fd);
+    return st;
 }

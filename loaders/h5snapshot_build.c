@@ -483,6 +483,33 @@ static dc_status write_snapshot(builder *b, void *(*alloc)(size_t, void *), void
     return DC_OK;
 }
 
+/* Walks the opened file into a snapshot (both passes), then closes it. */
+static dc_status build_from(builder *b, void *(*alloc)(size_t size, void *arg), void *arg,
+                            size_t *size_out)
+{
+    dc_error *err = b->err;
+    b->st = DC_OK;
+    if (H5Aiterate2(b->file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, visit_attr, b) < 0 &&
+        b->st == DC_OK)
+        b->st = dc_fail(err, DC_ERR_FORMAT, "cannot list the root attributes (truncated or "
+                        "corrupt file?)");
+    if (b->st == DC_OK && H5Lvisit(b->file, H5_INDEX_NAME, H5_ITER_INC, visit_link, b) < 0 &&
+        b->st == DC_OK)
+        b->st = dc_fail(err, DC_ERR_FORMAT, "cannot list the datasets (truncated or corrupt "
+                        "file?)");
+    if (b->st == DC_OK)
+        b->st = write_snapshot(b, alloc, arg, size_out);
+    for (int i = 0; i < b->n; i++) {
+        free(b->items[i].name);
+        free(b->items[i].values);
+        free(b->items[i].filter_note);
+    }
+    free(b->items);
+    free(b->seen);
+    H5Fclose(b->file);
+    return b->st;
+}
+
 dc_status dc_h5snap_build(const char *path, uint64_t max_bytes,
                           void *(*alloc)(size_t size, void *arg), void *arg,
                           size_t *size_out, dc_error *err)
@@ -499,26 +526,43 @@ dc_status dc_h5snap_build(const char *path, uint64_t max_bytes,
     b.file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (b.file < 0)
         return dc_fail(err, DC_ERR_FORMAT, "cannot open as HDF5 (truncated or corrupt file?)");
-    b.st = DC_OK;
-    if (H5Aiterate2(b.file, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, visit_attr, &b) < 0 &&
-        b.st == DC_OK)
-        b.st = dc_fail(err, DC_ERR_FORMAT, "cannot list the root attributes (truncated or "
-                       "corrupt file?)");
-    if (b.st == DC_OK && H5Lvisit(b.file, H5_INDEX_NAME, H5_ITER_INC, visit_link, &b) < 0 &&
-        b.st == DC_OK)
-        b.st = dc_fail(err, DC_ERR_FORMAT, "cannot list the datasets (truncated or corrupt "
-                       "file?)");
-    if (b.st == DC_OK)
-        b.st = write_snapshot(&b, alloc, arg, size_out);
-    for (int i = 0; i < b.n; i++) {
-        free(b.items[i].name);
-        free(b.items[i].values);
-        free(b.items[i].filter_note);
+    return build_from(&b, alloc, arg, size_out);
+}
+
+/* Whether data starts with HDF5's signature, at offset 0 or after a user block (512, 1024,
+ * 2048, ... bytes), where libhdf5 looks for it. */
+static bool has_hdf5_signature(const unsigned char *data, size_t size)
+{
+    static const unsigned char sig[8] = { 0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n' };
+    for (size_t at = 0; at + sizeof sig <= size; at = at ? 2 * at : 512)
+        if (memcmp(data + at, sig, sizeof sig) == 0)
+            return true;
+    return false;
+}
+
+dc_status dc_h5snap_build_image(const void *data, size_t size, uint64_t max_bytes,
+                                void *(*alloc)(size_t size, void *arg), void *arg,
+                                size_t *size_out, dc_error *err)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (!data || !has_hdf5_signature(data, size))
+        return dc_fail(err, DC_ERR_FORMAT, "not an HDF5 file");
+    /* the core driver reads a file image: libhdf5 copies it (the caller's bytes are never
+     * written), and no backing file is written back */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl < 0 || H5Pset_fapl_core(fapl, (size_t)1 << 20, 0) < 0 ||
+        H5Pset_file_image(fapl, (void *)data, size) < 0) {
+        if (fapl >= 0)
+            H5Pclose(fapl);
+        return dc_fail(err, DC_ERR_NOMEM, "cannot hand libhdf5 the %zu-byte file image",
+                       size);
     }
-    free(b.items);
-    free(b.seen);
-    H5Fclose(b.file);
-    return b.st;
+    builder b = { .file_size = (uint64_t)size, .max_bytes = max_bytes, .err = err };
+    b.file = H5Fopen("dualcnn-file-image", H5F_ACC_RDONLY, fapl);
+    H5Pclose(fapl);
+    if (b.file < 0)
+        return dc_fail(err, DC_ERR_FORMAT, "cannot open as HDF5 (truncated or corrupt file?)");
+    return build_from(&b, alloc, arg, size_out);
 }
 
 dc_status dc_h5snap_build_refusal(dc_status code, const char *message,

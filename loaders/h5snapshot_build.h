@@ -30,6 +30,13 @@ dc_status dc_h5snap_build(const char *path, uint64_t max_bytes,
                           void *(*alloc)(size_t size, void *arg), void *arg,
                           size_t *size_out, dc_error *err);
 
+/* As dc_h5snap_build for an HDF5 file image: the size bytes of a file, at data (libhdf5's
+ * core driver; data is only read). Refused at once ("not an HDF5 file") when HDF5's
+ * signature is neither at the start nor after a user block. */
+dc_status dc_h5snap_build_image(const void *data, size_t size, uint64_t max_bytes,
+                                void *(*alloc)(size_t size, void *arg), void *arg,
+                                size_t *size_out, dc_error *err);
+
 /* Writes a REFUSED snapshot carrying code and message into a block from alloc. */
 dc_status dc_h5snap_build_refusal(dc_status code, const char *message,
                                   void *(*alloc)(size_t size, void *arg), void *arg,

@@ -1,8 +1,9 @@
 /*
- * net_load.c — from a weight file to a planned net: open the file, look the architecture
- * up in the zoo, build it through the builder (which reads and folds the parameters), check
- * that no tensor of the file went unused, and plan the arena. It sits above the zoo and the
- * layers, which know the file only as a dc_tensor_source.
+ * net_load.c — from a weight file (on disk, or its bytes in memory) to a planned net: open
+ * the file, look the architecture up in the zoo, build it through the builder (which reads
+ * and folds the parameters), check that no tensor of the file went unused, and plan the
+ * arena. It sits above the zoo and the layers, which know the file only as a
+ * dc_tensor_source.
  */
 #include "base/alloc.h"
 #include "layers/builder.h"
@@ -95,20 +96,16 @@ dc_status dc_net_build_random(const char *arch, int num_classes, uint64_t seed, 
     return build_without_file(arch, num_classes, &seed, max_batch, out, err);
 }
 
-dc_status dc_net_load(const char *path, int max_batch, dc_net **out, dc_error *err)
+/* The net of an opened weight file (named by dc_weights_path in messages), planned for
+ * max_batch samples; w stays the caller's. */
+static dc_status load_from(dc_weights *w, int max_batch, dc_net **out, dc_error *err)
 {
-    *out = NULL;
-    dc_weights *w;
-    dc_status st = dc_weights_open(path, &w, err);
-    if (st != DC_OK)
-        return st;
+    const char *path = dc_weights_path(w);
     const dc_weights_attrs *a = dc_weights_get_attrs(w);
     dc_net *net = dc_net_new();
-    if (!net) {
-        dc_weights_close(w);
+    if (!net)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    }
-    st = build(net, w, a->arch, a->num_classes, NULL, err);
+    dc_status st = build(net, w, a->arch, a->num_classes, NULL, err);
     if (st == DC_OK && (net->in_c != a->input_size[0] || net->in_h != a->input_size[1] ||
                         net->in_w != a->input_size[2]))
         st = dc_fail(err, DC_ERR_FORMAT, "%s: input_size (%d, %d, %d) does not match arch "
@@ -131,11 +128,35 @@ dc_status dc_net_load(const char *path, int max_batch, dc_net **out, dc_error *e
         memcpy(net->std, a->std, sizeof net->std);
         st = dc_net_plan(net, max_batch, err);
     }
-    dc_weights_close(w);
     if (st != DC_OK) {
         dc_net_free(net);
         return st;
     }
     *out = net;
     return DC_OK;
+}
+
+dc_status dc_net_load(const char *path, int max_batch, dc_net **out, dc_error *err)
+{
+    *out = NULL;
+    dc_weights *w;
+    dc_status st = dc_weights_open(path, &w, err);
+    if (st != DC_OK)
+        return st;
+    st = load_from(w, max_batch, out, err);
+    dc_weights_close(w);
+    return st;
+}
+
+dc_status dc_net_load_memory(const void *data, size_t size, int max_batch, dc_net **out,
+                             dc_error *err)
+{
+    *out = NULL;
+    dc_weights *w;
+    dc_status st = dc_weights_open_memory(data, size, "<memory>", &w, err);
+    if (st != DC_OK)
+        return st;
+    st = load_from(w, max_batch, out, err);
+    dc_weights_close(w);
+    return st;
 }

@@ -183,6 +183,30 @@ static dc_status read_attrs(dc_weights *w, dc_error *err)
 
 /* ---- public ------------------------------------------------------------- */
 
+/* Reads the snapshot of the file `name` (data == NULL) or of the file image data[0..size)
+ * named `name`, then its attributes. */
+static dc_status open_snapshot(const char *name, const void *data, size_t size,
+                               dc_weights **out, dc_error *err)
+{
+    dc_weights *w = dc_calloc(1, sizeof *w);
+    if (!w)
+        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
+    snprintf(w->path, sizeof w->path, "%s", name);
+    dc_status st = data ? dc_h5_read_memory(data, size, name, &w->snap, err)
+                        : dc_h5_read_file(name, &w->snap, err);
+    if (st == DC_OK &&
+        !(w->used = dc_calloc((size_t)dc_h5snap_count(w->snap) + 1, sizeof *w->used)))
+        st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", name);
+    if (st == DC_OK)
+        st = read_attrs(w, err);
+    if (st != DC_OK) {
+        dc_weights_close(w);
+        return st;
+    }
+    *out = w;
+    return DC_OK;
+}
+
 dc_status dc_weights_open(const char *path, dc_weights **out, dc_error *err)
 {
     *out = NULL;
@@ -198,22 +222,22 @@ dc_status dc_weights_open(const char *path, dc_weights **out, dc_error *err)
         return dc_fail(err, DC_ERR_FORMAT, "%s: not an HDF5 file (expected a dualcnn weight "
                        "file, see tools/export_weights.py)", path);
 
-    dc_weights *w = dc_calloc(1, sizeof *w);
-    if (!w)
-        return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    snprintf(w->path, sizeof w->path, "%s", path);
-    dc_status st = dc_h5_read_file(path, &w->snap, err);
-    if (st == DC_OK &&
-        !(w->used = dc_calloc((size_t)dc_h5snap_count(w->snap) + 1, sizeof *w->used)))
-        st = dc_fail(err, DC_ERR_NOMEM, "%s: out of memory", path);
-    if (st == DC_OK)
-        st = read_attrs(w, err);
-    if (st != DC_OK) {
-        dc_weights_close(w);
-        return st;
-    }
-    *out = w;
-    return DC_OK;
+    return open_snapshot(path, NULL, 0, out, err);
+}
+
+dc_status dc_weights_open_memory(const void *data, size_t size, const char *name,
+                                 dc_weights **out, dc_error *err)
+{
+    *out = NULL;
+    if (!name)
+        name = "<memory>";
+    if (!data || size == 0)
+        return dc_fail(err, DC_ERR_ARG, "%s: no bytes to read (%s)", name,
+                       data ? "size 0" : "NULL data");
+    if (size < 8)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: not an HDF5 file image (%zu bytes; expected "
+                       "a dualcnn weight file, see tools/export_weights.py)", name, size);
+    return open_snapshot(name, data, size, out, err);
 }
 
 void dc_weights_close(dc_weights *w)

@@ -12,6 +12,7 @@
 
 #include "dualcnn.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define DC_WEIGHTS_FORMAT_VERSION 1
@@ -36,6 +37,12 @@ typedef struct dc_weights dc_weights;
  * transform_input). Fails with a message naming the file when it does not exist, is not HDF5, is
  * truncated, or an attribute is missing or malformed. Close with dc_weights_close. */
 dc_status dc_weights_open(const char *path, dc_weights **out, dc_error *err);
+
+/* As dc_weights_open for the bytes of a weight file already in memory (an HDF5 file image
+ * of size bytes; read through dc_h5_read_memory, in quarantine by default). Messages and
+ * dc_weights_path name it `name` ("<memory>" when NULL). data may be freed on return. */
+dc_status dc_weights_open_memory(const void *data, size_t size, const char *name,
+                                 dc_weights **out, dc_error *err);
 
 void dc_weights_close(dc_weights *w);
 
