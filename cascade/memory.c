@@ -7,6 +7,7 @@
 
 #include "cascade/hash.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,6 +29,7 @@ struct dc_memory {
     size_t mask;           /* number of slots - 1 (a power of two minus one) */
     size_t count;
     uint32_t head, tail;   /* most and least recently used (bounded memory only) */
+    double radius;         /* near-duplicate radius (dc_memory_set_radius); 0: exact */
     dc_memory_stats stats;
 };
 
@@ -222,10 +224,59 @@ dc_status dc_memory_key(const dc_memory *m, const dc_image *raw, uint64_t *key,
     return DC_OK;
 }
 
+dc_status dc_memory_set_radius(dc_memory *m, double radius, dc_error *err)
+{
+    double most = m->kind == DC_HASH_DHASH ? 64.0 : HUGE_VAL;
+    if (!(radius >= 0.0 && radius <= most) || !isfinite(radius))
+        return dc_fail(err, DC_ERR_ARG, "memory: radius %g must be %s", radius,
+                       m->kind == DC_HASH_DHASH ? "0 to 64 bits (a Hamming distance of dHash "
+                                                  "keys)"
+                                                : "a finite number >= 0 (a difference of "
+                                                  "invariant keys)");
+    m->radius = radius;
+    return DC_OK;
+}
+
+double dc_memory_radius(const dc_memory *m)
+{
+    return m->radius;
+}
+
+/* The distance of two keys under the memory's hash (see dc_memory_set_radius). */
+static double key_distance(const dc_memory *m, uint64_t a, uint64_t b)
+{
+    if (m->kind == DC_HASH_DHASH)
+        return (double)__builtin_popcountll(a ^ b);
+    double x, y;
+    memcpy(&x, &a, sizeof x); /* an invariants key is the bits of a double */
+    memcpy(&y, &b, sizeof y);
+    return fabs(x - y);
+}
+
+/* The slot of the nearest key within the radius, or SIZE_MAX: a scan of every slot. */
+static size_t find_near(const dc_memory *m, uint64_t key)
+{
+    size_t best = SIZE_MAX;
+    double best_d = m->radius;
+    for (size_t i = 0; i <= m->mask; i++) {
+        if (!m->slots[i].used)
+            continue;
+        double d = key_distance(m, key, m->slots[i].key);
+        if (d < best_d || (d == best_d && best == SIZE_MAX))
+            best = i, best_d = d;
+    }
+    return best;
+}
+
 bool dc_memory_lookup(dc_memory *m, uint64_t key, int *label)
 {
     m->stats.lookups++;
     size_t i = find(m, key);
+    if (i == SIZE_MAX && m->radius > 0.0) {
+        i = find_near(m, key);
+        if (i != SIZE_MAX)
+            m->stats.near_hits++;
+    }
     if (i == SIZE_MAX)
         return false;
     m->stats.hits++;

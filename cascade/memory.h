@@ -1,7 +1,8 @@
 /*
  * memory.h — the paper's memory component (utils/workload.py double_ps_mem): a table from
  * the perceptual hash of a raw input to the label the cascade gave it, so that a repeated
- * input is answered without running any CNN. Matching is exact on the 64-bit key.
+ * input is answered without running any CNN. Matching is exact on the 64-bit key, unless a
+ * near-duplicate radius is set (dc_memory_set_radius).
  *
  * The table is open addressing with linear probing over a power-of-two number of slots;
  * keys are spread by the splitmix64 finaliser, every 64-bit value (0 and UINT64_MAX
@@ -41,7 +42,8 @@ typedef struct dc_memory dc_memory;
 
 typedef struct {
     uint64_t lookups;   /* calls to dc_memory_lookup */
-    uint64_t hits;      /* of which found the key */
+    uint64_t hits;      /* of which found the key (or, with a radius, a key near it) */
+    uint64_t near_hits; /* of those hits, the ones that found only a near key */
     uint64_t evictions; /* entries dropped to respect the capacity */
 } dc_memory_stats;
 
@@ -66,9 +68,21 @@ void dc_memory_free(dc_memory *m);
 dc_status dc_memory_key(const dc_memory *m, const dc_image *raw, uint64_t *key,
                         dc_error *err);
 
+/* Near-duplicate matching (off by default, as in the paper: radius 0 matches keys
+ * exactly). With radius > 0 a lookup that misses the exact key takes the nearest stored
+ * key within the radius: for dHash the Hamming distance of the two 64-bit keys (radius in
+ * bits, at most 64), for the invariants the absolute difference of the two keys' values
+ * (the sum of four invariants, a double). Ties go to the lowest slot. Such a lookup scans
+ * every entry (O(size) instead of O(1)); bound the memory to bound it. Returns DC_OK, or
+ * DC_ERR_ARG naming the radius when it is negative, not finite, or over 64 for dHash. */
+dc_status dc_memory_set_radius(dc_memory *m, double radius, dc_error *err);
+double dc_memory_radius(const dc_memory *m);
+
 /* Looks key up. On a hit, writes the stored label to *label, makes the entry the most
  * recently used and returns true; on a miss leaves *label untouched and returns false.
- * Counts the lookup (and the hit) in the statistics. Allocates nothing. */
+ * Counts the lookup (and the hit) in the statistics. Allocates nothing. With a radius
+ * (dc_memory_set_radius) a miss of the exact key falls back to the nearest key within
+ * it. */
 bool dc_memory_lookup(dc_memory *m, uint64_t key, int *label);
 
 /* Stores label under key, overwriting the label of a key already present; either way the

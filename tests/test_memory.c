@@ -2,13 +2,15 @@
  * test_memory.c — the memory component (cascade/memory.h): store, lookup and overwrite;
  * growth of an unbounded table far past its first size; LRU eviction order; the
  * statistics; every 64-bit key usable; the hash kinds; a bounded table under heavy churn
- * checked against a naive model.
+ * checked against a naive model; near-duplicate matching within a radius (the nearest
+ * key, for both kinds, against a brute-force search).
  */
 #include "cascade/hash.h"
 #include "cascade/memory.h"
 #include "fixtures.h"
 
 #include <check.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -241,6 +243,74 @@ START_TEST(test_bad_init)
 }
 END_TEST
 
+/* The key of an invariants memory holding the value v (the bits of a double). */
+static uint64_t inv_key(double v)
+{
+    uint64_t k;
+    memcpy(&k, &v, sizeof k);
+    return k;
+}
+
+START_TEST(test_radius)
+{
+    dc_error err = { 0 };
+    /* dHash: the nearest key by Hamming distance, within the radius */
+    dc_memory *m = make(DC_HASH_DHASH, 0);
+    ck_assert(dc_memory_radius(m) == 0.0);
+    store(m, 0x0Full, 1);   /* 4 bits */
+    store(m, 0xFF00ull, 2); /* 8 other bits */
+    ck_assert_int_eq(lookup(m, 0x1Full), INT32_MIN); /* radius 0: exact only */
+    ck_assert_int_eq(dc_memory_set_radius(m, 2, &err), DC_OK);
+    ck_assert_int_eq(lookup(m, 0x1Full), 1);          /* 1 bit from 0x0F */
+    ck_assert_int_eq(lookup(m, 0x7F00ull), 2);        /* 1 bit from 0xFF00 */
+    ck_assert_int_eq(lookup(m, 0xF0ull), INT32_MIN);  /* 8 bits from 0x0F, 8 from 0xFF00 */
+    ck_assert_int_eq(lookup(m, 0x0Full), 1);          /* exact still first */
+    dc_memory_stats st = dc_memory_get_stats(m);
+    ck_assert_uint_eq(st.hits, 3);
+    ck_assert_uint_eq(st.near_hits, 2);
+    /* random keys against a brute-force nearest search */
+    fx_rng r = fx_rng_seed(77);
+    uint64_t keys[200];
+    dc_memory *b = make(DC_HASH_DHASH, 0);
+    ck_assert_int_eq(dc_memory_set_radius(b, 20, &err), DC_OK);
+    for (int i = 0; i < 200; i++)
+        store(b, keys[i] = fx_rng_u64(&r), i);
+    for (int q = 0; q < 500; q++) {
+        uint64_t key = keys[q % 200] ^ (fx_rng_u64(&r) & fx_rng_u64(&r) & fx_rng_u64(&r));
+        int best_d = 65;
+        for (int i = 0; i < 200; i++) {
+            int d = __builtin_popcountll(key ^ keys[i]);
+            best_d = d < best_d ? d : best_d;
+        }
+        int got = lookup(b, key);
+        if (best_d > 20) {
+            ck_assert_int_eq(got, INT32_MIN);
+        } else {
+            ck_assert_int_ne(got, INT32_MIN);
+            ck_assert_int_eq(__builtin_popcountll(key ^ keys[got]), best_d); /* a nearest */
+        }
+    }
+    ck_assert_int_eq(dc_memory_set_radius(b, 65, &err), DC_ERR_ARG);
+    ck_assert_ptr_nonnull(strstr(err.msg, "radius 65"));
+    ck_assert_int_eq(dc_memory_set_radius(b, -1, &err), DC_ERR_ARG);
+    ck_assert(dc_memory_radius(b) == 20.0); /* a refused radius changes nothing */
+    dc_memory_free(m);
+    dc_memory_free(b);
+    /* invariants: the difference of the keys' values */
+    dc_memory *v = make(DC_HASH_INVARIANTS, 4);
+    store(v, inv_key(1.0), 3);
+    store(v, inv_key(1.5), 4);
+    ck_assert_int_eq(dc_memory_set_radius(v, 0.2, &err), DC_OK);
+    ck_assert_int_eq(lookup(v, inv_key(1.1)), 3);
+    ck_assert_int_eq(lookup(v, inv_key(1.35)), 4);
+    ck_assert_int_eq(lookup(v, inv_key(1.25)), INT32_MIN);
+    ck_assert_int_eq(dc_memory_set_radius(v, 1e300, &err), DC_OK);
+    ck_assert_int_eq(dc_memory_set_radius(v, INFINITY, &err), DC_ERR_ARG);
+    ck_assert_int_eq(dc_memory_set_radius(v, NAN, &err), DC_ERR_ARG);
+    dc_memory_free(v);
+}
+END_TEST
+
 static Suite *memory_suite(void)
 {
     Suite *s = suite_create("memory");
@@ -253,6 +323,7 @@ static Suite *memory_suite(void)
     tcase_add_test(tc, test_lru_against_model);
     tcase_add_test(tc, test_kinds_and_keys);
     tcase_add_test(tc, test_bad_init);
+    tcase_add_test(tc, test_radius);
     suite_add_tcase(s, tc);
     return s;
 }
