@@ -20,6 +20,7 @@ struct dc_cascade {
     int *todo;         /* indices of the batch still to be answered */
     bool same_input;   /* both nets take the same preprocessed input: the second reuses
                           the first's */
+    dc_cascade_stats stats; /* counts of every input classified (dc_cascade_get_stats) */
 };
 
 const char *dc_exit_name(dc_exit e)
@@ -48,6 +49,9 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
         return dc_fail(err, DC_ERR_ARG, "a cascade needs a first model");
     if (max_batch < 1)
         return dc_fail(err, DC_ERR_ARG, "batch %d must be at least 1", max_batch);
+    if (cfg->score < 0 || cfg->score >= DC_SCORE_COUNT)
+        return dc_fail(err, DC_ERR_ARG, "score %d is not one of maxp, difference, entropy, "
+                       "oracle", (int)cfg->score);
     dc_net_info i1 = dc_net_get_info(cfg->first), i2 = i1;
     if (cfg->second) {
         i2 = dc_net_get_info(cfg->second);
@@ -65,6 +69,7 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
     if (!c)
         return dc_fail(err, DC_ERR_NOMEM, "out of memory");
     c->cfg = *cfg;
+    c->cfg.owns_parts = false; /* the caller's until this succeeds */
     c->max_batch = max_batch;
     c->info1 = i1;
     c->info2 = i2;
@@ -83,6 +88,7 @@ dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascad
         dc_cascade_free(c);
         return dc_fail(err, DC_ERR_NOMEM, "out of memory for batches of %d", max_batch);
     }
+    c->cfg.owns_parts = cfg->owns_parts;
     *out = c;
     return DC_OK;
 }
@@ -91,6 +97,11 @@ void dc_cascade_free(dc_cascade *c)
 {
     if (!c)
         return;
+    if (c->cfg.owns_parts) {
+        dc_memory_free(c->cfg.memory);
+        dc_ctx_free(c->cfg.first_ctx);
+        dc_ctx_free(c->cfg.second_ctx);
+    }
     free(c->input);
     free(c->logits);
     free(c->probs);
@@ -102,7 +113,7 @@ void dc_cascade_free(dc_cascade *c)
 /* Runs net on the raw images raw[todo[0..m)] and leaves one argmax and score per image;
  * with preprocessed set, c->input already holds their inputs. Adds the seconds spent
  * preprocessing to *pre_s and in the forward pass to *fwd_s. */
-static dc_status run_model(dc_cascade *c, dc_net *net, const dc_net_info *info,
+static dc_status run_model(dc_cascade *c, dc_net *net, dc_ctx *ctx, const dc_net_info *info,
                            const dc_image *const *raw, const int *todo, int m,
                            bool preprocessed, int *preds, double *scores, double *pre_s,
                            double *fwd_s, dc_error *err)
@@ -115,7 +126,8 @@ static dc_status run_model(dc_cascade *c, dc_net *net, const dc_net_info *info,
             return st;
     }
     double t1 = dc_now_seconds();
-    dc_status st = dc_net_forward(net, c->input, m, c->logits, err);
+    dc_status st = ctx ? dc_ctx_forward(ctx, c->input, m, c->logits, err)
+                       : dc_net_forward(net, c->input, m, c->logits, err);
     if (st != DC_OK)
         return st;
     double t2 = dc_now_seconds();
@@ -138,10 +150,13 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
     if (n < 1 || n > c->max_batch)
         return dc_fail(err, DC_ERR_ARG, "batch of %d; the cascade takes 1..%d", n,
                        c->max_batch);
-    if (cfg->score == DC_SCORE_ORACLE && cfg->second)
-        for (int i = 0; i < n; i++)
-            if (labels[i] < 0)
-                return dc_fail(err, DC_ERR_ARG, "the oracle score needs labels");
+    for (int i = 0; i < n; i++) {
+        if (labels[i] < -1 || labels[i] >= c->info1.num_classes)
+            return dc_fail(err, DC_ERR_ARG, "label %d is not a class of %s (0 to %d, or -1: "
+                           "unknown)", labels[i], c->info1.arch, c->info1.num_classes - 1);
+        if (labels[i] < 0 && cfg->score == DC_SCORE_ORACLE && cfg->second)
+            return dc_fail(err, DC_ERR_ARG, "the oracle score needs labels");
+    }
     double t0 = dc_now_seconds();
     double stage[DC_STAGE_COUNT] = { 0 }; /* seconds for the whole batch */
 
@@ -170,8 +185,9 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
     /* 2. the first model on the misses */
     int preds[m > 0 ? m : 1];
     double scores[m > 0 ? m : 1];
-    dc_status st = m ? run_model(c, cfg->first, &c->info1, raw, c->todo, m, false, preds, scores,
-                                 &stage[DC_STAGE_PREPROCESS], &stage[DC_STAGE_MODEL1], err)
+    dc_status st = m ? run_model(c, cfg->first, cfg->first_ctx, &c->info1, raw, c->todo, m,
+                                 false, preds, scores, &stage[DC_STAGE_PREPROCESS],
+                                 &stage[DC_STAGE_MODEL1], err)
                      : DC_OK;
     if (st != DC_OK)
         return st;
@@ -197,8 +213,9 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
     }
 
     /* 3. the second model on the escalated ones, with the post-check */
-    st = e ? run_model(c, cfg->second, &c->info2, raw, c->todo, e, c->same_input, preds, scores,
-                       &stage[DC_STAGE_PREPROCESS], &stage[DC_STAGE_MODEL2], err)
+    st = e ? run_model(c, cfg->second, cfg->second_ctx, &c->info2, raw, c->todo, e,
+                       c->same_input, preds, scores, &stage[DC_STAGE_PREPROCESS],
+                       &stage[DC_STAGE_MODEL2], err)
            : DC_OK;
     if (st != DC_OK)
         return st;
@@ -233,6 +250,21 @@ dc_status dc_cascade_classify(dc_cascade *c, const dc_image *const *raw, const i
         res[i].seconds = per;
         for (int k = 0; k < DC_STAGE_COUNT; k++)
             res[i].stage[k] = stage[k] / n;
+        c->stats.exits[res[i].exit]++;
+        c->stats.escalated += res[i].escalated;
     }
+    c->stats.inputs += n;
     return DC_OK;
+}
+
+dc_cascade_stats dc_cascade_get_stats(const dc_cascade *c)
+{
+    dc_cascade_stats s = c->stats;
+    if (c->cfg.memory) {
+        dc_memory_stats m = dc_memory_get_stats(c->cfg.memory);
+        s.memory_near_hits = (int64_t)m.near_hits;
+        s.memory_evictions = (int64_t)m.evictions;
+        s.memory_entries = (int64_t)dc_memory_size(c->cfg.memory);
+    }
+    return s;
 }

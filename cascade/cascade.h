@@ -6,6 +6,11 @@
  *
  * Nothing here reads datasets or prints: the caller feeds raw images and gets one result
  * per image (cli/cmd_run.c streams a dataset through it and writes the report).
+ *
+ * The type dc_cascade, dc_cascade_free and dc_cascade_get_stats are public
+ * (include/dualcnn.h); so is a simpler way to make one: dc_cascade_create (cascade/api.c)
+ * takes self-contained options, makes the memory and the contexts, and builds on
+ * dc_cascade_init below.
  */
 #ifndef DC_CASCADE_CASCADE_H
 #define DC_CASCADE_CASCADE_H
@@ -26,9 +31,14 @@ typedef struct {
     double threshold;
     bool postcheck;
     dc_memory *memory;     /* NULL: no memory */
+    dc_ctx *first_ctx;     /* NULL: the first model runs on its own buffers (dc_net_forward);
+                              else on this context of it (dc_ctx_forward: the net is only
+                              read) */
+    dc_ctx *second_ctx;    /* the same for the second model */
+    bool owns_parts;       /* dc_cascade_free frees memory, first_ctx and second_ctx too
+                              (never the nets); until dc_cascade_init succeeds they stay the
+                              caller's */
 } dc_cascade_config;
-
-typedef struct dc_cascade dc_cascade;
 
 /* Checks the configuration (a first model, the same class count, a threshold in [0, 1]
  * unless the score is the oracle) and sizes the buffers for batches of up to max_batch
@@ -37,6 +47,7 @@ typedef struct dc_cascade dc_cascade;
  * escalates and no labels are needed. The nets and the memory stay owned by the caller. */
 dc_status dc_cascade_init(const dc_cascade_config *cfg, int max_batch, dc_cascade **out,
                           dc_error *err);
+/* Frees c (and, with owns_parts, its memory and contexts). c may be NULL. */
 void dc_cascade_free(dc_cascade *c);
 
 /* Classifies n raw images (uint8, as the dataset stores them) with their labels (-1 when

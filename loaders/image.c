@@ -79,6 +79,23 @@ void dc_image_free(dc_image *img)
     memset(img, 0, sizeof *img);
 }
 
+dc_status dc_image_view(const uint8_t *pixels, int w, int h, int c, dc_image *out,
+                        dc_error *err)
+{
+    *out = (dc_image){ 0 };
+    if (!pixels)
+        return dc_fail(err, DC_ERR_ARG, "pixels: NULL");
+    if (c != 1 && c != 3)
+        return dc_fail(err, DC_ERR_ARG, "pixels: %d channels; expected 1 (gray) or 3 (RGB)",
+                       c);
+    if (w < 1 || h < 1 || (unsigned)w > DC_IMAGE_MAX_SIDE || (unsigned)h > DC_IMAGE_MAX_SIDE ||
+        (uint64_t)w * (uint64_t)h > DC_IMAGE_MAX_PIXELS)
+        return dc_fail(err, DC_ERR_ARG, "pixels: a %d x %d image (each side must be 1 to %u, "
+                       "at most %u pixels)", w, h, DC_IMAGE_MAX_SIDE, DC_IMAGE_MAX_PIXELS);
+    *out = (dc_image){ .w = w, .h = h, .c = c, .data = (uint8_t *)pixels };
+    return DC_OK;
+}
+
 /* Reads the first bytes of f to tell PNG from JPEG, then rewinds f. */
 static dc_status dc_image_sniff(FILE *f, const char *path, dc_image_format *fmt,
                                 dc_error *err)

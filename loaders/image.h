@@ -28,6 +28,14 @@ typedef struct {
  * The caller frees out with dc_image_free. */
 dc_status dc_image_load(const char *path, dc_image *out, dc_error *err);
 
+/* A view of the caller's pixels as an image (w x h, c = 1 or 3 channels, HWC), for the
+ * public functions that take raw pixels: out->data points into pixels, which stay the
+ * caller's (never dc_image_free a view; nothing writes through it). Checks what the
+ * loader checks of a file's header: each side 1 .. 65535, at most 2^28 pixels. Returns
+ * DC_OK or DC_ERR_ARG naming the problem ("pixels: ..."). */
+dc_status dc_image_view(const uint8_t *pixels, int w, int h, int c, dc_image *out,
+                        dc_error *err);
+
 /* Writes img (c = 1 gray, 3 RGB or 4 RGBA; 8-bit) as a PNG file. The file is written to
  * "<path>.tmp-<pid>" and renamed, so a failure never leaves a partial file at path.
  * Returns DC_OK, DC_ERR_ARG for a bad image, DC_ERR_IO. */

@@ -10,9 +10,11 @@
  * sanitizer build, which runs this test too (.ci/run).
  *
  * Paths: loading a net (the shipped FashionMNIST resnet20, HDF5 read in process and in
- * quarantine), a forward pass on a net loaded beforehand (the per-thread workspaces are
- * allocated on first use), a cascade run (two nets, the dHash memory, a batch of images),
- * and the prediction cache (save, then load).
+ * quarantine, from its file and from its bytes in memory), a forward pass on a net loaded
+ * beforehand (the per-thread workspaces are allocated on first use), a cascade run (two
+ * nets, the dHash memory, a batch of images), the public cascade (dc_cascade_create with a
+ * memory and contexts limited to 2 threads, then images through it), and the prediction
+ * cache (save, then load).
  */
 #include "base/alloc.h"
 #include "base/pool.h"
@@ -110,6 +112,50 @@ START_TEST(test_load_in_quarantine)
 }
 END_TEST
 
+/* The bytes of a weight file, read whole by the test. */
+typedef struct {
+    unsigned char *data;
+    size_t size;
+} file_bytes;
+
+static file_bytes read_whole(const char *path)
+{
+    file_bytes b = { 0 };
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    b.size = (size_t)ftell(f);
+    rewind(f);
+    b.data = malloc(b.size);
+    ck_assert(b.data && fread(b.data, 1, b.size, f) == b.size);
+    fclose(f);
+    return b;
+}
+
+static dc_status load_net_from_memory(void *ctx, double *answer, dc_error *err)
+{
+    const file_bytes *b = ctx;
+    dc_net *net = NULL;
+    dc_status st = dc_net_load_memory(b->data, b->size, 2, &net, err);
+    if (st == DC_OK) {
+        *answer = (double)dc_net_get_info(net).params;
+        dc_net_free(net);
+    }
+    return st;
+}
+
+START_TEST(test_load_from_memory)
+{
+    find_weights();
+    file_bytes b = read_whole(resnet20);
+    dc_h5_set_reader_mode(DC_H5_READER_IN_PROCESS);
+    inject_everywhere("load resnet20 from memory (in process)", load_net_from_memory, &b);
+    dc_h5_set_reader_mode(DC_H5_READER_QUARANTINE);
+    inject_everywhere("load resnet20 from memory (quarantine)", load_net_from_memory, &b);
+    free(b.data);
+}
+END_TEST
+
 /* ---- a forward pass ----------------------------------------------------- */
 
 /* Loads the net and runs its first forward pass (the per-thread workspaces are allocated
@@ -203,6 +249,57 @@ START_TEST(test_cascade)
 }
 END_TEST
 
+/* ---- the public cascade ------------------------------------------------- */
+
+/* dc_cascade_create (memory, contexts) and six images through it: four new ones (as
+ * pixels) and two repeats. */
+static dc_status public_cascade_run(void *ctx, double *answer, dc_error *err)
+{
+    cascade_ctx *c = ctx;
+    dc_cascade_options o = { .first = c->first, .second = c->second,
+                             .score = DC_SCORE_MAXP, .threshold = 0.99, .postcheck = 1,
+                             .memory = DC_MEMORY_INVARIANTS, .memory_capacity = 8,
+                             .threads = 2 };
+    dc_cascade *cascade = NULL;
+    dc_status st = dc_cascade_create(&o, &cascade, err);
+    *answer = 0;
+    for (int i = 0; st == DC_OK && i < 6; i++) {
+        dc_cascade_result r;
+        const dc_image *img = c->raw[i % 4];
+        st = dc_cascade_classify_pixels(cascade, img->data, img->w, img->h, img->c, -1, &r,
+                                        err);
+        *answer = 10 * *answer + r.pred;
+    }
+    dc_cascade_free(cascade);
+    return st;
+}
+
+START_TEST(test_public_cascade)
+{
+    find_weights();
+    dc_h5_set_reader_mode(DC_H5_READER_IN_PROCESS);
+    dc_pool_set_default_threads(3);
+    cascade_ctx *c = calloc(1, sizeof *c);
+    dc_error err;
+    ck_assert_msg(dc_net_load(resnet20, 1, &c->first, &err) == DC_OK, "%s", err.msg);
+    ck_assert_msg(dc_net_load(shufflenet, 1, &c->second, &err) == DC_OK, "%s", err.msg);
+    fx_rng r = fx_rng_seed(13);
+    for (int i = 0; i < 4; i++) {
+        c->img[i] = (dc_image){ .w = 28, .h = 28, .c = 1, .data = malloc(28 * 28) };
+        for (int p = 0; p < 28 * 28; p++)
+            c->img[i].data[p] = (uint8_t)(fx_rng_u64(&r) >> 56);
+        c->raw[i] = &c->img[i];
+    }
+    inject_everywhere("public cascade resnet20 -> shufflenetv2_x0_5 + invariants",
+                      public_cascade_run, c);
+    for (int i = 0; i < 4; i++)
+        free(c->img[i].data);
+    dc_net_free(c->first);
+    dc_net_free(c->second);
+    free(c);
+}
+END_TEST
+
 /* ---- the prediction cache ----------------------------------------------- */
 
 static dc_status cache_round_trip(void *ctx, double *answer, dc_error *err)
@@ -247,8 +344,10 @@ int main(void)
     tcase_set_timeout(tc, 240);
     tcase_add_test(tc, test_load_in_process);
     tcase_add_test(tc, test_load_in_quarantine);
+    tcase_add_test(tc, test_load_from_memory);
     tcase_add_test(tc, test_forward);
     tcase_add_test(tc, test_cascade);
+    tcase_add_test(tc, test_public_cascade);
     tcase_add_test(tc, test_cache);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
