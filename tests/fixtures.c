@@ -106,3 +106,21 @@ int fx_exit_status(int failed)
         return EXIT_FAILURE;
     return *fx_skipped ? 77 : EXIT_SUCCESS;
 }
+
+TCase *fx_tcase(Suite *s, const char *name, int timeout_s)
+{
+    TCase *tc = tcase_create(name);
+    if (timeout_s > 0)
+        tcase_set_timeout(tc, timeout_s);
+    suite_add_tcase(s, tc);
+    return tc;
+}
+
+int fx_run(Suite *s)
+{
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return fx_exit_status(failed);
+}

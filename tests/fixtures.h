@@ -1,9 +1,34 @@
-/* fixtures.h — helpers shared by the Check unit tests. */
+/* fixtures.h — helpers shared by the Check unit tests: the runner every tests/test_*.c ends
+ * with, the skip convention, temporaries, random numbers. */
 #ifndef DC_TEST_FIXTURES_H
 #define DC_TEST_FIXTURES_H
 
+#include <check.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* ---- the runner ------------------------------------------------------------------------ */
+
+/* Adds a test case named name to s and returns it, for tcase_add_test. timeout_s > 0 sets its
+ * timeout in seconds; 0 keeps Check's default ($CK_DEFAULT_TIMEOUT, else 4 s). Either is
+ * scaled by $CK_TIMEOUT_MULTIPLIER. */
+TCase *fx_tcase(Suite *s, const char *name, int timeout_s);
+
+/* Runs every test of s in Check's normal mode (CK_NORMAL output; forks each test unless
+ * $CK_FORK=no), frees the runner and with it s, and returns the program's exit status:
+ * fx_exit_status(number of tests failed). */
+int fx_run(Suite *s);
+
+/* The main of a test program: FX_MAIN(x_suite) runs the suite x_suite() makes. A program
+ * that must prepare something first (environment, library state) writes its own main and
+ * ends it with return fx_run(x_suite()). */
+#define FX_MAIN(make_suite)              \
+    int main(void)                       \
+    {                                    \
+        return fx_run(make_suite());     \
+    }
+
+/* ---- files and numbers ------------------------------------------------------------------ */
 
 /* A directory tests may write into: $DUALCNN_TEST_TMP, else /tmp. */
 const char *fx_tmpdir(void);
@@ -31,7 +56,7 @@ int fx_write_file(const char *path, const void *data, size_t len);
  * because an optional dependency is missing calls fx_skip, which prints
  *     SKIP-REASON: <reason>
  * on stdout and marks the executable as having skipped something (in memory shared with
- * Check's forked test processes). main returns fx_exit_status(failed): 1 when a test
+ * Check's forked test processes). fx_run returns fx_exit_status(failed): 1 when a test
  * failed, else 77 (meson's SKIP) when something was skipped, else 0. A check whose input
  * is missing for any other reason must fail, never skip. */
 void fx_skip(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

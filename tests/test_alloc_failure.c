@@ -337,11 +337,10 @@ START_TEST(test_cache)
 }
 END_TEST
 
-int main(void)
+static Suite *alloc_failure_suite(void)
 {
     Suite *s = suite_create("alloc_failure");
-    TCase *tc = tcase_create("alloc_failure");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "alloc_failure", 240);
     tcase_add_test(tc, test_load_in_process);
     tcase_add_test(tc, test_load_in_quarantine);
     tcase_add_test(tc, test_load_from_memory);
@@ -349,10 +348,7 @@ int main(void)
     tcase_add_test(tc, test_cascade);
     tcase_add_test(tc, test_public_cascade);
     tcase_add_test(tc, test_cache);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
+    return s;
 }
+
+FX_MAIN(alloc_failure_suite)

@@ -134,20 +134,16 @@ START_TEST(test_batch_equals_single_samples)
 }
 END_TEST
 
-int main(void)
+static Suite *arena_suite(void)
 {
     Suite *s = suite_create("arena");
-    TCase *tc = tcase_create("arena");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "arena", 240);
     tcase_add_test(tc, test_chain_reuses_two_buffers);
     tcase_add_test(tc, test_skip_connection_stays_alive);
     tcase_add_loop_test(tc, test_random_lifetimes_are_safe_and_bounded, 0, 20);
     tcase_add_loop_test(tc, test_real_net_plan_is_safe, 0, 5);
     tcase_add_loop_test(tc, test_batch_equals_single_samples, 0, 5);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(arena_suite)

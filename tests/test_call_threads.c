@@ -176,25 +176,15 @@ END_TEST
 static Suite *call_threads_suite(void)
 {
     Suite *s = suite_create("call_threads");
-    TCase *t = tcase_create("pool");
+    TCase *t = fx_tcase(s, "pool", 0);
     tcase_add_test(t, test_pool_run_on_limits_threads);
-    suite_add_tcase(s, t);
-    t = tcase_create("nets");
-    tcase_set_timeout(t, 240);
+    t = fx_tcase(s, "nets", 240);
     tcase_add_loop_test(t, test_ctx_same_bits_at_any_limit, 0,
                         (int)(2 * sizeof archs / sizeof archs[0]));
     tcase_add_loop_test(t, test_pool_count_changes_only_rounding, 0,
                         (int)(sizeof archs / sizeof archs[0]));
     tcase_add_test(t, test_bad_counts_refused);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(call_threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(call_threads_suite)

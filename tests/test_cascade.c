@@ -784,23 +784,14 @@ END_TEST
 static Suite *cascade_suite(void)
 {
     Suite *s = suite_create("cascade");
-    TCase *tc = tcase_create("cascade");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "cascade", 240);
     tcase_add_test(tc, test_decisions_shared_input);
     tcase_add_test(tc, test_decisions_own_input);
     tcase_add_test(tc, test_single_model);
     tcase_add_test(tc, test_memory_dhash);
     tcase_add_test(tc, test_memory_invariants);
     tcase_add_test(tc, test_errors);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(cascade_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(cascade_suite)

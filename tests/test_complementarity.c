@@ -262,22 +262,14 @@ END_TEST
 static Suite *complementarity_suite(void)
 {
     Suite *s = suite_create("complementarity");
-    TCase *tc = tcase_create("core");
+    TCase *tc = fx_tcase(s, "core", 0);
     tcase_add_test(tc, test_identical_models);
     tcase_add_test(tc, test_disjoint_halves);
     tcase_add_test(tc, test_always_right_and_always_wrong);
     tcase_add_test(tc, test_worked_example);
     tcase_add_test(tc, test_random_tables_against_definitions);
     tcase_add_test(tc, test_bad_inputs_and_quoting);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(complementarity_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(complementarity_suite)

@@ -1187,36 +1187,23 @@ END_TEST
 static Suite *datasets_suite(void)
 {
     Suite *s = suite_create("datasets");
-    TCase *cifar = tcase_create("cifar10");
-    tcase_set_timeout(cifar, 120);
+    TCase *cifar = fx_tcase(s, "cifar10", 120);
     tcase_add_test(cifar, test_cifar_binary);
     tcase_add_test(cifar, test_cifar_binary_bad_files);
     tcase_add_test(cifar, test_cifar_python2_pickles);
     tcase_add_test(cifar, test_cifar_python_bad_files);
     tcase_add_test(cifar, test_cifar_python3_pickles);
-    suite_add_tcase(s, cifar);
-    TCase *idx = tcase_create("fashionmnist");
-    tcase_set_timeout(idx, 120);
+    TCase *idx = fx_tcase(s, "fashionmnist", 120);
     tcase_add_test(idx, test_idx_plain_and_gz);
     tcase_add_test(idx, test_idx_bad_files);
     tcase_add_test(idx, test_keep_window);
     tcase_add_test(idx, test_open_first);
     tcase_add_test(idx, test_real_fashion_mnist);
-    suite_add_tcase(s, idx);
-    TCase *tree = tcase_create("folders");
-    tcase_set_timeout(tree, 120);
+    TCase *tree = fx_tcase(s, "folders", 120);
     tcase_add_test(tree, test_folder_tree);
     tcase_add_test(tree, test_folder_splits_and_errors);
     tcase_add_test(tree, test_intel);
-    suite_add_tcase(s, tree);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(datasets_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(datasets_suite)

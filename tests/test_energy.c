@@ -579,7 +579,7 @@ END_TEST
 static Suite *energy_suite(void)
 {
     Suite *s = suite_create("energy");
-    TCase *t = tcase_create("energy");
+    TCase *t = fx_tcase(s, "energy", 0);
     tcase_add_test(t, test_normal_tree);
     tcase_add_test(t, test_amd_tree);
     tcase_add_test(t, test_nested_layout);
@@ -596,7 +596,6 @@ static Suite *energy_suite(void)
     tcase_add_test(t, test_none_source);
     tcase_add_test(t, test_idle_static);
     tcase_add_test(t, test_idle_thread);
-    suite_add_tcase(s, t);
     return s;
 }
 
@@ -607,9 +606,5 @@ int main(void)
     setenv("DUALCNN_PERF_ROOT", "/nonexistent/dualcnn-test", 1);
     setenv("DUALCNN_HWMON_ROOT", "/nonexistent/dualcnn-test", 1);
     setenv("DUALCNN_INA3221X_ROOT", "/nonexistent/dualcnn-test", 1);
-    SRunner *r = srunner_create(energy_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return fx_run(energy_suite());
 }

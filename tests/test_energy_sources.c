@@ -956,7 +956,7 @@ END_TEST
 static Suite *sources_suite(void)
 {
     Suite *s = suite_create("energy_sources");
-    TCase *t = tcase_create("energy_sources");
+    TCase *t = fx_tcase(s, "energy_sources", 0);
     tcase_add_test(t, test_hwmon_counters);
     tcase_add_test(t, test_hwmon_wrap);
     tcase_add_test(t, test_hwmon_unreadable);
@@ -978,15 +978,7 @@ static Suite *sources_suite(void)
     tcase_add_test(t, test_meter_idle_baseline);
     tcase_add_test(t, test_meter_cancel_and_eof);
     tcase_add_test(t, test_meter_not_a_terminal);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *r = srunner_create(sources_suite());
-    srunner_run_all(r, CK_NORMAL);
-    int failed = srunner_ntests_failed(r);
-    srunner_free(r);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
-}
+FX_MAIN(sources_suite)

@@ -372,12 +372,10 @@ START_TEST(test_external_storage_refused)
 }
 END_TEST
 
-int main(void)
+static Suite *h5reader_suite(void)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     Suite *s = suite_create("h5reader");
-    TCase *tc = tcase_create("h5reader");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = fx_tcase(s, "h5reader", 120);
     tcase_add_test(tc, test_quarantine_equals_in_process);
     tcase_add_test(tc, test_helper_killed_by_a_signal);
     tcase_add_test(tc, test_helper_past_the_time_limit);
@@ -386,10 +384,11 @@ int main(void)
     tcase_add_test(tc, test_every_byte_of_a_snapshot_flipped);
     tcase_add_test(tc, test_libhdf5_crash_contained);
     tcase_add_test(tc, test_external_storage_refused);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
+    return s;
+}
+
+int main(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return fx_run(h5reader_suite());
 }

@@ -561,8 +561,7 @@ END_TEST
 static Suite *hash_suite(void)
 {
     Suite *s = suite_create("hash");
-    TCase *tc = tcase_create("hash");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "hash", 240);
     tcase_add_test(tc, test_symmetric_copies_are_the_rotations);
     tcase_add_test(tc, test_gray_and_identity_resize);
     tcase_add_test(tc, test_dhash_golden);
@@ -571,15 +570,7 @@ static Suite *hash_suite(void)
     tcase_add_test(tc, test_invariants_key_other_sizes);
     tcase_add_test(tc, test_invariants_key_symmetric_squares);
     tcase_add_test(tc, test_invariants_special_images);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(hash_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(hash_suite)

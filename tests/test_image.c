@@ -856,7 +856,7 @@ END_TEST
 static Suite *image_suite(void)
 {
     Suite *s = suite_create("image");
-    TCase *png = tcase_create("png");
+    TCase *png = fx_tcase(s, "png", 0);
     tcase_add_test(png, test_png_rgb_round_trip);
     tcase_add_test(png, test_png_writer_gray_and_rgba);
     tcase_add_test(png, test_png_gray8);
@@ -869,15 +869,13 @@ static Suite *image_suite(void)
     tcase_add_test(png, test_png_palette4_with_transparency);
     tcase_add_test(png, test_png_interlaced);
     tcase_add_test(png, test_format_chosen_by_content_not_name);
-    suite_add_tcase(s, png);
 
-    TCase *jpeg = tcase_create("jpeg");
+    TCase *jpeg = fx_tcase(s, "jpeg", 0);
     tcase_add_test(jpeg, test_jpeg_rgb_gradient);
     tcase_add_test(jpeg, test_jpeg_gray_expands_to_rgb);
     tcase_add_test(jpeg, test_jpeg_cmyk_refused);
-    suite_add_tcase(s, jpeg);
 
-    TCase *bad = tcase_create("bad files");
+    TCase *bad = fx_tcase(s, "bad files", 0);
     tcase_add_test(bad, test_missing_file);
     tcase_add_test(bad, test_empty_file);
     tcase_add_test(bad, test_text_file);
@@ -889,22 +887,13 @@ static Suite *image_suite(void)
     tcase_add_test(bad, test_corrupt_jpeg);
     tcase_add_test(bad, test_libraries_print_nothing);
     tcase_add_test(bad, test_write_png_bad_arguments);
-    suite_add_tcase(s, bad);
 
-    TCase *pixels = tcase_create("pixels");
+    TCase *pixels = fx_tcase(s, "pixels", 0);
     tcase_add_test(pixels, test_to_tensor_matches_torchvision);
     tcase_add_test(pixels, test_resize_constant_stays_constant);
     tcase_add_test(pixels, test_resize_half_pixel_values);
     tcase_add_test(pixels, test_resize_bad_size);
-    suite_add_tcase(s, pixels);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(image_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(image_suite)

@@ -6,6 +6,7 @@
  * nesting and commas, and the errors cli_json_end reports.
  */
 #include "cli/json.h"
+#include "fixtures.h"
 
 #include <check.h>
 #include <math.h>
@@ -145,17 +146,14 @@ START_TEST(test_errors)
 }
 END_TEST
 
-int main(void)
+static Suite *json_suite(void)
 {
     Suite *s = suite_create("json");
-    TCase *tc = tcase_create("json");
+    TCase *tc = fx_tcase(s, "json", 0);
     tcase_add_test(tc, test_escaping);
     tcase_add_test(tc, test_document);
     tcase_add_test(tc, test_errors);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(json_suite)

@@ -1716,13 +1716,12 @@ static Suite *kernels_suite(void)
     Suite *s = suite_create("kernels");
     TCase *t;
 
-    t = tcase_create("activation");
+    t = fx_tcase(s, "activation", 0);
     tcase_add_test(t, test_act_apply);
     tcase_add_test(t, test_act_smooth);
     tcase_add_test(t, test_scale_shift_and_channel_scale);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("conv");
+    t = fx_tcase(s, "conv", 0);
     tcase_add_test(t, test_conv_out_size);
     tcase_add_test(t, test_conv_workspace);
     tcase_add_test(t, test_im2col);
@@ -1730,9 +1729,8 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(t, test_conv_random, 0, (int)NELEM(conv_cases));
     tcase_add_loop_test(t, test_conv_packed_random, 0, (int)NELEM(packed_cases));
     tcase_add_test(t, test_conv_act_saturates);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("depthwise");
+    t = fx_tcase(s, "depthwise", 0);
     tcase_add_test(t, test_simd_env);
     tcase_add_loop_test(t, test_depthwise_random, 0, (int)NELEM(dw_cases));
     tcase_add_loop_test(t, test_depthwise_vector_shapes, 0,
@@ -1741,62 +1739,46 @@ static Suite *kernels_suite(void)
     tcase_add_test(t, test_depthwise_ranges);
     tcase_add_test(t, test_depthwise_nan);
     tcase_add_test(t, test_simd_levels);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("small_conv");
+    t = fx_tcase(s, "small_conv", 0);
     tcase_add_loop_test(t, test_small_conv_random, 0, (int)NELEM(small_conv_cases));
     tcase_add_test(t, test_small_conv_pays);
     tcase_add_test(t, test_ranges_threads);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("linear");
+    t = fx_tcase(s, "linear", 0);
     tcase_add_test(t, test_linear_golden);
     tcase_add_loop_test(t, test_linear_random, 0, (int)NELEM(linear_cases));
-    suite_add_tcase(s, t);
 
-    t = tcase_create("pool");
+    t = fx_tcase(s, "pool", 0);
     tcase_add_test(t, test_pool_out_size);
     tcase_add_test(t, test_pool_golden);
     tcase_add_test(t, test_maxpool_nan);
     tcase_add_loop_test(t, test_maxpool_random, 0, (int)NELEM(pool_cases));
     tcase_add_loop_test(t, test_avgpool_random, 0, (int)NELEM(pool_cases));
     tcase_add_loop_test(t, test_adaptive_random, 0, (int)NELEM(adaptive_cases));
-    suite_add_tcase(s, t);
 
-    t = tcase_create("eltwise");
+    t = fx_tcase(s, "eltwise", 0);
     tcase_add_test(t, test_add);
     tcase_add_test(t, test_channel_shuffle_golden);
     tcase_add_test(t, test_channel_shuffle_random);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("gelu");
+    t = fx_tcase(s, "gelu", 0);
     tcase_add_test(t, test_gelu_dense);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("layernorm");
+    t = fx_tcase(s, "layernorm", 0);
     tcase_add_loop_test(t, test_layernorm_random, 0, (int)NELEM(ln_cases));
     tcase_add_test(t, test_layernorm_golden);
     tcase_add_test(t, test_patch_merge);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("attention");
+    t = fx_tcase(s, "attention", 0);
     tcase_add_test(t, test_window_attention_geometry);
     tcase_add_loop_test(t, test_window_attention_random, 0, (int)NELEM(wattn_cases));
-    suite_add_tcase(s, t);
 
-    t = tcase_create("softmax");
+    t = fx_tcase(s, "softmax", 0);
     tcase_add_test(t, test_softmax_random);
     tcase_add_test(t, test_softmax_stable);
-    suite_add_tcase(s, t);
 
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(kernels_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(kernels_suite)

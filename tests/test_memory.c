@@ -314,8 +314,7 @@ END_TEST
 static Suite *memory_suite(void)
 {
     Suite *s = suite_create("memory");
-    TCase *tc = tcase_create("memory");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = fx_tcase(s, "memory", 120);
     tcase_add_test(tc, test_store_lookup_overwrite);
     tcase_add_test(tc, test_extreme_keys);
     tcase_add_test(tc, test_unbounded_growth);
@@ -324,15 +323,7 @@ static Suite *memory_suite(void)
     tcase_add_test(tc, test_kinds_and_keys);
     tcase_add_test(tc, test_bad_init);
     tcase_add_test(tc, test_radius);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(memory_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(memory_suite)

@@ -196,24 +196,15 @@ END_TEST
 static Suite *load_memory_suite(void)
 {
     Suite *s = suite_create("net_load_memory");
-    TCase *t = tcase_create("load");
+    TCase *t = fx_tcase(s, "load", 120);
     tcase_add_checked_fixture(t, setup, teardown);
-    tcase_set_timeout(t, 120);
     tcase_add_test(t, test_same_as_file_in_quarantine);
     tcase_add_test(t, test_same_as_file_in_process);
     tcase_add_test(t, test_bad_buffers_in_quarantine);
     tcase_add_test(t, test_bad_buffers_in_process);
     tcase_add_test(t, test_quarantine_is_used);
     tcase_add_test(t, test_buffer_not_kept);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(load_memory_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(load_memory_suite)

@@ -820,16 +820,15 @@ END_TEST
 static Suite *npy_suite(void)
 {
     Suite *s = suite_create("npy");
-    TCase *numpy = tcase_create("numpy files");
+    TCase *numpy = fx_tcase(s, "numpy files", 0);
     tcase_add_test(numpy, test_read_numpy_1d);
     tcase_add_test(numpy, test_read_numpy_2x3);
     tcase_add_test(numpy, test_read_numpy_scalar);
     tcase_add_test(numpy, test_read_numpy_empty_array);
     tcase_add_test(numpy, test_read_numpy_4d_special_values);
     tcase_add_test(numpy, test_read_numpy_versions_2_and_3);
-    suite_add_tcase(s, numpy);
 
-    TCase *write = tcase_create("writing");
+    TCase *write = fx_tcase(s, "writing", 0);
     tcase_add_test(write, test_write_matches_numpy_bytes);
     tcase_add_test(write, test_round_trip_shapes);
     tcase_add_test(write, test_write_replaces_existing_file);
@@ -839,9 +838,8 @@ static Suite *npy_suite(void)
     tcase_add_test(write, test_write_into_fifo);
     tcase_add_test(write, test_write_full_device_and_directory);
     tcase_add_test(write, test_write_read_only_directory);
-    suite_add_tcase(s, write);
 
-    TCase *bad = tcase_create("bad files");
+    TCase *bad = fx_tcase(s, "bad files", 0);
     tcase_add_test(bad, test_missing_file);
     tcase_add_test(bad, test_empty_file);
     tcase_add_test(bad, test_bad_magic);
@@ -858,15 +856,7 @@ static Suite *npy_suite(void)
     tcase_add_test(bad, test_huge_header_length);
     tcase_add_test(bad, test_huge_shape_from_pipe);
     tcase_add_test(bad, test_directory_is_not_a_file);
-    suite_add_tcase(s, bad);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(npy_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(npy_suite)

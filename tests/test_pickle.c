@@ -709,36 +709,23 @@ END_TEST
 static Suite *pickle_suite(void)
 {
     Suite *s = suite_create("pickle");
-    TCase *good = tcase_create("good");
-    tcase_set_timeout(good, 120);
+    TCase *good = fx_tcase(s, "good", 120);
     tcase_add_test(good, test_python2_cifar_dict);
     tcase_add_test(good, test_python2_file_loads);
     tcase_add_test(good, test_python2_fixture_is_what_python_reads);
     tcase_add_test(good, test_python3_protocols_2_and_3);
     tcase_add_test(good, test_memo_sharing_and_small_opcodes);
-    suite_add_tcase(s, good);
-    TCase *bad = tcase_create("bad");
-    tcase_set_timeout(bad, 240);
+    TCase *bad = fx_tcase(s, "bad", 240);
     tcase_add_test(bad, test_refuses_os_system);
     tcase_add_test(bad, test_refuses_unknown_opcodes);
     tcase_add_test(bad, test_refuses_misused_callables);
     tcase_add_test(bad, test_malformed_structure);
     tcase_add_test(bad, test_truncated_pickles);
     tcase_add_test(bad, test_corrupted_pickles);
-    suite_add_tcase(s, bad);
-    TCase *big = tcase_create("big");
-    tcase_set_timeout(big, 30); /* the quadratic insertion took minutes here */
+    TCase *big = fx_tcase(s, "big", 30); /* the quadratic insertion took minutes here */
     tcase_add_test(big, test_big_dict_is_linear);
     tcase_add_test(big, test_huge_dict_is_refused);
-    suite_add_tcase(s, big);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(pickle_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(pickle_suite)

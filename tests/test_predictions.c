@@ -245,12 +245,10 @@ START_TEST(test_nan_logits_and_bad_scores)
 }
 END_TEST
 
-int main(void)
+static Suite *predictions_suite(void)
 {
-    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     Suite *s = suite_create("predictions");
-    TCase *tc = tcase_create("predictions");
-    tcase_set_timeout(tc, 60);
+    TCase *tc = fx_tcase(s, "predictions", 60);
     tcase_add_test(tc, test_good_cache_round_trip);
     tcase_add_test(tc, test_attribute_with_100_values);
     tcase_add_test(tc, test_string_attribute_array);
@@ -259,10 +257,11 @@ int main(void)
     tcase_add_test(tc, test_unstored_dataset);
     tcase_add_test(tc, test_float_labels);
     tcase_add_test(tc, test_nan_logits_and_bad_scores);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
+}
+
+int main(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    return fx_run(predictions_suite());
 }

@@ -552,8 +552,7 @@ END_TEST
 static Suite *preprocess_suite(void)
 {
     Suite *s = suite_create("preprocess");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "core", 240);
     tcase_add_test(tc, test_resize_matches_pillow);
     tcase_add_test(tc, test_resize_same_size_is_identity);
     tcase_add_test(tc, test_resize_by_hand);
@@ -565,15 +564,7 @@ static Suite *preprocess_suite(void)
     tcase_add_test(tc, test_imagenet_by_hand);
     tcase_add_test(tc, test_imagenet_choice);
     tcase_add_test(tc, test_imagenet_matches_torchvision);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(preprocess_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(preprocess_suite)

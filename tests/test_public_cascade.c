@@ -428,9 +428,8 @@ END_TEST
 static Suite *public_cascade_suite(void)
 {
     Suite *s = suite_create("public_cascade");
-    TCase *t = tcase_create("cascade");
+    TCase *t = fx_tcase(s, "cascade", 240);
     tcase_add_checked_fixture(t, setup, teardown);
-    tcase_set_timeout(t, 240);
     tcase_add_test(t, test_oracle_reaches_first_and_second);
     tcase_add_test(t, test_threshold_and_postcheck);
     tcase_add_test(t, test_memory_hits_repeats);
@@ -441,15 +440,7 @@ static Suite *public_cascade_suite(void)
     tcase_add_test(t, test_file_input);
     tcase_add_test(t, test_bad_options);
     tcase_add_test(t, test_bad_inputs);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(public_cascade_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(public_cascade_suite)

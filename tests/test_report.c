@@ -232,20 +232,17 @@ START_TEST(test_csv_quoting)
 }
 END_TEST
 
-int main(void)
+static Suite *report_suite(void)
 {
     Suite *s = suite_create("report");
-    TCase *tc = tcase_create("report");
+    TCase *tc = fx_tcase(s, "report", 0);
     tcase_add_test(tc, test_matches_sklearn_documented_example);
     tcase_add_test(tc, test_usage_memory_macs_and_latency);
     tcase_add_test(tc, test_latency_needs_more_than_warmup);
     tcase_add_test(tc, test_stage_breakdown);
     tcase_add_test(tc, test_csv_write_append_and_refuse);
     tcase_add_test(tc, test_csv_quoting);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(report_suite)

@@ -3,6 +3,7 @@
  * two decisions (escalate? keep the second answer?) over a table of cases.
  */
 #include "cascade/scores.h"
+#include "fixtures.h"
 #include "kernels/kernels.h"
 
 #include <check.h>
@@ -121,10 +122,10 @@ START_TEST(test_parse_names)
 }
 END_TEST
 
-int main(void)
+static Suite *scores_suite(void)
 {
     Suite *s = suite_create("scores");
-    TCase *tc = tcase_create("scores");
+    TCase *tc = fx_tcase(s, "scores", 0);
     tcase_add_test(tc, test_maxp_and_difference);
     tcase_add_test(tc, test_entropy_normalised_by_class_count);
     tcase_add_test(tc, test_scores_of_softmax_logits);
@@ -133,10 +134,7 @@ int main(void)
     tcase_add_loop_test(tc, test_postcheck_table, 0,
                         (int)(sizeof postcheck_cases / sizeof postcheck_cases[0]));
     tcase_add_test(tc, test_parse_names);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(scores_suite)

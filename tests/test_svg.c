@@ -427,22 +427,13 @@ END_TEST
 static Suite *svg_suite(void)
 {
     Suite *s = suite_create("svg");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = fx_tcase(s, "core", 120);
     tcase_add_test(tc, test_threshold_plot_all_scores);
     tcase_add_test(tc, test_threshold_curve_one_score_and_thinning);
     tcase_add_test(tc, test_heatmap);
     tcase_add_test(tc, test_atomic_write);
     tcase_add_test(tc, test_balance_checker_catches_errors);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(svg_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(svg_suite)

@@ -527,12 +527,11 @@ END_TEST
 static Suite *threads_suite(void)
 {
     Suite *s = suite_create("threads");
-    TCase *t = tcase_create("pool");
+    TCase *t = fx_tcase(s, "pool", 0);
     tcase_add_test(t, test_pool_runs_every_task_once);
     tcase_add_test(t, test_pool_nested_runs_serially);
     tcase_add_test(t, test_pool_wakes_sleeping_workers);
-    suite_add_tcase(s, t);
-    t = tcase_create("units");
+    t = fx_tcase(s, "units", 0);
     tcase_add_loop_test(t, test_conv_tiles_assemble, 0, (int)NELEM(tile_cases));
     tcase_add_loop_test(t, test_conv_samples_equal_single, 0, (int)NELEM(tile_cases));
     /* the dense cases: all but the grouped one (index 5) */
@@ -544,19 +543,9 @@ static Suite *threads_suite(void)
     tcase_add_test(t, test_layernorm_ranges);
     tcase_add_test(t, test_attention_bands);
     tcase_add_loop_test(t, test_contexts_share_one_net, 0, 2);
-    suite_add_tcase(s, t);
-    t = tcase_create("nets");
-    tcase_set_timeout(t, 240);
+    t = fx_tcase(s, "nets", 240);
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 5);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(threads_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(threads_suite)

@@ -597,8 +597,7 @@ END_TEST
 static Suite *threshold_suite(void)
 {
     Suite *s = suite_create("threshold");
-    TCase *tc = tcase_create("core");
-    tcase_set_timeout(tc, 240);
+    TCase *tc = fx_tcase(s, "core", 240);
     tcase_add_test(tc, test_exact_matches_brute_force);
     tcase_add_test(tc, test_worked_example);
     tcase_add_test(tc, test_bad_inputs);
@@ -607,15 +606,7 @@ static Suite *threshold_suite(void)
     tcase_add_test(tc, test_cheapest_and_budget_on_maxp_curve);
     tcase_add_test(tc, test_cheapest_and_budget_on_entropy_curve);
     tcase_add_test(tc, test_cheapest_within_rounding);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(threshold_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(threshold_suite)

@@ -269,22 +269,14 @@ END_TEST
 static Suite *torch_suite(void)
 {
     Suite *s = suite_create("torch");
-    TCase *tc = tcase_create("checkpoints");
+    TCase *tc = fx_tcase(s, "checkpoints", 0);
     tcase_add_test(tc, test_views_are_gathered_by_strides);
     tcase_add_test(tc, test_int64_beyond_float32_is_refused);
     tcase_add_test(tc, test_big_endian_marker_is_refused);
     tcase_add_test(tc, test_every_truncation_is_refused);
     tcase_add_test(tc, test_torch_opcodes);
     tcase_add_test(tc, test_every_allocation_failure_is_clean);
-    suite_add_tcase(s, tc);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(torch_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return fx_exit_status(failed);
-}
+FX_MAIN(torch_suite)

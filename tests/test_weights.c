@@ -468,11 +468,10 @@ START_TEST(test_soft_linked_tensor)
 }
 END_TEST
 
-int main(void)
+static Suite *weights_suite(void)
 {
     Suite *s = suite_create("weights");
-    TCase *tc = tcase_create("weights");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = fx_tcase(s, "weights", 120);
     tcase_add_test(tc, test_good_file_loads_and_runs);
     tcase_add_test(tc, test_fixed_length_utf8_attributes);
     tcase_add_test(tc, test_other_class_count_loads);
@@ -490,10 +489,7 @@ int main(void)
     tcase_add_test(tc, test_non_finite_tensor);
     tcase_add_test(tc, test_negative_running_var);
     tcase_add_test(tc, test_soft_linked_tensor);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(weights_suite)

@@ -584,33 +584,23 @@ END_TEST
 static Suite *winograd_suite(void)
 {
     Suite *s = suite_create("winograd");
-    TCase *t = tcase_create("shape");
+    TCase *t = fx_tcase(s, "shape", 0);
     tcase_add_test(t, test_applies);
     tcase_add_test(t, test_pays);
     tcase_add_test(t, test_tiles_and_sizes);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("twin");
+    t = fx_tcase(s, "twin", 0);
     tcase_add_loop_test(t, test_against_twin, 0, (int)NELEM(cases));
     tcase_add_test(t, test_act_clamps);
     tcase_add_loop_test(t, test_ranges_assemble, 0, (int)NELEM(range_cases));
     tcase_add_test(t, test_error_realistic);
     tcase_add_test(t, test_concurrent_ranges);
-    suite_add_tcase(s, t);
 
-    t = tcase_create("f2x2");
+    t = fx_tcase(s, "f2x2", 0);
     tcase_add_test(t, test_f2_applies);
     tcase_add_loop_test(t, test_f2_against_twin, 0, (int)NELEM(cases2));
     tcase_add_test(t, test_f2_error_realistic);
-    suite_add_tcase(s, t);
     return s;
 }
 
-int main(void)
-{
-    SRunner *sr = srunner_create(winograd_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
-}
+FX_MAIN(winograd_suite)

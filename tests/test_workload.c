@@ -3,6 +3,7 @@
  * seed, and the image transforms against hand-placed pixels.
  */
 #include "cascade/workload.h"
+#include "fixtures.h"
 
 #include <check.h>
 #include <stdlib.h>
@@ -179,10 +180,10 @@ START_TEST(test_rng_below_is_uniform_and_in_range)
 }
 END_TEST
 
-int main(void)
+static Suite *workload_suite(void)
 {
     Suite *s = suite_create("workload");
-    TCase *tc = tcase_create("workload");
+    TCase *tc = fx_tcase(s, "workload", 0);
     tcase_add_test(tc, test_duplicate_counts);
     tcase_add_test(tc, test_fractional_sample_has_no_repeats);
     tcase_add_test(tc, test_rotation_share);
@@ -190,10 +191,7 @@ int main(void)
     tcase_add_test(tc, test_bad_ratios_are_refused);
     tcase_add_test(tc, test_transforms_move_pixels_like_opencv);
     tcase_add_test(tc, test_rng_below_is_uniform_and_in_range);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(workload_suite)

@@ -5,6 +5,7 @@
  * table was written; a random differential run over 19,000 strings agreed too).
  */
 #include "cli/yaml_scalar.h"
+#include "fixtures.h"
 
 #include <check.h>
 #include <math.h>
@@ -102,19 +103,16 @@ START_TEST(test_explicit_tags)
 }
 END_TEST
 
-int main(void)
+static Suite *yaml_scalar_suite(void)
 {
     Suite *s = suite_create("yaml_scalar");
-    TCase *tc = tcase_create("yaml_scalar");
+    TCase *tc = fx_tcase(s, "yaml_scalar", 0);
     tcase_add_loop_test(tc, test_plain_scalars, 0,
                         (int)(sizeof plain_cases / sizeof plain_cases[0]));
     tcase_add_test(tc, test_nan);
     tcase_add_test(tc, test_quoted_is_a_string);
     tcase_add_test(tc, test_explicit_tags);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(yaml_scalar_suite)

@@ -4,6 +4,7 @@
  * trainable parameters and MAdds at 1x3x32x32), not against anything this code computed.
  */
 #include "dualcnn.h"
+#include "fixtures.h"
 
 #include <check.h>
 #include <math.h>
@@ -172,21 +173,17 @@ START_TEST(test_imagenet_params_match_torchvision)
 }
 END_TEST
 
-int main(void)
+static Suite *zoo_suite(void)
 {
     Suite *s = suite_create("zoo");
-    TCase *tc = tcase_create("zoo");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = fx_tcase(s, "zoo", 120);
     tcase_add_loop_test(tc, test_params_and_macs_match_published, 0, N_CIFAR);
     tcase_add_test(tc, test_registry_has_59_names_once);
     tcase_add_test(tc, test_imagenet_preprocessing_from_torchvision);
     tcase_add_test(tc, test_unknown_and_unimplemented_archs_fail_clearly);
     tcase_add_test(tc, test_num_classes_changes_only_the_head);
     tcase_add_loop_test(tc, test_imagenet_params_match_torchvision, 0, N_TORCHVISION);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return s;
 }
+
+FX_MAIN(zoo_suite)
