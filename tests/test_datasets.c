@@ -8,6 +8,7 @@
  * when Debian's dataset-fashion-mnist is installed.
  */
 #include "fixtures.h"
+#include "fx_bytes.h"
 #include "loaders/dataset.h"
 
 #include <check.h>
@@ -190,85 +191,48 @@ static void write_cifar_bin(const char *dir)
     write_at(dir, "batches.meta.txt", meta, strlen(meta));
 }
 
-/* A growing byte buffer for hand-made pickles. */
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-} bytes_t;
-
-static void put(bytes_t *o, const void *p, size_t n)
-{
-    if (o->n + n > o->cap) {
-        o->cap = (o->n + n) * 2 + 64;
-        o->b = realloc(o->b, o->cap);
-        ck_assert_ptr_nonnull(o->b);
-    }
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-
-#define PUTL(o, lit) put((o), (lit), sizeof(lit) - 1)
-
-/* A Python 2 str (SHORT_BINSTRING or BINSTRING). */
-static void py2_str(bytes_t *o, const void *s, size_t n)
-{
-    uint8_t h[5] = { 'T', (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
-    if (n < 256) {
-        uint8_t s2[2] = { 'U', (uint8_t)n };
-        put(o, s2, 2);
-    } else {
-        put(o, h, 5);
-    }
-    put(o, s, n);
-}
-
-static void py2_cstr(bytes_t *o, const char *s)
-{
-    py2_str(o, s, strlen(s));
-}
-
 /* A Python 2 cPickle (protocol 2) CIFAR batch dict of n records, as the original files. */
-static bytes_t py2_batch(int n, const uint8_t *data, const int *labels)
+static fx_bytes py2_batch(int n, const uint8_t *data, const int *labels)
 {
-    bytes_t o = { 0 };
-    PUTL(&o, "\x80\x02}q\x01(");
-    py2_cstr(&o, "data");
-    PUTL(&o, "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01" "b"
-             "\x87R(K\x01");
+    fx_bytes o = { 0 };
+    FX_PUTL(&o, "\x80\x02}q\x01(");
+    fx_py2_cstr(&o, "data");
+    FX_PUTL(&o, "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01" "b"
+                "\x87R(K\x01");
     uint8_t dims[3] = { 'K', (uint8_t)n, 0 };
-    put(&o, dims, 2);
-    PUTL(&o, "M\x00\x0c\x86" "cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNN"
-             "J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89");
-    py2_str(&o, data, (size_t)n * 3072);
-    PUTL(&o, "tb");
-    py2_cstr(&o, "labels");
-    PUTL(&o, "](");
+    fx_put(&o, dims, 2);
+    FX_PUTL(&o, "M\x00\x0c\x86" "cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|NNN"
+                "J\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89");
+    fx_py2_str(&o, data, (size_t)n * 3072);
+    FX_PUTL(&o, "tb");
+    fx_py2_cstr(&o, "labels");
+    FX_PUTL(&o, "](");
     for (int i = 0; i < n; i++) {
         uint8_t k[2] = { 'K', (uint8_t)labels[i] };
-        put(&o, k, 2);
+        fx_put(&o, k, 2);
     }
-    PUTL(&o, "e");
-    py2_cstr(&o, "batch_label");
-    py2_cstr(&o, "training batch");
-    PUTL(&o, "u.");
+    FX_PUTL(&o, "e");
+    fx_py2_cstr(&o, "batch_label");
+    fx_py2_cstr(&o, "training batch");
+    FX_PUTL(&o, "u.");
     return o;
 }
 
 /* batches.meta as the original: {'num_cases_per_batch': 10000, 'label_names': [...],
  * 'num_vis': 3072}. */
-static bytes_t py2_meta(const char *const *names)
+static fx_bytes py2_meta(const char *const *names)
 {
-    bytes_t o = { 0 };
-    PUTL(&o, "\x80\x02}q\x01(");
-    py2_cstr(&o, "num_cases_per_batch");
-    PUTL(&o, "M\x10'");
-    py2_cstr(&o, "label_names");
-    PUTL(&o, "](");
+    fx_bytes o = { 0 };
+    FX_PUTL(&o, "\x80\x02}q\x01(");
+    fx_py2_cstr(&o, "num_cases_per_batch");
+    FX_PUTL(&o, "M\x10'");
+    fx_py2_cstr(&o, "label_names");
+    FX_PUTL(&o, "](");
     for (int i = 0; i < 10; i++)
-        py2_cstr(&o, names[i]);
-    PUTL(&o, "e");
-    py2_cstr(&o, "num_vis");
-    PUTL(&o, "M\x00\x0cu.");
+        fx_py2_cstr(&o, names[i]);
+    FX_PUTL(&o, "e");
+    fx_py2_cstr(&o, "num_vis");
+    FX_PUTL(&o, "M\x00\x0cu.");
     return o;
 }
 
@@ -279,11 +243,11 @@ static void write_cifar_py2(const char *dir, const char *const *names)
         uint8_t data[4 * 3072];
         int labels[4];
         cifar_fill(f, data, labels);
-        bytes_t b = py2_batch(cifar_records[f], data, labels);
+        fx_bytes b = py2_batch(cifar_records[f], data, labels);
         write_at(dir, cifar_file_name(f, false), b.b, b.n);
         free(b.b);
     }
-    bytes_t m = py2_meta(names);
+    fx_bytes m = py2_meta(names);
     write_at(dir, "batches.meta", m.b, m.n);
     free(m.b);
 }
@@ -441,7 +405,7 @@ START_TEST(test_cifar_python_bad_files)
     /* labels that do not match the images */
     uint8_t data[2 * 3072] = { 0 };
     int labels[2] = { 1, 2 };
-    bytes_t b = py2_batch(2, data, labels);
+    fx_bytes b = py2_batch(2, data, labels);
     /* drop the second label: "K\x02e" -> "e" */
     uint8_t *e = NULL;
     for (size_t i = 0; i + 5 <= b.n && !e; i++)
@@ -533,21 +497,21 @@ static int idx_label(int split, int i)
 }
 
 /* Builds an IDX file in memory: magic, dims, then data. */
-static bytes_t idx_bytes(uint32_t magic, int ndims, const uint32_t *dims, const uint8_t *data,
+static fx_bytes idx_bytes(uint32_t magic, int ndims, const uint32_t *dims, const uint8_t *data,
                          size_t n)
 {
-    bytes_t o = { 0 };
+    fx_bytes o = { 0 };
     uint32_t words[4] = { magic, dims[0], ndims > 1 ? dims[1] : 0, ndims > 2 ? dims[2] : 0 };
     for (int i = 0; i <= ndims; i++) {
         uint8_t be[4] = { (uint8_t)(words[i] >> 24), (uint8_t)(words[i] >> 16),
                           (uint8_t)(words[i] >> 8), (uint8_t)words[i] };
-        put(&o, be, 4);
+        fx_put(&o, be, 4);
     }
-    put(&o, data, n);
+    fx_put(&o, data, n);
     return o;
 }
 
-static void write_maybe_gz(const char *dir, const char *name, const bytes_t *b, bool gz)
+static void write_maybe_gz(const char *dir, const char *name, const fx_bytes *b, bool gz)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/%s%s", dir, name, gz ? ".gz" : "");
@@ -574,8 +538,8 @@ static void write_idx_split(const char *dir, int split, int n, int h, int w, boo
             px[(size_t)i * h * w + p] = idx_pixel(split, i, p);
     }
     uint32_t idims[3] = { (uint32_t)n, (uint32_t)h, (uint32_t)w }, ldims[1] = { (uint32_t)n };
-    bytes_t bi = idx_bytes(0x803, 3, idims, px, (size_t)n * h * w);
-    bytes_t bl = idx_bytes(0x801, 1, ldims, lb, (size_t)n);
+    fx_bytes bi = idx_bytes(0x803, 3, idims, px, (size_t)n * h * w);
+    fx_bytes bl = idx_bytes(0x801, 1, ldims, lb, (size_t)n);
     char name[64];
     snprintf(name, sizeof name, "%s-images-idx3-ubyte", pre);
     write_maybe_gz(dir, name, &bi, gz);
@@ -642,7 +606,7 @@ START_TEST(test_idx_plain_and_gz)
             for (int q = 0; q < 28 * 28; q++)
                 px[i * 28 * 28 + q] = idx_pixel(0, i, q);
         uint32_t d[3] = { 3, 28, 28 };
-        bytes_t b = idx_bytes(0x803, 3, d, px, sizeof px);
+        fx_bytes b = idx_bytes(0x803, 3, d, px, sizeof px);
         gzFile g = gzopen(p2, "wb");
         ck_assert_int_eq(gzwrite(g, b.b, 100), 100);
         ck_assert_int_eq(gzclose(g), Z_OK);
@@ -665,8 +629,8 @@ START_TEST(test_idx_bad_files)
     uint32_t idims[3] = { 4, 28, 28 }, ldims[1] = { 4 }, ldims5[1] = { 5 };
 
     /* bad magic: the labels' magic on the images file */
-    bytes_t bi = idx_bytes(0x801, 3, idims, px, sizeof px);
-    bytes_t bl = idx_bytes(0x801, 1, ldims, lb, 4);
+    fx_bytes bi = idx_bytes(0x801, 3, idims, px, sizeof px);
+    fx_bytes bl = idx_bytes(0x801, 1, ldims, lb, 4);
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, false);
     write_maybe_gz(root, "t10k-labels-idx1-ubyte", &bl, false);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte",
@@ -676,7 +640,7 @@ START_TEST(test_idx_bad_files)
     /* label count mismatch */
     bi = idx_bytes(0x803, 3, idims, px, sizeof px);
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, false);
-    bytes_t bl5 = idx_bytes(0x801, 1, ldims5, lb, 5);
+    fx_bytes bl5 = idx_bytes(0x801, 1, ldims5, lb, 5);
     write_maybe_gz(root, "t10k-labels-idx1-ubyte", &bl5, false);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-labels-idx1-ubyte",
                       "5 labels but");
@@ -702,8 +666,8 @@ START_TEST(test_idx_bad_files)
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte", "header");
 
     /* trailing bytes */
-    bytes_t big = idx_bytes(0x803, 3, idims, px, sizeof px);
-    put(&big, "xyz", 3);
+    fx_bytes big = idx_bytes(0x803, 3, idims, px, sizeof px);
+    fx_put(&big, "xyz", 3);
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &big, false);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte", "trailing");
     free(big.b);
@@ -747,7 +711,7 @@ START_TEST(test_idx_bad_files)
     /* a header announcing 2 million images (a gzip bomb inflates to 1.56 GB): refused from
      * the header, before anything is inflated */
     uint32_t bomb[3] = { 2000000, 28, 28 };
-    bytes_t bb = idx_bytes(0x803, 3, bomb, px, sizeof px);
+    fx_bytes bb = idx_bytes(0x803, 3, bomb, px, sizeof px);
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bb, true);
     free(bb.b);
     expect_open_error(root, NULL, false, DC_ERR_UNSUPPORTED, "t10k-images-idx3-ubyte.gz",
@@ -798,8 +762,8 @@ START_TEST(test_open_first)
         for (int p = 0; p < 28 * 28; p++)
             px[i * 28 * 28 + p] = idx_pixel(1, i, p);
     }
-    bytes_t bi = idx_bytes(0x803, 3, dims, px, 12 * 28 * 28);
-    bytes_t bl = idx_bytes(0x801, 1, ldims, lb, 12);
+    fx_bytes bi = idx_bytes(0x803, 3, dims, px, 12 * 28 * 28);
+    fx_bytes bl = idx_bytes(0x801, 1, ldims, lb, 12);
     write_maybe_gz(root, "train-images-idx3-ubyte", &bi, true);
     write_maybe_gz(root, "train-labels-idx1-ubyte", &bl, true);
     expect_open_error(root, NULL, true, DC_ERR_FORMAT, "train-images-idx3-ubyte", "truncated");

@@ -5,6 +5,7 @@
  * globals, calls and opcodes; truncated and corrupted pickles.
  */
 #include "fixtures.h"
+#include "fx_bytes.h"
 #include "loaders/pickle.h"
 
 #include <check.h>
@@ -17,86 +18,31 @@
 
 #define PY "/usr/bin/python3"
 
-/* ---- a byte builder for hand-made pickles -------------------------------- */
-
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-} bytes_t;
-
-static void put(bytes_t *o, const void *p, size_t n)
-{
-    if (o->n + n > o->cap) {
-        o->cap = (o->n + n) * 2 + 64;
-        o->b = realloc(o->b, o->cap);
-        ck_assert_ptr_nonnull(o->b);
-    }
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-
-static void put1(bytes_t *o, uint8_t c)
-{
-    put(o, &c, 1);
-}
-
-static void put_le32(bytes_t *o, uint32_t v)
-{
-    uint8_t b[4] = { (uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24) };
-    put(o, b, 4);
-}
-
-static void put_s(bytes_t *o, const char *s)
-{
-    put(o, s, strlen(s));
-}
-
-/* Appends a string literal, embedded NUL bytes included. */
-#define PUTL(o, lit) put((o), (lit), sizeof(lit) - 1)
-
-/* A Python 2 str: SHORT_BINSTRING or BINSTRING. */
-static void py2_str(bytes_t *o, const void *s, size_t n)
-{
-    if (n < 256) {
-        put1(o, 'U');
-        put1(o, (uint8_t)n);
-    } else {
-        put1(o, 'T');
-        put_le32(o, (uint32_t)n);
-    }
-    put(o, s, n);
-}
-
-static void py2_cstr(bytes_t *o, const char *s)
-{
-    py2_str(o, s, strlen(s));
-}
-
 /* A memo put: BINPUT, or LONG_BINPUT for large indices, as cPickle does. */
-static void py2_put(bytes_t *o, uint32_t *memo)
+static void py2_put(fx_bytes *o, uint32_t *memo)
 {
     uint32_t i = (*memo)++;
     if (i < 256) {
-        put1(o, 'q');
-        put1(o, (uint8_t)i);
+        fx_put1(o, 'q');
+        fx_put1(o, (uint8_t)i);
     } else {
-        put1(o, 'r');
-        put_le32(o, i);
+        fx_put1(o, 'r');
+        fx_put_le32(o, i);
     }
 }
 
-static void py2_int(bytes_t *o, int v)
+static void py2_int(fx_bytes *o, int v)
 {
     if (v >= 0 && v < 256) {
-        put1(o, 'K');
-        put1(o, (uint8_t)v);
+        fx_put1(o, 'K');
+        fx_put1(o, (uint8_t)v);
     } else if (v >= 0 && v < 65536) {
-        put1(o, 'M');
-        put1(o, (uint8_t)v);
-        put1(o, (uint8_t)(v >> 8));
+        fx_put1(o, 'M');
+        fx_put1(o, (uint8_t)v);
+        fx_put1(o, (uint8_t)(v >> 8));
     } else {
-        put1(o, 'J');
-        put_le32(o, (uint32_t)v);
+        fx_put1(o, 'J');
+        fx_put_le32(o, (uint32_t)v);
     }
 }
 
@@ -105,65 +51,65 @@ static void py2_int(bytes_t *o, int v)
  *    'filenames': ['img_0.png', ...]}
  * opcode for opcode as the original CIFAR-10 files (memo indices from 1, the dtype built
  * with ('u1', 0, 1) and state (3, '|', None, None, None, -1, -1, 0)). */
-static bytes_t py2_cifar_pickle(int n, const uint8_t *data, const int *labels)
+static fx_bytes py2_cifar_pickle(int n, const uint8_t *data, const int *labels)
 {
-    bytes_t o = { 0 };
+    fx_bytes o = { 0 };
     uint32_t memo = 1;
-    put(&o, "\x80\x02}", 3);
+    fx_put(&o, "\x80\x02}", 3);
     py2_put(&o, &memo);
-    put1(&o, '(');
-    py2_cstr(&o, "data");
+    fx_put1(&o, '(');
+    fx_py2_cstr(&o, "data");
     py2_put(&o, &memo);
-    put_s(&o, "cnumpy.core.multiarray\n_reconstruct\n");
+    fx_put_str(&o, "cnumpy.core.multiarray\n_reconstruct\n");
     py2_put(&o, &memo);
-    put_s(&o, "cnumpy\nndarray\n");
+    fx_put_str(&o, "cnumpy\nndarray\n");
     py2_put(&o, &memo);
-    put(&o, "K\x00\x85", 3);
-    py2_cstr(&o, "b");
-    put1(&o, 0x87);
-    put1(&o, 'R');
+    fx_put(&o, "K\x00\x85", 3);
+    fx_py2_cstr(&o, "b");
+    fx_put1(&o, 0x87);
+    fx_put1(&o, 'R');
     py2_put(&o, &memo);
-    put1(&o, '(');
+    fx_put1(&o, '(');
     py2_int(&o, 1);
     py2_int(&o, n);
     py2_int(&o, 3072);
-    put1(&o, 0x86);
-    put_s(&o, "cnumpy\ndtype\n");
+    fx_put1(&o, 0x86);
+    fx_put_str(&o, "cnumpy\ndtype\n");
     py2_put(&o, &memo);
-    py2_cstr(&o, "u1");
-    put(&o, "K\x00K\x01\x87R", 6);
+    fx_py2_cstr(&o, "u1");
+    fx_put(&o, "K\x00K\x01\x87R", 6);
     py2_put(&o, &memo);
-    put1(&o, '(');
+    fx_put1(&o, '(');
     py2_int(&o, 3);
-    py2_cstr(&o, "|");
-    PUTL(&o, "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
-    put1(&o, 0x89); /* NEWFALSE: C order */
-    py2_str(&o, data, (size_t)n * 3072);
-    put(&o, "tb", 2);
-    py2_cstr(&o, "labels");
+    fx_py2_cstr(&o, "|");
+    FX_PUTL(&o, "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb");
+    fx_put1(&o, 0x89); /* NEWFALSE: C order */
+    fx_py2_str(&o, data, (size_t)n * 3072);
+    fx_put(&o, "tb", 2);
+    fx_py2_cstr(&o, "labels");
     py2_put(&o, &memo);
-    put1(&o, ']');
+    fx_put1(&o, ']');
     py2_put(&o, &memo);
-    put1(&o, '(');
+    fx_put1(&o, '(');
     for (int i = 0; i < n; i++)
         py2_int(&o, labels[i]);
-    put1(&o, 'e');
-    py2_cstr(&o, "batch_label");
+    fx_put1(&o, 'e');
+    fx_py2_cstr(&o, "batch_label");
     py2_put(&o, &memo);
-    py2_cstr(&o, "testing batch 1 of 1");
+    fx_py2_cstr(&o, "testing batch 1 of 1");
     py2_put(&o, &memo);
-    py2_cstr(&o, "filenames");
+    fx_py2_cstr(&o, "filenames");
     py2_put(&o, &memo);
-    put1(&o, ']');
+    fx_put1(&o, ']');
     py2_put(&o, &memo);
-    put1(&o, '(');
+    fx_put1(&o, '(');
     for (int i = 0; i < n; i++) {
         char name[32];
         snprintf(name, sizeof name, "img_%d.png", i);
-        py2_cstr(&o, name);
+        fx_py2_cstr(&o, name);
         py2_put(&o, &memo);
     }
-    put(&o, "eu.", 3);
+    fx_put(&o, "eu.", 3);
     return o;
 }
 
@@ -230,20 +176,20 @@ static uint8_t *fixture_data(int n)
     return d;
 }
 
-static bytes_t py2_fixture(int n)
+static fx_bytes py2_fixture(int n)
 {
     uint8_t *d = fixture_data(n);
     int labels[300];
     ck_assert_int_le(n, 300);
     for (int i = 0; i < n; i++)
         labels[i] = fixture_label(i);
-    bytes_t o = py2_cifar_pickle(n, d, labels);
+    fx_bytes o = py2_cifar_pickle(n, d, labels);
     free(d);
     return o;
 }
 
 /* Parses buf expecting failure with code and a message holding each of the words. */
-static void expect_refusal(const bytes_t *b, dc_status code, const char *w1, const char *w2)
+static void expect_refusal(const fx_bytes *b, dc_status code, const char *w1, const char *w2)
 {
     dc_pickle *pk = (dc_pickle *)1;
     dc_error err = { 0 };
@@ -261,7 +207,7 @@ START_TEST(test_python2_cifar_dict)
 {
     /* 300 records: BINSTRING data, BININT2 dims, LONG_BINPUT memo entries */
     for (int n = 1; n <= 300; n += 299) {
-        bytes_t b = py2_fixture(n);
+        fx_bytes b = py2_fixture(n);
         dc_pickle *pk;
         dc_error err = { 0 };
         ck_assert_msg(dc_pickle_parse(b.b, b.n, "py2.pkl", &pk, &err) == DC_OK, "%s", err.msg);
@@ -274,7 +220,7 @@ END_TEST
 
 START_TEST(test_python2_file_loads)
 {
-    bytes_t b = py2_fixture(5);
+    fx_bytes b = py2_fixture(5);
     char path[512];
     fx_path(path, sizeof path, "pickle_py2.pkl");
     ck_assert_int_eq(fx_write_file(path, b.b, b.n), 0);
@@ -304,7 +250,7 @@ START_TEST(test_python2_fixture_is_what_python_reads)
         fx_skip(PY " is not installed");
         return;
     }
-    bytes_t b = py2_fixture(5);
+    fx_bytes b = py2_fixture(5);
     char path[512], cmd[1400];
     fx_path(path, sizeof path, "pickle_py2_check.pkl");
     ck_assert_int_eq(fx_write_file(path, b.b, b.n), 0);
@@ -425,21 +371,21 @@ END_TEST
 
 START_TEST(test_refuses_os_system)
 {
-    bytes_t b = { 0 };
-    PUTL(&b, "\x80\x02" "cos\nsystem\nq\x00X\x04\x00\x00\x00" "echo\x85R.");
+    fx_bytes b = { 0 };
+    FX_PUTL(&b, "\x80\x02" "cos\nsystem\nq\x00X\x04\x00\x00\x00" "echo\x85R.");
     expect_refusal(&b, DC_ERR_FORMAT, "os.system", "0x63 (GLOBAL) at offset 2");
     /* protocol 0, as a plain "cos\nsystem\n(S'echo'\ntR." would be */
     b.n = 0;
-    PUTL(&b, "cos\nsystem\n(S'echo'\ntR.");
+    FX_PUTL(&b, "cos\nsystem\n(S'echo'\ntR.");
     expect_refusal(&b, DC_ERR_FORMAT, "os.system", "offset 0");
     /* other globals that numpy pickles never need */
     const char *evil[] = { "c__builtin__\neval\n", "cbuiltins\nexec\n", "cnumpy\nload\n",
                            "cnumpy.core.multiarray\nscalar\n", "csubprocess\nPopen\n" };
     for (size_t i = 0; i < sizeof evil / sizeof evil[0]; i++) {
         b.n = 0;
-        PUTL(&b, "\x80\x02");
-        put_s(&b, evil[i]);
-        put_s(&b, ")R.");
+        FX_PUTL(&b, "\x80\x02");
+        fx_put_str(&b, evil[i]);
+        fx_put_str(&b, ")R.");
         expect_refusal(&b, DC_ERR_FORMAT, "refuses the global", "offset 2");
     }
     free(b.b);
@@ -448,20 +394,20 @@ END_TEST
 
 START_TEST(test_refuses_unknown_opcodes)
 {
-    bytes_t b = { 0 };
+    fx_bytes b = { 0 };
     /* BINFLOAT, a real opcode these files never use */
-    PUTL(&b, "\x80\x02G\x40\x09\x21\xfb\x54\x44\x2d\x18.");
+    FX_PUTL(&b, "\x80\x02G\x40\x09\x21\xfb\x54\x44\x2d\x18.");
     expect_refusal(&b, DC_ERR_FORMAT, "opcode 0x47 (BINFLOAT) at offset 2", "not accepted");
     /* a byte that is no opcode at all */
     b.n = 0;
-    PUTL(&b, "\x80\x02}q\x00\xff.");
+    FX_PUTL(&b, "\x80\x02}q\x00\xff.");
     expect_refusal(&b, DC_ERR_FORMAT, "opcode 0xff (unknown opcode) at offset 5", NULL);
     /* protocol 4 opcodes */
     b.n = 0;
-    PUTL(&b, "\x80\x02\x8c\x02os\x8c\x06system\x93.");
+    FX_PUTL(&b, "\x80\x02\x8c\x02os\x8c\x06system\x93.");
     expect_refusal(&b, DC_ERR_FORMAT, "0x8c (SHORT_BINUNICODE) at offset 2", NULL);
     b.n = 0;
-    PUTL(&b, "\x80\x02(X\x02\x00\x00\x00osX\x06\x00\x00\x00systemi");
+    FX_PUTL(&b, "\x80\x02(X\x02\x00\x00\x00osX\x06\x00\x00\x00systemi");
     expect_refusal(&b, DC_ERR_FORMAT, "0x69 (INST)", NULL);
     free(b.b);
 }
@@ -469,38 +415,39 @@ END_TEST
 
 START_TEST(test_refuses_misused_callables)
 {
-    bytes_t b = { 0 };
+    fx_bytes b = { 0 };
     /* _codecs.encode with another encoding */
-    PUTL(&b, "\x80\x02" "c_codecs\nencode\nX\x01\x00\x00\x00" "aX\x05\x00\x00\x00" "utf-8\x86R.");
+    FX_PUTL(&b, "\x80\x02" "c_codecs\nencode\nX\x01\x00\x00\x00" "aX\x05\x00\x00\x00"
+                "utf-8\x86R.");
     expect_refusal(&b, DC_ERR_FORMAT, "encode(text, 'latin1')", "0x52 (REDUCE)");
     /* latin1 of a character above U+00FF */
     b.n = 0;
-    PUTL(&b, "\x80\x02" "c_codecs\nencode\nX\x03\x00\x00\x00\xe2\x82\xac"
-              "X\x06\x00\x00\x00latin1\x86R.");
+    FX_PUTL(&b, "\x80\x02" "c_codecs\nencode\nX\x03\x00\x00\x00\xe2\x82\xac"
+                "X\x06\x00\x00\x00latin1\x86R.");
     expect_refusal(&b, DC_ERR_FORMAT, "above U+00FF", NULL);
     /* _reconstruct of something other than ndarray */
     b.n = 0;
-    PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\ndtype\nK\x00\x85U\x01" "b"
-              "\x87R.");
+    FX_PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\ndtype\nK\x00\x85U\x01"
+                "b\x87R.");
     expect_refusal(&b, DC_ERR_FORMAT, "_reconstruct(numpy.ndarray", NULL);
     /* calling numpy.ndarray directly */
     b.n = 0;
-    PUTL(&b, "\x80\x02" "cnumpy\nndarray\nK\x01\x85R.");
+    FX_PUTL(&b, "\x80\x02" "cnumpy\nndarray\nK\x01\x85R.");
     expect_refusal(&b, DC_ERR_FORMAT, "calls something other", NULL);
     /* BUILD on a plain dict (would be __setstate__ / __dict__.update in Python) */
     b.n = 0;
-    PUTL(&b, "\x80\x02}}b.");
+    FX_PUTL(&b, "\x80\x02}}b.");
     expect_refusal(&b, DC_ERR_FORMAT, "0x62 (BUILD)", NULL);
     /* an array whose shape does not match its data */
     b.n = 0;
-    PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01"
-              "b\x87R(K\x01K\x02K\x03\x86" "cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|"
-              "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x05" "abcdetb.");
+    FX_PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01"
+                "b\x87R(K\x01K\x02K\x03\x86" "cnumpy\ndtype\nU\x02u1K\x00K\x01\x87R(K\x03U\x01|"
+                "NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x05" "abcdetb.");
     expect_refusal(&b, DC_ERR_FORMAT, "holds 6 bytes but its data has 5", NULL);
     /* an array never built */
     b.n = 0;
-    PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01"
-              "b\x87R.");
+    FX_PUTL(&b, "\x80\x02" "cnumpy.core.multiarray\n_reconstruct\ncnumpy\nndarray\nK\x00\x85U\x01"
+                "b\x87R.");
     expect_refusal(&b, DC_ERR_FORMAT, "unfinished", NULL);
     free(b.b);
 }
@@ -552,7 +499,7 @@ END_TEST
 /* Every cut of a real-shaped pickle fails cleanly with DC_ERR_FORMAT. */
 START_TEST(test_truncated_pickles)
 {
-    bytes_t b = py2_fixture(2);
+    fx_bytes b = py2_fixture(2);
     int cuts = 0;
     for (size_t len = 0; len < b.n; len += len < 400 ? 1 : 97) {
         dc_pickle *pk;
@@ -576,7 +523,7 @@ END_TEST
 /* Random corruption never crashes, leaks or reads out of bounds (run under ASan). */
 START_TEST(test_corrupted_pickles)
 {
-    bytes_t b = py2_fixture(2);
+    fx_bytes b = py2_fixture(2);
     uint8_t *copy = malloc(b.n);
     ck_assert_ptr_nonnull(copy);
     fx_rng r = fx_rng_seed(2024);
@@ -609,14 +556,14 @@ END_TEST
 /* Memo sharing and the small containers: a list stored once, fetched twice. */
 START_TEST(test_memo_sharing_and_small_opcodes)
 {
-    bytes_t b = { 0 };
-    PUTL(&b, "\x80\x02}q\x00(U\x01" "a]r\x00\x01\x00\x00K\x07" "a"    /* 'a': [7] (memo 256) */
-              "U\x01" "bj\x00\x01\x00\x00"                          /* 'b': the same list */
-              "U\x01" "c)U\x01" "dN\x88\x89\x87"                    /* 'c': (), 'd': (None, True, False) */
-              "C\x02xyM\x34\x12"                                  /* b'xy': 0x1234 */
-              "U\x01" "fJ\xfe\xff\xff\xff"                          /* 'f': -2 */
-              "B\x01\x00\x00\x00gX\x02\x00\x00\x00\xc3\xa9"         /* b'g': u'é' */
-              "u.");
+    fx_bytes b = { 0 };
+    FX_PUTL(&b, "\x80\x02}q\x00(U\x01" "a]r\x00\x01\x00\x00K\x07" "a"  /* 'a': [7] (memo 256) */
+                "U\x01" "bj\x00\x01\x00\x00"                 /* 'b': the same list */
+                "U\x01" "c)U\x01" "dN\x88\x89\x87"           /* 'c': (), 'd': (None, True, False) */
+                "C\x02xyM\x34\x12"                           /* b'xy': 0x1234 */
+                "U\x01" "fJ\xfe\xff\xff\xff"                 /* 'f': -2 */
+                "B\x01\x00\x00\x00gX\x02\x00\x00\x00\xc3\xa9"/* b'g': u'é' */
+                "u.");
     dc_pickle *pk;
     dc_error err = { 0 };
     ck_assert_msg(dc_pickle_parse(b.b, b.n, "memo.pkl", &pk, &err) == DC_OK, "%s", err.msg);
@@ -650,15 +597,15 @@ END_TEST
 START_TEST(test_big_dict_is_linear)
 {
     const uint32_t keys = 130000;
-    bytes_t o = { 0 };
-    PUTL(&o, "\x80\x02}(");              /* PROTO 2, EMPTY_DICT, MARK */
+    fx_bytes o = { 0 };
+    FX_PUTL(&o, "\x80\x02}(");           /* PROTO 2, EMPTY_DICT, MARK */
     for (uint32_t i = 0; i < keys; i++) {
-        put1(&o, 'J');
-        put_le32(&o, i * 7u);               /* the key */
-        put1(&o, 'J');
-        put_le32(&o, i);                    /* the value */
+        fx_put1(&o, 'J');
+        fx_put_le32(&o, i * 7u);        /* the key */
+        fx_put1(&o, 'J');
+        fx_put_le32(&o, i);             /* the value */
     }
-    PUTL(&o, "u(J\x07\x00\x00\x00J\x2a\x00\x00\x00U\x03" "abc" "J\x05\x00\x00\x00u.");
+    FX_PUTL(&o, "u(J\x07\x00\x00\x00J\x2a\x00\x00\x00U\x03" "abc" "J\x05\x00\x00\x00u.");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     dc_pickle *pk = NULL;
@@ -687,15 +634,15 @@ END_TEST
 START_TEST(test_huge_dict_is_refused)
 {
     const uint32_t keys = 500000;
-    bytes_t o = { 0 };
-    PUTL(&o, "\x80\x02}(");
+    fx_bytes o = { 0 };
+    FX_PUTL(&o, "\x80\x02}(");
     for (uint32_t i = 0; i < keys; i++) {
-        put1(&o, 'J');
-        put_le32(&o, i * 7u);
-        put1(&o, 'J');
-        put_le32(&o, i);
+        fx_put1(&o, 'J');
+        fx_put_le32(&o, i * 7u);
+        fx_put1(&o, 'J');
+        fx_put_le32(&o, i);
     }
-    PUTL(&o, "u.");
+    FX_PUTL(&o, "u.");
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     expect_refusal(&o, DC_ERR_FORMAT, "more than 262144 values", "not a CIFAR-10 pickle");

@@ -10,6 +10,7 @@
  */
 #include "base/alloc.h"
 #include "fixtures.h"
+#include "fx_bytes.h"
 #include "loaders/pickle.h"
 #include "loaders/torch_checkpoint.h"
 
@@ -17,120 +18,89 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    uint8_t *b;
-    size_t n, cap;
-} bytes_t;
-
-static void put(bytes_t *o, const void *p, size_t n)
-{
-    if (o->n + n > o->cap) {
-        o->cap = (o->n + n) * 2 + 64;
-        o->b = realloc(o->b, o->cap);
-        ck_assert_ptr_nonnull(o->b);
-    }
-    memcpy(o->b + o->n, p, n);
-    o->n += n;
-}
-
-static void put1(bytes_t *o, uint8_t c)
-{
-    put(o, &c, 1);
-}
-
-#define PUTL(o, lit) put((o), (lit), sizeof(lit) - 1)
-
 /* BINUNICODE s */
-static void text(bytes_t *o, const char *s)
+static void text(fx_bytes *o, const char *s)
 {
-    uint32_t n = (uint32_t)strlen(s);
-    uint8_t len[4] = { (uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24) };
-    put1(o, 0x58);
-    put(o, len, 4);
-    put(o, s, n);
-}
-
-static void put_le64(bytes_t *o, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        put1(o, (uint8_t)(v >> (8 * i)));
+    fx_put1(o, 0x58);
+    fx_put_le32(o, (uint32_t)strlen(s));
+    fx_put_str(o, s);
 }
 
 /* _rebuild_tensor_v2(('storage', torch.<type>, key, 'cpu', numel, None), offset, size,
  * stride, False, OrderedDict()) with sizes and strides below 256 */
-static void tensor(bytes_t *o, const char *type, const char *key, int numel, int offset,
+static void tensor(fx_bytes *o, const char *type, const char *key, int numel, int offset,
                    int ndim, const int *size, const int *stride)
 {
-    PUTL(o, "ctorch._utils\n_rebuild_tensor_v2\n(");
-    put1(o, 0x28); /* MARK: the persistent id */
+    FX_PUTL(o, "ctorch._utils\n_rebuild_tensor_v2\n(");
+    fx_put1(o, 0x28); /* MARK: the persistent id */
     text(o, "storage");
-    PUTL(o, "ctorch\n");
-    put(o, type, strlen(type));
-    put1(o, '\n');
+    FX_PUTL(o, "ctorch\n");
+    fx_put(o, type, strlen(type));
+    fx_put1(o, '\n');
     text(o, key);
     text(o, "cpu");
-    put1(o, 0x4b);
-    put1(o, (uint8_t)numel);
-    put1(o, 0x4e);         /* None: view_metadata */
-    put1(o, 0x74);         /* TUPLE */
-    put1(o, 0x51);         /* BINPERSID */
-    put1(o, 0x4b);
-    put1(o, (uint8_t)offset);
+    fx_put1(o, 0x4b);
+    fx_put1(o, (uint8_t)numel);
+    fx_put1(o, 0x4e);         /* None: view_metadata */
+    fx_put1(o, 0x74);         /* TUPLE */
+    fx_put1(o, 0x51);         /* BINPERSID */
+    fx_put1(o, 0x4b);
+    fx_put1(o, (uint8_t)offset);
     for (int pass = 0; pass < 2; pass++) {
-        put1(o, 0x28);
+        fx_put1(o, 0x28);
         for (int d = 0; d < ndim; d++) {
-            put1(o, 0x4b);
-            put1(o, (uint8_t)(pass ? stride[d] : size[d]));
+            fx_put1(o, 0x4b);
+            fx_put1(o, (uint8_t)(pass ? stride[d] : size[d]));
         }
-        put1(o, 0x74);
+        fx_put1(o, 0x74);
     }
-    put1(o, 0x89);         /* requires_grad False */
-    PUTL(o, "ccollections\nOrderedDict\n)R");
-    put1(o, 0x74);         /* TUPLE of the arguments */
-    put1(o, 0x52);         /* REDUCE */
+    fx_put1(o, 0x89);         /* requires_grad False */
+    FX_PUTL(o, "ccollections\nOrderedDict\n)R");
+    fx_put1(o, 0x74);         /* TUPLE of the arguments */
+    fx_put1(o, 0x52);         /* REDUCE */
 }
 
 /* A legacy checkpoint {'fc.weight': a 2x3 transposed view at offset 1 of a float32 storage
  * 'k0' holding 0..6, 'idx': an int64 storage 'k1' of 3 values} (little_endian as given). */
-static bytes_t legacy_file(bool little_endian, int64_t idx_last)
+static fx_bytes legacy_file(bool little_endian, int64_t idx_last)
 {
-    bytes_t o = { 0 };
+    fx_bytes o = { 0 };
     static const uint8_t magic[] = { 0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9,
                                      0x20, 0x6a, 0xa8, 0x50, 0x19, 0x2e };
-    put(&o, magic, sizeof magic);
-    PUTL(&o, "\x80\x02\x4d\xe9\x03\x2e"); /* 1001 */
-    PUTL(&o, "\x80\x02}");
+    fx_put(&o, magic, sizeof magic);
+    FX_PUTL(&o, "\x80\x02\x4d\xe9\x03\x2e"); /* 1001 */
+    FX_PUTL(&o, "\x80\x02}");
     text(&o, "little_endian");
-    put1(&o, little_endian ? 0x88 : 0x89);
-    PUTL(&o, "s.");
-    PUTL(&o, "\x80\x02}(");
+    fx_put1(&o, little_endian ? 0x88 : 0x89);
+    FX_PUTL(&o, "s.");
+    FX_PUTL(&o, "\x80\x02}(");
     text(&o, "fc.weight");
     tensor(&o, "FloatStorage", "k0", 7, 1, 2, (const int[]){ 2, 3 }, (const int[]){ 1, 2 });
     text(&o, "idx");
     tensor(&o, "LongStorage", "k1", 3, 0, 1, (const int[]){ 3 }, (const int[]){ 1 });
-    PUTL(&o, "u.");
-    PUTL(&o, "\x80\x02](");
+    FX_PUTL(&o, "u.");
+    FX_PUTL(&o, "\x80\x02](");
     text(&o, "k0");
     text(&o, "k1");
-    PUTL(&o, "e.");
-    put_le64(&o, 7);
+    FX_PUTL(&o, "e.");
+    fx_put_le64(&o, 7);
     for (int i = 0; i < 7; i++) {
         float f = (float)i;
         uint32_t u;
         memcpy(&u, &f, 4);
         uint8_t b[4] = { (uint8_t)u, (uint8_t)(u >> 8), (uint8_t)(u >> 16), (uint8_t)(u >> 24) };
-        put(&o, b, 4);
+        fx_put(&o, b, 4);
     }
-    put_le64(&o, 3);
-    put_le64(&o, (uint64_t)-5);
-    put_le64(&o, 7);
-    put_le64(&o, (uint64_t)idx_last);
+    fx_put_le64(&o, 3);
+    fx_put_le64(&o, (uint64_t)-5);
+    fx_put_le64(&o, 7);
+    fx_put_le64(&o, (uint64_t)idx_last);
     return o;
 }
 
 START_TEST(test_views_are_gathered_by_strides)
 {
-    bytes_t f = legacy_file(true, 12);
+    fx_bytes f = legacy_file(true, 12);
     dc_torch_checkpoint *c;
     dc_error err;
     ck_assert_msg(dc_torch_checkpoint_open_buffer(f.b, f.n, "hand.pt", &c, &err) == DC_OK,
@@ -158,7 +128,7 @@ END_TEST
 
 START_TEST(test_int64_beyond_float32_is_refused)
 {
-    bytes_t f = legacy_file(true, (int64_t)1 << 24);
+    fx_bytes f = legacy_file(true, (int64_t)1 << 24);
     dc_torch_checkpoint *c;
     dc_error err;
     ck_assert_msg(dc_torch_checkpoint_open_buffer(f.b, f.n, "big.pt", &c, &err) == DC_OK,
@@ -174,7 +144,7 @@ END_TEST
 
 START_TEST(test_big_endian_marker_is_refused)
 {
-    bytes_t f = legacy_file(false, 1);
+    fx_bytes f = legacy_file(false, 1);
     dc_torch_checkpoint *c;
     dc_error err;
     ck_assert_int_eq(dc_torch_checkpoint_open_buffer(f.b, f.n, "be.pt", &c, &err),
@@ -187,7 +157,7 @@ END_TEST
 
 START_TEST(test_every_truncation_is_refused)
 {
-    bytes_t f = legacy_file(true, 1);
+    fx_bytes f = legacy_file(true, 1);
     for (size_t n = 0; n < f.n; n++) {
         uint8_t *copy = malloc(n ? n : 1); /* exact size: ASan sees any read past it */
         memcpy(copy, f.b, n);
@@ -236,7 +206,7 @@ END_TEST
 
 START_TEST(test_every_allocation_failure_is_clean)
 {
-    bytes_t f = legacy_file(true, 1);
+    fx_bytes f = legacy_file(true, 1);
     long k = 0;
     for (;; k++) {
         for (int persistent = 0; persistent < 2; persistent++) {
