@@ -1,10 +1,12 @@
 #include "fixtures.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
+#include <time.h>
 
 const char *fx_tmpdir(void)
 {
@@ -72,6 +74,20 @@ int fx_write_file(const char *path, const void *data, size_t len)
     size_t w = fwrite(data, 1, len, f);
     int rc = fclose(f);
     return (w == len && rc == 0) ? 0 : -1;
+}
+
+double fx_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+void fx_sleep(double s)
+{
+    struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
 }
 
 /* Set by fx_skip in any process; shared with the processes Check forks, because it is

@@ -52,6 +52,10 @@ float fx_max_abs(const float *x, size_t n);
 /* Writes len bytes to path; returns 0 on success. */
 int fx_write_file(const char *path, const void *data, size_t len);
 
+/* Seconds on the monotonic clock, and a sleep of s seconds that signals do not cut short. */
+double fx_now(void);
+void fx_sleep(double s);
+
 /* The skip convention (docs/robustness.md, "Test conventions"). A check that cannot run
  * because an optional dependency is missing calls fx_skip, which prints
  *     SKIP-REASON: <reason>

@@ -6,16 +6,15 @@
  * nested sysfs layout; the none source; the idle baseline, on a static tree and on a
  * counter advanced by a background thread.
  */
-#define _XOPEN_SOURCE 700 /* nftw */
+#define _XOPEN_SOURCE 700 /* setenv, nanosleep */
 #include "cascade/energy.h"
 #include "fixtures.h"
+#include "fx_energy.h"
 
 #include <check.h>
 #include <errno.h>
-#include <ftw.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,117 +24,40 @@
 #include <unistd.h>
 
 #define MAX_UJ 262143328850ull /* a typical max_energy_range_uj */
-#define PATH_SIZE 512
 
 /* ---- fake trees ---------------------------------------------------------------------- */
 
-/* printf into buf (PATH_SIZE bytes), failing the test when the text does not fit. */
-static char *pathf(char *buf, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, PATH_SIZE, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(n >= 0 && n < PATH_SIZE, "path too long: %s", buf);
-    return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* Makes an empty directory "<tmp>/energy-<name>-<pid>", points the powercap root at it and
- * writes its path into root (size PATH_SIZE). */
+ * writes its path into root (size FX_PATH_SIZE). */
 static void make_root(char *root, const char *name)
 {
-    char leaf[128];
-    snprintf(leaf, sizeof leaf, "energy-%s-%ld", name, (long)getpid());
-    fx_path(root, PATH_SIZE, leaf);
-    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-    ck_assert_msg(mkdir(root, 0755) == 0, "mkdir %s: %s", root, strerror(errno));
+    fx_tree_make(root, "energy", name);
     ck_assert_int_eq(setenv("DUALCNN_POWERCAP_ROOT", root, 1), 0);
-}
-
-static void remove_root(const char *root)
-{
-    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static void write_text(const char *dir, const char *file, const char *text)
-{
-    char path[PATH_SIZE];
-    pathf(path, "%s/%s", dir, file);
-    ck_assert_msg(fx_write_file(path, text, strlen(text)) == 0, "cannot write %s", path);
 }
 
 /* Sets zone id's energy_uj to uj, atomically (write a new file, then rename over it). */
 static void set_uj(const char *root, const char *id, unsigned long long uj)
 {
-    char dir[PATH_SIZE], tmp[PATH_SIZE], path[PATH_SIZE], text[32];
-    pathf(dir, "%s/%s", root, id);
-    pathf(tmp, "%s/energy_uj.new", dir);
-    pathf(path, "%s/energy_uj", dir);
-    snprintf(text, sizeof text, "%llu\n", uj);
-    ck_assert_int_eq(fx_write_file(tmp, text, strlen(text)), 0);
-    ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", tmp, strerror(errno));
+    char dir[FX_PATH_SIZE];
+    fx_tree_putf(fx_pathf(dir, "%s/%s", root, id), "energy_uj", "%llu\n", uj);
 }
 
 /* Makes zone id (a directory under root) with its name, counter and maximum. */
 static void zone(const char *root, const char *id, const char *name, unsigned long long uj,
                  unsigned long long max)
 {
-    char dir[PATH_SIZE], text[32];
-    pathf(dir, "%s/%s", root, id);
-    ck_assert_msg(mkdir(dir, 0755) == 0, "mkdir %s: %s", dir, strerror(errno));
-    snprintf(text, sizeof text, "%s\n", name);
-    write_text(dir, "name", text);
-    snprintf(text, sizeof text, "%llu\n", max);
-    write_text(dir, "max_energy_range_uj", text);
+    char dir[FX_PATH_SIZE];
+    fx_tree_mkdirf("%s", fx_pathf(dir, "%s/%s", root, id));
+    fx_tree_putf(dir, "name", "%s\n", name);
+    fx_tree_putf(dir, "max_energy_range_uj", "%llu\n", max);
     set_uj(root, id, uj);
 }
 
 /* Replaces zone id's energy_uj with something that cannot be read as a file. */
 static void energy_uj_path(char *path, const char *root, const char *id)
 {
-    pathf(path, "%s/%s/energy_uj", root, id);
+    fx_pathf(path, "%s/%s/energy_uj", root, id);
     ck_assert_int_eq(unlink(path), 0);
-}
-
-static dc_energy *open_ok(const char *kind)
-{
-    dc_energy *e = NULL;
-    dc_error err = { 0 };
-    dc_status st = dc_energy_open(kind, &e, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-    ck_assert_ptr_nonnull(e);
-    return e;
-}
-
-static void start_ok(dc_energy *e)
-{
-    dc_error err = { 0 };
-    dc_status st = dc_energy_start(e, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-}
-
-static void poll_ok(dc_energy *e)
-{
-    dc_error err = { 0 };
-    dc_status st = dc_energy_poll(e, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-}
-
-static double read_ok(dc_energy *e)
-{
-    dc_error err = { 0 };
-    double j = -1.0;
-    dc_status st = dc_energy_read(e, &j, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-    return j;
 }
 
 /* The domain with that id. */
@@ -160,8 +82,8 @@ static void server_tree(const char *root)
     zone(root, "intel-rapl:1:1", "dram", 7000000, 65712999613ull);
     zone(root, "intel-rapl:2", "psys", 8000000, MAX_UJ);
     zone(root, "intel-rapl-mmio:0", "package-0", 9000000, MAX_UJ);
-    char ctl[PATH_SIZE];
-    pathf(ctl, "%s/intel-rapl", root);
+    char ctl[FX_PATH_SIZE];
+    fx_pathf(ctl, "%s/intel-rapl", root);
     ck_assert_int_eq(mkdir(ctl, 0755), 0); /* the control type's directory: not a zone */
 }
 
@@ -169,12 +91,12 @@ static void server_tree(const char *root)
 
 START_TEST(test_normal_tree)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "normal");
     server_tree(root);
     const char *kinds[] = { NULL, "auto", "rapl" };
     for (int k = 0; k < 3; k++) {
-        dc_energy *e = open_ok(kinds[k]);
+        dc_energy *e = fx_energy_open_ok(kinds[k], NULL);
         ck_assert(dc_energy_available(e));
         ck_assert_str_eq(dc_energy_source_name(e), "rapl");
         ck_assert_str_eq(dc_energy_unavailable_reason(e), "");
@@ -184,9 +106,9 @@ START_TEST(test_normal_tree)
         ck_assert_ptr_null(dc_energy_domain_at(e, 8));
         ck_assert_ptr_null(dc_energy_domain_at(e, -1));
 
-        start_ok(e);
-        ck_assert(read_ok(e) == 0.0);
-        start_ok(e);
+        fx_energy_start_ok(e);
+        ck_assert(fx_energy_read_ok(e) == 0.0);
+        fx_energy_start_ok(e);
         set_uj(root, "intel-rapl:0", 1000000 + 1500000);   /* +1.5 J */
         set_uj(root, "intel-rapl:0:0", 2000000 + 700000);  /* +0.7 J, inside the package */
         set_uj(root, "intel-rapl:0:1", 3000000 + 100000);  /* +0.1 J, inside the package */
@@ -196,7 +118,7 @@ START_TEST(test_normal_tree)
         set_uj(root, "intel-rapl:1:1", 7000000 + 500000);  /* +0.5 J, dram */
         set_uj(root, "intel-rapl:2", 8000000 + 10000000);  /* +10 J, psys: not summed */
         set_uj(root, "intel-rapl-mmio:0", 9000000 + 99000000); /* ignored */
-        ck_assert_double_eq_tol(read_ok(e), 1.5 + 0.25 + 2.0 + 0.5, 1e-12);
+        ck_assert_double_eq_tol(fx_energy_read_ok(e), 1.5 + 0.25 + 2.0 + 0.5, 1e-12);
 
         struct { const char *id, *name; int parent; bool counted; double j; } want[] = {
             { "intel-rapl:0", "package-0", -1, true, 1.5 },
@@ -217,35 +139,35 @@ START_TEST(test_normal_tree)
             ck_assert_double_eq_tol(d->joules, want[i].j, 1e-12);
         }
         /* a second read adds nothing while the counters stand still; more is added on */
-        ck_assert_double_eq_tol(read_ok(e), 4.25, 1e-12);
+        ck_assert_double_eq_tol(fx_energy_read_ok(e), 4.25, 1e-12);
         set_uj(root, "intel-rapl:1", 5000000 + 2000000 + 3);
-        ck_assert_double_eq_tol(read_ok(e), 4.25 + 3e-6, 1e-12);
+        ck_assert_double_eq_tol(fx_energy_read_ok(e), 4.25 + 3e-6, 1e-12);
         /* restore the counters for the next kind */
         dc_energy_close(e);
-        remove_root(root);
+        fx_tree_remove(root);
         make_root(root, "normal");
         server_tree(root);
     }
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* AMD: the same driver and names, package and core only. */
 START_TEST(test_amd_tree)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "amd");
     zone(root, "intel-rapl:0", "package-0", 100, MAX_UJ);
     zone(root, "intel-rapl:0:0", "core", 100, MAX_UJ);
-    dc_energy *e = open_ok("auto");
+    dc_energy *e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_domains(e), "package-0 (core)");
-    start_ok(e);
+    fx_energy_start_ok(e);
     set_uj(root, "intel-rapl:0", 100 + 42000000);
     set_uj(root, "intel-rapl:0:0", 100 + 30000000);
-    ck_assert_double_eq_tol(read_ok(e), 42.0, 1e-12);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 42.0, 1e-12);
     ck_assert_double_eq_tol(domain(e, "intel-rapl:0:0")->joules, 30.0, 1e-12);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -253,39 +175,39 @@ END_TEST
  * subzones in their package's; multi-die package names. */
 START_TEST(test_nested_layout)
 {
-    char root[PATH_SIZE], ctl[PATH_SIZE], pkg[PATH_SIZE];
+    char root[FX_PATH_SIZE], ctl[FX_PATH_SIZE], pkg[FX_PATH_SIZE];
     make_root(root, "nested");
-    pathf(ctl, "%s/intel-rapl", root);
+    fx_pathf(ctl, "%s/intel-rapl", root);
     ck_assert_int_eq(mkdir(ctl, 0755), 0);
     zone(ctl, "intel-rapl:0", "package-0-die-0", 10, MAX_UJ);
     zone(ctl, "intel-rapl:1", "package-0-die-1", 20, MAX_UJ);
-    pathf(pkg, "%s/intel-rapl:0", ctl);
+    fx_pathf(pkg, "%s/intel-rapl:0", ctl);
     zone(pkg, "intel-rapl:0:0", "dram", 30, MAX_UJ);
-    dc_energy *e = open_ok("rapl");
+    dc_energy *e = fx_energy_open_ok("rapl", NULL);
     ck_assert_int_eq(dc_energy_domain_count(e), 3);
     ck_assert_str_eq(dc_energy_domains(e), "package-0-die-0 + dram, package-0-die-1");
-    start_ok(e);
+    fx_energy_start_ok(e);
     set_uj(ctl, "intel-rapl:0", 10 + 1000000);
     set_uj(ctl, "intel-rapl:1", 20 + 2000000);
     set_uj(pkg, "intel-rapl:0:0", 30 + 4000000);
-    ck_assert_double_eq_tol(read_ok(e), 7.0, 1e-12);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 7.0, 1e-12);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* Only the MMIO tree: used, since nothing else counts the package. */
 START_TEST(test_mmio_only)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "mmio");
     zone(root, "intel-rapl-mmio:0", "package-0", 0, MAX_UJ);
-    dc_energy *e = open_ok("rapl");
-    start_ok(e);
+    dc_energy *e = fx_energy_open_ok("rapl", NULL);
+    fx_energy_start_ok(e);
     set_uj(root, "intel-rapl-mmio:0", 2500000);
-    ck_assert_double_eq_tol(read_ok(e), 2.5, 1e-12);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 2.5, 1e-12);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -293,46 +215,46 @@ END_TEST
 
 START_TEST(test_wrap)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "wrap");
     zone(root, "intel-rapl:0", "package-0", MAX_UJ - 1000, MAX_UJ);
-    dc_energy *e = open_ok("rapl");
-    start_ok(e);
+    dc_energy *e = fx_energy_open_ok("rapl", NULL);
+    fx_energy_start_ok(e);
     set_uj(root, "intel-rapl:0", 500); /* wrapped: (max - before) + after */
-    ck_assert_double_eq_tol(read_ok(e), 1500e-6, 1e-15);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 1500e-6, 1e-15);
     set_uj(root, "intel-rapl:0", 2500);
-    ck_assert_double_eq_tol(read_ok(e), 3500e-6, 1e-15);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 3500e-6, 1e-15);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_poll_two_wraps)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     const unsigned long long max = 10000000; /* 10 J */
     make_root(root, "wrap2");
     zone(root, "intel-rapl:0", "package-0", 9000000, max);
     zone(root, "intel-rapl:0:0", "dram", 0, max);
-    dc_energy *e = open_ok("rapl");
+    dc_energy *e = fx_energy_open_ok("rapl", NULL);
     dc_error err = { 0 };
     ck_assert_int_eq(dc_energy_poll(e, &err), DC_ERR_ARG); /* before start */
-    start_ok(e);
+    fx_energy_start_ok(e);
     set_uj(root, "intel-rapl:0", 2000000); /* wrap 1: 1 J + 2 J */
-    poll_ok(e);
+    fx_energy_poll_ok(e);
     ck_assert_double_eq_tol(domain(e, "intel-rapl:0")->joules, 3.0, 1e-12);
     set_uj(root, "intel-rapl:0", 9500000); /* + 7.5 J */
     set_uj(root, "intel-rapl:0:0", 9000000);
-    poll_ok(e);
+    fx_energy_poll_ok(e);
     set_uj(root, "intel-rapl:0", 1000000); /* wrap 2: 0.5 J + 1 J */
     set_uj(root, "intel-rapl:0:0", 8000000); /* dram wraps too: 1 J + 8 J */
-    poll_ok(e);
+    fx_energy_poll_ok(e);
     set_uj(root, "intel-rapl:0", 1000001);
-    ck_assert_double_eq_tol(read_ok(e), 12.000001 + 18.0, 1e-12);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 12.000001 + 18.0, 1e-12);
     ck_assert_double_eq_tol(domain(e, "intel-rapl:0")->joules, 12.000001, 1e-12);
     ck_assert_double_eq_tol(domain(e, "intel-rapl:0:0")->joules, 18.0, 1e-12);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -342,15 +264,15 @@ END_TEST
  * the same text. */
 static void expect_unavailable(dc_status code, const char *want1, const char *want2)
 {
-    dc_energy *e = open_ok("auto");
+    dc_energy *e = fx_energy_open_ok("auto", NULL);
     ck_assert(!dc_energy_available(e));
     ck_assert_str_eq(dc_energy_source_name(e), "none");
     const char *why = dc_energy_unavailable_reason(e);
     ck_assert_msg(strstr(why, want1) && strstr(why, want2), "reason '%s' lacks '%s' / '%s'",
                   why, want1, want2);
     ck_assert_str_eq(dc_energy_domains(e), "");
-    start_ok(e); /* the run goes on */
-    poll_ok(e);
+    fx_energy_start_ok(e); /* the run goes on */
+    fx_energy_poll_ok(e);
     dc_error err = { 0 };
     double j = 123.0;
     ck_assert_int_eq(dc_energy_read(e, &j, &err), DC_ERR_UNSUPPORTED);
@@ -366,97 +288,97 @@ static void expect_unavailable(dc_status code, const char *want1, const char *wa
 
 START_TEST(test_no_tree)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "absent");
-    remove_root(root); /* the root itself is missing */
+    fx_tree_remove(root); /* the root itself is missing */
     expect_unavailable(DC_ERR_UNSUPPORTED, "no RAPL", root);
 
     make_root(root, "empty"); /* there, but without zones */
-    char want[PATH_SIZE];
-    pathf(want, "%s/intel-rapl:0 not found", root);
+    char want[FX_PATH_SIZE];
+    fx_pathf(want, "%s/intel-rapl:0 not found", root);
     expect_unavailable(DC_ERR_UNSUPPORTED, "no RAPL", want);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_psys_only)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "psys");
     zone(root, "intel-rapl:0", "psys", 0, MAX_UJ);
     expect_unavailable(DC_ERR_UNSUPPORTED, "no RAPL package domain", "intel-rapl:0 psys");
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_unreadable_directory)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "isdir");
     server_tree(root);
     energy_uj_path(path, root, "intel-rapl:0:2");
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    char want[PATH_SIZE];
-    pathf(want, "RAPL unreadable: %s: ", path);
+    char want[FX_PATH_SIZE];
+    fx_pathf(want, "RAPL unreadable: %s: ", path);
     expect_unavailable(DC_ERR_IO, want, strerror(EISDIR));
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_unreadable_dangling_link)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "dangling");
     server_tree(root);
     energy_uj_path(path, root, "intel-rapl:1");
     ck_assert_int_eq(symlink("/nonexistent/energy_uj", path), 0);
-    char want[PATH_SIZE];
-    pathf(want, "RAPL unreadable: %s: ", path);
+    char want[FX_PATH_SIZE];
+    fx_pathf(want, "RAPL unreadable: %s: ", path);
     expect_unavailable(DC_ERR_IO, want, strerror(ENOENT));
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* chmod 000 stops only a non-root reader; as root this test checks what it can. */
 START_TEST(test_unreadable_permission)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "denied");
     zone(root, "intel-rapl:0", "package-0", 0, MAX_UJ);
-    pathf(path, "%s/intel-rapl:0/energy_uj", root);
+    fx_pathf(path, "%s/intel-rapl:0/energy_uj", root);
     ck_assert_int_eq(chmod(path, 0), 0);
     if (geteuid() != 0) {
         expect_unavailable(DC_ERR_IO, strerror(EACCES), "try running as root");
     } else {
-        dc_energy *e = open_ok("auto");
+        dc_energy *e = fx_energy_open_ok("auto", NULL);
         ck_assert(dc_energy_available(e));
         dc_energy_close(e);
     }
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_bad_counter_text)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "garbage");
     zone(root, "intel-rapl:0", "package-0", 0, MAX_UJ);
-    char dir[PATH_SIZE];
-    pathf(dir, "%s/intel-rapl:0", root);
-    write_text(dir, "energy_uj", "12ab\n");
+    char dir[FX_PATH_SIZE];
+    fx_pathf(dir, "%s/intel-rapl:0", root);
+    fx_tree_put(dir, "energy_uj", "12ab\n");
     expect_unavailable(DC_ERR_FORMAT, "energy_uj", "'12ab'");
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* A counter that becomes unreadable during a run fails the read, naming it. */
 START_TEST(test_unreadable_later)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "later");
     zone(root, "intel-rapl:0", "package-0", 0, MAX_UJ);
-    dc_energy *e = open_ok("auto");
-    start_ok(e);
+    dc_energy *e = fx_energy_open_ok("auto", NULL);
+    fx_energy_start_ok(e);
     energy_uj_path(path, root, "intel-rapl:0");
     dc_error err = { 0 };
     double j = 7.0;
@@ -464,7 +386,7 @@ START_TEST(test_unreadable_later)
     ck_assert(j == 7.0);
     ck_assert_ptr_nonnull(strstr(err.msg, path));
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -472,19 +394,19 @@ END_TEST
 
 START_TEST(test_none_source)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "none");
     server_tree(root); /* RAPL is there, but not asked for */
-    dc_energy *e = open_ok("none");
+    dc_energy *e = fx_energy_open_ok("none", NULL);
     ck_assert(!dc_energy_available(e));
     ck_assert_str_eq(dc_energy_source_name(e), "none");
     ck_assert_str_ne(dc_energy_unavailable_reason(e), "");
     ck_assert_str_eq(dc_energy_domains(e), "");
     ck_assert_int_eq(dc_energy_domain_count(e), 0);
     ck_assert_ptr_null(dc_energy_domain_at(e, 0));
-    poll_ok(e);
-    start_ok(e);
-    poll_ok(e);
+    fx_energy_poll_ok(e);
+    fx_energy_start_ok(e);
+    fx_energy_poll_ok(e);
     dc_error err = { 0 };
     double j = 0, w = 0;
     ck_assert_int_eq(dc_energy_read(e, &j, &err), DC_ERR_UNSUPPORTED);
@@ -497,41 +419,34 @@ START_TEST(test_none_source)
     ck_assert_ptr_nonnull(strstr(err.msg, "'nvml'"));
     ck_assert_ptr_null(bad);
 
-    e = open_ok("rapl");
+    e = fx_energy_open_ok("rapl", NULL);
     ck_assert_int_eq(dc_energy_read(e, &j, &err), DC_ERR_ARG); /* before start */
     ck_assert_int_eq(dc_energy_measure_idle(e, 0.0, &w, &err), DC_ERR_ARG);
     ck_assert_int_eq(dc_energy_measure_idle(e, -1.0, &w, &err), DC_ERR_ARG);
     ck_assert_int_eq(dc_energy_measure_idle(e, NAN, &w, &err), DC_ERR_ARG);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* ---- the idle baseline ------------------------------------------------------------- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 START_TEST(test_idle_static)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "idle");
     server_tree(root);
-    dc_energy *e = open_ok("auto");
+    dc_energy *e = fx_energy_open_ok("auto", NULL);
     dc_error err = { 0 };
-    double w = -1.0, t0 = now_seconds();
+    double w = -1.0, t0 = fx_now();
     dc_status st = dc_energy_measure_idle(e, 0.3, &w, &err);
-    double took = now_seconds() - t0;
+    double took = fx_now() - t0;
     ck_assert_msg(st == DC_OK, "%s", err.msg);
     ck_assert(w == 0.0);
     ck_assert_msg(took >= 0.3 && took < 5.0, "idle baseline took %g s", took);
-    ck_assert(read_ok(e) == 0.0); /* left running */
+    ck_assert(fx_energy_read_ok(e) == 0.0); /* left running */
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -545,8 +460,8 @@ typedef struct {
 static void *burn(void *arg)
 {
     burner *b = arg;
-    double t0 = now_seconds(), t;
-    while (!atomic_load(&b->stop) && (t = now_seconds()) - t0 < 60.0) {
+    double t0 = fx_now(), t;
+    while (!atomic_load(&b->stop) && (t = fx_now()) - t0 < 60.0) {
         set_uj(b->root, "intel-rapl:0", (unsigned long long)(1e6 * b->watts * (t - t0)));
         struct timespec ts = { 0, 2000000 };
         nanosleep(&ts, NULL);
@@ -556,10 +471,10 @@ static void *burn(void *arg)
 
 START_TEST(test_idle_thread)
 {
-    char root[PATH_SIZE];
+    char root[FX_PATH_SIZE];
     make_root(root, "idle-thread");
     zone(root, "intel-rapl:0", "package-0", 0, MAX_UJ);
-    dc_energy *e = open_ok("rapl");
+    dc_energy *e = fx_energy_open_ok("rapl", NULL);
     burner b = { .root = root, .watts = 20.0 };
     atomic_init(&b.stop, false);
     pthread_t th;
@@ -572,7 +487,7 @@ START_TEST(test_idle_thread)
     ck_assert_msg(st == DC_OK, "%s", err.msg);
     ck_assert_msg(w > 15.0 && w < 25.0, "idle watts %g, expected about 20", w);
     dc_energy_close(e);
-    remove_root(root);
+    fx_tree_remove(root);
 }
 END_TEST
 

@@ -19,17 +19,16 @@
  *   auto     the documented order, rapl > perf > hwmon > ina3221.
  * Expected values are computed here from what the test wrote, never by the code under test.
  */
-#define _GNU_SOURCE /* posix_openpt, ptsname, nftw */
+#define _GNU_SOURCE /* posix_openpt, ptsname */
 #include "cascade/energy.h"
 #include "cascade/energy_perf.h"
 #include "fixtures.h"
+#include "fx_energy.h"
 
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,115 +37,18 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PATH_SIZE 600
-
 /* ---- fake trees ---------------------------------------------------------------------- */
-
-static char *pathf(char *buf, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(buf, PATH_SIZE, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(n >= 0 && n < PATH_SIZE, "path too long: %s", buf);
-    return buf;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void remove_tree(const char *root)
-{
-    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
 
 /* "<tmp>/esrc-<name>-<pid>", empty; every source root is pointed at a subdirectory of it
  * that does not exist yet (hwmon, iio, perf, powercap), so only what a test builds exists. */
 static void make_root(char *root, const char *name)
 {
-    char leaf[128], sub[PATH_SIZE];
-    snprintf(leaf, sizeof leaf, "esrc-%s-%ld", name, (long)getpid());
-    fx_path(root, PATH_SIZE, leaf);
-    remove_tree(root);
-    ck_assert_msg(mkdir(root, 0755) == 0, "mkdir %s: %s", root, strerror(errno));
-    setenv("DUALCNN_HWMON_ROOT", pathf(sub, "%s/hwmon", root), 1);
-    setenv("DUALCNN_INA3221X_ROOT", pathf(sub, "%s/iio", root), 1);
-    setenv("DUALCNN_PERF_ROOT", pathf(sub, "%s/perf", root), 1);
-    setenv("DUALCNN_POWERCAP_ROOT", pathf(sub, "%s/powercap", root), 1);
-}
-
-static void mkdirf(const char *fmt, ...)
-{
-    char path[PATH_SIZE];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(path, sizeof path, fmt, ap);
-    va_end(ap);
-    ck_assert_msg(mkdir(path, 0755) == 0, "mkdir %s: %s", path, strerror(errno));
-}
-
-/* Writes text to dir/file atomically (a new file renamed over the old one). */
-static void put(const char *dir, const char *file, const char *text)
-{
-    char tmp[PATH_SIZE], path[PATH_SIZE];
-    pathf(tmp, "%s/.%s.new", dir, file);
-    pathf(path, "%s/%s", dir, file);
-    ck_assert_msg(fx_write_file(tmp, text, strlen(text)) == 0, "cannot write %s", tmp);
-    ck_assert_msg(rename(tmp, path) == 0, "rename %s: %s", tmp, strerror(errno));
-}
-
-static void putf(const char *dir, const char *file, const char *fmt, ...)
-{
-    char text[128];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    put(dir, file, text);
-}
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static void sleep_seconds(double s)
-{
-    struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-static dc_energy *open_ok(const char *kind, const dc_energy_opts *opts)
-{
-    dc_energy *e = NULL;
-    dc_error err = { 0 };
-    dc_status st = dc_energy_open_with(kind, opts, &e, &err);
-    ck_assert_msg(st == DC_OK, "%s: %s", kind ? kind : "auto", err.msg);
-    return e;
-}
-
-static void start_ok(dc_energy *e)
-{
-    dc_error err = { 0 };
-    dc_status st = dc_energy_start(e, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-}
-
-static double read_ok(dc_energy *e)
-{
-    dc_error err = { 0 };
-    double j = -1.0;
-    dc_status st = dc_energy_read(e, &j, &err);
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
-    return j;
+    char sub[FX_PATH_SIZE];
+    fx_tree_make(root, "esrc", name);
+    setenv("DUALCNN_HWMON_ROOT", fx_pathf(sub, "%s/hwmon", root), 1);
+    setenv("DUALCNN_INA3221X_ROOT", fx_pathf(sub, "%s/iio", root), 1);
+    setenv("DUALCNN_PERF_ROOT", fx_pathf(sub, "%s/perf", root), 1);
+    setenv("DUALCNN_POWERCAP_ROOT", fx_pathf(sub, "%s/powercap", root), 1);
 }
 
 /* Opening `kind` fails with code and a message holding want1 and want2; auto falls to
@@ -163,7 +65,7 @@ static void expect_open_fails(const char *kind, dc_status code, const char *want
     char unavailable[64];
     snprintf(unavailable, sizeof unavailable, "energy source %s unavailable (", kind);
     ck_assert_msg(strstr(err.msg, unavailable), "error '%s' lacks '%s'", err.msg, unavailable);
-    e = open_ok("auto", NULL);
+    e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "none");
     const char *why = dc_energy_unavailable_reason(e);
     ck_assert_msg(strstr(why, want1) && strstr(why, want2), "reason '%s' lacks '%s' / '%s'",
@@ -177,37 +79,37 @@ static void expect_open_fails(const char *kind, dc_status code, const char *want
  * chip with one unlabelled counter. */
 static void hwmon_tree(const char *root)
 {
-    char d[PATH_SIZE];
-    mkdirf("%s/hwmon", root);
-    mkdirf("%s/hwmon/hwmon0", root);
-    put(pathf(d, "%s/hwmon/hwmon0", root), "name", "k10temp\n");
-    put(d, "temp1_input", "45000\n");
-    mkdirf("%s/hwmon/hwmon1", root);
-    pathf(d, "%s/hwmon/hwmon1", root);
-    put(d, "name", "amd_energy\n");
+    char d[FX_PATH_SIZE];
+    fx_tree_mkdirf("%s/hwmon", root);
+    fx_tree_mkdirf("%s/hwmon/hwmon0", root);
+    fx_tree_put(fx_pathf(d, "%s/hwmon/hwmon0", root), "name", "k10temp\n");
+    fx_tree_put(d, "temp1_input", "45000\n");
+    fx_tree_mkdirf("%s/hwmon/hwmon1", root);
+    fx_pathf(d, "%s/hwmon/hwmon1", root);
+    fx_tree_put(d, "name", "amd_energy\n");
     const char *labels[] = { "Ecore000", "Ecore001", "Esocket0", "Esocket1" };
     for (int k = 0; k < 4; k++) {
         char f[32];
         snprintf(f, sizeof f, "energy%d_label", k + 1);
-        putf(d, f, "%s\n", labels[k]);
+        fx_tree_putf(d, f, "%s\n", labels[k]);
         snprintf(f, sizeof f, "energy%d_input", k + 1);
-        putf(d, f, "%d\n", 1000 * (k + 1));
+        fx_tree_putf(d, f, "%d\n", 1000 * (k + 1));
     }
-    mkdirf("%s/hwmon/hwmon2", root);
-    put(pathf(d, "%s/hwmon/hwmon2", root), "name", "foo\n");
-    put(d, "energy7_input", "5\n");
+    fx_tree_mkdirf("%s/hwmon/hwmon2", root);
+    fx_tree_put(fx_pathf(d, "%s/hwmon/hwmon2", root), "name", "foo\n");
+    fx_tree_put(d, "energy7_input", "5\n");
 }
 
 START_TEST(test_hwmon_counters)
 {
-    char root[PATH_SIZE], d1[PATH_SIZE], d2[PATH_SIZE];
+    char root[FX_PATH_SIZE], d1[FX_PATH_SIZE], d2[FX_PATH_SIZE];
     make_root(root, "hwmon");
     hwmon_tree(root);
-    pathf(d1, "%s/hwmon/hwmon1", root);
-    pathf(d2, "%s/hwmon/hwmon2", root);
+    fx_pathf(d1, "%s/hwmon/hwmon1", root);
+    fx_pathf(d2, "%s/hwmon/hwmon2", root);
     const char *kinds[] = { "hwmon", "auto" };
     for (int k = 0; k < 2; k++) {
-        dc_energy *e = open_ok(kinds[k], NULL);
+        dc_energy *e = fx_energy_open_ok(kinds[k], NULL);
         ck_assert_str_eq(dc_energy_source_name(e), "hwmon");
         ck_assert_str_eq(dc_energy_domains(e), "amd_energy Esocket0, amd_energy Esocket1, "
                                                "foo energy7");
@@ -216,68 +118,68 @@ START_TEST(test_hwmon_counters)
         ck_assert_str_eq(dc_energy_domain_at(e, 2)->id, "hwmon2/energy7_input");
         dc_energy_sampling si;
         ck_assert(!dc_energy_sampling_info(e, &si));
-        start_ok(e);
-        put(d1, "energy1_input", "9000001\n");          /* a core: not read */
-        put(d1, "energy3_input", "2500000\n");          /* socket 0: +2.497 J */
-        put(d1, "energy4_input", "4000000\n");          /* socket 1: +3.996 J */
-        put(d2, "energy7_input", "1000005\n");          /* +1 J */
-        ck_assert_double_eq_tol(read_ok(e), 2.497 + 3.996 + 1.0, 1e-9);
+        fx_energy_start_ok(e);
+        fx_tree_put(d1, "energy1_input", "9000001\n");          /* a core: not read */
+        fx_tree_put(d1, "energy3_input", "2500000\n");          /* socket 0: +2.497 J */
+        fx_tree_put(d1, "energy4_input", "4000000\n");          /* socket 1: +3.996 J */
+        fx_tree_put(d2, "energy7_input", "1000005\n");          /* +1 J */
+        ck_assert_double_eq_tol(fx_energy_read_ok(e), 2.497 + 3.996 + 1.0, 1e-9);
         ck_assert_double_eq_tol(dc_energy_domain_at(e, 1)->joules, 3.996, 1e-9);
         dc_energy_close(e);
-        put(d1, "energy3_input", "3000\n"); /* back as it was, for the next kind */
-        put(d1, "energy4_input", "4000\n");
-        put(d2, "energy7_input", "5\n");
+        fx_tree_put(d1, "energy3_input", "3000\n"); /* back as it was, for the next kind */
+        fx_tree_put(d1, "energy4_input", "4000\n");
+        fx_tree_put(d2, "energy7_input", "5\n");
     }
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_hwmon_wrap)
 {
-    char root[PATH_SIZE], d[PATH_SIZE];
+    char root[FX_PATH_SIZE], d[FX_PATH_SIZE];
     make_root(root, "hwmon-wrap");
-    mkdirf("%s/hwmon", root);
-    mkdirf("%s/hwmon/hwmon0", root);
-    pathf(d, "%s/hwmon/hwmon0", root);
-    put(d, "name", "amd_energy\n");
-    put(d, "energy1_label", "Esocket0\n");
-    put(d, "energy1_input", "18446744073709550616\n"); /* 2^64 - 1000 */
-    dc_energy *e = open_ok("hwmon", NULL);
-    start_ok(e);
-    put(d, "energy1_input", "500\n"); /* wrapped: 1000 + 500 µJ */
-    ck_assert_double_eq_tol(read_ok(e), 1500e-6, 1e-15);
-    put(d, "energy1_input", "2500\n");
-    ck_assert_double_eq_tol(read_ok(e), 3500e-6, 1e-15);
+    fx_tree_mkdirf("%s/hwmon", root);
+    fx_tree_mkdirf("%s/hwmon/hwmon0", root);
+    fx_pathf(d, "%s/hwmon/hwmon0", root);
+    fx_tree_put(d, "name", "amd_energy\n");
+    fx_tree_put(d, "energy1_label", "Esocket0\n");
+    fx_tree_put(d, "energy1_input", "18446744073709550616\n"); /* 2^64 - 1000 */
+    dc_energy *e = fx_energy_open_ok("hwmon", NULL);
+    fx_energy_start_ok(e);
+    fx_tree_put(d, "energy1_input", "500\n"); /* wrapped: 1000 + 500 µJ */
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 1500e-6, 1e-15);
+    fx_tree_put(d, "energy1_input", "2500\n");
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 3500e-6, 1e-15);
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* A counter that cannot be read: a directory in its place (refused to root too). */
 START_TEST(test_hwmon_unreadable)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "hwmon-dir");
     hwmon_tree(root);
-    pathf(path, "%s/hwmon/hwmon2/energy7_input", root);
+    fx_pathf(path, "%s/hwmon/hwmon2/energy7_input", root);
     ck_assert_int_eq(unlink(path), 0);
     ck_assert_int_eq(mkdir(path, 0755), 0);
-    char want[PATH_SIZE + 32];
+    char want[FX_PATH_SIZE + 32];
     snprintf(want, sizeof want, "hwmon unreadable: %s: ", path);
     expect_open_fails("hwmon", DC_ERR_IO, want, strerror(EISDIR));
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 /* A counter removed during a run: the read fails, naming it; nothing crashes. */
 START_TEST(test_hwmon_removed)
 {
-    char root[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, "hwmon-gone");
     hwmon_tree(root);
-    dc_energy *e = open_ok("hwmon", NULL);
-    start_ok(e);
-    pathf(path, "%s/hwmon/hwmon1/energy4_input", root);
+    dc_energy *e = fx_energy_open_ok("hwmon", NULL);
+    fx_energy_start_ok(e);
+    fx_pathf(path, "%s/hwmon/hwmon1/energy4_input", root);
     ck_assert_int_eq(unlink(path), 0);
     dc_error err = { 0 };
     double j = 7.0;
@@ -286,22 +188,22 @@ START_TEST(test_hwmon_removed)
     ck_assert_msg(strstr(err.msg, path), "'%s' does not name %s", err.msg, path);
     ck_assert_int_eq(dc_energy_poll(e, &err), DC_ERR_IO);
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_hwmon_absent)
 {
-    char root[PATH_SIZE], want[PATH_SIZE];
+    char root[FX_PATH_SIZE], want[FX_PATH_SIZE];
     make_root(root, "hwmon-none");
     expect_open_fails("hwmon", DC_ERR_UNSUPPORTED, "no hwmon",
-                      pathf(want, "%s/hwmon not found", root));
+                      fx_pathf(want, "%s/hwmon not found", root));
     hwmon_tree(root);
-    remove_tree(pathf(want, "%s/hwmon/hwmon1", root));
-    remove_tree(pathf(want, "%s/hwmon/hwmon2", root));
+    fx_tree_remove(fx_pathf(want, "%s/hwmon/hwmon1", root));
+    fx_tree_remove(fx_pathf(want, "%s/hwmon/hwmon2", root));
     expect_open_fails("hwmon", DC_ERR_UNSUPPORTED, "no hwmon energy counters under",
-                      pathf(want, "%s/hwmon", root));
-    remove_tree(root);
+                      fx_pathf(want, "%s/hwmon", root));
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -312,43 +214,43 @@ typedef enum { MAINLINE, IIO } layout;
 #define VOLTS_MV 5000 /* the mainline layout's bus voltage: power is set through the current */
 
 /* Three rails: the board input and two parts of it, at the given watts. Returns (in dir,
- * PATH_SIZE) the directory of the rails' files. */
+ * FX_PATH_SIZE) the directory of the rails' files. */
 static void rails_tree(const char *root, layout l, const double w[3], char *dir)
 {
     const char *iio_names[] = { "POM_5V_IN", "POM_5V_GPU", "POM_5V_CPU" };
     const char *hw_names[] = { "VDD_IN", "VDD_CPU_GPU_CV", "VDD_SOC" };
     char f[64];
     if (l == IIO) {
-        mkdirf("%s/iio", root);
-        put(pathf(dir, "%s/iio", root), "bind", "");  /* the driver's own files */
-        mkdirf("%s/iio/6-0040", root);
-        mkdirf("%s/iio/6-0040/iio:device0", root);
-        pathf(dir, "%s/iio/6-0040/iio:device0", root);
+        fx_tree_mkdirf("%s/iio", root);
+        fx_tree_put(fx_pathf(dir, "%s/iio", root), "bind", "");  /* the driver's own files */
+        fx_tree_mkdirf("%s/iio/6-0040", root);
+        fx_tree_mkdirf("%s/iio/6-0040/iio:device0", root);
+        fx_pathf(dir, "%s/iio/6-0040/iio:device0", root);
         for (int k = 0; k < 3; k++) {
             snprintf(f, sizeof f, "rail_name_%d", k);
-            putf(dir, f, "%s\n", iio_names[k]);
+            fx_tree_putf(dir, f, "%s\n", iio_names[k]);
             snprintf(f, sizeof f, "in_power%d_input", k);
-            putf(dir, f, "%ld\n", lround(1e3 * w[k]));
+            fx_tree_putf(dir, f, "%ld\n", lround(1e3 * w[k]));
         }
     } else {
-        mkdirf("%s/hwmon", root);
-        mkdirf("%s/hwmon/hwmon0", root);
-        put(pathf(dir, "%s/hwmon/hwmon0", root), "name", "nvme\n");
-        mkdirf("%s/hwmon/hwmon3", root);
-        pathf(dir, "%s/hwmon/hwmon3", root);
-        put(dir, "name", "ina3221\n");
+        fx_tree_mkdirf("%s/hwmon", root);
+        fx_tree_mkdirf("%s/hwmon/hwmon0", root);
+        fx_tree_put(fx_pathf(dir, "%s/hwmon/hwmon0", root), "name", "nvme\n");
+        fx_tree_mkdirf("%s/hwmon/hwmon3", root);
+        fx_pathf(dir, "%s/hwmon/hwmon3", root);
+        fx_tree_put(dir, "name", "ina3221\n");
         for (int k = 1; k <= 3; k++) {
             snprintf(f, sizeof f, "in%d_label", k);
-            putf(dir, f, "%s\n", hw_names[k - 1]);
+            fx_tree_putf(dir, f, "%s\n", hw_names[k - 1]);
             snprintf(f, sizeof f, "in%d_input", k);
-            putf(dir, f, "%d\n", VOLTS_MV);
+            fx_tree_putf(dir, f, "%d\n", VOLTS_MV);
             snprintf(f, sizeof f, "curr%d_input", k);
-            putf(dir, f, "%ld\n", lround(1e6 * w[k - 1] / VOLTS_MV));
+            fx_tree_putf(dir, f, "%ld\n", lround(1e6 * w[k - 1] / VOLTS_MV));
             snprintf(f, sizeof f, "in%d_enable", k);
-            put(dir, f, "1\n");
+            fx_tree_put(dir, f, "1\n");
         }
-        put(dir, "in4_label", "VDD_DISABLED\n"); /* a disabled channel is skipped */
-        put(dir, "in4_enable", "0\n");
+        fx_tree_put(dir, "in4_label", "VDD_DISABLED\n"); /* a disabled channel is skipped */
+        fx_tree_put(dir, "in4_enable", "0\n");
     }
 }
 
@@ -356,9 +258,9 @@ static void rails_tree(const char *root, layout l, const double w[3], char *dir)
 static void set_input_watts(const char *dir, layout l, double w)
 {
     if (l == IIO)
-        putf(dir, "in_power0_input", "%ld\n", lround(1e3 * w));
+        fx_tree_putf(dir, "in_power0_input", "%ld\n", lround(1e3 * w));
     else
-        putf(dir, "curr1_input", "%ld\n", lround(1e6 * w / VOLTS_MV));
+        fx_tree_putf(dir, "curr1_input", "%ld\n", lround(1e6 * w / VOLTS_MV));
 }
 
 static const char *input_file(layout l)
@@ -370,21 +272,21 @@ static const char *input_file(layout l)
  * that can separate the start's reading from the read's (each taken inside its call). */
 static void check_constant(layout l)
 {
-    char root[PATH_SIZE], dir[PATH_SIZE];
+    char root[FX_PATH_SIZE], dir[FX_PATH_SIZE];
     make_root(root, l == IIO ? "rails-const-iio" : "rails-const-hw");
     const double w[3] = { 2.0, 1.0, 0.5 };
     rails_tree(root, l, w, dir);
-    dc_energy *e = open_ok("ina3221", NULL);
+    dc_energy *e = fx_energy_open_ok("ina3221", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "ina3221");
     ck_assert_str_eq(dc_energy_domains(e), l == IIO ? "POM_5V_IN (POM_5V_GPU, POM_5V_CPU)"
                                                     : "VDD_IN (VDD_CPU_GPU_CV, VDD_SOC)");
-    double t0 = now_seconds();
-    start_ok(e);
-    double t1 = now_seconds();
-    sleep_seconds(0.3);
-    double t2 = now_seconds();
-    double j = read_ok(e);
-    double t3 = now_seconds();
+    double t0 = fx_now();
+    fx_energy_start_ok(e);
+    double t1 = fx_now();
+    fx_sleep(0.3);
+    double t2 = fx_now();
+    double j = fx_energy_read_ok(e);
+    double t3 = fx_now();
     double lo = w[0] * (t2 - t1), hi = w[0] * (t3 - t0);
     ck_assert_msg(j >= lo - 1e-6 && j <= hi + 1e-6, "%g J outside [%g, %g]", j, lo, hi);
     for (int i = 0; i < dc_energy_domain_count(e); i++) {
@@ -405,7 +307,7 @@ static void check_constant(layout l)
     ck_assert(si.bound_j == 0.0); /* constant power: no step */
     ck_assert_msg(strstr(dc_energy_note(e), "sampled every 10 ms"), "%s", dc_energy_note(e));
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 
 START_TEST(test_rails_constant_iio)
@@ -442,35 +344,35 @@ END_TEST
  */
 static void check_profile(layout l)
 {
-    char root[PATH_SIZE], dir[PATH_SIZE];
+    char root[FX_PATH_SIZE], dir[FX_PATH_SIZE];
     make_root(root, l == IIO ? "rails-profile-iio" : "rails-profile-hw");
     const double levels[] = { 1.0, 6.0, 2.0, 8.0, 1.0 };
     const int n_levels = 5;
     const double hold = 0.2, period = 0.010, slack = 0.040;
     const double w[3] = { levels[0], 0.5, 0.25 };
     rails_tree(root, l, w, dir);
-    dc_energy *e = open_ok(NULL, NULL); /* auto: only the rails are there */
+    dc_energy *e = fx_energy_open_ok(NULL, NULL); /* auto: only the rails are there */
     ck_assert_str_eq(dc_energy_source_name(e), "ina3221");
 
-    double a0 = now_seconds();
-    start_ok(e);
-    double a1 = now_seconds();
+    double a0 = fx_now();
+    fx_energy_start_ok(e);
+    double a1 = fx_now();
     double exact = 0.0, jumps = 0.0, rename_err = 0.0, t_prev = 0.5 * (a0 + a1);
     for (int k = 1; k < n_levels; k++) {
-        sleep_seconds(hold);
-        double b0 = now_seconds();
+        fx_sleep(hold);
+        double b0 = fx_now();
         set_input_watts(dir, l, levels[k]);
-        double b1 = now_seconds(), t = 0.5 * (b0 + b1);
+        double b1 = fx_now(), t = 0.5 * (b0 + b1);
         exact += levels[k - 1] * (t - t_prev);
         double jump = fabs(levels[k] - levels[k - 1]);
         jumps += jump;
         rename_err += jump * (b1 - b0);
         t_prev = t;
     }
-    sleep_seconds(hold);
-    double c0 = now_seconds();
-    double j = read_ok(e); /* the board input alone is summed */
-    double c1 = now_seconds();
+    fx_sleep(hold);
+    double c0 = fx_now();
+    double j = fx_energy_read_ok(e); /* the board input alone is summed */
+    double c1 = fx_now();
     exact += levels[n_levels - 1] * (0.5 * (c0 + c1) - t_prev);
     double window = levels[0] * (a1 - a0) / 2 + levels[n_levels - 1] * (c1 - c0) / 2;
     double tol = jumps * (period + slack) / 2 + window + rename_err;
@@ -485,7 +387,7 @@ static void check_profile(layout l)
                   si.bound_j, jumps, si.max_gap_s);
     ck_assert_msg(si.samples >= 20, "%llu readings in 1 s", (unsigned long long)si.samples);
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 
 START_TEST(test_rails_profile_iio)
@@ -504,18 +406,18 @@ END_TEST
  * saying sampling stopped; close stops the thread. */
 static void check_removed(layout l)
 {
-    char root[PATH_SIZE], dir[PATH_SIZE], path[PATH_SIZE];
+    char root[FX_PATH_SIZE], dir[FX_PATH_SIZE], path[FX_PATH_SIZE];
     make_root(root, l == IIO ? "rails-gone-iio" : "rails-gone-hw");
     const double w[3] = { 3.0, 1.0, 1.0 };
     rails_tree(root, l, w, dir);
     dc_energy_opts o = dc_energy_default_opts();
     o.period_ms = 2;
-    dc_energy *e = open_ok("ina3221", &o);
-    start_ok(e);
-    sleep_seconds(0.05);
-    pathf(path, "%s/%s", dir, input_file(l));
+    dc_energy *e = fx_energy_open_ok("ina3221", &o);
+    fx_energy_start_ok(e);
+    fx_sleep(0.05);
+    fx_pathf(path, "%s/%s", dir, input_file(l));
     ck_assert_int_eq(unlink(path), 0);
-    sleep_seconds(0.05); /* the thread meets the missing file */
+    fx_sleep(0.05); /* the thread meets the missing file */
     dc_error err = { 0 };
     double j = 7.0;
     ck_assert_int_eq(dc_energy_read(e, &j, &err), DC_ERR_IO);
@@ -524,7 +426,7 @@ static void check_removed(layout l)
     ck_assert_int_eq(dc_energy_poll(e, &err), DC_ERR_IO); /* and stays failed */
     ck_assert_msg(strstr(err.msg, path), "%s", err.msg);
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 
 START_TEST(test_rails_removed_iio)
@@ -544,46 +446,46 @@ START_TEST(test_rails_unreadable)
 {
     for (int k = 0; k < 2; k++) {
         layout l = k ? MAINLINE : IIO;
-        char root[PATH_SIZE], dir[PATH_SIZE], path[PATH_SIZE];
+        char root[FX_PATH_SIZE], dir[FX_PATH_SIZE], path[FX_PATH_SIZE];
         make_root(root, "rails-dir");
         const double w[3] = { 3.0, 1.0, 1.0 };
         rails_tree(root, l, w, dir);
-        pathf(path, "%s/%s", dir, input_file(l));
+        fx_pathf(path, "%s/%s", dir, input_file(l));
         ck_assert_int_eq(unlink(path), 0);
         ck_assert_int_eq(mkdir(path, 0755), 0);
-        char want[PATH_SIZE + 32];
+        char want[FX_PATH_SIZE + 32];
         snprintf(want, sizeof want, "INA3221 unreadable: %s: ", path);
         expect_open_fails("ina3221", DC_ERR_IO, want, strerror(EISDIR));
-        remove_tree(root);
+        fx_tree_remove(root);
     }
 }
 END_TEST
 
 START_TEST(test_rails_absent)
 {
-    char root[PATH_SIZE], want[PATH_SIZE];
+    char root[FX_PATH_SIZE], want[FX_PATH_SIZE];
     make_root(root, "rails-none");
     hwmon_tree(root); /* hwmon chips, none an ina3221: and no iio tree */
-    remove_tree(pathf(want, "%s/hwmon/hwmon1", root));
-    remove_tree(pathf(want, "%s/hwmon/hwmon2", root));
+    fx_tree_remove(fx_pathf(want, "%s/hwmon/hwmon1", root));
+    fx_tree_remove(fx_pathf(want, "%s/hwmon/hwmon2", root));
     expect_open_fails("ina3221", DC_ERR_UNSUPPORTED, "no INA3221 rails",
-                      pathf(want, "%s/iio", root));
-    remove_tree(root);
+                      fx_pathf(want, "%s/iio", root));
+    fx_tree_remove(root);
 }
 END_TEST
 
 START_TEST(test_rails_period)
 {
-    char root[PATH_SIZE], dir[PATH_SIZE];
+    char root[FX_PATH_SIZE], dir[FX_PATH_SIZE];
     make_root(root, "rails-period");
     const double w[3] = { 3.0, 1.0, 1.0 };
     rails_tree(root, IIO, w, dir);
     dc_energy_opts o = dc_energy_default_opts();
     o.period_ms = 50;
-    dc_energy *e = open_ok("ina3221", &o);
-    start_ok(e);
-    sleep_seconds(0.22);
-    read_ok(e);
+    dc_energy *e = fx_energy_open_ok("ina3221", &o);
+    fx_energy_start_ok(e);
+    fx_sleep(0.22);
+    fx_energy_read_ok(e);
     dc_energy_sampling si;
     ck_assert(dc_energy_sampling_info(e, &si));
     ck_assert_double_eq_tol(si.period_s, 0.050, 1e-12);
@@ -599,7 +501,7 @@ START_TEST(test_rails_period)
         ck_assert_int_eq(dc_energy_open_with("ina3221", &o, &e, &err), DC_ERR_ARG);
         ck_assert_ptr_null(e);
     }
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -609,36 +511,36 @@ END_TEST
 static void perf_tree(const char *root, const char *type, const char *pkg_event,
                       const char *cpumask)
 {
-    char d[PATH_SIZE];
-    mkdirf("%s/perf", root);
-    mkdirf("%s/perf/power", root);
-    pathf(d, "%s/perf/power", root);
-    putf(d, "type", "%s\n", type);
+    char d[FX_PATH_SIZE];
+    fx_tree_mkdirf("%s/perf", root);
+    fx_tree_mkdirf("%s/perf/power", root);
+    fx_pathf(d, "%s/perf/power", root);
+    fx_tree_putf(d, "type", "%s\n", type);
     if (cpumask)
-        putf(d, "cpumask", "%s\n", cpumask);
-    mkdirf("%s/perf/power/events", root);
-    mkdirf("%s/perf/power/format", root);
-    put(pathf(d, "%s/perf/power/format", root), "event", "config:0-7\n");
-    put(d, "umask", "config:8-15\n");
-    pathf(d, "%s/perf/power/events", root);
-    putf(d, "energy-pkg", "%s\n", pkg_event);
-    put(d, "energy-pkg.scale", "2.3283064365386962890625e-10\n");
-    put(d, "energy-pkg.unit", "Joules\n");
-    put(d, "energy-ram", "event=0x03\n");
-    put(d, "energy-ram.scale", "1.52587890625e-05\n");
-    put(d, "energy-ram.unit", "Joules\n");
+        fx_tree_putf(d, "cpumask", "%s\n", cpumask);
+    fx_tree_mkdirf("%s/perf/power/events", root);
+    fx_tree_mkdirf("%s/perf/power/format", root);
+    fx_tree_put(fx_pathf(d, "%s/perf/power/format", root), "event", "config:0-7\n");
+    fx_tree_put(d, "umask", "config:8-15\n");
+    fx_pathf(d, "%s/perf/power/events", root);
+    fx_tree_putf(d, "energy-pkg", "%s\n", pkg_event);
+    fx_tree_put(d, "energy-pkg.scale", "2.3283064365386962890625e-10\n");
+    fx_tree_put(d, "energy-pkg.unit", "Joules\n");
+    fx_tree_put(d, "energy-ram", "event=0x03\n");
+    fx_tree_put(d, "energy-ram.scale", "1.52587890625e-05\n");
+    fx_tree_put(d, "energy-ram.unit", "Joules\n");
 }
 
 static dc_status perf_parse(const char *root, const char *event, dc_perf_event *ev,
                             dc_error *err)
 {
-    char pmu[PATH_SIZE];
-    return dc_perf_event_read(pathf(pmu, "%s/perf/power", root), event, ev, err);
+    char pmu[FX_PATH_SIZE];
+    return dc_perf_event_read(fx_pathf(pmu, "%s/perf/power", root), event, ev, err);
 }
 
 START_TEST(test_perf_parse)
 {
-    char root[PATH_SIZE], d[PATH_SIZE];
+    char root[FX_PATH_SIZE], d[FX_PATH_SIZE];
     make_root(root, "perf");
     perf_tree(root, "23", "event=0x02", "0,2-3");
     dc_perf_event ev;
@@ -654,7 +556,7 @@ START_TEST(test_perf_parse)
     ck_assert_msg(perf_parse(root, "energy-ram", &ev, &err) == DC_OK, "%s", err.msg);
     ck_assert_uint_eq(ev.config, 0x03);
     ck_assert(ev.scale == 1.52587890625e-05); /* 2^-16 */
-    remove_tree(root);
+    fx_tree_remove(root);
 
     /* several terms, each placed by its format; no cpumask: CPU 0 */
     make_root(root, "perf2");
@@ -663,8 +565,8 @@ START_TEST(test_perf_parse)
     ck_assert_uint_eq(ev.config, 0x103);
     ck_assert_int_eq(ev.n_cpus, 1);
     ck_assert_int_eq(ev.cpus[0], 0);
-    remove_tree(pathf(d, "%s/perf", root));
-    pathf(d, "%s/perf/power/events", root);
+    fx_tree_remove(fx_pathf(d, "%s/perf", root));
+    fx_pathf(d, "%s/perf/power/events", root);
 
     struct { const char *file, *text; dc_status code; const char *want; } bad[] = {
         { "energy-pkg.unit", "Watts\n", DC_ERR_FORMAT, "unit 'Watts'" },
@@ -676,30 +578,30 @@ START_TEST(test_perf_parse)
     };
     for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
         perf_tree(root, "4242", "event=0x02", "0"); /* rebuilt after each case */
-        put(d, bad[k].file, bad[k].text);
+        fx_tree_put(d, bad[k].file, bad[k].text);
         ck_assert_int_eq(perf_parse(root, "energy-pkg", &ev, &err), bad[k].code);
         ck_assert_msg(strstr(err.msg, bad[k].want), "case %zu: '%s' lacks '%s'", k, err.msg,
                       bad[k].want);
-        remove_tree(pathf(d, "%s/perf", root));
-        pathf(d, "%s/perf/power/events", root);
+        fx_tree_remove(fx_pathf(d, "%s/perf", root));
+        fx_pathf(d, "%s/perf/power/events", root);
     }
     perf_tree(root, "x1", "event=0x02", "0");
     ck_assert_int_eq(perf_parse(root, "energy-pkg", &ev, &err), DC_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "type: 'x1' is not a PMU number"));
-    remove_tree(pathf(d, "%s/perf", root));
+    fx_tree_remove(fx_pathf(d, "%s/perf", root));
     perf_tree(root, "7", "event=0x02", "0,,1");
     ck_assert_int_eq(perf_parse(root, "energy-pkg", &ev, &err), DC_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(err.msg, "cpumask: '0,,1' is not a list of CPUs"));
-    remove_tree(pathf(d, "%s/perf", root));
+    fx_tree_remove(fx_pathf(d, "%s/perf", root));
     /* a directory in place of the type file: unreadable, named */
     perf_tree(root, "7", "event=0x02", "0");
-    char type[PATH_SIZE];
-    pathf(type, "%s/perf/power/type", root);
+    char type[FX_PATH_SIZE];
+    fx_pathf(type, "%s/perf/power/type", root);
     ck_assert_int_eq(unlink(type), 0);
     ck_assert_int_eq(mkdir(type, 0755), 0);
     ck_assert_int_eq(perf_parse(root, "energy-pkg", &ev, &err), DC_ERR_IO);
     ck_assert_msg(strstr(err.msg, type) && strstr(err.msg, strerror(EISDIR)), "%s", err.msg);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -707,10 +609,10 @@ END_TEST
  * numbers read from the tree and why, and auto goes on to the next source. */
 START_TEST(test_perf_open_fails)
 {
-    char root[PATH_SIZE], want[PATH_SIZE];
+    char root[FX_PATH_SIZE], want[FX_PATH_SIZE];
     make_root(root, "perf-open");
     expect_open_fails("perf", DC_ERR_UNSUPPORTED, "no perf power PMU",
-                      pathf(want, "%s/perf/power/type not found", root));
+                      fx_pathf(want, "%s/perf/power/type not found", root));
     perf_tree(root, "2147483000", "event=0x02", "0");
     expect_open_fails("perf", DC_ERR_UNSUPPORTED, "perf_event_open(power/energy-pkg/: type "
                       "2147483000, config 0x2, scale 2.32831e-10 J, cpu 0) failed: ",
@@ -718,10 +620,10 @@ START_TEST(test_perf_open_fails)
     /* auto: rapl absent, perf failing, then hwmon counters: hwmon it is, and the reason
      * for passing perf over is not an error */
     hwmon_tree(root);
-    dc_energy *e = open_ok("auto", NULL);
+    dc_energy *e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "hwmon");
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -729,9 +631,9 @@ END_TEST
 
 START_TEST(test_auto_order)
 {
-    char root[PATH_SIZE], dir[PATH_SIZE], d[PATH_SIZE];
+    char root[FX_PATH_SIZE], dir[FX_PATH_SIZE], d[FX_PATH_SIZE];
     make_root(root, "auto");
-    dc_energy *e = open_ok("auto", NULL); /* nothing at all */
+    dc_energy *e = fx_energy_open_ok("auto", NULL); /* nothing at all */
     ck_assert_str_eq(dc_energy_source_name(e), "none");
     const char *why = dc_energy_unavailable_reason(e);
     const char *order[] = { "rapl: ", "; perf: ", "; hwmon: ", "; ina3221: " };
@@ -746,23 +648,23 @@ START_TEST(test_auto_order)
 
     const double w[3] = { 3.0, 1.0, 1.0 };
     rails_tree(root, IIO, w, dir);
-    e = open_ok("auto", NULL);
+    e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "ina3221");
     dc_energy_close(e);
     hwmon_tree(root); /* hwmon counters beat the rails */
-    e = open_ok("auto", NULL);
+    e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "hwmon");
     dc_energy_close(e);
-    mkdirf("%s/powercap", root); /* RAPL beats them all */
-    mkdirf("%s/powercap/intel-rapl:0", root);
-    pathf(d, "%s/powercap/intel-rapl:0", root);
-    put(d, "name", "package-0\n");
-    put(d, "energy_uj", "1\n");
-    put(d, "max_energy_range_uj", "262143328850\n");
-    e = open_ok("auto", NULL);
+    fx_tree_mkdirf("%s/powercap", root); /* RAPL beats them all */
+    fx_tree_mkdirf("%s/powercap/intel-rapl:0", root);
+    fx_pathf(d, "%s/powercap/intel-rapl:0", root);
+    fx_tree_put(d, "name", "package-0\n");
+    fx_tree_put(d, "energy_uj", "1\n");
+    fx_tree_put(d, "max_energy_range_uj", "262143328850\n");
+    e = fx_energy_open_ok("auto", NULL);
     ck_assert_str_eq(dc_energy_source_name(e), "rapl");
     dc_energy_close(e);
-    remove_tree(root);
+    fx_tree_remove(root);
 }
 END_TEST
 
@@ -834,14 +736,14 @@ START_TEST(test_meter_readings)
 {
     fake_tty t = tty_open();
     dc_energy_opts o = tty_opts(&t, 0.0);
-    dc_energy *e = open_ok("meter", &o);
+    dc_energy *e = fx_energy_open_ok("meter", &o);
     ck_assert(dc_energy_available(e));
     ck_assert_str_eq(dc_energy_source_name(e), "meter");
     ck_assert_str_eq(dc_energy_domains(e), "meter");
     /* typed ahead: a line without a number, one without a unit, mAh without volts, then a
      * good one */
     type_line(&t, "hello\n3\n10 mAh\n12.5 mWh\n");
-    start_ok(e);
+    fx_energy_start_ok(e);
     char out[4096];
     tty_output(&t, out, sizeof out);
     ck_assert_int_eq(count(out, "reset the meter"), 4);
@@ -853,25 +755,25 @@ START_TEST(test_meter_readings)
     tty_output(&t, out, sizeof out);
     ck_assert_str_eq(out, "");
     type_line(&t, "0.0143 Wh\n"); /* 14.3 mWh: 1.8 mWh = 6.48 J */
-    ck_assert_double_eq_tol(read_ok(e), 1.8 * 3.6, 1e-9);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 1.8 * 3.6, 1e-9);
     tty_output(&t, out, sizeof out);
     ck_assert_int_eq(count(out, "type the meter's reading now"), 1);
     ck_assert_msg(strstr(dc_energy_note(e), "'12.5 mWh' at the start, '0.0143 Wh' at the end"),
                   "%s", dc_energy_note(e));
     /* a meter reset in between: the second reading is the energy */
     type_line(&t, "40 J\n");
-    start_ok(e);
+    fx_energy_start_ok(e);
     type_line(&t, "2.5 J\n");
-    ck_assert_double_eq_tol(read_ok(e), 2.5, 1e-9);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 2.5, 1e-9);
     dc_energy_close(e);
 
     /* mAh at 5 V: 1 mAh = 18 J */
     o.meter_volts = 5.0;
-    e = open_ok("meter", &o);
+    e = fx_energy_open_ok("meter", &o);
     type_line(&t, "100 mAh\n");
-    start_ok(e);
+    fx_energy_start_ok(e);
     type_line(&t, "110.5 mAh\n");
-    ck_assert_double_eq_tol(read_ok(e), 10.5 * 3.6 * 5.0, 1e-9);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 10.5 * 3.6 * 5.0, 1e-9);
     ck_assert_msg(strstr(dc_energy_note(e), "mAh taken at 5 V"), "%s", dc_energy_note(e));
     dc_energy_close(e);
     tty_close(&t);
@@ -884,17 +786,17 @@ START_TEST(test_meter_idle_baseline)
 {
     fake_tty t = tty_open();
     dc_energy_opts o = tty_opts(&t, 0.0);
-    dc_energy *e = open_ok("meter", &o);
+    dc_energy *e = fx_energy_open_ok("meter", &o);
     type_line(&t, "0 mWh\n1 mWh\n");
     dc_error err = { 0 };
-    double w = -1.0, t0 = now_seconds();
+    double w = -1.0, t0 = fx_now();
     ck_assert_msg(dc_energy_measure_idle(e, 0.2, &w, &err) == DC_OK, "%s", err.msg);
-    double took = now_seconds() - t0;
+    double took = fx_now() - t0;
     ck_assert_msg(w > 3.6 / took - 1e-9 && w <= 3.6 / 0.2 + 1e-9, "idle %g W over %g s", w,
                   took);
-    start_ok(e);
+    fx_energy_start_ok(e);
     type_line(&t, "4 mWh\n");
-    ck_assert_double_eq_tol(read_ok(e), 3.0 * 3.6, 1e-9);
+    ck_assert_double_eq_tol(fx_energy_read_ok(e), 3.0 * 3.6, 1e-9);
     char out[4096];
     tty_output(&t, out, sizeof out);
     ck_assert_int_eq(count(out, "energy meter: "), 3);
@@ -913,13 +815,13 @@ START_TEST(test_meter_cancel_and_eof)
     fake_tty t = tty_open();
     dc_energy_opts o = tty_opts(&t, 0.0);
     o.cancelled = always_cancelled;
-    dc_energy *e = open_ok("meter", &o);
+    dc_energy *e = fx_energy_open_ok("meter", &o);
     dc_error err = { 0 };
     ck_assert_int_eq(dc_energy_start(e, &err), DC_ERR_IO);
     ck_assert_msg(strstr(err.msg, "interrupted"), "%s", err.msg);
     dc_energy_close(e);
     o.cancelled = NULL;
-    e = open_ok("meter", &o);
+    e = fx_energy_open_ok("meter", &o);
     type_line(&t, "\x04"); /* Ctrl-D on an empty line: end of input */
     ck_assert_int_eq(dc_energy_start(e, &err), DC_ERR_IO);
     ck_assert_msg(strstr(err.msg, "end of input"), "%s", err.msg);
@@ -935,18 +837,18 @@ START_TEST(test_meter_not_a_terminal)
     ck_assert_int_eq(pipe(p), 0);
     dc_energy_opts o = dc_energy_default_opts();
     o.meter_in = p[0];
-    double t0 = now_seconds();
-    dc_energy *e = open_ok("meter", &o);
+    double t0 = fx_now();
+    dc_energy *e = fx_energy_open_ok("meter", &o);
     ck_assert(!dc_energy_available(e));
     ck_assert_str_eq(dc_energy_source_name(e), "none");
     ck_assert_msg(strstr(dc_energy_unavailable_reason(e), "is not a terminal"), "%s",
                   dc_energy_unavailable_reason(e));
-    start_ok(e);
+    fx_energy_start_ok(e);
     dc_error err = { 0 };
     double j = 5.0;
     ck_assert_int_eq(dc_energy_read(e, &j, &err), DC_ERR_UNSUPPORTED);
     ck_assert(j == 5.0);
-    ck_assert_msg(now_seconds() - t0 < 1.0, "took %g s", now_seconds() - t0);
+    ck_assert_msg(fx_now() - t0 < 1.0, "took %g s", fx_now() - t0);
     dc_energy_close(e);
     close(p[0]);
     close(p[1]);
