@@ -1,12 +1,18 @@
 #include "fixtures.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 const char *fx_tmpdir(void)
 {
@@ -76,6 +82,46 @@ int fx_write_file(const char *path, const void *data, size_t len)
     return (w == len && rc == 0) ? 0 : -1;
 }
 
+void *fx_read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    ck_assert_msg(f != NULL, "cannot open %s", path);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    ck_assert_msg(size >= 0, "cannot tell the size of %s", path);
+    unsigned char *buf = malloc((size_t)size + 1);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_uint_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
+    buf[size] = '\0';
+    fclose(f);
+    if (len)
+        *len = (size_t)size;
+    return buf;
+}
+
+int fx_temporaries(const char *prefix, bool remove_them)
+{
+    DIR *d = opendir(fx_tmpdir());
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    size_t len = strlen(prefix);
+    int found = 0;
+    while ((e = readdir(d)))
+        if (strncmp(e->d_name, prefix, len) == 0 && strstr(e->d_name, ".tmp-")) {
+            char path[1024];
+            fx_path(path, sizeof path, e->d_name);
+            if (remove_them) {
+                remove(path);
+            } else {
+                fprintf(stderr, "temporary file left: %s\n", path);
+                found++;
+            }
+        }
+    closedir(d);
+    return found;
+}
+
 double fx_now(void)
 {
     struct timespec ts;
@@ -88,6 +134,52 @@ void fx_sleep(double s)
     struct timespec ts = { (time_t)s, (long)((s - floor(s)) * 1e9) };
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+char *fx_source_path(char *buf, size_t n, const char *name)
+{
+    char src[PATH_MAX];
+    snprintf(src, sizeof src, "%s", __FILE__);
+    const char *dir = dirname(src);
+    if (dir[0] == '/') {
+        snprintf(buf, n, "%s/%s", dir, name);
+        return buf;
+    }
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        char *root = dirname(dirname(exe));
+        snprintf(buf, n, "%s/%s/%s", root, dir, name);
+        if (access(buf, R_OK) == 0)
+            return buf;
+    }
+    snprintf(buf, n, "%s/%s", dir, name);
+    return buf;
+}
+
+int fx_python(const char *name, const char *script, const char *arg)
+{
+    if (access(FX_PYTHON, X_OK) != 0)
+        return FX_NO_PYTHON;
+    char spath[512], cmd[1400];
+    fx_path(spath, sizeof spath, name);
+    ck_assert_int_eq(fx_write_file(spath, script, strlen(script)), 0);
+    snprintf(cmd, sizeof cmd, FX_PYTHON " '%s' '%s'", spath, arg);
+    int rc = system(cmd);
+    return (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
+}
+
+bool fx_python_has(int *known, const char *modules, const char *reason)
+{
+    if (*known < 0) {
+        char cmd[256];
+        snprintf(cmd, sizeof cmd, FX_PYTHON " -c 'import %s' >/dev/null 2>&1", modules);
+        *known = system(cmd) == 0;
+        if (!*known)
+            fx_skip("%s", reason);
+    }
+    return *known == 1;
 }
 
 /* Set by fx_skip in any process; shared with the processes Check forks, because it is

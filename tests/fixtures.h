@@ -4,6 +4,7 @@
 #define DC_TEST_FIXTURES_H
 
 #include <check.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,9 +53,44 @@ float fx_max_abs(const float *x, size_t n);
 /* Writes len bytes to path; returns 0 on success. */
 int fx_write_file(const char *path, const void *data, size_t len);
 
+/* The whole file at path, malloc'd with a NUL byte after its end (so a text file is also a
+ * string); its size goes to *len unless len is NULL. The test fails when the file cannot be
+ * read. The caller frees it. */
+void *fx_read_file(const char *path, size_t *len);
+
+/* The temporaries "<prefix>*.tmp-*" that an atomic writer leaves in fx_tmpdir() when it
+ * stops half-way. With remove_them, deletes them (stale ones from an earlier, killed run)
+ * and returns 0; otherwise names each on stderr and returns how many there are. */
+int fx_temporaries(const char *prefix, bool remove_them);
+
 /* Seconds on the monotonic clock, and a sleep of s seconds that signals do not cut short. */
 double fx_now(void);
 void fx_sleep(double s);
+
+/* ---- reference scripts ------------------------------------------------------------------ */
+
+/* The interpreter the reference scripts run under: Debian's, with its NumPy, PIL, torchvision
+ * and OpenCV packages. */
+#define FX_PYTHON "/usr/bin/python3"
+
+/* What fx_python returns when FX_PYTHON is not installed. */
+#define FX_NO_PYTHON (-2)
+
+/* The path of a file of tests/ (a reference script such as hash_reference.py) into buf (size
+ * n): beside __FILE__ when that path is absolute; else, Meson compiling with paths relative to
+ * the build root (two levels above a test program), under the build root when the file is
+ * there, else relative to the working directory. */
+char *fx_source_path(char *buf, size_t n, const char *name);
+
+/* Writes script to "<tmpdir>/<name>" and runs FX_PYTHON on it with arg as its argument.
+ * Returns the script's exit status (the scripts exit 77 when a module they import is
+ * missing), FX_NO_PYTHON when FX_PYTHON is not installed (nothing is run), or -1 when it did
+ * not exit normally. */
+int fx_python(const char *name, const char *script, const char *arg);
+
+/* Whether FX_PYTHON imports modules (such as "cv2, numpy"). *known caches the answer (start
+ * it at -1); the first time the answer is no, fx_skip("%s", reason) says why. */
+bool fx_python_has(int *known, const char *modules, const char *reason);
 
 /* The skip convention (docs/robustness.md, "Test conventions"). A check that cannot run
  * because an optional dependency is missing calls fx_skip, which prints

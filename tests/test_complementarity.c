@@ -23,35 +23,6 @@ static char *read_all(const char *path)
     return buf;
 }
 
-/* Temporaries "<name>*.tmp-*" in the test directory: with remove, deletes them (stale ones
- * from an earlier, killed run) and returns 0; otherwise returns how many there are. */
-static int temporaries(const char *name, bool remove_them)
-{
-    DIR *d = opendir(fx_tmpdir());
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    size_t len = strlen(name);
-    int found = 0;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, name, len) == 0 && strstr(e->d_name, ".tmp-")) {
-            char path[1024];
-            fx_path(path, sizeof path, e->d_name);
-            if (remove_them) {
-                remove(path);
-            } else {
-                fprintf(stderr, "temporary file left: %s\n", path);
-                found++;
-            }
-        }
-    closedir(d);
-    return found;
-}
-
-static void assert_no_temporaries(const char *name)
-{
-    ck_assert_int_eq(temporaries(name, false), 0);
-}
-
 START_TEST(test_identical_models)
 {
     bool a[7] = { 1, 0, 1, 1, 0, 0, 1 };
@@ -160,7 +131,7 @@ START_TEST(test_worked_example)
     /* CSV files: labelled rows and columns, %.4f, written atomically */
     const char *names[3] = { "a", "b", "c" };
     char path[512];
-    temporaries("compl_", true);
+    fx_temporaries("compl_", true);
     fx_path(path, sizeof path, "compl_matrix.csv");
     ck_assert_int_eq(dc_complementarity_write_csv(path, names, 3, paper, &err), DC_OK);
     ck_assert_str_eq(read_all(path), "model,a,b,c\n"
@@ -176,7 +147,7 @@ START_TEST(test_worked_example)
                      "1,b,c,0.8000,0.8000,1.0000,5.000000,0.1600\n"
                      "2,a,c,0.6000,0.7000,1.0000,4.000000,0.1500\n"
                      "3,a,b,0.4000,0.5000,0.9000,3.000000,0.1333\n");
-    assert_no_temporaries("compl_");
+    ck_assert_int_eq(fx_temporaries("compl_", false), 0);
     free(pairs);
 
     /* cheaper models change the order: a,b at 0.4 / 0.3 GMACs comes first */

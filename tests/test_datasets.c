@@ -23,7 +23,6 @@
 #include <jpeglib.h>
 #include <zlib.h>
 
-#define PY "/usr/bin/python3"
 #define FMNIST_DIR "/usr/share/datasets/fashion-mnist"
 
 /* ---- files and directories ----------------------------------------------- */
@@ -53,21 +52,6 @@ static void write_at(const char *dir, const char *name, const void *data, size_t
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     ck_assert_msg(fx_write_file(path, data, len) == 0, "cannot write %s", path);
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)size + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
 }
 
 /* Cuts the file at path to its first len bytes. */
@@ -113,18 +97,13 @@ static dc_image image_ok(const dc_dataset *ds, int i)
  * its modules is missing (the snippet exits 77 then). */
 static bool run_python(const char *script_name, const char *script, const char *arg)
 {
-    if (access(PY, X_OK) != 0) {
-        fx_skip("%s: " PY " is not installed", script_name);
+    int code = fx_python(script_name, script, arg);
+    if (code == FX_NO_PYTHON) {
+        fx_skip("%s: " FX_PYTHON " is not installed", script_name);
         return false;
     }
-    char spath[512], cmd[1400];
-    fx_path(spath, sizeof spath, script_name);
-    ck_assert_int_eq(fx_write_file(spath, script, strlen(script)), 0);
-    snprintf(cmd, sizeof cmd, PY " '%s' '%s'", spath, arg);
-    int rc = system(cmd);
-    int code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
     if (code == 77) {
-        fx_skip("%s: " PY " lacks NumPy or PIL", script_name);
+        fx_skip("%s: " FX_PYTHON " lacks NumPy or PIL", script_name);
         return false;
     }
     ck_assert_msg(code == 0, "%s failed (status %d)", script_name, code);
@@ -396,7 +375,7 @@ START_TEST(test_cifar_python_bad_files)
     write_cifar_py2(dir, cifar_names);
     snprintf(path, sizeof path, "%s/test_batch", dir);
     size_t len;
-    unsigned char *whole = slurp(path, &len);
+    unsigned char *whole = fx_read_file(path, &len);
     /* truncated inside the pixels, and inside the labels */
     cut_file(path, 2000);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "test_batch", "truncated");
@@ -677,14 +656,14 @@ START_TEST(test_idx_bad_files)
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);
     snprintf(path, sizeof path, "%s/t10k-images-idx3-ubyte.gz", root);
     size_t gzlen;
-    free(slurp(path, &gzlen));
+    free(fx_read_file(path, &gzlen));
     cut_file(path, gzlen / 2);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte.gz",
                       "truncated");
     /* corrupt gzip data */
     unsigned char *gz = NULL;
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);
-    gz = slurp(path, &gzlen);
+    gz = fx_read_file(path, &gzlen);
     for (size_t i = 12; i < gzlen - 8; i++)
         gz[i] ^= 0x5a;
     ck_assert_int_eq(fx_write_file(path, gz, gzlen), 0);
@@ -692,7 +671,7 @@ START_TEST(test_idx_bad_files)
     free(gz);
     /* intact data but a wrong CRC in the gzip trailer */
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);
-    gz = slurp(path, &gzlen);
+    gz = fx_read_file(path, &gzlen);
     gz[gzlen - 6] ^= 1;
     ck_assert_int_eq(fx_write_file(path, gz, gzlen), 0);
     expect_open_error(root, NULL, false, DC_ERR_FORMAT, "t10k-images-idx3-ubyte.gz",
@@ -701,7 +680,7 @@ START_TEST(test_idx_bad_files)
 
     /* bytes that are not gzip after the gzip stream: zlib's gzread skipped them silently */
     write_maybe_gz(root, "t10k-images-idx3-ubyte", &bi, true);
-    gz = slurp(path, &gzlen);
+    gz = fx_read_file(path, &gzlen);
     gz = realloc(gz, gzlen + 5);
     memcpy(gz + gzlen, "junk!", 5);
     ck_assert_int_eq(fx_write_file(path, gz, gzlen + 5), 0);
@@ -1066,7 +1045,7 @@ START_TEST(test_intel)
         char rgb[600];
         snprintf(rgb, sizeof rgb, "%s.rgb", list);
         size_t len;
-        unsigned char *want = slurp(rgb, &len);
+        unsigned char *want = fx_read_file(rgb, &len);
         ck_assert_uint_eq(len, 7 * 32 * 32 * 3);
         for (int i = 0; i < 7; i++) {
             dc_image img = image_ok(ds, i);

@@ -16,7 +16,6 @@
 #include <check.h>
 #include <errno.h>
 #include <float.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
@@ -152,41 +151,11 @@ END_TEST
 
 /* ---- OpenCV reference -------------------------------------------------------- */
 
-/* The path of tests/hash_reference.py: next to this source file. Meson compiles it under
- * a path relative to the build root, which is two levels above this executable. */
-static const char *reference_script(void)
-{
-    static char path[PATH_MAX];
-    char src[PATH_MAX];
-    snprintf(src, sizeof src, "%s", __FILE__);
-    const char *dir = dirname(src);
-    if (dir[0] == '/') {
-        snprintf(path, sizeof path, "%s/hash_reference.py", dir);
-        return path;
-    }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *root = dirname(dirname(exe));
-        snprintf(path, sizeof path, "%s/%s/hash_reference.py", root, dir);
-        if (access(path, R_OK) == 0)
-            return path;
-    }
-    snprintf(path, sizeof path, "%s/hash_reference.py", dir);
-    return path;
-}
-
 static bool have_opencv(void)
 {
-    static int state = -1;
-    if (state < 0) {
-        state = system("/usr/bin/python3 -c 'import cv2, numpy' >/dev/null 2>&1") == 0;
-        if (!state)
-            fx_skip("test_hash: /usr/bin/python3 cannot import cv2 and numpy "
-                    "(python3-opencv, python3-numpy): OpenCV comparisons skipped");
-    }
-    return state == 1;
+    static int known = -1;
+    return fx_python_has(&known, "cv2, numpy", "test_hash: " FX_PYTHON " cannot import cv2 and "
+                         "numpy (python3-opencv, python3-numpy): OpenCV comparisons skipped");
 }
 
 typedef struct {
@@ -213,10 +182,10 @@ static void run_reference(const dc_image *imgs, int n, reference_row *rows)
     }
     ck_assert_int_eq(fclose(mf), 0);
 
-    const char *script = reference_script();
+    char script[PATH_MAX], cmd[3 * PATH_MAX];
+    fx_source_path(script, sizeof script, "hash_reference.py");
     ck_assert_msg(access(script, R_OK) == 0, "reference script not found at %s", script);
-    char cmd[3 * PATH_MAX];
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s'", script, manifest);
+    snprintf(cmd, sizeof cmd, FX_PYTHON " '%s' '%s'", script, manifest);
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     for (int i = 0; i < n; i++) {

@@ -60,27 +60,11 @@ static void expect_load_error(const char *path, dc_status code, const char *word
     ck_assert_msg(strstr(err.msg, word) != NULL, "message lacks \"%s\": %s", word, err.msg);
 }
 
-/* Reads the whole file; *len receives its size. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)size + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
-
 /* Writes the first len bytes of the file src to the file dst. */
 static void copy_prefix(const char *src, const char *dst, size_t len)
 {
     size_t n;
-    unsigned char *bytes = slurp(src, &n);
+    unsigned char *bytes = fx_read_file(src, &n);
     ck_assert_uint_le(len, n);
     ck_assert_int_eq(fx_write_file(dst, bytes, len), 0);
     free(bytes);
@@ -515,7 +499,7 @@ START_TEST(test_truncated_png)
     fx_path(full, sizeof full, "img_full.png");
     ck_assert_int_eq(dc_image_write_png(full, &src, &err), DC_OK);
     size_t len;
-    free(slurp(full, &len));
+    free(fx_read_file(full, &len));
     fx_path(cut, sizeof cut, "img_truncated.png");
     const size_t cuts[] = { len / 2, 8, 20, 40, len - 13 /* inside the last IDAT */ };
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -534,7 +518,7 @@ START_TEST(test_corrupt_png)
     fx_path(full, sizeof full, "img_full2.png");
     ck_assert_int_eq(dc_image_write_png(full, &src, &err), DC_OK);
     size_t len;
-    unsigned char *bytes = slurp(full, &len);
+    unsigned char *bytes = fx_read_file(full, &len);
     fx_path(bad, sizeof bad, "img_corrupt.png");
     /* a flipped byte inside IDAT: inflate or the chunk's CRC check fails */
     bytes[len / 2] ^= 0x55;
@@ -627,7 +611,7 @@ START_TEST(test_huge_jpeg_header)
     write_jpeg(fx_path(path, sizeof path, "img_huge.jpg"), &src, JCS_RGB, 90);
     dc_image_free(&src);
     size_t len;
-    unsigned char *bytes = slurp(path, &len);
+    unsigned char *bytes = fx_read_file(path, &len);
     size_t sof = 0;
     for (size_t i = 2; i + 9 < len && !sof; i++)
         if (bytes[i] == 0xff && bytes[i + 1] == 0xc0)
@@ -649,7 +633,7 @@ START_TEST(test_truncated_jpeg)
     dc_image src = make_gradient(64, 48, 3);
     write_jpeg(fx_path(full, sizeof full, "img_full.jpg"), &src, JCS_RGB, 95);
     size_t len;
-    free(slurp(full, &len));
+    free(fx_read_file(full, &len));
     fx_path(cut, sizeof cut, "img_truncated.jpg");
     const size_t cuts[] = { len / 2, 3, 100, len - 100 };
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
@@ -666,7 +650,7 @@ START_TEST(test_corrupt_jpeg)
     dc_image src = make_gradient(16, 16, 3);
     write_jpeg(fx_path(full, sizeof full, "img_full2.jpg"), &src, JCS_RGB, 90);
     size_t len;
-    unsigned char *bytes = slurp(full, &len);
+    unsigned char *bytes = fx_read_file(full, &len);
     /* the SOF0 marker's sample precision becomes 3 bits */
     size_t sof = 0;
     for (size_t i = 2; i + 4 < len && !sof; i++)
@@ -696,10 +680,10 @@ START_TEST(test_libraries_print_nothing)
     ck_assert_int_eq(dc_image_write_png(fx_path(full, sizeof full, "img_quiet.png"), &src,
                                         &err), DC_OK);
     size_t len;
-    free(slurp(full, &len));
+    free(fx_read_file(full, &len));
     copy_prefix(full, fx_path(cut, sizeof cut, "img_quiet_cut.png"), len / 2);
     write_jpeg(fx_path(full, sizeof full, "img_quiet.jpg"), &src, JCS_RGB, 90);
-    free(slurp(full, &len));
+    free(fx_read_file(full, &len));
     char cutj[512];
     copy_prefix(full, fx_path(cutj, sizeof cutj, "img_quiet_cut.jpg"), len / 2);
 

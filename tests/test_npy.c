@@ -185,22 +185,6 @@ static dc_npy read_ok(const char *path)
     return a;
 }
 
-/* Reads the whole file at path into a malloc'd buffer; *len receives its size. */
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_ptr_nonnull(f);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc(size > 0 ? (size_t)size : 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
-
 /* ---- reading files written by NumPy ------------------------------------- */
 
 START_TEST(test_read_numpy_1d)
@@ -307,7 +291,7 @@ static void check_write_matches(const char *numpy, size_t len, const float *data
     fx_path(path, sizeof path, "npy_write_exact.npy");
     ck_assert_msg(dc_npy_write_f32(path, data, ndim, shape, &err) == DC_OK, "%s", err.msg);
     size_t got_len;
-    unsigned char *got = slurp(path, &got_len);
+    unsigned char *got = fx_read_file(path, &got_len);
     ck_assert_uint_eq(got_len, len);
     ck_assert_msg(memcmp(got, numpy, len) == 0, "bytes differ from NumPy's for ndim %d", ndim);
     free(got);
@@ -354,7 +338,7 @@ static void check_round_trip(int ndim, const int64_t *shape, uint64_t seed)
     ck_assert_msg(dc_npy_write_f32(path, data, ndim, shape, &err) == DC_OK, "%s", err.msg);
 
     size_t len;
-    unsigned char *bytes = slurp(path, &len);
+    unsigned char *bytes = fx_read_file(path, &len);
     unsigned header = (unsigned)bytes[8] | (unsigned)bytes[9] << 8;
     ck_assert_int_eq(bytes[6], 1);
     ck_assert_int_eq(bytes[7], 0);

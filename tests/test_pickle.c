@@ -16,8 +16,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define PY "/usr/bin/python3"
-
 /* A memo put: BINPUT, or LONG_BINPUT for large indices, as cPickle does. */
 static void py2_put(fx_bytes *o, uint32_t *memo)
 {
@@ -246,8 +244,8 @@ END_TEST
  * loader does (pickle.load(f, encoding='bytes')) and finds the same content. */
 START_TEST(test_python2_fixture_is_what_python_reads)
 {
-    if (access(PY, X_OK) != 0) {
-        fx_skip(PY " is not installed");
+    if (access(FX_PYTHON, X_OK) != 0) {
+        fx_skip(FX_PYTHON " is not installed");
         return;
     }
     fx_bytes b = py2_fixture(5);
@@ -255,7 +253,7 @@ START_TEST(test_python2_fixture_is_what_python_reads)
     fx_path(path, sizeof path, "pickle_py2_check.pkl");
     ck_assert_int_eq(fx_write_file(path, b.b, b.n), 0);
     snprintf(cmd, sizeof cmd,
-             PY " -c \"import pickle,sys\n"
+             FX_PYTHON " -c \"import pickle,sys\n"
              "try:\n import numpy as np\nexcept ImportError:\n sys.exit(77)\n"
              "d = pickle.load(open('%s', 'rb'), encoding='bytes')\n"
              "x = d[b'data']\n"
@@ -267,7 +265,7 @@ START_TEST(test_python2_fixture_is_what_python_reads)
     int rc = system(cmd);
     int code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
     if (code == 77) {
-        fprintf(stderr, "SKIPPED: " PY " has no NumPy\n");
+        fprintf(stderr, "SKIPPED: " FX_PYTHON " has no NumPy\n");
     } else {
         ck_assert_msg(code == 0, "Python reads the fixture differently (status %d)", code);
     }
@@ -306,18 +304,13 @@ static const char *py3_script =
 static bool make_py3_pickles(char *base, size_t n)
 {
     fx_path(base, n, "pickle_py3");
-    if (access(PY, X_OK) != 0) {
-        fprintf(stderr, "SKIPPED: " PY " is not installed\n");
+    int code = fx_python("pickle_py3.py", py3_script, base);
+    if (code == FX_NO_PYTHON) {
+        fprintf(stderr, "SKIPPED: " FX_PYTHON " is not installed\n");
         return false;
     }
-    char spath[512], cmd[1200];
-    fx_path(spath, sizeof spath, "pickle_py3.py");
-    ck_assert_int_eq(fx_write_file(spath, py3_script, strlen(py3_script)), 0);
-    snprintf(cmd, sizeof cmd, PY " '%s' '%s'", spath, base);
-    int rc = system(cmd);
-    int code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
     if (code == 77) {
-        fprintf(stderr, "SKIPPED: " PY " has no NumPy\n");
+        fprintf(stderr, "SKIPPED: " FX_PYTHON " has no NumPy\n");
         return false;
     }
     ck_assert_msg(code == 0, "the pickle generator failed (status %d)", code);

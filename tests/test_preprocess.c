@@ -20,7 +20,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define PY "/usr/bin/python3"
 #define PY_SKIP 77 /* exit status of the scripts when a module is missing */
 
 /* ---- running the Python reference ------------------------------------------ */
@@ -29,39 +28,20 @@
  * Returns 0 on success, PY_SKIP when Python or a module is missing (after printing why). */
 static int run_python(const char *name, const char *script, const char *outfile)
 {
-    char spath[512], cmd[1200];
-    fx_path(spath, sizeof spath, name);
-    ck_assert_int_eq(fx_write_file(spath, script, strlen(script)), 0);
-    if (access(PY, X_OK) != 0) {
-        fx_skip("%s: " PY " is not installed", name);
-        return PY_SKIP;
-    }
-    snprintf(cmd, sizeof cmd, PY " '%s' '%s'", spath, outfile);
-    int rc = system(cmd);
-    int code = (rc != -1 && WIFEXITED(rc)) ? WEXITSTATUS(rc) : -1;
+    int code = fx_python(name, script, outfile);
     if (code == 0)
         return 0;
+    if (code == FX_NO_PYTHON) {
+        fx_skip("%s: " FX_PYTHON " is not installed", name);
+        return PY_SKIP;
+    }
     if (code == PY_SKIP) {
-        fx_skip("%s: " PY " with PIL/torchvision is not available (status %d)", name, code);
+        fx_skip("%s: " FX_PYTHON " with PIL/torchvision is not available (status %d)", name,
+                code);
         return PY_SKIP;
     }
     ck_abort_msg("%s failed with status %d", name, code);
     return -1;
-}
-
-static unsigned char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *buf = malloc((size_t)size + 1);
-    ck_assert_ptr_nonnull(buf);
-    ck_assert_uint_eq(fread(buf, 1, (size_t)size, f), (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
 }
 
 static int32_t le32(const unsigned char *p)
@@ -82,7 +62,7 @@ static unsigned char *reference_cases(const char *stem, const char *script, size
     snprintf(name, sizeof name, "%s.py", stem);
     if (run_python(name, script, out) != 0)
         return NULL;
-    unsigned char *buf = slurp(out, len);
+    unsigned char *buf = fx_read_file(out, len);
     ck_assert_uint_ge(*len, 4);
     *count = le32(buf);
     return buf;

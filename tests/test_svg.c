@@ -7,6 +7,7 @@
 #include "cascade/svg.h"
 #include "cascade/threshold.h"
 #include "fixtures.h"
+#include "fx_table.h"
 
 #include <check.h>
 #include <dirent.h>
@@ -18,22 +19,6 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc((size_t)n + 1);
-    ck_assert_int_eq(fread(s, 1, (size_t)n, f), (size_t)n);
-    s[n] = '\0';
-    fclose(f);
-    if (len)
-        *len = (size_t)n;
-    return s;
-}
 
 /* A small well-formedness check: tags nest and close, quotes in tags pair up, '&' starts
  * a known entity. Returns NULL when fine, else what is wrong. */
@@ -142,38 +127,9 @@ static const char *python_title(const char *path)
     return pclose(p) == 0 ? out : NULL;
 }
 
-/* Temporaries "<name>*.tmp-*" in the test directory: with remove, deletes them (stale ones
- * from an earlier, killed run) and returns 0; otherwise returns how many there are. */
-static int temporaries(const char *name, bool remove_them)
-{
-    DIR *d = opendir(fx_tmpdir());
-    ck_assert_ptr_nonnull(d);
-    struct dirent *e;
-    size_t len = strlen(name);
-    int found = 0;
-    while ((e = readdir(d)))
-        if (strncmp(e->d_name, name, len) == 0 && strstr(e->d_name, ".tmp-")) {
-            char path[1024];
-            fx_path(path, sizeof path, e->d_name);
-            if (remove_them) {
-                remove(path);
-            } else {
-                fprintf(stderr, "temporary file left: %s\n", path);
-                found++;
-            }
-        }
-    closedir(d);
-    return found;
-}
-
-static void assert_no_temporaries(const char *name)
-{
-    ck_assert_int_eq(temporaries(name, false), 0);
-}
-
 static void check_file(const char *path, const char *title, const char *title_escaped)
 {
-    char *s = slurp(path, NULL);
+    char *s = fx_read_file(path, NULL);
     const char *why = xml_balance(s);
     ck_assert_msg(why == NULL, "%s: %s", path, why);
     ck_assert_msg(strncmp(s, "<?xml", 5) == 0, "%s: no XML declaration", path);
@@ -193,24 +149,10 @@ static void check_file(const char *path, const char *title, const char *title_es
 
 /* ---- a table with realistic curves ---------------------------------------------- */
 
-typedef struct {
-    int n;
-    int *label, *p1, *p2;
-    float *s1[3], *s2[3];
-    dc_pred_table t1, t2;
-} table;
-
-static void table_make(table *t, int n, uint64_t seed)
+static void table_make(fx_table *t, int n, uint64_t seed)
 {
     fx_rng r = fx_rng_seed(seed);
-    t->n = n;
-    t->label = malloc(n * sizeof(int));
-    t->p1 = malloc(n * sizeof(int));
-    t->p2 = malloc(n * sizeof(int));
-    for (int k = 0; k < 3; k++) {
-        t->s1[k] = malloc(n * sizeof(float));
-        t->s2[k] = malloc(n * sizeof(float));
-    }
+    fx_table_init(t, n, 40000000, 28000000);
     for (int i = 0; i < n; i++) {
         t->label[i] = (int)(fx_rng_u64(&r) % 10);
         bool r1 = fx_rng_uniform(&r, 0, 1) < 0.85f, r2 = fx_rng_uniform(&r, 0, 1) < 0.88f;
@@ -223,24 +165,11 @@ static void table_make(table *t, int n, uint64_t seed)
             t->s2[k][i] = k == 2 ? 1 - c2 : c2;
         }
     }
-    t->t1 = (dc_pred_table){ n, t->label, t->p1, { t->s1[0], t->s1[1], t->s1[2] }, 40000000 };
-    t->t2 = (dc_pred_table){ n, t->label, t->p2, { t->s2[0], t->s2[1], t->s2[2] }, 28000000 };
-}
-
-static void table_free(table *t)
-{
-    free(t->label);
-    free(t->p1);
-    free(t->p2);
-    for (int k = 0; k < 3; k++) {
-        free(t->s1[k]);
-        free(t->s2[k]);
-    }
 }
 
 START_TEST(test_threshold_plot_all_scores)
 {
-    table t;
+    fx_table t;
     table_make(&t, 2000, 17);
     dc_threshold_point *curves[3][2];
     int counts[3][2], best[3][2];
@@ -257,12 +186,12 @@ START_TEST(test_threshold_plot_all_scores)
     char path[512];
     fx_path(path, sizeof path, "svg_threshold.svg");
     remove(path);
-    temporaries("svg_threshold", true);
+    fx_temporaries("svg_threshold", true);
     const char *title = "resnet20 -> mobilenetv2 & <friends>";
     ck_assert_msg(dc_svg_threshold_plot(path, title, cc, counts, best, &err) == DC_OK, "%s",
                   err.msg);
     check_file(path, title, "resnet20 -&gt; mobilenetv2 &amp; &lt;friends&gt;");
-    char *s = slurp(path, NULL);
+    char *s = fx_read_file(path, NULL);
     for (int k = 0; k < 3; k++) {
         ck_assert_ptr_nonnull(strstr(s, dc_score_name((dc_score_kind)k)));
         for (int pc = 0; pc < 2; pc++) {
@@ -275,18 +204,18 @@ START_TEST(test_threshold_plot_all_scores)
     ck_assert_ptr_nonnull(strstr(s, "second-model usage (%)"));
     ck_assert_ptr_nonnull(strstr(s, "with post-check"));
     free(s);
-    assert_no_temporaries("svg_threshold");
+    ck_assert_int_eq(fx_temporaries("svg_threshold", false), 0);
     for (int k = 0; k < 3; k++)
         for (int pc = 0; pc < 2; pc++)
             free(curves[k][pc]);
-    table_free(&t);
+    fx_table_free(&t);
 }
 END_TEST
 
 START_TEST(test_threshold_curve_one_score_and_thinning)
 {
     /* 50,000 samples: a curve of about 50,000 points drawn on ~660 pixels */
-    table t;
+    fx_table t;
     table_make(&t, 50000, 5);
     dc_threshold_point *c[2];
     int count[2], best[2];
@@ -302,7 +231,7 @@ START_TEST(test_threshold_curve_one_score_and_thinning)
                                          &err) == DC_OK, "%s", err.msg);
     check_file(path, "entropy", "entropy");
     size_t len;
-    char *s = slurp(path, &len);
+    char *s = fx_read_file(path, &len);
     ck_assert_msg(len < 300000, "%zu bytes for a 50,000-point curve: not thinned", len);
     for (int pc = 0; pc < 2; pc++) {
         char want[64];
@@ -321,7 +250,7 @@ START_TEST(test_threshold_curve_one_score_and_thinning)
                      DC_ERR_ARG);
     free(c[0]);
     free(c[1]);
-    table_free(&t);
+    fx_table_free(&t);
 }
 END_TEST
 
@@ -333,11 +262,11 @@ START_TEST(test_heatmap)
     char path[512];
     dc_error err;
     fx_path(path, sizeof path, "svg_heatmap.svg");
-    temporaries("svg_heatmap", true);
+    fx_temporaries("svg_heatmap", true);
     ck_assert_msg(dc_svg_heatmap(path, "complementarity (paper)", names, 4, m,
                                  "complementarity", &err) == DC_OK, "%s", err.msg);
     check_file(path, "complementarity (paper)", "complementarity (paper)");
-    char *s = slurp(path, NULL);
+    char *s = fx_read_file(path, NULL);
     for (int i = 0; i < 4; i++)
         ck_assert_ptr_nonnull(strstr(s, names[i]));
     ck_assert_ptr_nonnull(strstr(s, ">0.123<"));
@@ -359,12 +288,12 @@ START_TEST(test_heatmap)
     double nan1[1] = { NAN };
     ck_assert_int_eq(dc_svg_heatmap(path, "odd \xc3(", odd, 1, nan1, NULL, &err), DC_OK);
     check_file(path, "odd ?(", "odd ?(");
-    s = slurp(path, NULL);
+    s = fx_read_file(path, NULL);
     ck_assert_ptr_nonnull(strstr(s, "bad? name ? &amp; &lt;x&gt;"));
     ck_assert_ptr_nonnull(strstr(s, ">n/a<"));
     free(s);
     ck_assert_int_eq(dc_svg_heatmap(path, "t", names, 0, m, NULL, &err), DC_ERR_ARG);
-    assert_no_temporaries("svg_heatmap");
+    ck_assert_int_eq(fx_temporaries("svg_heatmap", false), 0);
 }
 END_TEST
 
@@ -374,7 +303,7 @@ START_TEST(test_atomic_write)
 {
     char path[512];
     fx_path(path, sizeof path, "svg_atomic.svg");
-    temporaries("svg_atomic", true);
+    fx_temporaries("svg_atomic", true);
     const char *old = "old content\n";
     ck_assert_int_eq(fx_write_file(path, old, strlen(old)), 0);
     enum { K = 30 };
@@ -398,10 +327,10 @@ START_TEST(test_atomic_write)
     ck_assert_int_eq(waitpid(pid, &status, 0), pid);
     ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
                   "the failing write did not report DC_ERR_IO");
-    char *s = slurp(path, NULL);
+    char *s = fx_read_file(path, NULL);
     ck_assert_str_eq(s, old);
     free(s);
-    assert_no_temporaries("svg_atomic");
+    ck_assert_int_eq(fx_temporaries("svg_atomic", false), 0);
     /* and without the limit it replaces the file in one piece */
     dc_error err;
     ck_assert_int_eq(dc_svg_heatmap(path, "fits", names, K, m, "v", &err), DC_OK);

@@ -14,26 +14,18 @@
  */
 #include "cascade/threshold.h"
 #include "fixtures.h"
+#include "fx_table.h"
 
 #include <check.h>
 #include <errno.h>
 #include <float.h>
-#include <libgen.h>
 #include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- random tables ------------------------------------------------------------ */
-
-typedef struct {
-    int n;
-    int *label, *p1, *p2;
-    float *s1[3], *s2[3];
-    dc_pred_table t1, t2;
-} table;
 
 /* a small set of scores: ties between samples, with the second model's scores, with the
  * ends 0 and 1, one value just above 1 (a normalised entropy rounded up) and two at or
@@ -48,24 +40,9 @@ static float draw_score(fx_rng *r, bool continuous)
     return tie_values[fx_rng_u64(r) % (sizeof tie_values / sizeof tie_values[0])];
 }
 
-static void table_init(table *t, int n)
+static void table_random(fx_table *t, int n, fx_rng *r, bool continuous)
 {
-    memset(t, 0, sizeof *t);
-    t->n = n;
-    t->label = calloc(n, sizeof(int));
-    t->p1 = calloc(n, sizeof(int));
-    t->p2 = calloc(n, sizeof(int));
-    for (int k = 0; k < 3; k++) {
-        t->s1[k] = calloc(n, sizeof(float));
-        t->s2[k] = calloc(n, sizeof(float));
-    }
-    t->t1 = (dc_pred_table){ n, t->label, t->p1, { t->s1[0], t->s1[1], t->s1[2] }, 1000 };
-    t->t2 = (dc_pred_table){ n, t->label, t->p2, { t->s2[0], t->s2[1], t->s2[2] }, 3000 };
-}
-
-static void table_random(table *t, int n, fx_rng *r, bool continuous)
-{
-    table_init(t, n);
+    fx_table_init(t, n, 1000, 3000);
     for (int i = 0; i < n; i++) {
         t->label[i] = (int)(fx_rng_u64(r) % 3);
         t->p1[i] = (int)(fx_rng_u64(r) % 3);
@@ -77,21 +54,10 @@ static void table_random(table *t, int n, fx_rng *r, bool continuous)
     }
 }
 
-static void table_free(table *t)
-{
-    free(t->label);
-    free(t->p1);
-    free(t->p2);
-    for (int k = 0; k < 3; k++) {
-        free(t->s1[k]);
-        free(t->s2[k]);
-    }
-}
-
 /* ---- brute force -------------------------------------------------------------- */
 
 /* The cascade at one lambda, written out plainly from the paper's rules. */
-static void brute_eval(const table *t, dc_score_kind kind, bool pc, double lambda,
+static void brute_eval(const fx_table *t, dc_score_kind kind, bool pc, double lambda,
                        int64_t *correct, int64_t *escalated)
 {
     *correct = *escalated = 0;
@@ -116,7 +82,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* 0, 1 and every distinct score of the first model in [0, 1], ascending */
-static int brute_candidates(const table *t, dc_score_kind kind, double *out)
+static int brute_candidates(const fx_table *t, dc_score_kind kind, double *out)
 {
     int m = 0;
     out[m++] = 0.0;
@@ -135,7 +101,7 @@ static int brute_candidates(const table *t, dc_score_kind kind, double *out)
     return m;
 }
 
-static void check_against_brute(const table *t, dc_score_kind kind, bool pc, fx_rng *r,
+static void check_against_brute(const fx_table *t, dc_score_kind kind, bool pc, fx_rng *r,
                                 const char *what)
 {
     dc_threshold_point *curve = NULL;
@@ -221,7 +187,7 @@ START_TEST(test_exact_matches_brute_force)
             /* n from 1 to 300: the small ones first, then spread out */
             int n = it < 10 ? it + 1 : 1 + (int)(fx_rng_u64(&r) % 300);
             bool continuous = it % 5 == 4;
-            table t;
+            fx_table t;
             table_random(&t, n, &r, continuous);
             for (int k = 0; k < 3; k++)
                 for (int pc = 0; pc < 2; pc++) {
@@ -231,7 +197,7 @@ START_TEST(test_exact_matches_brute_force)
                              dc_score_name((dc_score_kind)k), pc);
                     check_against_brute(&t, (dc_score_kind)k, pc, &r, what);
                 }
-            table_free(&t);
+            fx_table_free(&t);
         }
     }
     ck_assert_int_eq(tables, 200);
@@ -341,53 +307,25 @@ END_TEST
 
 /* ---- the grid against the Python port of the original -------------------------- */
 
-static const char *reference_script(void)
-{
-    static char path[PATH_MAX];
-    char src[PATH_MAX];
-    snprintf(src, sizeof src, "%s", __FILE__);
-    const char *dir = dirname(src);
-    if (dir[0] == '/') {
-        snprintf(path, sizeof path, "%s/threshold_reference.py", dir);
-        return path;
-    }
-    /* a relative __FILE__ is relative to the build root, two levels above this program */
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
-        char *root = dirname(dirname(exe));
-        snprintf(path, sizeof path, "%s/%s/threshold_reference.py", root, dir);
-        if (access(path, R_OK) == 0)
-            return path;
-    }
-    snprintf(path, sizeof path, "%s/threshold_reference.py", dir);
-    return path;
-}
-
 static bool have_numpy(void)
 {
-    static int state = -1;
-    if (state < 0) {
-        state = system("/usr/bin/python3 -c 'import numpy' >/dev/null 2>&1") == 0;
-        if (!state)
-            fx_skip("test_threshold: /usr/bin/python3 cannot import numpy (python3-numpy): "
-                    "comparisons with the original's port skipped");
-    }
-    return state == 1;
+    static int known = -1;
+    return fx_python_has(&known, "numpy", "test_threshold: " FX_PYTHON " cannot import numpy "
+                         "(python3-numpy): comparisons with the original's port skipped");
 }
 
 /* Runs the port on the table and compares its 6 answers with dc_threshold_grid's. */
-static void compare_with_port(const table *t, const char *file, int n_values, bool quirks,
+static void compare_with_port(const fx_table *t, const char *file, int n_values, bool quirks,
                               bool literal)
 {
-    char path[PATH_MAX], cmd[3 * PATH_MAX];
+    char path[PATH_MAX], script[PATH_MAX], cmd[3 * PATH_MAX];
     fx_path(path, sizeof path, file);
     dc_error err = { 0 };
     ck_assert_msg(dc_threshold_write_table(path, &t->t1, &t->t2, &err) == DC_OK, "%s",
                   err.msg);
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %d%s%s", reference_script(), path,
-             n_values, quirks ? "" : " --no-quirks", literal ? " --literal" : "");
+    fx_source_path(script, sizeof script, "threshold_reference.py");
+    snprintf(cmd, sizeof cmd, FX_PYTHON " '%s' '%s' %d%s%s", script, path, n_values,
+             quirks ? "" : " --no-quirks", literal ? " --literal" : "");
     FILE *p = popen(cmd, "r");
     ck_assert_ptr_nonnull(p);
     int lines = 0;
@@ -415,10 +353,10 @@ static void compare_with_port(const table *t, const char *file, int n_values, bo
 
 /* Scores like a real classifier's, plus values exactly on the grid of n = 17 (k / 16)
  * and the ends, where >= against > matters. */
-static void table_realistic(table *t, int n, uint64_t seed)
+static void table_realistic(fx_table *t, int n, uint64_t seed)
 {
     fx_rng r = fx_rng_seed(seed);
-    table_init(t, n);
+    fx_table_init(t, n, 1000, 3000);
     static const float on_grid[] = { 0.0f, 0.25f, 0.3125f, 0.5f, 0.6875f, 1.0f };
     for (int i = 0; i < n; i++) {
         t->label[i] = (int)(fx_rng_u64(&r) % 10);
@@ -442,7 +380,7 @@ START_TEST(test_grid_matches_original)
 {
     if (!have_numpy())
         return;
-    table t;
+    fx_table t;
     table_realistic(&t, 400, 99);
     /* the literal port of search.py (a Python loop per threshold and sample) */
     compare_with_port(&t, "thr_table_400.txt", 2000, true, true);
@@ -452,12 +390,12 @@ START_TEST(test_grid_matches_original)
     /* every value evaluated */
     compare_with_port(&t, "thr_table_400.txt", 1000, false, false);
     compare_with_port(&t, "thr_table_400.txt", 17, false, false);
-    table_free(&t);
+    fx_table_free(&t);
     /* a bigger table through the vectorised port */
     table_realistic(&t, 5000, 5);
     compare_with_port(&t, "thr_table_5000.txt", 2000, true, false);
     compare_with_port(&t, "thr_table_5000.txt", 1000, true, false);
-    table_free(&t);
+    fx_table_free(&t);
 }
 END_TEST
 
@@ -468,8 +406,8 @@ END_TEST
  * all 4. */
 START_TEST(test_grid_quirk_drops_the_tail)
 {
-    table t;
-    table_init(&t, 4);
+    fx_table t;
+    fx_table_init(&t, 4, 1000, 3000);
     float s[4] = { 0.95f, 0.97f, 0.99f, 0.2f };
     for (int i = 0; i < 4; i++) {
         t.label[i] = 1;
@@ -511,7 +449,7 @@ START_TEST(test_grid_quirk_drops_the_tail)
         compare_with_port(&t, "thr_quirk.txt", 17, true, true);
         compare_with_port(&t, "thr_quirk.txt", 50, false, true);
     }
-    table_free(&t);
+    fx_table_free(&t);
 }
 END_TEST
 
@@ -577,7 +515,7 @@ START_TEST(test_cheapest_within_rounding)
     dc_threshold_point e[2] = { pt(0.1, 41, 0, 100), pt(0.9, 51, 60, 100) };
     ck_assert_int_eq(dc_threshold_cheapest_within(e, 2, 10.0), 0);
     /* on a real curve: within 0 points is the best point itself */
-    table t;
+    fx_table t;
     fx_rng r = fx_rng_seed(3);
     table_random(&t, 200, &r, true);
     for (int k = 0; k < 3; k++) {
@@ -590,7 +528,7 @@ START_TEST(test_cheapest_within_rounding)
         ck_assert_int_eq(dc_threshold_best_under_usage(curve, count, 1.0), best);
         free(curve);
     }
-    table_free(&t);
+    fx_table_free(&t);
 }
 END_TEST
 
