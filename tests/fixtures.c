@@ -52,6 +52,29 @@ void fx_fill_uniform(float *x, size_t n, fx_rng *r, float lo, float hi)
         x[i] = fx_rng_uniform(r, lo, hi);
 }
 
+float *fx_buf_new(size_t n)
+{
+    float *p = malloc((n + FX_GUARD) * sizeof(float));
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n + FX_GUARD; i++)
+        p[i] = FX_GUARD_VALUE;
+    return p;
+}
+
+float *fx_buf_random(size_t n, fx_rng *r, float lo, float hi)
+{
+    float *p = fx_buf_new(n);
+    fx_fill_uniform(p, n, r, lo, hi);
+    return p;
+}
+
+void fx_buf_check(const float *p, size_t n, const char *what)
+{
+    for (size_t i = n; i < n + FX_GUARD; i++)
+        if (p[i] != FX_GUARD_VALUE)
+            ck_abort_msg("%s: wrote past the end (index %zu of %zu)", what, i, n);
+}
+
 float fx_max_abs_diff(const float *a, const float *b, size_t n)
 {
     float m = 0.0f;

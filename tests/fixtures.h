@@ -46,6 +46,16 @@ float fx_rng_uniform(fx_rng *r, float lo, float hi); /* in [lo, hi) */
 /* Fills x[0..n) with uniform values in [lo, hi). */
 void fx_fill_uniform(float *x, size_t n, fx_rng *r, float lo, float hi);
 
+/* Output buffers that catch a kernel writing past their end: n floats followed by FX_GUARD
+ * floats of FX_GUARD_VALUE. fx_buf_new fills all with FX_GUARD_VALUE, fx_buf_random the n
+ * floats with uniform values in [lo, hi); free them with free. fx_buf_check fails the test,
+ * naming what, when a guard float changed. */
+#define FX_GUARD 16
+#define FX_GUARD_VALUE (-12345.5f)
+float *fx_buf_new(size_t n);
+float *fx_buf_random(size_t n, fx_rng *r, float lo, float hi);
+void fx_buf_check(const float *p, size_t n, const char *what);
+
 /* Largest |a[i] - b[i]| and largest |b[i]|. */
 float fx_max_abs_diff(const float *a, const float *b, size_t n);
 float fx_max_abs(const float *x, size_t n);

@@ -23,38 +23,12 @@
 /* Element loops test a condition and only then call ck_abort_msg: every passing
  * ck_assert writes its location down Check's pipe, which costs seconds over a big buffer. */
 
-#define GUARD 16
-#define GUARD_VALUE (-12345.5f)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 
 static const dc_act all_acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6 };
 static const char *act_name(dc_act a)
 {
     return a == DC_ACT_RELU ? "relu" : a == DC_ACT_RELU6 ? "relu6" : "none";
-}
-
-/* n floats followed by GUARD sentinel floats. */
-static float *buf_new(size_t n)
-{
-    float *p = malloc((n + GUARD) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n + GUARD; i++)
-        p[i] = GUARD_VALUE;
-    return p;
-}
-
-static void buf_check_guard(const float *p, size_t n, const char *what)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        if (p[i] != GUARD_VALUE)
-            ck_abort_msg("%s: wrote past the end (index %zu of %zu)", what, i, n);
-}
-
-static float *buf_random(size_t n, fx_rng *r, float lo, float hi)
-{
-    float *p = buf_new(n);
-    fx_fill_uniform(p, n, r, lo, hi);
-    return p;
 }
 
 /* |got - ref| <= rel * max(1, max|ref|) everywhere. */
@@ -231,14 +205,14 @@ START_TEST(test_act_apply)
                             6.001f, 7.0f, 100.0f, -100.0f, 3.0f, -3.0f, 2.5f, -2.5f, 6.5f,
                             -0.25f };
     for (size_t a = 0; a < NELEM(all_acts); a++) {
-        float *x = buf_new(19);
+        float *x = fx_buf_new(19);
         float ref[19];
         memcpy(x, src, sizeof src);
         for (int i = 0; i < 19; i++)
             ref[i] = (float)naive_act(all_acts[a], src[i]);
         dc_act_apply(all_acts[a], x, 19);
         check_exact(x, ref, 19, act_name(all_acts[a]));
-        buf_check_guard(x, 19, act_name(all_acts[a]));
+        fx_buf_check(x, 19, act_name(all_acts[a]));
         free(x);
     }
     /* NaN passes through, as in torch.relu / torch.nn.ReLU6 */
@@ -363,8 +337,8 @@ START_TEST(test_im2col)
         int sh = t[n][5], sw = t[n][6], ph = pads[n][0], pw = pads[n][1];
         int oh = naive_conv_extent(h, kh, sh, ph), ow = naive_conv_extent(w, kw, sw, pw);
         size_t rows = (size_t)c * kh * kw, cols = (size_t)oh * ow;
-        float *in = buf_random((size_t)c * h * w, &r, -1.0f, 1.0f);
-        float *col = buf_new(rows * cols);
+        float *in = fx_buf_random((size_t)c * h * w, &r, -1.0f, 1.0f);
+        float *col = fx_buf_new(rows * cols);
         float *ref = malloc(rows * cols * sizeof(float));
         for (int ci = 0; ci < c; ci++)
             for (int i = 0; i < kh; i++)
@@ -380,7 +354,7 @@ START_TEST(test_im2col)
         char what[64];
         snprintf(what, sizeof what, "im2col case %zu", n);
         check_exact(col, ref, rows * cols, what);
-        buf_check_guard(col, rows * cols, what);
+        fx_buf_check(col, rows * cols, what);
         free(in), free(col), free(ref);
     }
 }
@@ -414,12 +388,12 @@ START_TEST(test_conv_golden)
     naive_conv(&s, in, w, gold_conv_b, DC_ACT_NONE, ref);
     check_exact(ref, gold_conv_out, 84, "naive twin vs torch");
 
-    float *ws = buf_new(dc_conv2d_workspace_floats(&s));
-    float *out = buf_new(84);
+    float *ws = fx_buf_new(dc_conv2d_workspace_floats(&s));
+    float *out = fx_buf_new(84);
     dc_conv2d(&s, in, w, gold_conv_b, DC_ACT_NONE, out, ws);
     check_close(out, gold_conv_out, 84, 1e-6, "dc_conv2d vs torch");
-    buf_check_guard(out, 84, "conv out");
-    buf_check_guard(ws, dc_conv2d_workspace_floats(&s), "conv workspace");
+    fx_buf_check(out, 84, "conv out");
+    fx_buf_check(ws, dc_conv2d_workspace_floats(&s), "conv workspace");
     free(ws), free(out);
 }
 END_TEST
@@ -467,25 +441,25 @@ START_TEST(test_conv_random)
                      s->pad_h == 0 && s->pad_w == 0;
     ck_assert(pointwise == (n_ws == 0));
 
-    float *in = buf_random(n_in, &r, -2.0f, 2.0f);
-    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *in = fx_buf_random(n_in, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *ref = malloc(n_out * sizeof(float));
     for (size_t a = 0; a < NELEM(all_acts); a++)
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             const float *bias = with_bias ? b : NULL;
             /* the fast path must not touch the workspace at all: hand it NULL */
-            float *ws = n_ws ? buf_new(n_ws) : NULL;
-            float *out = buf_new(n_out);
+            float *ws = n_ws ? fx_buf_new(n_ws) : NULL;
+            float *out = fx_buf_new(n_out);
             naive_conv(s, in, w, bias, all_acts[a], ref);
             dc_conv2d(s, in, w, bias, all_acts[a], out, ws);
             char what[96];
             snprintf(what, sizeof what, "conv case %d act %s bias %d", _i, act_name(all_acts[a]),
                      with_bias);
             check_close(out, ref, n_out, 1e-4, what);
-            buf_check_guard(out, n_out, what);
+            fx_buf_check(out, n_out, what);
             if (ws)
-                buf_check_guard(ws, n_ws, what);
+                fx_buf_check(ws, n_ws, what);
             free(ws), free(out);
         }
     free(in), free(w), free(b), free(ref);
@@ -568,10 +542,10 @@ START_TEST(test_conv_act_saturates)
     const dc_conv_shape s = { 13, 7, 11, 17, 3, 3, 1, 1, 1, 1, 1 };
     fx_rng r = fx_rng_seed(7);
     size_t n_out = 17u * 7 * 11;
-    float *in = buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
-    float *w = buf_random(17u * 13 * 9, &r, -1.0f, 1.0f);
-    float *ws = buf_new(dc_conv2d_workspace_floats(&s));
-    float *out = buf_new(n_out), *ref = buf_new(n_out);
+    float *in = fx_buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
+    float *w = fx_buf_random(17u * 13 * 9, &r, -1.0f, 1.0f);
+    float *ws = fx_buf_new(dc_conv2d_workspace_floats(&s));
+    float *out = fx_buf_new(n_out), *ref = fx_buf_new(n_out);
     int above6 = 0, below0 = 0;
     naive_conv(&s, in, w, NULL, DC_ACT_NONE, ref);
     for (size_t i = 0; i < n_out; i++) {
@@ -637,9 +611,9 @@ static void check_depthwise_shape(const dc_conv_shape *s, uint64_t seed, const c
     ck_assert_int_eq(dc_conv_out_h(s), oh);
     ck_assert_int_eq(dc_conv_out_w(s), ow);
     size_t n_out = (size_t)s->cout * oh * ow;
-    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
-    float *w = buf_random((size_t)s->cout * s->kh * s->kw, &r, -1.5f, 1.5f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->kh * s->kw, &r, -1.5f, 1.5f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *ref = malloc((n_out ? n_out : 1) * sizeof(float));
     const dc_simd_level before = dc_simd_active();
     for (size_t a = 0; a < NELEM(every_act); a++)
@@ -649,13 +623,13 @@ static void check_depthwise_shape(const dc_conv_shape *s, uint64_t seed, const c
             for (size_t l = 0; l < NELEM(all_levels); l++) {
                 if (!dc_simd_force(all_levels[l]))
                     continue;
-                float *out = buf_new(n_out);
+                float *out = fx_buf_new(n_out);
                 dc_depthwise_conv2d(s, in, w, bias, every_act[a], out);
                 char what[160];
                 snprintf(what, sizeof what, "depthwise %s %s act %d bias %d", label,
                          level_name(all_levels[l]), (int)every_act[a], with_bias);
                 check_close(out, ref, n_out, 1e-4, what);
-                buf_check_guard(out, n_out, what);
+                fx_buf_check(out, n_out, what);
                 free(out);
             }
         }
@@ -738,32 +712,32 @@ START_TEST(test_depthwise_ranges)
         const dc_conv_shape *s = &shapes[si];
         const int c = s->cin;
         size_t plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s), n_out = c * plane;
-        float *in = buf_random((size_t)c * s->h * s->w, &r, -2.0f, 2.0f);
-        float *w = buf_random((size_t)c * s->kh * s->kw, &r, -1.0f, 1.0f);
-        float *b = buf_random((size_t)c, &r, -1.0f, 1.0f);
+        float *in = fx_buf_random((size_t)c * s->h * s->w, &r, -2.0f, 2.0f);
+        float *w = fx_buf_random((size_t)c * s->kh * s->kw, &r, -1.0f, 1.0f);
+        float *b = fx_buf_random((size_t)c, &r, -1.0f, 1.0f);
         for (size_t l = 0; l < NELEM(all_levels); l++) {
             if (!dc_simd_force(all_levels[l]))
                 continue;
-            float *whole = buf_new(n_out);
+            float *whole = fx_buf_new(n_out);
             dc_depthwise_conv2d(s, in, w, b, DC_ACT_HARDSWISH, whole);
             for (size_t ci = 0; ci < NELEM(cuts); ci++) {
                 const int a = cuts[ci][0], z = cuts[ci][1];
                 char what[96];
                 snprintf(what, sizeof what, "ranges shape %zu %s cut %d/%d", si,
                          level_name(all_levels[l]), a, z);
-                float *part = buf_new(n_out);
+                float *part = fx_buf_new(n_out);
                 dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, a, z);
                 for (size_t i = 0; i < n_out; i++) {
                     const int ch = (int)(i / plane);
                     const bool mine = ch >= a && ch < z;
-                    if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+                    if (mine ? part[i] != whole[i] : part[i] != FX_GUARD_VALUE)
                         ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, ch,
                                      (double)part[i]);
                 }
                 dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, 0, a);
                 dc_depthwise_conv2d_range(s, in, w, b, DC_ACT_HARDSWISH, part, z, c);
                 check_exact(part, whole, n_out, what);
-                buf_check_guard(part, n_out, what);
+                fx_buf_check(part, n_out, what);
                 free(part);
             }
             free(whole);
@@ -857,9 +831,9 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
     const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
     const int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
     const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
-    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
-    float *w = buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *ref = malloc(n_out * sizeof(float));
     const dc_simd_level before = dc_simd_active();
     for (size_t a = 0; a < NELEM(every_act); a++)
@@ -869,13 +843,13 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
             for (size_t l = 0; l < NELEM(all_levels); l++) {
                 if (!dc_simd_force(all_levels[l]))
                     continue;
-                float *out = buf_new(n_out);
+                float *out = fx_buf_new(n_out);
                 dc_small_conv2d_range(s, in, w, bias, every_act[a], out, 0, s->cout);
                 char what[160];
                 snprintf(what, sizeof what, "small conv %s %s act %d bias %d", label,
                          level_name(all_levels[l]), (int)every_act[a], with_bias);
                 check_close(out, ref, n_out, 1e-4, what);
-                buf_check_guard(out, n_out, what);
+                fx_buf_check(out, n_out, what);
                 free(out);
             }
         }
@@ -885,19 +859,19 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
             continue;
         char what[160];
         snprintf(what, sizeof what, "small conv ranges %s %s", label, level_name(all_levels[l]));
-        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
         dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, whole, 0, s->cout);
         dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, a, z);
         for (size_t i = 0; i < n_out; i++) {
             const int co = (int)(i / plane);
             const bool mine = co >= a && co < z;
-            if (mine ? part[i] != whole[i] : part[i] != GUARD_VALUE)
+            if (mine ? part[i] != whole[i] : part[i] != FX_GUARD_VALUE)
                 ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co, (double)part[i]);
         }
         dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, 0, a);
         dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, z, s->cout);
         check_exact(part, whole, n_out, what);
-        buf_check_guard(part, n_out, what);
+        fx_buf_check(part, n_out, what);
         free(whole), free(part);
     }
     dc_simd_force(before);
@@ -991,9 +965,9 @@ START_TEST(test_ranges_threads)
         const size_t n_in = (size_t)s->cin * s->h * s->w;
         const size_t n_w = (size_t)s->cout * (s->cin / s->groups) * s->kh * s->kw;
         const size_t n_out = (size_t)s->cout * dc_conv_out_h(s) * dc_conv_out_w(s);
-        float *in = buf_random(n_in, &r, -1.0f, 1.0f), *w = buf_random(n_w, &r, -1.0f, 1.0f);
-        float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-        float *whole = buf_new(n_out), *part = buf_new(n_out);
+        float *in = fx_buf_random(n_in, &r, -1.0f, 1.0f), *w = fx_buf_random(n_w, &r, -1.0f, 1.0f);
+        float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+        float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
         if (small)
             dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU, whole, 0, s->cout);
         else
@@ -1008,7 +982,7 @@ START_TEST(test_ranges_threads)
         for (int t = 0; t < 4; t++)
             ck_assert_int_eq(pthread_join(tid[t], NULL), 0);
         check_exact(part, whole, n_out, small ? "threads, small conv" : "threads, depthwise");
-        buf_check_guard(part, n_out, "threads");
+        fx_buf_check(part, n_out, "threads");
         free(in), free(w), free(b), free(whole), free(part);
     }
 }
@@ -1042,9 +1016,9 @@ START_TEST(test_linear_random)
 {
     int n = linear_cases[_i][0], nin = linear_cases[_i][1], nout = linear_cases[_i][2];
     fx_rng r = fx_rng_seed(300 + (uint64_t)_i);
-    float *x = buf_random((size_t)n * nin, &r, -2.0f, 2.0f);
-    float *w = buf_random((size_t)nout * nin, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)nout, &r, -1.0f, 1.0f);
+    float *x = fx_buf_random((size_t)n * nin, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random((size_t)nout * nin, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)nout, &r, -1.0f, 1.0f);
     float *ref = malloc((size_t)n * nout * sizeof(float));
     for (size_t a = 0; a < NELEM(all_acts); a++)
         for (int with_bias = 0; with_bias < 2; with_bias++) {
@@ -1055,13 +1029,13 @@ START_TEST(test_linear_random)
                         acc += (double)x[s * nin + i] * w[o * nin + i];
                     ref[s * nout + o] = (float)naive_act(all_acts[a], acc);
                 }
-            float *y = buf_new((size_t)n * nout);
+            float *y = fx_buf_new((size_t)n * nout);
             dc_linear(n, nin, nout, x, w, with_bias ? b : NULL, all_acts[a], y);
             char what[96];
             snprintf(what, sizeof what, "linear case %d act %s bias %d", _i,
                      act_name(all_acts[a]), with_bias);
             check_close(y, ref, (size_t)n * nout, 1e-4, what);
-            buf_check_guard(y, (size_t)n * nout, what);
+            fx_buf_check(y, (size_t)n * nout, what);
             free(y);
         }
     free(x), free(w), free(b), free(ref);
@@ -1202,14 +1176,14 @@ START_TEST(test_maxpool_random)
     /* mixed signs, then all negative: padding must behave as -inf, not 0 */
     const float ranges[2][2] = { { -1.0f, 1.0f }, { -5.0f, -1.0f } };
     for (int rg = 0; rg < 2; rg++) {
-        float *in = buf_random(n_in, &r, ranges[rg][0], ranges[rg][1]);
-        float *out = buf_new(n_out);
+        float *in = fx_buf_random(n_in, &r, ranges[rg][0], ranges[rg][1]);
+        float *out = fx_buf_new(n_out);
         naive_maxpool(c, h, w, k, s, p, ceil_mode, in, ref);
         dc_maxpool2d(c, h, w, k, s, p, ceil_mode, in, out);
         char what[64];
         snprintf(what, sizeof what, "maxpool case %d range %d", _i, rg);
         check_exact(out, ref, n_out, what);
-        buf_check_guard(out, n_out, what);
+        fx_buf_check(out, n_out, what);
         free(in), free(out);
     }
     free(ref);
@@ -1225,16 +1199,16 @@ START_TEST(test_avgpool_random)
     size_t n_in = (size_t)c * h * w, n_out = (size_t)c * oh * ow;
     fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
     /* all positive, so a wrong divisor cannot hide in a near-zero mean */
-    float *in = buf_random(n_in, &r, 0.5f, 2.0f);
+    float *in = fx_buf_random(n_in, &r, 0.5f, 2.0f);
     float *ref = malloc(n_out * sizeof(float));
     for (int incl = 0; incl < 2; incl++) {
-        float *out = buf_new(n_out);
+        float *out = fx_buf_new(n_out);
         naive_avgpool(c, h, w, k, s, p, ceil_mode, incl, in, ref);
         dc_avgpool2d(c, h, w, k, s, p, ceil_mode, incl, in, out);
         char what[64];
         snprintf(what, sizeof what, "avgpool case %d count_include_pad %d", _i, incl);
         check_close_each(out, ref, n_out, 1e-6, what);
-        buf_check_guard(out, n_out, what);
+        fx_buf_check(out, n_out, what);
         free(out);
     }
     free(in), free(ref);
@@ -1255,15 +1229,15 @@ START_TEST(test_adaptive_random)
     int c = t[0], h = t[1], w = t[2], oh = t[3], ow = t[4];
     size_t n_in = (size_t)c * h * w, n_out = (size_t)c * oh * ow;
     fx_rng r = fx_rng_seed(600 + (uint64_t)_i);
-    float *in = buf_random(n_in, &r, 0.5f, 2.0f);
+    float *in = fx_buf_random(n_in, &r, 0.5f, 2.0f);
     float *ref = malloc(n_out * sizeof(float));
-    float *out = buf_new(n_out);
+    float *out = fx_buf_new(n_out);
     naive_adaptive(c, h, w, oh, ow, in, ref);
     dc_adaptive_avgpool2d(c, h, w, oh, ow, in, out);
     char what[64];
     snprintf(what, sizeof what, "adaptive case %d", _i);
     check_close_each(out, ref, n_out, 1e-6, what);
-    buf_check_guard(out, n_out, what);
+    fx_buf_check(out, n_out, what);
     if (oh == h && ow == w)
         check_close_each(out, in, n_in, 1e-7, "adaptive identity");
     free(in), free(ref), free(out);
@@ -1280,25 +1254,25 @@ START_TEST(test_add)
         for (size_t ai = 0; ai < NELEM(all_acts); ai++) {
             size_t n = sizes[si];
             dc_act act = all_acts[ai];
-            float *a = buf_random(n, &r, -8.0f, 8.0f), *b = buf_random(n, &r, -8.0f, 8.0f);
-            float *ref = buf_new(n), *out = buf_new(n);
+            float *a = fx_buf_random(n, &r, -8.0f, 8.0f), *b = fx_buf_random(n, &r, -8.0f, 8.0f);
+            float *ref = fx_buf_new(n), *out = fx_buf_new(n);
             for (size_t i = 0; i < n; i++)
                 ref[i] = (float)naive_act(act, (double)(a[i] + b[i]));
             char what[64];
             snprintf(what, sizeof what, "add n %zu act %s", n, act_name(act));
             dc_add(a, b, out, n, act);
             check_exact(out, ref, n, what);
-            buf_check_guard(out, n, what);
+            fx_buf_check(out, n, what);
             /* out aliasing either input */
-            float *a2 = buf_new(n), *b2 = buf_new(n);
+            float *a2 = fx_buf_new(n), *b2 = fx_buf_new(n);
             memcpy(a2, a, n * sizeof(float));
             memcpy(b2, b, n * sizeof(float));
             dc_add(a2, b, a2, n, act);
             check_exact(a2, ref, n, "add, out == a");
             dc_add(a, b2, b2, n, act);
             check_exact(b2, ref, n, "add, out == b");
-            buf_check_guard(a2, n, what);
-            buf_check_guard(b2, n, what);
+            fx_buf_check(a2, n, what);
+            fx_buf_check(b2, n, what);
             free(a), free(b), free(ref), free(out), free(a2), free(b2);
         }
 }
@@ -1325,8 +1299,8 @@ START_TEST(test_channel_shuffle_random)
     for (size_t i = 0; i < NELEM(t); i++) {
         int c = t[i][0], hw = t[i][1], g = t[i][2], cpg = c / g;
         size_t n = (size_t)c * hw;
-        float *in = buf_random(n, &r, -1.0f, 1.0f), *out = buf_new(n);
-        float *ref = buf_new(n), *back = buf_new(n);
+        float *in = fx_buf_random(n, &r, -1.0f, 1.0f), *out = fx_buf_new(n);
+        float *ref = fx_buf_new(n), *back = fx_buf_new(n);
         /* in viewed as [g][cpg][hw]; out as [cpg][g][hw] with out[j][gi] = in[gi][j] */
         for (int gi = 0; gi < g; gi++)
             for (int j = 0; j < cpg; j++)
@@ -1334,7 +1308,7 @@ START_TEST(test_channel_shuffle_random)
                     ref[((size_t)j * g + gi) * hw + p] = in[((size_t)gi * cpg + j) * hw + p];
         dc_channel_shuffle(c, hw, g, in, out);
         check_exact(out, ref, n, "channel shuffle");
-        buf_check_guard(out, n, "channel shuffle");
+        fx_buf_check(out, n, "channel shuffle");
         /* shuffling with c/g groups undoes a shuffle with g groups */
         dc_channel_shuffle(c, hw, cpg, out, back);
         check_exact(back, in, n, "channel shuffle inverse");
@@ -1362,7 +1336,7 @@ START_TEST(test_softmax_random)
     fx_rng r = fx_rng_seed(900);
     for (size_t si = 0; si < NELEM(sizes); si++) {
         int n = sizes[si];
-        float *x = buf_random((size_t)n, &r, -30.0f, 30.0f), *p = buf_new((size_t)n);
+        float *x = fx_buf_random((size_t)n, &r, -30.0f, 30.0f), *p = fx_buf_new((size_t)n);
         double *ref = malloc((size_t)n * sizeof(double));
         naive_softmax(x, ref, n);
         dc_softmax(x, p, n);
@@ -1373,7 +1347,7 @@ START_TEST(test_softmax_random)
             sum += p[i];
         }
         ck_assert_msg(fabs(sum - 1.0) < 1e-5, "softmax n %d sums to %.9g", n, sum);
-        buf_check_guard(p, (size_t)n, "softmax");
+        fx_buf_check(p, (size_t)n, "softmax");
         free(x), free(p), free(ref);
     }
 }
@@ -1409,7 +1383,7 @@ START_TEST(test_gelu_dense)
     /* the vectorised erf (Abramowitz-Stegun 7.1.26) and exp against libm's erf in double,
      * densely over [-12, 12], then far out */
     enum { N = 24001 };
-    float *x = buf_new(N), *src = buf_new(N);
+    float *x = fx_buf_new(N), *src = fx_buf_new(N);
     for (int i = 0; i < N; i++)
         src[i] = x[i] = -12.0f + 0.001f * (float)i;
     dc_act_apply(DC_ACT_GELU, x, N);
@@ -1418,7 +1392,7 @@ START_TEST(test_gelu_dense)
         if (!(fabs(x[i] - want) <= 1e-6 * (1.0 + fabs(want))))
             ck_abort_msg("gelu(%.9g) = %.9g, want %.9g", (double)src[i], (double)x[i], want);
     }
-    buf_check_guard(x, N, "gelu");
+    fx_buf_check(x, N, "gelu");
     float far[6] = { -1e30f, -100.0f, -13.0f, 100.0f, 1e30f, 0.0f };
     const float want[6] = { 0.0f, 0.0f, 0.0f, 100.0f, 1e30f, 0.0f };
     dc_act_apply(DC_ACT_GELU, far, 6);
@@ -1460,21 +1434,22 @@ START_TEST(test_layernorm_random)
     size_t n = (size_t)c * hw;
     fx_rng r = fx_rng_seed(1000 + (uint64_t)_i);
     /* a large common offset: a one-pass E[x^2] - E[x]^2 would lose the variance */
-    float *in = buf_random(n, &r, 49.0f, 51.0f);
-    float *g = buf_random((size_t)c, &r, 0.5f, 1.5f), *b = buf_random((size_t)c, &r, -1.0f, 1.0f);
+    float *in = fx_buf_random(n, &r, 49.0f, 51.0f);
+    float *g = fx_buf_random((size_t)c, &r, 0.5f, 1.5f);
+    float *b = fx_buf_random((size_t)c, &r, -1.0f, 1.0f);
     const double eps[2] = { 1e-6, 1e-5 };
     for (int e = 0; e < 2; e++) {
-        float *ref = buf_new(n), *out = buf_new(n), *alias = buf_new(n);
+        float *ref = fx_buf_new(n), *out = fx_buf_new(n), *alias = fx_buf_new(n);
         naive_layernorm(c, hw, g, b, (float)eps[e], in, ref);
         char what[64];
         snprintf(what, sizeof what, "layernorm c %d hw %d eps %g", c, hw, eps[e]);
         dc_layernorm_channels(c, hw, g, b, (float)eps[e], in, out);
         check_close(out, ref, n, 2e-5, what);
-        buf_check_guard(out, n, what);
+        fx_buf_check(out, n, what);
         memcpy(alias, in, n * sizeof(float));
         dc_layernorm_channels(c, hw, g, b, (float)eps[e], alias, alias);
         check_close(alias, ref, n, 2e-5, "layernorm in place");
-        buf_check_guard(alias, n, what);
+        fx_buf_check(alias, n, what);
         free(ref), free(out), free(alias);
     }
     free(in), free(g), free(b);
@@ -1520,14 +1495,14 @@ START_TEST(test_patch_merge)
     for (size_t i = 0; i < NELEM(t); i++) {
         int c = t[i][0], h = t[i][1], w = t[i][2];
         size_t n_in = (size_t)c * h * w, n_out = (size_t)4 * c * ((h + 1) / 2) * ((w + 1) / 2);
-        float *in = buf_random(n_in, &r, -1.0f, 1.0f), *out = buf_new(n_out);
-        float *ref = buf_new(n_out);
+        float *in = fx_buf_random(n_in, &r, -1.0f, 1.0f), *out = fx_buf_new(n_out);
+        float *ref = fx_buf_new(n_out);
         naive_patch_merge(c, h, w, in, ref);
         dc_patch_merge(c, h, w, in, out);
         char what[64];
         snprintf(what, sizeof what, "patch merge %dx%dx%d", c, h, w);
         check_exact(out, ref, n_out, what);
-        buf_check_guard(out, n_out, what);
+        fx_buf_check(out, n_out, what);
         free(in), free(out), free(ref);
     }
 }
@@ -1666,15 +1641,15 @@ START_TEST(test_window_attention_random)
     int C = s.c, N = s.window * s.window;
     size_t n = (size_t)C * s.h * s.w;
     fx_rng r = fx_rng_seed(1200 + (uint64_t)_i);
-    float *in = buf_random(n, &r, -2.0f, 2.0f);
-    float *qkv_w = buf_random((size_t)3 * C * C, &r, -0.5f, 0.5f);
-    float *qkv_b = buf_random((size_t)3 * C, &r, -0.5f, 0.5f);
-    float *proj_w = buf_random((size_t)C * C, &r, -0.5f, 0.5f);
-    float *proj_b = buf_random((size_t)C, &r, -0.5f, 0.5f);
-    float *pos = buf_random((size_t)s.heads * N * N, &r, -2.0f, 2.0f);
-    float *scale = buf_random((size_t)s.heads, &r, 1.0f, 20.0f);
+    float *in = fx_buf_random(n, &r, -2.0f, 2.0f);
+    float *qkv_w = fx_buf_random((size_t)3 * C * C, &r, -0.5f, 0.5f);
+    float *qkv_b = fx_buf_random((size_t)3 * C, &r, -0.5f, 0.5f);
+    float *proj_w = fx_buf_random((size_t)C * C, &r, -0.5f, 0.5f);
+    float *proj_b = fx_buf_random((size_t)C, &r, -0.5f, 0.5f);
+    float *pos = fx_buf_random((size_t)s.heads * N * N, &r, -2.0f, 2.0f);
+    float *scale = fx_buf_random((size_t)s.heads, &r, 1.0f, 20.0f);
     size_t n_ws = dc_window_attention_workspace_floats(&s);
-    float *ws = buf_new(n_ws), *out = buf_new(n), *ref = buf_new(n);
+    float *ws = fx_buf_new(n_ws), *out = fx_buf_new(n), *ref = fx_buf_new(n);
     naive_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w,
                            biases ? proj_b : NULL, pos, scale, ref);
     dc_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w, biases ? proj_b : NULL,
@@ -1683,8 +1658,8 @@ START_TEST(test_window_attention_random)
     snprintf(what, sizeof what, "window attention case %d (%dx%dx%d heads %d ws %d shift %d%s)",
              _i, C, s.h, s.w, s.heads, s.window, s.shift, s.cosine ? " cosine" : "");
     check_close(out, ref, n, 2e-5, what);
-    buf_check_guard(out, n, what);
-    buf_check_guard(ws, n_ws, "window attention workspace");
+    fx_buf_check(out, n, what);
+    fx_buf_check(ws, n_ws, "window attention workspace");
     free(in), free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos), free(scale);
     free(ws), free(out), free(ref);
 }

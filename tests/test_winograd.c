@@ -23,35 +23,10 @@
 #include "fixtures.h"
 #include "kernels/kernels.h"
 
-#define GUARD 16
-#define SENTINEL (-12345.5f)
 #define NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define TOLERANCE 2e-5
 
 /* ---- buffers ------------------------------------------------------------ */
-
-static float *buf_new(size_t n)
-{
-    float *p = malloc((n + GUARD) * sizeof(float));
-    ck_assert_ptr_nonnull(p);
-    for (size_t i = 0; i < n + GUARD; i++)
-        p[i] = SENTINEL;
-    return p;
-}
-
-static float *buf_random(size_t n, fx_rng *r, float lo, float hi)
-{
-    float *p = buf_new(n);
-    fx_fill_uniform(p, n, r, lo, hi);
-    return p;
-}
-
-static void check_guard(const float *p, size_t n, const char *what)
-{
-    for (size_t i = n; i < n + GUARD; i++)
-        if (p[i] != SENTINEL)
-            ck_abort_msg("%s: wrote past the end (index %zu of %zu)", what, i, n);
-}
 
 static void check_close(const float *got, const double *want, size_t n, const char *what)
 {
@@ -242,25 +217,25 @@ START_TEST(test_against_twin)
     const size_t n_ws = dc_winograd_workspace_floats(s, tiles);
 
     fx_rng r = fx_rng_seed(100 + (uint64_t)_i);
-    float *in = buf_random(n_in, &r, -1.0f, 1.0f);
-    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-    float *u = buf_new(n_u);
+    float *in = fx_buf_random(n_in, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u);
     double *want = malloc(n_out * sizeof(double));
     dc_winograd_transform_weights(s, w, u);
-    check_guard(u, n_u, "u");
+    fx_buf_check(u, n_u, "u");
 
     for (size_t a = 0; a < NELEM(acts); a++)
         for (int with_bias = 0; with_bias < 2; with_bias++) {
             const float *bias = with_bias ? b : NULL;
-            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            float *out = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
             char what[96];
             snprintf(what, sizeof what, "case %d act %d bias %d", _i, (int)acts[a], with_bias);
             twin_conv(s, in, w, bias, acts[a], want);
             dc_winograd_conv2d(s, in, u, bias, acts[a], out, 0, tiles, 0, s->cout, ws);
             check_close(out, want, n_out, what);
-            check_guard(out, n_out, what);
-            check_guard(ws, n_ws, what);
+            fx_buf_check(out, n_out, what);
+            fx_buf_check(ws, n_ws, what);
             free(out), free(ws);
         }
     free(in), free(w), free(b), free(u), free(want);
@@ -273,10 +248,10 @@ START_TEST(test_act_clamps)
     const dc_conv_shape s = conv3x3(13, 7, 11, 17, 1, 1);
     fx_rng r = fx_rng_seed(7);
     const size_t n_out = 17u * 7 * 11, n_u = dc_winograd_weight_floats(&s);
-    float *in = buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
-    float *w = buf_random(17u * 13 * 9, &r, -1.0f, 1.0f);
-    float *u = buf_new(n_u), *out = buf_new(n_out);
-    float *ws = buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
+    float *in = fx_buf_random(13u * 7 * 11, &r, 0.0f, 2.0f);
+    float *w = fx_buf_random(17u * 13 * 9, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u), *out = fx_buf_new(n_out);
+    float *ws = fx_buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
     double *want = malloc(n_out * sizeof(double));
     dc_winograd_transform_weights(&s, w, u);
     twin_conv(&s, in, w, NULL, DC_ACT_NONE, want);
@@ -320,12 +295,12 @@ START_TEST(test_ranges_assemble)
     const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
     const size_t n_u = dc_winograd_weight_floats(s);
     fx_rng r = fx_rng_seed(31 + (uint64_t)_i);
-    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
-    float *w = buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-    float *u = buf_new(n_u), *whole = buf_new(n_out), *parts = buf_new(n_out);
+    float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u), *whole = fx_buf_new(n_out), *parts = fx_buf_new(n_out);
     dc_winograd_transform_weights(s, w, u);
-    float *ws = buf_new(dc_winograd_workspace_floats(s, tiles));
+    float *ws = fx_buf_new(dc_winograd_workspace_floats(s, tiles));
     dc_winograd_conv2d(s, in, u, b, DC_ACT_RELU, whole, 0, tiles, 0, s->cout, ws);
     free(ws);
 
@@ -341,9 +316,9 @@ START_TEST(test_ranges_assemble)
             float *before = malloc(n_out * sizeof(float));
             memcpy(before, parts, n_out * sizeof(float));
             size_t n_ws = dc_winograd_workspace_floats(s, t1 - t0);
-            ws = buf_new(n_ws);
+            ws = fx_buf_new(n_ws);
             dc_winograd_conv2d(s, in, u, b, DC_ACT_RELU, parts, t0, t1, c0, c1, ws);
-            check_guard(ws, n_ws, "range workspace");
+            fx_buf_check(ws, n_ws, "range workspace");
             for (int co = 0; co < s->cout; co++)
                 for (int y = 0; y < oh; y++)
                     for (int x = 0; x < ow; x++) {
@@ -360,9 +335,9 @@ START_TEST(test_ranges_assemble)
             free(ws), free(before);
         }
     for (size_t i = 0; i < n_out; i++)
-        if (parts[i] == SENTINEL)
+        if (parts[i] == FX_GUARD_VALUE)
             ck_abort_msg("index %zu written by no range", i);
-    check_guard(parts, n_out, "parts");
+    fx_buf_check(parts, n_out, "parts");
     free(in), free(w), free(b), free(u), free(whole), free(parts);
 }
 END_TEST
@@ -392,14 +367,14 @@ START_TEST(test_concurrent_ranges)
     const int tiles = dc_winograd_tiles(&s), nthreads = 3;
     const size_t n_out = 40u * 29 * 31;
     fx_rng r = fx_rng_seed(77);
-    float *in = buf_random(24u * 29 * 31, &r, -1.0f, 1.0f);
-    float *w = buf_random(40u * 24 * 9, &r, -1.0f, 1.0f);
-    float *b = buf_random(40, &r, -1.0f, 1.0f);
-    float *u = buf_new(dc_winograd_weight_floats(&s));
-    float *whole = buf_new(n_out), *parts = buf_new(n_out);
+    float *in = fx_buf_random(24u * 29 * 31, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random(40u * 24 * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random(40, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(dc_winograd_weight_floats(&s));
+    float *whole = fx_buf_new(n_out), *parts = fx_buf_new(n_out);
     dc_winograd_transform_weights(&s, w, u);
     openblas_set_num_threads(1);
-    float *ws = buf_new(dc_winograd_workspace_floats(&s, tiles));
+    float *ws = fx_buf_new(dc_winograd_workspace_floats(&s, tiles));
     dc_winograd_conv2d(&s, in, u, b, DC_ACT_RELU6, whole, 0, tiles, 0, s.cout, ws);
     free(ws);
 
@@ -407,7 +382,7 @@ START_TEST(test_concurrent_ranges)
     range_job job[3];
     for (int i = 0; i < nthreads; i++) {
         int t0 = tiles * i / nthreads, t1 = tiles * (i + 1) / nthreads;
-        job[i] = (range_job){ &s, in, u, b, parts, buf_new(dc_winograd_workspace_floats(&s,
+        job[i] = (range_job){ &s, in, u, b, parts, fx_buf_new(dc_winograd_workspace_floats(&s,
                               t1 - t0)), t0, t1 };
         ck_assert_int_eq(pthread_create(&th[i], NULL, run_range, &job[i]), 0);
     }
@@ -417,7 +392,7 @@ START_TEST(test_concurrent_ranges)
     }
     ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
                   "threads over tile ranges differ from one whole call");
-    check_guard(parts, n_out, "parts");
+    fx_buf_check(parts, n_out, "parts");
     free(in), free(w), free(b), free(u), free(whole), free(parts);
 }
 END_TEST
@@ -434,10 +409,10 @@ START_TEST(test_error_realistic)
     const size_t n_out = 8u * 14 * 14, n_w = 8u * 512 * 9;
     fx_rng r = fx_rng_seed(2024);
     const float a = (float)sqrt(3.0 * 2.0 / (9.0 * 512)); /* uniform(-a, a): var 2/fan_in */
-    float *in = buf_random(512u * 14 * 14, &r, 0.0f, 2.0f);
-    float *w = buf_random(n_w, &r, -a, a);
-    float *u = buf_new(dc_winograd_weight_floats(&s)), *out = buf_new(n_out);
-    float *ws = buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
+    float *in = fx_buf_random(512u * 14 * 14, &r, 0.0f, 2.0f);
+    float *w = fx_buf_random(n_w, &r, -a, a);
+    float *u = fx_buf_new(dc_winograd_weight_floats(&s)), *out = fx_buf_new(n_out);
+    float *ws = fx_buf_new(dc_winograd_workspace_floats(&s, dc_winograd_tiles(&s)));
     double *want = malloc(n_out * sizeof(double));
     dc_winograd_transform_weights(&s, w, u);
     dc_winograd_conv2d(&s, in, u, NULL, DC_ACT_NONE, out, 0, dc_winograd_tiles(&s), 0, 8, ws);
