@@ -18,17 +18,13 @@ import sys
 import threading
 import time
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(WORK, exist_ok=True)
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
 N = 60                      # images in the generated FashionMNIST test split
 WEIGHTS = os.path.join(ROOT, "weights", "fashionmnist", "shufflenetv2_x0_5.h5")
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)[:600]))
-    if not cond:
-        failures.append(name)
 
 
 # --- a FashionMNIST test split of N images (IDX, uncompressed)
@@ -126,8 +122,8 @@ def run(energy, name, *extra, stdin=subprocess.DEVNULL, timeout=120):
     if os.path.exists(report):
         os.remove(report)
     t0 = time.monotonic()
-    p = subprocess.run(run_args(energy, report, *extra), capture_output=True, text=True,
-                       env=env_for(), stdin=stdin, timeout=timeout)
+    p = dctest.run(run_args(energy, report, *extra), env=env_for(), stdin=stdin,
+                   timeout=timeout)
     elapsed = time.monotonic() - t0
     row = list(csv.DictReader(open(report)))[-1] if os.path.exists(report) else None
     return p, row, elapsed
@@ -340,5 +336,4 @@ check("--energy meter --idle-baseline: three readings (the idle one's end starts
       and abs(fnum(row, "energy_j") - 9.0) < 1e-6 and fnum(row, "idle_w") > 0,
       (rc, text[-800:], row))
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -14,24 +14,18 @@ import sys
 
 import numpy as np
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-PY = "/usr/bin/python3"
-os.makedirs(WORK, exist_ok=True)
-failures = []
-skipped = False  # an optional part did not run: exit 77 with a SKIP-REASON line
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
 MEAN = np.array([0.4914, 0.4822, 0.4465], np.float32)
 STD = np.array([0.2023, 0.1994, 0.2010], np.float32)
 N = 60
 
 
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
 def run(*args, code=0):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
+    p = dctest.dualcnn(*args)
     if p.returncode != code:
         print(p.stdout, p.stderr)
     return p
@@ -63,9 +57,7 @@ with open(os.path.join(bins, "batches.meta.txt"), "w") as fh:
 weights = {}
 for arch, seed in [("resnet20", 1), ("mobilenetv2_x0_5", 2)]:
     weights[arch] = os.path.join(WORK, arch + ".h5")
-    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", arch,
-                    "--dataset", "cifar10", "--random", "--seed", str(seed), "--out",
-                    weights[arch]], check=True, capture_output=True)
+    dctest.export_weights(arch, "cifar10", seed, weights[arch])
 x = np.stack(images).astype(np.float32)  # N, 3, 32, 32 (CHW already)
 x = ((x / np.float32(255.0) - MEAN[None, :, None, None]) / STD[None, :, None, None])
 x = x.astype(np.float32)
@@ -290,18 +282,14 @@ check("the pickled CIFAR-10 format gives the answers of the binary one",
 fm = "/usr/share/datasets/fashion-mnist"
 if os.path.isdir(fm):
     fmw = os.path.join(WORK, "fm_resnet20.h5")
-    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", "resnet20",
-                    "--dataset", "fashionmnist", "--random", "--seed", "4", "--out", fmw],
-                   check=True, capture_output=True)
+    dctest.export_weights("resnet20", "fashionmnist", 4, fmw)
     p = run("run", "-m1", "resnet20", "-w1", fmw, "-i", fm, "--limit", "300", "-m", "dhash",
             "-d", "0.5", "--energy", "none", "-q")
     check("a run on the FashionMNIST files prints the whole report",
           p.returncode == 0 and "Ankle boot" in p.stdout and "weighted avg" in p.stdout and
           "450 inputs" in p.stdout and "MACs per image" in p.stdout, p.stdout + p.stderr)
 else:
-    print("SKIP-REASON: FashionMNIST run: " + fm +
-          " is absent (apt-get install dataset-fashion-mnist)")
-    skipped = True
+    dctest.skip("FashionMNIST run: " + fm + " is absent (apt-get install dataset-fashion-mnist)")
 
 # ---- run -y: the original repository's config.yml (read with PyYAML there) --------------
 import signal  # noqa: E402
@@ -649,12 +637,10 @@ check("an unknown score is refused", p.returncode == 2 and "bogus" in p.stderr, 
 p = run("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "-d", "-1", code=2)
 check("a negative duplicate ratio is refused", p.returncode == 2 and "-d" in p.stderr, p.stderr)
 env = dict(os.environ, DUALCNN_SHUTDOWN_CMD="echo SHUTDOWN-CALLED")
-p = subprocess.run([BIN, "run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root,
-                    "--energy", "none", "-q", "--limit", "5", "-f", "shutdown"],
-                   capture_output=True, text=True, env=env)
+p = dctest.dualcnn("run", "-m1", "resnet20", "-w1", weights["resnet20"], "-i", root, "--energy",
+                  "none", "-q", "--limit", "5", "-f", "shutdown", env=env)
 check("-f shutdown runs the shutdown command after the report",
       p.returncode == 0 and "SHUTDOWN-CALLED" in p.stdout and
       p.stdout.index("weighted avg") < p.stdout.index("SHUTDOWN-CALLED"), p.stdout + p.stderr)
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 77 if skipped else 0)
+dctest.finish()

@@ -4,46 +4,22 @@ FashionMNIST-format dataset: the prediction cache is reused, refused when stale 
 the threshold lines and the complementarity matrix equal what this script recomputes from
 the cached predictions. Usage: test_tools.py DUALCNN WORKDIR SOURCE_ROOT"""
 import csv
-import gzip
 import os
-import shutil
-import subprocess
 import sys
 
 import h5py
 import numpy as np
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-PY = "/usr/bin/python3"
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-failures = []
-skipped = False  # an optional part did not run: exit 77 with a SKIP-REASON line
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
-def run(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
-
+BIN, WORK, ROOT = dctest.args(clean=True)
+run = dctest.dualcnn
 
 # a FashionMNIST-format dataset: 150 test and 150 train images, IDX gzip'd
-rng = np.random.RandomState(3)
 data = os.path.join(WORK, "fm")
-os.makedirs(data)
-for prefix in ["train", "t10k"]:
-    n = 150
-    imgs = rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8)
-    labs = rng.randint(0, 10, size=n).astype(np.uint8)
-    with gzip.open(os.path.join(data, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
-        f.write((2051).to_bytes(4, "big") + n.to_bytes(4, "big") + (28).to_bytes(4, "big") +
-                (28).to_bytes(4, "big") + imgs.tobytes())
-    with gzip.open(os.path.join(data, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
-        f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labs.tobytes())
+dctest.write_fashionmnist(data, np.random.RandomState(3))
 
 wdir = os.path.join(WORK, "weights")
 os.makedirs(os.path.join(wdir, "fashionmnist"))
@@ -51,10 +27,8 @@ models = ["resnet20", "mobilenetv2_x0_5", "shufflenetv2_x0_5"]
 
 
 def export(arch, seed):
-    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", arch,
-                    "--dataset", "fashionmnist", "--random", "--seed", str(seed), "--out",
-                    os.path.join(wdir, "fashionmnist", arch + ".h5")], check=True,
-                   capture_output=True)
+    dctest.export_weights(arch, "fashionmnist", seed,
+                          os.path.join(wdir, "fashionmnist", arch + ".h5"))
 
 
 for i, m in enumerate(models):
@@ -276,14 +250,12 @@ if os.path.isdir(fm):
           all(os.path.exists(os.path.join(WORK, f)) for f in
               ["real.csv", "real.svg", "realcurve.csv", "realcurve.svg"]), p1.stderr + p2.stderr)
 else:
-    print("SKIP-REASON: the real FashionMNIST files: " + fm +
-          " is absent (apt-get install dataset-fashion-mnist)")
-    skipped = True
+    dctest.skip("the real FashionMNIST files: " + fm +
+                " is absent (apt-get install dataset-fashion-mnist)")
 
 p = run("threshold", "-m1", "resnet20", *common)
 check("threshold needs two models", p.returncode == 2 and "two models" in p.stderr, p.stderr)
 p = run("complementarity", "--models", "resnet20,nonexistent_net", *common)
 check("complementarity names an unknown model", p.returncode == 1 and
       "nonexistent_net" in p.stderr, p.stderr)
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 77 if skipped else 0)
+dctest.finish()

@@ -6,26 +6,18 @@ import os
 import subprocess
 import sys
 
-import h5py
 import numpy as np
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(WORK, exist_ok=True)
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, path  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
 
 
 def run(*args, timeout=300):
-    try:
-        p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return -1, "", f"(still running after {timeout} s: killed)"
+    p = dctest.dualcnn(*args, timeout=timeout)
     return p.returncode, p.stdout, p.stderr
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
 
 
 def expect(name, args, code, *fragments, timeout=300):
@@ -34,10 +26,6 @@ def expect(name, args, code, *fragments, timeout=300):
     ok = rc == code and all(f in text for f in fragments)
     check(name, ok, f"rc={rc}, wanted {code}; output: {text.strip()[:400]}")
     return text
-
-
-def path(name):
-    return os.path.join(WORK, name)
 
 
 # --help everywhere, and usage errors
@@ -59,9 +47,7 @@ check("models lists 59 rows", len(rows) == 59, f"{len(rows)} rows")
 
 # a good weight file to break
 good = path("cli_resnet20.h5")
-subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_weights.py"),
-                "--arch", "resnet20", "--dataset", "cifar10", "--random", "--seed", "3",
-                "--out", good], check=True, capture_output=True)
+dctest.export_weights("resnet20", "cifar10", 3, good)
 x = np.random.RandomState(0).randn(2, 3, 32, 32).astype(np.float32)
 np.save(path("x.npy"), x)
 expect("infer on a good file", ["infer", "-w", good, "-i", path("x.npy"), "-o", path("y.npy")], 0)
@@ -71,12 +57,7 @@ check("infer writes N x classes float32", y.shape == (2, 10) and y.dtype == np.f
 
 
 def broken(name, mutate):
-    p = path(name)
-    with open(good, "rb") as src, open(p, "wb") as dst:
-        dst.write(src.read())
-    with h5py.File(p, "r+") as f:
-        mutate(f)
-    return p
+    return dctest.mutated_copy(good, name, mutate)
 
 
 def drop(f):
@@ -166,8 +147,7 @@ except ValueError:
 
 # bench --json records what it ran on: the threads it used (never 0), CPU, BLAS, version
 def bench_json(*args, env=None):
-    p = subprocess.run([BIN, "bench", *args, "--json"], capture_output=True, text=True,
-                       timeout=300, env=env)
+    p = dctest.dualcnn("bench", *args, "--json", timeout=300, env=env)
     objs = []
     for line in p.stdout.splitlines():
         try:
@@ -282,10 +262,9 @@ check("compare_pytorch spread matches numpy's percentiles",
       str(compare_pytorch.spread(vals)))
 
 # a tiny real run: one CIFAR-10 model, one round, two timed passes per side
-p = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "bench", "compare_pytorch.py"),
-                    "--dualcnn", BIN, "--models", "resnet20", "--rounds", "1", "--repeats", "2",
-                    "--warmup", "1", "--force", "--out", path("cmp.md"), "--json",
-                    path("cmp.json")], capture_output=True, text=True, timeout=300)
+p = dctest.run([dctest.PY, os.path.join(ROOT, "bench", "compare_pytorch.py"), "--dualcnn", BIN,
+                "--models", "resnet20", "--rounds", "1", "--repeats", "2", "--warmup", "1",
+                "--force", "--out", path("cmp.md"), "--json", path("cmp.json")], timeout=300)
 row = re.search(r"^\| resnet20 \| 0\.041 \| ([\d.]+) \(([\d.]+)-([\d.]+)\) \| ([\d.]+) "
                 r"\(([\d.]+)-([\d.]+)\) \| ([\d.]+)x \|$", p.stdout, re.M)
 ok = p.returncode == 0 and row is not None
@@ -404,27 +383,13 @@ def nan_tensor(f):
     f["layer1/0/conv1/weight"][...] = w
 
 
-def lzf(f):
-    w = np.zeros_like(f["fc/weight"][()])  # compressible: LZF skips chunks it cannot shrink
-    del f["fc/weight"]
-    f.create_dataset("fc/weight", data=w, compression="lzf", chunks=w.shape)
-
-
-def soft(f):
-    f["stored_elsewhere"] = f["fc/bias"][()]
-    del f["fc/bias"]
-    f["fc/bias"] = h5py.SoftLink("/stored_elsewhere")
-
-
-def float_version(f):
-    f.attrs["format_version"] = np.float64(1.9)
-
-
 for label, mutate, frags in [
         ("NaN weight", nan_tensor, ["layer1.0.conv1.weight", "finite"]),
-        ("LZF-compressed tensor", lzf, ["fc.weight", "filter 32000", "lzf"]),
-        ("soft-linked tensor", soft, ["fc.bias", "soft link", "not supported"]),
-        ("float format_version", float_version, ["format_version", "integer"])]:
+        ("LZF-compressed tensor", dctest.lzf_tensor, ["fc.weight", "filter 32000", "lzf"]),
+        ("soft-linked tensor", dctest.soft_linked_tensor, ["fc.bias", "soft link",
+                                                           "not supported"]),
+        ("float format_version", dctest.float_format_version, ["format_version",
+                                                               "integer"])]:
     p = broken(label.replace(" ", "_") + ".h5", mutate)
     expect(f"infer names a {label}",
            ["infer", "-w", p, "-i", path("x.npy"), "-o", path("y_bad2.npy")], 1, p, *frags)
@@ -629,5 +594,4 @@ expect("run -y refuses a file with no settings", ["run", "-y", p], 2, p, "no set
 p = config("bad_syntax.yml", "first_model:\n  name: [resnet20\n")
 expect("run -y names where the YAML breaks", ["run", "-y", p], 2, p + ":")
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -12,55 +12,29 @@ with random weights from tools/export_weights.py --random:
 Usage: test_dump.py DUALCNN WORKDIR SOURCE_ROOT"""
 import json
 import os
-import shutil
-import subprocess
 import sys
 
-import h5py
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-BIN, WORK, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), \
-    os.path.abspath(sys.argv[3])
-if os.path.exists(WORK):
-    shutil.rmtree(WORK)
-os.makedirs(WORK)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, path  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args(clean=True)
 from reference import load_model  # noqa: E402  (the parity tests' PyTorch reference)
 
-PY = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
 RTOL = 1e-4  # tests/parity/parity.py
 ACTS = {None: lambda t: t, "relu": F.relu, "relu6": F.relu6, "hardswish": F.hardswish,
         "hardsigmoid": F.hardsigmoid, "sigmoid": torch.sigmoid, "silu": F.silu,
         "gelu": F.gelu}
-failures = []
 torch.set_num_threads(1)
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)[:1500]))
-    if not cond:
-        failures.append(name)
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def export(arch, dataset, seed, out):
-    subprocess.run([PY, os.path.join(ROOT, "tools", "export_weights.py"), "--arch", arch,
-                    "--dataset", dataset, "--random", "--seed", str(seed), "--out", out],
-                   check=True, capture_output=True)
-
-
-def dualcnn(*args):
-    return subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600)
+dualcnn = dctest.dualcnn
 
 
 def compare_layers(*args):
-    return subprocess.run([PY, os.path.join(ROOT, "tools", "compare_layers.py"), *args],
-                          capture_output=True, text=True, timeout=600)
+    return dctest.run([dctest.PY, os.path.join(ROOT, "tools", "compare_layers.py"), *args])
 
 
 def hooked_outputs(weights, x, names):
@@ -80,7 +54,7 @@ def hooked_outputs(weights, x, names):
 
 def family(label, arch, dataset, shape, corrupt_key, corrupt_node):
     good = path(arch + ".h5")
-    export(arch, dataset, 11, good)
+    dctest.export_weights(arch, dataset, 11, good)
     x = np.random.RandomState(5).randn(*shape).astype(np.float32)
     np.save(path(arch + "_x.npy"), x)
     d = path(arch + "_dump")
@@ -144,12 +118,11 @@ def family(label, arch, dataset, shape, corrupt_key, corrupt_node):
           p.returncode == 0 and "all compared nodes agree" in p.stdout and
           f"{len(mapped)} nodes compared" in p.stdout, p.stdout[-600:] + p.stderr)
 
-    broken = path(arch + "_broken.h5")
-    shutil.copy(good, broken)
-    with h5py.File(broken, "r+") as f:
+    def damage(f):
         w = f[corrupt_key][()]
         w.reshape(w.shape[0], -1)[1] += 0.5  # one output channel's filter
         f[corrupt_key][...] = w
+    broken = dctest.mutated_copy(good, arch + "_broken.h5", damage)
     d2 = path(arch + "_broken_dump")
     p = dualcnn("infer", "-w", broken, "-i", path(arch + "_x.npy"), "--dump", d2)
     check(f"{label}: infer --dump on the damaged file", p.returncode == 0, p.stderr)
@@ -179,5 +152,4 @@ p = compare_layers("--dump", path("nowhere"))
 check("compare_layers.py on a folder without an index: exit 2 and why",
       p.returncode == 2 and "index" in p.stderr, p.stderr)
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+dctest.finish()

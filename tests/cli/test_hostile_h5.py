@@ -22,21 +22,12 @@ import time
 import h5py
 import numpy as np
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(WORK, exist_ok=True)
-failures = []
-LIMIT_S = 10.0
-LIMIT_RSS_MB = 200
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, path  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
-def path(name):
-    return os.path.join(WORK, name)
+BIN, WORK, ROOT = dctest.args()
+LIMIT_S, LIMIT_RSS_MB = dctest.HOSTILE_LIMIT_S, dctest.HOSTILE_LIMIT_RSS_MB
 
 
 largest_rss_mb = 0.0
@@ -84,9 +75,7 @@ def expect_survived(name, weights, must_refuse, *fragments, env=None):
 
 
 good = path("hostile_good.h5")
-subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_weights.py"),
-                "--arch", "resnet20", "--dataset", "cifar10", "--random", "--seed", "5",
-                "--out", good], check=True, capture_output=True)
+dctest.export_weights("resnet20", "cifar10", 5, good)
 np.save(path("x.npy"), np.zeros((1, 3, 32, 32), np.float32))
 rc, _, text, _ = infer(good)
 check("the good file loads", rc == 0, text)
@@ -174,5 +163,4 @@ check(f"largest process under {LIMIT_RSS_MB} MB", rss_mb < LIMIT_RSS_MB, f"{rss_
 print(f"outcomes: {outcomes}; largest process {rss_mb:.0f} MB")
 check("some files crashed the quarantined reader and were contained, or were refused",
       outcomes["crash contained"] + outcomes["refused"] > 0, str(outcomes))
-print(f"{len(failures)} failure(s)" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -13,7 +13,6 @@ FashionMNIST models and Debian's dataset-fashion-mnist.
 Usage: test_mpi.py DUALCNN_BINARY WORKDIR SOURCE_ROOT"""
 import glob
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,13 +21,15 @@ import time
 import h5py
 import numpy as np
 
-BIN, WORK, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
 DATA = "/usr/share/datasets/fashion-mnist"
 WEIGHTS = os.path.join(ROOT, "weights")
 MODELS = ",".join(os.path.basename(f)[:-3] for f in
                   sorted(glob.glob(os.path.join(WEIGHTS, "fashionmnist", "*.h5"))))
-os.makedirs(WORK, exist_ok=True)
-failures = []
 MPIRUN = ["mpirun", "--oversubscribe", "-n", "3"]
 if os.geteuid() == 0:
     MPIRUN.insert(1, "--allow-run-as-root")
@@ -36,16 +37,8 @@ if os.geteuid() == 0:
 ENV = dict(os.environ, OMPI_MCA_btl="self,vader", OMPI_MCA_plm_rsh_agent="")
 
 
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
 def fresh(name):
-    d = os.path.join(WORK, name)
-    shutil.rmtree(d, ignore_errors=True)
-    return d
+    return dctest.fresh_dir(name, create=False)  # predict makes it
 
 
 def predict_args(cache, limit, models=MODELS, weights_dir=WEIGHTS):
@@ -55,7 +48,7 @@ def predict_args(cache, limit, models=MODELS, weights_dir=WEIGHTS):
 
 
 def run(args, timeout=600):
-    p = subprocess.run(args, capture_output=True, text=True, timeout=timeout, env=ENV)
+    p = dctest.run(args, timeout=timeout, env=ENV)
     return p.returncode, p.stdout, p.stderr
 
 
@@ -169,5 +162,4 @@ check("missing weights: no cache file left",
                                                                    if os.path.isdir(nocache)
                                                                    else []))
 
-print(f"{len(failures)} failure(s)" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -6,7 +6,6 @@ cache under $XDG_CACHE_HOME/dualcnn (else ~/.cache/dualcnn, or --cache-dir); a t
 model name or an unwritable output reported before any model runs; the progress line only
 on a terminal and never with --quiet. Usage: test_outputs.py DUALCNN WORKDIR SOURCE_ROOT"""
 import csv
-import gzip
 import json
 import os
 import pty
@@ -21,20 +20,11 @@ import time
 import h5py
 import numpy as np
 
-BIN, WORK, ROOT = os.path.abspath(sys.argv[1]), sys.argv[2], os.path.abspath(sys.argv[3])
-if os.path.exists(WORK):
-    shutil.rmtree(WORK)
-os.makedirs(WORK)
-WORK = os.path.abspath(WORK)
-failures = []
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, files_under  # noqa: E402
 
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + str(detail)[:1500]))
-    if not cond:
-        failures.append(name)
-
-
+BIN, WORK, ROOT = dctest.args(clean=True)
 HOME = os.path.join(WORK, "home")
 XDG = os.path.join(WORK, "xdg")
 os.makedirs(HOME)
@@ -56,9 +46,7 @@ def fresh_cwd():
 
 def run(*args, cwd=None, env=None, timeout=600):
     cwd = cwd or fresh_cwd()
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout, cwd=cwd,
-                       env=env or env_for())
-    return p, cwd
+    return dctest.dualcnn(*args, timeout=timeout, cwd=cwd, env=env or env_for()), cwd
 
 
 def parse_json(p):
@@ -68,24 +56,10 @@ def parse_json(p):
         return {"__error__": "%s; stdout: %r" % (e, p.stdout[:500])}
 
 
-def files_under(d):
-    return sorted(os.path.relpath(os.path.join(r, f), d)
-                  for r, _, fs in os.walk(d) for f in fs)
-
-
 # a FashionMNIST-format dataset: 150 test and 150 train images, IDX gzip'd
 rng = np.random.RandomState(7)
 data = os.path.join(WORK, "fm")
-os.makedirs(data)
-for prefix in ["train", "t10k"]:
-    n = 150
-    imgs = rng.randint(0, 256, size=(n, 28, 28)).astype(np.uint8)
-    labs = rng.randint(0, 10, size=n).astype(np.uint8)
-    with gzip.open(os.path.join(data, f"{prefix}-images-idx3-ubyte.gz"), "wb") as f:
-        f.write((2051).to_bytes(4, "big") + n.to_bytes(4, "big") + (28).to_bytes(4, "big") +
-                (28).to_bytes(4, "big") + imgs.tobytes())
-    with gzip.open(os.path.join(data, f"{prefix}-labels-idx1-ubyte.gz"), "wb") as f:
-        f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labs.tobytes())
+dctest.write_fashionmnist(data, rng)
 
 WDIR = os.path.join(ROOT, "weights")  # the shipped FashionMNIST models
 common = ["-D", "fashionmnist", "--weights-dir", WDIR, "-v", data]
@@ -391,5 +365,4 @@ for cmd, extra in [("threshold", ["-m1", "resnet44", "-m2", "resnet56"]),
                                         cdir + "-q", "-q"], fresh_cwd())
     check(f"{cmd} -q: no progress", rc == 0 and "samples/s" not in tty, repr(tty[-300:]))
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -45,30 +45,14 @@ import zlib
 import h5py
 import numpy as np
 
-BIN, WORK, ROOT = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2]), sys.argv[3]
-os.makedirs(WORK, exist_ok=True)
-LIMIT_S = 10.0
-LIMIT_RSS_MB = 200
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, fresh_dir, path  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
+LIMIT_S, LIMIT_RSS_MB = dctest.HOSTILE_LIMIT_S, dctest.HOSTILE_LIMIT_RSS_MB
 NOBODY = 65534
-failures = []
 rows = []  # (finding, case, rc, seconds, MB, command, message)
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail), flush=True)
-    if not cond:
-        failures.append(name)
-
-
-def path(name):
-    return os.path.join(WORK, name)
-
-
-def fresh_dir(name):
-    d = path(name)
-    shutil.rmtree(d, ignore_errors=True)
-    os.makedirs(d)
-    return d
 
 
 # Runs a command and measures it. It is started by a small Python (-I -S: no NumPy, about
@@ -179,9 +163,7 @@ def expect(finding, case, argv, code, names, fragments=(), absent=(), feed=None,
 
 # ---- the files everything starts from -----------------------------------------------------
 good = path("trial_resnet20.h5")
-subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_weights.py"),
-                "--arch", "resnet20", "--dataset", "cifar10", "--random", "--seed", "7",
-                "--out", good], check=True, capture_output=True)
+dctest.export_weights("resnet20", "cifar10", 7, good)
 np.save(path("x.npy"), np.random.RandomState(0).randn(2, 3, 32, 32).astype(np.float32))
 fmnist_weights = os.path.join(ROOT, "weights", "fashionmnist", "resnet20.h5")
 check("the shipped FashionMNIST resnet20 is there", os.path.isfile(fmnist_weights),
@@ -209,11 +191,7 @@ def idx_header(magic, dims):
 
 
 def broken_weights(name, mutate):
-    p = path(name)
-    shutil.copy(good, p)
-    with h5py.File(p, "r+") as f:
-        mutate(f)
-    return p
+    return dctest.mutated_copy(good, name, mutate)
 
 
 def infer_args(weights, inp=None):
@@ -325,22 +303,6 @@ def set_attr_value(name, index, value):
     return mutate
 
 
-def lzf(f):
-    w = np.zeros_like(f["fc/weight"][()])  # compressible: LZF skips chunks it cannot shrink
-    del f["fc/weight"]
-    f.create_dataset("fc/weight", data=w, compression="lzf", chunks=w.shape)
-
-
-def soft(f):
-    f["stored_elsewhere"] = f["fc/bias"][()]
-    del f["fc/bias"]
-    f["fc/bias"] = h5py.SoftLink("/stored_elsewhere")
-
-
-def float_version(f):
-    f.attrs["format_version"] = np.float64(1.9)
-
-
 for finding, case, mutate, frags in [
         ("2", "BatchNorm running_var negative", set_value(bn, 5, -0.25),
          ["layer2.1.bn2.running_var[5]", "negative or NaN"]),
@@ -353,9 +315,11 @@ for finding, case, mutate, frags in [
          ["fc.weight", "inf", "index 3", "finite"]),
         ("7", "mean NaN", set_attr_value("mean", 1, np.nan), ["'mean'[1]", "finite"]),
         ("7", "std Inf", set_attr_value("std", 2, np.inf), ["'std'[2]", "finite"]),
-        ("7", "format_version 1.9 (a float)", float_version, ["format_version", "integer"]),
-        ("7", "LZF-filtered tensor", lzf, ["fc.weight", "filter 32000", "lzf"]),
-        ("7", "soft-linked tensor", soft, ["fc.bias", "soft link", "not supported"])]:
+        ("7", "format_version 1.9 (a float)", dctest.float_format_version,
+         ["format_version", "integer"]),
+        ("7", "LZF-filtered tensor", dctest.lzf_tensor, ["fc.weight", "filter 32000", "lzf"]),
+        ("7", "soft-linked tensor", dctest.soft_linked_tensor,
+         ["fc.bias", "soft link", "not supported"])]:
     p = broken_weights("w_" + re.sub(r"[^a-z0-9]+", "_", case.lower()) + ".h5", mutate)
     expect(finding, "weights: " + case, infer_args(p), 1, [p], frags)
 check("no output written for a refused file", not os.path.exists(path("y_bad.npy")))
@@ -606,5 +570,4 @@ largest = max(rows, key=lambda r: r[4]) if rows else None
 if rows:
     print(f"{len(rows)} runs; slowest {slowest[3]:.2f} s ({slowest[1]}); largest "
           f"{largest[4]:.0f} MB ({largest[1]})")
-print(f"{len(failures)} failure(s)" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -27,7 +27,6 @@ import os
 import pickle
 import re
 import shutil
-import subprocess
 import sys
 import zipfile
 
@@ -35,33 +34,16 @@ import h5py
 import numpy as np
 import torch
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, path  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args(clean=True)
 import cifar_models  # noqa: E402
 import export_weights  # noqa: E402
 
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
 torch.set_num_threads(1)
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail), flush=True)
-    if not cond:
-        failures.append(name)
-
-
-def path(*parts):
-    return os.path.join(WORK, *parts)
-
-
-def run(*args, timeout=600):
-    try:
-        p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired:
-        return -1, f"(still running after {timeout} s: killed)"
-    return p.returncode, p.stdout + p.stderr
+run = dctest.runner()  # (exit status, stdout + stderr)
 
 
 def export(*args):
@@ -451,5 +433,4 @@ check("convert --help", rc == 0 and "usage: dualcnn convert" in text and "--arch
 rc, text = run("--help")
 check("dualcnn --help lists convert", rc == 0 and "convert" in text, text[:300])
 
-print("%d failed" % len(failures) if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -11,17 +11,17 @@ Skips (exit 77) when the dataset package is not installed.
 Usage: test_shipped.py DUALCNN WORKDIR SOURCE_ROOT"""
 import glob
 import os
-import shutil
-import subprocess
 import sys
 
 import h5py
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args(clean=True)
 DATA = "/usr/share/datasets/fashion-mnist"
-PY = "/usr/bin/python3"
 N_FIRST = 2000
-failures = []
 
 
 def text(value):
@@ -29,17 +29,8 @@ def text(value):
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail), flush=True)
-    if not cond:
-        failures.append(name)
-
-
 if not glob.glob(os.path.join(DATA, "t10k-images-idx3-ubyte*")):
-    print(f"SKIP: {DATA} has no FashionMNIST (apt-get install dataset-fashion-mnist)")
-    sys.exit(77)
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
+    dctest.skip_all(f"{DATA} has no FashionMNIST (apt-get install dataset-fashion-mnist)")
 
 files = sorted(glob.glob(os.path.join(ROOT, "weights", "fashionmnist", "*.h5")))
 archs = []
@@ -69,9 +60,8 @@ for path in files:
     if recorded is None:
         check(f"{name}: has test_accuracy_first_2000", False, "attribute missing")
         continue
-    p = subprocess.run([BIN, "predict", "-m", arch, "-w", path, "-v", DATA, "-D", "fashionmnist",
-                        "--limit", str(N_FIRST), "--cache", os.path.join(WORK, "cache"), "-q"],
-                       capture_output=True, text=True, timeout=600)
+    p = dctest.dualcnn("predict", "-m", arch, "-w", path, "-v", DATA, "-D", "fashionmnist",
+                       "--limit", str(N_FIRST), "--cache", os.path.join(WORK, "cache"), "-q")
     if p.returncode != 0:
         check(f"{name}: dualcnn predict runs", False, p.stderr.strip())
         continue
@@ -84,11 +74,11 @@ for path in files:
 
 # the demo's three steps on a small slice: it must end with the side-by-side table
 if len(files) >= 2:
-    p = subprocess.run([PY, os.path.join(ROOT, "tools", "demo.py"), "--dualcnn", BIN,
-                        "--weights-dir", os.path.join(ROOT, "weights"), "--work",
-                        os.path.join(WORK, "demo"), "--val-limit", "300", "--test-limit", "150",
-                        "--singles", "best", "--markdown", os.path.join(WORK, "demo.md")],
-                       capture_output=True, text=True, timeout=900)
+    p = dctest.run([dctest.PY, os.path.join(ROOT, "tools", "demo.py"), "--dualcnn", BIN,
+                    "--weights-dir", os.path.join(ROOT, "weights"), "--work",
+                    os.path.join(WORK, "demo"), "--val-limit", "300", "--test-limit", "150",
+                    "--singles", "best", "--markdown", os.path.join(WORK, "demo.md")],
+                   timeout=900)
     check("tools/demo.py on a small slice exits 0", p.returncode == 0, p.stderr.strip())
     table = open(os.path.join(WORK, "demo.md")).read() if p.returncode == 0 else ""
     rows = [ln for ln in table.splitlines() if ln.startswith("| ") and "accuracy" not in ln]
@@ -99,5 +89,4 @@ if len(files) >= 2:
     check("the demo names the saving and the paper's claim",
           "fewer MACs per image" in p.stdout and "85.8%" in p.stdout, p.stdout[-800:])
 
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

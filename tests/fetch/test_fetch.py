@@ -2,10 +2,11 @@
 """`dualcnn fetch` of weights end to end, through a local HTTP server on 127.0.0.1 only
 (datasets: test_fetch_datasets.py).
 
-The server (tests/fetch/fetchlib.py: a thread of this process, on a port it picks) serves a
-directory, answers Range requests with 206 (or ignores them when told to), and can be told
+The server (tests/dctest.py, HttpServer: a thread of this process, on a port it picks) serves
+a directory, answers Range requests with 206 (or ignores them when told to), and can be told
 to cut its next responses half-way (it announces the full Content-Length, sends half the
-body and closes). The checkpoint is a random chenyaofo-style resnet20 state_dict saved by Debian's torch under
+body and closes). The checkpoint is a random chenyaofo-style resnet20 state_dict saved by
+Debian's torch under
 cifar10_resnet20-<first 8 hex digits of its SHA-256>.pt, fetched with --url (or --from a
 directory): the same checksum rule as the official names. Checked: a good file converts to
 what `dualcnn convert` writes (the same logits from `infer`) and nothing else is left; a
@@ -29,32 +30,25 @@ import h5py
 import numpy as np
 import torch
 
-from fetchlib import Checks, clean_env, files_under, runner, serve
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, files_under, path  # noqa: E402
 
-BIN, WORK, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+BIN, WORK, ROOT = dctest.args(clean=True)
 import cifar_models  # noqa: E402
 
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
 torch.set_num_threads(1)
-check = Checks()
-failures = check.failures
-
-
-def path(*parts):
-    return os.path.join(WORK, *parts)
-
 
 # no proxy may take a request elsewhere; HOME and XDG point into WORK
-ENV = clean_env(path("home"))
-run = runner(BIN, ENV, WORK)
+ENV = dctest.offline_env(path("home"))
+run = dctest.runner(timeout=300, env=ENV, cwd=WORK)
 
-# ---- the server (fetchlib.serve) ----------------------------------------------------------
+# ---- the server (dctest.HttpServer) ------------------------------------------------------
 
 SERVE = path("serve")
 os.makedirs(os.path.join(SERVE, "mirror"))
-server, BASE, state = serve(SERVE)
+server = dctest.HttpServer(SERVE)
+BASE = server.base
 
 # ---- the checkpoint -------------------------------------------------------------------------
 
@@ -94,11 +88,11 @@ REF = logits(path("ref.h5"))
 
 W = path("w1")
 url = f"{BASE}/mirror/{GOOD}"
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W)
 h5 = os.path.join(W, "cifar10", "resnet20.h5")
 check("a good checkpoint is fetched and converted", rc == 0 and os.path.isfile(h5), out)
-check("the server saw the request", state["log"] == [("/mirror/" + GOOD, None)], state["log"])
+check("the server saw the request", server.log == [("/mirror/" + GOOD, None)], server.log)
 check("only the weight file is left", files_under(W) == ["cifar10/resnet20.h5"],
       files_under(W))
 got = logits(h5)
@@ -110,7 +104,7 @@ with h5py.File(h5, "r") as f:
 check("the source attribute is the URL", src == url, src)
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W)
 check("a second fetch finds it there", rc == 0 and "already there" in out and
-      len(state["log"]) == 1, out)
+      len(server.log) == 1, out)
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W, "--force", "--keep",
               "-q")
 check("--force fetches again, --keep keeps the checkpoint, -q prints nothing",
@@ -121,7 +115,7 @@ check("--force fetches again, --keep keeps the checkpoint, -q prints nothing",
 # ---- a file whose name does not match its SHA-256 ----------------------------------------
 
 W = path("w2")
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--url", f"{BASE}/mirror/{BAD}", "--weights-dir", W)
 check("a checksum mismatch is refused", rc == 1 and "SHA-256 " + digest in out and
       "does not begin with " + BAD[17:25] in out and "deleted" in out, out)
@@ -131,14 +125,14 @@ check("... and nothing is left in the weights directory", files_under(W) == [],
 rc, out = run("fetch", "resnet20", "--from", BASE + "/mirror/", "--weights-dir", W)
 check("--from URL fetches the official file name and checks it", rc == 1 and
       "does not begin with 4118986f" in out and files_under(W) == [], out)
-check("the server saw both requests", [p for p, _ in state["log"]] ==
-      ["/mirror/" + BAD, "/mirror/" + OFFICIAL], state["log"])
+check("the server saw both requests", [p for p, _ in server.log] ==
+      ["/mirror/" + BAD, "/mirror/" + OFFICIAL], server.log)
 
 # ---- a cut connection ---------------------------------------------------------------------
 
 W = path("w3")
-state["log"].clear()
-state["cut"] = 1
+server.log.clear()
+server.cut = 1
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W, "--retries", "0")
 check("a cut transfer fails, saying so", rc == 1 and "cut" in out and url in out and
       "run the same command again" in out, out)
@@ -150,51 +144,51 @@ check("the .part holds the first half", 0 < half < len(blob) and
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W)
 check("a rerun completes", rc == 0 and files_under(W) == ["cifar10/resnet20.h5"],
       (out, files_under(W)))
-check("... resuming with a Range request", state["log"][-1] == ("/mirror/" + GOOD,
-                                                                f"bytes={half}-"), state["log"])
+check("... resuming with a Range request", server.log[-1] == ("/mirror/" + GOOD,
+                                                                f"bytes={half}-"), server.log)
 check("... to the same weights", np.array_equal(logits(os.path.join(W, "cifar10",
                                                                      "resnet20.h5")), REF))
 
 # a server that ignores ranges: the rerun starts again from zero
 W = path("w4")
-state["ranges"] = False
-state["cut"] = 1
-state["log"].clear()
+server.ranges = False
+server.cut = 1
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W, "--retries", "0")
 check("a cut transfer (no ranges) fails", rc == 1, out)
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W)
 check("a rerun from a server without ranges restarts and completes",
-      rc == 0 and files_under(W) == ["cifar10/resnet20.h5"] and len(state["log"]) == 2 and
-      state["log"][1][1] is not None, (out, state["log"]))
+      rc == 0 and files_under(W) == ["cifar10/resnet20.h5"] and len(server.log) == 2 and
+      server.log[1][1] is not None, (out, server.log))
 check("... to the same weights", np.array_equal(logits(os.path.join(W, "cifar10",
                                                                      "resnet20.h5")), REF))
-state["ranges"] = True
+server.ranges = True
 
 # retries within one run
 W = path("w5")
-state["cut"] = 1
-state["log"].clear()
+server.cut = 1
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--url", url, "--weights-dir", W)
-check("one run retries a cut transfer, resuming", rc == 0 and len(state["log"]) == 2 and
-      state["log"][1][1] == f"bytes={half}-" and files_under(W) == ["cifar10/resnet20.h5"],
-      (out, state["log"]))
+check("one run retries a cut transfer, resuming", rc == 0 and len(server.log) == 2 and
+      server.log[1][1] == f"bytes={half}-" and files_under(W) == ["cifar10/resnet20.h5"],
+      (out, server.log))
 
 # ---- a 404 -----------------------------------------------------------------------------------
 
 W = path("w6")
 missing = f"{BASE}/mirror/cifar10_resnet20-12345678.pt"
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--url", missing, "--weights-dir", W)
 check("a 404 names the URL", rc == 1 and missing in out and "404" in out, out)
 check("... leaves nothing", files_under(W) == [], files_under(W))
-check("... and reached this server", [p for p, _ in state["log"]] ==
-      ["/mirror/cifar10_resnet20-12345678.pt"], state["log"])
+check("... and reached this server", [p for p, _ in server.log] ==
+      ["/mirror/cifar10_resnet20-12345678.pt"], server.log)
 
 # ---- --from DIR ----------------------------------------------------------------------------
 
 W = path("w7")
 MIRROR = os.path.join(SERVE, "mirror")
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "resnet20", "--from", MIRROR, "--url",
               "https://mirror.invalid/releases/" + GOOD, "--weights-dir", W)
 check("--from DIR reads the file there", rc == 0 and files_under(W) ==
@@ -208,7 +202,7 @@ check("--from DIR checks the official name and keeps the mirror's file", rc == 1
 rc, out = run("fetch", "resnet20", "--from", path("nowhere-dir"), "--weights-dir", path("w9"))
 check("--from a directory lacking the file says so", rc == 1 and ("nowhere-dir" in out),
       out)
-check("... no request reached the server for --from DIR", state["log"] == [], state["log"])
+check("... no request reached the server for --from DIR", server.log == [], server.log)
 
 # ---- --sha256 against hashlib --------------------------------------------------------------
 
@@ -280,5 +274,4 @@ for args, want in [(["resnet2000"], "no such model"),
     check(f"fetch {' '.join(args)}: exit 2, '{want}'", rc == 2 and want in out, out)
 
 server.shutdown()
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """`dualcnn fetch cifar10 | fashionmnist` end to end, through a local HTTP server on
-127.0.0.1 only (tests/fetch/fetchlib.py; every request is asserted to have reached it).
+127.0.0.1 only (tests/dctest.py, HttpServer; every request is asserted to have reached it).
 
 FashionMNIST, with the real files of Debian's dataset-fashion-mnist: Debian rewrote their
 gzip headers (no file name, another time stamp), so the test first rebuilds the official
@@ -38,24 +38,17 @@ import tarfile
 
 import numpy as np
 
-from fetchlib import Checks, clean_env, files_under, runner, serve
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, files_under, path  # noqa: E402
 
-BIN, WORK, ROOT = (os.path.abspath(a) for a in sys.argv[1:4])
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
-check = Checks()
-skipped = []  # an optional part did not run: exit 77 with a SKIP-REASON line
-
-
-def path(*parts):
-    return os.path.join(WORK, *parts)
-
-
-ENV = clean_env(path("home"))
-run = runner(BIN, ENV, WORK)
+BIN, WORK, ROOT = dctest.args(clean=True)
+ENV = dctest.offline_env(path("home"))
+run = dctest.runner(timeout=300, env=ENV, cwd=WORK)
 SERVE = path("serve")
 os.makedirs(SERVE)
-server, BASE, state = serve(SERVE)
+server = dctest.HttpServer(SERVE)
+BASE = server.base
 
 
 def sha256(data):
@@ -71,7 +64,7 @@ def put(rel, data):
 
 
 def requested():
-    return [p for p, _ in state["log"]]
+    return [p for p, _ in server.log]
 
 
 def run_line(out):
@@ -114,10 +107,10 @@ def fashionmnist_tests():
     # the official files, downloaded
     D = path("d1")
     dest = os.path.join(D, "fashionmnist")
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/fm/", "--data-dir", D)
     check("fetch fashionmnist downloads the four files", rc == 0 and
-          requested() == ["/fm/" + n for n in FM], (out, state["log"]))
+          requested() == ["/fm/" + n for n in FM], (out, server.log))
     check("... checks them against the published MD5s and the SHA-256s",
           out.count("the published MD5 and the official SHA-256") == 4, out)
     check("... and leaves only the dataset", files_under(D) ==
@@ -134,7 +127,7 @@ def fashionmnist_tests():
               "fashionmnist test split, 20 samples" in out2, out2)
 
     # already there; --force
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/fm/", "--data-dir", D)
     check("a second fetch finds it there", rc == 0 and "already there" in out and
           requested() == [] and run_line(out) == line, out)
@@ -147,17 +140,17 @@ def fashionmnist_tests():
 
     # Debian's copies as they are: served, and read in place with --from DIR
     D = path("d2")
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/debian", "--data-dir", D)
     check("Debian's copies are accepted as such", rc == 0 and
           out.count("Debian's dataset-fashion-mnist copy") == 4 and
           all(open(os.path.join(D, "fashionmnist", n), "rb").read() == debian[n]
               for n in FM), out)
     D = path("d3")
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", DEBIAN, "--data-dir", D)
     check("--from DEBIAN_DIR copies them, no request made", rc == 0 and requested() == [] and
-          files_under(D) == sorted("fashionmnist/" + n for n in FM), (out, state["log"]))
+          files_under(D) == sorted("fashionmnist/" + n for n in FM), (out, server.log))
 
     # one byte flipped: refused, named, deleted; the rerun downloads only what is missing
     bad = bytearray(official[FM[1]])
@@ -165,7 +158,7 @@ def fashionmnist_tests():
     for n in FM:
         put("flip/" + n, bytes(bad) if n == FM[1] else official[n])
     D = path("d4")
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/flip/", "--data-dir", D)
     check("a flipped byte is refused, naming the file and both digests", rc == 1 and
           FM[1] in out and "SHA-256 " + sha256(bytes(bad)) in out and
@@ -173,11 +166,11 @@ def fashionmnist_tests():
     check("... no dataset, and the damaged file deleted",
           not os.path.exists(os.path.join(D, "fashionmnist")) and
           files_under(D) == [".fashionmnist.download/" + FM[0]], files_under(D))
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/fm/", "--data-dir", D)
     check("a rerun from a good mirror completes, downloading only what was missing",
           rc == 0 and requested() == ["/fm/" + n for n in FM[1:]] and
-          files_under(D) == sorted("fashionmnist/" + n for n in FM), (out, state["log"]))
+          files_under(D) == sorted("fashionmnist/" + n for n in FM), (out, server.log))
     # the same from a --from directory: the mirror's file is left alone
     os.makedirs(path("flipdir"))
     for n in FM:
@@ -189,8 +182,8 @@ def fashionmnist_tests():
 
     # a connection cut half-way: only the .part; the rerun resumes it
     D = path("d6")
-    state["log"].clear()
-    state["cut"] = 1
+    server.log.clear()
+    server.cut = 1
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/fm/", "--data-dir", D,
                   "--retries", "0")
     part = os.path.join(D, ".fashionmnist.download", FM[0] + ".part")
@@ -199,17 +192,17 @@ def fashionmnist_tests():
     check("... and leaves only the .part", files_under(D) ==
           [".fashionmnist.download/" + FM[0] + ".part"], files_under(D))
     half = os.path.getsize(part) if os.path.isfile(part) else -1
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/fm/", "--data-dir", D)
     check("a rerun resumes with a Range request and completes", rc == 0 and
-          state["log"][0] == ("/fm/" + FM[0], f"bytes={half}-") and
+          server.log[0] == ("/fm/" + FM[0], f"bytes={half}-") and
           files_under(D) == sorted("fashionmnist/" + n for n in FM) and
           open(os.path.join(D, "fashionmnist", FM[0]), "rb").read() == official[FM[0]],
-          (out, state["log"], files_under(D)))
+          (out, server.log, files_under(D)))
 
     # a 404 names the URL and leaves nothing
     D = path("d7")
-    state["log"].clear()
+    server.log.clear()
     rc, out = run("fetch", "fashionmnist", "--from", BASE + "/nowhere/", "--data-dir", D)
     check("a 404 names the URL", rc == 1 and BASE + "/nowhere/" + FM[0] in out and
           "404" in out and requested() == ["/nowhere/" + FM[0]], out)
@@ -227,8 +220,8 @@ def fashionmnist_tests():
 if os.path.isfile(os.path.join(DEBIAN, FM[0])):
     fashionmnist_tests()
 else:
-    skipped.append(f"the real FashionMNIST files: {DEBIAN} is missing "
-                   "(apt-get install dataset-fashion-mnist)")
+    dctest.skip(f"the real FashionMNIST files: {DEBIAN} is missing "
+                "(apt-get install dataset-fashion-mnist)")
 
 # ---- CIFAR-10 ------------------------------------------------------------------------------
 
@@ -274,12 +267,12 @@ md5s = path("MD5SUMS")
 open(md5s, "w").write(f"{hashlib.md5(good).hexdigest()} *{CIFAR}\n")
 
 D = path("c1")
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "cifar10", "--from", BASE + "/cifar/", "--data-dir", D)
 check("without --checksums an archive that is not the official one is refused",
       rc == 1 and CIFAR in out and "SHA-256 " + sha256(good) in out and
       "expected " + OFFICIAL_SHA in out and "deleted" in out and
-      requested() == ["/cifar/" + CIFAR], (out, state["log"]))
+      requested() == ["/cifar/" + CIFAR], (out, server.log))
 check("... and nothing is left", files_under(D) == [], files_under(D))
 
 rc, out = run("fetch", "cifar10", "--from", BASE + "/cifar/", "--data-dir", D, "--checksums",
@@ -309,7 +302,7 @@ check("--checksums with an MD5 line, --force, --keep (the archive beside the dat
       sorted([CIFAR] + ["cifar10/" + m for m in members]) and
       open(os.path.join(D, CIFAR), "rb").read() == good, (out, files_under(D)))
 
-state["log"].clear()
+server.log.clear()
 rc, out = run("fetch", "cifar10", "--from", os.path.join(SERVE, "cifar"), "--data-dir",
               path("c4"), "--checksums", sums)
 check("--from DIR unpacks the archive where it is, and leaves it there", rc == 0 and
@@ -404,9 +397,4 @@ check("fetch --help names the datasets, --data-dir and --checksums", rc == 0 and
                              "imagenet"]), out)
 
 server.shutdown()
-for s in skipped:
-    print("SKIP-REASON: " + s)
-failures = check.failures
-print(f"{len(failures)} failed" if failures else
-      ("all passed" + (" (some parts skipped)" if skipped else "")))
-sys.exit(1 if failures else 77 if skipped else 0)
+dctest.finish()

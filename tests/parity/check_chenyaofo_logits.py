@@ -25,7 +25,10 @@ import numpy as np
 import torch
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import dctest  # noqa: E402
+
+sys.path.insert(0, dctest.TOOLS)
 import cifar_models  # noqa: E402
 import gen_chenyaofo_logits as gen  # noqa: E402
 
@@ -103,10 +106,7 @@ def main(argv):
                  "-" if diff is None else "%.3g" % diff, tol, "FAIL" if problems else "ok"))
         failures += ["%s: %s" % (arch, p) for p in problems]
 
-    if failures:
-        print("\n%d mismatch(es):" % len(failures))
-        for f in failures:
-            print("  " + f)
+    if dctest.mismatches(failures):
         return 1
     if checked != len(cifar_models.ARCHS):   # a filter that dropped everything
         print("FAIL: checked %d of %d architectures" % (checked, len(cifar_models.ARCHS)))

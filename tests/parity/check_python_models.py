@@ -17,7 +17,10 @@ import sys
 import torch
 import torch.nn as nn
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+
+sys.path.insert(0, dctest.TOOLS)
 import cifar_models  # noqa: E402
 
 # model: (exact trainable params, state_dict entries, README #MAdds in millions, 2 decimals)
@@ -162,10 +165,7 @@ def main():
                  "ok" if not problems else "FAIL"))
         failures += ["%s: %s" % (arch, p) for p in problems]
 
-    if failures:
-        print("\n%d mismatch(es):" % len(failures))
-        for f in failures:
-            print("  " + f)
+    if dctest.mismatches(failures):
         return 1
     print("\nall %d architectures match the published counts" % len(PUBLISHED))
     return 0

@@ -25,8 +25,10 @@ import time
 import h5py
 import numpy as np
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TOOLS = os.path.normpath(os.path.join(HERE, "..", "..", "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+
+TOOLS = dctest.TOOLS
 RTOL = 1e-4
 
 

@@ -9,27 +9,19 @@ the logits must equal those of the torch model itself (not of tools/reference.py
 check does not go through our own HDF5 reader): max |diff| <= 1e-4 * max(1, max |logit|).
 Usage: test_convert_imagenet.py DUALCNN WORKDIR"""
 import os
-import shutil
-import subprocess
 import sys
 
 import numpy as np
 import torch
 import torchvision
 
-BIN, WORK = sys.argv[1], sys.argv[2]
-HERE = os.path.dirname(os.path.abspath(__file__))
-EXPORT = os.path.normpath(os.path.join(HERE, "..", "..", "tools", "export_weights.py"))
-shutil.rmtree(WORK, ignore_errors=True)
-os.makedirs(WORK)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check  # noqa: E402
+
+BIN, WORK, _ = dctest.args(clean=True)
+EXPORT = os.path.join(dctest.TOOLS, "export_weights.py")
 torch.set_num_threads(1)
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail), flush=True)
-    if not cond:
-        failures.append(name)
 
 
 # (arch, input side, torchvision constructor arguments as the official weights load them)
@@ -58,8 +50,8 @@ for arch, side, kwargs in CASES:
     pth = os.path.join(WORK, arch + ".pth")
     torch.save(model.state_dict(), pth)
     h5 = os.path.join(WORK, arch + ".h5")
-    p = subprocess.run([sys.executable, EXPORT, "--arch", arch, "--dataset", "imagenet",
-                        "--checkpoint", pth, "--out", h5], capture_output=True, text=True)
+    p = dctest.run([dctest.PY, EXPORT, "--arch", arch, "--dataset", "imagenet", "--checkpoint",
+                    pth, "--out", h5])
     check(f"{arch}: export_weights.py converts the .pth", p.returncode == 0,
           p.stdout + p.stderr)
     if p.returncode != 0:
@@ -70,8 +62,8 @@ for arch, side, kwargs in CASES:
     x = np.random.RandomState(0).randn(1, 3, side, side).astype(np.float32)
     np.save(os.path.join(WORK, "x.npy"), x)
     out = os.path.join(WORK, arch + "-out.npy")
-    p = subprocess.run([BIN, "infer", "--weights", h5, "--in", os.path.join(WORK, "x.npy"),
-                        "--out", out, "--threads", "1"], capture_output=True, text=True)
+    p = dctest.dualcnn("infer", "--weights", h5, "--in", os.path.join(WORK, "x.npy"), "--out",
+                       out, "--threads", "1")
     check(f"{arch}: dualcnn infer runs", p.returncode == 0, p.stderr)
     if p.returncode != 0:
         continue
@@ -85,5 +77,4 @@ for arch, side, kwargs in CASES:
     os.remove(h5)
     os.remove(pth)
 
-print(f"{len(failures)} failed" if failures else "all passed")
-sys.exit(1 if failures else 0)
+dctest.finish()

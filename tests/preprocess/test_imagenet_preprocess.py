@@ -22,7 +22,6 @@ Usage: test_imagenet_preprocess.py DUALCNN_BINARY WORKDIR SOURCE_ROOT
 """
 import os
 import re
-import subprocess
 import sys
 
 import numpy as np
@@ -30,35 +29,24 @@ import torch
 import torchvision
 from PIL import Image
 
-BIN, WORK, ROOT = sys.argv[1], sys.argv[2], sys.argv[3]
-os.makedirs(WORK, exist_ok=True)
-sys.path.insert(0, os.path.join(ROOT, "tools"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import dctest  # noqa: E402
+from dctest import check, path  # noqa: E402
+
+BIN, WORK, ROOT = dctest.args()
 from reference import load_model  # noqa: E402
 
 torch.set_num_threads(1)
 ENV = dict(os.environ, OMP_WAIT_POLICY="passive")
-failures = []
-
-
-def check(name, cond, detail=""):
-    print(("PASS " if cond else "FAIL ") + name + ("" if cond else ": " + detail))
-    if not cond:
-        failures.append(name)
-
-
-def path(name):
-    return os.path.join(WORK, name)
 
 
 def run(*args):
-    p = subprocess.run([BIN, *args], capture_output=True, text=True, timeout=600, env=ENV)
+    p = dctest.dualcnn(*args, env=ENV)
     return p.returncode, p.stdout, p.stderr
 
 
 def export(arch, seed, out):
-    subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "export_weights.py"),
-                    "--arch", arch, "--dataset", "imagenet", "--random", "--seed", str(seed),
-                    "--out", out], check=True, capture_output=True, env=ENV)
+    dctest.export_weights(arch, "imagenet", seed, out, env=ENV)
 
 
 def pil_rgb(file):
@@ -262,5 +250,4 @@ if rc == 0 and len(cached) == 1:
     check("predict: logits are torchvision's through the weights' preset",
           dl <= tol and (got.argmax(1) == want.argmax(1)).all(), f"{dl} > {tol}")
 
-print(f"{len(failures)} failure(s)")
-sys.exit(1 if failures else 0)
+dctest.finish()
