@@ -123,6 +123,18 @@ void *fx_read_file(const char *path, size_t *len)
     return buf;
 }
 
+const char *fx_read_text(const char *path)
+{
+    static char buf[8192];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    return buf;
+}
+
 int fx_temporaries(const char *prefix, bool remove_them)
 {
     DIR *d = opendir(fx_tmpdir());

@@ -68,6 +68,10 @@ int fx_write_file(const char *path, const void *data, size_t len);
  * read. The caller frees it. */
 void *fx_read_file(const char *path, size_t *len);
 
+/* The first 8191 bytes of the text file at path, as a string in a buffer that the next call
+ * overwrites; NULL when the file cannot be opened (no file: no string). */
+const char *fx_read_text(const char *path);
+
 /* The temporaries "<prefix>*.tmp-*" that an atomic writer leaves in fx_tmpdir() when it
  * stops half-way. With remove_them, deletes them (stale ones from an earlier, killed run)
  * and returns 0; otherwise names each on stderr and returns how many there are. */

@@ -12,17 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char *read_all(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    static char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 START_TEST(test_identical_models)
 {
     bool a[7] = { 1, 0, 1, 1, 0, 0, 1 };
@@ -134,14 +123,14 @@ START_TEST(test_worked_example)
     fx_temporaries("compl_", true);
     fx_path(path, sizeof path, "compl_matrix.csv");
     ck_assert_int_eq(dc_complementarity_write_csv(path, names, 3, paper, &err), DC_OK);
-    ck_assert_str_eq(read_all(path), "model,a,b,c\n"
+    ck_assert_str_eq(fx_read_text(path), "model,a,b,c\n"
                                      "a,0.0000,0.4000,0.6000\n"
                                      "b,0.4000,0.0000,0.8000\n"
                                      "c,0.6000,0.8000,0.0000\n");
     fx_path(path, sizeof path, "compl_ranking.csv");
     ck_assert_int_eq(dc_complementarity_write_ranking_csv(path, names, pairs, count, &err),
                      DC_OK);
-    ck_assert_str_eq(read_all(path),
+    ck_assert_str_eq(fx_read_text(path),
                      "rank,model_a,model_b,complementarity,code_variant,oracle_accuracy,gmacs,"
                      "per_gmac\n"
                      "1,b,c,0.8000,0.8000,1.0000,5.000000,0.1600\n"
@@ -222,7 +211,8 @@ START_TEST(test_bad_inputs_and_quoting)
     char path[512];
     fx_path(path, sizeof path, "compl_quoted.csv");
     ck_assert_int_eq(dc_complementarity_write_csv(path, names, 2, mm, &err), DC_OK);
-    ck_assert_str_eq(read_all(path), "model,\"x,1\",y\n\"x,1\",0.0000,0.1235\ny,0.1235,0.0000\n");
+    ck_assert_str_eq(fx_read_text(path),
+                     "model,\"x,1\",y\n\"x,1\",0.0000,0.1235\ny,0.1235,0.0000\n");
     /* an unwritable place fails cleanly */
     ck_assert_int_eq(dc_complementarity_write_csv("/nonexistent-dir/m.csv", names, 2, mm, &err),
                      DC_ERR_IO);

@@ -166,18 +166,6 @@ START_TEST(test_stage_breakdown)
 }
 END_TEST
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    static char buf[4096];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 START_TEST(test_csv_write_append_and_refuse)
 {
     char path[512];
@@ -187,18 +175,18 @@ START_TEST(test_csv_write_append_and_refuse)
     dc_error err;
     ck_assert_int_eq(dc_csv_open(path, "a,b", true, &c, &err), DC_OK);
     ck_assert_int_eq(dc_csv_row(c, &err, "%d,%s", 1, "x"), DC_OK);
-    ck_assert_ptr_null(slurp(path)); /* nothing at path before the commit */
+    ck_assert_ptr_null(fx_read_text(path)); /* nothing at path before the commit */
     ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
-    ck_assert_str_eq(slurp(path), "a,b\n1,x\n");
+    ck_assert_str_eq(fx_read_text(path), "a,b\n1,x\n");
     ck_assert_int_eq(dc_csv_open(path, "a,b", true, &c, &err), DC_OK);
     dc_csv_row(c, &err, "%d,%s", 2, "y");
     ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
-    ck_assert_str_eq(slurp(path), "a,b\n1,x\n2,y\n");
+    ck_assert_str_eq(fx_read_text(path), "a,b\n1,x\n2,y\n");
     /* an aborted write leaves the old file and no temporary behind */
     ck_assert_int_eq(dc_csv_open(path, "a,b", true, &c, &err), DC_OK);
     dc_csv_row(c, &err, "3,z");
     dc_csv_abort(c);
-    ck_assert_str_eq(slurp(path), "a,b\n1,x\n2,y\n");
+    ck_assert_str_eq(fx_read_text(path), "a,b\n1,x\n2,y\n");
     char tmp[600];
     snprintf(tmp, sizeof tmp, "%s.tmp-%ld", path, (long)getpid());
     ck_assert_int_ne(access(tmp, F_OK), 0);
@@ -207,16 +195,16 @@ START_TEST(test_csv_write_append_and_refuse)
     ck_assert_ptr_nonnull(strstr(err.msg, path));
     ck_assert_int_eq(dc_csv_open(path, "a", true, &c, &err), DC_ERR_FORMAT);
     ck_assert_int_eq(dc_csv_open(path, "a,bc", true, &c, &err), DC_ERR_FORMAT);
-    ck_assert_str_eq(slurp(path), "a,b\n1,x\n2,y\n");
+    ck_assert_str_eq(fx_read_text(path), "a,b\n1,x\n2,y\n");
     /* columns added at the end: the old rows get empty fields for them */
     ck_assert_int_eq(dc_csv_open(path, "a,b,c,d", true, &c, &err), DC_OK);
     dc_csv_row(c, &err, "3,z,5,6");
     ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
-    ck_assert_str_eq(slurp(path), "a,b,c,d\n1,x,,\n2,y,,\n3,z,5,6\n");
+    ck_assert_str_eq(fx_read_text(path), "a,b,c,d\n1,x,,\n2,y,,\n3,z,5,6\n");
     /* not append: replaced */
     ck_assert_int_eq(dc_csv_open(path, "q", false, &c, &err), DC_OK);
     ck_assert_int_eq(dc_csv_commit(c, &err), DC_OK);
-    ck_assert_str_eq(slurp(path), "q\n");
+    ck_assert_str_eq(fx_read_text(path), "q\n");
     /* a directory that does not exist */
     ck_assert_int_eq(dc_csv_open("/nonexistent-dir/x.csv", "a", false, &c, &err), DC_ERR_IO);
     ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent-dir/x.csv"));
