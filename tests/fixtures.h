@@ -1,5 +1,7 @@
-/* fixtures.h — helpers shared by the Check unit tests: the runner every tests/test_*.c ends
- * with, the skip convention, temporaries, random numbers. */
+/* fixtures.h — what the Check unit tests share: the runner (FX_MAIN, fx_run), files and
+ * temporaries, random numbers and guarded buffers, reference scripts, the skip convention.
+ * The helpers only a few tests need are beside it: fx_bytes.h (files built byte by byte),
+ * fx_energy.h (fake sysfs trees), fx_table.h (two models' prediction tables). */
 #ifndef DC_TEST_FIXTURES_H
 #define DC_TEST_FIXTURES_H
 
@@ -105,6 +107,8 @@ int fx_python(const char *name, const char *script, const char *arg);
 /* Whether FX_PYTHON imports modules (such as "cv2, numpy"). *known caches the answer (start
  * it at -1); the first time the answer is no, fx_skip("%s", reason) says why. */
 bool fx_python_has(int *known, const char *modules, const char *reason);
+
+/* ---- skips ------------------------------------------------------------------------------ */
 
 /* The skip convention (docs/robustness.md, "Test conventions"). A check that cannot run
  * because an optional dependency is missing calls fx_skip, which prints

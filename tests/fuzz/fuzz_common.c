@@ -1,10 +1,14 @@
 /*
- * fuzz_common.c — the temporary directory of the harnesses (fuzz_common.h).
+ * fuzz_common.c — the temporary directory of the harnesses and what several share
+ * (fuzz_common.h).
  */
 #include "fuzz_common.h"
 
+#include "loaders/weights.h"
+
 #include <dirent.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,4 +117,20 @@ dc_status fuzz_result(dc_status st, const dc_error *err)
         abort();
     }
     return st;
+}
+
+void fuzz_weights_read_model(dc_weights *w, dc_error *err)
+{
+    float conv[2 * 1 * 3 * 3], bias[3];
+    const int64_t conv_shape[] = { 2, 1, 3, 3 }, bias_shape[] = { 3 };
+    if (fuzz_result(dc_weights_read(w, "conv.weight", 4, conv_shape, conv, err), err) == DC_OK)
+        for (int i = 0; i < 18; i++)
+            if (!isfinite(conv[i]))
+                abort();
+    if (fuzz_result(dc_weights_read(w, "fc.bias", 1, bias_shape, bias, err), err) == DC_OK)
+        for (int i = 0; i < 3; i++)
+            if (!isfinite(bias[i]))
+                abort();
+    (void)fuzz_result(dc_weights_check_all_used(w, err), err);
+    dc_weights_close(w);
 }

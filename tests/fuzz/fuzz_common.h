@@ -28,6 +28,13 @@ void fuzz_remove(const char *name);
  * seed that stopped being valid is noticed); otherwise it does nothing. Returns st. */
 dc_status fuzz_result(dc_status st, const dc_error *err);
 
+/* The reads a model makes of a weight file shaped like the seed of tests/fuzz/make_corpus.py
+ * ("conv.weight" of shape (2, 1, 3, 3), "fc.bias" of shape (3)), aborting when one succeeds
+ * with a value that is not finite, then dc_weights_check_all_used; closes w. For the
+ * harnesses of the weight loader (fuzz_weights, fuzz_h5file). */
+struct dc_weights;
+void fuzz_weights_read_model(struct dc_weights *w, dc_error *err);
+
 /* Splits a harness's input in three: a flags byte, part A (its length in the next two
  * bytes, little-endian, clamped to what remains) and part B (the rest). An input shorter
  * than three bytes gives flags 0 and two empty parts. */
