@@ -495,17 +495,17 @@ START_TEST(test_conv_packed_random)
     const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
     const size_t n_w = (size_t)s->cout * s->cin * s->kh * s->kw;
     const size_t n_p = dc_conv_packed_weight_floats(s), n_ws = dc_conv_packed_workspace_floats(s);
-    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
-    float *w = buf_random(n_w, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-    float *res = buf_random(n_out, &r, -1.0f, 1.0f);
-    float *packed = buf_new(n_p), *ref = malloc(n_out * sizeof(float));
+    float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random(n_w, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random(n_out, &r, -1.0f, 1.0f);
+    float *packed = fx_buf_new(n_p), *ref = malloc(n_out * sizeof(float));
     dc_conv_pack_weights(s, w, packed);
-    buf_check_guard(packed, n_p, "packed weights");
+    fx_buf_check(packed, n_p, "packed weights");
     for (size_t a = 0; a < NELEM(all_acts); a++)
         for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + residual */
             const float *bias = variant ? b : NULL, *resid = variant == 2 ? res : NULL;
-            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            float *out = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
             naive_conv(s, in, w, bias, DC_ACT_NONE, ref);
             for (size_t i = 0; i < n_out; i++)
                 ref[i] = (float)naive_act(all_acts[a], ref[i] + (resid ? resid[i] : 0.0));
@@ -514,19 +514,19 @@ START_TEST(test_conv_packed_random)
             snprintf(what, sizeof what, "packed case %d act %s variant %d", _i,
                      act_name(all_acts[a]), variant);
             check_close(out, ref, n_out, 1e-4, what);
-            buf_check_guard(out, n_out, what);
-            buf_check_guard(ws, n_ws, what);
+            fx_buf_check(out, n_out, what);
+            fx_buf_check(ws, n_ws, what);
             free(out), free(ws);
         }
     /* output channels in uneven ranges (off the block bounds) give the whole call's bits,
      * and a range writes nothing outside its channels */
-    float *whole = buf_new(n_out), *parts = buf_new(n_out), *ws = buf_new(n_ws);
+    float *whole = fx_buf_new(n_out), *parts = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
     dc_conv_packed(s, in, packed, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
     const int cut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
     for (int k = 0; k < 3; k++) {
         dc_conv_packed(s, in, packed, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
         for (size_t i = (size_t)cut[k + 1] * plane; i < n_out; i++)
-            if (parts[i] != GUARD_VALUE)
+            if (parts[i] != FX_GUARD_VALUE)
                 ck_abort_msg("case %d: range [%d, %d) wrote channel %zu", _i, cut[k],
                              cut[k + 1], i / plane);
     }

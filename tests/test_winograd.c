@@ -465,18 +465,18 @@ START_TEST(test_f2_against_twin)
     const size_t n_u = dc_winograd2_weight_floats(s), n_ws = dc_winograd2_workspace_floats(s);
     ck_assert_uint_ge(n_u, (size_t)16 * s->cout * s->cin);
     fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
-    float *in = buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
-    float *w = buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
-    float *b = buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-    float *res = buf_random(n_out, &r, -1.0f, 1.0f);
-    float *u = buf_new(n_u);
+    float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random(n_out, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u);
     double *want = malloc(n_out * sizeof(double));
     dc_winograd2_pack_weights(s, w, u);
-    check_guard(u, n_u, "u");
+    fx_buf_check(u, n_u, "u");
     for (size_t a = 0; a < NELEM(acts); a++)
         for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + residual */
             const float *bias = variant ? b : NULL, *resid = variant == 2 ? res : NULL;
-            float *out = buf_new(n_out), *ws = buf_new(n_ws);
+            float *out = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
             char what[96];
             snprintf(what, sizeof what, "f2 case %d act %d variant %d", _i, (int)acts[a],
                      variant);
@@ -485,26 +485,26 @@ START_TEST(test_f2_against_twin)
                 want[i] = twin_act(acts[a], want[i] + (resid ? resid[i] : 0.0));
             dc_winograd2_conv2d(s, in, u, bias, resid, acts[a], out, 0, s->cout, ws);
             check_close(out, want, n_out, what);
-            check_guard(out, n_out, what);
-            check_guard(ws, n_ws, what);
+            fx_buf_check(out, n_out, what);
+            fx_buf_check(ws, n_ws, what);
             free(out), free(ws);
         }
     /* uneven channel ranges, each with its own workspace */
-    float *whole = buf_new(n_out), *parts = buf_new(n_out), *ws = buf_new(n_ws);
+    float *whole = fx_buf_new(n_out), *parts = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
     dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
     int cut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
     for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < n_out; i++)
             parts[i] = (int)(i / plane) >= cut[k] && (int)(i / plane) < cut[k + 1]
-                           ? SENTINEL : parts[i];
+                           ? FX_GUARD_VALUE : parts[i];
         dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
         for (size_t i = (size_t)cut[k + 1] * plane; i < n_out; i++)
-            ck_assert_msg(parts[i] == SENTINEL, "range [%d, %d) wrote channel %zu", cut[k],
+            ck_assert_msg(parts[i] == FX_GUARD_VALUE, "range [%d, %d) wrote channel %zu", cut[k],
                           cut[k + 1], i / plane);
     }
     ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
                   "channel ranges differ from one whole call");
-    check_guard(ws, n_ws, "ws");
+    fx_buf_check(ws, n_ws, "ws");
     free(whole), free(parts), free(ws);
     free(in), free(w), free(b), free(res), free(u), free(want);
 }
@@ -517,10 +517,10 @@ START_TEST(test_f2_error_realistic)
     const size_t n_out = 20u * 7 * 7, n_w = 20u * 512 * 9;
     fx_rng r = fx_rng_seed(2025);
     const float a = (float)sqrt(3.0 * 2.0 / (9.0 * 512));
-    float *in = buf_random(512u * 7 * 7, &r, 0.0f, 2.0f);
-    float *w = buf_random(n_w, &r, -a, a);
-    float *u = buf_new(dc_winograd2_weight_floats(&s)), *out = buf_new(n_out);
-    float *ws = buf_new(dc_winograd2_workspace_floats(&s));
+    float *in = fx_buf_random(512u * 7 * 7, &r, 0.0f, 2.0f);
+    float *w = fx_buf_random(n_w, &r, -a, a);
+    float *u = fx_buf_new(dc_winograd2_weight_floats(&s)), *out = fx_buf_new(n_out);
+    float *ws = fx_buf_new(dc_winograd2_workspace_floats(&s));
     double *want = malloc(n_out * sizeof(double));
     dc_winograd2_pack_weights(&s, w, u);
     dc_winograd2_conv2d(&s, in, u, NULL, NULL, DC_ACT_NONE, out, 0, 20, ws);
