@@ -135,6 +135,14 @@ const char *fx_read_text(const char *path)
     return buf;
 }
 
+char *fx_shipped_weights(char *buf, size_t n, const char *rel)
+{
+    const char *root = getenv("DUALCNN_SOURCE_ROOT");
+    ck_assert_msg(root != NULL, "DUALCNN_SOURCE_ROOT is not set (tests/meson.build sets it)");
+    snprintf(buf, n, "%s/weights/%s", root, rel);
+    return buf;
+}
+
 int fx_temporaries(const char *prefix, bool remove_them)
 {
     DIR *d = opendir(fx_tmpdir());

@@ -74,6 +74,11 @@ void *fx_read_file(const char *path, size_t *len);
  * overwrites; NULL when the file cannot be opened (no file: no string). */
 const char *fx_read_text(const char *path);
 
+/* The path of a weight file shipped in weights/ ("<$DUALCNN_SOURCE_ROOT>/weights/<rel>",
+ * rel such as "fashionmnist/resnet20.h5") into buf (size n); returns buf. The test fails
+ * when DUALCNN_SOURCE_ROOT is not set (tests/meson.build sets it). */
+char *fx_shipped_weights(char *buf, size_t n, const char *rel);
+
 /* The temporaries "<prefix>*.tmp-*" that an atomic writer leaves in fx_tmpdir() when it
  * stops half-way. With remove_them, deletes them (stale ones from an earlier, killed run)
  * and returns 0; otherwise names each on stderr and returns how many there are. */

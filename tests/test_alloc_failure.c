@@ -34,11 +34,8 @@ static char resnet20[1024], shufflenet[1024];
 
 static void find_weights(void)
 {
-    const char *root = getenv("DUALCNN_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "DUALCNN_SOURCE_ROOT is not set (tests/meson.build sets it)");
-    snprintf(resnet20, sizeof resnet20, "%s/weights/fashionmnist/resnet20.h5", root);
-    snprintf(shufflenet, sizeof shufflenet, "%s/weights/fashionmnist/shufflenetv2_x0_5.h5",
-             root);
+    fx_shipped_weights(resnet20, sizeof resnet20, "fashionmnist/resnet20.h5");
+    fx_shipped_weights(shufflenet, sizeof shufflenet, "fashionmnist/shufflenetv2_x0_5.h5");
 }
 
 /* A path under test: runs once, returns its status (err filled on failure) and, on
@@ -118,20 +115,6 @@ typedef struct {
     size_t size;
 } file_bytes;
 
-static file_bytes read_whole(const char *path)
-{
-    file_bytes b = { 0 };
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    b.size = (size_t)ftell(f);
-    rewind(f);
-    b.data = malloc(b.size);
-    ck_assert(b.data && fread(b.data, 1, b.size, f) == b.size);
-    fclose(f);
-    return b;
-}
-
 static dc_status load_net_from_memory(void *ctx, double *answer, dc_error *err)
 {
     const file_bytes *b = ctx;
@@ -147,7 +130,8 @@ static dc_status load_net_from_memory(void *ctx, double *answer, dc_error *err)
 START_TEST(test_load_from_memory)
 {
     find_weights();
-    file_bytes b = read_whole(resnet20);
+    file_bytes b = { 0 };
+    b.data = fx_read_file(resnet20, &b.size);
     dc_h5_set_reader_mode(DC_H5_READER_IN_PROCESS);
     inject_everywhere("load resnet20 from memory (in process)", load_net_from_memory, &b);
     dc_h5_set_reader_mode(DC_H5_READER_QUARANTINE);

@@ -22,19 +22,9 @@ static size_t n_bytes;
 /* The shipped resnet20 weights, read whole. */
 static void read_weights(void)
 {
-    const char *root = getenv("DUALCNN_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "DUALCNN_SOURCE_ROOT is not set (tests/meson.build sets it)");
-    snprintf(weights_path, sizeof weights_path, "%s/weights/fashionmnist/resnet20.h5", root);
-    FILE *f = fopen(weights_path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s", weights_path);
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    ck_assert(size > 0);
-    rewind(f);
-    n_bytes = (size_t)size;
-    bytes = malloc(n_bytes);
-    ck_assert(bytes && fread(bytes, 1, n_bytes, f) == n_bytes);
-    fclose(f);
+    fx_shipped_weights(weights_path, sizeof weights_path, "fashionmnist/resnet20.h5");
+    bytes = fx_read_file(weights_path, &n_bytes);
+    ck_assert(n_bytes > 0);
 }
 
 static void setup(void)

@@ -82,13 +82,11 @@ static void make_pictures(void)
 
 static void setup(void)
 {
-    const char *root = getenv("DUALCNN_SOURCE_ROOT");
-    ck_assert_msg(root != NULL, "DUALCNN_SOURCE_ROOT is not set (tests/meson.build sets it)");
     char path[1024];
     dc_error err;
-    snprintf(path, sizeof path, "%s/weights/fashionmnist/resnet20.h5", root);
+    fx_shipped_weights(path, sizeof path, "fashionmnist/resnet20.h5");
     ck_assert_msg(dc_net_load(path, 1, &first, &err) == DC_OK, "%s", err.msg);
-    snprintf(path, sizeof path, "%s/weights/fashionmnist/shufflenetv2_x0_5.h5", root);
+    fx_shipped_weights(path, sizeof path, "fashionmnist/shufflenetv2_x0_5.h5");
     ck_assert_msg(dc_net_load(path, 1, &second, &err) == DC_OK, "%s", err.msg);
     make_pictures();
 }
