@@ -82,19 +82,21 @@ static dc_status read_watts(void *ctx, double *watts, dc_error *err)
     rails_state *s = ctx;
     for (int i = 0; i < s->n; i++) {
         const rail *r = &s->r[i];
-        int64_t a, b;
+        int64_t a = 0, b = 0;
         dc_status st;
         if (r->mw) {
             st = dc_sysfs_read_i64(WHO, r->mw, &a, err);
+            if (st != DC_OK)
+                return st;
             watts[i] = 1e-3 * (double)a;
         } else {
             st = dc_sysfs_read_i64(WHO, r->volts, &a, err);
             if (st == DC_OK)
                 st = dc_sysfs_read_i64(WHO, r->amps, &b, err);
+            if (st != DC_OK)
+                return st;
             watts[i] = 1e-6 * (double)a * (double)b;
         }
-        if (st != DC_OK)
-            return st;
     }
     return DC_OK;
 }
