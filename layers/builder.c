@@ -25,14 +25,32 @@ dc_status dc_builder_status(const dc_builder *b)
     return b->status;
 }
 
+/* Records a failure unless one is recorded already (the first error is the one reported). */
+static void fail_v(dc_builder *b, dc_status code, const char *fmt, va_list ap)
+{
+    if (b->status != DC_OK)
+        return;
+    vsnprintf(b->err.msg, sizeof b->err.msg, fmt, ap);
+    b->err.code = code;
+    b->status = code;
+}
+
+dc_status dc_builder_fail(dc_builder *b, dc_status code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fail_v(b, code, fmt, ap);
+    va_end(ap);
+    return b->status;
+}
+
+/* dc_builder_fail for the dc_b_* functions: returns -1, their "no node". */
 static int b_fail(dc_builder *b, dc_status code, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(b->err.msg, sizeof b->err.msg, fmt, ap);
+    fail_v(b, code, fmt, ap);
     va_end(ap);
-    b->err.code = code;
-    b->status = code;
     return -1;
 }
 

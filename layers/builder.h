@@ -9,7 +9,7 @@
  *
  * Errors are sticky (one check at the end instead of one per layer): the first failing
  * call records its message in the builder; it and every later call return -1 and do
- * nothing. dc_builder_finish() reports it.
+ * nothing. dc_builder_status() reports it; dc_builder_fail() records one of the caller's.
  *
  *     int x = dc_b_input(b, 3, 32, 32);
  *     x = dc_b_conv_bn(b, x, "conv1", "bn1", 16, 3, 1, 1, 1, false, DC_ACT_RELU);
@@ -150,5 +150,18 @@ int dc_b_module(dc_builder *b, int id, const char *module);
 
 /* DC_OK, or the first error recorded. */
 dc_status dc_builder_status(const dc_builder *b);
+
+/* Records a failure found by the caller (a zoo family that does not know arch, say) with
+ * a printf-style message, unless an earlier one is recorded: the first error is the one
+ * reported, and every later dc_b_* call does nothing. Returns dc_builder_status(b).
+ *
+ *     if (depth < 8)
+ *         return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR ResNet '%s'", arch);
+ */
+dc_status dc_builder_fail(dc_builder *b, dc_status code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
 
 #endif /* DC_LAYERS_BUILDER_H */

@@ -54,7 +54,7 @@ dc_status dc_zoo_build_convnext(dc_builder *b, const char *arch, int num_classes
         if (strcmp(arch, convnext_configs[i].name) == 0)
             cfg = &convnext_configs[i];
     if (!cfg)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown ConvNeXt '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown ConvNeXt '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv(b, x, "features.0.0", cfg->widths[0], 4, 4, 0, 1, true, DC_ACT_NONE);
     x = dc_b_layernorm(b, x, "features.0.1", CONVNEXT_EPS);

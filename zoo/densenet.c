@@ -75,7 +75,7 @@ dc_status dc_zoo_build_densenet(dc_builder *b, const char *arch, int num_classes
         if (strcmp(arch, densenet_configs[i].name) == 0)
             cfg = &densenet_configs[i];
     if (!cfg)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown DenseNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown DenseNet '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv_bn(b, x, "features.conv0", "features.norm0", cfg->num_init_features, 7, 2,
                      3, 1, false, DC_ACT_RELU);

@@ -53,7 +53,7 @@ static int inception(dc_builder *b, int x, const char *name, int ch1x1, int ch3x
 dc_status dc_zoo_build_googlenet(dc_builder *b, const char *arch, int num_classes)
 {
     if (strcmp(arch, "googlenet") != 0)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown GoogLeNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown GoogLeNet '%s'", arch);
     b->bn_eps = 1e-3; /* BasicConv2d: nn.BatchNorm2d(out_channels, eps=0.001) */
 
     int x = dc_b_input(b, 3, 224, 224);

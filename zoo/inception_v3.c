@@ -116,7 +116,7 @@ static int inception_e(dc_builder *b, int x, const char *p)
 dc_status dc_zoo_build_inception_v3(dc_builder *b, const char *arch, int num_classes)
 {
     if (strcmp(arch, "inception_v3") != 0)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown Inception v3 '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown Inception v3 '%s'", arch);
     b->bn_eps = 1e-3; /* BasicConv2d: nn.BatchNorm2d(out_channels, eps=0.001) */
 
     int x = dc_b_input(b, 3, 299, 299);

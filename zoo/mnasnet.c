@@ -41,7 +41,7 @@ dc_status dc_zoo_build_mnasnet(dc_builder *b, const char *arch, int num_classes)
                    : strcmp(arch, "mnasnet1_0") == 0  ? 1.0
                    : strcmp(arch, "mnasnet1_3") == 0  ? 1.3 : 0.0;
     if (alpha == 0.0)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown MNASNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown MNASNet '%s'", arch);
     static const int base[8] = { 32, 16, 24, 40, 80, 96, 192, 320 };
     int d[8];
     for (int i = 0; i < 8; i++)

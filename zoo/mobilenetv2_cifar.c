@@ -44,8 +44,7 @@ dc_status dc_zoo_build_mobilenetv2_cifar(dc_builder *b, const char *arch, int nu
                    : strcmp(arch, "mobilenetv2_x1_0") == 0  ? 1.0
                    : strcmp(arch, "mobilenetv2_x1_4") == 0  ? 1.4 : 0.0;
     if (width == 0.0)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown CIFAR MobileNetV2 '%s'",
-                       arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR MobileNetV2 '%s'", arch);
     /* (t, c, n, s): expansion, width, repeats, stride of the first repeat */
     static const int settings[7][4] = { { 1, 16, 1, 1 },  { 6, 24, 2, 1 },  { 6, 32, 3, 2 },
                                         { 6, 64, 4, 2 },  { 6, 96, 3, 1 },  { 6, 160, 3, 2 },

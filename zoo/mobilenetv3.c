@@ -95,7 +95,7 @@ dc_status dc_zoo_build_mobilenetv3(dc_builder *b, const char *arch, int num_clas
         n = (int)(sizeof small / sizeof small[0]);
         last_channel = dc_zoo_round_channels(1024);
     } else {
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown MobileNetV3 '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown MobileNetV3 '%s'", arch);
     }
     b->bn_eps = 1e-3; /* norm_layer = partial(nn.BatchNorm2d, eps=0.001, momentum=0.01) */
 

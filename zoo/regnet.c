@@ -131,7 +131,7 @@ dc_status dc_zoo_build_regnet(dc_builder *b, const char *arch, int num_classes)
             cfg = &regnet_configs[i];
     regnet_stages st;
     if (!cfg || !regnet_stages_compute(cfg, &st))
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown RegNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown RegNet '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv_bn(b, x, "stem.0", "stem.1", REGNET_STEM_WIDTH, 3, 2, 1, 1, false,
                      DC_ACT_RELU);

@@ -19,7 +19,7 @@ dc_status dc_zoo_build_repvgg_cifar(dc_builder *b, const char *arch, int num_cla
                       : strcmp(arch, "repvgg_a1") == 0 ? a1
                       : strcmp(arch, "repvgg_a2") == 0 ? a2 : NULL;
     if (!a)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown CIFAR RepVGG '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR RepVGG '%s'", arch);
     static const int blocks[4] = { 2, 4, 14, 1 }, strides[4] = { 1, 2, 2, 2 };
     static const int base[4] = { 64, 128, 256, 512 };
     int w0 = (int)(64 * a[0]) < 64 ? (int)(64 * a[0]) : 64;

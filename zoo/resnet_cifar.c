@@ -32,7 +32,7 @@ dc_status dc_zoo_build_resnet_cifar(dc_builder *b, const char *arch, int num_cla
 {
     int depth = 0;
     if (sscanf(arch, "resnet%d", &depth) != 1 || (depth - 2) % 6 != 0 || depth < 8)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown CIFAR ResNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR ResNet '%s'", arch);
     int n = (depth - 2) / 6;
     int x = dc_b_input(b, 3, 32, 32);
     x = dc_b_conv_bn(b, x, "conv1", "bn1", 16, 3, 1, 1, 1, false, DC_ACT_RELU);

@@ -80,7 +80,7 @@ dc_status dc_zoo_build_resnet_imagenet(dc_builder *b, const char *arch, int num_
         if (strcmp(arch, specs[i].name) == 0)
             s = &specs[i];
     if (!s)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown ImageNet ResNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown ImageNet ResNet '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv_bn(b, x, "conv1", "bn1", 64, 7, 2, 3, 1, false, DC_ACT_RELU);
     x = dc_b_module(b, dc_b_maxpool(b, x, 3, 2, 1, false), "maxpool");

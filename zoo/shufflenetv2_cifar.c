@@ -11,8 +11,7 @@ dc_status dc_zoo_build_shufflenetv2_cifar(dc_builder *b, const char *arch, int n
 {
     const int *w = dc_zoo_shufflenetv2_widths(arch);
     if (!w)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown CIFAR ShuffleNetV2 '%s'",
-                       arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR ShuffleNetV2 '%s'", arch);
     int x = dc_b_input(b, 3, 32, 32);
     x = dc_b_conv_bn(b, x, "conv1.0", "conv1.1", 24, 3, 1, 1, 1, false, DC_ACT_RELU);
     dc_zoo_shufflenetv2_body(b, x, w, num_classes);

@@ -12,8 +12,7 @@ dc_status dc_zoo_build_shufflenetv2_imagenet(dc_builder *b, const char *arch, in
 {
     const int *w = dc_zoo_shufflenetv2_widths(arch);
     if (!w)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown ImageNet ShuffleNetV2 '%s'",
-                       arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown ImageNet ShuffleNetV2 '%s'", arch);
     int x = dc_b_input(b, 3, 224, 224);
     x = dc_b_conv_bn(b, x, "conv1.0", "conv1.1", 24, 3, 2, 1, 1, false, DC_ACT_RELU);
     x = dc_b_maxpool(b, x, 3, 2, 1, false);

@@ -40,7 +40,7 @@ dc_status dc_zoo_build_squeezenet(dc_builder *b, const char *arch, int num_class
 {
     bool v10 = strcmp(arch, "squeezenet1_0") == 0;
     if (!v10 && strcmp(arch, "squeezenet1_1") != 0)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown SqueezeNet '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown SqueezeNet '%s'", arch);
     const feature *f = v10 ? v1_0 : v1_1;
     int n = v10 ? (int)(sizeof v1_0 / sizeof v1_0[0]) : (int)(sizeof v1_1 / sizeof v1_1[0]);
     int x = dc_b_input(b, 3, 224, 224);

@@ -97,8 +97,7 @@ static dc_status build_swin(dc_builder *b, const char *arch, int num_classes, bo
         if (strcmp(arch, swin_configs[i].name) == 0 && swin_configs[i].v2 == v2)
             cfg = &swin_configs[i];
     if (!cfg)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown Swin %s'%s'",
-                       v2 ? "V2 " : "", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown Swin %s'%s'", v2 ? "V2 " : "", arch);
     int x = dc_b_input(b, 3, cfg->size, cfg->size);
     x = dc_b_conv(b, x, "features.0.0", SWIN_EMBED, 4, 4, 0, 1, true, DC_ACT_NONE);
     x = dc_b_layernorm(b, x, "features.0.2", SWIN_EPS);

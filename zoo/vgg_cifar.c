@@ -25,7 +25,7 @@ dc_status dc_zoo_build_vgg_cifar(dc_builder *b, const char *arch, int num_classe
                      : strcmp(arch, "vgg16_bn") == 0 ? cfg_d
                      : strcmp(arch, "vgg19_bn") == 0 ? cfg_e : NULL;
     if (!cfg)
-        return dc_fail(&b->err, b->status = DC_ERR_ARG, "unknown CIFAR VGG '%s'", arch);
+        return dc_builder_fail(b, DC_ERR_ARG, "unknown CIFAR VGG '%s'", arch);
     int x = dc_b_input(b, 3, 32, 32);
     int index = 0; /* position in the `features` Sequential: conv, bn, relu or pool */
     for (const int *v = cfg; *v; v++) {
