@@ -312,10 +312,11 @@ bool cli_roof_report(const dc_net *net, int batch, const cli_roof_machine *m, bo
         total += sec;
         if (nd->op == DC_OP_CONV || nd->op == DC_OP_DWCONV) {
             int j = 0;
-            while (j < nc && !(cr[j].op == nd->op && same_shape(&cr[j].s, &nd->conv)))
+            const dc_conv_shape *s = &nd->conv.shape;
+            while (j < nc && !(cr[j].op == nd->op && same_shape(&cr[j].s, s)))
                 j++;
             if (j == nc) {
-                cr[nc++] = (conv_row){ .s = nd->conv, .op = nd->op, .oc = nd->c, .oh = nd->h,
+                cr[nc++] = (conv_row){ .s = *s, .op = nd->op, .oc = nd->c, .oh = nd->h,
                                        .ow = nd->w, .macs = nd->macs };
             }
             cr[j].nodes++;

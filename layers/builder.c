@@ -66,9 +66,12 @@ static bool valid_input(dc_builder *b, int id)
     return true;
 }
 
-/* Appends a node with the given inputs; returns a pointer to it or NULL (error set). */
-static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *ins, int n_ins)
+/* Appends a node of op reading ins (checked by the caller), its output c x h x w; returns it
+ * or NULL (error set). Pointers into b->net->nodes taken before may no longer be valid. */
+static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *ins, int n_ins,
+                          int c, int h, int w)
 {
+    assert(dc_ops[op] && dc_ops[op]->name); /* every op has a table entry (ops.c) */
     dc_net *net = b->net;
     if (net->n_nodes == net->cap_nodes) {
         int cap = net->cap_nodes ? 2 * net->cap_nodes : 64;
@@ -93,8 +96,22 @@ static dc_node *push_node(dc_builder *b, dc_op op, const char *name, const int *
         memcpy(nd->inputs, ins, (size_t)n_ins * sizeof *ins);
     }
     nd->n_inputs = n_ins;
+    nd->c = c;
+    nd->h = h;
+    nd->w = w;
     net->n_nodes++;
     return nd;
+}
+
+/* push_node for a shape-preserving op (activation, BatchNorm, add, LayerNorm, ...): checks
+ * the inputs, and the output has the shape of ins[0]. */
+static dc_node *push_like(dc_builder *b, dc_op op, const char *name, const int *ins, int n_ins)
+{
+    for (int i = 0; i < n_ins; i++)
+        if (!valid_input(b, ins[i]))
+            return NULL;
+    const dc_node *src = &b->net->nodes[ins[0]];
+    return push_node(b, op, name, ins, n_ins, src->c, src->h, src->w);
 }
 
 static int node_id(const dc_builder *b, const dc_node *nd)
@@ -102,7 +119,8 @@ static int node_id(const dc_builder *b, const dc_node *nd)
     return (int)(nd - b->net->nodes);
 }
 
-/* Allocates count floats for a parameter, or returns NULL in a shape-only build. */
+/* Allocates count floats for a parameter, or returns NULL in a shape-only build. The
+ * caller frees it (node_param: the node does). */
 static float *alloc_param(dc_builder *b, size_t count, bool *ok)
 {
     *ok = true;
@@ -114,6 +132,12 @@ static float *alloc_param(dc_builder *b, size_t count, bool *ok)
         *ok = false;
     }
     return p;
+}
+
+/* alloc_param for a parameter of node nd, which owns it from here on. */
+static float *node_param(dc_builder *b, dc_node *nd, size_t count, bool *ok)
+{
+    return dc_node_own(nd, alloc_param(b, count, ok));
 }
 
 /* splitmix64: a small, well-mixed generator for random builds */
@@ -184,18 +208,11 @@ int dc_b_input(dc_builder *b, int c, int h, int w)
     if (b->net->n_nodes != 0)
         return b_fail(b, DC_ERR_ARG, "%s: internal: input must be the first node",
                       b->net->arch);
-    dc_node *nd = push_node(b, DC_OP_INPUT, "input", NULL, 0);
-    if (!nd)
-        return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    return 0;
+    return push_node(b, DC_OP_INPUT, "input", NULL, 0, c, h, w) ? 0 : -1;
 }
 
 /* ---- convolutions ------------------------------------------------------- */
 
-/* Appends a kh x kw conv node with allocated (not yet filled) weight and bias. */
 /* Records the PyTorch module whose output, after act, is node nd's. */
 static void set_module(dc_node *nd, const char *module, dc_act act)
 {
@@ -211,6 +228,7 @@ int dc_b_module(dc_builder *b, int id, const char *module)
     return id;
 }
 
+/* Appends a kh x kw conv node with allocated (not yet filled) weight and bias. */
 static dc_node *push_conv_rect(dc_builder *b, int in, const char *name, int cout, int kh,
                                int kw, int stride, int pad_h, int pad_w, int groups,
                                dc_act act)
@@ -233,18 +251,17 @@ static dc_node *push_conv_rect(dc_builder *b, int in, const char *name, int cout
         return NULL;
     }
     bool depthwise = groups == s.cin && groups == cout && groups > 1;
-    dc_node *nd = push_node(b, depthwise ? DC_OP_DWCONV : DC_OP_CONV, name, &in, 1);
+    dc_node *nd = push_node(b, depthwise ? DC_OP_DWCONV : DC_OP_CONV, name, &in, 1, cout, oh,
+                            ow);
     if (!nd)
         return NULL;
-    nd->conv = s;
-    nd->c = cout;
-    nd->h = oh;
-    nd->w = ow;
-    nd->act = act;
     nd->macs = (int64_t)oh * ow * cout * (s.cin / groups) * kh * kw;
+    dc_conv_params *p = &nd->conv;
+    p->shape = s;
+    p->act = act;
     bool ok1, ok2;
-    nd->weight = alloc_param(b, (size_t)cout * (s.cin / groups) * kh * kw, &ok1);
-    nd->bias = alloc_param(b, (size_t)cout, &ok2);
+    p->weight = node_param(b, nd, (size_t)cout * (s.cin / groups) * kh * kw, &ok1);
+    p->bias = node_param(b, nd, (size_t)cout, &ok2);
     return ok1 && ok2 ? nd : NULL;
 }
 
@@ -257,12 +274,13 @@ static dc_node *push_conv(dc_builder *b, int in, const char *name, int cout, int
 /* Reads a conv's weight [cout][cin/g][k][k] (and bias) into the node. */
 static bool read_conv_params(dc_builder *b, dc_node *nd, const char *name, bool has_bias)
 {
-    const dc_conv_shape *s = &nd->conv;
+    const dc_conv_shape *s = &nd->conv.shape;
     int64_t wshape[4] = { s->cout, s->cin / s->groups, s->kh, s->kw };
-    if (!read_tensor(b, dc_b_key(name, "weight"), 4, wshape, nd->weight, true))
+    if (!read_tensor(b, dc_b_key(name, "weight"), 4, wshape, nd->conv.weight, true))
         return false;
     int64_t bshape[1] = { s->cout };
-    return !has_bias || read_tensor(b, dc_b_key(name, "bias"), 1, bshape, nd->bias, true);
+    return !has_bias ||
+           read_tensor(b, dc_b_key(name, "bias"), 1, bshape, nd->conv.bias, true);
 }
 
 /* Reads BatchNorm2d `bn` over c channels and returns its per-channel affine map
@@ -317,7 +335,8 @@ static int fold_conv_bn(dc_builder *b, dc_node *nd, const char *conv, const char
 {
     if (!nd || !read_conv_params(b, nd, conv, conv_has_bias))
         return -1;
-    int cout = nd->conv.cout;
+    dc_conv_params *p = &nd->conv;
+    int cout = p->shape.cout;
     double *scale = dc_malloc(2 * (size_t)cout * sizeof *scale);
     if (!scale)
         return b_fail(b, DC_ERR_NOMEM, "out of memory reading %s", bn);
@@ -326,17 +345,17 @@ static int fold_conv_bn(dc_builder *b, dc_node *nd, const char *conv, const char
         free(scale);
         return -1;
     }
-    if (nd->weight) {
+    if (p->weight) {
         /* fold: BN(conv(x) + b) = scale*(W*x) + (scale*b + shift) */
-        size_t per_out = (size_t)(nd->conv.cin / nd->conv.groups) * nd->conv.kh * nd->conv.kw;
+        size_t per_out = (size_t)(p->shape.cin / p->shape.groups) * p->shape.kh * p->shape.kw;
         for (int o = 0; o < cout; o++) {
             for (size_t j = 0; j < per_out; j++)
-                nd->weight[o * per_out + j] = (float)(nd->weight[o * per_out + j] * scale[o]);
-            nd->bias[o] = (float)(nd->bias[o] * scale[o] + shift[o]);
+                p->weight[o * per_out + j] = (float)(p->weight[o * per_out + j] * scale[o]);
+            p->bias[o] = (float)(p->bias[o] * scale[o] + shift[o]);
         }
     }
     free(scale);
-    set_module(nd, bn, nd->act);
+    set_module(nd, bn, p->act);
     return node_id(b, nd);
 }
 
@@ -360,10 +379,11 @@ int dc_b_conv_bn_rect(dc_builder *b, int in, const char *conv, const char *bn, i
 static void add_branch(dc_node *nd, const float *src, int ksrc, const double *scale,
                        const double *shift)
 {
-    int cout = nd->conv.cout, cin = nd->conv.cin;
+    dc_conv_params *p = &nd->conv;
+    int cout = p->shape.cout, cin = p->shape.cin;
     for (int o = 0; o < cout; o++) {
         for (int i = 0; i < cin; i++) {
-            float *dst = nd->weight + ((size_t)o * cin + i) * 9;
+            float *dst = p->weight + ((size_t)o * cin + i) * 9;
             if (!src) {
                 if (i == o)
                     dst[4] += (float)scale[o];
@@ -375,7 +395,7 @@ static void add_branch(dc_node *nd, const float *src, int ksrc, const double *sc
                     dst[t] += (float)(k[t] * scale[o]);
             }
         }
-        nd->bias[o] += (float)shift[o];
+        p->bias[o] += (float)shift[o];
     }
 }
 
@@ -393,7 +413,7 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
     if (!nd)
         return -1;
     set_module(nd, prefix, DC_ACT_NONE); /* RepVGGBlock's output: relu(dense + 1x1 + id) */
-    int cin = nd->conv.cin;
+    int cin = nd->conv.shape.cin;
     if (has_identity && (cin != cout || stride != 1))
         return b_fail(b, DC_ERR_ARG, "%s: %s: identity branch needs in == out, stride 1",
                       b->net->arch, prefix);
@@ -407,21 +427,21 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
         free(k3);
         free(k1);
         free(scale);
-        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+        return b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
     }
     double *shift = scale + cout;
     int64_t s3[4] = { cout, cin, 3, 3 }, s1[4] = { cout, cin, 1, 1 };
     bool good = read_tensor(b, dc_b_key(dense, "weight"), 4, s3, k3, true) &&
                 read_bn(b, dense_bn, cout, scale, shift);
-    if (good && nd->weight)
+    if (good && nd->conv.weight)
         add_branch(nd, k3, 3, scale, shift);
     good = good && read_tensor(b, dc_b_key(one, "weight"), 4, s1, k1, true) &&
            read_bn(b, one_bn, cout, scale, shift);
-    if (good && nd->weight)
+    if (good && nd->conv.weight)
         add_branch(nd, k1, 1, scale, shift);
     if (good && has_identity) {
         good = read_bn(b, id, cout, scale, shift);
-        if (good && nd->weight)
+        if (good && nd->conv.weight)
             add_branch(nd, NULL, 0, scale, shift);
     }
     free(k3);
@@ -432,31 +452,26 @@ int dc_b_repvgg_block(dc_builder *b, int in, const char *prefix, int cout, int s
 
 int dc_b_bn(dc_builder *b, int in, const char *bn, dc_act act)
 {
-    if (!valid_input(b, in))
-        return -1;
-    const dc_node *src = &b->net->nodes[in];
-    int c = src->c, h = src->h, w = src->w;
-    dc_node *nd = push_node(b, DC_OP_SCALE_SHIFT, bn, &in, 1);
+    dc_node *nd = push_like(b, DC_OP_SCALE_SHIFT, bn, &in, 1);
     if (!nd)
         return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    nd->act = act;
     set_module(nd, bn, act);
+    dc_scale_shift_params *p = &nd->scale_shift;
+    p->act = act;
+    int c = nd->c;
     bool ok1, ok2;
-    nd->weight = alloc_param(b, (size_t)c, &ok1);
-    nd->bias = alloc_param(b, (size_t)c, &ok2);
+    p->scale = node_param(b, nd, (size_t)c, &ok1);
+    p->shift = node_param(b, nd, (size_t)c, &ok2);
     double *scale = dc_malloc(2 * (size_t)c * sizeof *scale);
     if (!ok1 || !ok2 || !scale) {
         free(scale);
-        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", bn);
+        return b_fail(b, DC_ERR_NOMEM, "out of memory at %s", bn);
     }
     double *shift = scale + c;
     bool ok = read_bn(b, bn, c, scale, shift);
-    for (int i = 0; ok && nd->weight && i < c; i++) {
-        nd->weight[i] = (float)scale[i];
-        nd->bias[i] = (float)shift[i];
+    for (int i = 0; ok && p->scale && i < c; i++) {
+        p->scale[i] = (float)scale[i];
+        p->shift[i] = (float)shift[i];
     }
     free(scale);
     return ok ? node_id(b, nd) : -1;
@@ -470,28 +485,24 @@ int dc_b_transform_input(dc_builder *b, int in)
     b->transform_input_supported = true;
     if (!b->transform_input)
         return in;
-    const dc_node *src = &b->net->nodes[in];
-    int c = src->c, h = src->h, w = src->w;
-    if (c != 3)
+    if (b->net->nodes[in].c != 3)
         return b_fail(b, DC_ERR_SHAPE, "%s: transform_input needs 3 input channels, not %d",
-                      b->net->arch, c);
-    dc_node *nd = push_node(b, DC_OP_SCALE_SHIFT, "transform_input", &in, 1);
+                      b->net->arch, b->net->nodes[in].c);
+    dc_node *nd = push_like(b, DC_OP_SCALE_SHIFT, "transform_input", &in, 1);
     if (!nd)
         return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    nd->act = DC_ACT_NONE;
+    dc_scale_shift_params *p = &nd->scale_shift;
+    p->act = DC_ACT_NONE;
     /* fixed constants, not parameters: nothing is read from the file or counted */
     bool ok1, ok2;
-    nd->weight = alloc_param(b, 3, &ok1);
-    nd->bias = alloc_param(b, 3, &ok2);
+    p->scale = node_param(b, nd, 3, &ok1);
+    p->shift = node_param(b, nd, 3, &ok2);
     if (!ok1 || !ok2)
         return -1;
-    for (int i = 0; nd->weight && i < 3; i++) {
+    for (int i = 0; p->scale && i < 3; i++) {
         /* the same float32 arithmetic as torchvision: x * (std / 0.5) + (mean - 0.5) / 0.5 */
-        nd->weight[i] = (float)(std[i] / 0.5);
-        nd->bias[i] = (float)((mean[i] - 0.5) / 0.5);
+        p->scale[i] = (float)(std[i] / 0.5);
+        p->shift[i] = (float)((mean[i] - 0.5) / 0.5);
     }
     return node_id(b, nd);
 }
@@ -499,33 +510,28 @@ int dc_b_transform_input(dc_builder *b, int in)
 int dc_b_se(dc_builder *b, int in, const char *fc1, const char *fc2, int squeeze, dc_act act,
             dc_act gate)
 {
-    if (!valid_input(b, in))
-        return -1;
-    const dc_node *src = &b->net->nodes[in];
-    int c = src->c, h = src->h, w = src->w;
-    dc_node *nd = push_node(b, DC_OP_SE, fc1, &in, 1);
+    dc_node *nd = push_like(b, DC_OP_SE, fc1, &in, 1);
     if (!nd)
         return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    nd->act = act;
-    nd->gate = gate;
-    nd->squeeze = squeeze;
+    int c = nd->c;
     nd->macs = 2 * (int64_t)c * squeeze; /* the two 1x1 convs on a 1x1 map */
+    dc_se_params *p = &nd->se;
+    p->act = act;
+    p->gate = gate;
+    p->squeeze = squeeze;
     bool ok[4];
-    nd->weight = alloc_param(b, (size_t)squeeze * c, &ok[0]);
-    nd->bias = alloc_param(b, (size_t)squeeze, &ok[1]);
-    nd->weight2 = alloc_param(b, (size_t)c * squeeze, &ok[2]);
-    nd->bias2 = alloc_param(b, (size_t)c, &ok[3]);
+    p->fc1_weight = node_param(b, nd, (size_t)squeeze * c, &ok[0]);
+    p->fc1_bias = node_param(b, nd, (size_t)squeeze, &ok[1]);
+    p->fc2_weight = node_param(b, nd, (size_t)c * squeeze, &ok[2]);
+    p->fc2_bias = node_param(b, nd, (size_t)c, &ok[3]);
     if (!ok[0] || !ok[1] || !ok[2] || !ok[3])
         return -1;
     int64_t w1[4] = { squeeze, c, 1, 1 }, b1[1] = { squeeze }, w2[4] = { c, squeeze, 1, 1 },
             b2[1] = { c };
-    if (!read_tensor(b, dc_b_key(fc1, "weight"), 4, w1, nd->weight, true) ||
-        !read_tensor(b, dc_b_key(fc1, "bias"), 1, b1, nd->bias, true) ||
-        !read_tensor(b, dc_b_key(fc2, "weight"), 4, w2, nd->weight2, true) ||
-        !read_tensor(b, dc_b_key(fc2, "bias"), 1, b2, nd->bias2, true))
+    if (!read_tensor(b, dc_b_key(fc1, "weight"), 4, w1, p->fc1_weight, true) ||
+        !read_tensor(b, dc_b_key(fc1, "bias"), 1, b1, p->fc1_bias, true) ||
+        !read_tensor(b, dc_b_key(fc2, "weight"), 4, w2, p->fc2_weight, true) ||
+        !read_tensor(b, dc_b_key(fc2, "bias"), 1, b2, p->fc2_bias, true))
         return -1;
     /* torchvision's SqueezeExcitation: the module holding fc1 and fc2 */
     size_t len = strlen(fc1);
@@ -544,23 +550,22 @@ int dc_b_linear(dc_builder *b, int in, const char *name, int out_features, dc_ac
     if (!valid_input(b, in))
         return -1;
     int in_features = (int)dc_node_numel(&b->net->nodes[in]);
-    dc_node *nd = push_node(b, DC_OP_LINEAR, name, &in, 1);
+    dc_node *nd = push_node(b, DC_OP_LINEAR, name, &in, 1, out_features, 1, 1);
     if (!nd)
         return -1;
-    nd->in_features = in_features;
-    nd->c = out_features;
-    nd->h = nd->w = 1;
-    nd->act = act;
     nd->macs = (int64_t)in_features * out_features;
     set_module(nd, name, act);
+    dc_linear_params *p = &nd->linear;
+    p->in_features = in_features;
+    p->act = act;
     bool ok1, ok2;
-    nd->weight = alloc_param(b, (size_t)in_features * out_features, &ok1);
-    nd->bias = alloc_param(b, (size_t)out_features, &ok2);
+    p->weight = node_param(b, nd, (size_t)in_features * out_features, &ok1);
+    p->bias = node_param(b, nd, (size_t)out_features, &ok2);
     if (!ok1 || !ok2)
         return -1;
     int64_t ws[2] = { out_features, in_features }, bs[1] = { out_features };
-    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, nd->weight, true) ||
-        !read_tensor(b, dc_b_key(name, "bias"), 1, bs, nd->bias, true))
+    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, p->weight, true) ||
+        !read_tensor(b, dc_b_key(name, "bias"), 1, bs, p->bias, true))
         return -1;
     return node_id(b, nd);
 }
@@ -576,18 +581,12 @@ static int push_pool(dc_builder *b, dc_op op, int in, int k, int stride, int pad
     if (oh < 1 || ow < 1 || 2 * pad > k)
         return b_fail(b, DC_ERR_SHAPE, "%s: pool k=%d s=%d p=%d on %dx%d gives no output",
                       b->net->arch, k, stride, pad, src->h, src->w);
-    int c = src->c;
-    dc_node *nd = push_node(b, op, op == DC_OP_MAXPOOL ? "maxpool" : "avgpool", &in, 1);
+    dc_node *nd = push_node(b, op, op == DC_OP_MAXPOOL ? "maxpool" : "avgpool", &in, 1,
+                            src->c, oh, ow);
     if (!nd)
         return -1;
-    nd->c = c;
-    nd->h = oh;
-    nd->w = ow;
-    nd->k = k;
-    nd->stride = stride;
-    nd->pad = pad;
-    nd->ceil_mode = ceil_mode;
-    nd->count_include_pad = count_include_pad;
+    nd->pool = (dc_pool_params){ .k = k, .stride = stride, .pad = pad, .ceil_mode = ceil_mode,
+                                 .count_include_pad = count_include_pad };
     return node_id(b, nd);
 }
 
@@ -606,14 +605,9 @@ int dc_b_adaptive_avgpool(dc_builder *b, int in, int oh, int ow)
 {
     if (!valid_input(b, in))
         return -1;
-    int c = b->net->nodes[in].c;
-    dc_node *nd = push_node(b, DC_OP_ADAPTIVE_AVGPOOL, "avgpool", &in, 1);
-    if (!nd)
-        return -1;
-    nd->c = c;
-    nd->h = oh;
-    nd->w = ow;
-    return node_id(b, nd);
+    dc_node *nd = push_node(b, DC_OP_ADAPTIVE_AVGPOOL, "avgpool", &in, 1, b->net->nodes[in].c,
+                            oh, ow);
+    return nd ? node_id(b, nd) : -1;
 }
 
 int dc_b_add(dc_builder *b, int x, int y, dc_act act)
@@ -625,14 +619,10 @@ int dc_b_add(dc_builder *b, int x, int y, dc_act act)
         return b_fail(b, DC_ERR_SHAPE, "%s: add of %dx%dx%d (%s) and %dx%dx%d (%s)",
                       b->net->arch, a->c, a->h, a->w, a->name, c->c, c->h, c->w, c->name);
     int ins[2] = { x, y };
-    int ch = a->c, h = a->h, w = a->w;
-    dc_node *nd = push_node(b, DC_OP_ADD, "add", ins, 2);
+    dc_node *nd = push_like(b, DC_OP_ADD, "add", ins, 2);
     if (!nd)
         return -1;
-    nd->c = ch;
-    nd->h = h;
-    nd->w = w;
-    nd->act = act;
+    nd->eltwise.act = act;
     return node_id(b, nd);
 }
 
@@ -650,14 +640,9 @@ int dc_b_concat(dc_builder *b, const int *ins, int n)
     }
     if (n < 1)
         return b_fail(b, DC_ERR_ARG, "%s: concat of nothing", b->net->arch);
-    int h = b->net->nodes[ins[0]].h, w = b->net->nodes[ins[0]].w;
-    dc_node *nd = push_node(b, DC_OP_CONCAT, "concat", ins, n);
-    if (!nd)
-        return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    return node_id(b, nd);
+    const dc_node *f = &b->net->nodes[ins[0]];
+    dc_node *nd = push_node(b, DC_OP_CONCAT, "concat", ins, n, c, f->h, f->w);
+    return nd ? node_id(b, nd) : -1;
 }
 
 int dc_b_slice(dc_builder *b, int in, int begin, int count)
@@ -668,14 +653,10 @@ int dc_b_slice(dc_builder *b, int in, int begin, int count)
     if (begin < 0 || count < 1 || begin + count > s->c)
         return b_fail(b, DC_ERR_ARG, "%s: slice [%d, %d) of %d channels", b->net->arch,
                       begin, begin + count, s->c);
-    int h = s->h, w = s->w;
-    dc_node *nd = push_node(b, DC_OP_SLICE, "slice", &in, 1);
+    dc_node *nd = push_node(b, DC_OP_SLICE, "slice", &in, 1, count, s->h, s->w);
     if (!nd)
         return -1;
-    nd->begin = begin;
-    nd->c = count;
-    nd->h = h;
-    nd->w = w;
+    nd->slice.begin = begin;
     return node_id(b, nd);
 }
 
@@ -687,30 +668,19 @@ int dc_b_shuffle(dc_builder *b, int in, int groups)
     if (groups < 1 || s->c % groups)
         return b_fail(b, DC_ERR_ARG, "%s: shuffle of %d channels in %d groups",
                       b->net->arch, s->c, groups);
-    int c = s->c, h = s->h, w = s->w;
-    dc_node *nd = push_node(b, DC_OP_SHUFFLE, "shuffle", &in, 1);
+    dc_node *nd = push_like(b, DC_OP_SHUFFLE, "shuffle", &in, 1);
     if (!nd)
         return -1;
-    nd->groups = groups;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
+    nd->shuffle.groups = groups;
     return node_id(b, nd);
 }
 
 int dc_b_act(dc_builder *b, int in, dc_act act)
 {
-    if (!valid_input(b, in))
-        return -1;
-    const dc_node *s = &b->net->nodes[in];
-    int c = s->c, h = s->h, w = s->w;
-    dc_node *nd = push_node(b, DC_OP_ACT, "act", &in, 1);
+    dc_node *nd = push_like(b, DC_OP_ACT, "act", &in, 1);
     if (!nd)
         return -1;
-    nd->act = act;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
+    nd->eltwise.act = act;
     return node_id(b, nd);
 }
 
@@ -718,25 +688,20 @@ int dc_b_act(dc_builder *b, int in, dc_act act)
 
 int dc_b_layernorm(dc_builder *b, int in, const char *name, double eps)
 {
-    if (!valid_input(b, in))
-        return -1;
-    const dc_node *src = &b->net->nodes[in];
-    int c = src->c, h = src->h, w = src->w;
-    dc_node *nd = push_node(b, DC_OP_LAYERNORM, name, &in, 1);
+    dc_node *nd = push_like(b, DC_OP_LAYERNORM, name, &in, 1);
     if (!nd)
         return -1;
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    nd->eps = (float)eps;
+    dc_layernorm_params *p = &nd->layernorm;
+    p->eps = (float)eps;
+    int c = nd->c;
     bool ok1, ok2;
-    nd->weight = alloc_param(b, (size_t)c, &ok1);
-    nd->bias = alloc_param(b, (size_t)c, &ok2);
+    p->gamma = node_param(b, nd, (size_t)c, &ok1);
+    p->beta = node_param(b, nd, (size_t)c, &ok2);
     if (!ok1 || !ok2)
         return -1;
     int64_t shape[1] = { c };
-    if (!read_tensor(b, dc_b_key(name, "weight"), 1, shape, nd->weight, true) ||
-        !read_tensor(b, dc_b_key(name, "bias"), 1, shape, nd->bias, true))
+    if (!read_tensor(b, dc_b_key(name, "weight"), 1, shape, p->gamma, true) ||
+        !read_tensor(b, dc_b_key(name, "bias"), 1, shape, p->beta, true))
         return -1;
     set_module(nd, name, DC_ACT_NONE);
     return node_id(b, nd);
@@ -748,10 +713,11 @@ int dc_b_pixel_linear(dc_builder *b, int in, const char *name, int cout, bool ha
     dc_node *nd = push_conv(b, in, name, cout, 1, 1, 0, 1, act);
     if (!nd)
         return -1;
-    int cin = nd->conv.cin;
+    dc_conv_params *p = &nd->conv;
+    int cin = p->shape.cin;
     int64_t ws[2] = { cout, cin }, bs[1] = { cout }, ls[3] = { cout, 1, 1 };
-    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, nd->weight, true) ||
-        (has_bias && !read_tensor(b, dc_b_key(name, "bias"), 1, bs, nd->bias, true)))
+    if (!read_tensor(b, dc_b_key(name, "weight"), 2, ws, p->weight, true) ||
+        (has_bias && !read_tensor(b, dc_b_key(name, "bias"), 1, bs, p->bias, true)))
         return -1;
     if (!layer_scale) {
         set_module(nd, name, act);
@@ -768,8 +734,8 @@ int dc_b_pixel_linear(dc_builder *b, int in, const char *name, int cout, bool ha
     /* fold: scale * (W x + b) = (scale W) x + scale b, row by row */
     for (int o = 0; scale && o < cout; o++) {
         for (int i = 0; i < cin; i++)
-            nd->weight[(size_t)o * cin + i] *= scale[o];
-        nd->bias[o] *= scale[o];
+            p->weight[(size_t)o * cin + i] *= scale[o];
+        p->bias[o] *= scale[o];
     }
     free(scale);
     return node_id(b, nd);
@@ -780,14 +746,9 @@ int dc_b_patch_merge(dc_builder *b, int in)
     if (!valid_input(b, in))
         return -1;
     const dc_node *src = &b->net->nodes[in];
-    int c = src->c, h = src->h, w = src->w;
-    dc_node *nd = push_node(b, DC_OP_PATCH_MERGE, "patch_merge", &in, 1);
-    if (!nd)
-        return -1;
-    nd->c = 4 * c;
-    nd->h = (h + 1) / 2;
-    nd->w = (w + 1) / 2;
-    return node_id(b, nd);
+    dc_node *nd = push_node(b, DC_OP_PATCH_MERGE, "patch_merge", &in, 1, 4 * src->c,
+                            (src->h + 1) / 2, (src->w + 1) / 2);
+    return nd ? node_id(b, nd) : -1;
 }
 
 /* A buffer of the state_dict that the builder computes itself (Swin's relative position
@@ -861,8 +822,7 @@ static bool swin_v2_cpb(dc_builder *b, const char *prefix, int ws, int heads, fl
     float *w2 = ok ? alloc_param(b, (size_t)heads * hid, &ok) : NULL;
     if (!coords || !want || !ok) {
         free(coords), free(want), free(w0), free(b0), free(w2);
-        if (b->status == DC_OK)
-            b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+        b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
         return false;
     }
     relative_coords_table(ws, want);
@@ -904,42 +864,40 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
     if (heads < 1 || c % heads || window < 2 || shift < 0 || shift >= window)
         return b_fail(b, DC_ERR_ARG, "%s: %s: %d channels, %d heads, window %d, shift %d",
                       b->net->arch, prefix, c, heads, window, shift);
-    dc_node *nd = push_node(b, DC_OP_WINDOW_ATTN, prefix, &in, 1);
+    dc_node *nd = push_like(b, DC_OP_WINDOW_ATTN, prefix, &in, 1);
     if (!nd)
         return -1;
     set_module(nd, prefix, DC_ACT_NONE);
-    nd->c = c;
-    nd->h = h;
-    nd->w = w;
-    nd->attn = (dc_wattn_shape){ .c = c, .h = h, .w = w, .heads = heads, .window = window,
+    dc_wattn_params *p = &nd->attn;
+    p->shape = (dc_wattn_shape){ .c = c, .h = h, .w = w, .heads = heads, .window = window,
                                  .shift = shift, .cosine = v2 };
-    nd->macs = dc_window_attention_macs(&nd->attn);
+    nd->macs = dc_window_attention_macs(&p->shape);
     int n = window * window, t = (2 * window - 1) * (2 * window - 1);
     bool ok[7] = { true, true, true, true, true, true, true };
-    nd->weight = alloc_param(b, (size_t)3 * c * c, &ok[0]);
-    nd->bias = alloc_param(b, (size_t)3 * c, &ok[1]);
-    nd->weight2 = alloc_param(b, (size_t)c * c, &ok[2]);
-    nd->bias2 = alloc_param(b, (size_t)c, &ok[3]);
-    nd->pos_bias = alloc_param(b, (size_t)heads * n * n, &ok[4]);
+    p->qkv_weight = node_param(b, nd, (size_t)3 * c * c, &ok[0]);
+    p->qkv_bias = node_param(b, nd, (size_t)3 * c, &ok[1]);
+    p->proj_weight = node_param(b, nd, (size_t)c * c, &ok[2]);
+    p->proj_bias = node_param(b, nd, (size_t)c, &ok[3]);
+    p->pos_bias = node_param(b, nd, (size_t)heads * n * n, &ok[4]);
     if (v2)
-        nd->logit_scale = alloc_param(b, (size_t)heads, &ok[5]);
+        p->logit_scale = node_param(b, nd, (size_t)heads, &ok[5]);
     float *table = alloc_param(b, (size_t)t * heads, &ok[6]);
     float *index = dc_malloc((size_t)n * n * sizeof *index);
     if (!ok[0] || !ok[1] || !ok[2] || !ok[3] || !ok[4] || !ok[5] || !ok[6] || !index) {
         free(table), free(index);
-        return b->status ? -1 : b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
+        return b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
     }
     char key[160];
     int64_t wq[2] = { 3 * c, c }, bq[1] = { 3 * c }, wp[2] = { c, c }, bp[1] = { c },
             tb[2] = { t, heads }, ix[1] = { (int64_t)n * n }, ls[3] = { heads, 1, 1 };
     snprintf(key, sizeof key, "%s.qkv.weight", prefix);
-    bool good = read_tensor(b, key, 2, wq, nd->weight, true);
+    bool good = read_tensor(b, key, 2, wq, p->qkv_weight, true);
     snprintf(key, sizeof key, "%s.qkv.bias", prefix);
-    good = good && read_tensor(b, key, 1, bq, nd->bias, true);
+    good = good && read_tensor(b, key, 1, bq, p->qkv_bias, true);
     snprintf(key, sizeof key, "%s.proj.weight", prefix);
-    good = good && read_tensor(b, key, 2, wp, nd->weight2, true);
+    good = good && read_tensor(b, key, 2, wp, p->proj_weight, true);
     snprintf(key, sizeof key, "%s.proj.bias", prefix);
-    good = good && read_tensor(b, key, 1, bp, nd->bias2, true);
+    good = good && read_tensor(b, key, 1, bp, p->proj_bias, true);
     relative_position_index(window, index);
     snprintf(key, sizeof key, "%s.relative_position_index", prefix);
     good = good && check_buffer(b, key, 1, ix, index, (size_t)n * n, 0.0, NULL);
@@ -949,24 +907,24 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
     } else {
         good = good && swin_v2_cpb(b, prefix, window, heads, table);
         snprintf(key, sizeof key, "%s.logit_scale", prefix);
-        good = good && read_tensor(b, key, 3, ls, nd->logit_scale, true);
+        good = good && read_tensor(b, key, 3, ls, p->logit_scale, true);
     }
-    if (good && nd->pos_bias) {
+    if (good && p->pos_bias) {
         /* pos_bias[h][a][c] = table[index[a][c]][h], V2 through 16 * sigmoid */
         for (int hh = 0; hh < heads; hh++)
             for (int e = 0; e < n * n; e++) {
                 double v = table[(size_t)index[e] * heads + hh];
-                nd->pos_bias[(size_t)hh * n * n + e] =
+                p->pos_bias[(size_t)hh * n * n + e] =
                     v2 ? (float)(16.0 / (1.0 + exp(-v))) : (float)v;
             }
         if (v2) {
             /* torch.clamp(logit_scale, max=log(100)).exp(); the k third of the qkv bias is
              * zeroed at every forward */
             for (int hh = 0; hh < heads; hh++) {
-                float s = nd->logit_scale[hh], cap = (float)log(100.0);
-                nd->logit_scale[hh] = expf(s < cap ? s : cap);
+                float s = p->logit_scale[hh], cap = (float)log(100.0);
+                p->logit_scale[hh] = expf(s < cap ? s : cap);
             }
-            memset(nd->bias + c, 0, (size_t)c * sizeof *nd->bias);
+            memset(p->qkv_bias + c, 0, (size_t)c * sizeof *p->qkv_bias);
         }
     }
     free(table), free(index);

@@ -4,7 +4,8 @@
  * A net is a flat array of nodes in topological order: node i reads only nodes < i.
  * Every node produces one feature map of c x h x w floats per sample; the input node's
  * data is the caller's buffer, every other node's lives in the activation arena at the
- * offset the planner (arena.c) gave it. Parameters are owned by the nodes.
+ * offset the planner (arena.c) gave it. Parameters are owned by the nodes. What a node
+ * computes, and how, is its op's (ops.h): this header holds what all nodes share.
  *
  * Build (builder.h) -> plan (dc_net_plan) -> run (dc_net_forward) -> free.
  */
@@ -12,77 +13,46 @@
 #define DC_LAYERS_NET_H
 
 #include "dualcnn.h"
-#include "kernels/kernels.h"
+#include "layers/ops.h"
 
+#include <assert.h>
 #include <stdbool.h>
 #include <stdint.h>
 
-typedef enum {
-    DC_OP_INPUT = 0,
-    DC_OP_CONV,          /* dense or grouped conv (im2col + SGEMM), bias and act fused */
-    DC_OP_DWCONV,        /* depthwise conv, direct loops */
-    DC_OP_LINEAR,        /* reads its input flattened (c*h*w features) */
-    DC_OP_MAXPOOL,
-    DC_OP_AVGPOOL,
-    DC_OP_ADAPTIVE_AVGPOOL,
-    DC_OP_ADD,           /* element-wise sum of two inputs, then act */
-    DC_OP_CONCAT,        /* along channels, inputs in order */
-    DC_OP_SLICE,         /* channels [begin, begin + c) of the input */
-    DC_OP_SHUFFLE,       /* ShuffleNet channel shuffle */
-    DC_OP_ACT,           /* a standalone activation */
-    DC_OP_SCALE_SHIFT,   /* a BatchNorm no conv precedes: per-channel affine, then act */
-    DC_OP_SE,            /* squeeze-and-excitation: x * gate(fc2(act(fc1(mean(x))))) */
-    DC_OP_LAYERNORM,     /* LayerNorm across the channels of each pixel (ConvNeXt, Swin) */
-    DC_OP_PATCH_MERGE,   /* Swin's PatchMerging gather: 2x2 neighbours -> 4x channels */
-    DC_OP_WINDOW_ATTN,   /* Swin's shifted-window self-attention, qkv and proj included */
-    DC_OP_FUSED,         /* done by a later node it was fused into (dc_net_fuse): no work */
-    DC_OP_COUNT
-} dc_op;
+/* The most arrays a node owns (window attention: qkv and proj weights and biases, the
+ * position bias and the logit scale; a conv: weight, bias and one transformed copy). */
+#define DC_NODE_TENSORS 6
 
-const char *dc_op_name(dc_op op);
-
-typedef struct {
+struct dc_node {
     dc_op op;
     char name[80];        /* the state_dict prefix of its parameters, or a description */
     char module[80];      /* the PyTorch module whose output, after module_act, equals this
                              node's (a conv's folded BatchNorm, a residual block); "" when
                              none is known (see dc_b_module) */
     dc_act module_act;    /* applied to that module's output: an activation fused in here */
-    int fused_into;       /* DC_OP_FUSED: the node that does this one's work */
     int *inputs;          /* ids of the nodes read, all < this node's id */
     int n_inputs;
     int c, h, w;          /* output feature map of one sample */
-    dc_act act;           /* fused epilogue activation */
-
-    /* parameters (owned); NULL in a shape-only net */
-    float *weight, *bias;
-    float *weight2, *bias2;  /* DC_OP_SE: fc2 (weight, bias: fc1) */
-    int squeeze;             /* DC_OP_SE: fc1's output channels */
-    dc_act gate;             /* DC_OP_SE: the gate's activation (sigmoid, hardsigmoid) */
-    dc_conv_shape conv;   /* DC_OP_CONV, DC_OP_DWCONV */
-    bool residual;        /* DC_OP_CONV: inputs[1] is added before act (a fused add) */
-    float *winograd;      /* DC_OP_CONV run by Winograd: its transformed weights (owned),
-                             set by dc_net_plan, of F(4x4,3x3) (dc_winograd_transform_weights)
-                             or, when winograd2, of F(2x2,3x3) (dc_winograd2_pack_weights) */
-    bool winograd2;       /* the F(2x2,3x3) kernel (kernels/winograd2.c) */
-    float *packed;        /* DC_OP_CONV run by dc_conv_packed (a small map at small batches):
-                             its weights packed for kernels/gemm_packed.c (owned) */
-    int in_features;      /* DC_OP_LINEAR */
-
-    /* pooling */
-    int k, stride, pad;
-    bool ceil_mode, count_include_pad;
-
-    int begin;            /* DC_OP_SLICE: first channel */
-    int groups;           /* DC_OP_SHUFFLE */
-
-    float eps;            /* DC_OP_LAYERNORM (weight: gamma, bias: beta) */
-    /* DC_OP_WINDOW_ATTN: weight/bias the qkv linear, weight2/bias2 the proj linear, plus
-     * pos_bias [heads][N][N] and (V2) logit_scale [heads], both owned */
-    dc_wattn_shape attn;
-    float *pos_bias, *logit_scale;
-
     int64_t macs;         /* per sample */
+
+    /* the op's parameters (ops.h): the member its op names */
+    union {
+        dc_conv_params conv;               /* DC_OP_CONV, DC_OP_DWCONV */
+        dc_linear_params linear;           /* DC_OP_LINEAR */
+        dc_pool_params pool;               /* DC_OP_MAXPOOL, DC_OP_AVGPOOL */
+        dc_eltwise_params eltwise;         /* DC_OP_ADD, DC_OP_ACT */
+        dc_slice_params slice;             /* DC_OP_SLICE */
+        dc_shuffle_params shuffle;         /* DC_OP_SHUFFLE */
+        dc_scale_shift_params scale_shift; /* DC_OP_SCALE_SHIFT */
+        dc_se_params se;                   /* DC_OP_SE */
+        dc_layernorm_params layernorm;     /* DC_OP_LAYERNORM */
+        dc_wattn_params attn;              /* DC_OP_WINDOW_ATTN */
+        dc_fused_params fused;             /* DC_OP_FUSED */
+    };
+    /* the arrays the node owns (parameters, Winograd weights; dc_node_own), freed with
+     * the net: the parameter struct's pointers point into these */
+    float *tensors[DC_NODE_TENSORS];
+    int n_tensors;
 
     /* planned by dc_net_plan */
     size_t offset;        /* in floats, into the arena */
@@ -91,11 +61,22 @@ typedef struct {
     /* profile */
     double seconds;
     int64_t runs;
-} dc_node;
+};
+
+/* Gives node nd the array t to own (nothing when t is NULL, as in a shape-only build);
+ * returns t. */
+static inline float *dc_node_own(dc_node *nd, float *t)
+{
+    if (t) {
+        assert(nd->n_tensors < DC_NODE_TENSORS);
+        nd->tensors[nd->n_tensors++] = t;
+    }
+    return t;
+}
 
 /* What a forward pass writes: everything else in a net is read-only once planned, so one
  * net serves several threads at once, each with its own run state (dc_ctx). */
-typedef struct {
+struct dc_run_state {
     float *arena;            /* activations: dc_net.arena_floats */
     float *workspace;        /* per-thread scratch: workspace_threads x workspace_floats */
     int workspace_threads;   /* threads the workspace is allocated for */
@@ -104,7 +85,7 @@ typedef struct {
     int max_threads;         /* per-call limit (dc_net_set_threads, dc_ctx_set_threads): at
                                 most this many of the pool's threads run the pass's tasks,
                                 which are cut for the whole pool all the same; 0: all */
-} dc_run_state;
+};
 
 struct dc_net {
     dc_node *nodes;
@@ -125,7 +106,7 @@ struct dc_net {
     size_t arena_floats;     /* planned activation memory for max_batch samples */
     size_t workspace_floats; /* per-thread scratch (im2col tiles, attention, SE), floats */
     size_t shared_floats;    /* one im2col matrix all threads share (the largest
-                                single-tile conv; see run_conv_shared), 0 for none */
+                                single-tile conv; see run_shared in ops_conv.c), 0 for none */
     dc_run_state own;        /* the buffers of dc_net_forward; a dc_ctx has its own */
     bool profiling;
 };

@@ -117,7 +117,8 @@ static void logits_of(dc_net *net, const dc_image *img, float *logits)
 static void temper(dc_net *net, const dc_image *img, int n)
 {
     dc_node *out = &net->nodes[net->output];
-    ck_assert_msg(out->op == DC_OP_LINEAR && out->weight && out->bias, "%s ends in a %s, "
+    dc_linear_params *fc = &out->linear;
+    ck_assert_msg(out->op == DC_OP_LINEAR && fc->weight && fc->bias, "%s ends in a %s, "
                   "not a linear layer", net->arch, dc_op_name(out->op));
     double spread = 0.0;
     for (int i = 0; i < n; i++) {
@@ -131,10 +132,10 @@ static void temper(dc_net *net, const dc_image *img, int n)
     }
     ck_assert_msg(spread > 0.0 && isfinite(spread), "%s: logits spread %g", net->arch, spread);
     float s = (float)(6.0 * n / spread);
-    for (size_t i = 0; i < (size_t)CLASSES * out->in_features; i++)
-        out->weight[i] *= s;
+    for (size_t i = 0; i < (size_t)CLASSES * fc->in_features; i++)
+        fc->weight[i] *= s;
     for (int k = 0; k < CLASSES; k++)
-        out->bias[k] *= s;
+        fc->bias[k] *= s;
 }
 
 /* An image with some structure (so that the nets and the hashes tell images apart): a

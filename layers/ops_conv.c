@@ -1,0 +1,428 @@
+/*
+ * ops_conv.c — the conv's table entry (DC_OP_CONV; ops.h): which kernel runs it and how it
+ * is cut into tasks. A conv picks its method by shape, at plan time or per pass:
+ *  - Winograd F(4x4,3x3) for the stride-1 3x3 convs where it pays, or F(2x2,3x3) on
+ *    weights packed at load for small maps at small batches (docs/winograd.md);
+ *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
+ *    maps at small batches (kernels/conv_packed.c);
+ *  - the direct stem kernel for 3-channel 3x3 and 7x7 stems (kernels/small_conv.c);
+ *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
+ *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
+ * A fused residual add (dc_net_fuse) rides in the epilogue of every path.
+ */
+#include "layers/net.h"
+#include "base/alloc.h"
+
+/* A conv's split (the generic job first, so a task can get back from the job it is
+ * handed to its conv_job). */
+typedef struct {
+    dc_op_job base;
+    int tile, ptiles;        /* pixels a tile, tiles a sample */
+    int co_blocks, co_block; /* output-channel blocks (of a group), channels a block */
+    int samples;             /* > 1: each task takes this many samples as one GEMM */
+} conv_job;
+
+/* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
+static dc_conv_shape group_shape(const dc_conv_shape *s)
+{
+    dc_conv_shape g = *s;
+    g.cin = s->cin / s->groups;
+    g.cout = s->cout / s->groups;
+    g.groups = 1;
+    return g;
+}
+
+/* ---- planning ------------------------------------------------------------------------ */
+
+/* Packs the weights of a conv that runs faster by dc_conv_packed (small maps, small
+ * batches); without memory for them it stays on im2col + SGEMM. */
+static void choose_packed(dc_node *nd, int max_batch)
+{
+    dc_conv_params *p = &nd->conv;
+    if (p->packed || !dc_conv_packed_pays(&p->shape, max_batch) ||
+        dc_small_conv_pays(&p->shape))
+        return;
+    p->packed = dc_node_own(nd, dc_malloc(dc_conv_packed_weight_floats(&p->shape) *
+                                          sizeof(float)));
+    if (p->packed)
+        dc_conv_pack_weights(&p->shape, p->weight, p->packed);
+}
+
+/* Gives a stride-1 3x3 conv where Winograd pays (dc_winograd_pays_in_batch,
+ * dc_winograd2_pays: measured on this kind of machine, docs/winograd.md) its transformed
+ * weights, and a conv on a small map at small batches its packed weights (choose_packed);
+ * the others stay im2col + SGEMM. Without memory for the transform a conv simply stays
+ * on im2col. */
+static void conv_prepare(dc_node *nd, int max_batch)
+{
+    dc_conv_params *p = &nd->conv;
+    if (!p->weight || p->winograd)
+        return;
+    /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
+    const dc_conv_shape g = group_shape(&p->shape);
+    if (p->shape.groups == 1 && !dc_winograd_pays_in_batch(&g, max_batch) &&
+        dc_winograd2_pays(&g, max_batch)) {
+        p->winograd = dc_node_own(nd, dc_malloc(dc_winograd2_weight_floats(&g) *
+                                                sizeof(float)));
+        if (p->winograd)
+            dc_winograd2_pack_weights(&g, p->weight, p->winograd);
+        p->winograd2 = p->winograd != NULL;
+        return;
+    }
+    if (!dc_winograd_pays_in_batch(&g, max_batch)) {
+        choose_packed(nd, max_batch);
+        return;
+    }
+    const size_t per_group = dc_winograd_weight_floats(&g);
+    const size_t w_group = (size_t)g.cout * g.cin * 9;
+    p->winograd = dc_node_own(nd, dc_malloc(per_group * (size_t)p->shape.groups *
+                                            sizeof(float)));
+    for (int k = 0; p->winograd && k < p->shape.groups; k++)
+        dc_winograd_transform_weights(&g, p->weight + k * w_group, p->winograd + k * per_group);
+}
+
+/* Whether a conv can run as a shared im2col then output-channel blocks (run_shared):
+ * dense, im2col-based, and its whole map one tile. */
+static bool can_share_cols(const dc_node *nd)
+{
+    const dc_conv_shape *s = &nd->conv.shape;
+    return !nd->conv.winograd && !nd->conv.packed && s->groups == 1 &&
+           !dc_conv_is_pointwise(s) && dc_conv_tile_pixels(s) >= nd->h * nd->w &&
+           !dc_small_conv_pays(s);
+}
+
+static size_t conv_shared_floats(const dc_node *nd)
+{
+    const dc_conv_shape *s = &nd->conv.shape;
+    return can_share_cols(nd) ? (size_t)s->cin * s->kh * s->kw * nd->h * nd->w : 0;
+}
+
+static size_t conv_workspace_floats(const dc_node *nd, int max_batch)
+{
+    const dc_conv_shape *s = &nd->conv.shape;
+    if (nd->conv.winograd2)
+        return dc_winograd2_workspace_floats(s);
+    if (nd->conv.packed)
+        return dc_conv_packed_workspace_floats(s);
+    if (nd->conv.winograd) {
+        const dc_conv_shape g = group_shape(s);
+        return dc_winograd_workspace_floats(&g, dc_winograd_tiles(&g));
+    }
+    size_t tile = dc_conv2d_tile_workspace_floats(s);
+    int samples = dc_conv_samples_per_tile(s, max_batch);
+    size_t batched = samples > 1 ? dc_conv2d_samples_workspace_floats(s, samples) : 0;
+    return tile > batched ? tile : batched;
+}
+
+/* ---- tasks --------------------------------------------------------------------------- */
+
+/* The input, the residual (NULL when none) and the output of sample `sample` of a conv. */
+typedef struct {
+    const float *in, *res;
+    float *out;
+} conv_io;
+
+static conv_io conv_io_at(const dc_op_job *job, int sample)
+{
+    const dc_node *nd = job->nd;
+    const dc_conv_shape *s = &nd->conv.shape;
+    const size_t in_numel = (size_t)s->cin * s->h * s->w;
+    const size_t out_numel = dc_node_numel(nd);
+    conv_io io = { dc_op_data(job, nd->inputs[0]) + sample * in_numel, NULL,
+                   dc_op_out(job) + sample * out_numel };
+    if (nd->conv.residual)
+        io.res = dc_op_data(job, nd->inputs[1]) + sample * out_numel;
+    return io;
+}
+
+/* Output channels [*co0, *co1) of channel block cb when `total` are split in job's blocks. */
+static void co_block_range(const conv_job *job, int cb, int total, int *co0, int *co1)
+{
+    *co0 = cb * job->co_block;
+    *co1 = *co0 + job->co_block < total ? *co0 + job->co_block : total;
+}
+
+/* Splits `total` output channels into at most `want` blocks (one when want < 2) of at least
+ * min_rows rows each: sets job->co_block and job->co_blocks. */
+static void split_channels(conv_job *job, int total, int want, int min_rows)
+{
+    const int max_blocks = total / min_rows > 1 ? total / min_rows : 1;
+    const int blocks = want < 1 ? 1 : want < max_blocks ? want : max_blocks;
+    job->co_block = (total + blocks - 1) / blocks;
+    job->co_blocks = (total + job->co_block - 1) / job->co_block;
+}
+
+/* Conv task over several samples at once: (sample block, group, output-channel block). */
+static void samples_task(const conv_job *job, int task, float *scratch)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    const dc_conv_shape *s = &p->shape;
+    const int per_block = s->groups * job->co_blocks;
+    const int first = task / per_block * job->samples;
+    const int n = job->base.n;
+    const int count = first + job->samples <= n ? job->samples : n - first;
+    const int cb = task % per_block % job->co_blocks, g = task % per_block / job->co_blocks;
+    int co0, co1;
+    co_block_range(job, cb, s->cout / s->groups, &co0, &co1);
+    const conv_io io = conv_io_at(&job->base, first);
+    dc_conv2d_samples(s, count, io.in, p->weight, p->bias, io.res, p->act, io.out, g, co0,
+                      co1, scratch);
+}
+
+/* Winograd conv task: (sample, range of 4x4 output tiles, output-channel block). */
+static void winograd_task(const conv_job *job, int task, float *scratch)
+{
+    const dc_node *nd = job->base.nd;
+    const dc_conv_params *p = &nd->conv;
+    const dc_conv_shape *s = &p->shape, g = group_shape(s);
+    const int per_group = job->ptiles * job->co_blocks;
+    const int per_sample = s->groups * per_group;
+    const int sample = task / per_sample, grp = task % per_sample / per_group;
+    const int tp = task % per_group / job->co_blocks, cb = task % job->co_blocks;
+    int t0, t1, co0, co1;
+    dc_split_range(dc_winograd_tiles(&g), job->ptiles, tp, &t0, &t1);
+    co_block_range(job, cb, g.cout, &co0, &co1);
+    const conv_io io = conv_io_at(&job->base, sample);
+    const size_t in_off = (size_t)grp * g.cin * s->h * s->w;   /* the group's channels */
+    const size_t out_off = (size_t)grp * g.cout * nd->h * nd->w;
+    dc_winograd_conv2d_residual(&g, io.in + in_off,
+                                p->winograd + grp * dc_winograd_weight_floats(&g),
+                                p->bias ? p->bias + grp * g.cout : NULL,
+                                io.res ? io.res + out_off : NULL, p->act, io.out + out_off,
+                                t0, t1, co0, co1, scratch);
+}
+
+/* Plans a Winograd conv: whole samples when the batch gives every thread one, else one
+ * task per thread: the sample's tiles in ranges of at least 16 tiles (a range re-reads all
+ * of U: docs/winograd.md), then output-channel blocks (each repeats the input transform).
+ * No more tasks than threads: each split costs work. Returns the number of tasks. */
+static int plan_winograd(conv_job *job, int threads)
+{
+    const dc_conv_shape *conv = &job->base.nd->conv.shape, g = group_shape(conv), *s = &g;
+    const int tiles = dc_winograd_tiles(s);
+    const int units = job->base.n * conv->groups;          /* (sample, group) pairs */
+    const int want = (threads + units - 1) / units;        /* tasks per pair wanted */
+    job->ptiles = 1;
+    int more = 1; /* channel blocks wanted once the tiles are split */
+    if (threads > 1 && want > 1) {
+        int by_tiles = tiles / 16 > 1 ? tiles / 16 : 1;
+        job->ptiles = want < by_tiles ? want : by_tiles;
+        more = (want + job->ptiles - 1) / job->ptiles;
+    }
+    split_channels(job, s->cout, more, 32); /* at least 32 rows a block */
+    return units * job->ptiles * job->co_blocks;
+}
+
+/* Winograd F(2x2) conv task: (sample, output-channel block); every task transforms the
+ * sample's input itself (a small cost next to streaming its block of U). */
+static void winograd2_task(const conv_job *job, int task, float *scratch)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
+    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
+    dc_winograd2_conv2d(&p->shape, io.in, p->winograd, p->bias, io.res, p->act, io.out, co0,
+                        co1, scratch);
+}
+
+/* Packed-weight conv task: (sample, output-channel block); every task makes its own
+ * im2col (small next to streaming its block of the weights). */
+static void packed_task(const conv_job *job, int task, float *scratch)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
+    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
+    dc_conv_packed(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out, co0, co1,
+                   scratch);
+}
+
+/* Plans a conv on packed weights (Winograd F(2x2) or dc_conv_packed), `rows` output
+ * channels a packed block: output-channel blocks of whole packed blocks (so none is
+ * computed twice), about two per thread when the batch does not supply them. */
+static int plan_packed(conv_job *job, int threads, int rows)
+{
+    const int cout = job->base.nd->conv.shape.cout, n = job->base.n;
+    const int blocks = (cout + rows - 1) / rows;
+    int want = threads > 1 ? (2 * threads + n - 1) / n : 1;
+    want = want < blocks ? want : blocks;
+    const int per = (blocks + want - 1) / want; /* U blocks per task */
+    job->co_block = per * rows;
+    job->co_blocks = (cout + job->co_block - 1) / job->co_block;
+    return n * job->co_blocks;
+}
+
+/* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
+static void small_conv_task(const conv_job *job, int task)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    int co0, co1;
+    co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
+    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
+    dc_small_conv2d_range(&p->shape, io.in, p->weight, p->bias, p->act, io.out, co0, co1);
+}
+
+/* Whether a conv node runs the direct stem kernel (measured faster than im2col + SGEMM
+ * for 3-channel 3x3 and 7x7 stems: kernels/small_conv.c). */
+static bool uses_small_conv(const dc_node *nd)
+{
+    const dc_conv_params *p = &nd->conv;
+    return !p->winograd && !p->residual && p->shape.groups == 1 &&
+           dc_small_conv_pays(&p->shape);
+}
+
+/* Conv task: (sample, group, pixel tile, output-channel block), or one of the other
+ * paths' tasks. */
+static void conv_task(const dc_op_job *base, int task, float *scratch)
+{
+    const conv_job *job = (const conv_job *)base; /* conv_run handed out a conv_job */
+    const dc_node *nd = base->nd;
+    const dc_conv_params *p = &nd->conv;
+    const dc_conv_shape *s = &p->shape;
+    if (p->winograd2) {
+        winograd2_task(job, task, scratch);
+        return;
+    }
+    if (p->packed) {
+        packed_task(job, task, scratch);
+        return;
+    }
+    if (p->winograd) {
+        winograd_task(job, task, scratch);
+        return;
+    }
+    if (uses_small_conv(nd)) {
+        small_conv_task(job, task);
+        return;
+    }
+    if (job->samples > 1) {
+        samples_task(job, task, scratch);
+        return;
+    }
+    const int per_sample = s->groups * job->ptiles * job->co_blocks;
+    const int sample = task / per_sample;
+    int rest = task % per_sample;
+    const int cb = rest % job->co_blocks;
+    rest /= job->co_blocks;
+    const int pt = rest % job->ptiles;
+    const int g = rest / job->ptiles;
+
+    const int npix = nd->h * nd->w;
+    const int p0 = pt * job->tile, p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
+    int co0, co1;
+    co_block_range(job, cb, s->cout / s->groups, &co0, &co1);
+    const conv_io io = conv_io_at(base, sample);
+    dc_conv2d_tile(s, io.in, p->weight, p->bias, io.res, p->act, io.out, g, p0, p1, co0,
+                   co1, scratch);
+}
+
+/* Plans a conv's tiles: pixel tiles from the kernel's cache rule, or for small maps in a
+ * batch, blocks of samples as one GEMM (as many as the kernel asks for, fewer when that
+ * would leave threads without two blocks each); output channels split further only when
+ * samples x groups x tiles leave threads idle (each block then redoes its tile's im2col,
+ * which is cheap next to the GEMM). Returns the number of tasks. */
+static int plan_conv(conv_job *job, int threads)
+{
+    const dc_node *nd = job->base.nd;
+    const dc_conv_shape *s = &nd->conv.shape;
+    const int n = job->base.n;
+    const int npix = nd->h * nd->w, cout_g = s->cout / s->groups;
+    job->tile = dc_conv_tile_pixels(s);
+    job->ptiles = (npix + job->tile - 1) / job->tile;
+    job->samples = dc_conv_samples_per_tile(s, n);
+    if (job->samples > 1) {
+        int balanced = n / (2 * threads);
+        if (balanced < job->samples)
+            job->samples = balanced > 1 ? balanced : 1;
+    }
+    const int blocks = (n + job->samples - 1) / job->samples;
+    const int have = (job->samples > 1 ? blocks : n) * s->groups * job->ptiles;
+    const bool idle = threads > 1 && have < 2 * threads &&
+                      (size_t)nd->macs > 8 * DC_PARALLEL_MIN;
+    split_channels(job, cout_g, idle ? (2 * threads + have - 1) / have : 1, 16);
+    if (job->samples > 1)
+        return blocks * s->groups * job->co_blocks;
+    job->base.parts = s->groups * job->ptiles * job->co_blocks;
+    return n * job->base.parts;
+}
+
+/* ---- one im2col matrix, shared ----------------------------------------------------------- */
+
+/* Step 1 of run_shared: rows of the sample's im2col matrix. */
+static void shared_cols_task(void *ctx, int task, int thread)
+{
+    (void)thread;
+    const conv_job *job = ctx;
+    const dc_op_job *base = &job->base;
+    const dc_conv_shape *s = &base->nd->conv.shape;
+    int r0, r1;
+    dc_split_range(s->cin * s->kh * s->kw, base->parts, task, &r0, &r1);
+    dc_im2col_rows(s, dc_op_data(base, base->nd->inputs[0]), r0, r1, base->rs->shared_cols);
+}
+
+/* Step 2: one block of output channels from the shared matrix. */
+static void shared_gemm_task(void *ctx, int task, int thread)
+{
+    const conv_job *job = ctx;
+    const dc_op_job *base = &job->base;
+    const dc_node *nd = base->nd;
+    const dc_conv_params *p = &nd->conv;
+    dc_blas_single_thread();
+    int co0, co1;
+    co_block_range(job, task, nd->c, &co0, &co1);
+    const conv_io io = conv_io_at(base, 0);
+    dc_conv2d_from_cols(&p->shape, base->rs->shared_cols, p->weight, p->bias, io.res, p->act,
+                        io.out, 0, nd->h * nd->w, co0, co1,
+                        base->rs->workspace + (size_t)thread * base->net->workspace_floats);
+}
+
+/* A single-tile conv of one sample on several threads: the threads first build its im2col
+ * matrix together, then each takes blocks of output channels from it, so no block redoes
+ * the im2col (the alternative when channel blocks are needed: plan_conv). */
+static void run_shared(const dc_op_job *base, int threads, dc_pool *pool)
+{
+    conv_job job = { .base = *base };
+    const dc_conv_shape *s = &base->nd->conv.shape;
+    const int k = s->cin * s->kh * s->kw;
+    job.base.n = 1;
+    job.base.parts = 2 * threads < k ? 2 * threads : k;
+    dc_pool_run_on(pool, base->rs->max_threads, job.base.parts, shared_cols_task, &job);
+    split_channels(&job, base->nd->c, 2 * threads, 16);
+    dc_pool_run_on(pool, base->rs->max_threads, job.co_blocks, shared_gemm_task, &job);
+}
+
+static void conv_run(dc_op_job *base, dc_pool *pool)
+{
+    conv_job job = { .base = *base };
+    const dc_node *nd = base->nd;
+    const int threads = dc_pool_threads(pool), n = base->n;
+    int tasks;
+    if (nd->conv.winograd2) {
+        tasks = plan_packed(&job, threads, dc_winograd2_rows(&nd->conv.shape));
+    } else if (nd->conv.packed) {
+        tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape));
+    } else if (nd->conv.winograd) {
+        tasks = plan_winograd(&job, threads);
+    } else if (uses_small_conv(nd)) {
+        /* output-channel blocks of at least 8 (the kernel's register block) */
+        split_channels(&job, nd->conv.shape.cout,
+                       threads > 1 ? (2 * threads + n - 1) / n : 1, 8);
+        tasks = n * job.co_blocks;
+    } else {
+        tasks = plan_conv(&job, threads);
+        if (n == 1 && job.co_blocks > 1 && base->rs->shared_cols && can_share_cols(nd)) {
+            run_shared(base, threads, pool);
+            return;
+        }
+    }
+    dc_op_run_tasks(&job.base, pool, tasks);
+}
+
+const dc_op_def dc_op_conv = {
+    .name = "conv",
+    .prepare = conv_prepare,
+    .workspace_floats = conv_workspace_floats,
+    .shared_floats = conv_shared_floats,
+    .run = conv_run,
+    .task = conv_task,
+};
