@@ -101,12 +101,11 @@ def summary_line(s):
 # ---- the models ------------------------------------------------------------------------
 
 def zoo(binary):
-    """{name: (dataset, side, gmacs)} of every implemented architecture, from
-    `dualcnn models --json`."""
-    out = subprocess.run([binary, "models", "--implemented", "--json"], stdout=subprocess.PIPE,
+    """{name: (dataset, side, gmacs)} of every architecture, from `dualcnn models --json`."""
+    out = subprocess.run([binary, "models", "--json"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, check=True).stdout.decode()
     return {m["name"]: (m["dataset"], m["input"][-1], m["macs"] / 1e9)
-            for m in json.loads(out)["models"] if m["implemented"]}
+            for m in json.loads(out)["models"]}
 
 
 def select_models(spec, archs, max_gmacs=None):
@@ -118,7 +117,7 @@ def select_models(spec, archs, max_gmacs=None):
         models = [m.strip() for m in spec.split(",") if m.strip()]
     unknown = [m for m in models if m not in archs]
     if unknown:
-        raise ValueError("unknown or unimplemented model(s): %s" % ", ".join(unknown))
+        raise ValueError("unknown model(s): %s" % ", ".join(unknown))
     if max_gmacs is not None:
         models = [m for m in models if archs[m][2] <= max_gmacs]
     return models

@@ -116,14 +116,11 @@ static const dc_zoo_entry *resolve_arch(const convert_args *a)
         return e;
     }
     const dc_zoo_entry *e = dc_zoo_find(a->arch);
-    if (e && e->implemented)
+    if (e)
         return e;
     char close[512];
     cli_convert_close_names(a->arch, close, sizeof close);
-    if (e)
-        cli_usage_error("convert", "--arch %s: listed but not built by this dualcnn yet",
-                        a->arch);
-    else if (close[0])
+    if (close[0])
         cli_usage_error("convert", "--arch %s: no such model; %s exist (`dualcnn models` "
                         "lists all %d)", a->arch, close, dc_zoo_count());
     else

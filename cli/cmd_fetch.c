@@ -176,15 +176,12 @@ static bool resolve_name(const fetch_args *a, const char *name, fetch_target *t)
     if (src)
         return resolve_dataset(a, src, t);
     const dc_zoo_entry *e = dc_zoo_find(name);
-    if (!e || !e->implemented) {
+    if (!e) {
         char close[512];
         cli_convert_close_names(name, close, sizeof close);
-        if (e)
-            cli_usage_error("fetch", "%s: listed but not built by this dualcnn yet", name);
-        else
-            cli_usage_error("fetch", "%s: no such model or dataset%s%s (architectures: "
-                            "`dualcnn models --implemented` lists them; datasets: %s)", name,
-                            close[0] ? "; close: " : "", close, cli_dataset_source_names());
+        cli_usage_error("fetch", "%s: no such model or dataset%s%s (architectures: "
+                        "`dualcnn models` lists them; datasets: %s)", name,
+                        close[0] ? "; close: " : "", close, cli_dataset_source_names());
         return false;
     }
     t->e = e;

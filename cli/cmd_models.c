@@ -10,15 +10,15 @@
 
 static void models_help(FILE *f)
 {
-    fprintf(f, "usage: dualcnn models [--implemented] [--json] [-D NAME] [--weights-dir DIR]\n\n"
+    fprintf(f, "usage: dualcnn models [--json] [-D NAME] [--weights-dir DIR]\n\n"
                "Lists the 59 architectures of the zoo: the dataset their official weights\n"
                "are for, the input size, trainable parameters and multiply-accumulates per\n"
                "image (conv and linear layers, as the model's inference form runs them),\n"
-               "whether dualcnn builds them yet, whether a weight file for them is here\n"
-               "(<weights dir>/<dataset>/<name>.h5, what the other commands load without\n"
-               "-w) and the URL of the official pretrained weights (`dualcnn fetch NAME`\n"
-               "downloads and converts them).\n\n"
-               "  --implemented         list only the architectures that are built\n"
+               "whether a weight file for them is here (<weights dir>/<dataset>/<name>.h5,\n"
+               "what the other commands load without -w) and the URL of the official\n"
+               "pretrained weights (`dualcnn fetch NAME` downloads and converts them).\n\n"
+               "  --implemented         accepted for older scripts; does nothing (every\n"
+               "                        architecture is built)\n"
                "  -D, --dataset NAME    look for weight files in this subfolder (default:\n"
                "                        each architecture's own dataset, e.g. cifar10)\n"
                "  --weights-dir DIR     weights dir (default $DUALCNN_WEIGHTS, else ./weights,\n"
@@ -43,7 +43,7 @@ static const cli_spec models_spec = { "models", { models_opts }, models_help, fa
 /* One row of the listing. */
 typedef struct {
     const dc_zoo_entry *e;
-    dc_net_info info;          /* params and MACs; zero when not implemented */
+    dc_net_info info;          /* params and MACs */
     char weights[1024];        /* the weight file looked for */
     bool present;
 } model_row;
@@ -57,8 +57,6 @@ static dc_status fill_row(const dc_zoo_entry *e, const char *dataset, const char
     r->present = cli_find_weights(wdir, dataset ? dataset : e->dataset, e->name, r->weights,
                                   sizeof r->weights, &absent) == DC_OK &&
                  access(r->weights, R_OK) == 0;
-    if (!e->implemented)
-        return DC_OK;
     dc_net *net;
     dc_status st = dc_net_build_shape_only(e->name, e->num_classes, &net, err);
     if (st != DC_OK)
@@ -73,14 +71,10 @@ static dc_status fill_row(const dc_zoo_entry *e, const char *dataset, const char
 static void print_row(const model_row *r)
 {
     const dc_zoo_entry *e = r->e;
-    char input[24], params[16] = "-", macs[16] = "-";
+    char input[24];
     snprintf(input, sizeof input, "%dx%dx%d", e->in_c, e->in_h, e->in_w);
-    if (e->implemented) {
-        snprintf(params, sizeof params, "%.3f", (double)r->info.params * 1e-6);
-        snprintf(macs, sizeof macs, "%.2f", (double)r->info.macs * 1e-6);
-    }
-    printf("%-20s %-13s %-9s %-11s %10s %10s  %-11s %-5s  %s\n", e->name, e->family,
-           e->dataset, input, params, macs, e->implemented ? "implemented" : "planned",
+    printf("%-20s %-13s %-9s %-11s %10.3f %10.2f  %-5s  %s\n", e->name, e->family, e->dataset,
+           input, (double)r->info.params * 1e-6, (double)r->info.macs * 1e-6,
            r->present ? "yes" : "no", e->weights_url ? e->weights_url : "-");
 }
 
@@ -98,11 +92,8 @@ static void json_row(cli_json *j, const model_row *r)
     cli_json_int(j, e->in_w);
     cli_json_close(j);
     cli_json_kv_int(j, "num_classes", e->num_classes);
-    cli_json_kv_bool(j, "implemented", e->implemented);
-    cli_json_key(j, "params");
-    e->implemented ? cli_json_int(j, r->info.params) : cli_json_null(j);
-    cli_json_key(j, "macs");
-    e->implemented ? cli_json_int(j, r->info.macs) : cli_json_null(j);
+    cli_json_kv_int(j, "params", r->info.params);
+    cli_json_kv_int(j, "macs", r->info.macs);
     cli_json_kv_str(j, "weights_url", e->weights_url);
     cli_json_kv_str(j, "weights_file", r->weights);
     cli_json_kv_bool(j, "weights_present", r->present);
@@ -111,7 +102,7 @@ static void json_row(cli_json *j, const model_row *r)
 
 int cmd_models(int argc, char **argv)
 {
-    bool only_implemented = false, json = false;
+    bool json = false;
     const char *dataset = NULL, *wdir = NULL;
     cli_args a;
     int rc = cli_args_begin(&a, &models_spec, argc, argv);
@@ -119,7 +110,7 @@ int cmd_models(int argc, char **argv)
         return rc == CLI_HELP_SHOWN ? CLI_OK : rc;
     for (int id; (id = cli_args_next(&a)) != CLI_ARG_END;) {
         switch (id) {
-        case OPT_IMPLEMENTED: only_implemented = true; break;
+        case OPT_IMPLEMENTED: break; /* every architecture is built */
         case OPT_JSON: json = true; break;
         case OPT_DATASET: dataset = a.value; break;
         case OPT_WEIGHTS_DIR: wdir = a.value; break;
@@ -131,19 +122,16 @@ int cmd_models(int argc, char **argv)
         cli_json_key(&j, "models");
         cli_json_array(&j);
     } else {
-        printf("%-20s %-13s %-9s %-11s %10s %10s  %-11s %-5s  %s\n", "name", "family",
-               "dataset", "input", "params(M)", "MACs(M)", "status", "local", "weights URL");
+        printf("%-20s %-13s %-9s %-11s %10s %10s  %-5s  %s\n", "name", "family", "dataset",
+               "input", "params(M)", "MACs(M)", "local", "weights URL");
     }
-    int built = 0, present = 0;
+    int present = 0;
     dc_error err;
     for (int i = 0; i < dc_zoo_count(); i++) {
         const dc_zoo_entry *e = dc_zoo_at(i);
-        if (only_implemented && !e->implemented)
-            continue;
         model_row r;
         if (fill_row(e, dataset, wdir, &r, &err) != DC_OK)
             return cli_report("models", &err);
-        built += e->implemented;
         present += r.present;
         if (json)
             json_row(&j, &r);
@@ -151,12 +139,10 @@ int cmd_models(int argc, char **argv)
             print_row(&r);
     }
     if (!json) {
-        printf("%d of %d architectures implemented; weight files here for %d\n", built,
-               dc_zoo_count(), present);
+        printf("%d architectures; weight files here for %d\n", dc_zoo_count(), present);
         return CLI_OK;
     }
     cli_json_close(&j);
-    cli_json_kv_int(&j, "implemented", built);
     cli_json_kv_int(&j, "total", dc_zoo_count());
     cli_json_kv_int(&j, "weights_present", present);
     return cli_json_end(&j, &err) == DC_OK ? CLI_OK : cli_report("models", &err);

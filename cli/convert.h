@@ -30,7 +30,7 @@ const char *cli_convert_dataset_names(void);
 /* The zoo entry an official checkpoint's file name stands for: the file name of an entry's
  * weight URL (cifar10_resnet20-4118986f.pt, resnet18-f37072fd.pth,
  * inception_v3_google-0cc3c7bd.pth), else "[cifar10_]<arch>[-<hex hash>].<ext>" for an
- * implemented architecture. NULL when the name says nothing. */
+ * architecture of the zoo. NULL when the name says nothing. */
 const dc_zoo_entry *cli_convert_arch_from_file(const char *path);
 
 /* The source attribute export_weights.py records by default: chenyaofo's release URL for
@@ -39,7 +39,7 @@ const dc_zoo_entry *cli_convert_arch_from_file(const char *path);
 void cli_convert_default_source(const dc_zoo_entry *e, const char *dataset, const char *path,
                                 char *buf, size_t cap);
 
-/* The implemented architectures whose names are close to name (same start once '_', '-',
+/* The architectures whose names are close to name (same start once '_', '-',
  * '.' are dropped, or at most two edits away), as "a (CIFAR-10), b, c"; "" when none.
  * tools/export_weights.py's close_names() is the same rule. */
 void cli_convert_close_names(const char *name, char *buf, size_t cap);

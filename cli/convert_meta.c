@@ -77,11 +77,12 @@ const char *cli_convert_basename(const char *path)
 
 /* ---- the architecture a file name stands for ----------------------------- */
 
-static const dc_zoo_entry *implemented(const char *name, size_t len)
+/* The zoo entry named by the len characters at name, or NULL. */
+static const dc_zoo_entry *find_prefix(const char *name, size_t len)
 {
     for (int i = 0; i < dc_zoo_count(); i++) {
         const dc_zoo_entry *e = dc_zoo_at(i);
-        if (e->implemented && strlen(e->name) == len && strncmp(e->name, name, len) == 0)
+        if (strlen(e->name) == len && strncmp(e->name, name, len) == 0)
             return e;
     }
     return NULL;
@@ -92,8 +93,7 @@ const dc_zoo_entry *cli_convert_arch_from_file(const char *path)
     const char *base = cli_convert_basename(path);
     for (int i = 0; i < dc_zoo_count(); i++) {
         const dc_zoo_entry *e = dc_zoo_at(i);
-        if (e->implemented && e->weights_url &&
-            strcmp(cli_convert_basename(e->weights_url), base) == 0)
+        if (e->weights_url && strcmp(cli_convert_basename(e->weights_url), base) == 0)
             return e;
     }
     /* [cifar10_]<arch>[-<hash>].<ext> */
@@ -109,7 +109,7 @@ const dc_zoo_entry *cli_convert_arch_from_file(const char *path)
             return NULL;
         len = (size_t)(dash - start);
     }
-    return implemented(start, len);
+    return find_prefix(start, len);
 }
 
 void cli_convert_default_source(const dc_zoo_entry *e, const char *dataset, const char *path,
@@ -181,8 +181,6 @@ void cli_convert_close_names(const char *name, char *buf, size_t cap)
     buf[0] = '\0';
     for (int i = 0; i < dc_zoo_count() && at + 1 < cap; i++) {
         const dc_zoo_entry *e = dc_zoo_at(i);
-        if (!e->implemented)
-            continue;
         normalise(e->name, n, sizeof n);
         size_t cp = 0;
         while (q[cp] && q[cp] == n[cp])

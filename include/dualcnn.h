@@ -69,7 +69,7 @@ typedef enum {
     DC_ERR_MISSING,     /* a tensor or attribute is absent */
     DC_ERR_ARG,         /* a bad argument or flag */
     DC_ERR_NOMEM,       /* an allocation failed */
-    DC_ERR_UNSUPPORTED  /* a known but not implemented feature (e.g. an architecture) */
+    DC_ERR_UNSUPPORTED  /* a known but not implemented feature (e.g. an HDF5 soft link) */
 } dc_status;
 
 typedef struct {
@@ -134,7 +134,7 @@ dc_status dc_net_load_memory(const void *data, size_t size, int max_batch, dc_ne
 /* Builds an architecture without weights (all parameters zero): shapes, MACs and params
  * only, for `dualcnn models` and tests. num_classes <= 0 means the architecture's default.
  * Such a net cannot run (dc_net_forward and dc_ctx_create return DC_ERR_ARG). Errors:
- * DC_ERR_ARG (unknown name), DC_ERR_UNSUPPORTED (listed, not implemented), DC_ERR_NOMEM. */
+ * DC_ERR_ARG (unknown name), DC_ERR_NOMEM. */
 dc_status dc_net_build_shape_only(const char *arch, int num_classes, dc_net **out, dc_error *err);
 
 /* Builds a runnable net with random parameters (seeded), for benchmarks and tests that
@@ -407,11 +407,10 @@ typedef struct {
     float mean[3], std[3];
     int num_classes;
     const char *weights_url;  /* official pretrained weights */
-    int implemented;          /* 0 while the architecture is listed but not built yet */
 } dc_zoo_entry;
 
-/* The architectures dualcnn knows (implemented or not): entries 0 .. dc_zoo_count() - 1,
- * static data (any thread, never freed). dc_zoo_at returns NULL for i out of range. */
+/* The architectures dualcnn builds: entries 0 .. dc_zoo_count() - 1, static data (any
+ * thread, never freed). dc_zoo_at returns NULL for i out of range. */
 int dc_zoo_count(void);
 const dc_zoo_entry *dc_zoo_at(int i);
 const dc_zoo_entry *dc_zoo_find(const char *name); /* NULL when unknown */

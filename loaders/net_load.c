@@ -27,12 +27,9 @@ static dc_status build(dc_net *net, dc_weights *w, const char *arch, int num_cla
     dc_zoo_build_fn fn = dc_zoo_builder(arch);
     const dc_zoo_entry *entry = dc_zoo_find(arch);
     const char *where = w ? dc_weights_path(w) : "shape-only build";
-    if (!entry)
+    if (!entry || !fn)
         return dc_fail(err, DC_ERR_ARG, "%s: unknown architecture '%s' (see `dualcnn "
                        "models`)", where, arch);
-    if (!fn)
-        return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: architecture '%s' is listed but not "
-                       "implemented yet", where, arch);
     snprintf(net->arch, sizeof net->arch, "%s", arch);
     net->resize = entry->resize; /* what preprocessing needs of the zoo, kept in the net */
     net->bicubic = entry->bicubic;

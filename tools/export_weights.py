@@ -83,9 +83,9 @@ ZOO_C = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "zoo", "z
 
 
 def engine_archs():
-    """[(name, dataset)] of the architectures zoo/zoo.c registers as built (its CIFAR(...)
-    and IMAGENET(...) rows, not IMAGENET_TODO), in its order; None when zoo/zoo.c is not
-    beside this tool (a copy of tools/ used alone)."""
+    """[(name, dataset)] of the architectures zoo/zoo.c registers (its CIFAR(...) and
+    IMAGENET(...) rows), in its order; None when zoo/zoo.c is not beside this tool (a copy
+    of tools/ used alone)."""
     try:
         with open(ZOO_C) as f:
             text = f.read()

@@ -35,7 +35,7 @@ WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
 echo "== the zoo (first rows)"
-$DUALCNN models --implemented | head -8
+$DUALCNN models | head -8
 
 for arch in resnet20 mobilenetv2_x0_5; do
   echo "== $arch: random weights, PyTorch vs dualcnn on 8 random images"

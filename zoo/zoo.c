@@ -19,15 +19,10 @@ typedef struct {
 #define CIFAR_URL "https://github.com/chenyaofo/pytorch-cifar-models/releases/download/"
 #define CIFAR(name, family, file, fn)                                                  \
     { { name, family, "cifar10", 3, 32, 32, 0, 0, { 0.4914f, 0.4822f, 0.4465f },      \
-        { 0.2023f, 0.1994f, 0.2010f }, 10, CIFAR_URL file, 1 }, fn }
-#define IMAGENET_ROW(name, family, crop, resize, bicubic, url, fn, built)              \
-    { { name, family, "imagenet", 3, crop, crop, resize, bicubic,                     \
-        { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }, 1000, url, built }, fn }
-/* a built ImageNet architecture, and one that is listed but not built yet */
+        { 0.2023f, 0.1994f, 0.2010f }, 10, CIFAR_URL file }, fn }
 #define IMAGENET(name, family, crop, resize, bicubic, url, fn)                         \
-    IMAGENET_ROW(name, family, crop, resize, bicubic, url, fn, 1)
-#define IMAGENET_TODO(name, family, crop, resize, bicubic, url)                        \
-    IMAGENET_ROW(name, family, crop, resize, bicubic, url, NULL, 0)
+    { { name, family, "imagenet", 3, crop, crop, resize, bicubic,                     \
+        { 0.485f, 0.456f, 0.406f }, { 0.229f, 0.224f, 0.225f }, 1000, url }, fn }
 
 static const zoo_row zoo_rows[] = {
     CIFAR("resnet20", "resnet", "resnet/cifar10_resnet20-4118986f.pt", dc_zoo_build_resnet_cifar),
@@ -57,7 +52,7 @@ static const zoo_row zoo_rows[] = {
     CIFAR("repvgg_a0", "repvgg", "repvgg/cifar10_repvgg_a0-ef08a50e.pt", dc_zoo_build_repvgg_cifar),
     CIFAR("repvgg_a1", "repvgg", "repvgg/cifar10_repvgg_a1-38d2431b.pt", dc_zoo_build_repvgg_cifar),
     CIFAR("repvgg_a2", "repvgg", "repvgg/cifar10_repvgg_a2-09488915.pt", dc_zoo_build_repvgg_cifar),
-    /* ImageNet: IMAGENET(..., builder) once the family is built */
+    /* ImageNet (torchvision) */
     IMAGENET("convnext_small", "convnext", 224, 230, 0,
              "https://download.pytorch.org/models/convnext_small-0c510722.pth",
              dc_zoo_build_convnext),

@@ -11,7 +11,8 @@
  * Returns dc_builder_status(b). */
 typedef dc_status (*dc_zoo_build_fn)(dc_builder *b, const char *arch, int num_classes);
 
-/* The builder of an implemented architecture, or NULL. */
+/* The builder of architecture arch (every architecture of the registry has one), or NULL
+ * when the zoo has no such name. */
 dc_zoo_build_fn dc_zoo_builder(const char *arch);
 
 /* CIFAR-10 families (chenyaofo/pytorch-cifar-models), one file each. */
