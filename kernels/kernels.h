@@ -180,8 +180,13 @@ bool dc_winograd_applies(const dc_conv_shape *s);
  * and docs/winograd.md), for when Winograd beats im2col + SGEMM. Implies applies. */
 bool dc_winograd_pays(const dc_conv_shape *s);
 
-/* dc_winograd_pays for a net run at up to `batch` samples per pass: in a batch U stays in
- * the caches from one sample to the next, so smaller maps pay too (kernels/winograd.c). */
+/* Batches of at least this many samples run tile blocks that span samples
+ * (dc_winograd_conv2d_samples). */
+#define DC_WINOGRAD_BATCH 8
+
+/* dc_winograd_pays for a net run at up to `batch` samples per pass: from a batch of
+ * DC_WINOGRAD_BATCH, blocks of tiles from many samples share each read of U, so every map
+ * whose tiles cover 8 or more output pixels on average pays (kernels/winograd.c). */
 bool dc_winograd_pays_in_batch(const dc_conv_shape *s, int batch);
 
 /* Floats of the transformed weights u. */
@@ -197,6 +202,10 @@ int dc_winograd_tiles(const dc_conv_shape *s);
 
 /* Scratch floats for one call over at most max_tiles tiles and the full cout range. */
 size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles);
+
+/* Tiles the kernel transforms and multiplies together (a block): as many as keep the
+ * block's transformed input and products in L2. A range of tiles is run block by block. */
+int dc_winograd_block_tiles(const dc_conv_shape *s);
 
 /* One sample: computes the output tiles [tile_begin, tile_end) for output channels
  * [co_begin, co_end) (out is the whole [cout][oh][ow] map of the sample; only those pixels
@@ -217,6 +226,17 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                  const float *bias, const float *residual, dc_act act,
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace);
+
+/* dc_winograd_conv2d_residual over a batch: in, residual and out are the whole batch
+ * ([n][cin][h][w], [n][cout][oh][ow]) and the tiles are numbered sample by sample, tile t
+ * being tile t % dc_winograd_tiles(s) of sample t / dc_winograd_tiles(s), so one range
+ * (and one block of the kernel) may span several samples: the GEMMs stay wide and U is
+ * read once per block even when a sample has a single tile. tile_end may reach n times
+ * dc_winograd_tiles(s); the workspace is sized for m >= tile_end - tile_begin as above. */
+void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const float *u,
+                                const float *bias, const float *residual, dc_act act,
+                                float *out, int tile_begin, int tile_end, int co_begin,
+                                int co_end, float *workspace);
 
 /* ---- GEMM on A packed at load ---------------------------------------------------- */
 

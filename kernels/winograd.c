@@ -77,11 +77,16 @@ bool dc_winograd_applies(const dc_conv_shape *s)
 
 bool dc_winograd_pays_in_batch(const dc_conv_shape *s, int batch)
 {
-    /* Batches of 8 or more: each thread runs sample after sample of the same layer, so U
-     * stays in the caches as in the single-layer benchmark (vgg16_bn at batch 64, 2
-     * threads: 2.28 -> 2.10 ms per image with Winograd on its 256x256@8 convs). */
-    if (batch >= 8)
-        return dc_winograd_applies(s) && s->cin >= 16 && dc_winograd_tiles(s) >= 4;
+    /* Batches of 8 or more run tile blocks that span samples (dc_winograd_conv2d_samples),
+     * so U is read once per block of many samples, and the GEMMs are wide even where a
+     * sample has one tile: a 4x4 map's single tile needs 36 products per channel pair
+     * where im2col needs 144. A tile that covers fewer than 8 output pixels (2x2 and 1x1
+     * maps) saves nothing: 36 products against at most 36. vgg16_bn at batch 64, 2
+     * threads: 2.28 -> 2.10 ms per image with Winograd on its 256x256@8 convs (per
+     * sample); the cross-sample blocks: docs/winograd.md. */
+    if (batch >= DC_WINOGRAD_BATCH)
+        return dc_winograd_applies(s) && s->cin >= 16 &&
+               dc_conv_out_h(s) * dc_conv_out_w(s) >= 8 * dc_winograd_tiles(s);
     return dc_winograd_pays(s);
 }
 
@@ -138,20 +143,17 @@ int dc_winograd_tiles(const dc_conv_shape *s)
 
 /* Tiles per block: as many as keep V [36][cin][tb] and M [36][cout][tb] within
  * WG_BLOCK_BYTES, at least WG_BLOCK_MIN, a multiple of 16 (one AVX-512 vector). */
-static int tile_block(const dc_conv_shape *s)
+int dc_winograd_block_tiles(const dc_conv_shape *s)
 {
     size_t per_tile = (size_t)WG_POS * ((size_t)s->cin + (size_t)s->cout) * sizeof(float);
     size_t tb = WG_BLOCK_BYTES / per_tile;
     tb -= tb % 16;
-    if (tb < WG_BLOCK_MIN)
-        tb = WG_BLOCK_MIN;
-    int tiles = dc_winograd_tiles(s);
-    return tb < (size_t)tiles ? (int)tb : tiles;
+    return tb < WG_BLOCK_MIN ? WG_BLOCK_MIN : (int)tb;
 }
 
 static int block_for(const dc_conv_shape *s, int max_tiles)
 {
-    int tb = tile_block(s);
+    int tb = dc_winograd_block_tiles(s);
     if (max_tiles < tb)
         tb = max_tiles;
     return tb < 1 ? 1 : tb;
@@ -174,7 +176,7 @@ static int chunk_channels(int tb, int channels)
 static size_t transform_scratch_floats(int tb)
 {
     size_t slots = (size_t)(WG_SLOTS > tb ? WG_SLOTS : tb);
-    return 2 * (size_t)WG_POS * slots + wg_gather_scratch_floats(tb);
+    return 2 * (size_t)WG_POS * slots;
 }
 
 size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
@@ -184,33 +186,40 @@ size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
            transform_scratch_floats(tb);
 }
 
-/* The band of tiles starting at tile t and ending at the end of its tile row or at `end`. */
-static wg_band band_at(const dc_conv_shape *s, int tiles_x, int t, int end)
+/* Tiles are numbered sample by sample: tile t of a batch is tile t % tiles of sample
+ * t / tiles, row-major within the sample. The band of tiles starting at tile t and ending
+ * at the end of its tile row or at `end` (a tile row never spans two samples); *sample is
+ * set to the sample it lies in. */
+static wg_band band_at(const dc_conv_shape *s, int tiles_x, int tiles, int t, int end,
+                       int *sample)
 {
+    const int local = t % tiles;
     wg_band b = { s->h, s->w, s->pad_h, s->pad_w, dc_conv_out_h(s), dc_conv_out_w(s),
-                  t / tiles_x, t % tiles_x, 0 };
+                  local / tiles_x, local % tiles_x, 0 };
     b.n = tiles_x - b.tx0 < end - t ? tiles_x - b.tx0 : end - t;
+    *sample = t / tiles;
     return b;
 }
 
-/* Step 1 for tiles [t0, t0 + nb): v [36][cin][nb], in chunks of whole channels. */
+/* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: v [36][cin][nb], in chunks of
+ * whole channels. */
 static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
                                   float *v, float *scratch)
 {
-    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const int tiles_x = tiles_along(dc_conv_out_w(s)), tiles = dc_winograd_tiles(s);
     const int group = chunk_channels(nb, s->cin);
-    const size_t in_plane = (size_t)s->h * s->w;
+    const size_t in_plane = (size_t)s->h * s->w, in_sample = (size_t)s->cin * in_plane;
     float *d = scratch;                                    /* [36][nq] patches */
     float *tmp = d + (size_t)WG_POS * group * nb;          /* [36][nq] */
-    float *line = tmp + (size_t)WG_POS * group * nb;       /* one padded row */
     for (int c0 = 0; c0 < s->cin; c0 += group) {
         const int g = s->cin - c0 < group ? s->cin - c0 : group;
         const size_t nq = (size_t)g * nb;
         for (int c = 0; c < g; c++)
             for (int t = t0; t < t0 + nb;) {
-                wg_band b = band_at(s, tiles_x, t, t0 + nb);
-                wg_gather_patches(&b, in + (size_t)(c0 + c) * in_plane,
-                                  d + (size_t)c * nb + (t - t0), nq, line);
+                int sample;
+                wg_band b = band_at(s, tiles_x, tiles, t, t0 + nb, &sample);
+                wg_gather_patches(&b, in + sample * in_sample + (size_t)(c0 + c) * in_plane,
+                                  d + (size_t)c * nb + (t - t0), nq);
                 t += b.n;
             }
         wg_input_transform(d, (int)nq, v + (size_t)c0 * nb, (size_t)s->cin * nb, tmp);
@@ -248,9 +257,10 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
                                    const float *residual, dc_act act, float *out,
                                    float *scratch)
 {
-    const int tiles_x = tiles_along(dc_conv_out_w(s));
+    const int tiles_x = tiles_along(dc_conv_out_w(s)), tiles = dc_winograd_tiles(s);
     const int group = chunk_channels(nb, ncout);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
+    const size_t out_sample = (size_t)s->cout * out_plane;
     float *y = scratch;                                    /* [16][nq] */
     float *tmp = y + (size_t)WG_POS * group * nb;          /* [24][nq] */
     for (int c0 = 0; c0 < ncout; c0 += group) {
@@ -260,11 +270,12 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
         for (int c = 0; c < g; c++) {
             const int co = co_begin + c0 + c;
             for (int t = t0; t < t0 + nb;) {
-                wg_band b = band_at(s, tiles_x, t, t0 + nb);
+                int sample;
+                wg_band b = band_at(s, tiles_x, tiles, t, t0 + nb, &sample);
+                const size_t at = sample * out_sample + co * out_plane;
                 wg_scatter_tiles(&b, y + (size_t)c * nb + (t - t0), nq,
-                                 bias ? bias[co] : 0.0f,
-                                 residual ? residual + co * out_plane : NULL, act,
-                                 out + co * out_plane);
+                                 bias ? bias[co] : 0.0f, residual ? residual + at : NULL, act,
+                                 out + at);
                 t += b.n;
             }
         }
@@ -276,14 +287,23 @@ void dc_winograd_conv2d(const dc_conv_shape *s, const float *in, const float *u,
                         int tile_begin, int tile_end, int co_begin, int co_end,
                         float *workspace)
 {
-    dc_winograd_conv2d_residual(s, in, u, bias, NULL, act, out, tile_begin, tile_end,
-                                co_begin, co_end, workspace);
+    dc_winograd_conv2d_samples(s, in, u, bias, NULL, act, out, tile_begin, tile_end,
+                               co_begin, co_end, workspace);
 }
 
 void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const float *u,
                                  const float *bias, const float *residual, dc_act act,
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace)
+{
+    dc_winograd_conv2d_samples(s, in, u, bias, residual, act, out, tile_begin, tile_end,
+                               co_begin, co_end, workspace);
+}
+
+void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const float *u,
+                                const float *bias, const float *residual, dc_act act,
+                                float *out, int tile_begin, int tile_end, int co_begin,
+                                int co_end, float *workspace)
 {
     const int ncout = co_end - co_begin;
     if (tile_end <= tile_begin || ncout <= 0)

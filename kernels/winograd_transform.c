@@ -26,6 +26,10 @@
 
 #include <string.h>
 
+#if defined(__SSE2__)
+#include <xmmintrin.h>
+#endif
+
 #include "epilogue.h"
 
 /* The loops below read and write several planes of one buffer through pointers the
@@ -54,50 +58,79 @@
 
 /* ---- gather --------------------------------------------------------------- */
 
-size_t wg_gather_scratch_floats(int n)
+/* Column x of a row w wide, 0 outside it (the conv's zero padding). */
+static inline float column_at(const float *row, int w, int x)
 {
-    return (size_t)WG_M * n + 2;
+    return x >= 0 && x < w ? row[x] : 0.0f;
 }
 
-WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride,
-                       float *line)
+#if defined(__SSE2__)
+/* Columns x .. x + 3 of a row w wide, 0 outside it: one load inside the row, built one
+ * column at a time where the four straddle its edge. (Read straight from the row: copying
+ * the row into a padded buffer first made every load wait for the copy's stores.) */
+static inline __m128 columns4(const float *row, int w, int x)
 {
-    const int len = WG_M * b->n + 2; /* input columns the band's patches cover */
+    if (x >= 0 && x + 4 <= w)
+        return _mm_loadu_ps(row + x);
+    return _mm_setr_ps(column_at(row, w, x), column_at(row, w, x + 1),
+                       column_at(row, w, x + 2), column_at(row, w, x + 3));
+}
+#endif
+
+/* d[c * stride + k] = column x0 + 4k + c of the row, for c < 6 and k < n: row r of the
+ * 6x6 patches of n consecutive tiles. Four tiles at a time, their 16 columns are a 4x4
+ * transpose (columns 0..3 of each patch) plus columns 0 and 1 of the next four (columns 4
+ * and 5: patches overlap by two). */
+static void gather_row(const float *row, int w, int x0, int n, float *d, size_t stride)
+{
+    float *restrict d0 = d, *restrict d1 = d + stride, *restrict d2 = d + 2 * stride;
+    float *restrict d3 = d + 3 * stride, *restrict d4 = d + 4 * stride;
+    float *restrict d5 = d + 5 * stride;
+    int k = 0;
+#if defined(__SSE2__)
+    for (; k + 4 <= n; k += 4) {
+        const int x = x0 + WG_M * k;
+        __m128 v0 = columns4(row, w, x), v1 = columns4(row, w, x + 4);
+        __m128 v2 = columns4(row, w, x + 8), v3 = columns4(row, w, x + 12);
+        const __m128 v4 = columns4(row, w, x + 16);
+        const __m128 lo12 = _mm_unpacklo_ps(v1, v2), lo34 = _mm_unpacklo_ps(v3, v4);
+        _mm_storeu_ps(d4 + k, _mm_movelh_ps(lo12, lo34)); /* v1[0] v2[0] v3[0] v4[0] */
+        _mm_storeu_ps(d5 + k, _mm_movehl_ps(lo34, lo12)); /* v1[1] v2[1] v3[1] v4[1] */
+        _MM_TRANSPOSE4_PS(v0, v1, v2, v3);
+        _mm_storeu_ps(d0 + k, v0);
+        _mm_storeu_ps(d1 + k, v1);
+        _mm_storeu_ps(d2 + k, v2);
+        _mm_storeu_ps(d3 + k, v3);
+    }
+#endif
+    for (; k < n; k++) {
+        const int x = x0 + WG_M * k;
+        if (x >= 0 && x + WG_T <= w) { /* inside the row: no bounds to check */
+            d0[k] = row[x], d1[k] = row[x + 1], d2[k] = row[x + 2];
+            d3[k] = row[x + 3], d4[k] = row[x + 4], d5[k] = row[x + 5];
+            continue;
+        }
+        d0[k] = column_at(row, w, x);
+        d1[k] = column_at(row, w, x + 1);
+        d2[k] = column_at(row, w, x + 2);
+        d3[k] = column_at(row, w, x + 3);
+        d4[k] = column_at(row, w, x + 4);
+        d5[k] = column_at(row, w, x + 5);
+    }
+}
+
+WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride)
+{
     const int x0 = WG_M * b->tx0 - b->pad_w;
     for (int r = 0; r < WG_T; r++) {
         const int iy = WG_M * b->ty - b->pad_h + r;
-        float *restrict dr = d + (size_t)r * WG_T * stride;
+        float *dr = d + (size_t)r * WG_T * stride;
         if (iy < 0 || iy >= b->h) {
             for (int c = 0; c < WG_T; c++)
                 memset(dr + c * stride, 0, (size_t)b->n * sizeof(float));
             continue;
         }
-        const float *src = plane + (size_t)iy * b->w;
-        const float *restrict row;
-        if (x0 >= 0 && x0 + len <= b->w) {
-            row = src + x0; /* interior: read the image directly */
-        } else {
-            int lo = x0 < 0 ? -x0 : 0;                  /* first column inside */
-            int hi = b->w - x0 < len ? b->w - x0 : len; /* one past the last */
-            if (hi < lo)
-                hi = lo;
-            memset(line, 0, (size_t)lo * sizeof(float));
-            memcpy(line + lo, src + x0 + lo, (size_t)(hi - lo) * sizeof(float));
-            memset(line + hi, 0, (size_t)(len - hi) * sizeof(float));
-            row = line;
-        }
-        float *d0 = dr, *d1 = dr + stride, *d2 = dr + 2 * stride;
-        float *d3 = dr + 3 * stride, *d4 = dr + 4 * stride, *d5 = dr + 5 * stride;
-        WG_NO_ALIAS
-        for (int k = 0; k < b->n; k++) {
-            const float *x = row + WG_M * k; /* patches overlap: columns 4k .. 4k + 5 */
-            d0[k] = x[0];
-            d1[k] = x[1];
-            d2[k] = x[2];
-            d3[k] = x[3];
-            d4[k] = x[4];
-            d5[k] = x[5];
-        }
+        gather_row(plane + (size_t)iy * b->w, b->w, x0, b->n, dr, stride);
     }
 }
 
@@ -162,6 +195,60 @@ void wg_output_transform(const float *m, size_t m_stride, int nq, float *y, floa
         output_pass(tmp + a * WG_T * s, s, y + a * WG_M * s, s, nq);
 }
 
+#if defined(__SSE2__)
+/* act(v) for ReLU and ReLU6 as dc_bias_act_row computes them (v < 0 ? 0 : v, then
+ * v > 6 ? 6 : v; NaN passes), any other act left to it. */
+static inline __m128 relu_family(__m128 v, dc_act act)
+{
+    if (act == DC_ACT_RELU || act == DC_ACT_RELU6)
+        v = _mm_max_ps(_mm_setzero_ps(), v);
+    if (act == DC_ACT_RELU6)
+        v = _mm_min_ps(_mm_set1_ps(6.0f), v);
+    return v;
+}
+#endif
+
+/* The epilogue acts the scatter applies in registers, as it writes. */
+static bool fused_act(dc_act act)
+{
+    return act == DC_ACT_NONE || act == DC_ACT_RELU || act == DC_ACT_RELU6;
+}
+
+/* row[4k + j] = act(y_j[k] + res[4k + j] + bias) for j < 4, k < n (res may be NULL; act
+ * one of fused_act's), in the order dc_bias_residual_act_row adds: (y + res) + bias. Four
+ * tiles at a time as a 4x4 transpose, each result stored once: a later pass over the row
+ * would wait on these stores (the order of the old row pass, (y + res) + bias, is kept);
+ * then tile by tile. Returns the number of tiles written: n, or 0 without SSE. */
+static int scatter_row(const float *y0, const float *y1, const float *y2, const float *y3,
+                       int n, const float *res, float bias, dc_act act, float *row)
+{
+    int k = 0;
+#if defined(__SSE2__)
+    const __m128 vb = _mm_set1_ps(bias);
+    for (; k + 4 <= n; k += 4) {
+        __m128 r0 = _mm_loadu_ps(y0 + k), r1 = _mm_loadu_ps(y1 + k);
+        __m128 r2 = _mm_loadu_ps(y2 + k), r3 = _mm_loadu_ps(y3 + k);
+        _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+        __m128 t[4] = { r0, r1, r2, r3 };
+        for (int i = 0; i < 4; i++) {
+            const int x = WG_M * (k + i);
+            __m128 v = res ? _mm_add_ps(t[i], _mm_loadu_ps(res + x)) : t[i];
+            _mm_storeu_ps(row + x, relu_family(_mm_add_ps(v, vb), act));
+        }
+    }
+    for (; k < n; k++) { /* small maps: one or two tiles a row */
+        const int x = WG_M * k;
+        __m128 v = _mm_setr_ps(y0[k], y1[k], y2[k], y3[k]);
+        v = res ? _mm_add_ps(v, _mm_loadu_ps(res + x)) : v;
+        _mm_storeu_ps(row + x, relu_family(_mm_add_ps(v, vb), act));
+    }
+#else
+    (void)y0, (void)y1, (void)y2, (void)y3, (void)n, (void)res, (void)bias, (void)act,
+        (void)row;
+#endif
+    return k;
+}
+
 WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride, float bias,
                                 const float *res_plane, dc_act act, float *out_plane)
 {
@@ -175,20 +262,17 @@ WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride,
         const float *y0 = y + (size_t)a * WG_M * stride, *y1 = y0 + stride;
         const float *y2 = y1 + stride, *y3 = y2 + stride;
         float *restrict row = out_plane + (size_t)oy * b->ow + x0;
-        WG_NO_ALIAS
-        for (int k = 0; k < full; k++) {
-            row[4 * k] = y0[k];
-            row[4 * k + 1] = y1[k];
-            row[4 * k + 2] = y2[k];
-            row[4 * k + 3] = y3[k];
-        }
-        for (int x = WG_M * full; x < count; x++) /* the clipped edge tile */
+        const float *res = res_plane ? res_plane + (size_t)oy * b->ow + x0 : NULL;
+        /* pixels [0, done) are finished in registers; the rest (an unfused act, the
+         * clipped edge tile) is written, then given residual, bias and act in a pass */
+        int done = fused_act(act) ? WG_M * scatter_row(y0, y1, y2, y3, full, res, bias, act,
+                                                       row)
+                                  : 0;
+        for (int x = done; x < count; x++)
             row[x] = y0[(size_t)(x % WG_M) * stride + x / WG_M];
-        if (res_plane) {
-            const float *restrict res = res_plane + (size_t)oy * b->ow + x0;
-            for (int x = 0; x < count; x++)
+        if (res)
+            for (int x = done; x < count; x++)
                 row[x] += res[x];
-        }
-        dc_bias_act_row(row, (size_t)count, bias, act);
+        dc_bias_act_row(row + done, (size_t)(count - done), bias, act);
     }
 }

@@ -32,13 +32,9 @@ typedef struct {
     int ty, tx0, n;
 } wg_band;
 
-/* Floats of the padded row wg_gather_patches needs for bands of at most n tiles. */
-size_t wg_gather_scratch_floats(int n);
-
 /* d[(r * 6 + c) * stride + k] = plane[4 ty - pad_h + r][4 (tx0 + k) - pad_w + c] (0 outside
  * the image) for r, c < 6 and k < n: the 6x6 input patches of the band's tiles. */
-void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride,
-                       float *line);
+void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride);
 
 /* v[p * v_stride + q] = (B^T d_q B)[p / 6][p % 6] for q < nq, from d as above (stride nq);
  * tmp holds 36 nq floats. */

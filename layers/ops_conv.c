@@ -20,6 +20,7 @@ typedef struct {
     int tile, ptiles;        /* pixels a tile, tiles a sample */
     int co_blocks, co_block; /* output-channel blocks (of a group), channels a block */
     int samples;             /* > 1: each task takes this many samples as one GEMM */
+    bool across;             /* Winograd: each task a range of `tile` tiles of the batch */
 } conv_job;
 
 /* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
@@ -91,6 +92,14 @@ static bool can_share_cols(const dc_node *nd)
            !dc_small_conv_pays(s);
 }
 
+/* Whether a Winograd conv run at n samples takes its tiles in ranges across the samples
+ * (dc_winograd_conv2d_samples): ungrouped convs, from DC_WINOGRAD_BATCH samples. */
+static bool winograd_across_samples(const dc_node *nd, int n)
+{
+    return nd->conv.winograd && !nd->conv.winograd2 && nd->conv.shape.groups == 1 &&
+           n >= DC_WINOGRAD_BATCH;
+}
+
 static size_t conv_shared_floats(const dc_node *nd)
 {
     const dc_conv_shape *s = &nd->conv.shape;
@@ -106,7 +115,8 @@ static size_t conv_workspace_floats(const dc_node *nd, int max_batch)
         return dc_conv_packed_workspace_floats(s);
     if (nd->conv.winograd) {
         const dc_conv_shape g = group_shape(s);
-        return dc_winograd_workspace_floats(&g, dc_winograd_tiles(&g));
+        const int samples = winograd_across_samples(nd, max_batch) ? max_batch : 1;
+        return dc_winograd_workspace_floats(&g, samples * dc_winograd_tiles(&g));
     }
     size_t tile = dc_conv2d_tile_workspace_floats(s);
     int samples = dc_conv_samples_per_tile(s, max_batch);
@@ -213,6 +223,34 @@ static int plan_winograd(conv_job *job, int threads)
     return units * job->ptiles * job->co_blocks;
 }
 
+/* Winograd conv task over a batch: the job->tile tiles of range `task`, tiles numbered
+ * across the samples, and every output channel (so no task repeats an input transform). */
+static void winograd_across_task(const conv_job *job, int task, float *scratch)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    const int total = job->base.n * dc_winograd_tiles(&p->shape);
+    const int t0 = task * job->tile, t1 = t0 + job->tile < total ? t0 + job->tile : total;
+    const conv_io io = conv_io_at(&job->base, 0);
+    dc_winograd_conv2d_samples(&p->shape, io.in, p->winograd, p->bias, io.res, p->act,
+                               io.out, t0, t1, 0, p->shape.cout, scratch);
+}
+
+/* Plans a Winograd conv over a batch: ranges of one kernel block of tiles each
+ * (dc_winograd_block_tiles), smaller when that leaves threads without two ranges each, but
+ * of at least 16 tiles (each range reads all of U). Returns the number of tasks. */
+static int plan_winograd_across(conv_job *job, int threads)
+{
+    const dc_conv_shape *s = &job->base.nd->conv.shape;
+    const int total = job->base.n * dc_winograd_tiles(s);
+    const int even = (total + 2 * threads - 1) / (2 * threads);
+    int per = dc_winograd_block_tiles(s);
+    if (even < per)
+        per = even > 16 ? even : 16;
+    job->across = true;
+    job->tile = per;
+    return (total + per - 1) / per;
+}
+
 /* Winograd F(2x2) conv task: (sample, output-channel block); every task transforms the
  * sample's input itself (a small cost next to streaming its block of U). */
 static void winograd2_task(const conv_job *job, int task, float *scratch)
@@ -285,6 +323,10 @@ static void conv_task(const dc_op_job *base, int task, float *scratch)
     }
     if (p->packed) {
         packed_task(job, task, scratch);
+        return;
+    }
+    if (job->across) {
+        winograd_across_task(job, task, scratch);
         return;
     }
     if (p->winograd) {
@@ -401,6 +443,8 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
         tasks = plan_packed(&job, threads, dc_winograd2_rows(&nd->conv.shape));
     } else if (nd->conv.packed) {
         tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape));
+    } else if (winograd_across_samples(nd, n)) {
+        tasks = plan_winograd_across(&job, threads);
     } else if (nd->conv.winograd) {
         tasks = plan_winograd(&job, threads);
     } else if (uses_small_conv(nd)) {

@@ -147,8 +147,9 @@ START_TEST(test_pays)
         /* below a batch of 8 the batch rule is the same rule */
         ck_assert(dc_winograd_pays_in_batch(&t[i].s, 1) == t[i].pays);
     }
-    /* in a batch, U stays in cache: 4-tile maps with wide channels pay, one tile never */
-    const dc_conv_shape wide = conv3x3(256, 8, 8, 256, 1, 1), one = conv3x3(512, 4, 4, 512, 1, 1);
+    /* in a batch, tile blocks span samples: 4-tile maps with wide channels pay, and so
+     * does a single tile of 16 pixels, but not one of 4 (test_pays_across_samples) */
+    const dc_conv_shape wide = conv3x3(256, 8, 8, 256, 1, 1), one = conv3x3(512, 2, 2, 512, 1, 1);
     ck_assert(!dc_winograd_pays_in_batch(&wide, 7) && dc_winograd_pays_in_batch(&wide, 8));
     ck_assert(!dc_winograd_pays_in_batch(&one, 64));
 }
@@ -397,6 +398,75 @@ START_TEST(test_concurrent_ranges)
 }
 END_TEST
 
+/* ---- tile ranges across the samples of a batch ---------------------------- */
+
+/* dc_winograd_conv2d_samples on 3 samples, with a residual: ranges of the batch's tiles
+ * cut at 0, 1, one tile into sample 1, the last tile of sample 1 and the end, so that
+ * ranges (and the kernel's blocks, cut small by the range's workspace) span sample
+ * boundaries; each sample against the twin (bias, then + residual, then act). Every
+ * shape of `cases`: 1x1 maps, padding wider than the image, clipped tiles, odd channels. */
+START_TEST(test_samples_against_twin)
+{
+    const dc_conv_shape *s = &cases[_i];
+    enum { N = 3 };
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s), tiles = dc_winograd_tiles(s);
+    const size_t in_one = (size_t)s->cin * s->h * s->w, out_one = (size_t)s->cout * oh * ow;
+    const size_t n_u = dc_winograd_weight_floats(s);
+    fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
+    float *in = fx_buf_random(N * in_one, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random(N * out_one, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u), *out = fx_buf_new(N * out_one);
+    double *want = malloc(out_one * sizeof(double));
+    dc_winograd_transform_weights(s, w, u);
+
+    const int cut[] = { 0, 1, tiles + 1 < 2 * tiles ? tiles + 1 : tiles,
+                        2 * tiles - 1 > tiles ? 2 * tiles - 1 : 2 * tiles, N * tiles };
+    for (int k = 0; k < 4; k++) {
+        if (cut[k] >= cut[k + 1])
+            continue;
+        const size_t n_ws = dc_winograd_workspace_floats(s, cut[k + 1] - cut[k]);
+        float *ws = fx_buf_new(n_ws);
+        dc_winograd_conv2d_samples(s, in, u, b, res, DC_ACT_HARDSWISH, out, cut[k],
+                                   cut[k + 1], 0, s->cout, ws);
+        fx_buf_check(ws, n_ws, "range workspace");
+        free(ws);
+    }
+    for (int n = 0; n < N; n++) {
+        twin_conv(s, in + n * in_one, w, b, DC_ACT_NONE, want);
+        for (size_t i = 0; i < out_one; i++)
+            want[i] = twin_act(DC_ACT_HARDSWISH, want[i] + res[n * out_one + i]);
+        char what[64];
+        snprintf(what, sizeof what, "case %d sample %d", _i, n);
+        check_close(out + n * out_one, want, out_one, what);
+    }
+    fx_buf_check(out, N * out_one, "batch output");
+    free(in), free(res), free(w), free(b), free(u), free(out), free(want);
+}
+END_TEST
+
+/* In a batch the rule takes every map whose tiles cover 8 pixels or more on average,
+ * a 4x4 map's single tile included; not 2x2 or 1x1 maps, nor cin below 16. */
+START_TEST(test_pays_across_samples)
+{
+    const struct { dc_conv_shape s; bool pays; } t[] = {
+        { conv3x3(512, 4, 4, 512, 1, 1), true },   /* vgg: one tile of 16 pixels */
+        { conv3x3(256, 4, 4, 512, 1, 1), true },
+        { conv3x3(512, 7, 7, 512, 1, 1), true },   /* 4 tiles, 49 pixels */
+        { conv3x3(512, 2, 2, 512, 1, 1), false },  /* one tile of 4 pixels */
+        { conv3x3(64, 1, 1, 64, 1, 1), false },
+        { conv3x3(8, 32, 32, 8, 1, 1), false },    /* cin below 16 */
+        { conv3x3(16, 32, 32, 16, 1, 1), true },
+    };
+    for (size_t i = 0; i < NELEM(t); i++) {
+        ck_assert_msg(dc_winograd_pays_in_batch(&t[i].s, DC_WINOGRAD_BATCH) == t[i].pays,
+                      "shape %zu", i);
+        ck_assert(dc_winograd_pays_in_batch(&t[i].s, 1) == dc_winograd_pays(&t[i].s));
+    }
+}
+END_TEST
+
 /* ---- accuracy on realistic data ----------------------------------------- */
 
 /* A deep channel sum as in VGG's and ResNet's last stages: cin 512, weights at Kaiming
@@ -570,6 +640,8 @@ static Suite *winograd_suite(void)
     tcase_add_loop_test(t, test_ranges_assemble, 0, (int)NELEM(range_cases));
     tcase_add_test(t, test_error_realistic);
     tcase_add_test(t, test_concurrent_ranges);
+    tcase_add_loop_test(t, test_samples_against_twin, 0, (int)NELEM(cases));
+    tcase_add_test(t, test_pays_across_samples);
 
     t = fx_tcase(s, "f2x2", 0);
     tcase_add_test(t, test_f2_applies);
