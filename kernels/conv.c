@@ -157,6 +157,14 @@ void dc_im2col_rows(const dc_conv_shape *s, const float *in, int r0, int r1, flo
                    s->pad_w, r0, r1, 0, npix, col + (size_t)r0 * npix, (size_t)npix);
 }
 
+void dc_im2col_rows_ld(const dc_conv_shape *s, const float *in, int r0, int r1, float *col,
+                       size_t ld)
+{
+    const int npix = dc_conv_out_h(s) * dc_conv_out_w(s);
+    im2col_rows_ld(in, s->h, s->w, s->kh, s->kw, s->stride_h, s->stride_w, s->pad_h,
+                   s->pad_w, r0, r1, 0, npix, col + (size_t)r0 * ld, ld);
+}
+
 void dc_im2col(const float *in, int c, int h, int w, int kh, int kw, int stride_h,
                int stride_w, int pad_h, int pad_w, float *col)
 {

@@ -67,18 +67,28 @@ size_t dc_conv_packed_workspace_floats(const dc_conv_shape *s)
     return ((size_t)depth(s) + (size_t)dc_conv_packed_rows(s)) * padded(s);
 }
 
-void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
-                    const float *bias, const float *residual, dc_act act, float *out,
-                    int co_begin, int co_end, float *workspace)
+size_t dc_conv_packed_input_floats(const dc_conv_shape *s)
 {
-    if (co_end <= co_begin)
-        return;
+    return (size_t)depth(s) * padded(s);
+}
+
+void dc_conv_packed_make_input(const dc_conv_shape *s, const float *in, int r0, int r1,
+                               float *col)
+{
+    const int npix = pixels(s);
+    const size_t ld = padded(s);
+    dc_im2col_rows_ld(s, in, r0, r1, col, ld);
+    for (int j = r0; j < r1; j++) /* the product reads whole vectors of columns */
+        memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
+}
+
+void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const float *packed,
+                               const float *bias, const float *residual, dc_act act,
+                               float *out, int co_begin, int co_end, float *workspace)
+{
     const int npix = pixels(s), k = depth(s), R = dc_conv_packed_rows(s);
     const size_t ld = padded(s);
-    float *col = workspace, *acc = workspace + (size_t)k * ld; /* [k][ld], [R][ld] */
-    dc_im2col_ld(s, in, 0, npix, col, ld);
-    for (int j = 0; j < k; j++)
-        memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
+    float *acc = workspace; /* [R][ld] */
     for (int b = co_begin / R; b * R < co_end; b++) {
         dc_gemm_packed_block(R, b, k, npix, packed, col, ld, acc, ld);
         for (int r = 0; r < R; r++) {
@@ -95,4 +105,16 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
                 dc_bias_act_row(row, (size_t)npix, bv, act);
         }
     }
+}
+
+void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
+                    const float *bias, const float *residual, dc_act act, float *out,
+                    int co_begin, int co_end, float *workspace)
+{
+    if (co_end <= co_begin)
+        return;
+    float *col = workspace; /* [k][ld], then the product's [R][ld] */
+    dc_conv_packed_make_input(s, in, 0, depth(s), col);
+    dc_conv_packed_from_input(s, col, packed, bias, residual, act, out, co_begin, co_end,
+                              col + dc_conv_packed_input_floats(s));
 }

@@ -91,6 +91,10 @@ int dc_conv_samples_per_tile(const dc_conv_shape *s, int n);
  * pixels [p0, p1) and output channels [co0, co1) from it (workspace: DC_SKINNY_MAX_COLS * k
  * floats of scratch for the skinny GEMM). Each step's calls may run on different threads. */
 void dc_im2col_rows(const dc_conv_shape *s, const float *in, int r0, int r1, float *col);
+/* dc_im2col_rows with rows ld floats apart (ld >= the output pixels; the columns past them
+ * are left as they are). */
+void dc_im2col_rows_ld(const dc_conv_shape *s, const float *in, int r0, int r1, float *col,
+                       size_t ld);
 void dc_conv2d_from_cols(const dc_conv_shape *s, const float *cols, const float *weight,
                          const float *bias, const float *residual, dc_act act, float *out,
                          int p0, int p1, int co0, int co1, float *workspace);
@@ -227,6 +231,20 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                  float *out, int tile_begin, int tile_end, int co_begin,
                                  int co_end, float *workspace);
 
+/* For one sample whose tiles make a single block (dc_winograd_one_block), the conv in
+ * two steps, so that threads can share one transformed input V (dc_winograd_input_floats
+ * floats): dc_winograd_transform_input writes input channels [ci_begin, ci_end) of V, then
+ * dc_winograd_conv2d_from_input computes output channels [co_begin, co_end) from the whole
+ * V, each with a workspace of dc_winograd_workspace_floats(s, dc_winograd_tiles(s)) floats.
+ * The same numbers as dc_winograd_conv2d_residual over all tiles, bit for bit. */
+bool dc_winograd_one_block(const dc_conv_shape *s);
+size_t dc_winograd_input_floats(const dc_conv_shape *s);
+void dc_winograd_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
+                                 int ci_end, float *v, float *workspace);
+void dc_winograd_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
+                                   const float *bias, const float *residual, dc_act act,
+                                   float *out, int co_begin, int co_end, float *workspace);
+
 /* dc_winograd_conv2d_residual over a batch: in, residual and out are the whole batch
  * ([n][cin][h][w], [n][cout][oh][ow]) and the tiles are numbered sample by sample, tile t
  * being tile t % dc_winograd_tiles(s) of sample t / dc_winograd_tiles(s), so one range
@@ -289,6 +307,18 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
                     const float *bias, const float *residual, dc_act act, float *out,
                     int co_begin, int co_end, float *workspace);
 
+/* dc_conv_packed in two steps, so that threads can share one im2col matrix: rows
+ * [r0, r1) of the matrix (dc_conv_packed_input_floats(s) floats in all; r < cin kh kw)
+ * by dc_conv_packed_make_input, then output channels [co_begin, co_end) from the whole
+ * matrix by dc_conv_packed_from_input (workspace of dc_conv_packed_workspace_floats(s)).
+ * The same numbers as dc_conv_packed, bit for bit. */
+size_t dc_conv_packed_input_floats(const dc_conv_shape *s);
+void dc_conv_packed_make_input(const dc_conv_shape *s, const float *in, int r0, int r1,
+                               float *col);
+void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const float *packed,
+                               const float *bias, const float *residual, dc_act act,
+                               float *out, int co_begin, int co_end, float *workspace);
+
 /* ---- winograd F(2x2, 3x3) ----------------------------------------------------- */
 
 /* Winograd F(2x2, 3x3) on weights packed for our own product kernel (kernels/winograd2.c,
@@ -327,6 +357,20 @@ size_t dc_winograd2_workspace_floats(const dc_conv_shape *s);
 void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
                          const float *bias, const float *residual, dc_act act, float *out,
                          int co_begin, int co_end, float *workspace);
+
+/* dc_winograd2_conv2d in two steps, so that threads can share one transformed input V:
+ * dc_winograd2_transform_input writes input channels [ci_begin, ci_end) of V (of
+ * dc_winograd2_input_floats(s) floats; scratch of dc_winograd2_input_scratch_floats(s)),
+ * then dc_winograd2_conv2d_from_input computes output channels [co_begin, co_end) from the
+ * whole V, with a workspace of dc_winograd2_workspace_floats(s) floats. The same numbers as
+ * dc_winograd2_conv2d, bit for bit. */
+size_t dc_winograd2_input_floats(const dc_conv_shape *s);
+size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s);
+void dc_winograd2_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
+                                  int ci_end, float *v, float *scratch);
+void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
+                                    const float *bias, const float *residual, dc_act act,
+                                    float *out, int co_begin, int co_end, float *workspace);
 
 /* ---- skinny GEMM ----------------------------------------------------------- */
 

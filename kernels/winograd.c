@@ -201,18 +201,18 @@ static wg_band band_at(const dc_conv_shape *s, int tiles_x, int tiles, int t, in
     return b;
 }
 
-/* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: v [36][cin][nb], in chunks of
- * whole channels. */
+/* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: input channels [ci_begin, ci_end)
+ * of v [36][cin][nb], in chunks of whole channels. */
 static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
-                                  float *v, float *scratch)
+                                  int ci_begin, int ci_end, float *v, float *scratch)
 {
     const int tiles_x = tiles_along(dc_conv_out_w(s)), tiles = dc_winograd_tiles(s);
     const int group = chunk_channels(nb, s->cin);
     const size_t in_plane = (size_t)s->h * s->w, in_sample = (size_t)s->cin * in_plane;
     float *d = scratch;                                    /* [36][nq] patches */
     float *tmp = d + (size_t)WG_POS * group * nb;          /* [36][nq] */
-    for (int c0 = 0; c0 < s->cin; c0 += group) {
-        const int g = s->cin - c0 < group ? s->cin - c0 : group;
+    for (int c0 = ci_begin; c0 < ci_end; c0 += group) {
+        const int g = ci_end - c0 < group ? ci_end - c0 : group;
         const size_t nq = (size_t)g * nb;
         for (int c = 0; c < g; c++)
             for (int t = t0; t < t0 + nb;) {
@@ -315,9 +315,40 @@ void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const f
 
     for (int t0 = tile_begin; t0 < tile_end; t0 += tb) {
         const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
-        transform_block_input(s, in, t0, nb, v, scratch);
+        transform_block_input(s, in, t0, nb, 0, s->cin, v, scratch);
         multiply_block(s, u, v, nb, co_begin, ncout, m);
         transform_block_output(s, m, t0, nb, co_begin, ncout, bias, residual, act, out,
                                scratch);
     }
+}
+
+size_t dc_winograd_input_floats(const dc_conv_shape *s)
+{
+    return (size_t)WG_POS * s->cin * dc_winograd_tiles(s);
+}
+
+bool dc_winograd_one_block(const dc_conv_shape *s)
+{
+    return dc_winograd_tiles(s) <= dc_winograd_block_tiles(s);
+}
+
+void dc_winograd_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
+                                 int ci_end, float *v, float *workspace)
+{
+    const int tiles = dc_winograd_tiles(s);
+    transform_block_input(s, in, 0, tiles, ci_begin, ci_end, v,
+                          workspace + (size_t)WG_POS * s->cout * tiles);
+}
+
+void dc_winograd_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
+                                   const float *bias, const float *residual, dc_act act,
+                                   float *out, int co_begin, int co_end, float *workspace)
+{
+    const int tiles = dc_winograd_tiles(s), ncout = co_end - co_begin;
+    if (ncout <= 0)
+        return;
+    float *m = workspace;                                  /* [36][ncout][tiles] */
+    float *scratch = m + (size_t)WG_POS * s->cout * tiles; /* the output transform */
+    multiply_block(s, u, v, tiles, co_begin, ncout, m);
+    transform_block_output(s, m, 0, tiles, co_begin, ncout, bias, residual, act, out, scratch);
 }

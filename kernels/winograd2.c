@@ -144,7 +144,7 @@ size_t dc_winograd2_workspace_floats(const dc_conv_shape *s)
  * time: its 4 input rows (zero-padded, column c = input column c - pad_w) are combined
  * down the columns (B^T d), then across them in steps of 2 (. B). */
 static void input_transform(const dc_conv_shape *s, const float *in, float *v,
-                            float *scratch)
+                            float *scratch, int ci_begin, int ci_end)
 {
     const int tiles_x = half_up(dc_conv_out_w(s)), tiles_y = half_up(dc_conv_out_h(s));
     const size_t tp = tile_stride(s), wp = 2 * (size_t)tiles_x + 2;
@@ -154,7 +154,7 @@ static void input_transform(const dc_conv_shape *s, const float *in, float *v,
         t[k] = scratch + (4 + k) * wp;
     }
     const int tiles = tiles_x * tiles_y;
-    for (int ci = 0; ci < s->cin; ci++) {
+    for (int ci = ci_begin; ci < ci_end; ci++) {
         const float *plane = in + (size_t)ci * s->h * s->w;
         for (int ty = 0; ty < tiles_y; ty++) {
             for (int k = 0; k < 4; k++) {
@@ -240,20 +240,33 @@ static void output_transform(const dc_conv_shape *s, const float *m, int r, floa
     }
 }
 
-void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
-                         const float *bias, const float *residual, dc_act act, float *out,
-                         int co_begin, int co_end, float *workspace)
+size_t dc_winograd2_input_floats(const dc_conv_shape *s)
+{
+    return (size_t)W2_POS * s->cin * tile_stride(s);
+}
+
+size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s)
+{
+    return row_scratch_floats(s);
+}
+
+void dc_winograd2_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
+                                  int ci_end, float *v, float *scratch)
+{
+    input_transform(s, in, v, scratch, ci_begin, ci_end);
+}
+
+void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
+                                    const float *bias, const float *residual, dc_act act,
+                                    float *out, int co_begin, int co_end, float *workspace)
 {
     if (co_end <= co_begin)
         return;
     const int R = dc_winograd2_rows(s);
     const size_t tp = tile_stride(s);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
-    float *v = workspace;                                   /* [16][cin][tp] */
-    float *m = v + (size_t)W2_POS * s->cin * tp;            /* [16][R][tp] */
+    float *m = workspace;                                   /* [16][R][tp] */
     float *y = m + (size_t)W2_POS * R * tp;                 /* [4][tp] */
-    float *rows = y + 4 * tp;
-    input_transform(s, in, v, rows);
     for (int b = co_begin / R; b * R < co_end; b++) {
         block_products(s, u, b, v, m);
         for (int r = 0; r < R; r++) {
@@ -265,4 +278,17 @@ void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u
                              out + (size_t)co * out_plane, y);
         }
     }
+}
+
+void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
+                         const float *bias, const float *residual, dc_act act, float *out,
+                         int co_begin, int co_end, float *workspace)
+{
+    if (co_end <= co_begin)
+        return;
+    float *v = workspace;                                   /* [16][cin][tp] */
+    float *rest = v + dc_winograd2_input_floats(s);         /* M, Y, then the rows */
+    input_transform(s, in, v, rest + (size_t)W2_POS * dc_winograd2_rows(s) * tile_stride(s) +
+                                  4 * tile_stride(s), 0, s->cin);
+    dc_winograd2_conv2d_from_input(s, v, u, bias, residual, act, out, co_begin, co_end, rest);
 }

@@ -531,6 +531,20 @@ START_TEST(test_conv_packed_random)
                              cut[k + 1], i / plane);
     }
     check_exact(parts, whole, n_out, "channel ranges against one whole call");
+    /* in two steps, as threads share the im2col matrix: its rows in uneven ranges, then
+     * the output channels, give the whole call's bits */
+    const size_t n_col = dc_conv_packed_input_floats(s);
+    const int k_rows = s->cin * s->kh * s->kw;
+    float *col = fx_buf_new(n_col), *two = fx_buf_new(n_out);
+    const int rcut[4] = { 0, k_rows / 2, k_rows / 2 + (k_rows > 1), k_rows };
+    for (int k = 0; k < 3; k++)
+        dc_conv_packed_make_input(s, in, rcut[k], rcut[k + 1], col);
+    fx_buf_check(col, n_col, "im2col matrix");
+    for (int k = 0; k < 3; k++)
+        dc_conv_packed_from_input(s, col, packed, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
+                                  ws);
+    check_exact(two, whole, n_out, "two steps against one whole call");
+    free(col), free(two);
     free(whole), free(parts), free(ws);
     free(in), free(w), free(b), free(res), free(packed), free(ref);
 }

@@ -239,6 +239,26 @@ START_TEST(test_against_twin)
             fx_buf_check(ws, n_ws, what);
             free(out), free(ws);
         }
+    /* in two steps, as threads share V (one block of tiles): input channels, then output
+     * channels, in uneven ranges, give the whole call's bits */
+    ck_assert(dc_winograd_one_block(s));
+    float *whole = fx_buf_new(n_out), *two = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
+    const size_t n_v = dc_winograd_input_floats(s);
+    float *v = fx_buf_new(n_v);
+    dc_winograd_conv2d_residual(s, in, u, b, NULL, DC_ACT_RELU, whole, 0, tiles, 0, s->cout,
+                                ws);
+    const int icut[4] = { 0, s->cin / 2, s->cin / 2 + (s->cin > 1), s->cin };
+    const int ocut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
+    for (int k = 0; k < 3; k++)
+        dc_winograd_transform_input(s, in, icut[k], icut[k + 1], v, ws);
+    fx_buf_check(v, n_v, "V");
+    for (int k = 0; k < 3; k++)
+        dc_winograd_conv2d_from_input(s, v, u, b, NULL, DC_ACT_RELU, two, ocut[k],
+                                      ocut[k + 1], ws);
+    ck_assert_msg(memcmp(whole, two, n_out * sizeof(float)) == 0,
+                  "case %d: two steps differ from one whole call", _i);
+    fx_buf_check(ws, n_ws, "ws");
+    free(whole), free(two), free(ws), free(v);
     free(in), free(w), free(b), free(u), free(want);
 }
 END_TEST
@@ -575,6 +595,23 @@ START_TEST(test_f2_against_twin)
     ck_assert_msg(memcmp(whole, parts, n_out * sizeof(float)) == 0,
                   "channel ranges differ from one whole call");
     fx_buf_check(ws, n_ws, "ws");
+    /* in two steps, as threads share V: input channels in uneven ranges, then output
+     * channels in uneven ranges, give the whole call's bits */
+    const size_t n_v = dc_winograd2_input_floats(s);
+    float *v = fx_buf_new(n_v), *two = fx_buf_new(n_out);
+    float *scratch = fx_buf_new(dc_winograd2_input_scratch_floats(s));
+    const int icut[4] = { 0, s->cin / 2, s->cin / 2 + (s->cin > 1), s->cin };
+    for (int k = 0; k < 3; k++)
+        dc_winograd2_transform_input(s, in, icut[k], icut[k + 1], v, scratch);
+    fx_buf_check(v, n_v, "V");
+    fx_buf_check(scratch, dc_winograd2_input_scratch_floats(s), "input scratch");
+    for (int k = 0; k < 3; k++)
+        dc_winograd2_conv2d_from_input(s, v, u, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
+                                       ws);
+    ck_assert_msg(memcmp(whole, two, n_out * sizeof(float)) == 0,
+                  "two steps differ from one whole call");
+    fx_buf_check(ws, n_ws, "ws");
+    free(v), free(two), free(scratch);
     free(whole), free(parts), free(ws);
     free(in), free(w), free(b), free(res), free(u), free(want);
 }
