@@ -88,12 +88,32 @@ static void maxpool_channel(const float *plane, int h, int w, int k, int stride,
     }
 }
 
+/* MaxPool2d(2, 2) on a map of even sides (VGG's pools): every window lies in two input
+ * rows that no other window touches, so the rows of all channels are one list, output row
+ * r from input rows 2r and 2r + 1 (no per-channel loop: a 2x2 map's channels are one
+ * output value each). The same order of comparisons as maxpool_channel: down, then across. */
+static void maxpool_2x2_even(int c, int h, int w, const float *in, float *out)
+{
+    const int ow = w / 2;
+    const size_t rows = (size_t)c * (size_t)(h / 2);
+    for (size_t r = 0; r < rows; r++) {
+        const float *restrict a = in + 2 * r * (size_t)w, *restrict b = a + w;
+        float *restrict o = out + r * (size_t)ow;
+        for (int x = 0; x < ow; x++)
+            o[x] = max_nan(max_nan(a[2 * x], b[2 * x]), max_nan(a[2 * x + 1], b[2 * x + 1]));
+    }
+}
+
 void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
                   const float *in, float *out)
 {
     const int oh = dc_pool_out_size(h, k, stride, pad, ceil_mode);
     const int ow = dc_pool_out_size(w, k, stride, pad, ceil_mode);
     const size_t plane_out = (size_t)oh * ow;
+    if (k == 2 && stride == 2 && pad == 0 && h % 2 == 0 && w % 2 == 0) {
+        maxpool_2x2_even(c, h, w, in, out); /* ceil_mode changes nothing on even sides */
+        return;
+    }
 
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;

@@ -1162,6 +1162,13 @@ START_TEST(test_maxpool_nan)
                                 NAN, NAN, NAN, 19, 19, 16,  17,  18,  19, 19 };
     dc_maxpool2d(1, 4, 5, 3, 1, 1, false, in, out);
     check_exact(out, want_k3, 20, "MaxPool2d(3,1,1) with NaN");
+    /* an even map takes the row-list path: the NaN at (1, 1) wins the first window only */
+    const float want_even[4] = { NAN, 8, 16, 18 };
+    for (int i = 0; i < 16; i++)
+        in[i] = (float)(i / 4 * 5 + i % 4); /* the first 4 columns of the 4x5 map above */
+    in[1 * 4 + 1] = NAN;
+    dc_maxpool2d(1, 4, 4, 2, 2, 0, false, in, out);
+    check_exact(out, want_even, 4, "MaxPool2d(2,2) on an even map with NaN");
 }
 END_TEST
 
@@ -1174,6 +1181,9 @@ static const int pool_cases[][7] = {
     { 3, 1, 1, 3, 2, 1, 1 },   { 3, 8, 3, 3, 3, 1, 1 },   { 17, 12, 10, 4, 3, 2, 1 },
     { 16, 64, 64, 3, 2, 1, 0 }, /* threaded */
     { 16, 56, 57, 3, 2, 1, 1 }, /* threaded, ceil */
+    /* MaxPool2d(2, 2) on even maps (pool.c's row-list path), 2x2 maps to 32x32 */
+    { 7, 2, 2, 2, 2, 0, 0 },   { 5, 4, 4, 2, 2, 0, 1 },   { 3, 6, 10, 2, 2, 0, 0 },
+    { 9, 32, 32, 2, 2, 0, 0 },
 };
 
 START_TEST(test_maxpool_random)
