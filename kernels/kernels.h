@@ -323,9 +323,13 @@ void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const f
 
 /* Winograd F(2x2, 3x3) on weights packed for our own product kernel (kernels/winograd2.c,
  * docs/winograd.md): for stride-1 3x3 convs on small maps (at most 64 2x2 output tiles,
- * i.e. up to 16x16 outputs) with weights too large to stay in the caches at small batches.
- * 16 instead of 36 multiplies per 2x2 tile and channel pair; U is 16/9 the weights.
- * Single-threaded and re-entrant: threads split the output channels. */
+ * i.e. up to 16x16 outputs) with weights too large to stay in the caches at small batches,
+ * and, in batches, for the 2x2 maps F(4x4) does not take. 16 instead of 36 multiplies per
+ * 2x2 tile and channel pair; U is 16/9 the weights. One product takes the tiles of
+ * `samples` samples as its columns (dc_winograd2_samples: 1 below a batch of
+ * DC_WINOGRAD_BATCH; a 2x2 map's single tile is then one column of 64 samples); U is
+ * packed for that many. Single-threaded and re-entrant: threads split the output channels
+ * or the batch. */
 
 /* true for 3x3, stride 1, groups 1, pad_h/pad_w <= 2, at most 64 tiles of 2x2 outputs. */
 bool dc_winograd2_applies(const dc_conv_shape *s);
@@ -334,43 +338,52 @@ bool dc_winograd2_applies(const dc_conv_shape *s);
  * samples per pass, for convs F(4x4) does not take (dc_winograd_pays_in_batch). */
 bool dc_winograd2_pays(const dc_conv_shape *s, int batch);
 
+/* Samples one product takes for a net run at up to `batch` samples per pass: 1 below
+ * DC_WINOGRAD_BATCH, else as many as fit 64 columns (at most batch). */
+int dc_winograd2_samples(const dc_conv_shape *s, int batch);
+
 /* Number of 2x2 output tiles of one sample, ceil(oh/2) * ceil(ow/2). */
 int dc_winograd2_tiles(const dc_conv_shape *s);
 
-/* Output channels per block of packed U (16, 12, 8 or 6 by the tile count): channel ranges
- * that start on a multiple of it compute each block once. */
-int dc_winograd2_rows(const dc_conv_shape *s);
+/* Output channels per block of packed U (16, 12, 8 or 6 by the columns of a product):
+ * channel ranges that start on a multiple of it compute each block once. */
+int dc_winograd2_rows(const dc_conv_shape *s, int samples);
 
 /* Floats of the packed weights (cout rounded up to whole blocks). */
-size_t dc_winograd2_weight_floats(const dc_conv_shape *s);
+size_t dc_winograd2_weight_floats(const dc_conv_shape *s, int samples);
 
 /* weight [cout][cin][3][3] -> u [cout / R][16][cin][R] (R = dc_winograd2_rows), holding
  * (G g G^T)[p / 4][p % 4] (computed in double, rounded once); rows past cout are zero. */
-void dc_winograd2_pack_weights(const dc_conv_shape *s, const float *weight, float *u);
+void dc_winograd2_pack_weights(const dc_conv_shape *s, int samples, const float *weight,
+                               float *u);
 
 /* Scratch floats of one dc_winograd2_conv2d call. */
-size_t dc_winograd2_workspace_floats(const dc_conv_shape *s);
+size_t dc_winograd2_workspace_floats(const dc_conv_shape *s, int samples);
 
-/* One sample, output channels [co_begin, co_end) of out [cout][oh][ow]:
- * out = act(conv + bias + residual) (bias, residual may be NULL; residual shaped like out).
- * u from dc_winograd2_pack_weights; workspace of dc_winograd2_workspace_floats(s) floats. */
-void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
-                         const float *bias, const float *residual, dc_act act, float *out,
-                         int co_begin, int co_end, float *workspace);
+/* n <= samples samples (in [n][cin][h][w], out and residual [n][cout][oh][ow]), output
+ * channels [co_begin, co_end): out = act(conv + bias + residual) (bias, residual may be
+ * NULL). u from dc_winograd2_pack_weights with the same `samples`; workspace of
+ * dc_winograd2_workspace_floats(s, samples) floats. */
+void dc_winograd2_conv2d(const dc_conv_shape *s, int samples, int n, const float *in,
+                         const float *u, const float *bias, const float *residual, dc_act act,
+                         float *out, int co_begin, int co_end, float *workspace);
 
 /* dc_winograd2_conv2d in two steps, so that threads can share one transformed input V:
  * dc_winograd2_transform_input writes input channels [ci_begin, ci_end) of V (of
- * dc_winograd2_input_floats(s) floats; scratch of dc_winograd2_input_scratch_floats(s)),
- * then dc_winograd2_conv2d_from_input computes output channels [co_begin, co_end) from the
- * whole V, with a workspace of dc_winograd2_workspace_floats(s) floats. The same numbers as
+ * dc_winograd2_input_floats(s, samples) floats; scratch of
+ * dc_winograd2_input_scratch_floats(s)), then dc_winograd2_conv2d_from_input computes
+ * output channels [co_begin, co_end) from the whole V, with a workspace of
+ * dc_winograd2_workspace_floats(s, samples) floats. The same numbers as
  * dc_winograd2_conv2d, bit for bit. */
-size_t dc_winograd2_input_floats(const dc_conv_shape *s);
+size_t dc_winograd2_input_floats(const dc_conv_shape *s, int samples);
 size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s);
-void dc_winograd2_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
-                                  int ci_end, float *v, float *scratch);
-void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
-                                    const float *bias, const float *residual, dc_act act,
-                                    float *out, int co_begin, int co_end, float *workspace);
+void dc_winograd2_transform_input(const dc_conv_shape *s, int samples, int n,
+                                  const float *in, int ci_begin, int ci_end, float *v,
+                                  float *scratch);
+void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, int samples, int n,
+                                    const float *v, const float *u, const float *bias,
+                                    const float *residual, dc_act act, float *out,
+                                    int co_begin, int co_end, float *workspace);
 
 /* ---- skinny GEMM ----------------------------------------------------------- */
 

@@ -56,7 +56,22 @@ bool dc_winograd2_pays(const dc_conv_shape *s, int batch)
     const char *env = getenv("DC_WINOGRAD2"); /* measuring: 0 off, 1 on */
     if (env && *env == '0')
         return false;
-    return dc_winograd2_applies(s) && s->cin >= 16 && batch < 8 && dc_winograd2_tiles(s) >= 16;
+    if (!dc_winograd2_applies(s) || s->cin < 16)
+        return false;
+    if (batch < DC_WINOGRAD_BATCH)
+        return dc_winograd2_tiles(s) >= 16;
+    /* in a batch, blocks of samples make the products wide; what F(4x4) leaves (maps
+     * whose tiles average fewer than 8 pixels: 2x2 maps) pays where a tile covers 3 or
+     * more of its 4 pixels: 16 products against 9 per pixel */
+    return dc_conv_out_h(s) * dc_conv_out_w(s) >= 3 * dc_winograd2_tiles(s);
+}
+
+int dc_winograd2_samples(const dc_conv_shape *s, int batch)
+{
+    if (batch < DC_WINOGRAD_BATCH)
+        return 1;
+    const int fit = W2_LANES * W2_MAX_VECS / dc_winograd2_tiles(s);
+    return fit < 1 ? 1 : fit < batch ? fit : batch;
 }
 
 int dc_winograd2_tiles(const dc_conv_shape *s)
@@ -64,26 +79,33 @@ int dc_winograd2_tiles(const dc_conv_shape *s)
     return half_up(dc_conv_out_h(s)) * half_up(dc_conv_out_w(s));
 }
 
-/* Vectors of 16 tiles the kernel keeps per output row. */
-static int vectors(const dc_conv_shape *s)
+/* Columns of one product: the tiles of `samples` samples, sample by sample. */
+static int columns(const dc_conv_shape *s, int samples)
 {
-    return (dc_winograd2_tiles(s) + W2_LANES - 1) / W2_LANES;
+    return dc_winograd2_tiles(s) * samples;
 }
 
-int dc_winograd2_rows(const dc_conv_shape *s)
+/* Vectors of 16 columns the kernel keeps per output row. */
+static int vectors(const dc_conv_shape *s, int samples)
 {
-    return dc_packed_rows(dc_winograd2_tiles(s));
+    return (columns(s, samples) + W2_LANES - 1) / W2_LANES;
 }
 
-static int blocks(const dc_conv_shape *s)
+int dc_winograd2_rows(const dc_conv_shape *s, int samples)
 {
-    const int r = dc_winograd2_rows(s);
+    return dc_packed_rows(columns(s, samples));
+}
+
+static int blocks(const dc_conv_shape *s, int samples)
+{
+    const int r = dc_winograd2_rows(s, samples);
     return (s->cout + r - 1) / r;
 }
 
-size_t dc_winograd2_weight_floats(const dc_conv_shape *s)
+size_t dc_winograd2_weight_floats(const dc_conv_shape *s, int samples)
 {
-    return (size_t)blocks(s) * dc_winograd2_rows(s) * W2_POS * (size_t)s->cin;
+    return (size_t)blocks(s, samples) * dc_winograd2_rows(s, samples) * W2_POS *
+           (size_t)s->cin;
 }
 
 /* G of F(2x2, 3x3), rows 0..3 (see the comment at the top). */
@@ -94,10 +116,11 @@ static const double w2_g[4][3] = {
     { 0.0, 0.0, 1.0 },
 };
 
-void dc_winograd2_pack_weights(const dc_conv_shape *s, const float *weight, float *u)
+void dc_winograd2_pack_weights(const dc_conv_shape *s, int samples, const float *weight,
+                                float *u)
 {
-    const int rows = dc_winograd2_rows(s);
-    memset(u, 0, dc_winograd2_weight_floats(s) * sizeof(float));
+    const int rows = dc_winograd2_rows(s, samples);
+    memset(u, 0, dc_winograd2_weight_floats(s, samples) * sizeof(float));
     for (int co = 0; co < s->cout; co++) {
         float *blk = u + (size_t)(co / rows) * rows * W2_POS * s->cin;
         for (int ci = 0; ci < s->cin; ci++) {
@@ -117,10 +140,10 @@ void dc_winograd2_pack_weights(const dc_conv_shape *s, const float *weight, floa
     }
 }
 
-/* Tiles per V row: the tile count rounded up to whole vectors. */
-static size_t tile_stride(const dc_conv_shape *s)
+/* Columns per V row: the columns rounded up to whole vectors. */
+static size_t tile_stride(const dc_conv_shape *s, int samples)
 {
-    return (size_t)vectors(s) * W2_LANES;
+    return (size_t)vectors(s, samples) * W2_LANES;
 }
 
 /* Floats of the padded input rows and their column transforms (see input_transform). */
@@ -130,91 +153,98 @@ static size_t row_scratch_floats(const dc_conv_shape *s)
     return 8 * wp;
 }
 
-size_t dc_winograd2_workspace_floats(const dc_conv_shape *s)
+size_t dc_winograd2_workspace_floats(const dc_conv_shape *s, int samples)
 {
-    const size_t tp = tile_stride(s);
+    const size_t tp = tile_stride(s, samples);
     return (size_t)W2_POS * s->cin * tp                        /* V */
-           + (size_t)W2_POS * dc_winograd2_rows(s) * tp        /* M of one block */
+           + (size_t)W2_POS * dc_winograd2_rows(s, samples) * tp  /* M of one block */
            + 4 * tp                                            /* Y of one channel */
            + row_scratch_floats(s);
 }
 
-/* V[p][ci][t] = (B^T d B)[p / 4][p % 4] for every input channel and tile t (row-major
- * tiles, ty * tiles_x + tx); the slots past the last tile are zero. One tile row at a
- * time: its 4 input rows (zero-padded, column c = input column c - pad_w) are combined
- * down the columns (B^T d), then across them in steps of 2 (. B). */
-static void input_transform(const dc_conv_shape *s, const float *in, float *v,
-                            float *scratch, int ci_begin, int ci_end)
+/* V[p][ci][q] = (B^T d B)[p / 4][p % 4] for every input channel, for the tiles of n
+ * samples (column q = sample * tiles + ty * tiles_x + tx); the columns past the last are
+ * zero. One tile row at a time: its 4 input rows (zero-padded, column c = input column
+ * c - pad_w) are combined down the columns (B^T d), then across them in steps of 2 (. B). */
+static void input_transform(const dc_conv_shape *s, int samples, int n, const float *in,
+                            float *v, float *scratch, int ci_begin, int ci_end)
 {
     const int tiles_x = half_up(dc_conv_out_w(s)), tiles_y = half_up(dc_conv_out_h(s));
-    const size_t tp = tile_stride(s), wp = 2 * (size_t)tiles_x + 2;
+    const size_t tp = tile_stride(s, samples), wp = 2 * (size_t)tiles_x + 2;
+    const size_t in_plane = (size_t)s->h * s->w;
     float *r[4], *t[4];
     for (int k = 0; k < 4; k++) {
         r[k] = scratch + k * wp;
         t[k] = scratch + (4 + k) * wp;
     }
     const int tiles = tiles_x * tiles_y;
-    for (int ci = ci_begin; ci < ci_end; ci++) {
-        const float *plane = in + (size_t)ci * s->h * s->w;
-        for (int ty = 0; ty < tiles_y; ty++) {
-            for (int k = 0; k < 4; k++) {
-                const int iy = 2 * ty - s->pad_h + k;
-                memset(r[k], 0, wp * sizeof(float));
-                if (iy < 0 || iy >= s->h)
-                    continue;
-                const int x0 = s->pad_w; /* padded column of input column 0 */
-                const int n = s->w < (int)wp - x0 ? s->w : (int)wp - x0;
-                memcpy(r[k] + x0, plane + (size_t)iy * s->w, (size_t)n * sizeof(float));
-            }
-            for (size_t c = 0; c < wp; c++) { /* B^T d, down the columns */
-                t[0][c] = r[0][c] - r[2][c];
-                t[1][c] = r[1][c] + r[2][c];
-                t[2][c] = r[2][c] - r[1][c];
-                t[3][c] = r[1][c] - r[3][c];
-            }
-            for (int i = 0; i < 4; i++) { /* (B^T d) B, across, tile tx at column 2 tx */
-                const float *ti = t[i];
-                float *v0 = v + ((size_t)(i * 4) * s->cin + ci) * tp + (size_t)ty * tiles_x;
-                float *v1 = v0 + (size_t)s->cin * tp, *v2 = v1 + (size_t)s->cin * tp;
-                float *v3 = v2 + (size_t)s->cin * tp;
-                for (int tx = 0; tx < tiles_x; tx++) {
-                    const float d0 = ti[2 * tx], d1 = ti[2 * tx + 1];
-                    const float d2 = ti[2 * tx + 2], d3 = ti[2 * tx + 3];
-                    v0[tx] = d0 - d2;
-                    v1[tx] = d1 + d2;
-                    v2[tx] = d2 - d1;
-                    v3[tx] = d1 - d3;
+    for (int ci = ci_begin; ci < ci_end; ci++)
+        for (int sm = 0; sm < n; sm++) {
+            const float *plane = in + ((size_t)sm * s->cin + ci) * in_plane;
+            for (int ty = 0; ty < tiles_y; ty++) {
+                for (int k = 0; k < 4; k++) {
+                    const int iy = 2 * ty - s->pad_h + k;
+                    memset(r[k], 0, wp * sizeof(float));
+                    if (iy < 0 || iy >= s->h)
+                        continue;
+                    const int x0 = s->pad_w; /* padded column of input column 0 */
+                    const int cn = s->w < (int)wp - x0 ? s->w : (int)wp - x0;
+                    memcpy(r[k] + x0, plane + (size_t)iy * s->w, (size_t)cn * sizeof(float));
+                }
+                for (size_t c = 0; c < wp; c++) { /* B^T d, down the columns */
+                    t[0][c] = r[0][c] - r[2][c];
+                    t[1][c] = r[1][c] + r[2][c];
+                    t[2][c] = r[2][c] - r[1][c];
+                    t[3][c] = r[1][c] - r[3][c];
+                }
+                for (int i = 0; i < 4; i++) { /* (B^T d) B, across: tile tx at column 2 tx */
+                    const float *ti = t[i];
+                    float *v0 = v + ((size_t)(i * 4) * s->cin + ci) * tp +
+                                (size_t)sm * tiles + (size_t)ty * tiles_x;
+                    float *v1 = v0 + (size_t)s->cin * tp, *v2 = v1 + (size_t)s->cin * tp;
+                    float *v3 = v2 + (size_t)s->cin * tp;
+                    for (int tx = 0; tx < tiles_x; tx++) {
+                        const float d0 = ti[2 * tx], d1 = ti[2 * tx + 1];
+                        const float d2 = ti[2 * tx + 2], d3 = ti[2 * tx + 3];
+                        v0[tx] = d0 - d2;
+                        v1[tx] = d1 + d2;
+                        v2[tx] = d2 - d1;
+                        v3[tx] = d1 - d3;
+                    }
                 }
             }
         }
-        for (int p = 0; p < W2_POS; p++) /* the padding slots */
-            memset(v + ((size_t)p * s->cin + ci) * tp + tiles, 0,
-                   (tp - (size_t)tiles) * sizeof(float));
-    }
+    const size_t used = (size_t)n * tiles;
+    for (int ci = ci_begin; ci < ci_end; ci++)
+        for (int p = 0; p < W2_POS; p++) /* the padding columns */
+            memset(v + ((size_t)p * s->cin + ci) * tp + used, 0, (tp - used) * sizeof(float));
 }
 
-/* The 16 products of block b: m [16][R][tp], M[p] = U[p] V[p] (kernels/gemm_packed.c). */
-static void block_products(const dc_conv_shape *s, const float *u, int b, const float *v,
-                           float *m)
+/* The 16 products of block b over the columns of n samples: m [16][R][tp],
+ * M[p] = U[p] V[p] (kernels/gemm_packed.c). */
+static void block_products(const dc_conv_shape *s, int samples, int n, const float *u, int b,
+                           const float *v, float *m)
 {
-    const int R = dc_winograd2_rows(s), tiles = dc_winograd2_tiles(s);
-    const size_t tp = tile_stride(s), v_plane = (size_t)s->cin * tp;
+    const int R = dc_winograd2_rows(s, samples), cols = columns(s, n);
+    const size_t tp = tile_stride(s, samples), v_plane = (size_t)s->cin * tp;
     for (int p = 0; p < W2_POS; p++)
-        dc_gemm_packed_block(R, b * W2_POS + p, s->cin, tiles, u, v + (size_t)p * v_plane,
-                             tp, m + (size_t)p * R * tp, tp);
+        dc_gemm_packed_block(R, b * W2_POS + p, s->cin, cols, u, v + (size_t)p * v_plane, tp,
+                             m + (size_t)p * R * tp, tp);
 }
 
-/* Output channel co from row r of a block's products: Y = A^T M A for every tile, then
- * the 2x2 tiles written into out_plane (clipped at the edges), + residual, + bias, act. */
-static void output_transform(const dc_conv_shape *s, const float *m, int r, float bias,
-                             const float *res_plane, dc_act act, float *out_plane, float *y)
+/* Output channel co of one sample from row r of a block's products (the sample's tiles
+ * from column col0): Y = A^T M A for every tile, then the 2x2 tiles written into
+ * out_plane (clipped at the edges), + residual, + bias, act. */
+static void output_transform(const dc_conv_shape *s, int samples, const float *m, int r,
+                             int col0, float bias, const float *res_plane, dc_act act,
+                             float *out_plane, float *y)
 {
-    const int R = dc_winograd2_rows(s), oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const int R = dc_winograd2_rows(s, samples), oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
     const int tiles_x = half_up(ow), tiles = tiles_x * half_up(oh);
-    const size_t tp = tile_stride(s);
+    const size_t tp = tile_stride(s, samples);
     const float *mp[W2_POS];
     for (int p = 0; p < W2_POS; p++)
-        mp[p] = m + ((size_t)p * R + r) * tp;
+        mp[p] = m + ((size_t)p * R + r) * tp + col0;
     float *y00 = y, *y01 = y + tp, *y10 = y + 2 * tp, *y11 = y + 3 * tp;
     for (int t = 0; t < tiles; t++) {
         float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
@@ -240,9 +270,9 @@ static void output_transform(const dc_conv_shape *s, const float *m, int r, floa
     }
 }
 
-size_t dc_winograd2_input_floats(const dc_conv_shape *s)
+size_t dc_winograd2_input_floats(const dc_conv_shape *s, int samples)
 {
-    return (size_t)W2_POS * s->cin * tile_stride(s);
+    return (size_t)W2_POS * s->cin * tile_stride(s, samples);
 }
 
 size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s)
@@ -250,45 +280,52 @@ size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s)
     return row_scratch_floats(s);
 }
 
-void dc_winograd2_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
-                                  int ci_end, float *v, float *scratch)
+void dc_winograd2_transform_input(const dc_conv_shape *s, int samples, int n,
+                                  const float *in, int ci_begin, int ci_end, float *v,
+                                  float *scratch)
 {
-    input_transform(s, in, v, scratch, ci_begin, ci_end);
+    input_transform(s, samples, n, in, v, scratch, ci_begin, ci_end);
 }
 
-void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
-                                    const float *bias, const float *residual, dc_act act,
-                                    float *out, int co_begin, int co_end, float *workspace)
+void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, int samples, int n,
+                                    const float *v, const float *u, const float *bias,
+                                    const float *residual, dc_act act, float *out,
+                                    int co_begin, int co_end, float *workspace)
 {
-    if (co_end <= co_begin)
+    if (co_end <= co_begin || n <= 0)
         return;
-    const int R = dc_winograd2_rows(s);
-    const size_t tp = tile_stride(s);
+    const int R = dc_winograd2_rows(s, samples), tiles = dc_winograd2_tiles(s);
+    const size_t tp = tile_stride(s, samples);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
+    const size_t out_sample = (size_t)s->cout * out_plane;
     float *m = workspace;                                   /* [16][R][tp] */
     float *y = m + (size_t)W2_POS * R * tp;                 /* [4][tp] */
     for (int b = co_begin / R; b * R < co_end; b++) {
-        block_products(s, u, b, v, m);
+        block_products(s, samples, n, u, b, v, m);
         for (int r = 0; r < R; r++) {
             const int co = b * R + r;
             if (co < co_begin || co >= co_end)
                 continue;
-            output_transform(s, m, r, bias ? bias[co] : 0.0f,
-                             residual ? residual + (size_t)co * out_plane : NULL, act,
-                             out + (size_t)co * out_plane, y);
+            for (int sm = 0; sm < n; sm++) {
+                const size_t at = sm * out_sample + (size_t)co * out_plane;
+                output_transform(s, samples, m, r, sm * tiles, bias ? bias[co] : 0.0f,
+                                 residual ? residual + at : NULL, act, out + at, y);
+            }
         }
     }
 }
 
-void dc_winograd2_conv2d(const dc_conv_shape *s, const float *in, const float *u,
-                         const float *bias, const float *residual, dc_act act, float *out,
-                         int co_begin, int co_end, float *workspace)
+void dc_winograd2_conv2d(const dc_conv_shape *s, int samples, int n, const float *in,
+                         const float *u, const float *bias, const float *residual, dc_act act,
+                         float *out, int co_begin, int co_end, float *workspace)
 {
-    if (co_end <= co_begin)
+    if (co_end <= co_begin || n <= 0)
         return;
+    const size_t tp = tile_stride(s, samples);
     float *v = workspace;                                   /* [16][cin][tp] */
-    float *rest = v + dc_winograd2_input_floats(s);         /* M, Y, then the rows */
-    input_transform(s, in, v, rest + (size_t)W2_POS * dc_winograd2_rows(s) * tile_stride(s) +
-                                  4 * tile_stride(s), 0, s->cin);
-    dc_winograd2_conv2d_from_input(s, v, u, bias, residual, act, out, co_begin, co_end, rest);
+    float *rest = v + dc_winograd2_input_floats(s, samples); /* M, Y, then the rows */
+    float *rows = rest + (size_t)W2_POS * dc_winograd2_rows(s, samples) * tp + 4 * tp;
+    input_transform(s, samples, n, in, v, rows, 0, s->cin);
+    dc_winograd2_conv2d_from_input(s, samples, n, v, u, bias, residual, act, out, co_begin,
+                                   co_end, rest);
 }

@@ -63,6 +63,7 @@ typedef struct {
                             (dc_winograd_transform_weights) or, when winograd2, of
                             F(2x2,3x3) (dc_winograd2_pack_weights) */
     bool winograd2;      /* the F(2x2,3x3) kernel (kernels/winograd2.c) */
+    int w2_samples;      /* winograd2: samples one product takes (dc_winograd2_samples) */
     float *packed;       /* dc_conv_packed (a small map at small batches): the weights
                             packed for kernels/gemm_packed.c */
 } dc_conv_params;

@@ -63,10 +63,11 @@ static void conv_prepare(dc_node *nd, int max_batch)
     const dc_conv_shape g = group_shape(&p->shape);
     if (p->shape.groups == 1 && !dc_winograd_pays_in_batch(&g, max_batch) &&
         dc_winograd2_pays(&g, max_batch)) {
-        p->winograd = dc_node_own(nd, dc_malloc(dc_winograd2_weight_floats(&g) *
+        p->w2_samples = dc_winograd2_samples(&g, max_batch);
+        p->winograd = dc_node_own(nd, dc_malloc(dc_winograd2_weight_floats(&g, p->w2_samples) *
                                                 sizeof(float)));
         if (p->winograd)
-            dc_winograd2_pack_weights(&g, p->weight, p->winograd);
+            dc_winograd2_pack_weights(&g, p->w2_samples, p->weight, p->winograd);
         p->winograd2 = p->winograd != NULL;
         return;
     }
@@ -104,7 +105,7 @@ static size_t conv_shared_floats(const dc_node *nd)
 {
     const dc_conv_shape *s = &nd->conv.shape;
     if (nd->conv.winograd2)
-        return dc_winograd2_input_floats(s);
+        return dc_winograd2_input_floats(s, nd->conv.w2_samples);
     if (nd->conv.packed)
         return dc_conv_packed_input_floats(s);
     if (nd->conv.winograd && s->groups == 1 && dc_winograd_one_block(s))
@@ -116,7 +117,7 @@ static size_t conv_workspace_floats(const dc_node *nd, int max_batch)
 {
     const dc_conv_shape *s = &nd->conv.shape;
     if (nd->conv.winograd2)
-        return dc_winograd2_workspace_floats(s);
+        return dc_winograd2_workspace_floats(s, nd->conv.w2_samples);
     if (nd->conv.packed)
         return dc_conv_packed_workspace_floats(s);
     if (nd->conv.winograd) {
@@ -257,16 +258,19 @@ static int plan_winograd_across(conv_job *job, int threads)
     return (total + per - 1) / per;
 }
 
-/* Winograd F(2x2) conv task: (sample, output-channel block); every task transforms the
- * sample's input itself (a small cost next to streaming its block of U). */
+/* Winograd F(2x2) conv task: (block of w2_samples samples, output-channel block); every
+ * task transforms its samples' input itself (a small cost next to streaming its block of
+ * U). */
 static void winograd2_task(const conv_job *job, int task, float *scratch)
 {
     const dc_conv_params *p = &job->base.nd->conv;
+    const int first = task / job->co_blocks * p->w2_samples;
+    const int count = job->base.n - first < p->w2_samples ? job->base.n - first : p->w2_samples;
     int co0, co1;
     co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
-    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
-    dc_winograd2_conv2d(&p->shape, io.in, p->winograd, p->bias, io.res, p->act, io.out, co0,
-                        co1, scratch);
+    const conv_io io = conv_io_at(&job->base, first);
+    dc_winograd2_conv2d(&p->shape, p->w2_samples, count, io.in, p->winograd, p->bias, io.res,
+                        p->act, io.out, co0, co1, scratch);
 }
 
 /* Packed-weight conv task: (sample, output-channel block); every task makes its own
@@ -281,12 +285,13 @@ static void packed_task(const conv_job *job, int task, float *scratch)
                    scratch);
 }
 
-/* Plans a conv on packed weights (Winograd F(2x2) or dc_conv_packed), `rows` output
- * channels a packed block: output-channel blocks of whole packed blocks (so none is
- * computed twice), about two per thread when the batch does not supply them. */
-static int plan_packed(conv_job *job, int threads, int rows)
+/* Plans a conv on packed weights (Winograd F(2x2) or dc_conv_packed) over n units (samples,
+ * or blocks of samples), `rows` output channels a packed block: output-channel blocks of
+ * whole packed blocks (so none is computed twice), about two per thread when the units do
+ * not supply them. */
+static int plan_packed(conv_job *job, int threads, int rows, int n)
 {
-    const int cout = job->base.nd->conv.shape.cout, n = job->base.n;
+    const int cout = job->base.nd->conv.shape.cout;
     const int blocks = (cout + rows - 1) / rows;
     int want = threads > 1 ? (2 * threads + n - 1) / n : 1;
     want = want < blocks ? want : blocks;
@@ -467,7 +472,7 @@ static void shared_input_task(void *ctx, int task, int thread)
     int r0, r1;
     dc_split_range(input_rows(p), base->parts, task, &r0, &r1);
     if (p->winograd2)
-        dc_winograd2_transform_input(s, in, r0, r1, shared, ws);
+        dc_winograd2_transform_input(s, p->w2_samples, 1, in, r0, r1, shared, ws);
     else if (p->packed)
         dc_conv_packed_make_input(s, in, r0, r1, shared);
     else
@@ -487,8 +492,8 @@ static void shared_product_task(void *ctx, int task, int thread)
     co_block_range(job, task, s->cout, &co0, &co1);
     const conv_io io = conv_io_at(base, 0);
     if (p->winograd2)
-        dc_winograd2_conv2d_from_input(s, shared, p->winograd, p->bias, io.res, p->act,
-                                       io.out, co0, co1, ws);
+        dc_winograd2_conv2d_from_input(s, p->w2_samples, 1, shared, p->winograd, p->bias,
+                                       io.res, p->act, io.out, co0, co1, ws);
     else if (p->packed)
         dc_conv_packed_from_input(s, shared, p->packed, p->bias, io.res, p->act, io.out, co0,
                                   co1, ws);
@@ -520,9 +525,9 @@ static void run_input_shared(const dc_op_job *base, int threads, dc_pool *pool)
     job.base.parts = 2 * threads < k ? 2 * threads : k;
     dc_pool_run_on(pool, base->rs->max_threads, job.base.parts, shared_input_task, &job);
     if (p->winograd2)
-        plan_packed(&job, threads, dc_winograd2_rows(&p->shape));
+        plan_packed(&job, threads, dc_winograd2_rows(&p->shape, p->w2_samples), 1);
     else if (p->packed)
-        plan_packed(&job, threads, dc_conv_packed_rows(&p->shape));
+        plan_packed(&job, threads, dc_conv_packed_rows(&p->shape), 1);
     else
         split_channels(&job, p->shape.cout, 2 * threads, 8);
     dc_pool_run_on(pool, base->rs->max_threads, job.co_blocks, shared_product_task, &job);
@@ -535,9 +540,11 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     const int threads = dc_pool_threads(pool), n = base->n;
     int tasks;
     if (nd->conv.winograd2) {
-        tasks = plan_packed(&job, threads, dc_winograd2_rows(&nd->conv.shape));
+        const int spb = nd->conv.w2_samples; /* samples a product takes */
+        tasks = plan_packed(&job, threads, dc_winograd2_rows(&nd->conv.shape, spb),
+                            (n + spb - 1) / spb);
     } else if (nd->conv.packed) {
-        tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape));
+        tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
     } else if (winograd_across_samples(nd, n)) {
         tasks = plan_winograd_across(&job, threads);
     } else if (nd->conv.winograd) {

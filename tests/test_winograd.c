@@ -552,7 +552,7 @@ START_TEST(test_f2_against_twin)
     const int oh = twin_out(s->h, s->pad_h), ow = twin_out(s->w, s->pad_w);
     ck_assert_int_eq(dc_winograd2_tiles(s), ((oh + 1) / 2) * ((ow + 1) / 2));
     const size_t plane = (size_t)oh * ow, n_out = (size_t)s->cout * plane;
-    const size_t n_u = dc_winograd2_weight_floats(s), n_ws = dc_winograd2_workspace_floats(s);
+    const size_t n_u = dc_winograd2_weight_floats(s, 1), n_ws = dc_winograd2_workspace_floats(s, 1);
     ck_assert_uint_ge(n_u, (size_t)16 * s->cout * s->cin);
     fx_rng r = fx_rng_seed(500 + (uint64_t)_i);
     float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -1.0f, 1.0f);
@@ -561,7 +561,7 @@ START_TEST(test_f2_against_twin)
     float *res = fx_buf_random(n_out, &r, -1.0f, 1.0f);
     float *u = fx_buf_new(n_u);
     double *want = malloc(n_out * sizeof(double));
-    dc_winograd2_pack_weights(s, w, u);
+    dc_winograd2_pack_weights(s, 1, w, u);
     fx_buf_check(u, n_u, "u");
     for (size_t a = 0; a < NELEM(acts); a++)
         for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + residual */
@@ -573,7 +573,7 @@ START_TEST(test_f2_against_twin)
             twin_conv(s, in, w, bias, DC_ACT_NONE, want);
             for (size_t i = 0; i < n_out; i++)
                 want[i] = twin_act(acts[a], want[i] + (resid ? resid[i] : 0.0));
-            dc_winograd2_conv2d(s, in, u, bias, resid, acts[a], out, 0, s->cout, ws);
+            dc_winograd2_conv2d(s, 1, 1, in, u, bias, resid, acts[a], out, 0, s->cout, ws);
             check_close(out, want, n_out, what);
             fx_buf_check(out, n_out, what);
             fx_buf_check(ws, n_ws, what);
@@ -581,13 +581,13 @@ START_TEST(test_f2_against_twin)
         }
     /* uneven channel ranges, each with its own workspace */
     float *whole = fx_buf_new(n_out), *parts = fx_buf_new(n_out), *ws = fx_buf_new(n_ws);
-    dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
+    dc_winograd2_conv2d(s, 1, 1, in, u, b, res, DC_ACT_RELU, whole, 0, s->cout, ws);
     int cut[4] = { 0, s->cout / 3, s->cout / 3 + (s->cout > 2), s->cout };
     for (int k = 0; k < 3; k++) {
         for (size_t i = 0; i < n_out; i++)
             parts[i] = (int)(i / plane) >= cut[k] && (int)(i / plane) < cut[k + 1]
                            ? FX_GUARD_VALUE : parts[i];
-        dc_winograd2_conv2d(s, in, u, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
+        dc_winograd2_conv2d(s, 1, 1, in, u, b, res, DC_ACT_RELU, parts, cut[k], cut[k + 1], ws);
         for (size_t i = (size_t)cut[k + 1] * plane; i < n_out; i++)
             ck_assert_msg(parts[i] == FX_GUARD_VALUE, "range [%d, %d) wrote channel %zu", cut[k],
                           cut[k + 1], i / plane);
@@ -597,16 +597,16 @@ START_TEST(test_f2_against_twin)
     fx_buf_check(ws, n_ws, "ws");
     /* in two steps, as threads share V: input channels in uneven ranges, then output
      * channels in uneven ranges, give the whole call's bits */
-    const size_t n_v = dc_winograd2_input_floats(s);
+    const size_t n_v = dc_winograd2_input_floats(s, 1);
     float *v = fx_buf_new(n_v), *two = fx_buf_new(n_out);
     float *scratch = fx_buf_new(dc_winograd2_input_scratch_floats(s));
     const int icut[4] = { 0, s->cin / 2, s->cin / 2 + (s->cin > 1), s->cin };
     for (int k = 0; k < 3; k++)
-        dc_winograd2_transform_input(s, in, icut[k], icut[k + 1], v, scratch);
+        dc_winograd2_transform_input(s, 1, 1, in, icut[k], icut[k + 1], v, scratch);
     fx_buf_check(v, n_v, "V");
     fx_buf_check(scratch, dc_winograd2_input_scratch_floats(s), "input scratch");
     for (int k = 0; k < 3; k++)
-        dc_winograd2_conv2d_from_input(s, v, u, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
+        dc_winograd2_conv2d_from_input(s, 1, 1, v, u, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
                                        ws);
     ck_assert_msg(memcmp(whole, two, n_out * sizeof(float)) == 0,
                   "two steps differ from one whole call");
@@ -626,11 +626,11 @@ START_TEST(test_f2_error_realistic)
     const float a = (float)sqrt(3.0 * 2.0 / (9.0 * 512));
     float *in = fx_buf_random(512u * 7 * 7, &r, 0.0f, 2.0f);
     float *w = fx_buf_random(n_w, &r, -a, a);
-    float *u = fx_buf_new(dc_winograd2_weight_floats(&s)), *out = fx_buf_new(n_out);
-    float *ws = fx_buf_new(dc_winograd2_workspace_floats(&s));
+    float *u = fx_buf_new(dc_winograd2_weight_floats(&s, 1)), *out = fx_buf_new(n_out);
+    float *ws = fx_buf_new(dc_winograd2_workspace_floats(&s, 1));
     double *want = malloc(n_out * sizeof(double));
-    dc_winograd2_pack_weights(&s, w, u);
-    dc_winograd2_conv2d(&s, in, u, NULL, NULL, DC_ACT_NONE, out, 0, 20, ws);
+    dc_winograd2_pack_weights(&s, 1, w, u);
+    dc_winograd2_conv2d(&s, 1, 1, in, u, NULL, NULL, DC_ACT_NONE, out, 0, 20, ws);
     twin_conv(&s, in, w, NULL, DC_ACT_NONE, want);
     double err = 0.0, scale = 0.0;
     for (size_t i = 0; i < n_out; i++) {
@@ -643,6 +643,75 @@ START_TEST(test_f2_error_realistic)
     ck_assert_msg(scale > 0.5, "outputs too small to mean anything (%g)", scale);
     ck_assert_msg(err <= 1e-5 * scale, "max error %.3g, max |out| %.3g", err, scale);
     free(in), free(w), free(u), free(out), free(ws), free(want);
+}
+END_TEST
+
+/* F(2x2) over blocks of samples (a batch): every shape of cases2 with the block size the
+ * batch rule gives for 64 samples (64 / tiles, at least 1), run on 5 samples (a partial
+ * block) with bias and residual, each sample against the twin; output channels in two
+ * uneven ranges; the two steps give the same bits. */
+START_TEST(test_f2_samples_against_twin)
+{
+    const dc_conv_shape *s = &cases2[_i];
+    enum { N = 5 };
+    const int samples = dc_winograd2_samples(s, 64);
+    ck_assert_int_ge(samples, 1);
+    ck_assert_int_le(samples * dc_winograd2_tiles(s), 64 > dc_winograd2_tiles(s) ? 64 :
+                                                      dc_winograd2_tiles(s));
+    const int n = N < samples ? N : samples;
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const size_t in_one = (size_t)s->cin * s->h * s->w, out_one = (size_t)s->cout * oh * ow;
+    const size_t n_u = dc_winograd2_weight_floats(s, samples);
+    const size_t n_ws = dc_winograd2_workspace_floats(s, samples);
+    fx_rng r = fx_rng_seed(900 + (uint64_t)_i);
+    float *in = fx_buf_random(n * in_one, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random(n * out_one, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(n_u), *out = fx_buf_new(n * out_one), *ws = fx_buf_new(n_ws);
+    double *want = malloc(out_one * sizeof(double));
+    dc_winograd2_pack_weights(s, samples, w, u);
+    fx_buf_check(u, n_u, "u");
+    const int cut = s->cout / 3 + (s->cout > 2);
+    dc_winograd2_conv2d(s, samples, n, in, u, b, res, DC_ACT_RELU6, out, 0, cut, ws);
+    dc_winograd2_conv2d(s, samples, n, in, u, b, res, DC_ACT_RELU6, out, cut, s->cout, ws);
+    fx_buf_check(ws, n_ws, "ws");
+    fx_buf_check(out, n * out_one, "out");
+    for (int k = 0; k < n; k++) {
+        twin_conv(s, in + k * in_one, w, b, DC_ACT_NONE, want);
+        for (size_t i = 0; i < out_one; i++)
+            want[i] = twin_act(DC_ACT_RELU6, want[i] + res[k * out_one + i]);
+        char what[64];
+        snprintf(what, sizeof what, "f2 case %d, %d samples a block, sample %d", _i, samples,
+                 k);
+        check_close(out + k * out_one, want, out_one, what);
+    }
+    float *v = fx_buf_new(dc_winograd2_input_floats(s, samples)), *two = fx_buf_new(n * out_one);
+    float *scratch = fx_buf_new(dc_winograd2_input_scratch_floats(s));
+    dc_winograd2_transform_input(s, samples, n, in, 0, s->cin / 2, v, scratch);
+    dc_winograd2_transform_input(s, samples, n, in, s->cin / 2, s->cin, v, scratch);
+    dc_winograd2_conv2d_from_input(s, samples, n, v, u, b, res, DC_ACT_RELU6, two, 0, s->cout,
+                                   ws);
+    ck_assert_msg(memcmp(out, two, n * out_one * sizeof(float)) == 0,
+                  "case %d: two steps differ from one whole call", _i);
+    free(in), free(res), free(w), free(b), free(u), free(out), free(ws), free(want);
+    free(v), free(two), free(scratch);
+}
+END_TEST
+
+/* In a batch F(2x2) takes the maps F(4x4) leaves whose tiles cover 3 or 4 pixels: 2x2
+ * maps, not 1x1 ones; 64 columns a product. */
+START_TEST(test_f2_pays_in_batch)
+{
+    const dc_conv_shape two = conv3x3(512, 2, 2, 512, 1, 1), one = conv3x3(512, 1, 1, 512, 1, 1);
+    ck_assert(dc_winograd2_pays(&two, 64) && !dc_winograd_pays_in_batch(&two, 64));
+    ck_assert(!dc_winograd2_pays(&two, 1));        /* 1 tile: below 16 at small batches */
+    ck_assert(!dc_winograd2_pays(&one, 64));
+    ck_assert_int_eq(dc_winograd2_samples(&two, 64), 64);
+    ck_assert_int_eq(dc_winograd2_samples(&two, 9), 9);
+    ck_assert_int_eq(dc_winograd2_samples(&two, 7), 1);  /* below DC_WINOGRAD_BATCH */
+    const dc_conv_shape sixteen = conv3x3(64, 8, 8, 64, 1, 1); /* 16 tiles */
+    ck_assert_int_eq(dc_winograd2_samples(&sixteen, 64), 4);
 }
 END_TEST
 
@@ -682,6 +751,8 @@ static Suite *winograd_suite(void)
 
     t = fx_tcase(s, "f2x2", 0);
     tcase_add_test(t, test_f2_applies);
+    tcase_add_loop_test(t, test_f2_samples_against_twin, 0, (int)NELEM(cases2));
+    tcase_add_test(t, test_f2_pays_in_batch);
     tcase_add_loop_test(t, test_f2_against_twin, 0, (int)NELEM(cases2));
     tcase_add_test(t, test_f2_error_realistic);
     return s;
