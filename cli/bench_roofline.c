@@ -166,6 +166,7 @@ typedef struct {
     int nodes;
     int64_t macs;            /* one node, one sample */
     double sec;              /* all nodes of this shape, one sample */
+    const char *method;      /* dc_conv_method of the first such node */
 } conv_row;
 
 typedef struct {
@@ -234,9 +235,9 @@ static void print_text(const conv_row *cr, int nc, const op_row *orow, int no, d
         conv_sec += cr[i].sec;
     fprintf(f, "conv shapes, slowest first (batch %d; intensity = flops / bytes of fp32 "
                "input + weights + output; roof = min(peak, bandwidth x intensity)):\n", batch);
-    fprintf(f, "%-14s %-14s %-5s %-3s %-3s %5s %5s %9s %10s %8s %7s %8s %7s %6s\n", "in",
+    fprintf(f, "%-14s %-14s %-5s %-3s %-3s %5s %5s %9s %10s %8s %7s %8s %7s %6s  %s\n", "in",
             "out", "k", "s", "p", "g", "nodes", "MMACs", "ms/sample", "GFLOP/s", "flop/B",
-            "roof", "of roof", "time");
+            "roof", "of roof", "time", "method");
     for (int i = 0; i < nc; i++) {
         const conv_row *r = &cr[i];
         row_rates q = rates_of(r, batch, m);
@@ -247,9 +248,9 @@ static void print_text(const conv_row *cr, int nc, const op_row *orow, int no, d
         dims(s, sizeof s, r->s.stride_h, r->s.stride_w);
         dims(p, sizeof p, r->s.pad_h, r->s.pad_w);
         fprintf(f, "%-14s %-14s %-5s %-3s %-3s %5d %5d %9.3f %10.4f %8.2f %7.2f %8.1f %6.1f%% "
-                   "%5.1f%%\n", in, out, k, s, p, r->s.groups, r->nodes,
+                   "%5.1f%%  %s\n", in, out, k, s, p, r->s.groups, r->nodes,
                 (double)r->macs * 1e-6, r->sec * 1e3, q.gflops, q.intensity, q.roof,
-                100.0 * q.share, total > 0 ? 100.0 * r->sec / total : 0.0);
+                100.0 * q.share, total > 0 ? 100.0 * r->sec / total : 0.0, r->method);
     }
     fprintf(f, "(the bandwidth is main memory's: a shape whose tensors stay in cache can pass "
                "its roof, > 100%%)\n");
@@ -276,11 +277,12 @@ static void print_json(const conv_row *cr, int nc, const op_row *orow, int no, d
                    "\"stride_w\": %d, \"pad_h\": %d, \"pad_w\": %d, \"groups\": %d, "
                    "\"nodes\": %d, \"macs\": %lld, \"ms_per_sample\": %.6f, \"gflops\": %.3f, "
                    "\"intensity\": %.4f, \"roof_gflops\": %.3f, \"roof_share\": %.4f, "
-                   "\"time_share\": %.4f}", i ? ", " : "", dc_op_name(r->op), r->s.cin,
+                   "\"time_share\": %.4f, \"method\": \"%s\"}", i ? ", " : "", dc_op_name(r->op),
+                r->s.cin,
                 r->s.h, r->s.w, r->s.cout, r->oh, r->ow, r->s.kh, r->s.kw, r->s.stride_h,
                 r->s.stride_w, r->s.pad_h, r->s.pad_w, r->s.groups, r->nodes,
                 (long long)r->macs, r->sec * 1e3, q.gflops, q.intensity, q.roof, q.share,
-                total > 0 ? r->sec / total : 0.0);
+                total > 0 ? r->sec / total : 0.0, r->method);
     }
     fprintf(f, "], \"others\": [");
     for (int i = 0; i < no; i++)
@@ -317,7 +319,8 @@ bool cli_roof_report(const dc_net *net, int batch, const cli_roof_machine *m, bo
                 j++;
             if (j == nc) {
                 cr[nc++] = (conv_row){ .s = *s, .op = nd->op, .oc = nd->c, .oh = nd->h,
-                                       .ow = nd->w, .macs = nd->macs };
+                                       .ow = nd->w, .macs = nd->macs,
+                                       .method = dc_conv_method(nd, batch) };
             }
             cr[j].nodes++;
             cr[j].sec += sec;

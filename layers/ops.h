@@ -166,6 +166,10 @@ const dc_op_def *dc_op_def_of(dc_op op);
 /* The op's name, "?" when op is out of range. */
 const char *dc_op_name(dc_op op);
 
+/* How a conv or depthwise node runs at a batch of `batch`, in a few words ("Winograd
+ * F(4x4)", "im2col + SGEMM", ...), as planned (ops_conv.c): for `bench --layers`. */
+const char *dc_conv_method(const dc_node *nd, int batch);
+
 /* ---- for the ops' run and task functions ---------------------------------------------
  * How a node's work is shared among threads: a node over n samples becomes n * parts
  * tasks, task t being part (t % parts) of sample (t / parts), except for the ops that

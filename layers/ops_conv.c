@@ -572,6 +572,32 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     dc_op_run_tasks(&job.base, pool, tasks);
 }
 
+const char *dc_conv_method(const dc_node *nd, int batch)
+{
+    const dc_conv_params *p = &nd->conv;
+    const dc_conv_shape *s = &p->shape;
+    if (nd->op == DC_OP_DWCONV)
+        return "depthwise";
+    if (nd->op != DC_OP_CONV)
+        return "";
+    if (p->winograd2)
+        return p->w2_samples > 1 ? "F(2x2), samples as columns" : "F(2x2), packed U";
+    if (p->packed)
+        return dc_conv_is_pointwise(s) ? "packed GEMM" : "im2col + packed GEMM";
+    if (p->winograd)
+        return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"
+                                                  : "Winograd F(4x4)";
+    if (uses_small_conv(nd))
+        return "direct stem kernel";
+    const int npix = nd->h * nd->w, k = s->cin / s->groups * s->kh * s->kw;
+    const int samples = dc_conv_samples_per_tile(s, batch);
+    if (samples > 1)
+        return "im2col + SGEMM over samples";
+    if (npix <= DC_SKINNY_MAX_COLS && k >= DC_SKINNY_MIN_K)
+        return "im2col + skinny GEMM";
+    return dc_conv_is_pointwise(s) ? "SGEMM" : "im2col + SGEMM";
+}
+
 const dc_op_def dc_op_conv = {
     .name = "conv",
     .prepare = conv_prepare,

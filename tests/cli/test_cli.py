@@ -218,6 +218,22 @@ check("bench --layers names the peak and bandwidth it measured",
       and "3 x 16 MiB" in out and re.search(r"^linear\s+1\s", out, re.M) is not None
       # the 9 residual adds are fused into the convs before them: no add row, no fused row
       and re.search(r"^(add|fused)\s", out, re.M) is None, out[:600])
+# the method column: at batch 1 the 16-channel 3x3 convs run Winograd F(4x4) and the stem the
+# direct kernel (kernels/winograd.c, small_conv.c); at batch 9 the tiles span samples
+methods = {}
+for line in out.splitlines():
+    m = row_re.match(line)
+    if m:
+        methods[(int(m.group(1)), int(m.group(4)), m.group(7), m.group(8))] = \
+            line.rsplit("%", 1)[1].strip()  # after the time share
+check("bench --layers names each conv's method",
+      methods.get((16, 16, "3", "1")) == "Winograd F(4x4)"
+      and methods.get((3, 16, "3", "1")) == "direct stem kernel", str(methods))
+rc9, out9, err9 = run("bench", "--model", "resnet20", "--layers", "--repeats", "1", "--warmup",
+                      "0", "--threads", "1", "--batch", "9", "--peak-n", "128", "--triad-mib", "8")
+check("bench --layers at batch 9: Winograd tiles across samples",
+      rc9 == 0 and re.search(r"^16x32x32\s+16x32x32\s+3\s+1\s+1\s.*F\(4x4\), tiles across "
+                             r"samples$", out9, re.M) is not None, out9[-1500:] + err9[-300:])
 rc, objs, err = bench_json("--model", "resnet20", "--layers", "--repeats", "2", "--warmup", "0",
                            "--threads", "1", "--peak-n", "256", "--triad-mib", "16")
 lay = objs[0].get("layers", {}) if rc == 0 and objs and objs[0] else {}
@@ -227,6 +243,7 @@ jgot = {(c["cin"], c["h"], c["w"], c["cout"], c["oh"], c["ow"], str(c["kh"]),
 check("bench --layers --json: the same shapes and counts",
       jgot == want and lay["machine"]["peak_gflops"] > 0 and lay["machine"]["bandwidth_gbs"] > 0
       and all(0 < c["roof_gflops"] <= lay["machine"]["peak_gflops"] + 1e-3 for c in convs)
+      and all(c.get("method") for c in convs)
       and abs(sum(c["time_share"] for c in convs)
               + sum(o["time_share"] for o in lay["others"]) - 1) < 0.01,
       f"rc={rc}; {str(lay)[:600]}{err[-300:]}")
