@@ -132,6 +132,11 @@ size_t dc_arena_plan(int n, const size_t *sizes, const int *first, const int *la
  * over memory less per residual block. Idempotent; dc_net_plan calls it. */
 void dc_net_fuse(dc_net *net);
 
+/* Threads a pass of n samples is cut for on a pool of pool_threads: all of them, or 1 for
+ * a pass too small to gain from splitting its nodes (net.c). The cut, not the threads that
+ * run it, decides the outputs' bits (docs/threads.md). */
+int dc_net_cut_threads(const dc_net *net, int n, int pool_threads);
+
 /* Allocates an empty net (for the builder). */
 dc_net *dc_net_new(void);
 

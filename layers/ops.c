@@ -100,7 +100,7 @@ static void run_by_channels(dc_op_job *job, dc_pool *pool)
 {
     const dc_node *nd = job->nd, *src = &job->net->nodes[nd->inputs[0]];
     const size_t work = dc_node_numel(src) + dc_node_numel(nd);
-    job->parts = dc_op_parts(nd->c, job->n, dc_pool_threads(pool), work * (size_t)job->n);
+    job->parts = dc_op_parts(nd->c, job->n, job->threads, work * (size_t)job->n);
     dc_op_run_tasks(job, pool, job->n * job->parts);
 }
 
@@ -124,7 +124,7 @@ static void dwconv_task(const dc_op_job *job, int task, float *scratch)
 static void dwconv_run(dc_op_job *job, dc_pool *pool)
 {
     const dc_node *nd = job->nd;
-    job->parts = dc_op_parts(nd->c, job->n, dc_pool_threads(pool),
+    job->parts = dc_op_parts(nd->c, job->n, job->threads,
                              (size_t)nd->macs * (size_t)job->n);
     dc_op_run_tasks(job, pool, job->n * job->parts);
 }
@@ -147,7 +147,7 @@ static void linear_task(const dc_op_job *job, int task, float *scratch)
 static void linear_run(dc_op_job *job, dc_pool *pool)
 {
     const dc_node *nd = job->nd;
-    job->parts = dc_op_parts(nd->c / 16 > 1 ? nd->c / 16 : 1, 1, dc_pool_threads(pool),
+    job->parts = dc_op_parts(nd->c / 16 > 1 ? nd->c / 16 : 1, 1, job->threads,
                              (size_t)nd->linear.in_features * nd->c);
     dc_op_run_tasks(job, pool, job->parts);
 }
@@ -217,7 +217,7 @@ static void flat_range(const dc_op_job *job, int task, size_t *i0, size_t *i1)
 
 static void run_flat(dc_op_job *job, dc_pool *pool)
 {
-    const int threads = dc_pool_threads(pool);
+    const int threads = job->threads;
     job->parts = dc_op_parts(threads * 2, 1, threads, dc_node_numel(job->nd) * (size_t)job->n);
     dc_op_run_tasks(job, pool, job->parts);
 }
@@ -357,7 +357,7 @@ static void layernorm_task(const dc_op_job *job, int task, float *scratch)
 static void layernorm_run(dc_op_job *job, dc_pool *pool)
 {
     const dc_node *nd = job->nd;
-    job->parts = dc_op_parts(nd->h * nd->w, job->n, dc_pool_threads(pool),
+    job->parts = dc_op_parts(nd->h * nd->w, job->n, job->threads,
                              dc_node_numel(nd) * (size_t)job->n * 4);
     dc_op_run_tasks(job, pool, job->n * job->parts);
 }
@@ -382,7 +382,7 @@ static void wattn_run(dc_op_job *job, dc_pool *pool)
 {
     const dc_node *nd = job->nd;
     job->parts = dc_op_parts(dc_window_attention_bands(&nd->attn.shape), job->n,
-                             dc_pool_threads(pool), (size_t)nd->macs * (size_t)job->n);
+                             job->threads, (size_t)nd->macs * (size_t)job->n);
     dc_op_run_tasks(job, pool, job->n * job->parts);
 }
 

@@ -184,6 +184,7 @@ struct dc_op_job {
     const dc_node *nd;
     int n;                 /* samples */
     int parts;             /* tasks per sample (or in all, for batch-wide ops) */
+    int threads;           /* threads the node is cut for (dc_net_cut_threads) */
 };
 
 /* Work below this many floats touched (or MACs / 8 for convs) runs as one task. */

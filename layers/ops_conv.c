@@ -537,7 +537,7 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
 {
     conv_job job = { .base = *base };
     const dc_node *nd = base->nd;
-    const int threads = dc_pool_threads(pool), n = base->n;
+    const int threads = base->threads, n = base->n;
     int tasks;
     if (nd->conv.winograd2) {
         const int spb = nd->conv.w2_samples; /* samples a product takes */

@@ -405,6 +405,26 @@ END_TEST
 
 /* ---- whole nets on several thread counts --------------------------------- */
 
+/* A pass too small to gain from splitting is cut for one thread (layers/net.c): the
+ * shufflenetv2_x0_5 of the demo (10.9 MMACs) at batch 1, not at batch 2, and not resnet20
+ * (41 MMACs). */
+START_TEST(test_small_pass_cut_for_one_thread)
+{
+    dc_net *small, *big;
+    dc_error err;
+    ck_assert_msg(dc_net_build_random("shufflenetv2_x0_5", 10, 7, 2, &small, &err) == DC_OK,
+                  "%s", err.msg);
+    ck_assert_msg(dc_net_build_random("resnet20", 10, 7, 1, &big, &err) == DC_OK, "%s",
+                  err.msg);
+    ck_assert_int_eq(dc_net_cut_threads(small, 1, 4), 1);
+    ck_assert_int_eq(dc_net_cut_threads(small, 2, 4), 4);
+    ck_assert_int_eq(dc_net_cut_threads(big, 1, 4), 4);
+    ck_assert_int_eq(dc_net_cut_threads(big, 1, 1), 1);
+    dc_net_free(small);
+    dc_net_free(big);
+}
+END_TEST
+
 START_TEST(test_net_same_on_any_thread_count)
 {
     /* Winograd, fused residuals, depthwise; at batch 9 and 1 thread, small maps run
@@ -548,6 +568,7 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_contexts_share_one_net, 0, 2);
     t = fx_tcase(s, "nets", 240);
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 5);
+    tcase_add_test(t, test_small_pass_cut_for_one_thread);
     return s;
 }
 
