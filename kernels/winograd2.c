@@ -166,9 +166,50 @@ size_t dc_winograd2_workspace_floats(const dc_conv_shape *s, int samples)
  * samples (column q = sample * tiles + ty * tiles_x + tx); the columns past the last are
  * zero. One tile row at a time: its 4 input rows (zero-padded, column c = input column
  * c - pad_w) are combined down the columns (B^T d), then across them in steps of 2 (. B). */
+/* input_transform for maps of one tile (2x2 outputs or fewer: VGG's last convs in a
+ * batch): the 4x4 patch read straight from the plane, V's 16 values computed at once. The
+ * general loop's row buffers cost more than the arithmetic here. Same sums, same bits. */
+static void input_transform_one_tile(const dc_conv_shape *s, int samples, int n,
+                                     const float *in, float *v, int ci_begin, int ci_end)
+{
+    const size_t tp = tile_stride(s, samples), in_plane = (size_t)s->h * s->w;
+    const size_t p_stride = (size_t)s->cin * tp; /* from V[p] to V[p + 1] */
+    for (int ci = ci_begin; ci < ci_end; ci++) {
+        float *vc = v + (size_t)ci * tp;
+        for (int sm = 0; sm < n; sm++) {
+            const float *plane = in + ((size_t)sm * s->cin + ci) * in_plane;
+            float d[4][4];
+            for (int k = 0; k < 4; k++)
+                for (int c = 0; c < 4; c++) {
+                    const int iy = k - s->pad_h, ix = c - s->pad_w;
+                    d[k][c] = iy >= 0 && iy < s->h && ix >= 0 && ix < s->w
+                                  ? plane[(size_t)iy * s->w + ix] : 0.0f;
+                }
+            for (int c = 0; c < 4; c++) { /* B^T d, down the columns */
+                const float t0 = d[0][c] - d[2][c], t1 = d[1][c] + d[2][c];
+                const float t2 = d[2][c] - d[1][c], t3 = d[1][c] - d[3][c];
+                d[0][c] = t0, d[1][c] = t1, d[2][c] = t2, d[3][c] = t3;
+            }
+            for (int i = 0; i < 4; i++) { /* (B^T d) B, across */
+                float *vi = vc + (size_t)(i * 4) * p_stride + sm;
+                vi[0] = d[i][0] - d[i][2];
+                vi[p_stride] = d[i][1] + d[i][2];
+                vi[2 * p_stride] = d[i][2] - d[i][1];
+                vi[3 * p_stride] = d[i][1] - d[i][3];
+            }
+        }
+        for (int p = 0; p < W2_POS; p++) /* the padding columns */
+            memset(vc + (size_t)p * p_stride + n, 0, (tp - (size_t)n) * sizeof(float));
+    }
+}
+
 static void input_transform(const dc_conv_shape *s, int samples, int n, const float *in,
                             float *v, float *scratch, int ci_begin, int ci_end)
 {
+    if (dc_winograd2_tiles(s) == 1) {
+        input_transform_one_tile(s, samples, n, in, v, ci_begin, ci_end);
+        return;
+    }
     const int tiles_x = half_up(dc_conv_out_w(s)), tiles_y = half_up(dc_conv_out_h(s));
     const size_t tp = tile_stride(s, samples), wp = 2 * (size_t)tiles_x + 2;
     const size_t in_plane = (size_t)s->h * s->w;
@@ -239,6 +280,31 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
                              int col0, float bias, const float *res_plane, dc_act act,
                              float *out_plane, float *y)
 {
+    if (dc_winograd2_tiles(s) == 1) { /* a map of one tile: no tile loops, no Y rows */
+        const int R = dc_winograd2_rows(s, samples), oh = dc_conv_out_h(s);
+        const int ow = dc_conv_out_w(s);
+        const size_t tp = tile_stride(s, samples), p_stride = (size_t)R * tp;
+        const float *mp = m + (size_t)r * tp + col0;
+        float s0[4], s1[4];
+        for (int j = 0; j < 4; j++) {
+            s0[j] = mp[j * p_stride] + mp[(4 + j) * p_stride] + mp[(8 + j) * p_stride];
+            s1[j] = mp[(4 + j) * p_stride] - mp[(8 + j) * p_stride] -
+                    mp[(12 + j) * p_stride];
+        }
+        const float yv[2][2] = { { s0[0] + s0[1] + s0[2], s0[1] - s0[2] - s0[3] },
+                                 { s1[0] + s1[1] + s1[2], s1[1] - s1[2] - s1[3] } };
+        for (int oy = 0; oy < oh; oy++) {
+            float *row = out_plane + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++)
+                row[ox] = yv[oy][ox];
+            if (res_plane)
+                dc_bias_residual_act_row(row, res_plane + (size_t)oy * ow, (size_t)ow, bias,
+                                         act);
+            else
+                dc_bias_act_row(row, (size_t)ow, bias, act);
+        }
+        return;
+    }
     const int R = dc_winograd2_rows(s, samples), oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
     const int tiles_x = half_up(ow), tiles = tiles_x * half_up(oh);
     const size_t tp = tile_stride(s, samples);
