@@ -37,7 +37,9 @@ printed to stderr first: the CPU model (/proc/cpuinfo), dualcnn's version and Op
 configuration (`BIN --version`) and PyTorch's version and build (`torch_bench.py --info`).
 
 The machine must be otherwise idle: the script refuses to start when the 1-minute load
-average is above 0.5 unless --force is given. Run it with Debian's /usr/bin/python3; the
+average is above 0.5 unless --force is given; --wait S first waits up to S seconds for it
+to fall (after a previous run the average takes a minute or two to decay), so that tables
+can be measured back to back without --force. Run it with Debian's /usr/bin/python3; the
 PyTorch side runs under --python (default /usr/bin/python3 when it exists, else this
 interpreter), which needs torch and torchvision.
 """
@@ -49,6 +51,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TORCH_BENCH = os.path.join(HERE, "torch_bench.py")
@@ -335,6 +338,10 @@ def parse_args(argv):
     p.add_argument("--json", metavar="FILE", help="write every raw number there")
     p.add_argument("--force", action="store_true",
                    help="run even when the load average says another job is running")
+    p.add_argument("--wait", type=int, default=0, metavar="SECONDS",
+                   help="wait up to this long for the load average to fall to %.1f before "
+                        "starting (the load of a run just ended takes a minute or two to "
+                        "decay); then refuse, or go on with --force" % MAX_LOAD)
     args = p.parse_args(argv)
     for name, value, low in (("--rounds", args.rounds, 1), ("--repeats", args.repeats, 1),
                              ("--warmup", args.warmup, 0), ("--timeout", args.timeout, 1)):
@@ -358,6 +365,10 @@ def parse_args(argv):
 def main(argv=None):
     args, archs, models = parse_args(argv)
     load = os.getloadavg()[0]
+    deadline = time.monotonic() + max(args.wait, 0)
+    while load > MAX_LOAD and time.monotonic() < deadline:
+        time.sleep(5)
+        load = os.getloadavg()[0]
     if load > MAX_LOAD and not args.force:
         print("compare_pytorch.py: the 1-minute load average is %.2f (above %.1f): another "
               "job seems to be running and would bias the timings; wait for it, or pass "
