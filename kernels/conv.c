@@ -6,7 +6,7 @@
  * unpadded conv is already a GEMM on the input and skips im2col. The unit of work is a
  * tile (dc_conv2d_tile): one group, a range of output pixels, a range of its output
  * channels; its im2col is only that pixel range, so it stays in cache, and the net
- * runtime hands tiles to its threads (layers/net.c).
+ * runtime hands tiles to its threads (layers/ops_conv.c).
  */
 #include "kernels.h"
 

@@ -5,8 +5,8 @@
  *  - no allocation, no I/O, no knowledge of models or layers;
  *  - arrays are float32, row-major; a feature map of one sample is [C][H][W];
  *  - the caller guarantees sizes and that outputs do not alias inputs (unless said);
- *  - kernels are single-threaded: the net runtime (layers/net.c) splits a node into
- *    tasks (pixel tiles, channel ranges, samples) and runs them on its thread pool, so
+ *  - kernels are single-threaded: the net runtime (the op table, layers/ops*.c) splits a
+ *    node into tasks (pixel tiles, channel ranges, samples) and runs them on its pool, so
  *    several calls may run at once on disjoint outputs; OpenBLAS is called with one
  *    thread.
  * Each kernel has a naive twin in tests/test_kernels.c that it is checked against.

@@ -2,12 +2,15 @@
  * ops_conv.c — the conv's table entry (DC_OP_CONV; ops.h): which kernel runs it and how it
  * is cut into tasks. A conv picks its method by shape, at plan time or per pass:
  *  - Winograd F(4x4,3x3) for the stride-1 3x3 convs where it pays, or F(2x2,3x3) on
- *    weights packed at load for small maps at small batches (docs/winograd.md);
+ *    weights packed at load for small maps at small batches and 2x2 maps in batches
+ *    (docs/winograd.md); from a batch of 8 their tile blocks span samples;
  *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
  *    maps at small batches (kernels/conv_packed.c);
  *  - the direct stem kernel for 3-channel 3x3 and 7x7 stems (kernels/small_conv.c);
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
+ * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
+ * by tiles, likewise build one input operand together, then split the output channels.
  * A fused residual add (dc_net_fuse) rides in the epilogue of every path.
  */
 #include "layers/net.h"
