@@ -101,6 +101,11 @@ static int max_vectors(int R)
     return R >= 16 ? 1 : R >= 12 ? 2 : R >= 8 ? 3 : MAX_VECS;
 }
 
+int dc_packed_max_cols(int rows)
+{
+    return LANES * max_vectors(rows);
+}
+
 /* One block of R rows times nv <= max_vectors(R) vectors of columns. */
 static void block_product(int R, int nv, int k, const float *a, const float *b, size_t ldb,
                           float *c, size_t ldc)

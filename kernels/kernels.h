@@ -256,6 +256,19 @@ void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const f
                                 float *out, int tile_begin, int tile_end, int co_begin,
                                 int co_end, float *workspace);
 
+/* U packed for gemm_packed.c, position by position ([36][cout / R][cin][R], R =
+ * dc_winograd_packed_rows), and dc_winograd_conv2d_samples over all output channels with
+ * its products on that kernel (up) instead of SGEMM (u, still used for blocks whose tile
+ * count the kernel cannot take with rows stored back to back: dc_packed_max_cols). The
+ * same numbers as dc_winograd_conv2d_samples up to the rounding of fused multiply-adds. */
+int dc_winograd_packed_rows(const dc_conv_shape *s);
+size_t dc_winograd_packed_floats(const dc_conv_shape *s);
+void dc_winograd_pack_u(const dc_conv_shape *s, const float *u, float *up);
+void dc_winograd_conv2d_samples_packed(const dc_conv_shape *s, const float *in,
+                                       const float *u, const float *up, const float *bias,
+                                       const float *residual, dc_act act, float *out,
+                                       int tile_begin, int tile_end, float *workspace);
+
 /* ---- GEMM on A packed at load ---------------------------------------------------- */
 
 /* C = A B for a B of few columns (a small map's pixels) with A packed once, at load, in the
@@ -279,6 +292,13 @@ void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap);
  * columns up to that rounding must be readable (zero them), and ldb, ldc at least as large. */
 void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
                           const float *b, size_t ldb, float *c, size_t ldc);
+
+/* Columns one call of the kernel takes at once for blocks of `rows` (16 x the vectors of
+ * its register block). A call with at most this many columns stores row after row, each
+ * as whole vectors: then c's rows may lie back to back (ldc = cols, not rounded up): a
+ * row's rounding lands in the rows after it, which the call stores later, and the last
+ * row's in the caller's slack (Winograd's products in batches, winograd.c). */
+int dc_packed_max_cols(int rows);
 
 /* ---- convs on small maps with weights packed at load ------------------------------ */
 

@@ -300,10 +300,50 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                co_begin, co_end, workspace);
 }
 
-void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const float *u,
-                                const float *bias, const float *residual, dc_act act,
-                                float *out, int tile_begin, int tile_end, int co_begin,
-                                int co_end, float *workspace)
+/* Step 2 on U packed for gemm_packed.c (dc_winograd_pack_u), all output channels:
+ * m[p] = U[p] v[p], m [36][cout][nb], for nb a multiple of 16 or at most
+ * dc_packed_max_cols(rows). The kernel reads and writes whole vectors of 16 columns: past
+ * a row's nb columns it reads the next row's (or, after the last, the workspace that
+ * follows) and writes into rows it stores after it (or the scratch that follows m): the
+ * padding is never used and nothing is lost. (With more columns than one register block
+ * takes and nb not a multiple of 16, a later column group would overwrite the start of
+ * rows already stored: SGEMM then.) */
+static void multiply_block_packed(const dc_conv_shape *s, const float *up, int rows,
+                                  const float *v, int nb, float *m)
+{
+    const int blocks = (s->cout + rows - 1) / rows;
+    for (int p = 0; p < WG_POS; p++)
+        for (int b = 0; b < blocks; b++)
+            dc_gemm_packed_block(rows, p * blocks + b, s->cin, nb, up,
+                                 v + (size_t)p * s->cin * nb, (size_t)nb,
+                                 m + ((size_t)p * s->cout + (size_t)b * rows) * nb,
+                                 (size_t)nb);
+}
+
+int dc_winograd_packed_rows(const dc_conv_shape *s)
+{
+    const int tb = dc_winograd_block_tiles(s);
+    return dc_packed_rows(tb < 64 ? tb : 64);
+}
+
+size_t dc_winograd_packed_floats(const dc_conv_shape *s)
+{
+    return (size_t)WG_POS * dc_packed_floats(s->cout, s->cin, dc_winograd_packed_rows(s));
+}
+
+void dc_winograd_pack_u(const dc_conv_shape *s, const float *u, float *up)
+{
+    const int rows = dc_winograd_packed_rows(s);
+    const size_t per = dc_packed_floats(s->cout, s->cin, rows);
+    for (int p = 0; p < WG_POS; p++)
+        dc_pack_a(s->cout, s->cin, rows, u + (size_t)p * s->cout * s->cin, s->cin,
+                  up + (size_t)p * per);
+}
+
+static void conv2d_samples(const dc_conv_shape *s, const float *in, const float *u,
+                           const float *up, const float *bias, const float *residual,
+                           dc_act act, float *out, int tile_begin, int tile_end, int co_begin,
+                           int co_end, float *workspace)
 {
     const int ncout = co_end - co_begin;
     if (tile_end <= tile_begin || ncout <= 0)
@@ -316,10 +356,33 @@ void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const f
     for (int t0 = tile_begin; t0 < tile_end; t0 += tb) {
         const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
         transform_block_input(s, in, t0, nb, 0, s->cin, v, scratch);
-        multiply_block(s, u, v, nb, co_begin, ncout, m);
+        const int rows = dc_winograd_packed_rows(s);
+        if (up && co_begin == 0 && ncout == s->cout &&
+            (nb % DC_PACKED_LANES == 0 || nb <= dc_packed_max_cols(rows)))
+            multiply_block_packed(s, up, rows, v, nb, m);
+        else
+            multiply_block(s, u, v, nb, co_begin, ncout, m);
         transform_block_output(s, m, t0, nb, co_begin, ncout, bias, residual, act, out,
                                scratch);
     }
+}
+
+void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const float *u,
+                                const float *bias, const float *residual, dc_act act,
+                                float *out, int tile_begin, int tile_end, int co_begin,
+                                int co_end, float *workspace)
+{
+    conv2d_samples(s, in, u, NULL, bias, residual, act, out, tile_begin, tile_end, co_begin,
+                   co_end, workspace);
+}
+
+void dc_winograd_conv2d_samples_packed(const dc_conv_shape *s, const float *in,
+                                       const float *u, const float *up, const float *bias,
+                                       const float *residual, dc_act act, float *out,
+                                       int tile_begin, int tile_end, float *workspace)
+{
+    conv2d_samples(s, in, u, up, bias, residual, act, out, tile_begin, tile_end, 0, s->cout,
+                   workspace);
 }
 
 size_t dc_winograd_input_floats(const dc_conv_shape *s)

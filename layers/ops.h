@@ -64,6 +64,7 @@ typedef struct {
                             F(2x2,3x3) (dc_winograd2_pack_weights) */
     bool winograd2;      /* the F(2x2,3x3) kernel (kernels/winograd2.c) */
     int w2_samples;      /* winograd2: samples one product takes (dc_winograd2_samples) */
+    float *winograd_packed; /* F(4x4) in batches: U packed for gemm_packed.c, or NULL */
     float *packed;       /* dc_conv_packed (a small map at small batches): the weights
                             packed for kernels/gemm_packed.c */
 } dc_conv_params;

@@ -13,6 +13,8 @@
  * by tiles, likewise build one input operand together, then split the output channels.
  * A fused residual add (dc_net_fuse) rides in the epilogue of every path.
  */
+#include <stdlib.h>
+
 #include "layers/net.h"
 #include "base/alloc.h"
 
@@ -84,6 +86,14 @@ static void conv_prepare(dc_node *nd, int max_batch)
                                             sizeof(float)));
     for (int k = 0; p->winograd && k < p->shape.groups; k++)
         dc_winograd_transform_weights(&g, p->weight + k * w_group, p->winograd + k * per_group);
+    const char *env = getenv("DC_WG_PACKED");
+    if (p->winograd && p->shape.groups == 1 && max_batch >= DC_WINOGRAD_BATCH &&
+        !(env && *env == '0')) {
+        p->winograd_packed = dc_node_own(nd, dc_malloc(dc_winograd_packed_floats(&g) *
+                                                       sizeof(float)));
+        if (p->winograd_packed)
+            dc_winograd_pack_u(&g, p->winograd, p->winograd_packed);
+    }
 }
 
 /* Whether a conv can run as a shared im2col then output-channel blocks (run_shared):
@@ -241,8 +251,12 @@ static void winograd_across_task(const conv_job *job, int task, float *scratch)
     const int total = job->base.n * dc_winograd_tiles(&p->shape);
     const int t0 = task * job->tile, t1 = t0 + job->tile < total ? t0 + job->tile : total;
     const conv_io io = conv_io_at(&job->base, 0);
-    dc_winograd_conv2d_samples(&p->shape, io.in, p->winograd, p->bias, io.res, p->act,
-                               io.out, t0, t1, 0, p->shape.cout, scratch);
+    if (p->winograd_packed)
+        dc_winograd_conv2d_samples_packed(&p->shape, io.in, p->winograd, p->winograd_packed,
+                                          p->bias, io.res, p->act, io.out, t0, t1, scratch);
+    else
+        dc_winograd_conv2d_samples(&p->shape, io.in, p->winograd, p->bias, io.res, p->act,
+                                   io.out, t0, t1, 0, p->shape.cout, scratch);
 }
 
 /* Plans a Winograd conv over a batch: ranges of one kernel block of tiles each
@@ -254,8 +268,8 @@ static int plan_winograd_across(conv_job *job, int threads)
     const int total = job->base.n * dc_winograd_tiles(s);
     const int even = (total + 2 * threads - 1) / (2 * threads);
     int per = dc_winograd_block_tiles(s);
-    if (even < per)
-        per = even > 16 ? even : 16;
+    if (even < per) /* whole vectors of 16 tiles: the packed products want them */
+        per = even > 16 ? (even + 15) / 16 * 16 : 16;
     job->across = true;
     job->tile = per;
     return (total + per - 1) / per;

@@ -464,7 +464,8 @@ START_TEST(test_net_same_on_any_thread_count)
         ck_assert(dc_net_forward(net, x + j * in_one, 1, ref + j * info.num_classes, &err) ==
                   DC_OK);
     ck_assert(dc_net_forward(net, x, batch, out, &err) == DC_OK);
-    ck_assert_msg(rel_diff(out, ref, n_out) <= 1e-5, "%s: batch on one thread", arch);
+    ck_assert_msg(rel_diff(out, ref, n_out) <= 1e-5, "%s: batch on one thread: %g", arch,
+                  rel_diff(out, ref, n_out));
     for (int threads = 2; threads <= 3; threads++) {
         dc_set_threads(threads);
         for (int n = 1; n <= batch; n += batch / 2) {

@@ -466,6 +466,54 @@ START_TEST(test_samples_against_twin)
 }
 END_TEST
 
+/* dc_winograd_conv2d_samples_packed (products on U packed for gemm_packed.c) on 3
+ * samples, its ranges cut at 0, 1, 17 tiles, 17 + 33 and the end: ranges of 1 tile, of
+ * tile counts not a multiple of 16 up to and past what one register block takes (the
+ * SGEMM fallback), each with a workspace sized for itself only (ASan sees any write past
+ * it). Each sample against the twin. Every shape of `cases`. */
+START_TEST(test_samples_packed_against_twin)
+{
+    const dc_conv_shape *s = &cases[_i];
+    enum { N = 3 };
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s), total = N * dc_winograd_tiles(s);
+    const size_t in_one = (size_t)s->cin * s->h * s->w, out_one = (size_t)s->cout * oh * ow;
+    fx_rng r = fx_rng_seed(700 + (uint64_t)_i);
+    float *in = fx_buf_random(N * in_one, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random(N * out_one, &r, -1.0f, 1.0f);
+    float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = fx_buf_new(dc_winograd_weight_floats(s));
+    float *up = fx_buf_new(dc_winograd_packed_floats(s)), *out = fx_buf_new(N * out_one);
+    double *want = malloc(out_one * sizeof(double));
+    dc_winograd_transform_weights(s, w, u);
+    dc_winograd_pack_u(s, u, up);
+    fx_buf_check(up, dc_winograd_packed_floats(s), "packed u");
+    int cut[5] = { 0, 1, 17, 50, total };
+    for (int k = 1; k < 5; k++)
+        cut[k] = cut[k] < total ? cut[k] : total;
+    for (int k = 0; k < 4; k++) {
+        if (cut[k] >= cut[k + 1])
+            continue;
+        const size_t n_ws = dc_winograd_workspace_floats(s, cut[k + 1] - cut[k]);
+        float *ws = fx_buf_new(n_ws);
+        dc_winograd_conv2d_samples_packed(s, in, u, up, b, res, DC_ACT_RELU, out, cut[k],
+                                          cut[k + 1], ws);
+        fx_buf_check(ws, n_ws, "range workspace");
+        free(ws);
+    }
+    fx_buf_check(out, N * out_one, "batch output");
+    for (int n = 0; n < N; n++) {
+        twin_conv(s, in + n * in_one, w, b, DC_ACT_NONE, want);
+        for (size_t i = 0; i < out_one; i++)
+            want[i] = twin_act(DC_ACT_RELU, want[i] + res[n * out_one + i]);
+        char what[64];
+        snprintf(what, sizeof what, "packed case %d sample %d", _i, n);
+        check_close(out + n * out_one, want, out_one, what);
+    }
+    free(in), free(res), free(w), free(b), free(u), free(up), free(out), free(want);
+}
+END_TEST
+
 /* In a batch the rule takes every map whose tiles cover 8 pixels or more on average,
  * a 4x4 map's single tile included; not 2x2 or 1x1 maps, nor cin below 16. */
 START_TEST(test_pays_across_samples)
@@ -747,6 +795,7 @@ static Suite *winograd_suite(void)
     tcase_add_test(t, test_error_realistic);
     tcase_add_test(t, test_concurrent_ranges);
     tcase_add_loop_test(t, test_samples_against_twin, 0, (int)NELEM(cases));
+    tcase_add_loop_test(t, test_samples_packed_against_twin, 0, (int)NELEM(cases));
     tcase_add_test(t, test_pays_across_samples);
 
     t = fx_tcase(s, "f2x2", 0);
