@@ -51,11 +51,16 @@ void dc_blas_single_thread(void)
     }
 }
 
+float *dc_op_thread_workspace(const dc_op_job *job, int thread)
+{
+    return job->rs->workspace + (size_t)thread * job->net->workspace_floats;
+}
+
 static void op_task(void *ctx, int task, int thread)
 {
     const dc_op_job *job = ctx;
     dc_blas_single_thread();
-    float *scratch = job->rs->workspace + (size_t)thread * job->net->workspace_floats;
+    float *scratch = dc_op_thread_workspace(job, thread);
     dc_ops[job->nd->op]->task(job, task, scratch);
 }
 

@@ -204,6 +204,10 @@ void dc_split_range(int total, int parts, int i, int *begin, int *end);
  * that the batch already supplies n; 1 when the work (floats or MACs) is too small. */
 int dc_op_parts(int items, int n, int threads, size_t work);
 
+/* The scratch of thread `thread` for this pass (dc_net.workspace_floats floats): what a
+ * task gets, and what an op's own pool jobs hand their tasks. */
+float *dc_op_thread_workspace(const dc_op_job *job, int thread);
+
 /* Runs tasks [0, tasks) of job on the pool, on at most job->rs->max_threads of its threads
  * (0: all): each calls the node's task function. */
 void dc_op_run_tasks(dc_op_job *job, dc_pool *pool, int tasks);

@@ -443,7 +443,7 @@ static void shared_gemm_task(void *ctx, int task, int thread)
     const conv_io io = conv_io_at(base, 0);
     dc_conv2d_from_cols(&p->shape, base->rs->shared_cols, p->weight, p->bias, io.res, p->act,
                         io.out, 0, nd->h * nd->w, co0, co1,
-                        base->rs->workspace + (size_t)thread * base->net->workspace_floats);
+                        dc_op_thread_workspace(base, thread));
 }
 
 /* A single-tile conv of one sample on several threads: the threads first build its im2col
@@ -463,12 +463,6 @@ static void run_shared(const dc_op_job *base, int threads, dc_pool *pool)
 
 /* ---- one input operand, shared ---------------------------------------------------- */
 
-/* The thread's own workspace. */
-static float *thread_workspace(const dc_op_job *base, int thread)
-{
-    return base->rs->workspace + (size_t)thread * base->net->workspace_floats;
-}
-
 /* Rows of a conv's input operand that run_input_shared splits: input channels of
  * Winograd's V, rows of the im2col matrix. */
 static int input_rows(const dc_conv_params *p)
@@ -485,7 +479,7 @@ static void shared_input_task(void *ctx, int task, int thread)
     const dc_conv_params *p = &base->nd->conv;
     const dc_conv_shape *s = &p->shape;
     const float *in = dc_op_data(base, base->nd->inputs[0]);
-    float *shared = base->rs->shared_cols, *ws = thread_workspace(base, thread);
+    float *shared = base->rs->shared_cols, *ws = dc_op_thread_workspace(base, thread);
     int r0, r1;
     dc_split_range(input_rows(p), base->parts, task, &r0, &r1);
     if (p->winograd2)
@@ -504,7 +498,7 @@ static void shared_product_task(void *ctx, int task, int thread)
     const dc_conv_params *p = &base->nd->conv;
     const dc_conv_shape *s = &p->shape;
     const float *shared = base->rs->shared_cols;
-    float *ws = thread_workspace(base, thread);
+    float *ws = dc_op_thread_workspace(base, thread);
     int co0, co1;
     co_block_range(job, task, s->cout, &co0, &co1);
     const conv_io io = conv_io_at(base, 0);
