@@ -94,6 +94,26 @@ static void part_channels(const dc_op_job *job, const sample_io *io, int *c0, in
     dc_split_range(job->nd->c, job->parts, io->part, c0, c1);
 }
 
+/* What task `task` of a per-channel op (pooling, affine) works on: `count` channels from
+ * channel c0 of one sample, in and out pointing at channel c0 of its input and output. */
+typedef struct {
+    int c0, count;
+    const dc_node *src;
+    const float *in;
+    float *out;
+} channel_part;
+
+static channel_part channel_part_at(const dc_op_job *job, int task)
+{
+    const sample_io io = sample_io_at(job, task);
+    int c0, c1;
+    part_channels(job, &io, &c0, &c1);
+    const size_t in_plane = (size_t)io.src->h * io.src->w;
+    const size_t out_plane = (size_t)job->nd->h * job->nd->w;
+    channel_part cp = { c0, c1 - c0, io.src, io.in + c0 * in_plane, io.out + c0 * out_plane };
+    return cp;
+}
+
 /* The usual splits: one task per sample; or ranges of channels, about two tasks a thread
  * for work worth splitting (floats read and written). */
 static void run_per_sample(dc_op_job *job, dc_pool *pool)
@@ -165,13 +185,9 @@ static void maxpool_task(const dc_op_job *job, int task, float *scratch)
 {
     (void)scratch;
     const dc_pool_params *p = &job->nd->pool;
-    sample_io io = sample_io_at(job, task);
-    const size_t in_plane = (size_t)io.src->h * io.src->w;
-    const size_t out_plane = (size_t)job->nd->h * job->nd->w;
-    int c0, c1;
-    part_channels(job, &io, &c0, &c1);
-    dc_maxpool2d(c1 - c0, io.src->h, io.src->w, p->k, p->stride, p->pad, p->ceil_mode,
-                 io.in + c0 * in_plane, io.out + c0 * out_plane);
+    const channel_part cp = channel_part_at(job, task);
+    dc_maxpool2d(cp.count, cp.src->h, cp.src->w, p->k, p->stride, p->pad, p->ceil_mode, cp.in,
+                 cp.out);
 }
 
 static const dc_op_def op_maxpool = { .name = "maxpool", .run = run_by_channels,
@@ -181,13 +197,9 @@ static void avgpool_task(const dc_op_job *job, int task, float *scratch)
 {
     (void)scratch;
     const dc_pool_params *p = &job->nd->pool;
-    sample_io io = sample_io_at(job, task);
-    const size_t in_plane = (size_t)io.src->h * io.src->w;
-    const size_t out_plane = (size_t)job->nd->h * job->nd->w;
-    int c0, c1;
-    part_channels(job, &io, &c0, &c1);
-    dc_avgpool2d(c1 - c0, io.src->h, io.src->w, p->k, p->stride, p->pad, p->ceil_mode,
-                 p->count_include_pad, io.in + c0 * in_plane, io.out + c0 * out_plane);
+    const channel_part cp = channel_part_at(job, task);
+    dc_avgpool2d(cp.count, cp.src->h, cp.src->w, p->k, p->stride, p->pad, p->ceil_mode,
+                 p->count_include_pad, cp.in, cp.out);
 }
 
 static const dc_op_def op_avgpool = { .name = "avgpool", .run = run_by_channels,
@@ -197,13 +209,8 @@ static void adaptive_avgpool_task(const dc_op_job *job, int task, float *scratch
 {
     (void)scratch;
     const dc_node *nd = job->nd;
-    sample_io io = sample_io_at(job, task);
-    const size_t in_plane = (size_t)io.src->h * io.src->w;
-    const size_t out_plane = (size_t)nd->h * nd->w;
-    int c0, c1;
-    part_channels(job, &io, &c0, &c1);
-    dc_adaptive_avgpool2d(c1 - c0, io.src->h, io.src->w, nd->h, nd->w, io.in + c0 * in_plane,
-                          io.out + c0 * out_plane);
+    const channel_part cp = channel_part_at(job, task);
+    dc_adaptive_avgpool2d(cp.count, cp.src->h, cp.src->w, nd->h, nd->w, cp.in, cp.out);
 }
 
 static const dc_op_def op_adaptive_avgpool = { .name = "adaptive_avgpool",
@@ -307,13 +314,9 @@ static void scale_shift_task(const dc_op_job *job, int task, float *scratch)
 {
     (void)scratch;
     const dc_scale_shift_params *p = &job->nd->scale_shift;
-    sample_io io = sample_io_at(job, task);
-    const size_t in_plane = (size_t)io.src->h * io.src->w;
-    const size_t out_plane = (size_t)job->nd->h * job->nd->w;
-    int c0, c1;
-    part_channels(job, &io, &c0, &c1);
-    dc_scale_shift(c1 - c0, (int)out_plane, p->scale + c0, p->shift + c0, p->act,
-                   io.in + c0 * in_plane, io.out + c0 * out_plane);
+    const channel_part cp = channel_part_at(job, task);
+    dc_scale_shift(cp.count, job->nd->h * job->nd->w, p->scale + cp.c0, p->shift + cp.c0,
+                   p->act, cp.in, cp.out);
 }
 
 static const dc_op_def op_scale_shift = { .name = "bn", .run = run_by_channels,
