@@ -418,6 +418,26 @@ START_TEST(test_concurrent_ranges)
 }
 END_TEST
 
+/* Each of n samples of out ([n][cout][oh][ow]) against the twin: the conv with bias, +
+ * res, then act; `label` names the case in a failure. */
+static void check_samples(const dc_conv_shape *s, int n, const float *in, const float *w,
+                          const float *b, const float *res, dc_act act, const float *out,
+                          const char *label)
+{
+    const size_t in_one = (size_t)s->cin * s->h * s->w;
+    const size_t out_one = (size_t)s->cout * dc_conv_out_h(s) * dc_conv_out_w(s);
+    double *want = malloc(out_one * sizeof(double));
+    for (int k = 0; k < n; k++) {
+        twin_conv(s, in + k * in_one, w, b, DC_ACT_NONE, want);
+        for (size_t i = 0; i < out_one; i++)
+            want[i] = twin_act(act, want[i] + res[k * out_one + i]);
+        char what[96];
+        snprintf(what, sizeof what, "%s sample %d", label, k);
+        check_close(out + k * out_one, want, out_one, what);
+    }
+    free(want);
+}
+
 /* ---- tile ranges across the samples of a batch ---------------------------- */
 
 /* dc_winograd_conv2d_samples on 3 samples, with a residual: ranges of the batch's tiles
@@ -438,7 +458,6 @@ START_TEST(test_samples_against_twin)
     float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
     float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *u = fx_buf_new(n_u), *out = fx_buf_new(N * out_one);
-    double *want = malloc(out_one * sizeof(double));
     dc_winograd_transform_weights(s, w, u);
 
     const int cut[] = { 0, 1, tiles + 1 < 2 * tiles ? tiles + 1 : tiles,
@@ -453,16 +472,11 @@ START_TEST(test_samples_against_twin)
         fx_buf_check(ws, n_ws, "range workspace");
         free(ws);
     }
-    for (int n = 0; n < N; n++) {
-        twin_conv(s, in + n * in_one, w, b, DC_ACT_NONE, want);
-        for (size_t i = 0; i < out_one; i++)
-            want[i] = twin_act(DC_ACT_HARDSWISH, want[i] + res[n * out_one + i]);
-        char what[64];
-        snprintf(what, sizeof what, "case %d sample %d", _i, n);
-        check_close(out + n * out_one, want, out_one, what);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "case %d", _i);
+    check_samples(s, N, in, w, b, res, DC_ACT_HARDSWISH, out, what);
     fx_buf_check(out, N * out_one, "batch output");
-    free(in), free(res), free(w), free(b), free(u), free(out), free(want);
+    free(in), free(res), free(w), free(b), free(u), free(out);
 }
 END_TEST
 
@@ -484,7 +498,6 @@ START_TEST(test_samples_packed_against_twin)
     float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *u = fx_buf_new(dc_winograd_weight_floats(s));
     float *up = fx_buf_new(dc_winograd_packed_floats(s)), *out = fx_buf_new(N * out_one);
-    double *want = malloc(out_one * sizeof(double));
     dc_winograd_transform_weights(s, w, u);
     dc_winograd_pack_u(s, u, up);
     fx_buf_check(up, dc_winograd_packed_floats(s), "packed u");
@@ -502,15 +515,10 @@ START_TEST(test_samples_packed_against_twin)
         free(ws);
     }
     fx_buf_check(out, N * out_one, "batch output");
-    for (int n = 0; n < N; n++) {
-        twin_conv(s, in + n * in_one, w, b, DC_ACT_NONE, want);
-        for (size_t i = 0; i < out_one; i++)
-            want[i] = twin_act(DC_ACT_RELU, want[i] + res[n * out_one + i]);
-        char what[64];
-        snprintf(what, sizeof what, "packed case %d sample %d", _i, n);
-        check_close(out + n * out_one, want, out_one, what);
-    }
-    free(in), free(res), free(w), free(b), free(u), free(up), free(out), free(want);
+    char what[64];
+    snprintf(what, sizeof what, "packed case %d", _i);
+    check_samples(s, N, in, w, b, res, DC_ACT_RELU, out, what);
+    free(in), free(res), free(w), free(b), free(u), free(up), free(out);
 }
 END_TEST
 
@@ -717,7 +725,6 @@ START_TEST(test_f2_samples_against_twin)
     float *w = fx_buf_random((size_t)s->cout * s->cin * 9, &r, -1.0f, 1.0f);
     float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
     float *u = fx_buf_new(n_u), *out = fx_buf_new(n * out_one), *ws = fx_buf_new(n_ws);
-    double *want = malloc(out_one * sizeof(double));
     dc_winograd2_pack_weights(s, samples, w, u);
     fx_buf_check(u, n_u, "u");
     const int cut = s->cout / 3 + (s->cout > 2);
@@ -725,15 +732,9 @@ START_TEST(test_f2_samples_against_twin)
     dc_winograd2_conv2d(s, samples, n, in, u, b, res, DC_ACT_RELU6, out, cut, s->cout, ws);
     fx_buf_check(ws, n_ws, "ws");
     fx_buf_check(out, n * out_one, "out");
-    for (int k = 0; k < n; k++) {
-        twin_conv(s, in + k * in_one, w, b, DC_ACT_NONE, want);
-        for (size_t i = 0; i < out_one; i++)
-            want[i] = twin_act(DC_ACT_RELU6, want[i] + res[k * out_one + i]);
-        char what[64];
-        snprintf(what, sizeof what, "f2 case %d, %d samples a block, sample %d", _i, samples,
-                 k);
-        check_close(out + k * out_one, want, out_one, what);
-    }
+    char what[64];
+    snprintf(what, sizeof what, "f2 case %d, %d samples a block,", _i, samples);
+    check_samples(s, n, in, w, b, res, DC_ACT_RELU6, out, what);
     float *v = fx_buf_new(dc_winograd2_input_floats(s, samples)), *two = fx_buf_new(n * out_one);
     float *scratch = fx_buf_new(dc_winograd2_input_scratch_floats(s));
     dc_winograd2_transform_input(s, samples, n, in, 0, s->cin / 2, v, scratch);
@@ -742,7 +743,7 @@ START_TEST(test_f2_samples_against_twin)
                                    ws);
     ck_assert_msg(memcmp(out, two, n * out_one * sizeof(float)) == 0,
                   "case %d: two steps differ from one whole call", _i);
-    free(in), free(res), free(w), free(b), free(u), free(out), free(ws), free(want);
+    free(in), free(res), free(w), free(b), free(u), free(out), free(ws);
     free(v), free(two), free(scratch);
 }
 END_TEST
