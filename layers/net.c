@@ -165,8 +165,10 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
     }
     size_t ws = 0, shared = 0;
+    net->pass_macs = 0;
     for (int i = 0; i < n; i++) {
         dc_node *nd = &net->nodes[i];
+        net->pass_macs += nd->macs;
         const dc_op_def *def = dc_op_def_of(nd->op);
         if (def->prepare)
             def->prepare(nd, max_batch);
@@ -254,10 +256,7 @@ static void run_node(const dc_net *net, dc_run_state *rs, int id, int n, int cut
 
 int dc_net_cut_threads(const dc_net *net, int n, int pool_threads)
 {
-    int64_t macs = 0;
-    for (int i = 0; i < net->n_nodes; i++)
-        macs += net->nodes[i].macs;
-    return macs * n < DC_SMALL_PASS_MACS ? 1 : pool_threads;
+    return net->pass_macs * n < DC_SMALL_PASS_MACS ? 1 : pool_threads;
 }
 
 /* One forward pass of net over n samples, writing only rs (and, when profiling, the

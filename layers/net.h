@@ -103,6 +103,7 @@ struct dc_net {
     bool shape_only;
 
     int max_batch;
+    int64_t pass_macs;       /* MACs of one sample through every node (dc_net_plan) */
     size_t arena_floats;     /* planned activation memory for max_batch samples */
     size_t workspace_floats; /* per-thread scratch (im2col tiles, attention, SE), floats */
     size_t shared_floats;    /* one im2col matrix all threads share (the largest

@@ -25,7 +25,6 @@ typedef struct {
     int tile, ptiles;        /* pixels a tile, tiles a sample */
     int co_blocks, co_block; /* output-channel blocks (of a group), channels a block */
     int samples;             /* > 1: each task takes this many samples as one GEMM */
-    bool across;             /* Winograd: each task a range of `tile` tiles of the batch */
 } conv_job;
 
 /* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
@@ -270,7 +269,6 @@ static int plan_winograd_across(conv_job *job, int threads)
     int per = dc_winograd_block_tiles(s);
     if (even < per) /* whole vectors of 16 tiles: the packed products want them */
         per = even > 16 ? (even + 15) / 16 * 16 : 16;
-    job->across = true;
     job->tile = per;
     return (total + per - 1) / per;
 }
@@ -353,7 +351,7 @@ static void conv_task(const dc_op_job *base, int task, float *scratch)
         packed_task(job, task, scratch);
         return;
     }
-    if (job->across) {
+    if (winograd_across_samples(nd, job->base.n)) {
         winograd_across_task(job, task, scratch);
         return;
     }
