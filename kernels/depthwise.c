@@ -6,8 +6,11 @@
  * zero outside the image. Single-threaded: a runtime splits the channels into ranges and
  * calls dc_depthwise_conv2d_range from its own threads.
  *
- * Square 3x3/5x5/7x7 kernels with stride 1 or 2 run the vector code of depthwise_simd.h
- * (AVX-512 or AVX2 on x86-64, NEON on AArch64, chosen once by dc_simd_active());
+ * On AVX-512, small maps (stride 1 up to 16x16, stride 2 with output rows up to 16) run
+ * depthwise_small_avx512.c, which reads the planes in place with masked loads.
+ * Other square 3x3/5x5/7x7 kernels with stride 1 or 2 run the vector code of
+ * depthwise_simd.h (AVX-512 or AVX2 on x86-64, NEON on AArch64, chosen once by
+ * dc_simd_active());
  * everything else, and every shape on other CPUs or under DC_FORCE_PORTABLE=1, runs the portable loops below: 3x3 pad-1
  * convs with stride 1 or 2 (MobileNet, ShuffleNet) through a path whose interior has no
  * bounds checks, the rest tap by tap over clipped column intervals.
@@ -264,6 +267,12 @@ void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
 {
     if (c_begin >= c_end || dc_conv_out_h(s) == 0 || dc_conv_out_w(s) == 0)
         return;
+#ifdef DC_HAVE_X86_SIMD
+    /* small maps on AVX-512: read in place, no staging (depthwise_small_avx512.c) */
+    if (dc_simd_active() == DC_SIMD_AVX512 &&
+        dc_dw_small_avx512(s, in, weight, bias, act, out, c_begin, c_end))
+        return;
+#endif
     if (dw_is_tiny(s)) {
         dw_tiny_map_range(s, in, weight, bias, act, out, c_begin, c_end);
         return;

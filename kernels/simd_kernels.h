@@ -25,6 +25,13 @@ bool dc_dw_range_avx512(const dc_conv_shape *s, const float *in, const float *we
 bool dc_dw_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int c_begin, int c_end);
 
+/* Depthwise convs on small maps, read in place (depthwise_small_avx512.c): stride 1 with
+ * same padding on maps up to 16x16, stride 2 with output rows of at most 16.
+ * dc_dw_small_applies says whether a shape is one of them. */
+bool dc_dw_small_applies(const dc_conv_shape *s);
+bool dc_dw_small_avx512(const dc_conv_shape *s, const float *in, const float *weight,
+                        const float *bias, dc_act act, float *out, int c_begin, int c_end);
+
 bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
                         const float *bias, dc_act act, float *out, int co_begin, int co_end);
 bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,

@@ -17,6 +17,7 @@
 
 #include "fixtures.h"
 #include "kernels/kernels.h"
+#include "kernels/simd_kernels.h"
 
 /* ---- helpers ------------------------------------------------------------ */
 
@@ -759,6 +760,59 @@ START_TEST(test_depthwise_ranges)
         free(in), free(w), free(b);
     }
     dc_simd_force(before);
+}
+END_TEST
+
+/* The small-map kernel of AVX-512 (kernels/depthwise_small_avx512.c): every shape here is
+ * checked against the naive conv on every level, and on x86 each is asserted to be taken
+ * by that kernel, or declined, as listed. Stride 1 at the 16x16 limit and past it, 7x7
+ * kernels at their 10x10 limit, planes that are not whole vectors; stride 2 with one row a
+ * vector (rows up to 16 outputs, the 32-column window full) and two (rows up to 8, an odd
+ * number of rows), padding 0 and wider than the kernel, channel ranges. */
+static const struct {
+    int c, h, w, k, s, pad;
+    bool small;
+} dw_small_cases[] = {
+    { 3, 8, 8, 3, 1, 1, true },    { 5, 16, 16, 3, 1, 1, true },  { 3, 16, 17, 3, 1, 1, false },
+    { 17, 4, 4, 3, 1, 1, true },   { 2, 1, 1, 5, 1, 2, true },    { 3, 9, 13, 5, 1, 2, true },
+    { 3, 7, 7, 7, 1, 3, true },    { 3, 10, 10, 7, 1, 3, true },  { 3, 11, 10, 7, 1, 3, false },
+    { 3, 8, 8, 3, 1, 0, false },   { 3, 32, 32, 3, 2, 1, true },  { 3, 31, 31, 3, 2, 1, true },
+    { 3, 33, 33, 3, 2, 1, false }, { 5, 16, 16, 3, 2, 1, true },  { 5, 15, 15, 3, 2, 1, true },
+    { 5, 13, 9, 3, 2, 1, true },   { 4, 8, 8, 3, 2, 1, true },    { 3, 28, 28, 5, 2, 2, true },
+    { 3, 14, 14, 5, 2, 2, true },  { 3, 32, 32, 5, 2, 2, false }, { 3, 9, 9, 7, 2, 3, true },
+    { 3, 6, 6, 3, 2, 0, true },    { 3, 5, 5, 3, 2, 2, true },    { 3, 2, 3, 3, 2, 4, true },
+    { 3, 40, 16, 3, 2, 1, true },
+};
+
+START_TEST(test_depthwise_small_maps)
+{
+    const int *t = &dw_small_cases[_i].c;
+    const dc_conv_shape s = { t[0], t[1], t[2], t[0], t[3], t[3], t[4], t[4], t[5], t[5], t[0] };
+    char label[64];
+    snprintf(label, sizeof label, "small c%d %dx%d k%d s%d p%d", t[0], t[1], t[2], t[3], t[4],
+             t[5]);
+#ifdef DC_HAVE_X86_SIMD
+    ck_assert_msg(dc_dw_small_applies(&s) == dw_small_cases[_i].small,
+                  "%s: the small-map kernel should %s it", label,
+                  dw_small_cases[_i].small ? "take" : "decline");
+#endif
+    check_depthwise_shape(&s, 1300 + (uint64_t)_i, label);
+    /* a range call writes its channels only, the same values as the whole call */
+    fx_rng r = fx_rng_seed(1400 + (uint64_t)_i);
+    const size_t n_in = (size_t)s.cin * s.h * s.w;
+    const size_t plane = (size_t)dc_conv_out_h(&s) * dc_conv_out_w(&s), n_out = s.cout * plane;
+    float *in = fx_buf_random(n_in, &r, -2.0f, 2.0f);
+    float *w = fx_buf_random((size_t)s.cout * s.kh * s.kw, &r, -1.5f, 1.5f);
+    float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
+    dc_depthwise_conv2d(&s, in, w, NULL, DC_ACT_RELU6, whole);
+    for (size_t i = 0; i < n_out; i++)
+        part[i] = -7.0f;
+    dc_depthwise_conv2d_range(&s, in, w, NULL, DC_ACT_RELU6, part, 1, s.cout);
+    for (size_t i = 0; i < n_out; i++)
+        if (part[i] != (i < plane ? -7.0f : whole[i]))
+            ck_abort_msg("%s: range [1, %d) wrote %g at %zu", label, s.cout, (double)part[i], i);
+    fx_buf_check(part, n_out, label);
+    free(in), free(w), free(whole), free(part);
 }
 END_TEST
 
@@ -1736,6 +1790,7 @@ static Suite *kernels_suite(void)
                         3 * 2 * (int)NELEM(dw_maps) * DW_PADS);
     tcase_add_loop_test(t, test_depthwise_big, 0, (int)NELEM(dw_big_cases));
     tcase_add_test(t, test_depthwise_ranges);
+    tcase_add_loop_test(t, test_depthwise_small_maps, 0, (int)NELEM(dw_small_cases));
     tcase_add_test(t, test_depthwise_nan);
     tcase_add_test(t, test_simd_levels);
 
