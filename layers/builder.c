@@ -675,6 +675,23 @@ int dc_b_shuffle(dc_builder *b, int in, int groups)
     return node_id(b, nd);
 }
 
+int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n)
+{
+    const int cat = dc_b_concat(b, ins, n);
+    if (cat < 0)
+        return -1;
+    dc_node *nd = &b->net->nodes[cat];
+    const dc_node *f = &b->net->nodes[ins[0]];
+    for (int i = 1; i < n; i++)
+        if (b->net->nodes[ins[i]].c != f->c)
+            return b_fail(b, DC_ERR_SHAPE, "%s: concat-shuffle of %d and %d channels",
+                          b->net->arch, f->c, b->net->nodes[ins[i]].c);
+    nd->op = DC_OP_CONCAT_SHUFFLE;
+    snprintf(nd->name, sizeof nd->name, "concat_shuffle");
+    nd->shuffle.groups = n;
+    return cat;
+}
+
 int dc_b_act(dc_builder *b, int in, dc_act act)
 {
     dc_node *nd = push_like(b, DC_OP_ACT, "act", &in, 1);

@@ -110,6 +110,9 @@ int dc_b_add(dc_builder *b, int x, int y, dc_act act);
 int dc_b_concat(dc_builder *b, const int *ins, int n);
 int dc_b_slice(dc_builder *b, int in, int begin, int count);
 int dc_b_shuffle(dc_builder *b, int in, int groups);
+/* channel_shuffle(torch.cat(ins, 1), n) in one pass: the n inputs of equal shape, output
+ * channel j * n + i is channel j of input i (ShuffleNetV2's block ends). */
+int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n);
 int dc_b_act(dc_builder *b, int in, dc_act act);
 
 /* ---- transformers (ConvNeXt, Swin) ----

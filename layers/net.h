@@ -42,7 +42,7 @@ struct dc_node {
         dc_pool_params pool;               /* DC_OP_MAXPOOL, DC_OP_AVGPOOL */
         dc_eltwise_params eltwise;         /* DC_OP_ADD, DC_OP_ACT */
         dc_slice_params slice;             /* DC_OP_SLICE */
-        dc_shuffle_params shuffle;         /* DC_OP_SHUFFLE */
+        dc_shuffle_params shuffle;         /* DC_OP_SHUFFLE, DC_OP_CONCAT_SHUFFLE */
         dc_scale_shift_params scale_shift; /* DC_OP_SCALE_SHIFT */
         dc_se_params se;                   /* DC_OP_SE */
         dc_layernorm_params layernorm;     /* DC_OP_LAYERNORM */

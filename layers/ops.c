@@ -275,6 +275,26 @@ static void concat_task(const dc_op_job *job, int sample, float *scratch)
 static const dc_op_def op_concat = { .name = "concat", .run = run_per_sample,
                                      .task = concat_task };
 
+/* channel_shuffle(cat(inputs), n): channel j of input i goes to output channel j * n + i,
+ * each plane copied once (concat then shuffle copied it twice). */
+static void concat_shuffle_task(const dc_op_job *job, int sample, float *scratch)
+{
+    (void)scratch;
+    const dc_node *nd = job->nd;
+    const int n = nd->n_inputs, per = nd->c / n;
+    const size_t plane = (size_t)nd->h * nd->w, m = (size_t)per * plane;
+    float *dst = dc_op_out(job) + sample * dc_node_numel(nd);
+    for (int i = 0; i < n; i++) {
+        const float *src = dc_op_data(job, nd->inputs[i]) + sample * m;
+        for (int j = 0; j < per; j++)
+            memcpy(dst + (size_t)(j * n + i) * plane, src + (size_t)j * plane,
+                   plane * sizeof(float));
+    }
+}
+
+static const dc_op_def op_concat_shuffle = { .name = "concat_shuffle", .run = run_per_sample,
+                                             .task = concat_shuffle_task };
+
 static void slice_task(const dc_op_job *job, int task, float *scratch)
 {
     (void)scratch;
@@ -417,6 +437,7 @@ const dc_op_def *const dc_ops[DC_OP_COUNT] = {
     [DC_OP_CONCAT] = &op_concat,
     [DC_OP_SLICE] = &op_slice,
     [DC_OP_SHUFFLE] = &op_shuffle,
+    [DC_OP_CONCAT_SHUFFLE] = &op_concat_shuffle,
     [DC_OP_ACT] = &op_act,
     [DC_OP_SCALE_SHIFT] = &op_scale_shift,
     [DC_OP_SE] = &op_se,

@@ -35,6 +35,7 @@ typedef enum {
     DC_OP_CONCAT,        /* along channels, inputs in order */
     DC_OP_SLICE,         /* channels [begin, begin + c) of the input */
     DC_OP_SHUFFLE,       /* ShuffleNet channel shuffle */
+    DC_OP_CONCAT_SHUFFLE, /* concat of n equal inputs, then channel shuffle in n groups */
     DC_OP_ACT,           /* a standalone activation */
     DC_OP_SCALE_SHIFT,   /* a BatchNorm no conv precedes: per-channel affine, then act */
     DC_OP_SE,            /* squeeze-and-excitation: x * gate(fc2(act(fc1(mean(x))))) */
@@ -93,7 +94,8 @@ typedef struct {
     int begin;
 } dc_slice_params;
 
-/* DC_OP_SHUFFLE: torchvision's channel_shuffle(x, groups). */
+/* DC_OP_SHUFFLE: torchvision's channel_shuffle(x, groups). DC_OP_CONCAT_SHUFFLE: the
+ * same of the concat of `groups` inputs of equal width. */
 typedef struct {
     int groups;
 } dc_shuffle_params;

@@ -62,7 +62,7 @@ static int inverted_residual(dc_builder *b, int x, const char *p, int cin, int c
         parts[0] = dc_b_slice(b, x, 0, bf);
         parts[1] = branch2(b, dc_b_slice(b, x, bf, bf), p, bf, 1);
     }
-    return dc_b_shuffle(b, dc_b_concat(b, parts, 2), 2);
+    return dc_b_concat_shuffle(b, parts, 2); /* channel_shuffle(torch.cat(parts, 1), 2) */
 }
 
 const int *dc_zoo_shufflenetv2_widths(const char *arch)
