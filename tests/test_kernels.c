@@ -471,8 +471,8 @@ END_TEST
 
 /* Every register block of the packed GEMM (1 to 4 vectors of 16 pixels, and more than 4 in
  * groups: 5x5 to 16x16 outputs), cout not a multiple of the block's rows, pixel counts not
- * a multiple of 16, 1x1 convs (a copy, not im2col), strides, padding wider than the image,
- * a 1x1 map. */
+ * a multiple of 16, 1x1 convs (a copy, not im2col, or the input itself), strides, padding
+ * wider than the image, a 1x1 map. */
 static const dc_conv_shape packed_cases[] = {
     { 7, 4, 4, 5, 1, 1, 1, 1, 0, 0, 1 },        /* 16 pixels: 1 vector, R 16 */
     { 13, 7, 7, 29, 1, 1, 1, 1, 0, 0, 1 },      /* 49 pixels: 4 vectors, R 6 */
@@ -484,6 +484,12 @@ static const dc_conv_shape packed_cases[] = {
     { 4, 1, 1, 33, 3, 3, 1, 1, 2, 2, 1 },       /* padding wider than the image: 3x3 out */
     { 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },        /* a 1x1 map */
     { 8, 9, 11, 10, 5, 5, 2, 2, 2, 2, 1 },      /* 5x5 stride 2: 5x6 out */
+    /* 1x1 on whole vectors of pixels: the input read in place, whole blocks of rows
+     * written straight to out, the partial last block (and ranges off the block bounds)
+     * through the scratch block */
+    { 19, 4, 4, 40, 1, 1, 1, 1, 0, 0, 1 },      /* R 16: two whole blocks and 8 rows */
+    { 7, 8, 8, 37, 1, 1, 1, 1, 0, 0, 1 },       /* R 6: six whole blocks and 1 row */
+    { 5, 16, 16, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 256 pixels in groups, R 6 */
 };
 
 START_TEST(test_conv_packed_random)
