@@ -44,7 +44,8 @@ static bool pointwise_in_place(const dc_conv_shape *s)
 bool dc_conv_packed_applies(const dc_conv_shape *s)
 {
     return s->groups == 1 && s->cin > 0 && s->cout > 0 && pixels(s) > 0 &&
-           pixels(s) <= DC_CONV_PACKED_MAX_PIXELS;
+           (pixels(s) <= DC_CONV_PACKED_MAX_PIXELS ||
+            (pointwise_in_place(s) && pixels(s) <= DC_CONV_PACKED_MAX_POINTWISE));
 }
 
 bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)

@@ -490,6 +490,7 @@ static const dc_conv_shape packed_cases[] = {
     { 19, 4, 4, 40, 1, 1, 1, 1, 0, 0, 1 },      /* R 16: two whole blocks and 8 rows */
     { 7, 8, 8, 37, 1, 1, 1, 1, 0, 0, 1 },       /* R 6: six whole blocks and 1 row */
     { 5, 16, 16, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 256 pixels in groups, R 6 */
+    { 3, 32, 32, 14, 1, 1, 1, 1, 0, 0, 1 },     /* 1024 pixels: the largest 1x1 */
 };
 
 START_TEST(test_conv_packed_random)
