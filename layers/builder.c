@@ -675,21 +675,27 @@ int dc_b_shuffle(dc_builder *b, int in, int groups)
     return node_id(b, nd);
 }
 
-int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n)
+int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n, int per)
 {
-    const int cat = dc_b_concat(b, ins, n);
-    if (cat < 0)
-        return -1;
-    dc_node *nd = &b->net->nodes[cat];
+    if (n < 1 || per < 1)
+        return b_fail(b, DC_ERR_ARG, "%s: concat-shuffle of %d inputs of %d channels",
+                      b->net->arch, n, per);
+    for (int i = 0; i < n; i++) {
+        if (!valid_input(b, ins[i]))
+            return -1;
+        const dc_node *s = &b->net->nodes[ins[i]], *f = &b->net->nodes[ins[0]];
+        if (s->h != f->h || s->w != f->w || s->c < per)
+            return b_fail(b, DC_ERR_SHAPE, "%s: concat-shuffle of the first %d channels of "
+                          "%dx%dx%d and %dx%dx%d", b->net->arch, per, f->c, f->h, f->w, s->c,
+                          s->h, s->w);
+    }
     const dc_node *f = &b->net->nodes[ins[0]];
-    for (int i = 1; i < n; i++)
-        if (b->net->nodes[ins[i]].c != f->c)
-            return b_fail(b, DC_ERR_SHAPE, "%s: concat-shuffle of %d and %d channels",
-                          b->net->arch, f->c, b->net->nodes[ins[i]].c);
-    nd->op = DC_OP_CONCAT_SHUFFLE;
-    snprintf(nd->name, sizeof nd->name, "concat_shuffle");
+    dc_node *nd = push_node(b, DC_OP_CONCAT_SHUFFLE, "concat_shuffle", ins, n, n * per, f->h,
+                            f->w);
+    if (!nd)
+        return -1;
     nd->shuffle.groups = n;
-    return cat;
+    return node_id(b, nd);
 }
 
 int dc_b_act(dc_builder *b, int in, dc_act act)

@@ -110,9 +110,11 @@ int dc_b_add(dc_builder *b, int x, int y, dc_act act);
 int dc_b_concat(dc_builder *b, const int *ins, int n);
 int dc_b_slice(dc_builder *b, int in, int begin, int count);
 int dc_b_shuffle(dc_builder *b, int in, int groups);
-/* channel_shuffle(torch.cat(ins, 1), n) in one pass: the n inputs of equal shape, output
- * channel j * n + i is channel j of input i (ShuffleNetV2's block ends). */
-int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n);
+/* channel_shuffle(torch.cat(x, 1), n) in one pass, where x are the first `per` channels
+ * of each of the n inputs (maps of one size): output channel j * n + i is channel j of
+ * input i. ShuffleNetV2's block ends; a stride-1 block passes its input whole, so that
+ * the x.chunk(2)[0] slice costs no copy. */
+int dc_b_concat_shuffle(dc_builder *b, const int *ins, int n, int per);
 int dc_b_act(dc_builder *b, int in, dc_act act);
 
 /* ---- transformers (ConvNeXt, Swin) ----

@@ -275,16 +275,18 @@ static void concat_task(const dc_op_job *job, int sample, float *scratch)
 static const dc_op_def op_concat = { .name = "concat", .run = run_per_sample,
                                      .task = concat_task };
 
-/* channel_shuffle(cat(inputs), n): channel j of input i goes to output channel j * n + i,
- * each plane copied once (concat then shuffle copied it twice). */
+/* channel_shuffle(cat(first nd->c / n channels of each input), n): channel j of input i
+ * goes to output channel j * n + i, each plane copied once (slice, concat and shuffle
+ * copied it three times). */
 static void concat_shuffle_task(const dc_op_job *job, int sample, float *scratch)
 {
     (void)scratch;
     const dc_node *nd = job->nd;
     const int n = nd->n_inputs, per = nd->c / n;
-    const size_t plane = (size_t)nd->h * nd->w, m = (size_t)per * plane;
+    const size_t plane = (size_t)nd->h * nd->w;
     float *dst = dc_op_out(job) + sample * dc_node_numel(nd);
     for (int i = 0; i < n; i++) {
+        const size_t m = dc_node_numel(&job->net->nodes[nd->inputs[i]]); /* one sample */
         const float *src = dc_op_data(job, nd->inputs[i]) + sample * m;
         for (int j = 0; j < per; j++)
             memcpy(dst + (size_t)(j * n + i) * plane, src + (size_t)j * plane,

@@ -59,10 +59,10 @@ static int inverted_residual(dc_builder *b, int x, const char *p, int cin, int c
         parts[0] = branch1(b, x, p, cin, bf);
         parts[1] = branch2(b, x, p, bf, 2);
     } else {
-        parts[0] = dc_b_slice(b, x, 0, bf);
+        parts[0] = x; /* its first bf channels: x.chunk(2)[0], read in place */
         parts[1] = branch2(b, dc_b_slice(b, x, bf, bf), p, bf, 1);
     }
-    return dc_b_concat_shuffle(b, parts, 2); /* channel_shuffle(torch.cat(parts, 1), 2) */
+    return dc_b_concat_shuffle(b, parts, 2, bf); /* channel_shuffle(torch.cat(parts, 1), 2) */
 }
 
 const int *dc_zoo_shufflenetv2_widths(const char *arch)
