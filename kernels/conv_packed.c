@@ -110,6 +110,13 @@ void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const f
         /* a block of whole rows of out, all of them ours: the product writes them there */
         const bool direct = ld == (size_t)npix && b * R >= co_begin && (b + 1) * R <= co_end;
         float *c = direct ? out + (size_t)b * R * npix : acc;
+        if (direct && dc_packed_act_fuses(act)) { /* the epilogue in registers */
+            dc_gemm_packed_block_act(R, b, k, npix, packed, col, ld, c, ld,
+                                     bias ? bias + (size_t)b * R : NULL,
+                                     residual ? residual + (size_t)b * R * npix : NULL, ld,
+                                     act);
+            continue;
+        }
         dc_gemm_packed_block(R, b, k, npix, packed, col, ld, c, ld);
         for (int r = 0; r < R; r++) {
             const int co = b * R + r;

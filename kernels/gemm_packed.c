@@ -62,11 +62,50 @@ void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap)
     }
 }
 
-/* c[r][q] = sum_j a[j][r] b[j][q] for r < R, q < 16 NV. R and NV are constants at every
- * call (block_product), so the accumulators stay in registers. */
+typedef int v16i __attribute__((vector_size(64)));
+
+/* What the stores of a block apply (dc_gemm_packed_block_act); NULL: nothing. */
+typedef struct {
+    const float *bias; /* the block's rows, or NULL */
+    const float *res;  /* [R][ldr] at the block's first column, or NULL */
+    size_t ldr;
+    dc_act act;        /* DC_ACT_NONE, RELU or RELU6 */
+} epilogue;
+
+bool dc_packed_act_fuses(dc_act act)
+{
+    return act == DC_ACT_NONE || act == DC_ACT_RELU || act == DC_ACT_RELU6;
+}
+
+/* v + (bias + res), or v + bias, then ReLU / ReLU6, as epilogue.h's row loops compute it
+ * (v < 0 ? 0 : v, then v > 6 ? 6 : v: NaN passes). */
+static inline __attribute__((always_inline)) v16 finish(v16 v, const epilogue *ep, int r,
+                                                        size_t col)
+{
+    const float bias = ep->bias ? ep->bias[r] : 0.0f;
+    if (ep->res) {
+        v16 res;
+        LOAD16(res, ep->res + (size_t)r * ep->ldr + col);
+        v = v + (bias + res);
+    } else if (bias != 0.0f || ep->act != DC_ACT_NONE) {
+        v = v + bias;
+    }
+    const v16 zero = { 0 }, six = zero + 6.0f;
+    if (ep->act == DC_ACT_RELU || ep->act == DC_ACT_RELU6)
+        v = (v16)((v16i)v & ~(v < zero));
+    if (ep->act == DC_ACT_RELU6) {
+        const v16i over = v > six;
+        v = (v16)(((v16i)v & ~over) | ((v16i)six & over));
+    }
+    return v;
+}
+
+/* c[r][q] = sum_j a[j][r] b[j][q] for r < R, q < 16 NV, through ep's epilogue if any. R
+ * and NV are constants at every call (block_product), so the accumulators stay in
+ * registers. */
 static inline __attribute__((always_inline)) void
 product(int R, int NV, int k, const float *restrict a, const float *restrict b, size_t ldb,
-        float *restrict c, size_t ldc)
+        float *restrict c, size_t ldc, const epilogue *ep)
 {
     v16 acc[16][MAX_VECS];
 #pragma GCC unroll 16
@@ -91,8 +130,10 @@ product(int R, int NV, int k, const float *restrict a, const float *restrict b, 
 #pragma GCC unroll 16
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
-        for (int q = 0; q < NV; q++)
-            STORE16(c + (size_t)r * ldc + (size_t)q * LANES, acc[r][q]);
+        for (int q = 0; q < NV; q++) {
+            const v16 v = ep ? finish(acc[r][q], ep, r, (size_t)q * LANES) : acc[r][q];
+            STORE16(c + (size_t)r * ldc + (size_t)q * LANES, v);
+        }
 }
 
 /* Vectors of columns one call of product() takes for R rows: R x NV <= 24 accumulators. */
@@ -107,33 +148,55 @@ int dc_packed_max_cols(int rows)
 }
 
 /* One block of R rows times nv <= max_vectors(R) vectors of columns. */
-static void block_product(int R, int nv, int k, const float *a, const float *b, size_t ldb,
-                          float *c, size_t ldc)
+/* Inlined into both entry points: ep is then NULL, or not, at compile time. */
+static inline __attribute__((always_inline)) void
+block_product(int R, int nv, int k, const float *a, const float *b, size_t ldb, float *c,
+              size_t ldc, const epilogue *ep)
 {
     switch (R * 8 + nv) {
-    case 16 * 8 + 1: product(16, 1, k, a, b, ldb, c, ldc); break;
-    case 12 * 8 + 1: product(12, 1, k, a, b, ldb, c, ldc); break;
-    case 12 * 8 + 2: product(12, 2, k, a, b, ldb, c, ldc); break;
-    case 8 * 8 + 1: product(8, 1, k, a, b, ldb, c, ldc); break;
-    case 8 * 8 + 2: product(8, 2, k, a, b, ldb, c, ldc); break;
-    case 8 * 8 + 3: product(8, 3, k, a, b, ldb, c, ldc); break;
-    case 6 * 8 + 1: product(6, 1, k, a, b, ldb, c, ldc); break;
-    case 6 * 8 + 2: product(6, 2, k, a, b, ldb, c, ldc); break;
-    case 6 * 8 + 3: product(6, 3, k, a, b, ldb, c, ldc); break;
-    default: product(6, 4, k, a, b, ldb, c, ldc); break;
+    case 16 * 8 + 1: product(16, 1, k, a, b, ldb, c, ldc, ep); break;
+    case 12 * 8 + 1: product(12, 1, k, a, b, ldb, c, ldc, ep); break;
+    case 12 * 8 + 2: product(12, 2, k, a, b, ldb, c, ldc, ep); break;
+    case 8 * 8 + 1: product(8, 1, k, a, b, ldb, c, ldc, ep); break;
+    case 8 * 8 + 2: product(8, 2, k, a, b, ldb, c, ldc, ep); break;
+    case 8 * 8 + 3: product(8, 3, k, a, b, ldb, c, ldc, ep); break;
+    case 6 * 8 + 1: product(6, 1, k, a, b, ldb, c, ldc, ep); break;
+    case 6 * 8 + 2: product(6, 2, k, a, b, ldb, c, ldc, ep); break;
+    case 6 * 8 + 3: product(6, 3, k, a, b, ldb, c, ldc, ep); break;
+    default: product(6, 4, k, a, b, ldb, c, ldc, ep); break;
     }
 }
 
-void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
-                          const float *b, size_t ldb, float *c, size_t ldc)
+static inline __attribute__((always_inline)) void
+packed_block(int rows, int block, int k, int cols, const float *ap, const float *b, size_t ldb,
+             float *c, size_t ldc, const epilogue *ep)
 {
     const int vecs = (cols + LANES - 1) / LANES, most = max_vectors(rows);
     const int groups = (vecs + most - 1) / most; /* as even as possible */
     const float *a = ap + (size_t)block * rows * k;
     for (int g = 0, v0 = 0; g < groups; g++) {
         const int v1 = vecs * (g + 1) / groups;
+        epilogue at; /* the group's columns of the residual */
+        if (ep) {
+            at = *ep;
+            at.res = ep->res ? ep->res + (size_t)v0 * LANES : NULL;
+        }
         block_product(rows, v1 - v0, k, a, b + (size_t)v0 * LANES, ldb,
-                      c + (size_t)v0 * LANES, ldc);
+                      c + (size_t)v0 * LANES, ldc, ep ? &at : NULL);
         v0 = v1;
     }
+}
+
+void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
+                          const float *b, size_t ldb, float *c, size_t ldc)
+{
+    packed_block(rows, block, k, cols, ap, b, ldb, c, ldc, NULL);
+}
+
+void dc_gemm_packed_block_act(int rows, int block, int k, int cols, const float *ap,
+                              const float *b, size_t ldb, float *c, size_t ldc,
+                              const float *bias, const float *res, size_t ldr, dc_act act)
+{
+    const epilogue ep = { bias, res, ldr, act };
+    packed_block(rows, block, k, cols, ap, b, ldb, c, ldc, &ep);
 }

@@ -293,6 +293,16 @@ void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap);
 void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
                           const float *b, size_t ldb, float *c, size_t ldc);
 
+/* The same with a conv's epilogue applied in registers as each row is stored:
+ * c = act(c + (bias[r] + res[r][.])) as dc_bias_residual_act_row computes it, or
+ * act(c + bias[r]) as dc_bias_act_row without res (bias NULL: none). bias and res are the
+ * block's own rows (res [rows][ldr]); act is DC_ACT_NONE, DC_ACT_RELU or DC_ACT_RELU6
+ * (dc_packed_act_fuses). */
+bool dc_packed_act_fuses(dc_act act);
+void dc_gemm_packed_block_act(int rows, int block, int k, int cols, const float *ap,
+                              const float *b, size_t ldb, float *c, size_t ldc,
+                              const float *bias, const float *res, size_t ldr, dc_act act);
+
 /* Columns one call of the kernel takes at once for blocks of `rows` (16 x the vectors of
  * its register block). A call with at most this many columns stores row after row, each
  * as whole vectors: then c's rows may lie back to back (ldc = cols, not rounded up): a
