@@ -23,9 +23,10 @@
  * (kernels/gemm_packed.c), not SGEMM: U is packed once at load in the order that kernel
  * reads it, so every pass streams it from memory exactly once, nothing re-packed:
  *
- *   u [cout / R blocks][16 positions p][cin][R rows]      (rows past cout are zero)
+ *   u [16 positions p][cout / R blocks][cin][R rows]      (rows past cout are zero)
  *
- * (block b, position p is packed block 16 b + p of dc_gemm_packed_block). V,
+ * (position p, block b is packed block p * blocks + b of dc_gemm_packed_block, so that
+ * the blocks of one position, which run one after the other, lie back to back). V,
  * [16][cin][tiles rounded up to 16], is made once per call and read from L2; the output
  * transform of a block follows its 16 products while they are in L1.
  */
@@ -119,10 +120,12 @@ static const double w2_g[4][3] = {
 void dc_winograd2_pack_weights(const dc_conv_shape *s, int samples, const float *weight,
                                 float *u)
 {
-    const int rows = dc_winograd2_rows(s, samples);
+    const int rows = dc_winograd2_rows(s, samples), nblk = blocks(s, samples);
     memset(u, 0, dc_winograd2_weight_floats(s, samples) * sizeof(float));
     for (int co = 0; co < s->cout; co++) {
-        float *blk = u + (size_t)(co / rows) * rows * W2_POS * s->cin;
+        /* position p of this row's block: packed block p * nblk + co / rows */
+        float *blk = u + (size_t)(co / rows) * rows * s->cin;
+        const size_t p_stride = (size_t)nblk * rows * s->cin;
         for (int ci = 0; ci < s->cin; ci++) {
             const float *g = weight + ((size_t)co * s->cin + ci) * 9;
             double gt[4][3]; /* G g */
@@ -134,7 +137,8 @@ void dc_winograd2_pack_weights(const dc_conv_shape *s, int samples, const float 
                 for (int j = 0; j < 4; j++) {
                     double v = gt[i][0] * w2_g[j][0] + gt[i][1] * w2_g[j][1] +
                                gt[i][2] * w2_g[j][2]; /* (G g G^T)[i][j] */
-                    blk[((size_t)(i * 4 + j) * s->cin + ci) * rows + co % rows] = (float)v;
+                    blk[(size_t)(i * 4 + j) * p_stride + (size_t)ci * rows + co % rows] =
+                        (float)v;
                 }
         }
     }
@@ -153,11 +157,28 @@ static size_t row_scratch_floats(const dc_conv_shape *s)
     return 8 * wp;
 }
 
+/* Bytes of M a group of blocks may take (group_blocks). */
+#define W2_M_BYTES (256 * 1024)
+
+/* Blocks of output rows whose products run together, position by position: each V[p]
+ * (cin x tp floats: 128 KiB at 512 channels and 64 columns) is then read once per group,
+ * not once per block. Block by block, the 16 V[p] together (2 MiB there) did not stay in
+ * L2 and streamed from memory for every block of R rows (vgg11_bn at batch 64, one
+ * thread: its 512x2x2 convs 0.238 -> see docs/winograd.md). M of a group: W2_M_BYTES. */
+static int group_blocks(const dc_conv_shape *s, int samples)
+{
+    const size_t per_block = (size_t)W2_POS * dc_winograd2_rows(s, samples) *
+                             tile_stride(s, samples) * sizeof(float);
+    const size_t g = W2_M_BYTES / per_block;
+    return g < 1 ? 1 : (int)g;
+}
+
 size_t dc_winograd2_workspace_floats(const dc_conv_shape *s, int samples)
 {
     const size_t tp = tile_stride(s, samples);
+    const size_t group_rows = (size_t)group_blocks(s, samples) * dc_winograd2_rows(s, samples);
     return (size_t)W2_POS * s->cin * tp                        /* V */
-           + (size_t)W2_POS * dc_winograd2_rows(s, samples) * tp  /* M of one block */
+           + (size_t)W2_POS * group_rows * tp                  /* M of one group of blocks */
            + 4 * tp                                            /* Y of one channel */
            + row_scratch_floats(s);
 }
@@ -261,29 +282,31 @@ static void input_transform(const dc_conv_shape *s, int samples, int n, const fl
             memset(v + ((size_t)p * s->cin + ci) * tp + used, 0, (tp - used) * sizeof(float));
 }
 
-/* The 16 products of block b over the columns of n samples: m [16][R][tp],
- * M[p] = U[p] V[p] (kernels/gemm_packed.c). */
-static void block_products(const dc_conv_shape *s, int samples, int n, const float *u, int b,
-                           const float *v, float *m)
+/* The 16 products of blocks [b0, b1) over the columns of n samples, position by position
+ * (group_blocks): m [16][(b1 - b0) R][tp], M[p] = U[p] V[p] (kernels/gemm_packed.c). */
+static void group_products(const dc_conv_shape *s, int samples, int n, const float *u, int b0,
+                           int b1, const float *v, float *m)
 {
     const int R = dc_winograd2_rows(s, samples), cols = columns(s, n);
     const size_t tp = tile_stride(s, samples), v_plane = (size_t)s->cin * tp;
+    const size_t rows = (size_t)(b1 - b0) * R;
+    const int nblk = blocks(s, samples);
     for (int p = 0; p < W2_POS; p++)
-        dc_gemm_packed_block(R, b * W2_POS + p, s->cin, cols, u, v + (size_t)p * v_plane, tp,
-                             m + (size_t)p * R * tp, tp);
+        for (int b = b0; b < b1; b++)
+            dc_gemm_packed_block(R, p * nblk + b, s->cin, cols, u, v + (size_t)p * v_plane,
+                                 tp, m + ((size_t)p * rows + (size_t)(b - b0) * R) * tp, tp);
 }
 
-/* Output channel co of one sample from row r of a block's products (the sample's tiles
- * from column col0): Y = A^T M A for every tile, then the 2x2 tiles written into
- * out_plane (clipped at the edges), + residual, + bias, act. */
-static void output_transform(const dc_conv_shape *s, int samples, const float *m, int r,
-                             int col0, float bias, const float *res_plane, dc_act act,
+/* Output channel co of one sample from row r of a group's products m [16][rows][tp] (the
+ * sample's tiles from column col0): Y = A^T M A for every tile, then the 2x2 tiles written
+ * into out_plane (clipped at the edges), + residual, + bias, act. */
+static void output_transform(const dc_conv_shape *s, int samples, const float *m, int rows,
+                             int r, int col0, float bias, const float *res_plane, dc_act act,
                              float *out_plane, float *y)
 {
     if (dc_winograd2_tiles(s) == 1) { /* a map of one tile: no tile loops, no Y rows */
-        const int R = dc_winograd2_rows(s, samples), oh = dc_conv_out_h(s);
-        const int ow = dc_conv_out_w(s);
-        const size_t tp = tile_stride(s, samples), p_stride = (size_t)R * tp;
+        const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+        const size_t tp = tile_stride(s, samples), p_stride = (size_t)rows * tp;
         const float *mp = m + (size_t)r * tp + col0;
         float s0[4], s1[4];
         for (int j = 0; j < 4; j++) {
@@ -305,12 +328,12 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
         }
         return;
     }
-    const int R = dc_winograd2_rows(s, samples), oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
     const int tiles_x = half_up(ow), tiles = tiles_x * half_up(oh);
     const size_t tp = tile_stride(s, samples);
     const float *mp[W2_POS];
     for (int p = 0; p < W2_POS; p++)
-        mp[p] = m + ((size_t)p * R + r) * tp + col0;
+        mp[p] = m + ((size_t)p * rows + r) * tp + col0;
     float *y00 = y, *y01 = y + tp, *y10 = y + 2 * tp, *y11 = y + 3 * tp;
     for (int t = 0; t < tiles; t++) {
         float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
@@ -364,17 +387,19 @@ void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, int samples, int n,
     const size_t tp = tile_stride(s, samples);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
     const size_t out_sample = (size_t)s->cout * out_plane;
-    float *m = workspace;                                   /* [16][R][tp] */
-    float *y = m + (size_t)W2_POS * R * tp;                 /* [4][tp] */
-    for (int b = co_begin / R; b * R < co_end; b++) {
-        block_products(s, samples, n, u, b, v, m);
-        for (int r = 0; r < R; r++) {
-            const int co = b * R + r;
+    const int G = group_blocks(s, samples), b_end = (co_end - 1) / R + 1;
+    float *m = workspace;                                   /* [16][G R][tp] */
+    float *y = m + (size_t)W2_POS * G * R * tp;             /* [4][tp] */
+    for (int b0 = co_begin / R; b0 < b_end; b0 += G) {
+        const int b1 = b0 + G < b_end ? b0 + G : b_end, rows = (b1 - b0) * R;
+        group_products(s, samples, n, u, b0, b1, v, m);
+        for (int r = 0; r < rows; r++) {
+            const int co = b0 * R + r;
             if (co < co_begin || co >= co_end)
                 continue;
             for (int sm = 0; sm < n; sm++) {
                 const size_t at = sm * out_sample + (size_t)co * out_plane;
-                output_transform(s, samples, m, r, sm * tiles, bias ? bias[co] : 0.0f,
+                output_transform(s, samples, m, rows, r, sm * tiles, bias ? bias[co] : 0.0f,
                                  residual ? residual + at : NULL, act, out + at, y);
             }
         }
@@ -390,7 +415,8 @@ void dc_winograd2_conv2d(const dc_conv_shape *s, int samples, int n, const float
     const size_t tp = tile_stride(s, samples);
     float *v = workspace;                                   /* [16][cin][tp] */
     float *rest = v + dc_winograd2_input_floats(s, samples); /* M, Y, then the rows */
-    float *rows = rest + (size_t)W2_POS * dc_winograd2_rows(s, samples) * tp + 4 * tp;
+    float *rows = rest + (size_t)W2_POS * group_blocks(s, samples) *
+                             dc_winograd2_rows(s, samples) * tp + 4 * tp;
     input_transform(s, samples, n, in, v, rows, 0, s->cin);
     dc_winograd2_conv2d_from_input(s, samples, n, v, u, bias, residual, act, out, co_begin,
                                    co_end, rest);

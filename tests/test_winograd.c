@@ -596,6 +596,10 @@ static const dc_conv_shape cases2[] = {
     { 3, 4, 4, 40, 3, 3, 1, 1, 1, 1, 1 },     /* 4x4: 4 tiles */
     { 2, 2, 2, 3, 3, 3, 1, 1, 1, 1, 1 },      /* 2x2: 1 tile */
     { 1, 13, 3, 2, 3, 3, 1, 1, 2, 0, 1 },     /* tall: 15x1 out */
+    /* more output rows than one group of blocks runs together (winograd2.c's
+     * group_blocks: 256 rows a group for one vector of columns, 60 for four) */
+    { 5, 4, 4, 300, 3, 3, 1, 1, 1, 1, 1 },    /* 4x4: 2 groups alone, 5 in a batch */
+    { 6, 2, 2, 131, 3, 3, 1, 1, 1, 1, 1 },    /* 2x2: a partial last group in a batch */
 };
 
 /* Against the twin for every activation, with and without bias and a residual; the
