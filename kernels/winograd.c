@@ -187,18 +187,41 @@ size_t dc_winograd_workspace_floats(const dc_conv_shape *s, int max_tiles)
 }
 
 /* Tiles are numbered sample by sample: tile t of a batch is tile t % tiles of sample
- * t / tiles, row-major within the sample. The band of tiles starting at tile t and ending
- * at the end of its tile row or at `end` (a tile row never spans two samples); *sample is
- * set to the sample it lies in. */
-static wg_band band_at(const dc_conv_shape *s, int tiles_x, int tiles, int t, int end,
-                       int *sample)
+ * t / tiles, row-major within the sample. A walk over the bands of tiles [t, end): each
+ * band ends at the end of its tile row or at `end` (a tile row never spans two samples).
+ * The geometry is set once per call; band_next advances without dividing. */
+typedef struct {
+    wg_band b;       /* the current band (b.n tiles from b.tx0 of tile row b.ty) */
+    int sample;      /* the sample it lies in */
+    int t, end;      /* its first tile; the walk's end */
+    int tiles_x, tiles_y;
+} band_walk;
+
+static band_walk band_first(const dc_conv_shape *s, int t, int end)
 {
+    const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
+    const int tiles_x = tiles_along(ow), tiles_y = tiles_along(oh), tiles = tiles_x * tiles_y;
     const int local = t % tiles;
-    wg_band b = { s->h, s->w, s->pad_h, s->pad_w, dc_conv_out_h(s), dc_conv_out_w(s),
-                  local / tiles_x, local % tiles_x, 0 };
-    b.n = tiles_x - b.tx0 < end - t ? tiles_x - b.tx0 : end - t;
-    *sample = t / tiles;
-    return b;
+    band_walk w = { { s->h, s->w, s->pad_h, s->pad_w, oh, ow, local / tiles_x,
+                      local % tiles_x, 0 },
+                    t / tiles, t, end, tiles_x, tiles_y };
+    w.b.n = tiles_x - w.b.tx0 < end - t ? tiles_x - w.b.tx0 : end - t;
+    return w;
+}
+
+/* Moves to the next band; false past the end. */
+static bool band_next(band_walk *w)
+{
+    w->t += w->b.n;
+    if (w->t >= w->end)
+        return false;
+    w->b.tx0 = 0; /* a band after the first starts a tile row */
+    if (++w->b.ty == w->tiles_y) {
+        w->b.ty = 0;
+        w->sample++;
+    }
+    w->b.n = w->tiles_x < w->end - w->t ? w->tiles_x : w->end - w->t;
+    return true;
 }
 
 /* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: input channels [ci_begin, ci_end)
@@ -206,22 +229,22 @@ static wg_band band_at(const dc_conv_shape *s, int tiles_x, int tiles, int t, in
 static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
                                   int ci_begin, int ci_end, float *v, float *scratch)
 {
-    const int tiles_x = tiles_along(dc_conv_out_w(s)), tiles = dc_winograd_tiles(s);
     const int group = chunk_channels(nb, s->cin);
     const size_t in_plane = (size_t)s->h * s->w, in_sample = (size_t)s->cin * in_plane;
+    const band_walk first = band_first(s, t0, t0 + nb);
     float *d = scratch;                                    /* [36][nq] patches */
     float *tmp = d + (size_t)WG_POS * group * nb;          /* [36][nq] */
     for (int c0 = ci_begin; c0 < ci_end; c0 += group) {
         const int g = ci_end - c0 < group ? ci_end - c0 : group;
         const size_t nq = (size_t)g * nb;
-        for (int c = 0; c < g; c++)
-            for (int t = t0; t < t0 + nb;) {
-                int sample;
-                wg_band b = band_at(s, tiles_x, tiles, t, t0 + nb, &sample);
-                wg_gather_patches(&b, in + sample * in_sample + (size_t)(c0 + c) * in_plane,
-                                  d + (size_t)c * nb + (t - t0), nq);
-                t += b.n;
-            }
+        for (int c = 0; c < g; c++) {
+            band_walk w = first;
+            do
+                wg_gather_patches(&w.b,
+                                  in + w.sample * in_sample + (size_t)(c0 + c) * in_plane,
+                                  d + (size_t)c * nb + (w.t - t0), nq);
+            while (band_next(&w));
+        }
         wg_input_transform(d, (int)nq, v + (size_t)c0 * nb, (size_t)s->cin * nb, tmp);
     }
 }
@@ -257,10 +280,10 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
                                    const float *residual, dc_act act, float *out,
                                    float *scratch)
 {
-    const int tiles_x = tiles_along(dc_conv_out_w(s)), tiles = dc_winograd_tiles(s);
     const int group = chunk_channels(nb, ncout);
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
     const size_t out_sample = (size_t)s->cout * out_plane;
+    const band_walk first = band_first(s, t0, t0 + nb);
     float *y = scratch;                                    /* [16][nq] */
     float *tmp = y + (size_t)WG_POS * group * nb;          /* [24][nq] */
     for (int c0 = 0; c0 < ncout; c0 += group) {
@@ -269,15 +292,13 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
         wg_output_transform(m + (size_t)c0 * nb, (size_t)ncout * nb, (int)nq, y, tmp);
         for (int c = 0; c < g; c++) {
             const int co = co_begin + c0 + c;
-            for (int t = t0; t < t0 + nb;) {
-                int sample;
-                wg_band b = band_at(s, tiles_x, tiles, t, t0 + nb, &sample);
-                const size_t at = sample * out_sample + co * out_plane;
-                wg_scatter_tiles(&b, y + (size_t)c * nb + (t - t0), nq,
+            band_walk w = first;
+            do {
+                const size_t at = w.sample * out_sample + co * out_plane;
+                wg_scatter_tiles(&w.b, y + (size_t)c * nb + (w.t - t0), nq,
                                  bias ? bias[co] : 0.0f, residual ? residual + at : NULL, act,
                                  out + at);
-                t += b.n;
-            }
+            } while (band_next(&w));
         }
     }
 }

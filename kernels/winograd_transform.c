@@ -24,9 +24,12 @@
  */
 #include "winograd_transform.h"
 
+#include <stdint.h>
 #include <string.h>
 
-#if defined(__SSE2__)
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+#include <immintrin.h>
+#elif defined(__SSE2__)
 #include <xmmintrin.h>
 #endif
 
@@ -72,8 +75,17 @@ static inline __m128 columns4(const float *row, int w, int x)
 {
     if (x >= 0 && x + 4 <= w)
         return _mm_loadu_ps(row + x);
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    /* one masked load: lanes [lo, hi) lie in the row, the others read nothing and are 0;
+     * the address of lane 0 is formed without pointer arithmetic outside the row */
+    const int lo = x < 0 ? (-x < 4 ? -x : 4) : 0, hi = w - x < 4 ? (w - x > 0 ? w - x : 0) : 4;
+    const __mmask8 lanes = (__mmask8)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    return _mm_maskz_loadu_ps(lanes, (const float *)((uintptr_t)row +
+                                                     (uintptr_t)((long)x * (long)sizeof(float))));
+#else
     return _mm_setr_ps(column_at(row, w, x), column_at(row, w, x + 1),
                        column_at(row, w, x + 2), column_at(row, w, x + 3));
+#endif
 }
 #endif
 
@@ -125,9 +137,10 @@ WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d,
     for (int r = 0; r < WG_T; r++) {
         const int iy = WG_M * b->ty - b->pad_h + r;
         float *dr = d + (size_t)r * WG_T * stride;
-        if (iy < 0 || iy >= b->h) {
+        if (iy < 0 || iy >= b->h) { /* a padding row: a few floats, no library call */
             for (int c = 0; c < WG_T; c++)
-                memset(dr + c * stride, 0, (size_t)b->n * sizeof(float));
+                for (int k = 0; k < b->n; k++)
+                    dr[c * stride + k] = 0.0f;
             continue;
         }
         gather_row(plane + (size_t)iy * b->w, b->w, x0, b->n, dr, stride);
