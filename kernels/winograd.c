@@ -159,10 +159,12 @@ static int block_for(const dc_conv_shape *s, int max_tiles)
     return tb < 1 ? 1 : tb;
 }
 
-/* Tile slots (channel x tile pairs) one transform call works on: 36 planes of them, twice,
- * stay within L2 next to the GEMM operands. */
+/* Tile slots (channel x tile pairs) one transform call works on: 36 planes of them, twice
+ * (36 KiB), stay in L1. Blocks of more tiles are transformed in pieces of WG_SLOTS tiles.
+ * resnet56 at batch 64 (blocks of 224 tiles), one thread: 1.60 ms per image with 256
+ * slots, 1.52 with 128, 1.50 with 64 (one-channel chunks of 224 slots had been 64 KiB). */
 #ifndef WG_SLOTS
-#define WG_SLOTS 256
+#define WG_SLOTS 128
 #endif
 
 /* Slots per transform chunk for blocks of tb tiles: whole channels, at least one. */
@@ -224,12 +226,37 @@ static bool band_next(band_walk *w)
     return true;
 }
 
-/* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: input channels [ci_begin, ci_end)
- * of v [36][cin][nb], in chunks of whole channels. */
-static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
-                                  int ci_begin, int ci_end, float *v, float *scratch)
+/* The patches of one channel (its plane in sample 0 at `plane`, samples in_sample floats
+ * apart) for the tiles of the walk, WG_TILE_LIST at a time, into d (stride nq). */
+enum { WG_TILE_LIST = 64 };
+
+static void gather_tile_list(const dc_conv_shape *s, band_walk w, const float *plane,
+                             size_t in_sample, float *d, size_t nq)
 {
-    const int group = chunk_channels(nb, s->cin);
+    wg_tile list[WG_TILE_LIST];
+    int n = 0, at = 0; /* tiles listed; the first one's slot */
+    do
+        for (int i = 0; i < w.b.n; i++) {
+            list[n++] = (wg_tile){ plane + w.sample * in_sample, WG_M * w.b.ty - s->pad_h,
+                                   WG_M * (w.b.tx0 + i) - s->pad_w };
+            if (n == WG_TILE_LIST) {
+                wg_gather_tiles(list, n, s->h, s->w, d + at, nq);
+                at += n, n = 0;
+            }
+        }
+    while (band_next(&w));
+    if (n)
+        wg_gather_tiles(list, n, s->h, s->w, d + at, nq);
+}
+
+/* Step 1 for tiles [t0, t0 + nb) of the batch at `in`: input channels [ci_begin, ci_end)
+ * of v [36][cin][ldt] (v at the piece's first column), in chunks of whole channels. */
+static void transform_piece_input(const dc_conv_shape *s, const float *in, int t0, int nb,
+                                  size_t ldt, int ci_begin, int ci_end, float *v,
+                                  float *scratch)
+{
+    /* channels share a transform chunk only where their slots lie back to back in V */
+    const int group = (size_t)nb == ldt ? chunk_channels(nb, s->cin) : 1;
     const size_t in_plane = (size_t)s->h * s->w, in_sample = (size_t)s->cin * in_plane;
     const band_walk first = band_first(s, t0, t0 + nb);
     float *d = scratch;                                    /* [36][nq] patches */
@@ -237,6 +264,13 @@ static void transform_block_input(const dc_conv_shape *s, const float *in, int t
     for (int c0 = ci_begin; c0 < ci_end; c0 += group) {
         const int g = ci_end - c0 < group ? ci_end - c0 : group;
         const size_t nq = (size_t)g * nb;
+        if (first.tiles_x < 4) { /* bands shorter than gather_row's four: tile by tile */
+            for (int c = 0; c < g; c++)
+                gather_tile_list(s, first, in + (size_t)(c0 + c) * in_plane, in_sample,
+                                 d + (size_t)c * nb, nq);
+            wg_input_transform(d, (int)nq, v + (size_t)c0 * ldt, (size_t)s->cin * ldt, tmp);
+            continue;
+        }
         for (int c = 0; c < g; c++) {
             band_walk w = first;
             do
@@ -245,7 +279,20 @@ static void transform_block_input(const dc_conv_shape *s, const float *in, int t
                                   d + (size_t)c * nb + (w.t - t0), nq);
             while (band_next(&w));
         }
-        wg_input_transform(d, (int)nq, v + (size_t)c0 * nb, (size_t)s->cin * nb, tmp);
+        wg_input_transform(d, (int)nq, v + (size_t)c0 * ldt, (size_t)s->cin * ldt, tmp);
+    }
+}
+
+/* Step 1 in pieces of at most WG_SLOTS tiles: a transform chunk (patches and a pass's
+ * output, 2 x 36 planes of its slots) then stays in L1 however many tiles the block has
+ * (a block of 224 tiles made one channel's chunk 64 KiB). */
+static void transform_block_input(const dc_conv_shape *s, const float *in, int t0, int nb,
+                                  int ci_begin, int ci_end, float *v, float *scratch)
+{
+    for (int a = 0; a < nb; a += WG_SLOTS) {
+        const int len = nb - a < WG_SLOTS ? nb - a : WG_SLOTS;
+        transform_piece_input(s, in, t0 + a, len, (size_t)nb, ci_begin, ci_end, v + a,
+                              scratch);
     }
 }
 
@@ -275,12 +322,13 @@ static void multiply_block(const dc_conv_shape *s, const float *u, const float *
 
 /* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout), in chunks of
  * whole channels. */
-static void transform_block_output(const dc_conv_shape *s, const float *m, int t0, int nb,
-                                   int co_begin, int ncout, const float *bias,
+static void transform_piece_output(const dc_conv_shape *s, const float *m, int t0, int nb,
+                                   size_t ldt, int co_begin, int ncout, const float *bias,
                                    const float *residual, dc_act act, float *out,
                                    float *scratch)
 {
-    const int group = chunk_channels(nb, ncout);
+    /* channels share a transform chunk only where their slots lie back to back in M */
+    const int group = (size_t)nb == ldt ? chunk_channels(nb, ncout) : 1;
     const size_t out_plane = (size_t)dc_conv_out_h(s) * dc_conv_out_w(s);
     const size_t out_sample = (size_t)s->cout * out_plane;
     const band_walk first = band_first(s, t0, t0 + nb);
@@ -289,7 +337,7 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
     for (int c0 = 0; c0 < ncout; c0 += group) {
         const int g = ncout - c0 < group ? ncout - c0 : group;
         const size_t nq = (size_t)g * nb;
-        wg_output_transform(m + (size_t)c0 * nb, (size_t)ncout * nb, (int)nq, y, tmp);
+        wg_output_transform(m + (size_t)c0 * ldt, (size_t)ncout * ldt, (int)nq, y, tmp);
         for (int c = 0; c < g; c++) {
             const int co = co_begin + c0 + c;
             band_walk w = first;
@@ -300,6 +348,19 @@ static void transform_block_output(const dc_conv_shape *s, const float *m, int t
                                  out + at);
             } while (band_next(&w));
         }
+    }
+}
+
+/* Step 3 in pieces of at most WG_SLOTS tiles, as step 1. */
+static void transform_block_output(const dc_conv_shape *s, const float *m, int t0, int nb,
+                                   int co_begin, int ncout, const float *bias,
+                                   const float *residual, dc_act act, float *out,
+                                   float *scratch)
+{
+    for (int a = 0; a < nb; a += WG_SLOTS) {
+        const int len = nb - a < WG_SLOTS ? nb - a : WG_SLOTS;
+        transform_piece_output(s, m + a, t0 + a, len, (size_t)nb, co_begin, ncout, bias,
+                               residual, act, out, scratch);
     }
 }
 

@@ -147,6 +147,50 @@ WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d,
     }
 }
 
+/* d[(r * 6 + c) * stride + k] = tiles[k]'s patch at (r, c), for n tiles that need not be
+ * neighbours (maps of fewer than 4 tiles a row: their bands are too short for
+ * gather_row's four). Four tiles at a time: each tile's patch row is two loads (columns
+ * 0-3 and 4-7, of which 4 and 5 are kept), the first four a 4x4 transpose; then tile by
+ * tile. */
+WG_CLONES void wg_gather_tiles(const wg_tile *tiles, int n, int h, int w, float *d,
+                               size_t stride)
+{
+    int k = 0;
+#if defined(__SSE2__)
+    for (; k + 4 <= n; k += 4) {
+        const wg_tile *q = tiles + k;
+        for (int r = 0; r < WG_T; r++) {
+            __m128 a[4], b[4];
+            for (int i = 0; i < 4; i++) {
+                const int iy = q[i].iy0 + r;
+                if (iy < 0 || iy >= h) {
+                    a[i] = b[i] = _mm_setzero_ps();
+                    continue;
+                }
+                const float *row = q[i].plane + (size_t)iy * w;
+                a[i] = columns4(row, w, q[i].ix0);
+                b[i] = columns4(row, w, q[i].ix0 + 4);
+            }
+            float *dr = d + (size_t)r * WG_T * stride + k;
+            const __m128 lo01 = _mm_unpacklo_ps(b[0], b[1]), lo23 = _mm_unpacklo_ps(b[2], b[3]);
+            _mm_storeu_ps(dr + 4 * stride, _mm_movelh_ps(lo01, lo23)); /* column 4 */
+            _mm_storeu_ps(dr + 5 * stride, _mm_movehl_ps(lo23, lo01)); /* column 5 */
+            _MM_TRANSPOSE4_PS(a[0], a[1], a[2], a[3]);
+            for (int c = 0; c < 4; c++)
+                _mm_storeu_ps(dr + (size_t)c * stride, a[c]);
+        }
+    }
+#endif
+    for (; k < n; k++)
+        for (int r = 0; r < WG_T; r++) {
+            const int iy = tiles[k].iy0 + r;
+            const float *row = iy >= 0 && iy < h ? tiles[k].plane + (size_t)iy * w : NULL;
+            for (int c = 0; c < WG_T; c++)
+                d[(size_t)(r * WG_T + c) * stride + k] =
+                    row ? column_at(row, w, tiles[k].ix0 + c) : 0.0f;
+        }
+}
+
 /* ---- input transform ------------------------------------------------------ */
 
 /* One 1-D pass of B^T over nq slots: out[j * os] = sum_x B^T[j][x] in[x * is]. */

@@ -36,6 +36,17 @@ typedef struct {
  * the image) for r, c < 6 and k < n: the 6x6 input patches of the band's tiles. */
 void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride);
 
+/* One tile for wg_gather_tiles: its input plane and the input row and column of its
+ * patch's top-left corner (negative inside the padding). */
+typedef struct {
+    const float *plane;
+    int iy0, ix0;
+} wg_tile;
+
+/* As wg_gather_patches for n tiles anywhere (of [h][w] planes): d[(r * 6 + c) * stride + k]
+ * is tiles[k]'s patch at (r, c), 0 outside the image. */
+void wg_gather_tiles(const wg_tile *tiles, int n, int h, int w, float *d, size_t stride);
+
 /* v[p * v_stride + q] = (B^T d_q B)[p / 6][p % 6] for q < nq, from d as above (stride nq);
  * tmp holds 36 nq floats. */
 void wg_input_transform(const float *d, int nq, float *v, size_t v_stride, float *tmp);
