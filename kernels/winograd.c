@@ -320,6 +320,32 @@ static void multiply_block(const dc_conv_shape *s, const float *u, const float *
         }
 }
 
+/* The tiles of the walk for output channel co (samples out_sample floats apart), from
+ * slot 0 of y (stride nq), WG_TILE_LIST at a time. */
+static void scatter_tile_list(band_walk w, float *out,
+                              const float *residual, size_t out_sample, const float *y,
+                              size_t nq, float bias, dc_act act)
+{
+    wg_tile list[WG_TILE_LIST];
+    const float *res[WG_TILE_LIST];
+    int n = 0, at = 0;
+    do
+        for (int i = 0; i < w.b.n; i++) {
+            const size_t off = w.sample * out_sample;
+            list[n] = (wg_tile){ out + off, WG_M * w.b.ty, WG_M * (w.b.tx0 + i) };
+            res[n++] = residual ? residual + off : NULL;
+            if (n == WG_TILE_LIST) {
+                wg_scatter_tile_list(list, residual ? res : NULL, n, w.b.oh, w.b.ow, y + at,
+                                     nq, bias, act);
+                at += n, n = 0;
+            }
+        }
+    while (band_next(&w));
+    if (n)
+        wg_scatter_tile_list(list, residual ? res : NULL, n, w.b.oh, w.b.ow, y + at, nq,
+                             bias, act);
+}
+
 /* Step 3 for tiles [t0, t0 + nb) and channels [co_begin, co_begin + ncout), in chunks of
  * whole channels. */
 static void transform_piece_output(const dc_conv_shape *s, const float *m, int t0, int nb,
@@ -340,6 +366,13 @@ static void transform_piece_output(const dc_conv_shape *s, const float *m, int t
         wg_output_transform(m + (size_t)c0 * ldt, (size_t)ncout * ldt, (int)nq, y, tmp);
         for (int c = 0; c < g; c++) {
             const int co = co_begin + c0 + c;
+            if (first.tiles_x < 4) { /* short bands: four tiles at a time from a list */
+                const size_t at = co * out_plane;
+                scatter_tile_list(first, out + at, residual ? residual + at : NULL,
+                                  out_sample, y + (size_t)c * nb, nq, bias ? bias[co] : 0.0f,
+                                  act);
+                continue;
+            }
             band_walk w = first;
             do {
                 const size_t at = w.sample * out_sample + co * out_plane;

@@ -333,3 +333,53 @@ WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride,
         dc_bias_act_row(row + done, (size_t)(count - done), bias, act);
     }
 }
+
+/* As wg_scatter_tiles for n tiles anywhere, tiles[k].plane being the output plane and
+ * (iy0, ix0) the tile's top-left output pixel; res_planes[k] (or NULL) its residual plane.
+ * Four whole tiles at a time as a 4x4 transpose per output row, each result stored once,
+ * as scatter_row; from the first group with a tile clipped by the map's edge (or an act
+ * the stores do not apply), tile by tile. */
+WG_CLONES void wg_scatter_tile_list(const wg_tile *tiles, const float *const *res_planes,
+                                    int n, int oh, int ow, const float *y, size_t stride,
+                                    float bias, dc_act act)
+{
+    int k = 0;
+#if defined(__SSE2__)
+    const __m128 vb = _mm_set1_ps(bias);
+    for (; fused_act(act) && k + 4 <= n; k += 4) {
+        bool whole = true; /* all four inside the map */
+        for (int i = 0; i < 4; i++)
+            whole = whole && tiles[k + i].iy0 + WG_M <= oh && tiles[k + i].ix0 + WG_M <= ow;
+        if (!whole)
+            break;
+        for (int a = 0; a < WG_M; a++) {
+            const float *ya = y + (size_t)a * WG_M * stride + k;
+            __m128 r0 = _mm_loadu_ps(ya), r1 = _mm_loadu_ps(ya + stride);
+            __m128 r2 = _mm_loadu_ps(ya + 2 * stride), r3 = _mm_loadu_ps(ya + 3 * stride);
+            _MM_TRANSPOSE4_PS(r0, r1, r2, r3);
+            const __m128 t[4] = { r0, r1, r2, r3 };
+            for (int i = 0; i < 4; i++) {
+                const size_t at = (size_t)(tiles[k + i].iy0 + a) * ow + tiles[k + i].ix0;
+                const float *res = res_planes ? res_planes[k + i] : NULL;
+                const __m128 v = res ? _mm_add_ps(t[i], _mm_loadu_ps(res + at)) : t[i];
+                _mm_storeu_ps((float *)tiles[k + i].plane + at,
+                              relu_family(_mm_add_ps(v, vb), act));
+            }
+        }
+    }
+#endif
+    for (; k < n; k++) { /* one tile, clipped to the map, through the row epilogue */
+        float *plane = (float *)tiles[k].plane;
+        for (int a = 0; a < WG_M && tiles[k].iy0 + a < oh; a++) {
+            const int cols = ow - tiles[k].ix0 < WG_M ? ow - tiles[k].ix0 : WG_M;
+            const size_t at = (size_t)(tiles[k].iy0 + a) * ow + tiles[k].ix0;
+            float *row = plane + at;
+            for (int x = 0; x < cols; x++)
+                row[x] = y[(size_t)(a * WG_M + x) * stride + k];
+            if (res_planes && res_planes[k]) /* (y + res) + bias, as wg_scatter_tiles */
+                for (int x = 0; x < cols; x++)
+                    row[x] += res_planes[k][at + (size_t)x];
+            dc_bias_act_row(row, (size_t)cols, bias, act);
+        }
+    }
+}

@@ -37,7 +37,8 @@ typedef struct {
 void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride);
 
 /* One tile for wg_gather_tiles: its input plane and the input row and column of its
- * patch's top-left corner (negative inside the padding). */
+ * patch's top-left corner (negative inside the padding); for wg_scatter_tile_list its
+ * output plane and output pixel. */
 typedef struct {
     const float *plane;
     int iy0, ix0;
@@ -46,6 +47,13 @@ typedef struct {
 /* As wg_gather_patches for n tiles anywhere (of [h][w] planes): d[(r * 6 + c) * stride + k]
  * is tiles[k]'s patch at (r, c), 0 outside the image. */
 void wg_gather_tiles(const wg_tile *tiles, int n, int h, int w, float *d, size_t stride);
+
+/* As wg_scatter_tiles for n tiles anywhere: tiles[k].plane is the output plane of tile k
+ * and (iy0, ix0) its top-left output pixel in the [oh][ow] map; res_planes (NULL: none)
+ * the residual plane of each. */
+void wg_scatter_tile_list(const wg_tile *tiles, const float *const *res_planes, int n,
+                          int oh, int ow, const float *y, size_t stride, float bias,
+                          dc_act act);
 
 /* v[p * v_stride + q] = (B^T d_q B)[p / 6][p % 6] for q < nq, from d as above (stride nq);
  * tmp holds 36 nq floats. */
