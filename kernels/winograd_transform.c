@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#if defined(__AVX512F__) && defined(__AVX512VL__)
+#if defined(__AVX__)
 #include <immintrin.h>
 #elif defined(__SSE2__)
 #include <xmmintrin.h>
@@ -89,6 +89,19 @@ static inline __m128 columns4(const float *row, int w, int x)
 }
 #endif
 
+#if defined(__AVX__)
+/* _MM_TRANSPOSE4_PS in each 128-bit lane of v[0..3]. */
+static inline void transpose4x4_lanes(__m256 *v)
+{
+    const __m256 t0 = _mm256_unpacklo_ps(v[0], v[1]), t1 = _mm256_unpackhi_ps(v[0], v[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(v[2], v[3]), t3 = _mm256_unpackhi_ps(v[2], v[3]);
+    v[0] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    v[1] = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    v[2] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    v[3] = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+}
+#endif
+
 /* d[c * stride + k] = column x0 + 4k + c of the row, for c < 6 and k < n: row r of the
  * 6x6 patches of n consecutive tiles. Four tiles at a time, their 16 columns are a 4x4
  * transpose (columns 0..3 of each patch) plus columns 0 and 1 of the next four (columns 4
@@ -99,6 +112,26 @@ static void gather_row(const float *row, int w, int x0, int n, float *d, size_t 
     float *restrict d3 = d + 3 * stride, *restrict d4 = d + 4 * stride;
     float *restrict d5 = d + 5 * stride;
     int k = 0;
+#if defined(__AVX__)
+    /* eight tiles at a time: the same shuffles in the two 128-bit lanes of a ymm, tiles
+     * k .. k + 3 in the low lane and k + 4 .. k + 7 in the high one */
+    for (; k + 8 <= n; k += 8) {
+        const int x = x0 + WG_M * k;
+        __m256 v[5];
+        for (int j = 0; j < 5; j++)
+            v[j] = _mm256_set_m128(columns4(row, w, x + 16 + 4 * j),
+                                   columns4(row, w, x + 4 * j));
+        const __m256 lo12 = _mm256_unpacklo_ps(v[1], v[2]);
+        const __m256 lo34 = _mm256_unpacklo_ps(v[3], v[4]);
+        _mm256_storeu_ps(d4 + k, _mm256_shuffle_ps(lo12, lo34, _MM_SHUFFLE(1, 0, 1, 0)));
+        _mm256_storeu_ps(d5 + k, _mm256_shuffle_ps(lo12, lo34, _MM_SHUFFLE(3, 2, 3, 2)));
+        transpose4x4_lanes(v);
+        _mm256_storeu_ps(d0 + k, v[0]);
+        _mm256_storeu_ps(d1 + k, v[1]);
+        _mm256_storeu_ps(d2 + k, v[2]);
+        _mm256_storeu_ps(d3 + k, v[3]);
+    }
+#endif
 #if defined(__SSE2__)
     for (; k + 4 <= n; k += 4) {
         const int x = x0 + WG_M * k;
@@ -280,6 +313,27 @@ static int scatter_row(const float *y0, const float *y1, const float *y2, const 
                        int n, const float *res, float bias, dc_act act, float *row)
 {
     int k = 0;
+#if defined(__AVX__)
+    /* eight tiles at a time, as gather_row: tile k + i in the low lane of t[i], tile
+     * k + 4 + i in the high one */
+    const __m256 vb8 = _mm256_set1_ps(bias), zero8 = _mm256_setzero_ps();
+    for (; k + 8 <= n; k += 8) {
+        __m256 t[4] = { _mm256_loadu_ps(y0 + k), _mm256_loadu_ps(y1 + k),
+                        _mm256_loadu_ps(y2 + k), _mm256_loadu_ps(y3 + k) };
+        transpose4x4_lanes(t);
+        for (int i = 0; i < 4; i++) {
+            const int xl = WG_M * (k + i), xh = WG_M * (k + 4 + i);
+            __m256 v = res ? _mm256_add_ps(t[i], _mm256_loadu2_m128(res + xh, res + xl)) : t[i];
+            v = _mm256_add_ps(v, vb8);
+            if (act == DC_ACT_RELU || act == DC_ACT_RELU6)
+                v = _mm256_max_ps(zero8, v);
+            if (act == DC_ACT_RELU6)
+                v = _mm256_min_ps(_mm256_set1_ps(6.0f), v);
+            _mm_storeu_ps(row + xl, _mm256_castps256_ps128(v));
+            _mm_storeu_ps(row + xh, _mm256_extractf128_ps(v, 1));
+        }
+    }
+#endif
 #if defined(__SSE2__)
     const __m128 vb = _mm_set1_ps(bias);
     for (; k + 4 <= n; k += 4) {
