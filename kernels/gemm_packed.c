@@ -77,11 +77,14 @@ bool dc_packed_act_fuses(dc_act act)
     return act == DC_ACT_NONE || act == DC_ACT_RELU || act == DC_ACT_RELU6;
 }
 
-/* v + (bias + res), or v + bias, then ReLU / ReLU6, as epilogue.h's row loops compute it
- * (v < 0 ? 0 : v, then v > 6 ? 6 : v: NaN passes). */
-static inline __attribute__((always_inline)) v16 finish(v16 v, const epilogue *ep, int r,
-                                                        size_t col)
+/* *acc + (bias + res), or *acc + bias, then ReLU / ReLU6, as epilogue.h's row loops
+ * compute it (v < 0 ? 0 : v, then v > 6 ? 6 : v: NaN passes). In place: a vector passed
+ * or returned by value would change the calling convention of a build without AVX-512
+ * (GCC's -Wpsabi). */
+static inline __attribute__((always_inline)) void finish(v16 *acc, const epilogue *ep, int r,
+                                                         size_t col)
 {
+    v16 v = *acc;
     const float bias = ep->bias ? ep->bias[r] : 0.0f;
     if (ep->res) {
         v16 res;
@@ -97,7 +100,7 @@ static inline __attribute__((always_inline)) v16 finish(v16 v, const epilogue *e
         const v16i over = v > six;
         v = (v16)(((v16i)v & ~over) | ((v16i)six & over));
     }
-    return v;
+    *acc = v;
 }
 
 /* c[r][q] = sum_j a[j][r] b[j][q] for r < R, q < 16 NV, through ep's epilogue if any. R
@@ -131,8 +134,9 @@ product(int R, int NV, int k, const float *restrict a, const float *restrict b, 
     for (int r = 0; r < R; r++)
 #pragma GCC unroll 4
         for (int q = 0; q < NV; q++) {
-            const v16 v = ep ? finish(acc[r][q], ep, r, (size_t)q * LANES) : acc[r][q];
-            STORE16(c + (size_t)r * ldc + (size_t)q * LANES, v);
+            if (ep)
+                finish(&acc[r][q], ep, r, (size_t)q * LANES);
+            STORE16(c + (size_t)r * ldc + (size_t)q * LANES, acc[r][q]);
         }
 }
 
