@@ -388,11 +388,29 @@ WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride,
     }
 }
 
+/* One tile of wg_scatter_tile_list, clipped to the map, through the row epilogue. */
+static void scatter_one_tile(const wg_tile *t, const float *res_plane, int oh, int ow,
+                             const float *y, size_t stride, float bias, dc_act act)
+{
+    float *plane = (float *)t->plane;
+    const int cols = ow - t->ix0 < WG_M ? ow - t->ix0 : WG_M;
+    for (int a = 0; a < WG_M && t->iy0 + a < oh; a++) {
+        const size_t at = (size_t)(t->iy0 + a) * ow + t->ix0;
+        float *row = plane + at;
+        for (int x = 0; x < cols; x++)
+            row[x] = y[(size_t)(a * WG_M + x) * stride];
+        if (res_plane) /* (y + res) + bias, as wg_scatter_tiles */
+            for (int x = 0; x < cols; x++)
+                row[x] += res_plane[at + (size_t)x];
+        dc_bias_act_row(row, (size_t)cols, bias, act);
+    }
+}
+
 /* As wg_scatter_tiles for n tiles anywhere, tiles[k].plane being the output plane and
  * (iy0, ix0) the tile's top-left output pixel; res_planes[k] (or NULL) its residual plane.
  * Four whole tiles at a time as a 4x4 transpose per output row, each result stored once,
- * as scatter_row; from the first group with a tile clipped by the map's edge (or an act
- * the stores do not apply), tile by tile. */
+ * as scatter_row; a group with a tile clipped by the map's edge (or an act the stores do
+ * not apply) tile by tile. */
 WG_CLONES void wg_scatter_tile_list(const wg_tile *tiles, const float *const *res_planes,
                                     int n, int oh, int ow, const float *y, size_t stride,
                                     float bias, dc_act act)
@@ -400,12 +418,16 @@ WG_CLONES void wg_scatter_tile_list(const wg_tile *tiles, const float *const *re
     int k = 0;
 #if defined(__SSE2__)
     const __m128 vb = _mm_set1_ps(bias);
-    for (; fused_act(act) && k + 4 <= n; k += 4) {
-        bool whole = true; /* all four inside the map */
+    for (; k + 4 <= n; k += 4) {
+        bool whole = fused_act(act); /* all four inside the map, an act the stores apply */
         for (int i = 0; i < 4; i++)
             whole = whole && tiles[k + i].iy0 + WG_M <= oh && tiles[k + i].ix0 + WG_M <= ow;
-        if (!whole)
-            break;
+        if (!whole) {
+            for (int i = 0; i < 4; i++)
+                scatter_one_tile(&tiles[k + i], res_planes ? res_planes[k + i] : NULL, oh, ow,
+                                 y + k + i, stride, bias, act);
+            continue;
+        }
         for (int a = 0; a < WG_M; a++) {
             const float *ya = y + (size_t)a * WG_M * stride + k;
             __m128 r0 = _mm_loadu_ps(ya), r1 = _mm_loadu_ps(ya + stride);
@@ -422,18 +444,7 @@ WG_CLONES void wg_scatter_tile_list(const wg_tile *tiles, const float *const *re
         }
     }
 #endif
-    for (; k < n; k++) { /* one tile, clipped to the map, through the row epilogue */
-        float *plane = (float *)tiles[k].plane;
-        for (int a = 0; a < WG_M && tiles[k].iy0 + a < oh; a++) {
-            const int cols = ow - tiles[k].ix0 < WG_M ? ow - tiles[k].ix0 : WG_M;
-            const size_t at = (size_t)(tiles[k].iy0 + a) * ow + tiles[k].ix0;
-            float *row = plane + at;
-            for (int x = 0; x < cols; x++)
-                row[x] = y[(size_t)(a * WG_M + x) * stride + k];
-            if (res_planes && res_planes[k]) /* (y + res) + bias, as wg_scatter_tiles */
-                for (int x = 0; x < cols; x++)
-                    row[x] += res_planes[k][at + (size_t)x];
-            dc_bias_act_row(row, (size_t)cols, bias, act);
-        }
-    }
+    for (; k < n; k++)
+        scatter_one_tile(&tiles[k], res_planes ? res_planes[k] : NULL, oh, ow, y + k, stride,
+                         bias, act);
 }
