@@ -70,6 +70,14 @@ static void dws_act_rest(float *out, size_t n, int c0, int c1, dc_act act)
         dc_bias_act_row(out + (size_t)c * n, n, 0.0f, act);
 }
 
+/* The channel's K*K weights, each broadcast to a vector once. */
+DW_INLINE void dws_broadcast(const float *k, const int K, __m512 *wv)
+{
+#pragma GCC unroll 49
+    for (int t = 0; t < K * K; t++)
+        wv[t] = _mm512_set1_ps(k[t]);
+}
+
 /* ---- stride 1, same padding ---------------------------------------------- */
 
 /* Output vectors summed at once, per channel. */
@@ -114,9 +122,7 @@ DW_INLINE void dws_flat_channel(const float *src, const float *k, float bias, fl
 {
     const int half = K / 2;
     __m512 wv[DWS_MAX_K * DWS_MAX_K];
-#pragma GCC unroll 49
-    for (int t = 0; t < K * K; t++)
-        wv[t] = _mm512_set1_ps(k[t]);
+    dws_broadcast(k, K, wv);
     for (int v0 = 0; v0 < nvec; v0 += DWS_GROUP) {
         const int nb = nvec - v0 < DWS_GROUP ? nvec - v0 : DWS_GROUP;
         __m512 acc[DWS_GROUP];
@@ -231,9 +237,7 @@ DW_INLINE void dws_rows_channel(const float *src, const float *k, float bias, fl
                                 const int K, const int R, dc_act act)
 {
     __m512 wv[DWS_MAX_K * DWS_MAX_K];
-#pragma GCC unroll 49
-    for (int t = 0; t < K * K; t++)
-        wv[t] = _mm512_set1_ps(k[t]);
+    dws_broadcast(k, K, wv);
     for (int oy0 = 0; oy0 < oh; oy0 += DWS_GROUP * R) {
         const int nb = (oh - oy0 + R - 1) / R < DWS_GROUP ? (oh - oy0 + R - 1) / R : DWS_GROUP;
         __m512 acc[DWS_GROUP];
