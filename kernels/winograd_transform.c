@@ -75,17 +75,8 @@ static inline __m128 columns4(const float *row, int w, int x)
 {
     if (x >= 0 && x + 4 <= w)
         return _mm_loadu_ps(row + x);
-#if defined(__AVX512F__) && defined(__AVX512VL__)
-    /* one masked load: lanes [lo, hi) lie in the row, the others read nothing and are 0;
-     * the address of lane 0 is formed without pointer arithmetic outside the row */
-    const int lo = x < 0 ? (-x < 4 ? -x : 4) : 0, hi = w - x < 4 ? (w - x > 0 ? w - x : 0) : 4;
-    const __mmask8 lanes = (__mmask8)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
-    return _mm_maskz_loadu_ps(lanes, (const float *)((uintptr_t)row +
-                                                     (uintptr_t)((long)x * (long)sizeof(float))));
-#else
     return _mm_setr_ps(column_at(row, w, x), column_at(row, w, x + 1),
                        column_at(row, w, x + 2), column_at(row, w, x + 3));
-#endif
 }
 #endif
 
@@ -102,11 +93,50 @@ static inline void transpose4x4_lanes(__m256 *v)
 }
 #endif
 
+/* The column masks of a band: lanes[i] says which of the columns x0 + 4i .. x0 + 4i + 3
+ * lie in the row, computed once for the band's six rows. With AVX-512VL each load is then
+ * one masked load, with no bounds check or branch; elsewhere (lanes unused) columns4. */
+enum { WG_BAND_LANES = 64 }; /* tiles of a band taken at once: lanes[0 .. 64] */
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+typedef __mmask8 wg_lanes;
+
+static inline wg_lanes lanes4(int w, int x)
+{
+    const int lo = x < 0 ? (-x < 4 ? -x : 4) : 0, hi = w - x < 4 ? (w - x > 0 ? w - x : 0) : 4;
+    return (wg_lanes)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+#else
+typedef unsigned char wg_lanes;
+
+static inline wg_lanes lanes4(int w, int x)
+{
+    (void)w, (void)x;
+    return 0;
+}
+#endif
+
+#if defined(__SSE2__)
+/* Columns x0 + 4i .. + 3 of the row, 0 outside it, lanes[i] their mask. */
+static inline __m128 band_columns(const float *row, int w, int x0, const wg_lanes *lanes, int i)
+{
+#if defined(__AVX512F__) && defined(__AVX512VL__)
+    (void)w;
+    const long x = (long)x0 + 4L * i; /* the address formed without pointer arithmetic */
+    return _mm_maskz_loadu_ps(lanes[i], (const float *)((uintptr_t)row +
+                                                        (uintptr_t)(x * (long)sizeof(float))));
+#else
+    (void)lanes;
+    return columns4(row, w, x0 + 4 * i);
+#endif
+}
+#endif
+
 /* d[c * stride + k] = column x0 + 4k + c of the row, for c < 6 and k < n: row r of the
  * 6x6 patches of n consecutive tiles. Four tiles at a time, their 16 columns are a 4x4
  * transpose (columns 0..3 of each patch) plus columns 0 and 1 of the next four (columns 4
  * and 5: patches overlap by two). */
-static void gather_row(const float *row, int w, int x0, int n, float *d, size_t stride)
+static void gather_row(const float *row, int w, int x0, int n, const wg_lanes *lanes, float *d,
+                       size_t stride)
 {
     float *restrict d0 = d, *restrict d1 = d + stride, *restrict d2 = d + 2 * stride;
     float *restrict d3 = d + 3 * stride, *restrict d4 = d + 4 * stride;
@@ -116,11 +146,10 @@ static void gather_row(const float *row, int w, int x0, int n, float *d, size_t 
     /* eight tiles at a time: the same shuffles in the two 128-bit lanes of a ymm, tiles
      * k .. k + 3 in the low lane and k + 4 .. k + 7 in the high one */
     for (; k + 8 <= n; k += 8) {
-        const int x = x0 + WG_M * k;
         __m256 v[5];
         for (int j = 0; j < 5; j++)
-            v[j] = _mm256_set_m128(columns4(row, w, x + 16 + 4 * j),
-                                   columns4(row, w, x + 4 * j));
+            v[j] = _mm256_set_m128(band_columns(row, w, x0, lanes, k + 4 + j),
+                                   band_columns(row, w, x0, lanes, k + j));
         const __m256 lo12 = _mm256_unpacklo_ps(v[1], v[2]);
         const __m256 lo34 = _mm256_unpacklo_ps(v[3], v[4]);
         _mm256_storeu_ps(d4 + k, _mm256_shuffle_ps(lo12, lo34, _MM_SHUFFLE(1, 0, 1, 0)));
@@ -134,10 +163,11 @@ static void gather_row(const float *row, int w, int x0, int n, float *d, size_t 
 #endif
 #if defined(__SSE2__)
     for (; k + 4 <= n; k += 4) {
-        const int x = x0 + WG_M * k;
-        __m128 v0 = columns4(row, w, x), v1 = columns4(row, w, x + 4);
-        __m128 v2 = columns4(row, w, x + 8), v3 = columns4(row, w, x + 12);
-        const __m128 v4 = columns4(row, w, x + 16);
+        __m128 v0 = band_columns(row, w, x0, lanes, k);
+        __m128 v1 = band_columns(row, w, x0, lanes, k + 1);
+        __m128 v2 = band_columns(row, w, x0, lanes, k + 2);
+        __m128 v3 = band_columns(row, w, x0, lanes, k + 3);
+        const __m128 v4 = band_columns(row, w, x0, lanes, k + 4);
         const __m128 lo12 = _mm_unpacklo_ps(v1, v2), lo34 = _mm_unpacklo_ps(v3, v4);
         _mm_storeu_ps(d4 + k, _mm_movelh_ps(lo12, lo34)); /* v1[0] v2[0] v3[0] v4[0] */
         _mm_storeu_ps(d5 + k, _mm_movehl_ps(lo34, lo12)); /* v1[1] v2[1] v3[1] v4[1] */
@@ -166,17 +196,23 @@ static void gather_row(const float *row, int w, int x0, int n, float *d, size_t 
 
 WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride)
 {
-    const int x0 = WG_M * b->tx0 - b->pad_w;
-    for (int r = 0; r < WG_T; r++) {
-        const int iy = WG_M * b->ty - b->pad_h + r;
-        float *dr = d + (size_t)r * WG_T * stride;
-        if (iy < 0 || iy >= b->h) { /* a padding row: a few floats, no library call */
-            for (int c = 0; c < WG_T; c++)
-                for (int k = 0; k < b->n; k++)
-                    dr[c * stride + k] = 0.0f;
-            continue;
+    for (int k0 = 0; k0 < b->n; k0 += WG_BAND_LANES) { /* 64 tiles at a time */
+        const int n = b->n - k0 < WG_BAND_LANES ? b->n - k0 : WG_BAND_LANES;
+        const int x0 = WG_M * (b->tx0 + k0) - b->pad_w;
+        wg_lanes lanes[WG_BAND_LANES + 1];
+        for (int i = 0; i <= n; i++)
+            lanes[i] = lanes4(b->w, x0 + 4 * i);
+        for (int r = 0; r < WG_T; r++) {
+            const int iy = WG_M * b->ty - b->pad_h + r;
+            float *dr = d + (size_t)r * WG_T * stride + k0;
+            if (iy < 0 || iy >= b->h) { /* a padding row: a few floats, no library call */
+                for (int c = 0; c < WG_T; c++)
+                    for (int k = 0; k < n; k++)
+                        dr[c * stride + k] = 0.0f;
+                continue;
+            }
+            gather_row(plane + (size_t)iy * b->w, b->w, x0, n, lanes, dr, stride);
         }
-        gather_row(plane + (size_t)iy * b->w, b->w, x0, b->n, dr, stride);
     }
 }
 
@@ -192,6 +228,11 @@ WG_CLONES void wg_gather_tiles(const wg_tile *tiles, int n, int h, int w, float 
 #if defined(__SSE2__)
     for (; k + 4 <= n; k += 4) {
         const wg_tile *q = tiles + k;
+        wg_lanes lanes[4][2]; /* each tile's column masks, once for its six rows */
+        for (int i = 0; i < 4; i++) {
+            lanes[i][0] = lanes4(w, q[i].ix0);
+            lanes[i][1] = lanes4(w, q[i].ix0 + 4);
+        }
         for (int r = 0; r < WG_T; r++) {
             __m128 a[4], b[4];
             for (int i = 0; i < 4; i++) {
@@ -201,8 +242,8 @@ WG_CLONES void wg_gather_tiles(const wg_tile *tiles, int n, int h, int w, float 
                     continue;
                 }
                 const float *row = q[i].plane + (size_t)iy * w;
-                a[i] = columns4(row, w, q[i].ix0);
-                b[i] = columns4(row, w, q[i].ix0 + 4);
+                a[i] = band_columns(row, w, q[i].ix0, lanes[i], 0);
+                b[i] = band_columns(row, w, q[i].ix0, lanes[i], 1);
             }
             float *dr = d + (size_t)r * WG_T * stride + k;
             const __m128 lo01 = _mm_unpacklo_ps(b[0], b[1]), lo23 = _mm_unpacklo_ps(b[2], b[3]);
