@@ -138,6 +138,7 @@ static inline __m128 band_columns(const float *row, int w, int x0, const wg_lane
 static void gather_row(const float *row, int w, int x0, int n, const wg_lanes *lanes, float *d,
                        size_t stride)
 {
+    (void)lanes; /* read by band_columns only (SSE) */
     float *restrict d0 = d, *restrict d1 = d + stride, *restrict d2 = d + 2 * stride;
     float *restrict d3 = d + 3 * stride, *restrict d4 = d + 4 * stride;
     float *restrict d5 = d + 5 * stride;
