@@ -151,8 +151,8 @@ int dc_packed_max_cols(int rows)
     return LANES * max_vectors(rows);
 }
 
-/* One block of R rows times nv <= max_vectors(R) vectors of columns. */
-/* Inlined into both entry points: ep is then NULL, or not, at compile time. */
+/* One block of R rows times nv <= max_vectors(R) vectors of columns; inlined into both
+ * entry points, so that ep is NULL, or not, at compile time. */
 static inline __attribute__((always_inline)) void
 block_product(int R, int nv, int k, const float *a, const float *b, size_t ldb, float *c,
               size_t ldc, const epilogue *ep)
