@@ -27,8 +27,9 @@
  *
  * (position p, block b is packed block p * blocks + b of dc_gemm_packed_block, so that
  * the blocks of one position, which run one after the other, lie back to back). V,
- * [16][cin][tiles rounded up to 16], is made once per call and read from L2; the output
- * transform of a block follows its 16 products while they are in L1.
+ * [16][cin][tiles rounded up to 16], is made once per call and read from L2; the products
+ * run position by position over a group of blocks (group_blocks), and the output
+ * transform of the group's rows follows while its M (256 KiB at most) is in L2.
  */
 #include "kernels.h"
 
