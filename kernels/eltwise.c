@@ -17,16 +17,21 @@ void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act)
     dc_act_apply(act, out, n);
 }
 
+void dc_shuffle_group(int groups, int g, int per_group, int hw, const float *src,
+                      float *out)
+{
+    const size_t bytes = (size_t)hw * sizeof(float);
+    for (int j = 0; j < per_group; j++)
+        memcpy(out + (size_t)(j * groups + g) * hw, src + (size_t)j * hw, bytes);
+}
+
 /* x.view(groups, c/groups, hw).transpose(0, 1): out channel j*groups + g is in channel
  * g*(c/groups) + j; each channel moves as one contiguous block of hw floats. */
 void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out)
 {
     const int per_group = c / groups;
-    const size_t bytes = (size_t)hw * sizeof(float);
     for (int g = 0; g < groups; g++)
-        for (int j = 0; j < per_group; j++)
-            memcpy(out + (size_t)(j * groups + g) * hw, in + (size_t)(g * per_group + j) * hw,
-                   bytes);
+        dc_shuffle_group(groups, g, per_group, hw, in + (size_t)g * per_group * hw, out);
 }
 
 void dc_scale_shift(int c, int hw, const float *scale, const float *shift, dc_act act,

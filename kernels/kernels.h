@@ -475,6 +475,11 @@ void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act);
  * first two axes: out channel j*groups + g = in channel g*(c/groups) + j. */
 void dc_channel_shuffle(int c, int hw, int groups, const float *in, float *out);
 
+/* One group's part of it: channel j of src (per_group channels of hw floats) goes to out
+ * channel j*groups + g. The concat-shuffle op calls it once per input. */
+void dc_shuffle_group(int groups, int g, int per_group, int hw, const float *src,
+                      float *out);
+
 /* Per-channel affine map of one sample, then act: out[c][i] = act(scale[c] * in[c][i] +
  * shift[c]) — an eval-mode BatchNorm that no conv precedes (DenseNet's pre-activation).
  * out may alias in. */

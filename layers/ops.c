@@ -282,15 +282,12 @@ static void concat_shuffle_task(const dc_op_job *job, int sample, float *scratch
 {
     (void)scratch;
     const dc_node *nd = job->nd;
-    const int n = nd->n_inputs, per = nd->c / n;
-    const size_t plane = (size_t)nd->h * nd->w;
+    const int n = nd->n_inputs;
     float *dst = dc_op_out(job) + sample * dc_node_numel(nd);
     for (int i = 0; i < n; i++) {
         const size_t m = dc_node_numel(&job->net->nodes[nd->inputs[i]]); /* one sample */
-        const float *src = dc_op_data(job, nd->inputs[i]) + sample * m;
-        for (int j = 0; j < per; j++)
-            memcpy(dst + (size_t)(j * n + i) * plane, src + (size_t)j * plane,
-                   plane * sizeof(float));
+        dc_shuffle_group(n, i, nd->c / n, nd->h * nd->w,
+                         dc_op_data(job, nd->inputs[i]) + sample * m, dst);
     }
 }
 
