@@ -56,8 +56,12 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
     /* A 1x1 stride-1 conv on whole vectors of pixels has no im2col to amortise: it pays
      * whatever the size of its weights (one thread, batch 1: mobilenetv2_x1_0 2.0 ->
      * 1.5 ms, shufflenetv2_x0_5 0.208 -> 0.197 ms; at 2 threads shufflenetv2_x2_0 2.2 ->
-     * 2.0 ms). */
-    if (dc_conv_packed_applies(s) && batch < 8 && s->cout >= 16 && pointwise_in_place(s))
+     * 2.0 ms). In batches too, sample by sample, while its input matrix stays in L2
+     * (batch 64: mobilenetv2_x1_0 160 -> 111 ms at one thread, shufflenetv2_x0_5 20.0 ->
+     * 14.8 ms); past that the one SGEMM over the batch wins (densenet121's 1x1 convs on
+     * 28x28 maps from 320 input channels). */
+    if (dc_conv_packed_applies(s) && s->cout >= 16 && pointwise_in_place(s) &&
+        (batch < 8 || (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_BATCH_POINTWISE_FLOATS))
         return true;
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
            (pixels(s) > DC_SKINNY_MAX_COLS || depth(s) < DC_SKINNY_MIN_K) &&

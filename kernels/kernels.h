@@ -320,6 +320,9 @@ int dc_packed_max_cols(int rows);
 /* ... and 1x1 stride-1 convs read in place up to this many (32x32: mobilenetv2 (cifar)
  * batch 1, one thread, 1.57 -> 1.47 ms) */
 #define DC_CONV_PACKED_MAX_POINTWISE 1024
+/* ... and in batches (of 8 or more) those whose input matrix, depth x pixels, fits in
+ * this many floats (768 KiB: in L2 beside the weights' stream on this machine's 1 MiB) */
+#define DC_CONV_PACKED_BATCH_POINTWISE_FLOATS ((size_t)196608)
 
 bool dc_conv_packed_applies(const dc_conv_shape *s);
 
