@@ -18,22 +18,41 @@
 
 static const char *const score_names[3] = { "maxp", "difference", "entropy" };
 
+/* FNV-1a over 64-bit little-endian words (the bytes past the last whole word one at a
+ * time), then splitmix64's finaliser to spread the bits. Each step, (h ^ word) * odd, is
+ * a bijection of h, so changing any one word always changes the result. A word a step
+ * rather than a byte: vgg11_bn's 39 MB took 80 ms byte by byte, a multiply's latency each. */
+static uint64_t checksum_words(uint64_t h, const unsigned char *p, size_t n)
+{
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w = 0;
+        for (int b = 0; b < 8; b++)
+            w |= (uint64_t)p[i + b] << (8 * b);
+        h = (h ^ w) * 0x100000001b3ull; /* FNV prime */
+    }
+    for (; i < n; i++)
+        h = (h ^ p[i]) * 0x100000001b3ull;
+    return h;
+}
+
 dc_status dc_file_checksum(const char *path, uint64_t *out, dc_error *err)
 {
     FILE *f = fopen(path, "rb");
     if (!f)
         return dc_fail(err, DC_ERR_IO, "%s: cannot open", path);
     uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a offset basis */
-    unsigned char buf[1 << 16];
+    unsigned char buf[1 << 16];         /* a multiple of 8: words never straddle reads */
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, f)) > 0)
-        for (size_t i = 0; i < n; i++)
-            h = (h ^ buf[i]) * 0x100000001b3ull; /* FNV prime */
+        h = checksum_words(h, buf, n);
     bool bad = ferror(f);
     fclose(f);
     if (bad)
         return dc_fail(err, DC_ERR_IO, "%s: read error", path);
-    *out = h;
+    h ^= h >> 30, h *= 0xbf58476d1ce4e5b9ull; /* splitmix64's finaliser */
+    h ^= h >> 27, h *= 0x94d049bb133111ebull;
+    *out = h ^ (h >> 31);
     return DC_OK;
 }
 

@@ -41,7 +41,7 @@ typedef struct {
     float *logits;              /* n x num_classes, or NULL when not kept */
 } dc_predictions;
 
-/* The checksum of a file's bytes (FNV-1a, 64 bits). */
+/* The checksum of a file's bytes (64 bits: FNV-1a over 64-bit words, predictions.c). */
 dc_status dc_file_checksum(const char *path, uint64_t *out, dc_error *err);
 
 /* Runs net over the first `limit` samples of ds (all when limit <= 0), batch samples at a

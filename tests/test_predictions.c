@@ -245,6 +245,48 @@ START_TEST(test_nan_logits_and_bad_scores)
 }
 END_TEST
 
+/* The weights' checksum (the cache key): the same bytes the same sum; any one byte
+ * changed, at the start, inside a 64 KiB read, across a read boundary or in the bytes past
+ * the last whole word, a different one; a missing file an error naming it. */
+static uint64_t checksum_of(const char *path, const unsigned char *bytes, size_t n)
+{
+    FILE *f = fopen(path, "wb");
+    ck_assert_ptr_nonnull(f);
+    ck_assert_uint_eq(fwrite(bytes, 1, n, f), n);
+    fclose(f);
+    uint64_t h;
+    dc_error err;
+    ck_assert_msg(dc_file_checksum(path, &h, &err) == DC_OK, "%s", err.msg);
+    return h;
+}
+
+START_TEST(test_file_checksum)
+{
+    enum { BYTES = (1 << 16) + 21 }; /* one full read, then 2 words and 5 bytes */
+    unsigned char *b = malloc(BYTES);
+    for (size_t i = 0; i < BYTES; i++)
+        b[i] = (unsigned char)(i * 131u + 7u);
+    char path[512];
+    fx_path(path, sizeof path, "checksum.bin");
+    const uint64_t base = checksum_of(path, b, BYTES);
+    ck_assert_uint_eq(checksum_of(path, b, BYTES), base);
+    const size_t at[] = { 0, 7, 8, 1000, (1 << 16) - 1, 1 << 16, BYTES - 5, BYTES - 1 };
+    for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
+        b[at[k]] ^= 0x10;
+        ck_assert_msg(checksum_of(path, b, BYTES) != base, "byte %zu", at[k]);
+        b[at[k]] ^= 0x10;
+    }
+    ck_assert_uint_ne(checksum_of(path, b, BYTES - 1), base); /* a byte shorter */
+    ck_assert_uint_ne(checksum_of(path, b, 0), checksum_of(path, b, 1));
+    free(b);
+    remove(path);
+    uint64_t h;
+    dc_error err;
+    ck_assert_int_eq(dc_file_checksum(path, &h, &err), DC_ERR_IO);
+    ck_assert_ptr_nonnull(strstr(err.msg, "checksum.bin"));
+}
+END_TEST
+
 static Suite *predictions_suite(void)
 {
     Suite *s = suite_create("predictions");
@@ -257,6 +299,7 @@ static Suite *predictions_suite(void)
     tcase_add_test(tc, test_unstored_dataset);
     tcase_add_test(tc, test_float_labels);
     tcase_add_test(tc, test_nan_logits_and_bad_scores);
+    tcase_add_test(tc, test_file_checksum);
     return s;
 }
 
