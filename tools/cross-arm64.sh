@@ -40,7 +40,7 @@ HOST_PACKAGES="debootstrap qemu-user-static binfmt-support gcc-aarch64-linux-gnu
   libc6-dev-arm64-cross meson ninja-build pkg-config"
 # the engine's build dependencies (README, "Building"), arm64, inside the root
 ROOT_PACKAGES="libc6-dev libgomp1 libopenblas-openmp-dev libhdf5-dev check libpng-dev
-  libjpeg-dev zlib1g-dev libyaml-dev libzip-dev libcurl4-openssl-dev libssl-dev"
+  libjpeg-dev zlib1g-dev libdeflate-dev libyaml-dev libzip-dev libcurl4-openssl-dev libssl-dev"
 PARITY=""
 DEFAULT_PARITY="resnet20 mobilenet_v3_small"
 

@@ -15,7 +15,7 @@ if [ "${DUALCNN_SKIP_APT:-0}" != 1 ]; then
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get update -q >/dev/null
   $SUDO apt-get install -y -q --no-install-recommends build-essential meson ninja-build \
-    pkg-config libopenblas-openmp-dev libhdf5-dev check libpng-dev libjpeg-dev zlib1g-dev \
+    pkg-config libopenblas-openmp-dev libhdf5-dev check libpng-dev libjpeg-dev zlib1g-dev libdeflate-dev \
     libyaml-dev libzip-dev libcurl4-openssl-dev libssl-dev libarchive-dev python3 python3-numpy \
     python3-h5py python3-torch python3-torchvision \
     dataset-fashion-mnist >/dev/null
