@@ -14,6 +14,10 @@
 
 #include <cblas.h>
 
+#if defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 #include "epilogue.h"
 
 /* Output extent along one axis; 0 when the padded input is smaller than the kernel
@@ -62,6 +66,30 @@ static int end_inside(int off, int stride, int size, int n)
         return 0;
     int end = last / stride + 1;
     return end < n ? end : n;
+}
+
+/* d[i] = src[2 i] for i < n: a stride-2 conv's im2col segment. With AVX-512 sixteen at a
+ * time, each one permute of two loads that stop at the last float used (resnet20 at batch
+ * 64: its stride-2 convs' im2col had been 9% of the time, element by element). */
+static void copy_stride2(float *restrict d, const float *restrict src, int n)
+{
+    int i = 0;
+#if defined(__AVX512F__)
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26,
+                                           28, 30);
+    for (; i < n; i += 16) {
+        const int m = n - i < 16 ? n - i : 16, last = 2 * (m - 1); /* last source used */
+        const __mmask16 lo_lanes = (__mmask16)(last >= 15 ? 0xFFFFu : (1u << (last + 1)) - 1u);
+        const __m512 lo = _mm512_maskz_loadu_ps(lo_lanes, src + 2 * i);
+        const __m512 hi = last >= 16 ? _mm512_maskz_loadu_ps(
+                                           (__mmask16)((1u << (last - 15)) - 1u), src + 2 * i + 16)
+                                     : _mm512_setzero_ps();
+        _mm512_mask_storeu_ps(d + i, (__mmask16)((1u << m) - 1u),
+                              _mm512_permutex2var_ps(lo, even, hi));
+    }
+#endif
+    for (; i < n; i++)
+        d[i] = src[2 * i];
 }
 
 /*
@@ -117,6 +145,9 @@ static void im2col_rows_ld(const float *in, int h, int w, int kh, int kw, int st
             if (stride_w == 1) {
                 if (cb > ca)
                     memcpy(d + (ca - xa), src + ca + xoff, (size_t)(cb - ca) * sizeof(float));
+            } else if (stride_w == 2) {
+                if (cb > ca)
+                    copy_stride2(d + (ca - xa), src + 2 * ca + xoff, cb - ca);
             } else {
                 for (int ox = ca; ox < cb; ox++)
                     d[ox - xa] = src[ox * stride_w + xoff];

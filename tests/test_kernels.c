@@ -413,6 +413,9 @@ static const dc_conv_shape conv_cases[] = {
     { 13, 7, 11, 17, 1, 1, 1, 1, 0, 0, 1 },    /* 1x1 fast path */
     { 16, 5, 7, 12, 1, 1, 1, 1, 0, 0, 4 },     /* 1x1 fast path, groups 4 */
     { 13, 7, 11, 17, 1, 1, 2, 2, 0, 0, 1 },    /* 1x1 stride 2: im2col */
+    { 3, 5, 69, 4, 3, 3, 2, 2, 1, 1, 1 },      /* stride 2, rows of 35: 16 + 16 + 3 */
+    { 2, 4, 37, 3, 1, 1, 2, 2, 0, 0, 1 },      /* 1x1 stride 2, rows of 19, odd width */
+    { 2, 5, 34, 3, 3, 3, 2, 2, 0, 0, 1 },      /* stride 2, rows of exactly 16, pad 0 */
     { 13, 7, 11, 9, 1, 1, 1, 1, 1, 1, 1 },     /* 1x1 padded: im2col */
     { 3, 2, 3, 5, 5, 5, 1, 1, 2, 2, 1 },       /* kernel larger than the image */
     { 3, 3, 2, 4, 7, 5, 2, 1, 3, 2, 1 },       /* kernel larger, every axis different */
