@@ -195,8 +195,101 @@ static void gather_row(const float *row, int w, int x0, int n, const wg_lanes *l
     }
 }
 
+#if defined(__AVX512F__)
+/* p + n floats, formed without pointer arithmetic (p + n may lie outside the array: the
+ * masked loads below read only lanes inside it). */
+static inline const float *wg_shift(const float *p, long n)
+{
+    return (const float *)((uintptr_t)p + (uintptr_t)(n * (long)sizeof(float)));
+}
+
+/* Which of the columns x .. x + 15 lie in a row w wide. */
+static inline __mmask16 lanes16(int w, long x)
+{
+    const long lo = x < 0 ? (-x < 16 ? -x : 16) : 0;
+    const long hi = w - x < 16 ? (w - x > 0 ? w - x : 0) : 16;
+    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+/* wg_gather_patches for the band's first n - n % 4 tiles, eight at a time, with AVX-512:
+ * the 34 columns of eight patches are three masked loads (their masks, which also give the
+ * padding, computed once for the six rows), and column c of tile i is source lane 4i + c,
+ * so one two-source permute makes columns c and c + 1 of all eight. Returns the tiles
+ * done. (The 4x4 transposes of gather_row spent a shuffle per column; 32x32 maps, alone:
+ * 14.9 -> 11.7 cycles per tile and channel.) */
+static int gather_band16(const wg_band *b, const float *plane, int x0, int n, float *d,
+                        size_t stride)
+{
+    const __m512i pick01 = _mm512_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28,
+                                             1, 5, 9, 13, 17, 21, 25, 29);
+    const __m512i pick23 = _mm512_add_epi32(pick01, _mm512_set1_epi32(2));
+    const __m512i pick45 = _mm512_add_epi32(pick01, _mm512_set1_epi32(4));
+    const __m512i last = _mm512_setr_epi32(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1);
+    int k = 0;
+    for (; k + 8 <= n; k += 8) {
+        const long x = (long)x0 + WG_M * k;
+        const __mmask16 m0 = lanes16(b->w, x), m1 = lanes16(b->w, x + 16);
+        const __mmask16 m2 = lanes16(b->w, x + 32);
+        for (int r = 0; r < WG_T; r++) {
+            const int iy = WG_M * b->ty - b->pad_h + r;
+            const __mmask16 in = iy >= 0 && iy < b->h ? 0xFFFF : 0; /* else a padding row */
+            const float *row = wg_shift(plane, (long)iy * b->w + x);
+            const __m512 lo = _mm512_maskz_loadu_ps(m0 & in, row);
+            const __m512 hi = _mm512_maskz_loadu_ps(m1 & in, wg_shift(row, 16));
+            const __m512 next = _mm512_maskz_loadu_ps(m2 & in, wg_shift(row, 32));
+            const __m512 v01 = _mm512_permutex2var_ps(lo, pick01, hi);
+            const __m512 v23 = _mm512_permutex2var_ps(lo, pick23, hi);
+            __m512 v45 = _mm512_permutex2var_ps(lo, pick45, hi); /* tile 7: from next */
+            v45 = _mm512_mask_permutexvar_ps(v45, (__mmask16)0x8080, last, next);
+            float *dr = d + (size_t)r * WG_T * stride + k;
+            _mm256_storeu_ps(dr, _mm512_castps512_ps256(v01));
+            _mm256_storeu_ps(dr + stride, _mm512_extractf32x8_ps(v01, 1));
+            _mm256_storeu_ps(dr + 2 * stride, _mm512_castps512_ps256(v23));
+            _mm256_storeu_ps(dr + 3 * stride, _mm512_extractf32x8_ps(v23, 1));
+            _mm256_storeu_ps(dr + 4 * stride, _mm512_castps512_ps256(v45));
+            _mm256_storeu_ps(dr + 5 * stride, _mm512_extractf32x8_ps(v45, 1));
+        }
+    }
+    /* four tiles (16x16 maps): 18 columns; one permute gives columns 0-3 of the four, a
+     * quarter each, another columns 4 and 5 */
+    const __m512i pick0123 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
+                                               2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i pick4545 = _mm512_setr_epi32(4, 8, 12, 16, 5, 9, 13, 17,
+                                               0, 0, 0, 0, 0, 0, 0, 0);
+    for (; k + 4 <= n; k += 4) {
+        const long x = (long)x0 + WG_M * k;
+        const __mmask16 m0 = lanes16(b->w, x), m1 = lanes16(b->w, x + 16) & 0x3;
+        for (int r = 0; r < WG_T; r++) {
+            const int iy = WG_M * b->ty - b->pad_h + r;
+            const __mmask16 in = iy >= 0 && iy < b->h ? 0xFFFF : 0;
+            const float *row = wg_shift(plane, (long)iy * b->w + x);
+            const __m512 lo = _mm512_maskz_loadu_ps(m0 & in, row);
+            const __m512 hi = _mm512_maskz_loadu_ps(m1 & in, wg_shift(row, 16));
+            const __m512 v03 = _mm512_permutexvar_ps(pick0123, lo);
+            const __m512 v45 = _mm512_permutex2var_ps(lo, pick4545, hi);
+            float *dr = d + (size_t)r * WG_T * stride + k;
+            _mm_storeu_ps(dr, _mm512_castps512_ps128(v03));
+            _mm_storeu_ps(dr + stride, _mm512_extractf32x4_ps(v03, 1));
+            _mm_storeu_ps(dr + 2 * stride, _mm512_extractf32x4_ps(v03, 2));
+            _mm_storeu_ps(dr + 3 * stride, _mm512_extractf32x4_ps(v03, 3));
+            _mm_storeu_ps(dr + 4 * stride, _mm512_castps512_ps128(v45));
+            _mm_storeu_ps(dr + 5 * stride, _mm512_extractf32x4_ps(v45, 1));
+        }
+    }
+    return k;
+}
+#endif
+
 WG_CLONES void wg_gather_patches(const wg_band *b, const float *plane, float *d, size_t stride)
 {
+#if defined(__AVX512F__)
+    const int done = gather_band16(b, plane, WG_M * b->tx0 - b->pad_w, b->n, d, stride);
+    if (done == b->n)
+        return;
+    wg_band rest = *b; /* the last n % 4 tiles as before */
+    rest.tx0 += done, rest.n -= done;
+    b = &rest, d += done;
+#endif
     for (int k0 = 0; k0 < b->n; k0 += WG_BAND_LANES) { /* 64 tiles at a time */
         const int n = b->n - k0 < WG_BAND_LANES ? b->n - k0 : WG_BAND_LANES;
         const int x0 = WG_M * (b->tx0 + k0) - b->pad_w;
@@ -402,12 +495,83 @@ static int scatter_row(const float *y0, const float *y1, const float *y2, const 
     return k;
 }
 
+#if defined(__AVX512F__)
+/* act(v + bias) on sixteen lanes, as relu_family (NaN passes). */
+static inline __m512 bias_act16(__m512 v, __m512 bias, dc_act act)
+{
+    v = _mm512_add_ps(v, bias);
+    if (act == DC_ACT_RELU || act == DC_ACT_RELU6)
+        v = _mm512_max_ps(_mm512_setzero_ps(), v);
+    if (act == DC_ACT_RELU6)
+        v = _mm512_min_ps(_mm512_set1_ps(6.0f), v);
+    return v;
+}
+
+/* a[0..7] in the low half, b[0..7] in the high one. */
+static inline __m512 pair8(const float *a, const float *b)
+{
+    const __m512d lo = _mm512_castps_pd(_mm512_castps256_ps512(_mm256_loadu_ps(a)));
+    return _mm512_castpd_ps(_mm512_insertf64x4(lo, _mm256_castps_pd(_mm256_loadu_ps(b)), 1));
+}
+
+/* scatter_row for the band's first `full` whole tiles but the last full % 4, for all its
+ * output rows, with AVX-512 (act one of fused_act's). Eight tiles a row: y0 | y1 and
+ * y2 | y3 in two registers, and the row's 32 pixels (pixel 4i + j is y_j[i]) two permutes
+ * of them; four tiles: y0 .. y3 as the quarters of one register, one permute. Returns the
+ * tiles done. (scatter_row's 4x4 transposes spent a shuffle per pixel column.) */
+static int scatter_band16(const wg_band *b, const float *y, size_t stride, float bias,
+                          const float *res_plane, dc_act act, float *out_plane, int full)
+{
+    const __m512i put_lo = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25,
+                                             2, 10, 18, 26, 3, 11, 19, 27);
+    const __m512i put_hi = _mm512_add_epi32(put_lo, _mm512_set1_epi32(4));
+    const __m512i put4 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
+                                           2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512 vb = _mm512_set1_ps(bias);
+    const int rows = b->oh - WG_M * b->ty < WG_M ? b->oh - WG_M * b->ty : WG_M;
+    int k = 0;
+    for (; k + 8 <= full; k += 8)
+        for (int a = 0; a < rows; a++) {
+            const float *ya = y + (size_t)a * WG_M * stride + k;
+            const __m512 lo = pair8(ya, ya + stride), hi = pair8(ya + 2 * stride, ya + 3 * stride);
+            const size_t at = (size_t)(WG_M * b->ty + a) * b->ow + WG_M * (b->tx0 + k);
+            __m512 v0 = _mm512_permutex2var_ps(lo, put_lo, hi);
+            __m512 v1 = _mm512_permutex2var_ps(lo, put_hi, hi);
+            if (res_plane) { /* (y + res) + bias, as dc_bias_residual_act_row */
+                v0 = _mm512_add_ps(v0, _mm512_loadu_ps(res_plane + at));
+                v1 = _mm512_add_ps(v1, _mm512_loadu_ps(res_plane + at + 16));
+            }
+            _mm512_storeu_ps(out_plane + at, bias_act16(v0, vb, act));
+            _mm512_storeu_ps(out_plane + at + 16, bias_act16(v1, vb, act));
+        }
+    for (; k + 4 <= full; k += 4)
+        for (int a = 0; a < rows; a++) {
+            const float *ya = y + (size_t)a * WG_M * stride + k;
+            __m512 q = _mm512_castps128_ps512(_mm_loadu_ps(ya));
+            q = _mm512_insertf32x4(q, _mm_loadu_ps(ya + stride), 1);
+            q = _mm512_insertf32x4(q, _mm_loadu_ps(ya + 2 * stride), 2);
+            q = _mm512_insertf32x4(q, _mm_loadu_ps(ya + 3 * stride), 3);
+            q = _mm512_permutexvar_ps(put4, q);
+            const size_t at = (size_t)(WG_M * b->ty + a) * b->ow + WG_M * (b->tx0 + k);
+            if (res_plane)
+                q = _mm512_add_ps(q, _mm512_loadu_ps(res_plane + at));
+            _mm512_storeu_ps(out_plane + at, bias_act16(q, vb, act));
+        }
+    return k;
+}
+#endif
+
 WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride, float bias,
                                 const float *res_plane, dc_act act, float *out_plane)
 {
     const int x0 = WG_M * b->tx0;
     const int count = b->ow - x0 < WG_M * b->n ? b->ow - x0 : WG_M * b->n;
     const int full = count / WG_M; /* tiles lying wholly inside the output */
+    int first = 0; /* tiles finished for every row */
+#if defined(__AVX512F__)
+    if (fused_act(act))
+        first = scatter_band16(b, y, stride, bias, res_plane, act, out_plane, full);
+#endif
     for (int a = 0; a < WG_M; a++) {
         const int oy = WG_M * b->ty + a;
         if (oy >= b->oh)
@@ -418,9 +582,11 @@ WG_CLONES void wg_scatter_tiles(const wg_band *b, const float *y, size_t stride,
         const float *res = res_plane ? res_plane + (size_t)oy * b->ow + x0 : NULL;
         /* pixels [0, done) are finished in registers; the rest (an unfused act, the
          * clipped edge tile) is written, then given residual, bias and act in a pass */
-        int done = fused_act(act) ? WG_M * scatter_row(y0, y1, y2, y3, full, res, bias, act,
-                                                       row)
-                                  : 0;
+        int done = WG_M * first;
+        if (fused_act(act))
+            done += WG_M * scatter_row(y0 + first, y1 + first, y2 + first, y3 + first,
+                                       full - first, res ? res + done : NULL, bias, act,
+                                       row + done);
         for (int x = done; x < count; x++)
             row[x] = y0[(size_t)(x % WG_M) * stride + x / WG_M];
         if (res)
