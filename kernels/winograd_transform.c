@@ -46,6 +46,14 @@
 #define WG_NO_ALIAS
 #endif
 
+/* On AVX-512 machines GCC vectorises for 256-bit registers unless told otherwise
+ * (-mprefer-vector-width=256 is its default there); the passes below, loops over many
+ * slots, run a third faster on 512 (one thread, 128 slots: the input transform 18 -> 11
+ * cycles per slot, the output transform 8.5 -> 5.4). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__AVX512F__)
+#pragma GCC target("prefer-vector-width=512")
+#endif
+
 /* Without -march=native (a portable build) GCC and clang on x86-64 compile each of the
  * loops below three times, for AVX-512, AVX2 and the baseline, and pick one at load time
  * from CPUID (an ifunc); with -march=native the one native version is built. */
