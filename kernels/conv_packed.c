@@ -63,7 +63,6 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
     if (dc_conv_packed_applies(s) && s->cout >= 16 && pointwise_in_place(s) &&
         (batch < 8 || (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_BATCH_POINTWISE_FLOATS))
         return true;
-    if (getenv("DC_PK_ALL") && dc_conv_packed_applies(s) && s->cout >= 16) return true;
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
            (pixels(s) > DC_SKINNY_MAX_COLS || depth(s) < DC_SKINNY_MIN_K) &&
            (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
