@@ -143,9 +143,9 @@ def fill_prediction_cache(args, models):
     On a small machine this beats one model at a time on every core: the small models'
     layers are too short for two threads to pay off (`dualcnn bench --threads 1` vs 2),
     while two processes keep both cores busy. The most MACs per image go first (longest
-    job first), so the last jobs to start are short and the cores finish together: on the
-    shipped six, resnet20 before shufflenetv2_x0_5, where ordering by weight file had put
-    the larger of the two last (about 0.5 s of one idle core)."""
+    job first), so the jobs started last are the short ones: on the shipped six, resnet20
+    before shufflenetv2_x0_5, where ordering by weight file had put the longer of the two
+    last."""
     if args.jobs <= 1:
         return  # complementarity fills the cache itself, with every thread
     queue = sorted(models, key=lambda m: model_macs(args.dualcnn).get(m, 0), reverse=True)
