@@ -101,6 +101,24 @@ static inline void transpose4x4_lanes(__m256 *v)
 }
 #endif
 
+#if defined(__AVX512F__)
+/* Bit i set where column x + i (i < n <= 16) lies in a row w wide: the mask of a load of
+ * columns x .. x + n - 1 whose lanes outside the row read nothing and are 0. */
+static inline unsigned columns_inside(int w, long x, int n)
+{
+    const long lo = x < 0 ? (-x < n ? -x : n) : 0;
+    const long hi = w - x < n ? (w - x > 0 ? w - x : 0) : n;
+    return ((1u << hi) - 1u) & ~((1u << lo) - 1u);
+}
+
+/* p + n floats, formed without pointer arithmetic (p + n may lie outside the array: the
+ * masked loads read only lanes inside it). */
+static inline const float *wg_shift(const float *p, long n)
+{
+    return (const float *)((uintptr_t)p + (uintptr_t)(n * (long)sizeof(float)));
+}
+#endif
+
 /* The column masks of a band: lanes[i] says which of the columns x0 + 4i .. x0 + 4i + 3
  * lie in the row, computed once for the band's six rows. With AVX-512VL each load is then
  * one masked load, with no bounds check or branch; elsewhere (lanes unused) columns4. */
@@ -110,8 +128,7 @@ typedef __mmask8 wg_lanes;
 
 static inline wg_lanes lanes4(int w, int x)
 {
-    const int lo = x < 0 ? (-x < 4 ? -x : 4) : 0, hi = w - x < 4 ? (w - x > 0 ? w - x : 0) : 4;
-    return (wg_lanes)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    return (wg_lanes)columns_inside(w, x, 4);
 }
 #else
 typedef unsigned char wg_lanes;
@@ -129,9 +146,7 @@ static inline __m128 band_columns(const float *row, int w, int x0, const wg_lane
 {
 #if defined(__AVX512F__) && defined(__AVX512VL__)
     (void)w;
-    const long x = (long)x0 + 4L * i; /* the address formed without pointer arithmetic */
-    return _mm_maskz_loadu_ps(lanes[i], (const float *)((uintptr_t)row +
-                                                        (uintptr_t)(x * (long)sizeof(float))));
+    return _mm_maskz_loadu_ps(lanes[i], wg_shift(row, (long)x0 + 4L * i));
 #else
     (void)lanes;
     return columns4(row, w, x0 + 4 * i);
@@ -204,19 +219,18 @@ static void gather_row(const float *row, int w, int x0, int n, const wg_lanes *l
 }
 
 #if defined(__AVX512F__)
-/* p + n floats, formed without pointer arithmetic (p + n may lie outside the array: the
- * masked loads below read only lanes inside it). */
-static inline const float *wg_shift(const float *p, long n)
-{
-    return (const float *)((uintptr_t)p + (uintptr_t)(n * (long)sizeof(float)));
-}
-
 /* Which of the columns x .. x + 15 lie in a row w wide. */
 static inline __mmask16 lanes16(int w, long x)
 {
-    const long lo = x < 0 ? (-x < 16 ? -x : 16) : 0;
-    const long hi = w - x < 16 ? (w - x > 0 ? w - x : 0) : 16;
-    return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+    return (__mmask16)columns_inside(w, x, 16);
+}
+
+/* The permute index of a 4x4 transpose of a register's four quarters: lane 4c + i takes
+ * lane 4i + c (patch columns of four tiles in the gather, pixel rows of four tiles in the
+ * scatter). */
+static inline __m512i transpose_quarters(void)
+{
+    return _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 2, 6, 10, 14, 3, 7, 11, 15);
 }
 
 /* Lanes 8 .. 15 of v (AVX-512F only: no AVX512DQ extract). */
@@ -266,8 +280,7 @@ static int gather_band16(const wg_band *b, const float *plane, int x0, int n, fl
     }
     /* four tiles (16x16 maps): 18 columns; one permute gives columns 0-3 of the four, a
      * quarter each, another columns 4 and 5 */
-    const __m512i pick0123 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
-                                               2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i pick0123 = transpose_quarters();
     const __m512i pick4545 = _mm512_setr_epi32(4, 8, 12, 16, 5, 9, 13, 17,
                                                0, 0, 0, 0, 0, 0, 0, 0);
     for (; k + 4 <= n; k += 4) {
@@ -539,8 +552,7 @@ static int scatter_band16(const wg_band *b, const float *y, size_t stride, float
     const __m512i put_lo = _mm512_setr_epi32(0, 8, 16, 24, 1, 9, 17, 25,
                                              2, 10, 18, 26, 3, 11, 19, 27);
     const __m512i put_hi = _mm512_add_epi32(put_lo, _mm512_set1_epi32(4));
-    const __m512i put4 = _mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13,
-                                           2, 6, 10, 14, 3, 7, 11, 15);
+    const __m512i put4 = transpose_quarters();
     const __m512 vb = _mm512_set1_ps(bias);
     const int rows = b->oh - WG_M * b->ty < WG_M ? b->oh - WG_M * b->ty : WG_M;
     int k = 0;
