@@ -26,6 +26,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "epilogue.h"
+
 void dc_wattn_geometry(const dc_wattn_shape *s, int *ph, int *pw, int *sh, int *sw)
 {
     const int ws = s->window;
@@ -35,14 +37,36 @@ void dc_wattn_geometry(const dc_wattn_shape *s, int *ph, int *pw, int *sh, int *
     *sw = ws >= *pw ? 0 : s->shift;
 }
 
+/* Vectors of GCC's vector extension (as in gemm_packed.c): 16 floats, whatever the target
+ * (AVX-512 one register, AVX2 two, NEON four), and acc += w * x contracted to FMAs (C11
+ * mode forbids the contraction by default; the parity tolerances cover the rounding). */
+#if defined(__clang__)
+#pragma clang fp contract(fast)
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=fast")
+#endif
+typedef float v16 __attribute__((vector_size(64)));
+#define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
+#define STORE16(p, v) memcpy((p), &(v), sizeof(v))
+
+/* Logit rows and transposed keys are padded to whole blocks of VB vectors (64 columns),
+ * zeros beyond the N tokens. */
+enum { VB = 4, RB = 4 }; /* vectors of columns, rows: a block of 16 sums in registers */
+
+static size_t padded_tokens(int n)
+{
+    return ((size_t)n + 16 * VB - 1) / (16 * VB) * (16 * VB);
+}
+
 size_t dc_window_attention_workspace_floats(const dc_wattn_shape *s)
 {
     int ph, pw, sh, sw;
     dc_wattn_geometry(s, &ph, &pw, &sh, &sw);
     const size_t rows = (size_t)s->window * pw, n = (size_t)s->window * s->window;
+    const size_t np = padded_tokens((int)n);
     /* tokens (then attention output) [rows][C], qkv (then proj output) [rows][3C],
-     * logits [N][N], region labels [N] */
-    return 4 * rows * (size_t)s->c + n * n + n;
+     * logits [N][np], region labels [N], one head's keys transposed [hd][np] */
+    return 4 * rows * (size_t)s->c + n * np + n + np * (size_t)s->c;
 }
 
 int64_t dc_window_attention_macs(const dc_wattn_shape *s)
@@ -63,37 +87,175 @@ static int region(int y, int p, int ws, int shift)
     return y < p - ws ? 0 : y < p - shift ? 1 : 2;
 }
 
-/* x / max(|x|_2, 1e-12) in place for n vectors of len floats, stride apart (F.normalize). */
+/* Lanes of the partial sums below: as many as one AVX-512 vector, so that GCC turns each
+ * loop over them into vector code (it keeps a plain float sum in order, and scalar). */
+enum { LANES = 16 };
+
+/* x / max(|x|_2, 1e-12) in place for n vectors of len floats, stride apart (F.normalize);
+ * the squares summed in LANES partial sums. */
 static void normalize_rows(float *x, int n, int len, size_t stride)
 {
     for (int i = 0; i < n; i++) {
         float *r = x + (size_t)i * stride;
+        float part[LANES] = { 0 };
+        int d = 0;
+        for (; d + LANES <= len; d += LANES)
+            for (int l = 0; l < LANES; l++)
+                part[l] += r[d + l] * r[d + l];
+        for (; d < len; d++)
+            part[0] += r[d] * r[d];
         double ss = 0.0;
-        for (int d = 0; d < len; d++)
-            ss += (double)r[d] * r[d];
+        for (int l = 0; l < LANES; l++)
+            ss += part[l];
         const double norm = sqrt(ss);
         const float inv = (float)(1.0 / (norm > 1e-12 ? norm : 1e-12));
-        for (int d = 0; d < len; d++)
+        for (d = 0; d < len; d++)
             r[d] *= inv;
     }
 }
 
-/* Softmax of each of n rows of n logits in place. */
-static void softmax_rows(float *a, int n)
+/* Softmax of a row of n logits in place: the maximum and the sum in LANES partials, e^x
+ * by dc_exp_nonpos (relative error about 1e-7; x - max <= 0). */
+static void softmax_row(float *r, int n)
 {
-    for (int i = 0; i < n; i++) {
-        float *r = a + (size_t)i * n;
-        float m = r[0];
-        for (int j = 1; j < n; j++)
-            m = r[j] > m ? r[j] : m;
-        double sum = 0.0;
-        for (int j = 0; j < n; j++) {
-            r[j] = expf(r[j] - m);
-            sum += r[j];
+    float mpart[LANES];
+    for (int l = 0; l < LANES; l++)
+        mpart[l] = r[0];
+    int j = 0;
+    for (; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            mpart[l] = r[j + l] > mpart[l] ? r[j + l] : mpart[l];
+    for (; j < n; j++)
+        mpart[0] = r[j] > mpart[0] ? r[j] : mpart[0];
+    float m = mpart[0];
+    for (int l = 1; l < LANES; l++)
+        m = mpart[l] > m ? mpart[l] : m;
+    for (j = 0; j < n; j++)
+        r[j] = dc_exp_nonpos(r[j] - m);
+    float spart[LANES] = { 0 };
+    for (j = 0; j + LANES <= n; j += LANES)
+        for (int l = 0; l < LANES; l++)
+            spart[l] += r[j + l];
+    for (; j < n; j++)
+        spart[0] += r[j];
+    double sum = 0.0;
+    for (int l = 0; l < LANES; l++)
+        sum += spart[l];
+    const float inv = (float)(1.0 / sum);
+    for (j = 0; j < n; j++)
+        r[j] *= inv;
+}
+
+/* Rows a0 .. a0 + R - 1 of the logits, alpha q k^T, into att (rows np floats apart): each
+ * block of VB x 16 columns summed over the hd channels in R x VB vector registers. */
+static inline void logit_rows(const float *q, size_t ld, const float *kt, size_t np, int hd,
+                              float alpha, float *att, int a0, const int R)
+{
+    for (size_t c0 = 0; c0 < np; c0 += 16 * VB) {
+        v16 acc[RB][VB];
+        memset(acc, 0, sizeof acc);
+        for (int d = 0; d < hd; d++) {
+            v16 kd[VB];
+            for (int c = 0; c < VB; c++)
+                LOAD16(kd[c], kt + (size_t)d * np + c0 + 16 * c);
+            for (int r = 0; r < R; r++) {
+                const float w = alpha * q[(size_t)(a0 + r) * ld + d];
+                for (int c = 0; c < VB; c++)
+                    acc[r][c] += w * kd[c];
+            }
         }
-        const float inv = (float)(1.0 / sum);
-        for (int j = 0; j < n; j++)
-            r[j] *= inv;
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < VB; c++)
+                STORE16(att + (size_t)(a0 + r) * np + c0 + 16 * c, acc[r][c]);
+    }
+}
+
+/* Rows a0 .. a0 + R - 1 of att v into out (rows os floats apart), channels in blocks of
+ * NV x 16 (hd a multiple of 16 NV): R x NV sums in vector registers over the N tokens. */
+static inline void value_rows(const float *att, size_t np, int N, const float *v, size_t ld,
+                              int hd, float *out, size_t os, int a0, const int R, const int NV)
+{
+    for (int j0 = 0; j0 < hd; j0 += 16 * NV) {
+        v16 acc[2 * RB][2];
+        memset(acc, 0, sizeof acc);
+        for (int b = 0; b < N; b++) {
+            v16 vb[2];
+            for (int c = 0; c < NV; c++)
+                LOAD16(vb[c], v + (size_t)b * ld + j0 + 16 * c);
+            for (int r = 0; r < R; r++) {
+                const float p = att[(size_t)(a0 + r) * np + b];
+                for (int c = 0; c < NV; c++)
+                    acc[r][c] += p * vb[c];
+            }
+        }
+        for (int r = 0; r < R; r++)
+            for (int c = 0; c < NV; c++)
+                STORE16(out + (size_t)(a0 + r) * os + j0 + 16 * c, acc[r][c]);
+    }
+}
+
+/* att v for all N rows: 2 RB rows at a time, then one; NV = 2 where hd allows. */
+static void value_all(const float *att, size_t np, int N, const float *v, size_t ld, int hd,
+                      float *out, size_t os, const int NV)
+{
+    int a = 0;
+    for (; a + 2 * RB <= N; a += 2 * RB)
+        value_rows(att, np, N, v, ld, hd, out, os, a, 2 * RB, NV);
+    for (; a < N; a++)
+        value_rows(att, np, N, v, ld, hd, out, os, a, 1, NV);
+}
+
+/* One head of one window (N tokens, hd channels; q, k, v rows ld floats apart):
+ *   att = softmax(alpha q k^T + bias + mask),  out[a][j] = sum_b att[a][b] v[b][j]
+ * (out rows os floats apart). Two small products per head and window (64 x 64 x 32 for
+ * Swin V2): as cblas_sgemm calls they ran at a tenth of the GEMM peak, so they are summed
+ * here in vector registers, RB rows at a time (logit_rows, value_rows); the keys are first
+ * transposed into kt [hd][np], zero beyond N. label: the region of each token (tokens of
+ * different regions get -100), or NULL. */
+static void window_head(const float *q, const float *k, const float *v, size_t ld, int N,
+                        int hd, float alpha, const float *bias, const float *label,
+                        float *att, float *kt, float *out, size_t os)
+{
+    const size_t np = padded_tokens(N);
+    for (int d = 0; d < hd; d++) {
+        float *kd = kt + (size_t)d * np;
+        for (int b = 0; b < N; b++)
+            kd[b] = k[(size_t)b * ld + d];
+        for (size_t b = (size_t)N; b < np; b++)
+            kd[b] = 0.0f;
+    }
+    int a = 0;
+    for (; a + RB <= N; a += RB)
+        logit_rows(q, ld, kt, np, hd, alpha, att, a, RB);
+    for (; a < N; a++)
+        logit_rows(q, ld, kt, np, hd, alpha, att, a, 1);
+    for (a = 0; a < N; a++) {
+        float *row = att + (size_t)a * np;
+        const float *bias_row = bias + (size_t)a * N;
+        for (int b = 0; b < N; b++)
+            row[b] += bias_row[b];
+        if (label)
+            for (int b = 0; b < N; b++)
+                row[b] += label[a] != label[b] ? -100.0f : 0.0f;
+        softmax_row(row, N);
+    }
+    if (hd % 32 == 0) {
+        value_all(att, np, N, v, ld, hd, out, os, 2);
+        return;
+    }
+    if (hd % 16 == 0) {
+        value_all(att, np, N, v, ld, hd, out, os, 1);
+        return;
+    }
+    for (a = 0; a < N; a++) { /* other head widths: a row at a time */
+        float *o = out + (size_t)a * os;
+        for (int j = 0; j < hd; j++)
+            o[j] = 0.0f;
+        for (int b = 0; b < N; b++) {
+            const float p = att[(size_t)a * np + b];
+            for (int j = 0; j < hd; j++)
+                o[j] += p * v[(size_t)b * ld + j];
+        }
     }
 }
 
@@ -128,8 +290,9 @@ void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
     const int nww = pw / ws, rows = ws * pw;
     float *tok = workspace;                    /* [rows][C] */
     float *qkv = tok + (size_t)rows * C;       /* [rows][3C] */
-    float *att = qkv + (size_t)rows * C3;      /* [N][N] */
-    float *label = att + (size_t)N * N;        /* [N] */
+    float *att = qkv + (size_t)rows * C3;      /* [N][np] */
+    float *label = att + (size_t)N * padded_tokens(N); /* [N] */
+    float *kt = label + N;                     /* [hd][np] */
     const float scale = (float)(1.0 / sqrt((double)hd));
 
     for (int wr = b0; wr < b1; wr++) {
@@ -173,20 +336,10 @@ void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
                     normalize_rows(k, N, hd, (size_t)C3);
                     alpha = logit_scale[h];
                 }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, N, hd, alpha, q, C3,
-                            k, C3, 0.0f, att, N);
-                const float *pb = pos_bias + (size_t)h * N * N;
-                for (size_t e = 0; e < (size_t)N * N; e++)
-                    att[e] += pb[e];
-                for (int a = 0; masked && a < N; a++) {
-                    float *row = att + (size_t)a * N;
-                    for (int b = 0; b < N; b++)
-                        row[b] += label[a] != label[b] ? -100.0f : 0.0f;
-                }
-                softmax_rows(att, N);
                 /* this head's output: channels [h*hd, (h+1)*hd) of the window's tokens */
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, hd, N, 1.0f, att, N,
-                            v, C3, 0.0f, tok + (size_t)wc * N * C + (size_t)h * hd, C);
+                window_head(q, k, v, (size_t)C3, N, hd, alpha, pos_bias + (size_t)h * N * N,
+                            masked ? label : NULL, att, kt,
+                            tok + (size_t)wc * N * C + (size_t)h * hd, (size_t)C);
             }
         }
 

@@ -1755,6 +1755,12 @@ static const int wattn_cases[][8] = {
     { 8, 16, 16, 2, 8, 4, 1, 1 },  /* V2 cosine, shifted */
     { 12, 10, 6, 3, 3, 1, 1, 1 },  /* V2, odd window, padded rows, shifted */
     { 8, 8, 8, 4, 8, 4, 1, 0 },    /* V2, the window covers the map */
+    /* head widths of 16 and more: the vector products of window_head (attention.c) */
+    { 64, 16, 16, 2, 8, 4, 1, 1 }, /* V2: 64 tokens, heads of 32 (Swin V2's) */
+    { 96, 14, 14, 3, 7, 3, 0, 1 }, /* V1: 49 tokens (rows 48 + 1), heads of 32 */
+    { 32, 9, 9, 2, 9, 0, 0, 1 },   /* 81 tokens (two column blocks), heads of 16 */
+    { 128, 8, 8, 2, 8, 0, 1, 0 },  /* heads of 64 (two channel blocks), no biases */
+    { 48, 7, 7, 2, 7, 3, 0, 1 },   /* heads of 24: the row-at-a-time product */
 };
 
 START_TEST(test_window_attention_random)
