@@ -119,15 +119,14 @@ static double time_shape(const dc_conv_shape *s, const float *in, const float *w
 /* One stem conv to time: im2col + SGEMM (small < 0) or dc_small_conv2d_range. */
 typedef struct {
     const dc_conv_shape *s;
-    const float *in, *w, *u, *b; /* u: the transformed weights, made once as at load */
+    const float *in, *w, *b;
     float *out, *ws;
 } stem_call;
 
 static void run_stem(const stem_call *c, bool small)
 {
     if (small)
-        dc_small_conv2d_range(c->s, c->in, c->w, c->u, c->b, DC_ACT_RELU, c->out, 0,
-                              c->s->cout);
+        dc_small_conv2d_range(c->s, c->in, c->w, c->b, DC_ACT_RELU, c->out, 0, c->s->cout);
     else
         dc_conv2d(c->s, c->in, c->w, c->b, DC_ACT_RELU, c->out, c->ws);
 }
@@ -180,15 +179,13 @@ static int bench_stems(int repeats, double min_s)
         float *in = malloc(n_in * sizeof(float)), *out = malloc(n_out * sizeof(float));
         float *w = malloc(n_w * sizeof(float)), *b = malloc((size_t)d->cout * sizeof(float));
         float *ws = malloc((dc_conv2d_workspace_floats(&s) + 1) * sizeof(float));
-        float *u = malloc((dc_small_conv_weight_floats(&s) + 1) * sizeof(float));
         for (size_t j = 0; j < n_in; j++)
             in[j] = frand(&rng);
         for (size_t j = 0; j < n_w; j++)
             w[j] = frand(&rng);
         for (int j = 0; j < d->cout; j++)
             b[j] = frand(&rng);
-        dc_small_conv_transform_weights(&s, w, u);
-        const stem_call call = { &s, in, w, u, b, out, ws };
+        const stem_call call = { &s, in, w, b, out, ws };
         const double flops = 2.0 * (double)n_out * d->cin * d->k * d->k;
         printf("%-22s %4d %4d %4d %2d %2d %8.1f", d->net, d->cin, d->hw, d->cout, d->k, d->s,
                flops / time_stem(&call, false, repeats, min_s) * 1e-9);
@@ -197,7 +194,7 @@ static int bench_stems(int repeats, double min_s)
                 printf(" %9.1f", flops / time_stem(&call, true, repeats, min_s) * 1e-9);
         printf("\n");
         fflush(stdout);
-        free(in), free(out), free(w), free(u), free(b), free(ws);
+        free(in), free(out), free(w), free(b), free(ws);
     }
     return 0;
 }

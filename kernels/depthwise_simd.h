@@ -5,7 +5,7 @@
  *   DW_TARGET        the function attribute naming the instruction set
  *   DW_VLEN, dw_vec  floats per vector and the vector type
  *   VLOAD(p) VSTORE(p, v) (unaligned), VSET1(x), VFMA(a, b, c) = a*b + c,
- *   VADD VSUB VMUL VDIV VMAX VMIN (VMAX(a, b) = a > b ? a : b, VMIN(a, b) = a < b ? a : b,
+ *   VADD VMUL VDIV VMAX VMIN (VMAX(a, b) = a > b ? a : b, VMIN(a, b) = a < b ? a : b,
  *   the x86 operand order, so NaN in b passes through), VWHERE_LE(v, c, a, b) and
  *   VWHERE_GE(v, c, a, b) = lane-wise (v <= c or v >= c) ? a : b, ordered compares;
  *   VLOAD_LANES(p, a, b)  lanes [a, b) from p[a..b), the others 0, reading only those;

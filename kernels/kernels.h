@@ -124,22 +124,11 @@ bool dc_small_conv_pays(const dc_conv_shape *s);
 
 /* dense conv (groups 1) for output channels [co_begin, co_end), single-threaded.
  * The same result as dc_conv2d for any groups-1 shape, by direct loops (no workspace;
- * about 80 KiB of stack); vectorised for the stems (cin 3: 3x3 stride 1 or 2, 4x4
- * stride 4, 7x7 stride 2, rows of at least one vector), plain C otherwise. On AVX-512 the
- * stride-1 3x3 stems (cin <= 4) run Winograd F(4, 3) down the columns, on wg_u (from
- * dc_small_conv_transform_weights) or, when wg_u is NULL, on weights transformed per
- * call. */
+ * about 48 KiB of stack); vectorised for the stems (cin 3: 3x3 stride 1 or 2, 4x4
+ * stride 4, 7x7 stride 2, rows of at least one vector), plain C otherwise. */
 void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
-                           const float *wg_u, const float *bias, dc_act act, float *out,
+                           const float *bias, dc_act act, float *out,
                            int co_begin, int co_end);
-
-/* Floats of the transformed weights dc_small_conv2d_range can take for s: cout * cin * 18
- * for groups-1 stride-1 3x3 convs of at most 4 input channels, else 0 (it takes none). */
-size_t dc_small_conv_weight_floats(const dc_conv_shape *s);
-
-/* Writes them (dc_small_conv_weight_floats(s) floats) from weight [cout][cin][3][3]. */
-void dc_small_conv_transform_weights(const dc_conv_shape *s, const float *weight,
-                                     float *wg_u);
 
 /* ---- vector instruction sets -------------------------------------------- */
 

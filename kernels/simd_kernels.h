@@ -17,14 +17,6 @@
  * declined. */
 #define DC_SC_STAGE_FLOATS 12288
 
-/* Most input channels of the Winograd F(4, 3) stem path (the stems have 1 to 3). */
-#define DC_SC_WG_CIN 4
-
-/* u[((ci * 3 + kj) * 6 + i) * n + j] = (G g)[i] of F(4, 3) (winograd_transform.h) for the
- * column g = w[j][ci][0..2][kj] of output channel j < n (w: the first one's [cin][3][3]
- * weights): the transformed weights of the AVX-512 stem kernel. small_conv.c. */
-void dc_sc_wg_weights(const float *w, int cin, int n, float *u);
-
 #if defined(__x86_64__) || defined(__i386__)
 #define DC_HAVE_X86_SIMD 1
 
@@ -41,19 +33,16 @@ bool dc_dw_small_avx512(const dc_conv_shape *s, const float *in, const float *we
                         const float *bias, dc_act act, float *out, int c_begin, int c_end);
 
 bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *weight,
-                        const float *wg_u, const float *bias, dc_act act, float *out,
-                        int co_begin, int co_end);
+                        const float *bias, dc_act act, float *out, int co_begin, int co_end);
 bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
-                      const float *wg_u, const float *bias, dc_act act, float *out,
-                      int co_begin, int co_end);
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define DC_HAVE_NEON_SIMD 1
 
 bool dc_dw_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int c_begin, int c_end);
 bool dc_sc_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
-                      const float *wg_u, const float *bias, dc_act act, float *out,
-                      int co_begin, int co_end);
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #endif
 
 #endif /* DC_KERNELS_SIMD_KERNELS_H */

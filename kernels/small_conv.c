@@ -13,7 +13,6 @@
 
 #include "epilogue.h"
 #include "simd_kernels.h"
-#include "winograd_transform.h"
 
 /* One output channel: start at bias, add each tap (ci, ki, kj) of each output row over
  * the clipped column interval where it meets the image, then the activation. */
@@ -73,37 +72,9 @@ bool dc_small_conv_pays(const dc_conv_shape *s)
     return (long)s->cin * st * st * (1 + halo) * (ow + halo) <= DC_SC_STAGE_FLOATS;
 }
 
-size_t dc_small_conv_weight_floats(const dc_conv_shape *s)
-{
-    if (s->groups != 1 || s->kh != 3 || s->kw != 3 || s->stride_h != 1 || s->stride_w != 1 ||
-        s->cin < 1 || s->cin > DC_SC_WG_CIN || s->cout < 1)
-        return 0;
-    return (size_t)s->cout * (size_t)s->cin * 18;
-}
-
-void dc_sc_wg_weights(const float *w, int cin, int n, float *u)
-{
-    for (int j = 0; j < n; j++)
-        for (int ci = 0; ci < cin; ci++)
-            for (int kj = 0; kj < 3; kj++) {
-                const float *g = w + ((size_t)j * cin + ci) * 9 + kj; /* rows 0..2 at g[3r] */
-                for (int i = 0; i < WG_T; i++) {
-                    const double gi = wg_g[i][0] * g[0] + wg_g[i][1] * g[3] + wg_g[i][2] * g[6];
-                    u[((size_t)(ci * 3 + kj) * WG_T + i) * n + j] = (float)gi;
-                }
-            }
-}
-
-void dc_small_conv_transform_weights(const dc_conv_shape *s, const float *weight,
-                                     float *wg_u)
-{
-    if (dc_small_conv_weight_floats(s) > 0)
-        dc_sc_wg_weights(weight, s->cin, s->cout, wg_u);
-}
-
 void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
-                           const float *wg_u, const float *bias, dc_act act, float *out,
-                           int co_begin, int co_end)
+                           const float *bias, dc_act act, float *out, int co_begin,
+                           int co_end)
 {
     const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
     if (co_begin >= co_end || oh == 0 || ow == 0)
@@ -111,11 +82,11 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
 #ifdef DC_HAVE_X86_SIMD
     switch (dc_simd_active()) {
     case DC_SIMD_AVX512:
-        if (dc_sc_range_avx512(s, in, weight, wg_u, bias, act, out, co_begin, co_end))
+        if (dc_sc_range_avx512(s, in, weight, bias, act, out, co_begin, co_end))
             return;
         break;
     case DC_SIMD_AVX2:
-        if (dc_sc_range_avx2(s, in, weight, wg_u, bias, act, out, co_begin, co_end))
+        if (dc_sc_range_avx2(s, in, weight, bias, act, out, co_begin, co_end))
             return;
         break;
     default:
@@ -123,7 +94,7 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
     }
 #elif defined(DC_HAVE_NEON_SIMD)
     if (dc_simd_active() == DC_SIMD_NEON &&
-        dc_sc_range_neon(s, in, weight, wg_u, bias, act, out, co_begin, co_end))
+        dc_sc_range_neon(s, in, weight, bias, act, out, co_begin, co_end))
         return;
 #endif
     const size_t taps = (size_t)s->cin * s->kh * s->kw, npix = (size_t)oh * ow;

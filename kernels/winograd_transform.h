@@ -24,12 +24,6 @@
 /* Tile and patch sizes of F(4x4, 3x3). */
 enum { WG_M = 4, WG_T = 6, WG_POS = WG_T * WG_T };
 
-/* G of F(4, 3) (the 1-D algorithm; F(4x4, 3x3) applies it along both axes): row j
- * evaluates the filter polynomial g0 + g1 x + g2 x^2 at the point a_j of 0, 1, -1, 1/2, -2,
- * divided by prod_{l != j} (a_j - a_l), and the last row takes its leading coefficient (the
- * point at infinity). B^T and A^T: winograd_transform.c. Defined in winograd.c. */
-extern const double wg_g[WG_T][3];
-
 /* A band: the n consecutive tiles (ty, tx0 .. tx0 + n - 1) of one tile row, of a [h][w]
  * input plane padded by (pad_h, pad_w) whose output plane is [oh][ow]. */
 typedef struct {

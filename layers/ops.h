@@ -68,8 +68,6 @@ typedef struct {
     float *winograd_packed; /* F(4x4) in batches: U packed for gemm_packed.c, or NULL */
     float *packed;       /* dc_conv_packed (a small map at small batches): the weights
                             packed for kernels/gemm_packed.c */
-    float *stem_u;       /* the stem kernel's transformed weights
-                            (dc_small_conv_transform_weights), or NULL */
 } dc_conv_params;
 
 /* DC_OP_LINEAR: torch.nn.Linear on the flattened input, weight [c][in_features], then act. */

@@ -6,8 +6,7 @@
  *    (docs/winograd.md); from a batch of 8 their tile blocks span samples;
  *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
  *    maps at small batches (kernels/conv_packed.c);
- *  - the direct stem kernel for 3-channel 3x3 and 7x7 stems (kernels/small_conv.c; on
- *    AVX-512 the stride-1 3x3 ones by Winograd F(4, 3) down the columns);
+ *  - the direct stem kernel for 3-channel 3x3 and 7x7 stems (kernels/small_conv.c);
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
  * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
@@ -62,16 +61,8 @@ static void choose_packed(dc_node *nd, int max_batch)
 static void conv_prepare(dc_node *nd, int max_batch)
 {
     dc_conv_params *p = &nd->conv;
-    if (!p->weight || p->winograd || p->stem_u)
+    if (!p->weight || p->winograd)
         return;
-    if (p->shape.groups == 1 && dc_small_conv_pays(&p->shape)) {
-        /* a stem: the direct kernel, on transformed weights where it takes them */
-        const size_t n = dc_small_conv_weight_floats(&p->shape);
-        p->stem_u = n ? dc_node_own(nd, dc_malloc(n * sizeof(float))) : NULL;
-        if (p->stem_u)
-            dc_small_conv_transform_weights(&p->shape, p->weight, p->stem_u);
-        return;
-    }
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
     const dc_conv_shape g = group_shape(&p->shape);
     if (p->shape.groups == 1 && !dc_winograd_pays_in_batch(&g, max_batch) &&
@@ -332,8 +323,7 @@ static void small_conv_task(const conv_job *job, int task)
     int co0, co1;
     co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
     const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
-    dc_small_conv2d_range(&p->shape, io.in, p->weight, p->stem_u, p->bias, p->act, io.out, co0,
-                          co1);
+    dc_small_conv2d_range(&p->shape, io.in, p->weight, p->bias, p->act, io.out, co0, co1);
 }
 
 /* Whether a conv node runs the direct stem kernel (measured faster than im2col + SGEMM
@@ -606,10 +596,8 @@ const char *dc_conv_method(const dc_node *nd, int batch)
     if (p->winograd)
         return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"
                                                   : "Winograd F(4x4)";
-    if (uses_small_conv(nd)) /* the kernel's choice for stride-1 3x3 (kernels/small_conv.c) */
-        return dc_small_conv_weight_floats(s) > 0 && dc_simd_active() == DC_SIMD_AVX512
-                   ? "stem, Winograd F(4,3) down columns"
-                   : "direct stem kernel";
+    if (uses_small_conv(nd))
+        return "direct stem kernel";
     const int npix = nd->h * nd->w, k = s->cin / s->groups * s->kh * s->kw;
     const int samples = dc_conv_samples_per_tile(s, batch);
     if (samples > 1)

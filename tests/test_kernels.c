@@ -902,9 +902,7 @@ END_TEST
 /* ---- small dense convs (stems) ------------------------------------------ */
 
 /* dc_small_conv2d_range over all output channels against naive_conv, every level, act and
- * bias/NULL, with the transformed weights made per call (wg_u NULL) and at load
- * (dc_small_conv_transform_weights): the two exactly equal; then disjoint output-channel
- * ranges against the whole call, exactly. */
+ * bias/NULL; then disjoint output-channel ranges against the whole call, exactly. */
 static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
 {
     fx_rng r = fx_rng_seed(seed);
@@ -914,12 +912,6 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
     float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
     float *w = fx_buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
     float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
-    const size_t n_u = dc_small_conv_weight_floats(s);
-    float *u = n_u ? fx_buf_new(n_u) : NULL; /* guard-checked: writes exactly n_u floats */
-    if (u) {
-        dc_small_conv_transform_weights(s, w, u);
-        fx_buf_check(u, n_u, label);
-    }
     float *ref = malloc(n_out * sizeof(float));
     const dc_simd_level before = dc_simd_active();
     for (size_t a = 0; a < NELEM(every_act); a++)
@@ -930,20 +922,12 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
                 if (!dc_simd_force(all_levels[l]))
                     continue;
                 float *out = fx_buf_new(n_out);
-                dc_small_conv2d_range(s, in, w, NULL, bias, every_act[a], out, 0, s->cout);
+                dc_small_conv2d_range(s, in, w, bias, every_act[a], out, 0, s->cout);
                 char what[160];
                 snprintf(what, sizeof what, "small conv %s %s act %d bias %d", label,
                          level_name(all_levels[l]), (int)every_act[a], with_bias);
                 check_close(out, ref, n_out, 1e-4, what);
                 fx_buf_check(out, n_out, what);
-                if (u) {
-                    float *out_u = fx_buf_new(n_out);
-                    dc_small_conv2d_range(s, in, w, u, bias, every_act[a], out_u, 0, s->cout);
-                    strncat(what, " (weights transformed at load)", sizeof what - strlen(what) - 1);
-                    check_exact(out_u, out, n_out, what);
-                    fx_buf_check(out_u, n_out, what);
-                    free(out_u);
-                }
                 free(out);
             }
         }
@@ -951,30 +935,25 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
     for (size_t l = 0; l < NELEM(all_levels); l++) {
         if (!dc_simd_force(all_levels[l]))
             continue;
-        for (int with_u = 0; with_u < 1 + (u != NULL); with_u++) {
-            const float *wu = with_u ? u : NULL;
-            char what[160];
-            snprintf(what, sizeof what, "small conv ranges %s %s%s", label,
-                     level_name(all_levels[l]), with_u ? " (weights transformed at load)" : "");
-            float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
-            dc_small_conv2d_range(s, in, w, wu, b, DC_ACT_RELU6, whole, 0, s->cout);
-            dc_small_conv2d_range(s, in, w, wu, b, DC_ACT_RELU6, part, a, z);
-            for (size_t i = 0; i < n_out; i++) {
-                const int co = (int)(i / plane);
-                const bool mine = co >= a && co < z;
-                if (mine ? part[i] != whole[i] : part[i] != FX_GUARD_VALUE)
-                    ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co,
-                                 (double)part[i]);
-            }
-            dc_small_conv2d_range(s, in, w, wu, b, DC_ACT_RELU6, part, 0, a);
-            dc_small_conv2d_range(s, in, w, wu, b, DC_ACT_RELU6, part, z, s->cout);
-            check_exact(part, whole, n_out, what);
-            fx_buf_check(part, n_out, what);
-            free(whole), free(part);
+        char what[160];
+        snprintf(what, sizeof what, "small conv ranges %s %s", label, level_name(all_levels[l]));
+        float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, whole, 0, s->cout);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, a, z);
+        for (size_t i = 0; i < n_out; i++) {
+            const int co = (int)(i / plane);
+            const bool mine = co >= a && co < z;
+            if (mine ? part[i] != whole[i] : part[i] != FX_GUARD_VALUE)
+                ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co, (double)part[i]);
         }
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, 0, a);
+        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, z, s->cout);
+        check_exact(part, whole, n_out, what);
+        fx_buf_check(part, n_out, what);
+        free(whole), free(part);
     }
     dc_simd_force(before);
-    free(in), free(w), free(b), free(u), free(ref);
+    free(in), free(w), free(b), free(ref);
 }
 
 /* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
@@ -993,14 +972,6 @@ static const dc_conv_shape small_conv_cases[] = {
     { 2, 30, 40, 6, 5, 5, 1, 1, 2, 2, 1 },    /* 5x5: no vector instance, plain C */
     { 3, 4, 1500, 4, 7, 7, 2, 2, 3, 3, 1 },   /* too wide to stage: plain C */
     { 3, 19, 23, 6, 3, 3, 2, 1, 1, 0, 1 },    /* unequal strides and pads: plain C */
-    /* stride-1 3x3 (Winograd F(4, 3) down the columns on AVX-512): */
-    { 3, 32, 32, 70, 3, 3, 1, 1, 1, 1, 1 },   /* cout 70: two chunks of weights per call */
-    { 4, 13, 50, 5, 3, 3, 1, 1, 0, 0, 1 },    /* cin 4, no padding, 11 rows (last group
-                                                 shifted), cout 5 = 2 + 2 + 1 */
-    { 3, 3, 40, 6, 3, 3, 1, 1, 1, 1, 1 },     /* 3 output rows: fewer than a group */
-    { 3, 227, 16, 6, 3, 3, 1, 1, 1, 1, 1 },   /* bands of 225 and 2 rows */
-    { 2, 8, 17, 9, 3, 3, 1, 1, 3, 1, 1 },     /* rows of 17 (one vector, shifted), padding
-                                                 rows wider than the kernel's reach */
 };
 
 START_TEST(test_small_conv_random)
@@ -1033,14 +1004,6 @@ START_TEST(test_small_conv_pays)
         ck_assert(!dc_small_conv_pays(&wide_cin));
     }
     dc_simd_force(before);
-    /* transformed weights: stride-1 3x3 of at most 4 input channels, on any level */
-    ck_assert_uint_eq(dc_small_conv_weight_floats(&cifar), 16 * 3 * 18);
-    ck_assert_uint_eq(dc_small_conv_weight_floats(&mobilenet), 0);
-    ck_assert_uint_eq(dc_small_conv_weight_floats(&wide_cin), 0);
-    const dc_conv_shape cin5 = { 5, 32, 32, 16, 3, 3, 1, 1, 1, 1, 1 };
-    const dc_conv_shape grouped = { 4, 32, 32, 16, 3, 3, 1, 1, 1, 1, 2 };
-    ck_assert_uint_eq(dc_small_conv_weight_floats(&cin5), 0);
-    ck_assert_uint_eq(dc_small_conv_weight_floats(&grouped), 0);
 }
 END_TEST
 
@@ -1059,8 +1022,8 @@ static void *range_job_run(void *arg)
     const range_job *j = arg;
     for (int rep = 0; rep < 20; rep++) { /* long enough for the threads to overlap */
         if (j->small)
-            dc_small_conv2d_range(j->s, j->in, j->w, NULL, j->b, DC_ACT_RELU, j->out,
-                                  j->begin, j->end);
+            dc_small_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out, j->begin,
+                                  j->end);
         else
             dc_depthwise_conv2d_range(j->s, j->in, j->w, j->b, DC_ACT_RELU, j->out,
                                       j->begin, j->end);
@@ -1084,7 +1047,7 @@ START_TEST(test_ranges_threads)
         float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
         float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
         if (small)
-            dc_small_conv2d_range(s, in, w, NULL, b, DC_ACT_RELU, whole, 0, s->cout);
+            dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU, whole, 0, s->cout);
         else
             dc_depthwise_conv2d(s, in, w, b, DC_ACT_RELU, whole);
         static const int cuts[5] = { 0, 9, 10, 26, 37 };
