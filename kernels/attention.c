@@ -49,9 +49,10 @@ typedef float v16 __attribute__((vector_size(64)));
 #define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
 #define STORE16(p, v) memcpy((p), &(v), sizeof(v))
 
-/* Logit rows and transposed keys are padded to whole blocks of VB vectors (64 columns),
- * zeros beyond the N tokens. */
-enum { VB = 4, RB = 4 }; /* vectors of columns, rows: a block of 16 sums in registers */
+/* Register blocks: logit_rows keeps RB rows x VB vectors of columns (16 sums), value_rows
+ * VR rows x at most VV vectors of channels (16 sums). Logit rows and transposed keys are
+ * padded to whole blocks of VB vectors (64 columns), zeros beyond the N tokens. */
+enum { VB = 4, RB = 4, VR = 8, VV = 2 };
 
 static size_t padded_tokens(int n)
 {
@@ -170,16 +171,17 @@ static inline void logit_rows(const float *q, size_t ld, const float *kt, size_t
     }
 }
 
-/* Rows a0 .. a0 + R - 1 of att v into out (rows os floats apart), channels in blocks of
- * NV x 16 (hd a multiple of 16 NV): R x NV sums in vector registers over the N tokens. */
+/* Rows a0 .. a0 + R - 1 (R <= VR) of att v into out (rows os floats apart), channels in
+ * blocks of NV x 16 (NV <= VV, hd a multiple of 16 NV): R x NV sums in vector registers
+ * over the N tokens. */
 static inline void value_rows(const float *att, size_t np, int N, const float *v, size_t ld,
                               int hd, float *out, size_t os, int a0, const int R, const int NV)
 {
     for (int j0 = 0; j0 < hd; j0 += 16 * NV) {
-        v16 acc[2 * RB][2];
+        v16 acc[VR][VV];
         memset(acc, 0, sizeof acc);
         for (int b = 0; b < N; b++) {
-            v16 vb[2];
+            v16 vb[VV];
             for (int c = 0; c < NV; c++)
                 LOAD16(vb[c], v + (size_t)b * ld + j0 + 16 * c);
             for (int r = 0; r < R; r++) {
@@ -194,13 +196,13 @@ static inline void value_rows(const float *att, size_t np, int N, const float *v
     }
 }
 
-/* att v for all N rows: 2 RB rows at a time, then one; NV = 2 where hd allows. */
+/* att v for all N rows: VR rows at a time, then one; NV = VV where hd allows. */
 static void value_all(const float *att, size_t np, int N, const float *v, size_t ld, int hd,
                       float *out, size_t os, const int NV)
 {
     int a = 0;
-    for (; a + 2 * RB <= N; a += 2 * RB)
-        value_rows(att, np, N, v, ld, hd, out, os, a, 2 * RB, NV);
+    for (; a + VR <= N; a += VR)
+        value_rows(att, np, N, v, ld, hd, out, os, a, VR, NV);
     for (; a < N; a++)
         value_rows(att, np, N, v, ld, hd, out, os, a, 1, NV);
 }
@@ -239,8 +241,8 @@ static void window_head(const float *q, const float *k, const float *v, size_t l
                 row[b] += label[a] != label[b] ? -100.0f : 0.0f;
         softmax_row(row, N);
     }
-    if (hd % 32 == 0) {
-        value_all(att, np, N, v, ld, hd, out, os, 2);
+    if (hd % (16 * VV) == 0) {
+        value_all(att, np, N, v, ld, hd, out, os, VV);
         return;
     }
     if (hd % 16 == 0) {
