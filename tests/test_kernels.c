@@ -485,6 +485,9 @@ static const dc_conv_shape packed_cases[] = {
     { 6, 14, 14, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 196 pixels: 13 vectors in groups */
     { 3, 16, 16, 7, 3, 3, 1, 1, 1, 1, 1 },      /* 256 pixels, the largest */
     { 4, 1, 1, 33, 3, 3, 1, 1, 2, 2, 1 },       /* padding wider than the image: 3x3 out */
+    /* 3x3 convs on the maps the skinny GEMM took before (vgg16_bn's 4x4 and 2x2) */
+    { 37, 4, 4, 35, 3, 3, 1, 1, 1, 1, 1 },      /* 16 pixels, 333 terms, R 16 */
+    { 70, 2, 2, 21, 3, 3, 1, 1, 1, 1, 1 },      /* 4 pixels, 630 terms */
     { 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },        /* a 1x1 map */
     { 8, 9, 11, 10, 5, 5, 2, 2, 2, 2, 1 },      /* 5x5 stride 2: 5x6 out */
     /* 1x1 on whole vectors of pixels: the input read in place, whole blocks of rows
