@@ -480,6 +480,50 @@ START_TEST(test_net_same_on_any_thread_count)
 }
 END_TEST
 
+/* Grouped convs on Winograd F(2x2) (ops_conv.c: grouped_winograd2_pays; each task one
+ * group of one sample) against the same net planned without F(2x2) (F(4x4) and im2col):
+ * regnet_x_400mf's 3x3 convs of 16-channel groups on 14x14 and 7x7 maps, on one thread
+ * and cut for two and three. */
+START_TEST(test_grouped_f2_matches_other_paths)
+{
+    const char *arch = "regnet_x_400mf";
+    dc_net *net, *plain;
+    dc_error err;
+    ck_assert_msg(dc_net_build_random(arch, 10, 11, 1, &net, &err) == DC_OK, "%s", err.msg);
+    setenv("DC_WINOGRAD2", "0", 1); /* read at plan time (dc_winograd2_pays) */
+    dc_status st = dc_net_build_random(arch, 10, 11, 1, &plain, &err);
+    unsetenv("DC_WINOGRAD2");
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+    int grouped_f2 = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
+        const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
+        if (nd->op == DC_OP_CONV && nd->conv.shape.groups > 1 && nd->conv.winograd2) {
+            grouped_f2++;
+            ck_assert(!pd->conv.winograd2); /* the reference runs another path */
+        }
+    }
+    ck_assert_msg(grouped_f2 >= 2, "%s: %d grouped convs on F(2x2)", arch, grouped_f2);
+    dc_net_info info = dc_net_get_info(net);
+    const size_t n_in = (size_t)info.in_c * info.in_h * info.in_w;
+    fx_rng r = fx_rng_seed(21);
+    float *x = random_buf(n_in, &r);
+    float *ref = malloc((size_t)info.num_classes * sizeof *ref);
+    float *out = malloc((size_t)info.num_classes * sizeof *out);
+    dc_set_threads(1);
+    ck_assert(dc_net_forward(plain, x, 1, ref, &err) == DC_OK);
+    for (int threads = 1; threads <= 3; threads++) {
+        dc_set_threads(threads);
+        ck_assert(dc_net_forward(net, x, 1, out, &err) == DC_OK);
+        double d = rel_diff(out, ref, (size_t)info.num_classes);
+        ck_assert_msg(d <= 1e-5, "%s: %d threads: %g", arch, threads, d);
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+    dc_net_free(net);
+    dc_net_free(plain);
+}
+END_TEST
+
 /* ---- one net, several threads, a dc_ctx each ---------------------------- */
 
 typedef struct {
@@ -570,6 +614,7 @@ static Suite *threads_suite(void)
     t = fx_tcase(s, "nets", 240);
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 5);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
+    tcase_add_test(t, test_grouped_f2_matches_other_paths);
     return s;
 }
 
