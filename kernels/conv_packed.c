@@ -19,6 +19,9 @@
 
 #include "epilogue.h"
 
+/* Columns the skinny GEMM takes in one pass over W (its register block: 4 x 4). */
+enum { SKINNY_ONE_PASS_COLS = 4 };
+
 static int pixels(const dc_conv_shape *s)
 {
     return dc_conv_out_h(s) * dc_conv_out_w(s);
@@ -63,13 +66,15 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
     if (dc_conv_packed_applies(s) && s->cout >= 16 && pointwise_in_place(s) &&
         (batch < 8 || (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_BATCH_POINTWISE_FLOATS))
         return true;
-    /* Other convs with large weights at small batches, the 4x4 and 2x2 maps too: since
+    /* Other convs with large weights at small batches, the 4x4 maps too: since
      * gemm_packed.c prefetches its weights it streams them faster than the skinny GEMM
      * (gemm_skinny.c), which reads each row of W once per four columns (one thread, batch
      * 1, same build: vgg16_bn 8.4 -> 5.8 ms, vgg11_bn 4.6 -> 3.1 ms, repvgg_a0 5.6 -> 4.9
      * ms; batch 4: vgg16_bn 27.8 -> 24.6 ms; its 512x4x4 convs at 97-99% of their memory
-     * roof, from 45%). */
+     * roof, from 45%). Four columns or fewer (2x2 maps) the skinny GEMM reads W once, in
+     * four streams, and stays faster (vgg16_bn's 512x2x2 convs: 0.66 against 0.82 ms). */
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
+           (pixels(s) > SKINNY_ONE_PASS_COLS || depth(s) < DC_SKINNY_MIN_K) &&
            (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
 }
 

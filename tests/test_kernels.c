@@ -485,7 +485,8 @@ static const dc_conv_shape packed_cases[] = {
     { 6, 14, 14, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 196 pixels: 13 vectors in groups */
     { 3, 16, 16, 7, 3, 3, 1, 1, 1, 1, 1 },      /* 256 pixels, the largest */
     { 4, 1, 1, 33, 3, 3, 1, 1, 2, 2, 1 },       /* padding wider than the image: 3x3 out */
-    /* 3x3 convs on the maps the skinny GEMM took before (vgg16_bn's 4x4 and 2x2) */
+    /* 3x3 convs on small maps with many terms: vgg16_bn's 4x4 (the skinny GEMM took them
+     * before) and, as a kernel case, 2x2 (which the skinny GEMM keeps in the nets) */
     { 37, 4, 4, 35, 3, 3, 1, 1, 1, 1, 1 },      /* 16 pixels, 333 terms, R 16 */
     { 70, 2, 2, 21, 3, 3, 1, 1, 1, 1, 1 },      /* 4 pixels, 630 terms */
     { 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },        /* a 1x1 map */
