@@ -181,6 +181,20 @@ static conv_io conv_io_at(const dc_op_job *job, int sample)
     return io;
 }
 
+/* io moved to group grp's channels of a grouped conv (a Winograd path runs each group as
+ * a conv of its own, group_shape). */
+static conv_io group_io(const dc_node *nd, conv_io io, int grp)
+{
+    const dc_conv_shape *s = &nd->conv.shape;
+    const size_t in_off = (size_t)grp * (s->cin / s->groups) * s->h * s->w;
+    const size_t out_off = (size_t)grp * (s->cout / s->groups) * nd->h * nd->w;
+    io.in += in_off;
+    io.out += out_off;
+    if (io.res)
+        io.res += out_off;
+    return io;
+}
+
 /* Output channels [*co0, *co1) of channel block cb when `total` are split in job's blocks. */
 static void co_block_range(const conv_job *job, int cb, int total, int *co0, int *co1)
 {
@@ -228,14 +242,10 @@ static void winograd_task(const conv_job *job, int task, float *scratch)
     int t0, t1, co0, co1;
     dc_split_range(dc_winograd_tiles(&g), job->ptiles, tp, &t0, &t1);
     co_block_range(job, cb, g.cout, &co0, &co1);
-    const conv_io io = conv_io_at(&job->base, sample);
-    const size_t in_off = (size_t)grp * g.cin * s->h * s->w;   /* the group's channels */
-    const size_t out_off = (size_t)grp * g.cout * nd->h * nd->w;
-    dc_winograd_conv2d_residual(&g, io.in + in_off,
-                                p->winograd + grp * dc_winograd_weight_floats(&g),
-                                p->bias ? p->bias + grp * g.cout : NULL,
-                                io.res ? io.res + out_off : NULL, p->act, io.out + out_off,
-                                t0, t1, co0, co1, scratch);
+    const conv_io io = group_io(nd, conv_io_at(&job->base, sample), grp);
+    dc_winograd_conv2d_residual(&g, io.in, p->winograd + grp * dc_winograd_weight_floats(&g),
+                                p->bias ? p->bias + grp * g.cout : NULL, io.res, p->act,
+                                io.out, t0, t1, co0, co1, scratch);
 }
 
 /* Plans a Winograd conv: whole samples when the batch gives every thread one, else one
@@ -304,15 +314,13 @@ static void winograd2_task(const conv_job *job, int task, float *scratch)
     const int count = job->base.n - first < p->w2_samples ? job->base.n - first : p->w2_samples;
     int co0, co1;
     co_block_range(job, task % job->co_blocks, g.cout, &co0, &co1);
-    const conv_io io = conv_io_at(&job->base, first);
-    /* the group's channels (grouped convs take one sample a call: w2_samples is 1) */
-    const size_t in_off = (size_t)grp * g.cin * s->h * s->w;
-    const size_t out_off = (size_t)grp * g.cout * nd->h * nd->w;
-    dc_winograd2_conv2d(&g, p->w2_samples, count, io.in + in_off,
+    /* grouped convs take one sample a call (w2_samples is 1): the samples' strides are
+     * the whole conv's, not the group's */
+    const conv_io io = group_io(nd, conv_io_at(&job->base, first), grp);
+    dc_winograd2_conv2d(&g, p->w2_samples, count, io.in,
                         p->winograd + grp * dc_winograd2_weight_floats(&g, p->w2_samples),
-                        p->bias ? p->bias + grp * g.cout : NULL,
-                        io.res ? io.res + out_off : NULL, p->act, io.out + out_off, co0, co1,
-                        scratch);
+                        p->bias ? p->bias + grp * g.cout : NULL, io.res, p->act, io.out, co0,
+                        co1, scratch);
 }
 
 /* Packed-weight conv task: (sample, output-channel block); every task makes its own
