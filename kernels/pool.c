@@ -7,6 +7,7 @@
 #include "kernels.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "epilogue.h"
 
@@ -54,37 +55,134 @@ static inline float max_nan(float m, float v)
     return (v > m || v != v) ? v : m;
 }
 
-/* Widest input row the separable path keeps on the stack. */
-#define DC_MAXPOOL_ROW 2048
+/* Widest output row (and input row, for max pooling) the fast paths keep on the stack;
+ * wider maps take the plain loops. */
+#define DC_POOL_ROW 2048
+
+/* Floats a padded row needs: every window of the n outputs, and the image row after
+ * the left padding. The fast paths stage rows this wide (at most DC_POOL_ROW). */
+static int padded_row_width(int size, int k, int stride, int pad, int n)
+{
+    const int windows = (n - 1) * stride + k, image = pad + size;
+    return windows > image ? windows : image;
+}
+
+/* dst[i] = the maximum of c[i*S .. i*S + K), compared in window order, for i < n. Inlined
+ * with constant K and S, the loop over i vectorises (the window unrolled). */
+static inline __attribute__((always_inline)) void max_across(const float *restrict c, int n,
+                                                             const int K, const int S,
+                                                             float *restrict dst)
+{
+    for (int i = 0; i < n; i++) {
+        float m = c[(size_t)i * S];
+        for (int j = 1; j < K; j++)
+            m = max_nan(m, c[(size_t)i * S + j]);
+        dst[i] = m;
+    }
+}
+
+/* max_across for the zoo's pools (3x3 stride 2 and 1, 2x2 stride 2), else any k. */
+static void max_across_any(const float *c, int n, int k, int stride, float *dst)
+{
+    if (k == 3 && stride == 2)
+        max_across(c, n, 3, 2, dst);
+    else if (k == 3 && stride == 1)
+        max_across(c, n, 3, 1, dst);
+    else if (k == 2 && stride == 2)
+        max_across(c, n, 2, 2, dst);
+    else
+        max_across(c, n, k, stride, dst);
+}
+
+/* Floats of the padded plane the stride-1 paths stage on the stack (a 62x62 padded map;
+ * the zoo's stride-1 pools are on 35x35 maps or less). */
+#define DC_POOL_PLANE 4096
+
+/* The padded plane of a stride-1 pool: `hp` rows of `wp` floats, wide and tall enough for
+ * every window of the oh x ow outputs and for the image after the padding. */
+typedef struct {
+    int wp, hp;
+} padded_plane;
+
+static padded_plane stride1_plane(int h, int w, int k, int pad, int oh, int ow)
+{
+    const padded_plane p = { padded_row_width(w, k, 1, pad, ow),
+                             padded_row_width(h, k, 1, pad, oh) };
+    return p;
+}
+
+/* Copies the h x w image into `dst` (pp.hp x pp.wp) at row and column `pad`, `fill`
+ * around it. */
+static void stage_plane(const float *plane, int h, int w, int pad, padded_plane pp,
+                        float fill, float *dst)
+{
+    for (size_t i = 0; i < (size_t)pp.hp * pp.wp; i++)
+        dst[i] = fill;
+    for (int y = 0; y < h; y++)
+        memcpy(dst + (size_t)(y + pad) * pp.wp + pad, plane + (size_t)y * w,
+               (size_t)w * sizeof(float));
+}
+
+/* colmax[t] = the maximum of p[t + i*wp] for i < K, in that order, for t < n. Inlined
+ * with constant K, the loop over t vectorises. */
+static inline __attribute__((always_inline)) void max_down(const float *restrict p, int wp,
+                                                           size_t n, const int K,
+                                                           float *restrict colmax)
+{
+    for (size_t t = 0; t < n; t++) {
+        float m = p[t];
+        for (int i = 1; i < K; i++)
+            m = max_nan(m, p[t + (size_t)i * wp]);
+        colmax[t] = m;
+    }
+}
+
+/* Stride-1 max pooling of one channel on a staged plane. Output (oy, ox) is flat cell
+ * t = oy*wp + ox of the plane, its window the cells t + i*wp + j: the maxima down (i) are
+ * one long loop over the flat plane, then across (j) one loop per output row, in the
+ * order of maxpool_channel (down, then across). Flat cells with ox >= ow are computed
+ * and never read: with a short loop per row instead, small maps (14x14 and less) spent
+ * their time in loop overhead. */
+static void maxpool_plane_s1(const float *plane, int h, int w, int k, int pad, int oh, int ow,
+                             float *o)
+{
+    float padded[DC_POOL_PLANE], colmax[DC_POOL_PLANE];
+    const padded_plane pp = stride1_plane(h, w, k, pad, oh, ow);
+    stage_plane(plane, h, w, pad, pp, -INFINITY, padded);
+    const size_t n = (size_t)(oh - 1) * pp.wp + ow + k - 1; /* the cells `across` reads */
+    if (k == 3)
+        max_down(padded, pp.wp, n, 3, colmax);
+    else
+        max_down(padded, pp.wp, n, k, colmax);
+    for (int oy = 0; oy < oh; oy++)
+        max_across_any(colmax + (size_t)oy * pp.wp, ow, k, 1, o + (size_t)oy * ow);
+}
 
 /* One channel, the window taken in two passes: for each output row the column-wise
- * maximum over the window's input rows (contiguous, vectorises), then the maximum of that
- * row over each output column's window. Padding is -inf: it never wins, so only real cells
- * are visited. */
+ * maximum over the window's input rows (contiguous, vectorises), into a row padded with
+ * -inf on both sides, then the maximum over each output column's window of that row
+ * (max_across, no clipping). -inf never wins, so the result is that of the real cells,
+ * compared in the same order. */
 static void maxpool_channel(const float *plane, int h, int w, int k, int stride, int pad,
                             int oh, int ow, float *o)
 {
-    float colmax[DC_MAXPOOL_ROW];
+    float padded[DC_POOL_ROW];
+    const int width = padded_row_width(w, k, stride, pad, ow);
+    for (int x = 0; x < width; x++)
+        padded[x] = -INFINITY;
+    float *restrict colmax = padded + pad;
     for (int oy = 0; oy < oh; oy++) {
         int y0, y1;
         pool_window(oy, k, stride, pad, h, &y0, &y1);
-        const float *first = plane + (size_t)y0 * w;
+        const float *first_row = plane + (size_t)y0 * w;
         for (int x = 0; x < w; x++)
-            colmax[x] = first[x];
+            colmax[x] = first_row[x];
         for (int y = y0 + 1; y < y1; y++) {
             const float *restrict row = plane + (size_t)y * w;
             for (int x = 0; x < w; x++)
                 colmax[x] = max_nan(colmax[x], row[x]);
         }
-        float *restrict dst = o + (size_t)oy * ow;
-        for (int ox = 0; ox < ow; ox++) {
-            int x0, x1;
-            pool_window(ox, k, stride, pad, w, &x0, &x1);
-            float m = colmax[x0];
-            for (int x = x0 + 1; x < x1; x++)
-                m = max_nan(m, colmax[x]);
-            dst[ox] = m;
-        }
+        max_across_any(padded, ow, k, stride, o + (size_t)oy * ow);
     }
 }
 
@@ -114,11 +212,16 @@ void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
         maxpool_2x2_even(c, h, w, in, out); /* ceil_mode changes nothing on even sides */
         return;
     }
+    const padded_plane s1 = stride1_plane(h, w, k, pad, oh, ow);
 
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
-        if (w <= DC_MAXPOOL_ROW) {
+        if (stride == 1 && (size_t)s1.wp * s1.hp <= DC_POOL_PLANE) {
+            maxpool_plane_s1(plane, h, w, k, pad, oh, ow, o);
+            continue;
+        }
+        if (padded_row_width(w, k, stride, pad, ow) <= DC_POOL_ROW) {
             maxpool_channel(plane, h, w, k, stride, pad, oh, ow, o);
             continue;
         }
@@ -138,31 +241,155 @@ void dc_maxpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     }
 }
 
+/* acc[i] += in[i*S + j] for j < K, i < n: one input row's share of n windows, added in
+ * window order. Inlined with constant K and S, the loop over i vectorises. */
+static inline __attribute__((always_inline)) void add_across(const float *restrict in, int n,
+                                                             const int K, const int S,
+                                                             float *restrict acc)
+{
+    for (int i = 0; i < n; i++) {
+        float a = acc[i];
+        for (int j = 0; j < K; j++)
+            a += in[(size_t)i * S + j];
+        acc[i] = a;
+    }
+}
+
+/* add_across for the zoo's pools (3x3 stride 1 and 2, 2x2 stride 2), else any k. */
+static void add_across_any(const float *in, int n, int k, int stride, float *acc)
+{
+    if (k == 3 && stride == 1)
+        add_across(in, n, 3, 1, acc);
+    else if (k == 3 && stride == 2)
+        add_across(in, n, 3, 2, acc);
+    else if (k == 2 && stride == 2)
+        add_across(in, n, 2, 2, acc);
+    else
+        add_across(in, n, k, stride, acc);
+}
+
+/* sums[t] = the sum of the K x K window at flat cell t of a plane `wp` wide, row by row,
+ * left to right, for t < n. Inlined with constant K, the loop over t vectorises. */
+static inline __attribute__((always_inline)) void sum_windows(const float *restrict p,
+                                                              int wp, size_t n, const int K,
+                                                              float *restrict sums)
+{
+    for (size_t t = 0; t < n; t++) {
+        float a = 0.0f;
+        for (int i = 0; i < K; i++)
+            for (int j = 0; j < K; j++)
+                a += p[t + (size_t)i * wp + j];
+        sums[t] = a;
+    }
+}
+
+/* The mean of one output cell's window, summed row by row, left to right. */
+static float avg_one(const float *plane, int w, int y0, int y1, int ph, int ox, int k,
+                     int stride, int pad, bool count_include_pad)
+{
+    int x0, x1;
+    const int pw = pool_window(ox, k, stride, pad, w, &x0, &x1);
+    float sum = 0.0f;
+    for (int y = y0; y < y1; y++) {
+        const float *row = plane + (size_t)y * w;
+        for (int x = x0; x < x1; x++)
+            sum += row[x];
+    }
+    const int count = count_include_pad ? ph * pw : (y1 - y0) * (x1 - x0);
+    return count > 0 ? sum / (float)count : 0.0f;
+}
+
+/* One channel, a whole output row at a time: each input row of the windows is copied
+ * into a row padded with zeros and added to the row's sums (add_across), so each cell's
+ * sum takes its window row by row, left to right, as avg_one does (the zeros change no
+ * sum). The divisor of a cell is its row's factor times its column's (col_count). */
+static void avgpool_channel(const float *plane, int h, int w, int k, int stride, int pad,
+                            bool count_include_pad, int oh, int ow, const int *col_count,
+                            float *o)
+{
+    float padded[DC_POOL_ROW], acc[DC_POOL_ROW];
+    const int width = padded_row_width(w, k, stride, pad, ow);
+    for (int x = 0; x < width; x++)
+        padded[x] = 0.0f;
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        const int ph = pool_window(oy, k, stride, pad, h, &y0, &y1);
+        /* a window with no cell (count 0) has the sum 0 and the mean 0, as in avg_one;
+         * dividing by 1 there keeps the loop below free of branches, so it vectorises */
+        int row_count = count_include_pad ? ph : y1 - y0;
+        row_count = row_count > 0 ? row_count : 1;
+        for (int i = 0; i < ow; i++)
+            acc[i] = 0.0f;
+        for (int y = y0; y < y1; y++) {
+            memcpy(padded + pad, plane + (size_t)y * w, (size_t)w * sizeof(float));
+            add_across_any(padded, ow, k, stride, acc);
+        }
+        float *restrict dst = o + (size_t)oy * ow;
+        for (int i = 0; i < ow; i++)
+            dst[i] = acc[i] / (float)(row_count * col_count[i]);
+    }
+}
+
+/* Stride-1 average pooling of one channel on a plane staged with zeros, flat as in
+ * maxpool_plane_s1: each sum takes its window row by row, left to right (the order of
+ * avg_one; the zeros change no sum) in one long loop over the flat plane. */
+static void avgpool_plane_s1(const float *plane, int h, int w, int k, int pad,
+                             bool count_include_pad, int oh, int ow, const int *col_count,
+                             float *o)
+{
+    float padded[DC_POOL_PLANE], sums[DC_POOL_PLANE];
+    const padded_plane pp = stride1_plane(h, w, k, pad, oh, ow);
+    stage_plane(plane, h, w, pad, pp, 0.0f, padded);
+    const size_t n = (size_t)(oh - 1) * pp.wp + ow;
+    if (k == 3)
+        sum_windows(padded, pp.wp, n, 3, sums);
+    else
+        sum_windows(padded, pp.wp, n, k, sums);
+    for (int oy = 0; oy < oh; oy++) {
+        int y0, y1;
+        const int ph = pool_window(oy, k, 1, pad, h, &y0, &y1);
+        int row_count = count_include_pad ? ph : y1 - y0;
+        row_count = row_count > 0 ? row_count : 1; /* as in avgpool_channel */
+        const float *restrict src = sums + (size_t)oy * pp.wp;
+        float *restrict dst = o + (size_t)oy * ow;
+        for (int i = 0; i < ow; i++)
+            dst[i] = src[i] / (float)(row_count * col_count[i]);
+    }
+}
+
 void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
                   bool count_include_pad, const float *in, float *out)
 {
     const int oh = dc_pool_out_size(h, k, stride, pad, ceil_mode);
     const int ow = dc_pool_out_size(w, k, stride, pad, ceil_mode);
     const size_t plane_out = (size_t)oh * ow;
-
+    const bool fast = padded_row_width(w, k, stride, pad, ow) <= DC_POOL_ROW;
+    const padded_plane s1 = stride1_plane(h, w, k, pad, oh, ow);
+    int col_count[DC_POOL_ROW];
+    for (int ox = 0; fast && ox < ow; ox++) {
+        int x0, x1;
+        const int pw = pool_window(ox, k, stride, pad, w, &x0, &x1);
+        const int n = count_include_pad ? pw : x1 - x0;
+        col_count[ox] = n > 0 ? n : 1; /* see avgpool_channel */
+    }
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
+        if (stride == 1 && (size_t)s1.wp * s1.hp <= DC_POOL_PLANE) {
+            avgpool_plane_s1(plane, h, w, k, pad, count_include_pad, oh, ow, col_count, o);
+            continue;
+        }
+        if (fast) {
+            avgpool_channel(plane, h, w, k, stride, pad, count_include_pad, oh, ow, col_count,
+                            o);
+            continue;
+        }
         for (int oy = 0; oy < oh; oy++) {
             int y0, y1;
             const int ph = pool_window(oy, k, stride, pad, h, &y0, &y1);
-            for (int ox = 0; ox < ow; ox++) {
-                int x0, x1;
-                const int pw = pool_window(ox, k, stride, pad, w, &x0, &x1);
-                float sum = 0.0f;
-                for (int y = y0; y < y1; y++) {
-                    const float *row = plane + (size_t)y * w;
-                    for (int x = x0; x < x1; x++)
-                        sum += row[x];
-                }
-                const int count = count_include_pad ? ph * pw : (y1 - y0) * (x1 - x0);
-                o[(size_t)oy * ow + ox] = count > 0 ? sum / (float)count : 0.0f;
-            }
+            for (int ox = 0; ox < ow; ox++)
+                o[(size_t)oy * ow + ox] =
+                    avg_one(plane, w, y0, y1, ph, ox, k, stride, pad, count_include_pad);
         }
     }
 }

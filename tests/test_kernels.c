@@ -1249,6 +1249,13 @@ static const int pool_cases[][7] = {
     { 3, 1, 1, 3, 2, 1, 1 },   { 3, 8, 3, 3, 3, 1, 1 },   { 17, 12, 10, 4, 3, 2, 1 },
     { 16, 64, 64, 3, 2, 1, 0 }, /* threaded */
     { 16, 56, 57, 3, 2, 1, 1 }, /* threaded, ceil */
+    /* stride 1 (pool.c's staged-plane path): Inception's and GoogLeNet's 3x3 pools, 5x5,
+     * 2x2 without padding, a 1x1 map; then a padded plane too large for that path */
+    { 3, 35, 35, 3, 1, 1, 0 }, { 5, 14, 14, 3, 1, 1, 1 }, { 2, 7, 9, 5, 1, 2, 0 },
+    { 3, 6, 5, 2, 1, 0, 1 },   { 2, 9, 9, 3, 1, 0, 0 },   { 2, 1, 1, 3, 1, 1, 0 },
+    { 1, 70, 66, 3, 1, 1, 0 },
+    /* GoogLeNet's stride-2 ceil pool on 28x28; rows wider than the row path's buffer */
+    { 4, 28, 28, 3, 2, 0, 1 }, { 1, 3, 2100, 3, 2, 1, 0 }, { 1, 4, 2100, 3, 1, 1, 0 },
     /* MaxPool2d(2, 2) on even maps (pool.c's row-list path), 2x2 maps to 32x32 */
     { 7, 2, 2, 2, 2, 0, 0 },   { 5, 4, 4, 2, 2, 0, 1 },   { 3, 6, 10, 2, 2, 0, 0 },
     { 9, 32, 32, 2, 2, 0, 0 },
