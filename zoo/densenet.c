@@ -30,16 +30,18 @@ static const densenet_config densenet_configs[] = {
 #define N_DENSENET_CONFIGS ((int)(sizeof densenet_configs / sizeof densenet_configs[0]))
 
 /* _DenseLayer under prefix p: conv2(relu2(norm2(conv1(relu1(norm1(x)))))), growth
- * channels out. */
+ * channels out. norm2 follows conv1 directly, so it is folded into conv1's weights and
+ * relu2 into its epilogue (one pass over the 1x1 conv's output fewer); norm1 acts on the
+ * concatenation before a conv and stays a node. */
 static int dense_layer(dc_builder *b, int x, const char *p, int growth_rate)
 {
-    char k[80];
+    char k[80], k2[80];
     snprintf(k, sizeof k, "%s.norm1", p);
     int y = dc_b_bn(b, x, k, DC_ACT_RELU);
     snprintf(k, sizeof k, "%s.conv1", p);
-    y = dc_b_conv(b, y, k, DENSENET_BN_SIZE * growth_rate, 1, 1, 0, 1, false, DC_ACT_NONE);
-    snprintf(k, sizeof k, "%s.norm2", p);
-    y = dc_b_bn(b, y, k, DC_ACT_RELU);
+    snprintf(k2, sizeof k2, "%s.norm2", p);
+    y = dc_b_conv_bn(b, y, k, k2, DENSENET_BN_SIZE * growth_rate, 1, 1, 0, 1, false,
+                     DC_ACT_RELU);
     snprintf(k, sizeof k, "%s.conv2", p);
     return dc_b_conv(b, y, k, growth_rate, 3, 1, 1, 1, false, DC_ACT_NONE);
 }
