@@ -44,11 +44,20 @@ static bool pointwise_in_place(const dc_conv_shape *s)
     return dc_conv_is_pointwise(s) && (size_t)pixels(s) == padded(s);
 }
 
+/* A 1x1 conv on a map wider than DC_CONV_PACKED_MAX_POINTWISE whose input still fits
+ * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS: packed at batches under 8 only. */
+static bool wide_pointwise(const dc_conv_shape *s)
+{
+    return pointwise_in_place(s) && pixels(s) > DC_CONV_PACKED_MAX_POINTWISE &&
+           (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_WIDE_POINTWISE_FLOATS;
+}
+
 bool dc_conv_packed_applies(const dc_conv_shape *s)
 {
     return s->groups == 1 && s->cin > 0 && s->cout > 0 && pixels(s) > 0 &&
            (pixels(s) <= DC_CONV_PACKED_MAX_PIXELS ||
-            (pointwise_in_place(s) && pixels(s) <= DC_CONV_PACKED_MAX_POINTWISE));
+            (pointwise_in_place(s) && pixels(s) <= DC_CONV_PACKED_MAX_POINTWISE) ||
+            wide_pointwise(s));
 }
 
 bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
@@ -64,7 +73,8 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
      * 14.8 ms); past that the one SGEMM over the batch wins (densenet121's 1x1 convs on
      * 28x28 maps from 320 input channels). */
     if (dc_conv_packed_applies(s) && s->cout >= 16 && pointwise_in_place(s) &&
-        (batch < 8 || (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_BATCH_POINTWISE_FLOATS))
+        (batch < 8 || (!wide_pointwise(s) &&
+                       (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_BATCH_POINTWISE_FLOATS)))
         return true;
     /* Other convs with large weights at small batches, the 4x4 maps too: since
      * gemm_packed.c prefetches its weights it streams them faster than the skinny GEMM

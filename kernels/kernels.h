@@ -320,6 +320,12 @@ int dc_packed_max_cols(int rows);
 /* ... and 1x1 stride-1 convs read in place up to this many (32x32: mobilenetv2 (cifar)
  * batch 1, one thread, 1.57 -> 1.47 ms) */
 #define DC_CONV_PACKED_MAX_POINTWISE 1024
+/* ... and, at batches under 8, wider 1x1 stride-1 convs whose input matrix (depth x
+ * pixels) fits in this many floats (1 MiB, half an L2 here), read once per block of
+ * output channels (one thread, batch 1, against SGEMM: resnet50's 64x56x56 -> 256 4.98 ->
+ * 3.88 ms, mobilenet_v3_large's 16x112x112 -> 64 0.46 -> 0.33 ms; its 256x56x56 inputs,
+ * 3 MiB, were twice as slow: each block of output channels read them from memory) */
+#define DC_CONV_PACKED_WIDE_POINTWISE_FLOATS ((size_t)1 << 18)
 /* ... and in batches (of 8 or more) those whose input matrix, depth x pixels, fits in
  * this many floats (768 KiB; measured on a machine of 2 MiB L2 a core: densenet121's 28x28
  * convs from 320 input channels, 980 KiB, were slower than one SGEMM over the batch) */

@@ -498,7 +498,28 @@ static const dc_conv_shape packed_cases[] = {
     { 7, 8, 8, 37, 1, 1, 1, 1, 0, 0, 1 },       /* R 6: six whole blocks and 1 row */
     { 5, 16, 16, 13, 1, 1, 1, 1, 0, 0, 1 },     /* 256 pixels in groups, R 6 */
     { 3, 32, 32, 14, 1, 1, 1, 1, 0, 0, 1 },     /* 1024 pixels: the largest 1x1 */
+    /* wider 1x1 maps whose input fits DC_CONV_PACKED_WIDE_POINTWISE_FLOATS (batches under
+     * 8): resnet50's 56x56 from 64 channels (with 37 out), a 112x112 from 16 */
+    { 64, 56, 56, 37, 1, 1, 1, 1, 0, 0, 1 },    /* 3136 pixels, 200704 input floats */
+    { 16, 112, 112, 5, 1, 1, 1, 1, 0, 0, 1 },   /* 12544 pixels */
 };
+
+/* Which 1x1 convs on maps wider than 32x32 take the packed GEMM: an input of at most 1 MiB
+ * (DC_CONV_PACKED_WIDE_POINTWISE_FLOATS), read in place, at batches under 8. */
+START_TEST(test_conv_packed_wide_pointwise_rule)
+{
+    const dc_conv_shape fits = { 64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 1 };   /* 784 KiB */
+    const dc_conv_shape too_deep = { 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1 }; /* 3 MiB */
+    const dc_conv_shape ragged = { 64, 55, 55, 256, 1, 1, 1, 1, 0, 0, 1 };   /* 3025 pixels */
+    const dc_conv_shape strided = { 16, 112, 112, 64, 1, 1, 2, 2, 0, 0, 1 };
+    ck_assert(dc_conv_packed_applies(&fits));
+    ck_assert(dc_conv_packed_pays(&fits, 1) && dc_conv_packed_pays(&fits, 7));
+    ck_assert(!dc_conv_packed_pays(&fits, 8));
+    ck_assert(!dc_conv_packed_applies(&too_deep));
+    ck_assert(!dc_conv_packed_applies(&ragged));
+    ck_assert(!dc_conv_packed_applies(&strided));
+}
+END_TEST
 
 START_TEST(test_conv_packed_random)
 {
@@ -1808,6 +1829,7 @@ static Suite *kernels_suite(void)
     tcase_add_test(t, test_conv_golden);
     tcase_add_loop_test(t, test_conv_random, 0, (int)NELEM(conv_cases));
     tcase_add_loop_test(t, test_conv_packed_random, 0, (int)NELEM(packed_cases));
+    tcase_add_test(t, test_conv_packed_wide_pointwise_rule);
     tcase_add_test(t, test_conv_act_saturates);
 
     t = fx_tcase(s, "depthwise", 0);
