@@ -12,7 +12,7 @@
 
 #include <stdlib.h>
 
-#define DC_ARENA_ALIGN 16 /* floats: 64 bytes, one cache line */
+#define DC_ARENA_ALIGN DC_ARENA_ALIGN_FLOATS /* one cache line */
 
 static size_t align_up(size_t x)
 {

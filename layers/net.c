@@ -144,6 +144,60 @@ void dc_net_fuse(dc_net *net)
 
 /* ---- planning ----------------------------------------------------------- */
 
+/*
+ * Concatenation in place (planned at batch 1 only: one sample's tensor is contiguous, so
+ * torch.cat along channels is the inputs one after the other). A concat whose every input
+ * may live inside it becomes a view: input j is placed at the concat's offset plus the
+ * sizes of inputs 0..j-1, so its producer writes straight into the concat, and the concat
+ * node copies nothing (DenseNet's running concatenation: 58 copies in densenet121;
+ * GoogLeNet's, Inception's and SqueezeNet's branches). An input may not be the net's
+ * input (the caller's buffer), the net's output, another concat's input already, or read
+ * twice by this one; each must start on the arena's alignment. Nested concats (DenseNet's
+ * concat of the last concat) form one tree whose root is placed as one tensor, alive
+ * from the first member written to the last read of any. member_of[i] is the concat that
+ * node i lies in (-1: none), sub_offset[i] where. DC_CONCAT_IN_PLACE=0 turns it off
+ * (measuring, tests).
+ */
+static void plan_concats_in_place(dc_net *net, int max_batch, int *member_of,
+                                  size_t *sub_offset)
+{
+    const int n = net->n_nodes;
+    for (int i = 0; i < n; i++) {
+        member_of[i] = -1;
+        sub_offset[i] = 0;
+        net->nodes[i].in_place = false;
+    }
+    const char *env = getenv("DC_CONCAT_IN_PLACE");
+    if (max_batch != 1 || (env && *env == '0'))
+        return;
+    for (int c = 1; c < n; c++) {
+        dc_node *cat = &net->nodes[c];
+        if (cat->op != DC_OP_CONCAT)
+            continue;
+        bool ok = true;
+        size_t at = 0;
+        for (int j = 0; j < cat->n_inputs && ok; j++) {
+            const int in = cat->inputs[j];
+            const dc_op op = net->nodes[in].op;
+            ok = in > 0 && in != net->output && op != DC_OP_FUSED && member_of[in] < 0 &&
+                 at % DC_ARENA_ALIGN_FLOATS == 0;
+            for (int k = 0; k < j && ok; k++)
+                ok = cat->inputs[k] != in;
+            at += dc_node_numel(&net->nodes[in]);
+        }
+        if (!ok)
+            continue;
+        at = 0;
+        for (int j = 0; j < cat->n_inputs; j++) {
+            const int in = cat->inputs[j];
+            member_of[in] = c;
+            sub_offset[in] = at;
+            at += dc_node_numel(&net->nodes[in]);
+        }
+        cat->in_place = true;
+    }
+}
+
 dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
 {
     int n = net->n_nodes;
@@ -160,8 +214,10 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
     size_t *offsets = dc_calloc((size_t)n, sizeof *offsets);
     int *first = dc_calloc((size_t)n, sizeof *first);
     int *last = dc_calloc((size_t)n, sizeof *last);
-    if (!sizes || !offsets || !first || !last) {
-        free(sizes), free(offsets), free(first), free(last);
+    int *member_of = dc_calloc((size_t)n, sizeof *member_of);
+    size_t *sub_offset = dc_calloc((size_t)n, sizeof *sub_offset);
+    if (!sizes || !offsets || !first || !last || !member_of || !sub_offset) {
+        free(sizes), free(offsets), free(first), free(last), free(member_of), free(sub_offset);
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
     }
     size_t ws = 0, shared = 0;
@@ -190,10 +246,25 @@ dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err)
         bool stored = i > 0 && net->nodes[i].op != DC_OP_FUSED;
         sizes[i] = stored ? dc_node_numel(&net->nodes[i]) * (size_t)max_batch : 0;
     }
+    /* a concat planned in place is one tensor with its inputs inside: each member
+     * widens the lifetime of the concat it lies in (members have smaller ids, so the
+     * widening reaches the root), and takes no room of its own */
+    plan_concats_in_place(net, max_batch, member_of, sub_offset);
+    for (int i = 1; i < n; i++) {
+        const int c = member_of[i];
+        if (c < 0)
+            continue;
+        first[c] = first[i] < first[c] ? first[i] : first[c];
+        last[c] = last[i] > last[c] ? last[i] : last[c];
+        sizes[i] = 0;
+    }
     size_t total = dc_arena_plan(n, sizes, first, last, offsets);
+    for (int i = n - 1; i > 0; i--) /* the root first: a concat after its inputs */
+        if (member_of[i] >= 0)
+            offsets[i] = offsets[member_of[i]] + sub_offset[i];
     for (int i = 0; i < n; i++)
         net->nodes[i].offset = offsets[i];
-    free(sizes), free(offsets), free(first), free(last);
+    free(sizes), free(offsets), free(first), free(last), free(member_of), free(sub_offset);
     if (total == (size_t)-1)
         return dc_fail(err, DC_ERR_NOMEM, "%s: out of memory planning", net->arch);
 

@@ -57,6 +57,8 @@ struct dc_node {
     /* planned by dc_net_plan */
     size_t offset;        /* in floats, into the arena */
     int last_use;         /* id of the last node that reads this one */
+    bool in_place;        /* a concat whose inputs were written where its output lies
+                             (planned at batch 1): nothing to copy */
 
     /* profile */
     double seconds;
@@ -121,9 +123,12 @@ static inline size_t dc_node_numel(const dc_node *nd)
 /* Plans the arena and the workspace for max_batch samples and allocates them. */
 dc_status dc_net_plan(dc_net *net, int max_batch, dc_error *err);
 
+/* Every tensor's offset in the arena is a multiple of this many floats (64 bytes). */
+#define DC_ARENA_ALIGN_FLOATS 16
+
 /* The arena planner alone (testable without a net): given n tensors with sizes (floats)
  * and lifetimes [first, last] (inclusive node ids), assigns offsets (floats, aligned to
- * 16) so that tensors whose lifetimes overlap never overlap in memory. Returns the arena
+ * DC_ARENA_ALIGN_FLOATS) so that tensors whose lifetimes overlap never overlap in memory. Returns the arena
  * size in floats. Placement: largest tensor first, lowest offset that fits. */
 size_t dc_arena_plan(int n, const size_t *sizes, const int *first, const int *last,
                      size_t *offsets);

@@ -264,6 +264,8 @@ static void concat_task(const dc_op_job *job, int sample, float *scratch)
 {
     (void)scratch;
     const dc_node *nd = job->nd;
+    if (nd->in_place) /* its inputs were written where it lies (dc_net_plan) */
+        return;
     float *dst = dc_op_out(job) + sample * dc_node_numel(nd);
     for (int j = 0; j < nd->n_inputs; j++) {
         size_t m = dc_node_numel(&job->net->nodes[nd->inputs[j]]);

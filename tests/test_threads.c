@@ -524,6 +524,57 @@ START_TEST(test_grouped_f2_matches_other_paths)
 }
 END_TEST
 
+/* Concatenations planned in place at batch 1 (net.c: plan_concats_in_place; the concat's
+ * inputs written where it lies, the concat copying nothing) against the same net with
+ * each concat a copy (DC_CONCAT_IN_PLACE=0): the same kernels on the same data, so the
+ * same bits, on one thread and two. DenseNet's nested running concatenation, GoogLeNet's
+ * and SqueezeNet's branches; a plan for two samples copies. */
+static const char *const in_place_archs[] = { "densenet121", "googlenet", "squeezenet1_1" };
+
+START_TEST(test_concat_in_place_matches_copies)
+{
+    const char *arch = in_place_archs[_i];
+    dc_net *net, *copies, *batch2;
+    dc_error err;
+    ck_assert_msg(dc_net_build_random(arch, 10, 12, 1, &net, &err) == DC_OK, "%s", err.msg);
+    ck_assert_msg(dc_net_build_random(arch, 10, 12, 2, &batch2, &err) == DC_OK, "%s",
+                  err.msg);
+    setenv("DC_CONCAT_IN_PLACE", "0", 1); /* read at plan time */
+    dc_status st = dc_net_build_random(arch, 10, 12, 1, &copies, &err);
+    unsetenv("DC_CONCAT_IN_PLACE");
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+    int concats = 0, in_place = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
+        if (net->nodes[i].op != DC_OP_CONCAT)
+            continue;
+        concats++;
+        in_place += net->nodes[i].in_place;
+        ck_assert(!copies->nodes[i].in_place && !batch2->nodes[i].in_place);
+    }
+    ck_assert_msg(concats > 0 && in_place == concats, "%s: %d of %d concats in place", arch,
+                  in_place, concats);
+    dc_net_info info = dc_net_get_info(net);
+    const size_t n_in = (size_t)info.in_c * info.in_h * info.in_w;
+    fx_rng r = fx_rng_seed(22);
+    float *x = random_buf(n_in, &r);
+    float *ref = malloc((size_t)info.num_classes * sizeof *ref);
+    float *out = malloc((size_t)info.num_classes * sizeof *out);
+    for (int threads = 1; threads <= 2; threads++) {
+        dc_set_threads(threads);
+        ck_assert(dc_net_forward(copies, x, 1, ref, &err) == DC_OK);
+        ck_assert(dc_net_forward(net, x, 1, out, &err) == DC_OK);
+        ck_assert_msg(memcmp(out, ref, (size_t)info.num_classes * sizeof *out) == 0,
+                      "%s: %d threads: in place %g vs copies %g (rel diff %g)", arch,
+                      threads, out[0], ref[0], rel_diff(out, ref, (size_t)info.num_classes));
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+    dc_net_free(net);
+    dc_net_free(copies);
+    dc_net_free(batch2);
+}
+END_TEST
+
 /* ---- one net, several threads, a dc_ctx each ---------------------------- */
 
 typedef struct {
@@ -615,6 +666,8 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 5);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
+    tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,
+                        (int)(sizeof in_place_archs / sizeof in_place_archs[0]));
     return s;
 }
 
