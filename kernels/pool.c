@@ -375,7 +375,9 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
-        if (stride == 1 && (size_t)s1.wp * s1.hp <= DC_POOL_PLANE) {
+        /* (fast too: col_count is filled only then; a 1-row map can be a plane that
+         * fits and a row that does not) */
+        if (fast && stride == 1 && (size_t)s1.wp * s1.hp <= DC_POOL_PLANE) {
             avgpool_plane_s1(plane, h, w, k, pad, count_include_pad, oh, ow, col_count, o);
             continue;
         }
