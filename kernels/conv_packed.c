@@ -123,40 +123,63 @@ void dc_conv_packed_make_input(const dc_conv_shape *s, const float *in, int r0, 
         memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
 }
 
-void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const float *packed,
-                               const float *bias, const float *residual, dc_act act,
-                               float *out, int co_begin, int co_end, float *workspace)
+/* Output channels [co_begin, co_end), columns [p0, p0 + n) of the product: col is the
+ * [k][ld] matrix, out and residual rows of pixels(s) floats. */
+static void product_columns(const dc_conv_shape *s, const float *col, size_t ld, int p0, int n,
+                            const float *packed, const float *bias, const float *residual,
+                            dc_act act, float *out, int co_begin, int co_end, float *acc)
 {
     const int npix = pixels(s), k = depth(s), R = dc_conv_packed_rows(s);
-    const size_t ld = padded(s);
-    float *acc = workspace; /* [R][ld] */
     for (int b = co_begin / R; b * R < co_end; b++) {
         /* a block of whole rows of out, all of them ours: the product writes them there */
         const bool direct = ld == (size_t)npix && b * R >= co_begin && (b + 1) * R <= co_end;
-        float *c = direct ? out + (size_t)b * R * npix : acc;
+        float *c = direct ? out + (size_t)b * R * npix + p0 : acc; /* [R][ld] */
         if (direct && dc_packed_act_fuses(act)) { /* the epilogue in registers */
-            dc_gemm_packed_block_act(R, b, k, npix, packed, col, ld, c, ld,
+            dc_gemm_packed_block_act(R, b, k, n, packed, col + p0, ld, c, ld,
                                      bias ? bias + (size_t)b * R : NULL,
-                                     residual ? residual + (size_t)b * R * npix : NULL, ld,
-                                     act);
+                                     residual ? residual + (size_t)b * R * npix + p0 : NULL,
+                                     ld, act);
             continue;
         }
-        dc_gemm_packed_block(R, b, k, npix, packed, col, ld, c, ld);
+        dc_gemm_packed_block(R, b, k, n, packed, col + p0, ld, c, ld);
         for (int r = 0; r < R; r++) {
             const int co = b * R + r;
             if (co < co_begin || co >= co_end)
                 continue;
-            float *row = out + (size_t)co * npix;
+            float *row = out + (size_t)co * npix + p0;
             if (!direct)
-                memcpy(row, acc + (size_t)r * ld, (size_t)npix * sizeof(float));
+                memcpy(row, acc + (size_t)r * ld, (size_t)n * sizeof(float));
             const float bv = bias ? bias[co] : 0.0f;
             if (residual)
-                dc_bias_residual_act_row(row, residual + (size_t)co * npix, (size_t)npix, bv,
-                                         act);
+                dc_bias_residual_act_row(row, residual + (size_t)co * npix + p0, (size_t)n,
+                                         bv, act);
             else
-                dc_bias_act_row(row, (size_t)npix, bv, act);
+                dc_bias_act_row(row, (size_t)n, bv, act);
         }
     }
+}
+
+void dc_conv_packed_from_input(const dc_conv_shape *s, const float *col, const float *packed,
+                               const float *bias, const float *residual, dc_act act,
+                               float *out, int co_begin, int co_end, float *workspace)
+{
+    product_columns(s, col, padded(s), 0, pixels(s), packed, bias, residual, act, out,
+                    co_begin, co_end, workspace);
+}
+
+bool dc_conv_packed_in_place(const dc_conv_shape *s)
+{
+    return pointwise_in_place(s);
+}
+
+void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float *packed,
+                            const float *bias, const float *residual, dc_act act, float *out,
+                            int co_begin, int co_end, int p0, int p1, float *workspace)
+{
+    if (co_end <= co_begin || p1 <= p0)
+        return;
+    product_columns(s, in, padded(s), p0, p1 - p0, packed, bias, residual, act, out, co_begin,
+                    co_end, workspace + dc_conv_packed_input_floats(s));
 }
 
 void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,

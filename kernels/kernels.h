@@ -350,6 +350,15 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
                     const float *bias, const float *residual, dc_act act, float *out,
                     int co_begin, int co_end, float *workspace);
 
+/* Whether dc_conv_packed reads the input as its matrix (a 1x1 stride-1 conv on whole
+ * vectors of pixels); then dc_conv_packed_columns computes output pixels [p0, p1) (p0 a
+ * multiple of DC_PACKED_LANES; p1 too, or the map's end), so that threads can split a
+ * conv with few output channels by pixels. The same numbers as dc_conv_packed. */
+bool dc_conv_packed_in_place(const dc_conv_shape *s);
+void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float *packed,
+                            const float *bias, const float *residual, dc_act act, float *out,
+                            int co_begin, int co_end, int p0, int p1, float *workspace);
+
 /* dc_conv_packed in two steps, so that threads can share one im2col matrix: rows
  * [r0, r1) of the matrix (dc_conv_packed_input_floats(s) floats in all; r < cin kh kw)
  * by dc_conv_packed_make_input, then output channels [co_begin, co_end) from the whole

@@ -327,9 +327,18 @@ static void winograd2_task(const conv_job *job, int task, float *scratch)
  * im2col (small next to streaming its block of the weights). */
 static void packed_task(const conv_job *job, int task, float *scratch)
 {
-    const dc_conv_params *p = &job->base.nd->conv;
+    const dc_node *nd = job->base.nd;
+    const dc_conv_params *p = &nd->conv;
     int co0, co1;
     co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
+    if (job->ptiles > 1) { /* one sample, split by pixels too (plan_packed_columns) */
+        const int npix = nd->h * nd->w, p0 = task / job->co_blocks * job->tile;
+        const int p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
+        const conv_io io = conv_io_at(&job->base, 0);
+        dc_conv_packed_columns(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out,
+                               co0, co1, p0, p1, scratch);
+        return;
+    }
     const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
     dc_conv_packed(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out, co0, co1,
                    scratch);
@@ -350,6 +359,23 @@ static int plan_packed(conv_job *job, int threads, int rows, int n)
     job->co_block = per * rows;
     job->co_blocks = (cout + job->co_block - 1) / job->co_block;
     return n * job->co_blocks;
+}
+
+/* A 1x1 conv read in place (dc_conv_packed_in_place) on one sample with fewer blocks of
+ * output channels than two a thread: each block is split by pixels too, in whole vectors
+ * (nothing is shared between the pieces: the input is the matrix). Split by output
+ * channels alone, a conv of 16 or 32 of them was one block on one thread, and sharing an
+ * im2col copy first made it slower on two threads than on one (mobilenetv2_x0_5 (cifar):
+ * its 96x16x16 -> 16 convs 0.019 -> 0.064 ms). Returns the number of tasks. */
+static int plan_packed_columns(conv_job *job, int threads)
+{
+    const dc_node *nd = job->base.nd;
+    const int npix = nd->h * nd->w, vectors = npix / DC_PACKED_LANES;
+    int chunks = (2 * threads + job->co_blocks - 1) / job->co_blocks;
+    chunks = chunks < vectors ? chunks : vectors;
+    job->tile = (vectors + chunks - 1) / chunks * DC_PACKED_LANES;
+    job->ptiles = (npix + job->tile - 1) / job->tile;
+    return job->co_blocks * job->ptiles;
 }
 
 /* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
@@ -548,11 +574,13 @@ static void shared_product_task(void *ctx, int task, int thread)
 }
 
 /* Whether a conv of one sample can run_input_shared: on packed weights (F(2x2),
- * dc_conv_packed), or Winograd F(4x4) whose tiles make one block. */
+ * dc_conv_packed but a 1x1 conv that reads its input in place: nothing to build), or
+ * Winograd F(4x4) whose tiles make one block. */
 static bool can_share_input(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
-    return (p->winograd2 && p->shape.groups == 1) || p->packed ||
+    return (p->winograd2 && p->shape.groups == 1) ||
+           (p->packed && !dc_conv_packed_in_place(&p->shape)) || /* no copy to share */
            (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape));
 }
 
@@ -591,6 +619,9 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
                             (n + spb - 1) / spb * nd->conv.shape.groups);
     } else if (nd->conv.packed) {
         tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
+        if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
+            dc_conv_packed_in_place(&nd->conv.shape))
+            tasks = plan_packed_columns(&job, threads);
     } else if (winograd_across_samples(nd, n)) {
         tasks = plan_winograd_across(&job, threads);
     } else if (nd->conv.winograd) {

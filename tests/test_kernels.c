@@ -521,6 +521,15 @@ START_TEST(test_conv_packed_wide_pointwise_rule)
 }
 END_TEST
 
+/* A 1x1 stride-1 conv on whole vectors of pixels, which dc_conv_packed reads in place. */
+static bool pointwise_case(const dc_conv_shape *s)
+{
+    const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
+    const int ow = naive_conv_extent(s->w, s->kw, s->stride_w, s->pad_w);
+    return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 && s->pad_h == 0 &&
+           s->pad_w == 0 && (oh * ow) % DC_PACKED_LANES == 0;
+}
+
 START_TEST(test_conv_packed_random)
 {
     const dc_conv_shape *s = &packed_cases[_i];
@@ -580,6 +589,22 @@ START_TEST(test_conv_packed_random)
         dc_conv_packed_from_input(s, col, packed, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
                                   ws);
     check_exact(two, whole, n_out, "two steps against one whole call");
+    /* a 1x1 conv read in place, split by pixels too (as threads split one with few
+     * output channels): pieces of whole vectors, the last to the map's end, in every
+     * channel range, give the whole call's bits */
+    ck_assert(dc_conv_packed_in_place(s) == pointwise_case(s));
+    if (dc_conv_packed_in_place(s)) {
+        float *cols = fx_buf_new(n_out);
+        const int vectors = (int)plane / DC_PACKED_LANES;
+        const int pcut[4] = { 0, vectors / 3 * DC_PACKED_LANES,
+                              (vectors / 3 + (vectors > 1)) * DC_PACKED_LANES, (int)plane };
+        for (int k = 0; k < 3; k++)
+            for (int q = 0; q < 3; q++)
+                dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, cols, cut[k],
+                                       cut[k + 1], pcut[q], pcut[q + 1], ws);
+        check_exact(cols, whole, n_out, "pixel ranges against one whole call");
+        free(cols);
+    }
     free(col), free(two);
     free(whole), free(parts), free(ws);
     free(in), free(w), free(b), free(res), free(packed), free(ref);
@@ -1277,6 +1302,8 @@ static const int pool_cases[][7] = {
     { 1, 70, 66, 3, 1, 1, 0 },
     /* GoogLeNet's stride-2 ceil pool on 28x28; rows wider than the row path's buffer */
     { 4, 28, 28, 3, 2, 0, 1 }, { 1, 3, 2100, 3, 2, 1, 0 }, { 1, 4, 2100, 3, 1, 1, 0 },
+    /* one row: a plane the stride-1 path takes, a row wider than the row path's */
+    { 1, 1, 3000, 1, 1, 0, 0 }, { 2, 1, 3000, 3, 1, 1, 0 },
     /* MaxPool2d(2, 2) on even maps (pool.c's row-list path), 2x2 maps to 32x32 */
     { 7, 2, 2, 2, 2, 0, 0 },   { 5, 4, 4, 2, 2, 0, 1 },   { 3, 6, 10, 2, 2, 0, 0 },
     { 9, 32, 32, 2, 2, 0, 0 },
