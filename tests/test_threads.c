@@ -482,6 +482,19 @@ START_TEST(test_net_same_on_any_thread_count)
 }
 END_TEST
 
+/* A random input of one sample for net (seeded) and two outputs' room, for the tests that
+ * run one net against another planned with a path turned off. */
+static dc_net_info one_sample_buffers(const dc_net *net, uint64_t seed, float **x, float **ref,
+                                      float **out)
+{
+    const dc_net_info info = dc_net_get_info(net);
+    fx_rng r = fx_rng_seed(seed);
+    *x = random_buf((size_t)info.in_c * info.in_h * info.in_w, &r);
+    *ref = malloc((size_t)info.num_classes * sizeof **ref);
+    *out = malloc((size_t)info.num_classes * sizeof **out);
+    return info;
+}
+
 /* Grouped convs on Winograd F(2x2) (ops_conv.c: grouped_winograd2_pays; each task one
  * group of one sample) against the same net planned without F(2x2) (F(4x4) and im2col):
  * regnet_x_400mf's 3x3 convs of 16-channel groups on 14x14 and 7x7 maps, on one thread
@@ -505,12 +518,8 @@ START_TEST(test_grouped_f2_matches_other_paths)
         }
     }
     ck_assert_msg(grouped_f2 >= 2, "%s: %d grouped convs on F(2x2)", arch, grouped_f2);
-    dc_net_info info = dc_net_get_info(net);
-    const size_t n_in = (size_t)info.in_c * info.in_h * info.in_w;
-    fx_rng r = fx_rng_seed(21);
-    float *x = random_buf(n_in, &r);
-    float *ref = malloc((size_t)info.num_classes * sizeof *ref);
-    float *out = malloc((size_t)info.num_classes * sizeof *out);
+    float *x, *ref, *out;
+    const dc_net_info info = one_sample_buffers(net, 21, &x, &ref, &out);
     dc_set_threads(1);
     ck_assert(dc_net_forward(plain, x, 1, ref, &err) == DC_OK);
     for (int threads = 1; threads <= 3; threads++) {
@@ -555,12 +564,8 @@ START_TEST(test_concat_in_place_matches_copies)
     }
     ck_assert_msg(concats > 0 && in_place == concats, "%s: %d of %d concats in place", arch,
                   in_place, concats);
-    dc_net_info info = dc_net_get_info(net);
-    const size_t n_in = (size_t)info.in_c * info.in_h * info.in_w;
-    fx_rng r = fx_rng_seed(22);
-    float *x = random_buf(n_in, &r);
-    float *ref = malloc((size_t)info.num_classes * sizeof *ref);
-    float *out = malloc((size_t)info.num_classes * sizeof *out);
+    float *x, *ref, *out;
+    const dc_net_info info = one_sample_buffers(net, 22, &x, &ref, &out);
     for (int threads = 1; threads <= 2; threads++) {
         dc_set_threads(threads);
         ck_assert(dc_net_forward(copies, x, 1, ref, &err) == DC_OK);
