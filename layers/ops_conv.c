@@ -128,15 +128,26 @@ static bool winograd_across_samples(const dc_node *nd, int n)
            n >= DC_WINOGRAD_BATCH;
 }
 
+/* Whether a conv of one sample can run_input_shared: on packed weights (F(2x2),
+ * dc_conv_packed but a 1x1 conv that reads its input in place: nothing to build), or
+ * Winograd F(4x4) whose tiles make one block. */
+static bool can_share_input(const dc_node *nd)
+{
+    const dc_conv_params *p = &nd->conv;
+    return (p->winograd2 && p->shape.groups == 1) ||
+           (p->packed && !dc_conv_packed_in_place(&p->shape)) || /* no copy to share */
+           (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape));
+}
+
+/* The shared input operand a conv builds (run_input_shared, run_shared), in floats. */
 static size_t conv_shared_floats(const dc_node *nd)
 {
     const dc_conv_shape *s = &nd->conv.shape;
-    if (nd->conv.winograd2) /* grouped convs do not share V (can_share_input) */
-        return s->groups == 1 ? dc_winograd2_input_floats(s, nd->conv.w2_samples) : 0;
-    if (nd->conv.packed)
-        return dc_conv_packed_input_floats(s);
-    if (nd->conv.winograd && s->groups == 1 && dc_winograd_one_block(s))
-        return dc_winograd_input_floats(s);
+    if (can_share_input(nd)) {
+        if (nd->conv.winograd2)
+            return dc_winograd2_input_floats(s, nd->conv.w2_samples);
+        return nd->conv.packed ? dc_conv_packed_input_floats(s) : dc_winograd_input_floats(s);
+    }
     return can_share_cols(nd) ? (size_t)s->cin * s->kh * s->kw * nd->h * nd->w : 0;
 }
 
@@ -571,17 +582,6 @@ static void shared_product_task(void *ctx, int task, int thread)
     else
         dc_winograd_conv2d_from_input(s, shared, p->winograd, p->bias, io.res, p->act,
                                       io.out, co0, co1, ws);
-}
-
-/* Whether a conv of one sample can run_input_shared: on packed weights (F(2x2),
- * dc_conv_packed but a 1x1 conv that reads its input in place: nothing to build), or
- * Winograd F(4x4) whose tiles make one block. */
-static bool can_share_input(const dc_node *nd)
-{
-    const dc_conv_params *p = &nd->conv;
-    return (p->winograd2 && p->shape.groups == 1) ||
-           (p->packed && !dc_conv_packed_in_place(&p->shape)) || /* no copy to share */
-           (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape));
 }
 
 /* A conv of one sample on several threads, on packed weights or by Winograd on a small
