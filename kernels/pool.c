@@ -299,6 +299,25 @@ static float avg_one(const float *plane, int w, int y0, int y1, int ph, int ox, 
     return count > 0 ? sum / (float)count : 0.0f;
 }
 
+/* The divisor of window o along one axis: its cells in the padded image (count_include_pad)
+ * or in the image. A window with no cell has the sum 0 and the mean 0, as in avg_one;
+ * dividing by 1 there keeps mean_row free of branches, so it vectorises. */
+static int window_count(int o, int k, int stride, int pad, int size, bool count_include_pad)
+{
+    int lo, hi;
+    const int padded = pool_window(o, k, stride, pad, size, &lo, &hi);
+    const int n = count_include_pad ? padded : hi - lo;
+    return n > 0 ? n : 1;
+}
+
+/* dst[i] = sums[i] / (the row's count x column i's count), for one output row. */
+static void mean_row(float *restrict dst, const float *restrict sums, int n, int row_count,
+                     const int *col_count)
+{
+    for (int i = 0; i < n; i++)
+        dst[i] = sums[i] / (float)(row_count * col_count[i]);
+}
+
 /* One channel, a whole output row at a time: each input row of the windows is copied
  * into a row padded with zeros and added to the row's sums (add_across), so each cell's
  * sum takes its window row by row, left to right, as avg_one does (the zeros change no
@@ -313,20 +332,15 @@ static void avgpool_channel(const float *plane, int h, int w, int k, int stride,
         padded[x] = 0.0f;
     for (int oy = 0; oy < oh; oy++) {
         int y0, y1;
-        const int ph = pool_window(oy, k, stride, pad, h, &y0, &y1);
-        /* a window with no cell (count 0) has the sum 0 and the mean 0, as in avg_one;
-         * dividing by 1 there keeps the loop below free of branches, so it vectorises */
-        int row_count = count_include_pad ? ph : y1 - y0;
-        row_count = row_count > 0 ? row_count : 1;
+        pool_window(oy, k, stride, pad, h, &y0, &y1);
         for (int i = 0; i < ow; i++)
             acc[i] = 0.0f;
         for (int y = y0; y < y1; y++) {
             memcpy(padded + pad, plane + (size_t)y * w, (size_t)w * sizeof(float));
             add_across_any(padded, ow, k, stride, acc);
         }
-        float *restrict dst = o + (size_t)oy * ow;
-        for (int i = 0; i < ow; i++)
-            dst[i] = acc[i] / (float)(row_count * col_count[i]);
+        mean_row(o + (size_t)oy * ow, acc, ow,
+                 window_count(oy, k, stride, pad, h, count_include_pad), col_count);
     }
 }
 
@@ -345,16 +359,9 @@ static void avgpool_plane_s1(const float *plane, int h, int w, int k, int pad,
         sum_windows(padded, pp.wp, n, 3, sums);
     else
         sum_windows(padded, pp.wp, n, k, sums);
-    for (int oy = 0; oy < oh; oy++) {
-        int y0, y1;
-        const int ph = pool_window(oy, k, 1, pad, h, &y0, &y1);
-        int row_count = count_include_pad ? ph : y1 - y0;
-        row_count = row_count > 0 ? row_count : 1; /* as in avgpool_channel */
-        const float *restrict src = sums + (size_t)oy * pp.wp;
-        float *restrict dst = o + (size_t)oy * ow;
-        for (int i = 0; i < ow; i++)
-            dst[i] = src[i] / (float)(row_count * col_count[i]);
-    }
+    for (int oy = 0; oy < oh; oy++)
+        mean_row(o + (size_t)oy * ow, sums + (size_t)oy * pp.wp, ow,
+                 window_count(oy, k, 1, pad, h, count_include_pad), col_count);
 }
 
 void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mode,
@@ -366,12 +373,8 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     const bool fast = padded_row_width(w, k, stride, pad, ow) <= DC_POOL_ROW;
     const padded_plane s1 = stride1_plane(h, w, k, pad, oh, ow);
     int col_count[DC_POOL_ROW];
-    for (int ox = 0; fast && ox < ow; ox++) {
-        int x0, x1;
-        const int pw = pool_window(ox, k, stride, pad, w, &x0, &x1);
-        const int n = count_include_pad ? pw : x1 - x0;
-        col_count[ox] = n > 0 ? n : 1; /* see avgpool_channel */
-    }
+    for (int ox = 0; fast && ox < ow; ox++)
+        col_count[ox] = window_count(ox, k, stride, pad, w, count_include_pad);
     for (int ch = 0; ch < c; ch++) {
         const float *plane = in + (size_t)ch * h * w;
         float *o = out + (size_t)ch * plane_out;
