@@ -640,9 +640,15 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     }
     /* Winograd F(4x4) shares V only where its tiles are too few to split among the
      * threads (two steps cost two dispatches: resnet20 at 2 threads 0.60 -> 0.67 ms when
-     * its 64-tile maps shared V instead of splitting the tiles) */
-    const bool tiles_split = nd->conv.winograd && !nd->conv.winograd2 && job.ptiles >= threads;
-    if (n == 1 && threads > 1 && !tiles_split && base->rs->shared_cols && can_share_input(nd)) {
+     * its 64-tile maps shared V instead of splitting the tiles), and only where its
+     * output channels make two blocks of 32 (plan_winograd): narrower, the shared steps
+     * cost more than they share, and the conv runs whole on one thread (resnet20's
+     * 32-channel 16x16 convs at 2 threads: 0.163 ms shared, 0.122 whole) */
+    const bool f4 = nd->conv.winograd && !nd->conv.winograd2;
+    const bool tiles_split = f4 && job.ptiles >= threads;
+    const bool narrow = f4 && job.co_blocks < 2;
+    if (n == 1 && threads > 1 && !tiles_split && !narrow && base->rs->shared_cols &&
+        can_share_input(nd)) {
         run_input_shared(base, threads, pool);
         return;
     }

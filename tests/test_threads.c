@@ -431,17 +431,21 @@ START_TEST(test_net_same_on_any_thread_count)
      * several samples per GEMM; planned for batches under 8, repvgg_a0's 8x8 convs of
      * 96-192 channels run Winograd F(2x2) and its stride-2 convs dc_conv_packed, split
      * by output-channel blocks; at batch 1, mobilenetv2_x0_5's 1x1 convs of 16 to 80
-     * output channels split by pixels (plan_packed_columns) */
-    static const struct { const char *arch; int batch; } cases[] = {
-        { "resnet20", 9 }, { "mobilenetv2_x0_5", 9 }, { "shufflenetv2_x0_5", 9 },
-        { "vgg11_bn", 9 }, { "repvgg_a0", 3 },     { "mobilenetv2_x0_5", 1 },
+     * output channels split by pixels (plan_packed_columns), and resnet20's Winograd
+     * F(4x4) convs on 16x16 and 8x8 maps, its 64-channel ones with V shared between the
+     * threads, its 32-channel ones whole on one thread (ops_conv.c: conv_run) */
+    static const struct { const char *arch; int batch; bool packed; } cases[] = {
+        { "resnet20", 9, false },  { "mobilenetv2_x0_5", 9, false },
+        { "shufflenetv2_x0_5", 9, false }, { "vgg11_bn", 9, false },
+        { "repvgg_a0", 3, true },  { "mobilenetv2_x0_5", 1, true },
+        { "resnet20", 1, false },
     };
     const char *arch = cases[_i].arch;
     const int batch = cases[_i].batch;
     dc_net *net;
     dc_error err;
     ck_assert_msg(dc_net_build_random(arch, 10, 7, batch, &net, &err) == DC_OK, "%s", err.msg);
-    if (batch < 8) { /* the packed-weight paths are what this case is for */
+    if (cases[_i].packed) { /* the packed-weight paths are what this case is for */
         int f2 = 0, packed = 0;
         for (int i = 0; i < net->n_nodes; i++) {
             const dc_node *nd = &net->nodes[i];
@@ -670,7 +674,7 @@ static Suite *threads_suite(void)
     tcase_add_test(t, test_attention_bands);
     tcase_add_loop_test(t, test_contexts_share_one_net, 0, 2);
     t = fx_tcase(s, "nets", 240);
-    tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 6);
+    tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 7);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
     tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,
