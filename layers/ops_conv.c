@@ -18,6 +18,10 @@
 #include "layers/net.h"
 #include "base/alloc.h"
 
+/* Input channels up to which a Winograd F(4x4) conv at batch 1 does not share its
+ * transformed input between the threads (conv_run). */
+enum { WINOGRAD_SHALLOW_CIN = 64 };
+
 /* A conv's split (the generic job first, so a task can get back from the job it is
  * handed to its conv_job). */
 typedef struct {
@@ -640,14 +644,18 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     }
     /* Winograd F(4x4) shares V only where its tiles are too few to split among the
      * threads (two steps cost two dispatches: resnet20 at 2 threads 0.60 -> 0.67 ms when
-     * its 64-tile maps shared V instead of splitting the tiles), and only where its
-     * output channels make two blocks of 32 (plan_winograd): narrower, the shared steps
-     * cost more than they share, and the conv runs whole on one thread (resnet20's
-     * 32-channel 16x16 convs at 2 threads: 0.163 ms shared, 0.122 whole) */
+     * its 64-tile maps shared V instead of splitting the tiles), and only for inputs of
+     * more than 64 channels: on shallower ones the input transform that sharing saves
+     * costs less than the second dispatch, and the conv runs as planned, each block of
+     * output channels with its own V, or whole on one thread (at 2 threads, resnet20's
+     * 32-channel 16x16 convs 0.163 ms shared, 0.122 whole; its 64-channel 8x8 ones 0.155-
+     * 0.178 shared, 0.117-0.131 in two blocks; the 128-channel 7x7 ones of densenet121
+     * 1.36-1.39 ms shared, 1.46-1.52 whole) */
+    const dc_conv_shape *cs = &nd->conv.shape;
     const bool f4 = nd->conv.winograd && !nd->conv.winograd2;
     const bool tiles_split = f4 && job.ptiles >= threads;
-    const bool narrow = f4 && job.co_blocks < 2;
-    if (n == 1 && threads > 1 && !tiles_split && !narrow && base->rs->shared_cols &&
+    const bool shallow = f4 && cs->cin / cs->groups <= WINOGRAD_SHALLOW_CIN;
+    if (n == 1 && threads > 1 && !tiles_split && !shallow && base->rs->shared_cols &&
         can_share_input(nd)) {
         run_input_shared(base, threads, pool);
         return;

@@ -432,8 +432,10 @@ START_TEST(test_net_same_on_any_thread_count)
      * 96-192 channels run Winograd F(2x2) and its stride-2 convs dc_conv_packed, split
      * by output-channel blocks; at batch 1, mobilenetv2_x0_5's 1x1 convs of 16 to 80
      * output channels split by pixels (plan_packed_columns), and resnet20's Winograd
-     * F(4x4) convs on 16x16 and 8x8 maps, its 64-channel ones with V shared between the
-     * threads, its 32-channel ones whole on one thread (ops_conv.c: conv_run) */
+     * F(4x4) convs on inputs of at most 64 channels, which share no V between the
+     * threads (ops_conv.c: conv_run): the 32-channel 16x16 ones whole on one thread, the
+     * 64-channel 8x8 ones in two blocks of output channels (vgg11_bn's 128-channel 16x16
+     * ones share V at batch 1) */
     static const struct { const char *arch; int batch; bool packed; } cases[] = {
         { "resnet20", 9, false },  { "mobilenetv2_x0_5", 9, false },
         { "shufflenetv2_x0_5", 9, false }, { "vgg11_bn", 9, false },
