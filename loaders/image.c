@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jpeglib.h>
@@ -36,6 +37,17 @@
 #define DC_IMAGE_MAX_SIDE 65535u
 /* The most libpng may allocate for one ancillary chunk (text, ICC profile) */
 #define DC_PNG_MAX_CHUNK (8u << 20)
+/* The most pixels a Huffman-coded JPEG can code per byte of its file: every 8x8 block of
+ * its first component costs at least one bit (the Huffman code of its DC coefficient), so
+ * at most 8 x 64 = 512 pixels a byte; twice that for slack. A header asking for more is a
+ * decompression bomb (CVE-2019-13960; a 314-byte file of 63740x4100 pixels took the fuzzer
+ * past 10 s). */
+#define DC_JPEG_MAX_PIXELS_PER_BYTE 1024u
+/* Arithmetic coding has no such floor (a certain decision costs almost nothing), so an
+ * arithmetic-coded JPEG (rare) gets a fixed limit instead, 16 Mpixel; and a progressive
+ * JPEG at most this many scans (each scan walks the whole coefficient buffer). */
+#define DC_JPEG_ARITH_MAX_PIXELS (1u << 24)
+#define DC_JPEG_MAX_SCANS 1000
 
 typedef enum { DC_IMAGE_UNKNOWN, DC_IMAGE_PNG, DC_IMAGE_JPEG } dc_image_format;
 
@@ -266,8 +278,20 @@ typedef struct {
     FILE *f;
     struct jpeg_decompress_struct cinfo;
     dc_jpeg_errors errors;
+    struct jpeg_progress_mgr progress; /* counts the scans (DC_JPEG_MAX_SCANS) */
     bool created;
 } dc_jpeg_reader;
+
+/* libjpeg's progress hook: fails the decode past DC_JPEG_MAX_SCANS scans. */
+static void dc_jpeg_on_progress(j_common_ptr cinfo)
+{
+    const j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (d->input_scan_number > DC_JPEG_MAX_SCANS) {
+        dc_jpeg_errors *e = (dc_jpeg_errors *)cinfo->err;
+        snprintf(e->msg, sizeof e->msg, "more than %d progressive scans", DC_JPEG_MAX_SCANS);
+        longjmp(e->jump, 1);
+    }
+}
 
 static void dc_jpeg_on_error(j_common_ptr cinfo)
 {
@@ -315,12 +339,26 @@ static dc_status dc_jpeg_decode(dc_jpeg_reader *r, dc_image *out, dc_error *err)
     jpeg_create_decompress(ci);
     r->created = true;
     jpeg_stdio_src(ci, r->f);
+    r->progress.progress_monitor = dc_jpeg_on_progress;
+    ci->progress = &r->progress;
     jpeg_read_header(ci, TRUE);
     /* before jpeg_start_decompress allocates buffers (a whole-image one when progressive) */
     dc_status st = dc_image_check_header(r->path, "JPEG", ci->image_width, ci->image_height,
                                          err);
     if (st != DC_OK)
         return st;
+    struct stat info;
+    const uint64_t pixels = (uint64_t)ci->image_width * ci->image_height;
+    if (ci->arith_code && pixels > DC_JPEG_ARITH_MAX_PIXELS)
+        return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: arithmetic-coded JPEG of %ux%u pixels: "
+                       "over the %u-pixel limit for that coding", r->path, ci->image_width,
+                       ci->image_height, DC_JPEG_ARITH_MAX_PIXELS);
+    if (!ci->arith_code && fstat(fileno(r->f), &info) == 0 && S_ISREG(info.st_mode) &&
+        pixels > (uint64_t)DC_JPEG_MAX_PIXELS_PER_BYTE * (uint64_t)info.st_size)
+        return dc_fail(err, DC_ERR_FORMAT, "%s: JPEG header says %ux%u pixels, more than its "
+                       "%lld bytes can code (at most %u pixels a byte): corrupt or hostile file",
+                       r->path, ci->image_width, ci->image_height, (long long)info.st_size,
+                       DC_JPEG_MAX_PIXELS_PER_BYTE);
     if (ci->jpeg_color_space == JCS_CMYK || ci->jpeg_color_space == JCS_YCCK)
         return dc_fail(err, DC_ERR_UNSUPPORTED, "%s: CMYK JPEG is not supported (convert "
                        "it to RGB first)", r->path);

@@ -109,8 +109,8 @@ static void write_raw_png(const char *path, const raw_png *p)
 }
 
 /* Writes img (RGB or gray) as a JPEG with libjpeg at the given quality. */
-static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE space,
-                       int quality)
+static void write_jpeg_mode(const char *path, const dc_image *img, J_COLOR_SPACE space,
+                            int quality, bool progressive)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
@@ -125,6 +125,8 @@ static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE spac
     c.in_color_space = space;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, quality, TRUE);
+    if (progressive)
+        jpeg_simple_progression(&c);
     jpeg_start_compress(&c, TRUE);
     while (c.next_scanline < c.image_height) {
         JSAMPROW row = img->data + (size_t)c.next_scanline * img->w * img->c;
@@ -133,6 +135,12 @@ static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE spac
     jpeg_finish_compress(&c);
     jpeg_destroy_compress(&c);
     ck_assert_int_eq(fclose(f), 0);
+}
+
+static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE space,
+                       int quality)
+{
+    write_jpeg_mode(path, img, space, quality, false);
 }
 
 /* Checks that every pixel of img is (r, g, b) computed by expect(x, y). */
@@ -627,6 +635,86 @@ START_TEST(test_huge_jpeg_header)
 }
 END_TEST
 
+/* A decompression bomb: a 16x16 JPEG of a few hundred bytes whose SOF0 claims 16000 x
+ * 8000 pixels (under the loader's size limits) is refused before decoding, since a
+ * Huffman-coded JPEG spends at least a bit on every 8x8 block; a highly compressible real
+ * image, one grey level on 2048 x 2048 pixels (85 pixels a byte), still loads. */
+START_TEST(test_jpeg_bomb_refused)
+{
+    char path[512];
+    dc_image src = make_gradient(16, 16, 3);
+    write_jpeg(fx_path(path, sizeof path, "img_bomb.jpg"), &src, JCS_RGB, 90);
+    dc_image_free(&src);
+    size_t len;
+    unsigned char *bytes = fx_read_file(path, &len);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < len && !sof; i++)
+        if (bytes[i] == 0xff && bytes[i + 1] == 0xc0)
+            sof = i;
+    ck_assert_uint_gt(sof, 0);
+    bytes[sof + 5] = 0x1f; /* height 8000 = 0x1f40 */
+    bytes[sof + 6] = 0x40;
+    bytes[sof + 7] = 0x3e; /* width 16000 = 0x3e80 */
+    bytes[sof + 8] = 0x80;
+    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
+    free(bytes);
+    expect_load_error(path, DC_ERR_FORMAT, "JPEG header says 16000x8000 pixels, more than its");
+
+    dc_image flat = { 2048, 2048, 1, malloc((size_t)2048 * 2048) };
+    ck_assert_ptr_nonnull(flat.data);
+    memset(flat.data, 128, (size_t)2048 * 2048);
+    write_jpeg(path, &flat, JCS_GRAYSCALE, 75);
+    dc_image got;
+    dc_error err;
+    ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+    ck_assert_int_eq(got.w, 2048);
+    ck_assert_int_eq(got.h, 2048);
+    dc_image_free(&got);
+    free(flat.data);
+}
+END_TEST
+
+/* A scan bomb: a progressive 16x16 JPEG whose last scan is repeated until the file has
+ * more than 1000 scans is refused (each scan walks the whole coefficient buffer); with
+ * 900 scans it still loads. */
+START_TEST(test_jpeg_scan_bomb_refused)
+{
+    char path[512];
+    dc_image src = make_gradient(16, 16, 3);
+    write_jpeg_mode(fx_path(path, sizeof path, "img_scans.jpg"), &src, JCS_RGB, 90, true);
+    dc_image_free(&src);
+    size_t len;
+    unsigned char *bytes = fx_read_file(path, &len);
+    size_t sos = 0; /* the last scan: its SOS marker up to the EOI marker */
+    for (size_t i = 2; i + 1 < len; i++)
+        if (bytes[i] == 0xff && bytes[i + 1] == 0xda)
+            sos = i;
+    ck_assert_uint_gt(sos, 0);
+    ck_assert(bytes[len - 2] == 0xff && bytes[len - 1] == 0xd9);
+    const size_t scan = len - 2 - sos;
+    for (int copies = 900; copies <= 1001; copies += 101) {
+        const size_t n = sos + (size_t)copies * scan + 2;
+        unsigned char *bomb = malloc(n);
+        ck_assert_ptr_nonnull(bomb);
+        memcpy(bomb, bytes, sos);
+        for (int k = 0; k < copies; k++)
+            memcpy(bomb + sos + (size_t)k * scan, bytes + sos, scan);
+        bomb[n - 2] = 0xff, bomb[n - 1] = 0xd9;
+        ck_assert_int_eq(fx_write_file(path, bomb, n), 0);
+        free(bomb);
+        if (copies > 1000) {
+            expect_load_error(path, DC_ERR_FORMAT, "more than 1000 progressive scans");
+        } else {
+            dc_image got;
+            dc_error err;
+            ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+            dc_image_free(&got);
+        }
+    }
+    free(bytes);
+}
+END_TEST
+
 START_TEST(test_truncated_jpeg)
 {
     char full[512], cut[512];
@@ -866,6 +954,8 @@ static Suite *image_suite(void)
     tcase_add_test(bad, test_truncated_png);
     tcase_add_test(bad, test_corrupt_png);
     tcase_add_test(bad, test_truncated_jpeg);
+    tcase_add_test(bad, test_jpeg_bomb_refused);
+    tcase_add_test(bad, test_jpeg_scan_bomb_refused);
     tcase_add_test(bad, test_huge_png_header);
     tcase_add_test(bad, test_huge_jpeg_header);
     tcase_add_test(bad, test_corrupt_jpeg);
