@@ -109,8 +109,10 @@ static void write_raw_png(const char *path, const raw_png *p)
 }
 
 /* Writes img (RGB or gray) as a JPEG with libjpeg at the given quality. */
+typedef enum { JPEG_BASELINE, JPEG_PROGRESSIVE, JPEG_ARITHMETIC } jpeg_mode;
+
 static void write_jpeg_mode(const char *path, const dc_image *img, J_COLOR_SPACE space,
-                            int quality, bool progressive)
+                            int quality, jpeg_mode mode)
 {
     struct jpeg_compress_struct c;
     struct jpeg_error_mgr jerr;
@@ -125,8 +127,9 @@ static void write_jpeg_mode(const char *path, const dc_image *img, J_COLOR_SPACE
     c.in_color_space = space;
     jpeg_set_defaults(&c);
     jpeg_set_quality(&c, quality, TRUE);
-    if (progressive)
+    if (mode == JPEG_PROGRESSIVE)
         jpeg_simple_progression(&c);
+    c.arith_code = mode == JPEG_ARITHMETIC;
     jpeg_start_compress(&c, TRUE);
     while (c.next_scanline < c.image_height) {
         JSAMPROW row = img->data + (size_t)c.next_scanline * img->w * img->c;
@@ -140,7 +143,7 @@ static void write_jpeg_mode(const char *path, const dc_image *img, J_COLOR_SPACE
 static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE space,
                        int quality)
 {
-    write_jpeg_mode(path, img, space, quality, false);
+    write_jpeg_mode(path, img, space, quality, JPEG_BASELINE);
 }
 
 /* Checks that every pixel of img is (r, g, b) computed by expect(x, y). */
@@ -674,6 +677,37 @@ START_TEST(test_jpeg_bomb_refused)
 }
 END_TEST
 
+/* An arithmetic-coded JPEG (no floor on bits per block) loads at 16x16 and is refused
+ * when its SOF9 claims 8000 x 4000 pixels, over the 16-Mpixel limit for that coding. */
+START_TEST(test_jpeg_arithmetic_limit)
+{
+    char path[512];
+    dc_image src = make_gradient(16, 16, 3);
+    write_jpeg_mode(fx_path(path, sizeof path, "img_arith.jpg"), &src, JCS_RGB, 90,
+                    JPEG_ARITHMETIC);
+    dc_image_free(&src);
+    dc_image got;
+    dc_error err;
+    ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+    ck_assert_int_eq(got.w, 16);
+    dc_image_free(&got);
+    size_t len;
+    unsigned char *bytes = fx_read_file(path, &len);
+    size_t sof = 0;
+    for (size_t i = 2; i + 9 < len && !sof; i++)
+        if (bytes[i] == 0xff && bytes[i + 1] == 0xc9)
+            sof = i;
+    ck_assert_uint_gt(sof, 0);
+    bytes[sof + 5] = 0x0f; /* height 4000 = 0x0fa0 */
+    bytes[sof + 6] = 0xa0;
+    bytes[sof + 7] = 0x1f; /* width 8000 = 0x1f40 */
+    bytes[sof + 8] = 0x40;
+    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
+    free(bytes);
+    expect_load_error(path, DC_ERR_UNSUPPORTED, "arithmetic-coded JPEG of 8000x4000 pixels");
+}
+END_TEST
+
 /* A scan bomb: a progressive 16x16 JPEG whose last scan is repeated until the file has
  * more than 1000 scans is refused (each scan walks the whole coefficient buffer); with
  * 900 scans it still loads. */
@@ -681,7 +715,8 @@ START_TEST(test_jpeg_scan_bomb_refused)
 {
     char path[512];
     dc_image src = make_gradient(16, 16, 3);
-    write_jpeg_mode(fx_path(path, sizeof path, "img_scans.jpg"), &src, JCS_RGB, 90, true);
+    write_jpeg_mode(fx_path(path, sizeof path, "img_scans.jpg"), &src, JCS_RGB, 90,
+                    JPEG_PROGRESSIVE);
     dc_image_free(&src);
     size_t len;
     unsigned char *bytes = fx_read_file(path, &len);
@@ -956,6 +991,7 @@ static Suite *image_suite(void)
     tcase_add_test(bad, test_truncated_jpeg);
     tcase_add_test(bad, test_jpeg_bomb_refused);
     tcase_add_test(bad, test_jpeg_scan_bomb_refused);
+    tcase_add_test(bad, test_jpeg_arithmetic_limit);
     tcase_add_test(bad, test_huge_png_header);
     tcase_add_test(bad, test_huge_jpeg_header);
     tcase_add_test(bad, test_corrupt_jpeg);
