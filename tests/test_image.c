@@ -146,6 +146,31 @@ static void write_jpeg(const char *path, const dc_image *img, J_COLOR_SPACE spac
     write_jpeg_mode(path, img, space, quality, JPEG_BASELINE);
 }
 
+/* Writes a 16x16 RGB gradient JPEG named name (quality 90) into path. */
+static void small_jpeg(char *path, size_t cap, const char *name, jpeg_mode mode)
+{
+    dc_image src = make_gradient(16, 16, 3);
+    write_jpeg_mode(fx_path(path, cap, name), &src, JCS_RGB, 90, mode);
+    dc_image_free(&src);
+}
+
+/* Rewrites the JPEG at path so that its start-of-frame marker (0xff, sof: 0xc0 baseline,
+ * 0xc9 arithmetic) claims w x h pixels; the coded data stays that of the small image. */
+static void set_jpeg_size(const char *path, unsigned char sof, unsigned w, unsigned h)
+{
+    size_t len;
+    unsigned char *bytes = fx_read_file(path, &len);
+    size_t at = 0;
+    for (size_t i = 2; i + 9 < len && !at; i++)
+        if (bytes[i] == 0xff && bytes[i + 1] == sof)
+            at = i;
+    ck_assert_uint_gt(at, 0);
+    bytes[at + 5] = (unsigned char)(h >> 8), bytes[at + 6] = (unsigned char)h;
+    bytes[at + 7] = (unsigned char)(w >> 8), bytes[at + 8] = (unsigned char)w;
+    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
+    free(bytes);
+}
+
 /* Checks that every pixel of img is (r, g, b) computed by expect(x, y). */
 typedef void (*pixel_fn)(int x, int y, uint8_t rgb[3]);
 
@@ -618,22 +643,8 @@ START_TEST(test_huge_jpeg_header)
 {
     char path[512];
     cap_memory();
-    dc_image src = make_gradient(16, 16, 3);
-    write_jpeg(fx_path(path, sizeof path, "img_huge.jpg"), &src, JCS_RGB, 90);
-    dc_image_free(&src);
-    size_t len;
-    unsigned char *bytes = fx_read_file(path, &len);
-    size_t sof = 0;
-    for (size_t i = 2; i + 9 < len && !sof; i++)
-        if (bytes[i] == 0xff && bytes[i + 1] == 0xc0)
-            sof = i;
-    ck_assert_uint_gt(sof, 0);
-    bytes[sof + 5] = 0xea; /* height 60000 = 0xea60 */
-    bytes[sof + 6] = 0x60;
-    bytes[sof + 7] = 0xea; /* width */
-    bytes[sof + 8] = 0x60;
-    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
-    free(bytes);
+    small_jpeg(path, sizeof path, "img_huge.jpg", JPEG_BASELINE);
+    set_jpeg_size(path, 0xc0, 60000, 60000);
     expect_load_error(path, DC_ERR_UNSUPPORTED, "JPEG header says 60000x60000 pixels");
 }
 END_TEST
@@ -645,31 +656,15 @@ END_TEST
 START_TEST(test_jpeg_bomb_refused)
 {
     char path[512];
-    dc_image src = make_gradient(16, 16, 3);
-    write_jpeg(fx_path(path, sizeof path, "img_bomb.jpg"), &src, JCS_RGB, 90);
-    dc_image_free(&src);
-    size_t len;
-    unsigned char *bytes = fx_read_file(path, &len);
-    size_t sof = 0;
-    for (size_t i = 2; i + 9 < len && !sof; i++)
-        if (bytes[i] == 0xff && bytes[i + 1] == 0xc0)
-            sof = i;
-    ck_assert_uint_gt(sof, 0);
-    bytes[sof + 5] = 0x1f; /* height 8000 = 0x1f40 */
-    bytes[sof + 6] = 0x40;
-    bytes[sof + 7] = 0x3e; /* width 16000 = 0x3e80 */
-    bytes[sof + 8] = 0x80;
-    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
-    free(bytes);
+    small_jpeg(path, sizeof path, "img_bomb.jpg", JPEG_BASELINE);
+    set_jpeg_size(path, 0xc0, 16000, 8000);
     expect_load_error(path, DC_ERR_FORMAT, "JPEG header says 16000x8000 pixels, more than its");
 
     dc_image flat = { 2048, 2048, 1, malloc((size_t)2048 * 2048) };
     ck_assert_ptr_nonnull(flat.data);
     memset(flat.data, 128, (size_t)2048 * 2048);
     write_jpeg(path, &flat, JCS_GRAYSCALE, 75);
-    dc_image got;
-    dc_error err;
-    ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+    dc_image got = load_ok(path);
     ck_assert_int_eq(got.w, 2048);
     ck_assert_int_eq(got.h, 2048);
     dc_image_free(&got);
@@ -682,28 +677,11 @@ END_TEST
 START_TEST(test_jpeg_arithmetic_limit)
 {
     char path[512];
-    dc_image src = make_gradient(16, 16, 3);
-    write_jpeg_mode(fx_path(path, sizeof path, "img_arith.jpg"), &src, JCS_RGB, 90,
-                    JPEG_ARITHMETIC);
-    dc_image_free(&src);
-    dc_image got;
-    dc_error err;
-    ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+    small_jpeg(path, sizeof path, "img_arith.jpg", JPEG_ARITHMETIC);
+    dc_image got = load_ok(path);
     ck_assert_int_eq(got.w, 16);
     dc_image_free(&got);
-    size_t len;
-    unsigned char *bytes = fx_read_file(path, &len);
-    size_t sof = 0;
-    for (size_t i = 2; i + 9 < len && !sof; i++)
-        if (bytes[i] == 0xff && bytes[i + 1] == 0xc9)
-            sof = i;
-    ck_assert_uint_gt(sof, 0);
-    bytes[sof + 5] = 0x0f; /* height 4000 = 0x0fa0 */
-    bytes[sof + 6] = 0xa0;
-    bytes[sof + 7] = 0x1f; /* width 8000 = 0x1f40 */
-    bytes[sof + 8] = 0x40;
-    ck_assert_int_eq(fx_write_file(path, bytes, len), 0);
-    free(bytes);
+    set_jpeg_size(path, 0xc9, 8000, 4000);
     expect_load_error(path, DC_ERR_UNSUPPORTED, "arithmetic-coded JPEG of 8000x4000 pixels");
 }
 END_TEST
@@ -714,10 +692,7 @@ END_TEST
 START_TEST(test_jpeg_scan_bomb_refused)
 {
     char path[512];
-    dc_image src = make_gradient(16, 16, 3);
-    write_jpeg_mode(fx_path(path, sizeof path, "img_scans.jpg"), &src, JCS_RGB, 90,
-                    JPEG_PROGRESSIVE);
-    dc_image_free(&src);
+    small_jpeg(path, sizeof path, "img_scans.jpg", JPEG_PROGRESSIVE);
     size_t len;
     unsigned char *bytes = fx_read_file(path, &len);
     size_t sos = 0; /* the last scan: its SOS marker up to the EOI marker */
@@ -740,9 +715,7 @@ START_TEST(test_jpeg_scan_bomb_refused)
         if (copies > 1000) {
             expect_load_error(path, DC_ERR_FORMAT, "more than 1000 progressive scans");
         } else {
-            dc_image got;
-            dc_error err;
-            ck_assert_msg(dc_image_load(path, &got, &err) == DC_OK, "%s", err.msg);
+            dc_image got = load_ok(path);
             dc_image_free(&got);
         }
     }
