@@ -19,7 +19,7 @@
 #include "base/alloc.h"
 
 /* Input channels up to which a Winograd F(4x4) conv at batch 1 does not share its
- * transformed input between the threads (conv_run). */
+ * transformed input between the threads (can_share_input). */
 enum { WINOGRAD_SHALLOW_CIN = 64 };
 
 /* A conv's split (the generic job first, so a task can get back from the job it is
@@ -134,13 +134,20 @@ static bool winograd_across_samples(const dc_node *nd, int n)
 
 /* Whether a conv of one sample can run_input_shared: on packed weights (F(2x2),
  * dc_conv_packed but a 1x1 conv that reads its input in place: nothing to build), or
- * Winograd F(4x4) whose tiles make one block. */
+ * Winograd F(4x4) whose tiles make one block, from an input of more than
+ * WINOGRAD_SHALLOW_CIN channels. On shallower inputs the input transform that sharing
+ * saves costs less than the second dispatch, and the conv runs as planned, each block of
+ * output channels with its own V, or whole on one thread (at 2 threads, resnet20's
+ * 32-channel 16x16 convs 0.163 ms shared, 0.122 whole; its 64-channel 8x8 ones 0.155-0.178
+ * shared, 0.117-0.131 in two blocks; the 128-channel 7x7 ones of densenet121 1.36-1.39 ms
+ * shared, 1.46-1.52 whole). */
 static bool can_share_input(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
     return (p->winograd2 && p->shape.groups == 1) ||
            (p->packed && !dc_conv_packed_in_place(&p->shape)) || /* no copy to share */
-           (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape));
+           (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape) &&
+            p->shape.cin > WINOGRAD_SHALLOW_CIN);
 }
 
 /* The shared input operand a conv builds (run_input_shared, run_shared), in floats. */
@@ -644,19 +651,10 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     }
     /* Winograd F(4x4) shares V only where its tiles are too few to split among the
      * threads (two steps cost two dispatches: resnet20 at 2 threads 0.60 -> 0.67 ms when
-     * its 64-tile maps shared V instead of splitting the tiles), and only for inputs of
-     * more than 64 channels: on shallower ones the input transform that sharing saves
-     * costs less than the second dispatch, and the conv runs as planned, each block of
-     * output channels with its own V, or whole on one thread (at 2 threads, resnet20's
-     * 32-channel 16x16 convs 0.163 ms shared, 0.122 whole; its 64-channel 8x8 ones 0.155-
-     * 0.178 shared, 0.117-0.131 in two blocks; the 128-channel 7x7 ones of densenet121
-     * 1.36-1.39 ms shared, 1.46-1.52 whole) */
-    const dc_conv_shape *cs = &nd->conv.shape;
-    const bool f4 = nd->conv.winograd && !nd->conv.winograd2;
-    const bool tiles_split = f4 && job.ptiles >= threads;
-    const bool shallow = f4 && cs->cin / cs->groups <= WINOGRAD_SHALLOW_CIN;
-    if (n == 1 && threads > 1 && !tiles_split && !shallow && base->rs->shared_cols &&
-        can_share_input(nd)) {
+     * its 64-tile maps shared V instead of splitting the tiles), and only on deep inputs
+     * (can_share_input) */
+    const bool tiles_split = nd->conv.winograd && !nd->conv.winograd2 && job.ptiles >= threads;
+    if (n == 1 && threads > 1 && !tiles_split && base->rs->shared_cols && can_share_input(nd)) {
         run_input_shared(base, threads, pool);
         return;
     }

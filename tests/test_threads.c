@@ -433,9 +433,9 @@ START_TEST(test_net_same_on_any_thread_count)
      * by output-channel blocks; at batch 1, mobilenetv2_x0_5's 1x1 convs of 16 to 80
      * output channels split by pixels (plan_packed_columns), and resnet20's Winograd
      * F(4x4) convs on inputs of at most 64 channels, which share no V between the
-     * threads (ops_conv.c: conv_run): the 32-channel 16x16 ones whole on one thread, the
-     * 64-channel 8x8 ones in two blocks of output channels (vgg11_bn's 128-channel 16x16
-     * ones share V at batch 1) */
+     * threads (ops_conv.c: can_share_input): the 32-channel 16x16 ones whole on one
+     * thread, the 64-channel 8x8 ones in two blocks of output channels (vgg11_bn's
+     * 128-channel 16x16 ones share V at batch 1) */
     static const struct { const char *arch; int batch; bool packed; } cases[] = {
         { "resnet20", 9, false },  { "mobilenetv2_x0_5", 9, false },
         { "shufflenetv2_x0_5", 9, false }, { "vgg11_bn", 9, false },
