@@ -7,7 +7,10 @@
  * 1408x3456 x 3456x16 product ran at 52 GFLOP/s. Here A is read once, in place: each output
  * is a dot product of a row of A with a column of B, taken as a row of B^T ([n][k], made
  * by the caller), 16 floats at a time; 4 rows of A x 4 columns of B share their loads in
- * 16 vector accumulators, so A streams from memory once and B^T stays in L2.
+ * 16 vector accumulators, so A streams from memory once and B^T stays in L2. Each row of
+ * A is prefetched 1 KB ahead: four sequential streams alone are too few for the hardware
+ * prefetchers of an AMD Zen 5 core, which then read them at 6-9 GB/s; with the software
+ * prefetches, 13-14 GB/s (a 512 x 4608 A, 9.4 MB, read from memory).
  *
  * Written with GCC/Clang vector extensions (16 floats): one AVX-512 register, two AVX2
  * registers, four NEON ones; the compiler picks the instructions of the target.
@@ -21,6 +24,9 @@ typedef float v16 __attribute__((vector_size(64)));
 /* Vectors are never passed to or returned from functions: without AVX-512 in the build
  * that would change the calling convention (GCC's -Wpsabi). */
 #define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
+
+/* How far ahead of its loads each row of A is prefetched, in floats (1 KB). */
+#define SKINNY_PREFETCH_FLOATS 256
 
 static inline float hsum16(const v16 *v)
 {
@@ -48,6 +54,8 @@ static void skinny_block(int ri, int cj, int k, const float *a, int lda, const f
         LOAD16(a1, ar[1] + kk);
         LOAD16(a2, ar[2] + kk);
         LOAD16(a3, ar[3] + kk);
+        for (int r = 0; r < 4; r++)
+            __builtin_prefetch(ar[r] + kk + SKINNY_PREFETCH_FLOATS, 0, 3);
         for (int q = 0; q < 4; q++) {
             v16 b;
             LOAD16(b, br[q] + kk);
