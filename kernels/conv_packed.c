@@ -44,12 +44,21 @@ static bool pointwise_in_place(const dc_conv_shape *s)
     return dc_conv_is_pointwise(s) && (size_t)pixels(s) == padded(s);
 }
 
-/* A 1x1 conv on a map wider than DC_CONV_PACKED_MAX_POINTWISE whose input still fits
- * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS: packed at batches under 8 only. */
+/* A 1x1 conv read in place on a map wider than DC_CONV_PACKED_MAX_POINTWISE: packed at
+ * batches under 8 only; whole when its input fits DC_CONV_PACKED_WIDE_POINTWISE_FLOATS,
+ * else in tiles of pixels (dc_conv_packed_l2_tile). */
 static bool wide_pointwise(const dc_conv_shape *s)
 {
-    return pointwise_in_place(s) && pixels(s) > DC_CONV_PACKED_MAX_POINTWISE &&
-           (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_WIDE_POINTWISE_FLOATS;
+    return pointwise_in_place(s) && pixels(s) > DC_CONV_PACKED_MAX_POINTWISE;
+}
+
+int dc_conv_packed_l2_tile(const dc_conv_shape *s)
+{
+    if (!wide_pointwise(s) ||
+        (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_WIDE_POINTWISE_FLOATS)
+        return 0;
+    const size_t vectors = DC_CONV_PACKED_L2_TILE_FLOATS / ((size_t)depth(s) * DC_PACKED_LANES);
+    return (int)(vectors > 0 ? vectors : 1) * DC_PACKED_LANES;
 }
 
 bool dc_conv_packed_applies(const dc_conv_shape *s)
@@ -103,9 +112,11 @@ void dc_conv_pack_weights(const dc_conv_shape *s, const float *weight, float *pa
     dc_pack_a(s->cout, depth(s), dc_conv_packed_rows(s), weight, depth(s), packed);
 }
 
+/* The im2col matrix (none for a conv read in place), then the product's [R][ld] block. */
 size_t dc_conv_packed_workspace_floats(const dc_conv_shape *s)
 {
-    return ((size_t)depth(s) + (size_t)dc_conv_packed_rows(s)) * padded(s);
+    const size_t copy = pointwise_in_place(s) ? 0 : (size_t)depth(s);
+    return (copy + (size_t)dc_conv_packed_rows(s)) * padded(s);
 }
 
 size_t dc_conv_packed_input_floats(const dc_conv_shape *s)
@@ -179,7 +190,7 @@ void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float
     if (co_end <= co_begin || p1 <= p0)
         return;
     product_columns(s, in, padded(s), p0, p1 - p0, packed, bias, residual, act, out, co_begin,
-                    co_end, workspace + dc_conv_packed_input_floats(s));
+                    co_end, workspace);
 }
 
 void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
@@ -191,7 +202,7 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
     float *col = workspace; /* [k][ld], then the product's [R][ld] */
     if (pointwise_in_place(s)) { /* the input is the matrix */
         dc_conv_packed_from_input(s, in, packed, bias, residual, act, out, co_begin, co_end,
-                                  col + dc_conv_packed_input_floats(s));
+                                  workspace);
         return;
     }
     dc_conv_packed_make_input(s, in, 0, depth(s), col);

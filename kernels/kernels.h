@@ -320,12 +320,20 @@ int dc_packed_max_cols(int rows);
 /* ... and 1x1 stride-1 convs read in place up to this many (32x32: mobilenetv2 (cifar)
  * batch 1, one thread, 1.57 -> 1.47 ms) */
 #define DC_CONV_PACKED_MAX_POINTWISE 1024
-/* ... and, at batches under 8, wider 1x1 stride-1 convs whose input matrix (depth x
- * pixels) fits in this many floats (1 MiB, half an L2 here), read once per block of
- * output channels (one thread, batch 1, against SGEMM: resnet50's 64x56x56 -> 256 4.98 ->
- * 3.88 ms, mobilenet_v3_large's 16x112x112 -> 64 0.46 -> 0.33 ms; its 256x56x56 inputs,
- * 3 MiB, were twice as slow: each block of output channels read them from memory) */
+/* ... and, at batches under 8, wider 1x1 stride-1 convs: those whose input matrix (depth x
+ * pixels) fits in this many floats (1 MiB, half an L2 of the Intel VM) read it once per
+ * block of output channels (one thread, batch 1, against SGEMM: resnet50's 64x56x56 -> 256
+ * 4.98 -> 3.88 ms, mobilenet_v3_large's 16x112x112 -> 64 0.46 -> 0.33 ms); ... */
 #define DC_CONV_PACKED_WIDE_POINTWISE_FLOATS ((size_t)1 << 18)
+/* ... the deeper ones (resnet50's 256x56x56 inputs, 3 MiB, read that way from memory by
+ * every block: twice as slow as SGEMM) tile by tile of pixels whose columns fit this many
+ * floats (256 KiB, a quarter of an L2 of the Zen 5 VM), every output channel of a tile
+ * before the next tile (dc_conv_packed_l2_tile). One thread, batch 1, the AMD Zen 5 VM:
+ * resnet50's 256x56x56 -> 64 and -> 128 convs 2.10 -> 1.20 and 1.95 -> 1.10 ms against
+ * OpenBLAS's AVX2 kernels; models in alternating runs: densenet121 43 -> 38 ms,
+ * resnext50_32x4d 64 -> 57, resnet50 48 -> 46; against OpenBLAS's AVX-512 kernels
+ * densenet121 35.8 -> 33.6 ms, the others within noise. */
+#define DC_CONV_PACKED_L2_TILE_FLOATS ((size_t)1 << 16)
 /* ... and in batches (of 8 or more) those whose input matrix, depth x pixels, fits in
  * this many floats (768 KiB; measured on a machine of 2 MiB L2 a core: densenet121's 28x28
  * convs from 320 input channels, 980 KiB, were slower than one SGEMM over the batch) */
@@ -358,6 +366,13 @@ bool dc_conv_packed_in_place(const dc_conv_shape *s);
 void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float *packed,
                             const float *bias, const float *residual, dc_act act, float *out,
                             int co_begin, int co_end, int p0, int p1, float *workspace);
+
+/* The pixels of one tile (a multiple of DC_PACKED_LANES) for a 1x1 conv read in place
+ * whose input matrix is too large to read whole per block of output channels (larger than
+ * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS): its columns fit DC_CONV_PACKED_L2_TILE_FLOATS
+ * (at least one vector of pixels). 0 for every other conv. The runtime runs such a conv
+ * by dc_conv_packed_columns, a tile and all its output channels a task. */
+int dc_conv_packed_l2_tile(const dc_conv_shape *s);
 
 /* dc_conv_packed in two steps, so that threads can share one im2col matrix: rows
  * [r0, r1) of the matrix (dc_conv_packed_input_floats(s) floats in all; r < cin kh kw)

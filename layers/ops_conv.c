@@ -353,10 +353,11 @@ static void packed_task(const conv_job *job, int task, float *scratch)
     const dc_conv_params *p = &nd->conv;
     int co0, co1;
     co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
-    if (job->ptiles > 1) { /* one sample, split by pixels too (plan_packed_columns) */
-        const int npix = nd->h * nd->w, p0 = task / job->co_blocks * job->tile;
+    if (job->ptiles > 1) { /* split by pixels too (plan_packed_columns, plan_l2_tiles) */
+        const int per_sample = job->ptiles * job->co_blocks;
+        const int npix = nd->h * nd->w, p0 = task % per_sample / job->co_blocks * job->tile;
         const int p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
-        const conv_io io = conv_io_at(&job->base, 0);
+        const conv_io io = conv_io_at(&job->base, task / per_sample);
         dc_conv_packed_columns(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out,
                                co0, co1, p0, p1, scratch);
         return;
@@ -398,6 +399,27 @@ static int plan_packed_columns(conv_job *job, int threads)
     job->tile = (vectors + chunks - 1) / chunks * DC_PACKED_LANES;
     job->ptiles = (npix + job->tile - 1) / job->tile;
     return job->co_blocks * job->ptiles;
+}
+
+/* A 1x1 conv read in place whose input matrix is too large to read whole per block of
+ * output channels (dc_conv_packed_l2_tile): tasks of (sample, tile of pixels), each with
+ * every output channel, so that the tile's columns stay in L2 while the packed weights
+ * pass over them. At one sample the tiles are made a multiple of the threads in number,
+ * of equal width. Returns the number of tasks. */
+static int plan_l2_tiles(conv_job *job, int threads, int n, int tile)
+{
+    const dc_node *nd = job->base.nd;
+    const int npix = nd->h * nd->w, vectors = npix / DC_PACKED_LANES;
+    const int per_tile = tile / DC_PACKED_LANES;
+    int chunks = (vectors + per_tile - 1) / per_tile;
+    if (n == 1 && threads > 1)
+        chunks = (chunks + threads - 1) / threads * threads;
+    chunks = chunks < vectors ? chunks : vectors;
+    job->co_block = nd->conv.shape.cout;
+    job->co_blocks = 1;
+    job->tile = (vectors + chunks - 1) / chunks * DC_PACKED_LANES;
+    job->ptiles = (npix + job->tile - 1) / job->tile;
+    return n * job->ptiles;
 }
 
 /* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
@@ -629,9 +651,12 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
         tasks = plan_packed(&job, threads, dc_winograd2_rows(&g, spb),
                             (n + spb - 1) / spb * nd->conv.shape.groups);
     } else if (nd->conv.packed) {
+        const int l2_tile = dc_conv_packed_l2_tile(&nd->conv.shape);
         tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
-        if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
-            dc_conv_packed_in_place(&nd->conv.shape))
+        if (l2_tile > 0)
+            tasks = plan_l2_tiles(&job, threads, n, l2_tile);
+        else if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
+                 dc_conv_packed_in_place(&nd->conv.shape))
             tasks = plan_packed_columns(&job, threads);
     } else if (winograd_across_samples(nd, n)) {
         tasks = plan_winograd_across(&job, threads);
@@ -671,8 +696,11 @@ const char *dc_conv_method(const dc_node *nd, int batch)
         return "";
     if (p->winograd2)
         return p->w2_samples > 1 ? "F(2x2), samples as columns" : "F(2x2), packed U";
-    if (p->packed)
+    if (p->packed) {
+        if (dc_conv_packed_l2_tile(s) > 0)
+            return "packed GEMM, L2 tiles";
         return dc_conv_is_pointwise(s) ? "packed GEMM" : "im2col + packed GEMM";
+    }
     if (p->winograd)
         return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"
                                                   : "Winograd F(4x4)";

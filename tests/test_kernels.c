@@ -502,22 +502,36 @@ static const dc_conv_shape packed_cases[] = {
      * 8): resnet50's 56x56 from 64 channels (with 37 out), a 112x112 from 16 */
     { 64, 56, 56, 37, 1, 1, 1, 1, 0, 0, 1 },    /* 3136 pixels, 200704 input floats */
     { 16, 112, 112, 5, 1, 1, 1, 1, 0, 0, 1 },   /* 12544 pixels */
+    /* deeper: run in tiles of pixels (dc_conv_packed_l2_tile), here of 496 */
+    { 132, 48, 48, 21, 1, 1, 1, 1, 0, 0, 1 },   /* 2304 pixels, 304128 input floats */
 };
 
-/* Which 1x1 convs on maps wider than 32x32 take the packed GEMM: an input of at most 1 MiB
- * (DC_CONV_PACKED_WIDE_POINTWISE_FLOATS), read in place, at batches under 8. */
+/* Which 1x1 convs on maps wider than 32x32 take the packed GEMM: read in place, at batches
+ * under 8; whole when the input is at most 1 MiB (DC_CONV_PACKED_WIDE_POINTWISE_FLOATS),
+ * else in tiles of whole vectors of pixels whose columns fit DC_CONV_PACKED_L2_TILE_FLOATS. */
 START_TEST(test_conv_packed_wide_pointwise_rule)
 {
     const dc_conv_shape fits = { 64, 56, 56, 256, 1, 1, 1, 1, 0, 0, 1 };   /* 784 KiB */
-    const dc_conv_shape too_deep = { 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1 }; /* 3 MiB */
+    const dc_conv_shape deep = { 256, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1 };   /* 3 MiB */
+    const dc_conv_shape deepest = { 4096, 56, 56, 64, 1, 1, 1, 1, 0, 0, 1 };
     const dc_conv_shape ragged = { 64, 55, 55, 256, 1, 1, 1, 1, 0, 0, 1 };   /* 3025 pixels */
     const dc_conv_shape strided = { 16, 112, 112, 64, 1, 1, 2, 2, 0, 0, 1 };
+    const dc_conv_shape small = { 512, 28, 28, 64, 1, 1, 1, 1, 0, 0, 1 };  /* 784 pixels */
     ck_assert(dc_conv_packed_applies(&fits));
     ck_assert(dc_conv_packed_pays(&fits, 1) && dc_conv_packed_pays(&fits, 7));
     ck_assert(!dc_conv_packed_pays(&fits, 8));
-    ck_assert(!dc_conv_packed_applies(&too_deep));
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&fits), 0); /* read whole */
+    ck_assert(dc_conv_packed_applies(&deep));
+    ck_assert(dc_conv_packed_pays(&deep, 1) && dc_conv_packed_pays(&deep, 7));
+    ck_assert(!dc_conv_packed_pays(&deep, 8));
+    /* 65536 floats / 256 rows: 256 pixels, 16 vectors */
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&deep), 256);
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&deepest), DC_PACKED_LANES); /* one vector */
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&small), 0); /* up to 32x32: the small-map rule */
     ck_assert(!dc_conv_packed_applies(&ragged));
     ck_assert(!dc_conv_packed_applies(&strided));
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&ragged), 0);
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&strided), 0);
 }
 END_TEST
 
@@ -603,6 +617,19 @@ START_TEST(test_conv_packed_random)
                 dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, cols, cut[k],
                                        cut[k + 1], pcut[q], pcut[q + 1], ws);
         check_exact(cols, whole, n_out, "pixel ranges against one whole call");
+        /* as the runtime runs a deep one: its tiles, each with every output channel */
+        const int tile = dc_conv_packed_l2_tile(s);
+        if (tile > 0) {
+            ck_assert_int_eq(tile % DC_PACKED_LANES, 0);
+            ck_assert((size_t)tile * s->cin <= DC_CONV_PACKED_L2_TILE_FLOATS);
+            float *tiled = fx_buf_new(n_out);
+            for (int p0 = 0; p0 < (int)plane; p0 += tile)
+                dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, tiled, 0, s->cout,
+                                       p0, p0 + tile < (int)plane ? p0 + tile : (int)plane,
+                                       ws);
+            check_exact(tiled, whole, n_out, "L2 tiles against one whole call");
+            free(tiled);
+        }
         free(cols);
     }
     free(col), free(two);
