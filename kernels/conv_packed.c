@@ -52,13 +52,25 @@ static bool wide_pointwise(const dc_conv_shape *s)
     return pointwise_in_place(s) && pixels(s) > DC_CONV_PACKED_MAX_POINTWISE;
 }
 
+/* A strided conv (im2col) on a map larger than DC_CONV_PACKED_MAX_PIXELS: its im2col
+ * matrix is made and multiplied tile by tile of pixels (dc_conv_packed_l2_tile). */
+static bool strided_tiled(const dc_conv_shape *s)
+{
+    return (s->stride_h > 1 || s->stride_w > 1) && pixels(s) > DC_CONV_PACKED_MAX_PIXELS;
+}
+
 int dc_conv_packed_l2_tile(const dc_conv_shape *s)
 {
-    if (!wide_pointwise(s) ||
-        (size_t)depth(s) * pixels(s) <= DC_CONV_PACKED_WIDE_POINTWISE_FLOATS)
+    const bool wide = wide_pointwise(s) &&
+                      (size_t)depth(s) * pixels(s) > DC_CONV_PACKED_WIDE_POINTWISE_FLOATS;
+    if (s->groups != 1 || (!wide && !strided_tiled(s)))
         return 0;
+    /* at least one register block of columns (4 vectors): narrower, the kernel's blocks
+     * of R rows x fewer vectors load more of A per multiply-add than the deeper tile
+     * costs in L2 (inception_v3's 288 -> 384 stride-2 conv: depth 2592, 64 pixels in
+     * 648 KiB) */
     const size_t vectors = DC_CONV_PACKED_L2_TILE_FLOATS / ((size_t)depth(s) * DC_PACKED_LANES);
-    return (int)(vectors > 0 ? vectors : 1) * DC_PACKED_LANES;
+    return (int)(vectors > 4 ? vectors : 4) * DC_PACKED_LANES;
 }
 
 bool dc_conv_packed_applies(const dc_conv_shape *s)
@@ -66,7 +78,7 @@ bool dc_conv_packed_applies(const dc_conv_shape *s)
     return s->groups == 1 && s->cin > 0 && s->cout > 0 && pixels(s) > 0 &&
            (pixels(s) <= DC_CONV_PACKED_MAX_PIXELS ||
             (pointwise_in_place(s) && pixels(s) <= DC_CONV_PACKED_MAX_POINTWISE) ||
-            wide_pointwise(s));
+            wide_pointwise(s) || strided_tiled(s));
 }
 
 bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
@@ -112,11 +124,14 @@ void dc_conv_pack_weights(const dc_conv_shape *s, const float *weight, float *pa
     dc_pack_a(s->cout, depth(s), dc_conv_packed_rows(s), weight, depth(s), packed);
 }
 
-/* The im2col matrix (none for a conv read in place), then the product's [R][ld] block. */
+/* The im2col matrix (none for a conv read in place; a tile's for a strided one taken by
+ * tiles), then the product's [R][ld] block. */
 size_t dc_conv_packed_workspace_floats(const dc_conv_shape *s)
 {
     const size_t copy = pointwise_in_place(s) ? 0 : (size_t)depth(s);
-    return (copy + (size_t)dc_conv_packed_rows(s)) * padded(s);
+    const int tile = dc_conv_packed_l2_tile(s);
+    const size_t width = tile > 0 && !pointwise_in_place(s) ? (size_t)tile : padded(s);
+    return (copy + (size_t)dc_conv_packed_rows(s)) * width;
 }
 
 size_t dc_conv_packed_input_floats(const dc_conv_shape *s)
@@ -134,27 +149,29 @@ void dc_conv_packed_make_input(const dc_conv_shape *s, const float *in, int r0, 
         memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
 }
 
-/* Output channels [co_begin, co_end), columns [p0, p0 + n) of the product: col is the
- * [k][ld] matrix, out and residual rows of pixels(s) floats. */
-static void product_columns(const dc_conv_shape *s, const float *col, size_t ld, int p0, int n,
+/* Output channels [co_begin, co_end), output pixels [p0, p0 + n) of the product: b is the
+ * first of the n columns of the [k][ld] matrix (ld a multiple of DC_PACKED_LANES, the
+ * columns past n zero or the map's), out and residual rows of pixels(s) floats. */
+static void product_columns(const dc_conv_shape *s, const float *b, size_t ld, int p0, int n,
                             const float *packed, const float *bias, const float *residual,
                             dc_act act, float *out, int co_begin, int co_end, float *acc)
 {
     const int npix = pixels(s), k = depth(s), R = dc_conv_packed_rows(s);
-    for (int b = co_begin / R; b * R < co_end; b++) {
+    for (int blk = co_begin / R; blk * R < co_end; blk++) {
         /* a block of whole rows of out, all of them ours: the product writes them there */
-        const bool direct = ld == (size_t)npix && b * R >= co_begin && (b + 1) * R <= co_end;
-        float *c = direct ? out + (size_t)b * R * npix + p0 : acc; /* [R][ld] */
+        const bool direct = ld == (size_t)npix && blk * R >= co_begin &&
+                            (blk + 1) * R <= co_end;
+        float *c = direct ? out + (size_t)blk * R * npix + p0 : acc; /* [R][ld] */
         if (direct && dc_packed_act_fuses(act)) { /* the epilogue in registers */
-            dc_gemm_packed_block_act(R, b, k, n, packed, col + p0, ld, c, ld,
-                                     bias ? bias + (size_t)b * R : NULL,
-                                     residual ? residual + (size_t)b * R * npix + p0 : NULL,
+            dc_gemm_packed_block_act(R, blk, k, n, packed, b, ld, c, ld,
+                                     bias ? bias + (size_t)blk * R : NULL,
+                                     residual ? residual + (size_t)blk * R * npix + p0 : NULL,
                                      ld, act);
             continue;
         }
-        dc_gemm_packed_block(R, b, k, n, packed, col + p0, ld, c, ld);
+        dc_gemm_packed_block(R, blk, k, n, packed, b, ld, c, ld);
         for (int r = 0; r < R; r++) {
-            const int co = b * R + r;
+            const int co = blk * R + r;
             if (co < co_begin || co >= co_end)
                 continue;
             float *row = out + (size_t)co * npix + p0;
@@ -189,8 +206,20 @@ void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float
 {
     if (co_end <= co_begin || p1 <= p0)
         return;
-    product_columns(s, in, padded(s), p0, p1 - p0, packed, bias, residual, act, out, co_begin,
-                    co_end, workspace);
+    if (pointwise_in_place(s)) { /* the input is the matrix */
+        product_columns(s, in + p0, padded(s), p0, p1 - p0, packed, bias, residual, act, out,
+                        co_begin, co_end, workspace);
+        return;
+    }
+    /* the tile's own im2col: [k][ld], its columns past p1 - p0 zero */
+    const int n = p1 - p0, k = depth(s);
+    const size_t ld = ((size_t)n + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
+    float *col = workspace;
+    dc_im2col_ld(s, in, p0, p1, col, ld);
+    for (int j = 0; j < k; j++)
+        memset(col + (size_t)j * ld + n, 0, (ld - (size_t)n) * sizeof(float));
+    product_columns(s, col, ld, p0, n, packed, bias, residual, act, out, co_begin, co_end,
+                    col + (size_t)k * ld);
 }
 
 void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed,
@@ -200,6 +229,14 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
     if (co_end <= co_begin)
         return;
     float *col = workspace; /* [k][ld], then the product's [R][ld] */
+    const int tile = dc_conv_packed_l2_tile(s);
+    if (tile > 0 && !pointwise_in_place(s)) { /* a tile's im2col at a time */
+        for (int p0 = 0; p0 < pixels(s); p0 += tile)
+            dc_conv_packed_columns(s, in, packed, bias, residual, act, out, co_begin, co_end,
+                                   p0, p0 + tile < pixels(s) ? p0 + tile : pixels(s),
+                                   workspace);
+        return;
+    }
     if (pointwise_in_place(s)) { /* the input is the matrix */
         dc_conv_packed_from_input(s, in, packed, bias, residual, act, out, co_begin, co_end,
                                   workspace);

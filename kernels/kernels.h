@@ -328,7 +328,10 @@ int dc_packed_max_cols(int rows);
 /* ... the deeper ones (resnet50's 256x56x56 inputs, 3 MiB, read that way from memory by
  * every block: twice as slow as SGEMM) tile by tile of pixels whose columns fit this many
  * floats (256 KiB, a quarter of an L2 of the Zen 5 VM), every output channel of a tile
- * before the next tile (dc_conv_packed_l2_tile). One thread, batch 1, the AMD Zen 5 VM:
+ * before the next tile (dc_conv_packed_l2_tile); so do strided convs to maps of more than
+ * DC_CONV_PACKED_MAX_PIXELS, each tile with its own im2col (resnet50's 3x3 stride-2 conv
+ * to 28x28: 1.87-1.95 -> 1.65-1.79 ms against OpenBLAS's AVX-512 kernels, 3.1 -> 2.0 ms
+ * against its AVX2 ones). One thread, batch 1, the AMD Zen 5 VM:
  * resnet50's 256x56x56 -> 64 and -> 128 convs 2.10 -> 1.20 and 1.95 -> 1.10 ms against
  * OpenBLAS's AVX2 kernels; models in alternating runs: densenet121 43 -> 38 ms,
  * resnext50_32x4d 64 -> 57, resnet50 48 -> 46; against OpenBLAS's AVX-512 kernels
@@ -359,9 +362,11 @@ void dc_conv_packed(const dc_conv_shape *s, const float *in, const float *packed
                     int co_begin, int co_end, float *workspace);
 
 /* Whether dc_conv_packed reads the input as its matrix (a 1x1 stride-1 conv on whole
- * vectors of pixels); then dc_conv_packed_columns computes output pixels [p0, p1) (p0 a
- * multiple of DC_PACKED_LANES; p1 too, or the map's end), so that threads can split a
- * conv with few output channels by pixels. The same numbers as dc_conv_packed. */
+ * vectors of pixels). dc_conv_packed_columns computes output pixels [p0, p1) (p0 a
+ * multiple of DC_PACKED_LANES; p1 too, or the map's end) of such a conv, so that threads
+ * can split one with few output channels by pixels, or of a conv taken by tiles
+ * (dc_conv_packed_l2_tile), making the tile's own im2col. The same numbers as
+ * dc_conv_packed. */
 bool dc_conv_packed_in_place(const dc_conv_shape *s);
 void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float *packed,
                             const float *bias, const float *residual, dc_act act, float *out,
@@ -369,9 +374,12 @@ void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float
 
 /* The pixels of one tile (a multiple of DC_PACKED_LANES) for a 1x1 conv read in place
  * whose input matrix is too large to read whole per block of output channels (larger than
- * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS): its columns fit DC_CONV_PACKED_L2_TILE_FLOATS
- * (at least one vector of pixels). 0 for every other conv. The runtime runs such a conv
- * by dc_conv_packed_columns, a tile and all its output channels a task. */
+ * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS), or for a strided conv (im2col) whose map has more
+ * than DC_CONV_PACKED_MAX_PIXELS pixels: its columns fit DC_CONV_PACKED_L2_TILE_FLOATS (at
+ * least one vector of pixels). 0 for every other conv. The runtime runs such a conv by
+ * dc_conv_packed_columns, a tile and all its output channels a task; dc_conv_packed runs
+ * it tile after tile. The two-step calls below are not for a strided one: its whole
+ * im2col matrix is what the tiles avoid. */
 int dc_conv_packed_l2_tile(const dc_conv_shape *s);
 
 /* dc_conv_packed in two steps, so that threads can share one im2col matrix: rows

@@ -145,7 +145,10 @@ static bool can_share_input(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
     return (p->winograd2 && p->shape.groups == 1) ||
-           (p->packed && !dc_conv_packed_in_place(&p->shape)) || /* no copy to share */
+           /* no copy to share in place; a copy too large to share for a strided conv
+            * taken by tiles of pixels (plan_l2_tiles) */
+           (p->packed && !dc_conv_packed_in_place(&p->shape) &&
+            dc_conv_packed_l2_tile(&p->shape) == 0) ||
            (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape) &&
             p->shape.cin > WINOGRAD_SHALLOW_CIN);
 }
@@ -698,7 +701,8 @@ const char *dc_conv_method(const dc_node *nd, int batch)
         return p->w2_samples > 1 ? "F(2x2), samples as columns" : "F(2x2), packed U";
     if (p->packed) {
         if (dc_conv_packed_l2_tile(s) > 0)
-            return "packed GEMM, L2 tiles";
+            return dc_conv_packed_in_place(s) ? "packed GEMM, L2 tiles"
+                                              : "im2col + packed GEMM, L2 tiles";
         return dc_conv_is_pointwise(s) ? "packed GEMM" : "im2col + packed GEMM";
     }
     if (p->winograd)

@@ -504,6 +504,10 @@ static const dc_conv_shape packed_cases[] = {
     { 16, 112, 112, 5, 1, 1, 1, 1, 0, 0, 1 },   /* 12544 pixels */
     /* deeper: run in tiles of pixels (dc_conv_packed_l2_tile), here of 496 */
     { 132, 48, 48, 21, 1, 1, 1, 1, 0, 0, 1 },   /* 2304 pixels, 304128 input floats */
+    /* strided convs on maps over 256 pixels: the same, each tile with its own im2col;
+     * tiles of 176 and 208 pixels, the last ones shorter (maps of 289 and 600 pixels) */
+    { 40, 34, 34, 19, 3, 3, 2, 2, 1, 1, 1 },    /* 17x17 out, depth 360 */
+    { 300, 39, 59, 17, 1, 1, 2, 2, 0, 0, 1 },   /* 1x1 stride 2: 20x30 out, depth 300 */
 };
 
 /* Which 1x1 convs on maps wider than 32x32 take the packed GEMM: read in place, at batches
@@ -526,12 +530,25 @@ START_TEST(test_conv_packed_wide_pointwise_rule)
     ck_assert(!dc_conv_packed_pays(&deep, 8));
     /* 65536 floats / 256 rows: 256 pixels, 16 vectors */
     ck_assert_int_eq(dc_conv_packed_l2_tile(&deep), 256);
-    ck_assert_int_eq(dc_conv_packed_l2_tile(&deepest), DC_PACKED_LANES); /* one vector */
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&deepest), 4 * DC_PACKED_LANES); /* at least */
     ck_assert_int_eq(dc_conv_packed_l2_tile(&small), 0); /* up to 32x32: the small-map rule */
     ck_assert(!dc_conv_packed_applies(&ragged));
-    ck_assert(!dc_conv_packed_applies(&strided));
+    ck_assert(dc_conv_packed_applies(&strided)); /* by tiles; too shallow to pay */
+    ck_assert(!dc_conv_packed_pays(&strided, 1));
     ck_assert_int_eq(dc_conv_packed_l2_tile(&ragged), 0);
-    ck_assert_int_eq(dc_conv_packed_l2_tile(&strided), 0);
+    /* strided convs on maps over 256 pixels: by tiles (resnet50's 3x3 stride-2 conv to
+     * 28x28, depth 1152: 56 pixels fit, but at least 64; its 1x1 stride-2 one) */
+    const dc_conv_shape s2 = { 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1 };
+    const dc_conv_shape s2_1x1 = { 256, 56, 56, 512, 1, 1, 2, 2, 0, 0, 1 };
+    const dc_conv_shape s2_small = { 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1 }; /* 196 out */
+    const dc_conv_shape s2_grouped = { 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 32 };
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2), 64);
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_1x1), 256);
+    ck_assert(dc_conv_packed_pays(&s2, 1) && !dc_conv_packed_pays(&s2, 8));
+    ck_assert(dc_conv_packed_pays(&s2_1x1, 1));
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_small), 0); /* whole: the small-map rule */
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_grouped), 0);
+    ck_assert(!dc_conv_packed_applies(&s2_grouped));
 }
 END_TEST
 
@@ -591,18 +608,22 @@ START_TEST(test_conv_packed_random)
     }
     check_exact(parts, whole, n_out, "channel ranges against one whole call");
     /* in two steps, as threads share the im2col matrix: its rows in uneven ranges, then
-     * the output channels, give the whole call's bits */
-    const size_t n_col = dc_conv_packed_input_floats(s);
+     * the output channels, give the whole call's bits (not for a strided conv taken by
+     * tiles, whose workspace holds a tile's matrix, not the map's) */
+    const bool strided_tiles = dc_conv_packed_l2_tile(s) > 0 && !dc_conv_packed_in_place(s);
+    const size_t n_col = strided_tiles ? 1 : dc_conv_packed_input_floats(s);
     const int k_rows = s->cin * s->kh * s->kw;
     float *col = fx_buf_new(n_col), *two = fx_buf_new(n_out);
     const int rcut[4] = { 0, k_rows / 2, k_rows / 2 + (k_rows > 1), k_rows };
-    for (int k = 0; k < 3; k++)
-        dc_conv_packed_make_input(s, in, rcut[k], rcut[k + 1], col);
-    fx_buf_check(col, n_col, "im2col matrix");
-    for (int k = 0; k < 3; k++)
-        dc_conv_packed_from_input(s, col, packed, b, res, DC_ACT_RELU, two, cut[k], cut[k + 1],
-                                  ws);
-    check_exact(two, whole, n_out, "two steps against one whole call");
+    if (!strided_tiles) {
+        for (int k = 0; k < 3; k++)
+            dc_conv_packed_make_input(s, in, rcut[k], rcut[k + 1], col);
+        fx_buf_check(col, n_col, "im2col matrix");
+        for (int k = 0; k < 3; k++)
+            dc_conv_packed_from_input(s, col, packed, b, res, DC_ACT_RELU, two, cut[k],
+                                      cut[k + 1], ws);
+        check_exact(two, whole, n_out, "two steps against one whole call");
+    }
     /* a 1x1 conv read in place, split by pixels too (as threads split one with few
      * output channels): pieces of whole vectors, the last to the map's end, in every
      * channel range, give the whole call's bits */
@@ -617,20 +638,22 @@ START_TEST(test_conv_packed_random)
                 dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, cols, cut[k],
                                        cut[k + 1], pcut[q], pcut[q + 1], ws);
         check_exact(cols, whole, n_out, "pixel ranges against one whole call");
-        /* as the runtime runs a deep one: its tiles, each with every output channel */
-        const int tile = dc_conv_packed_l2_tile(s);
-        if (tile > 0) {
-            ck_assert_int_eq(tile % DC_PACKED_LANES, 0);
-            ck_assert((size_t)tile * s->cin <= DC_CONV_PACKED_L2_TILE_FLOATS);
-            float *tiled = fx_buf_new(n_out);
-            for (int p0 = 0; p0 < (int)plane; p0 += tile)
-                dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, tiled, 0, s->cout,
-                                       p0, p0 + tile < (int)plane ? p0 + tile : (int)plane,
-                                       ws);
-            check_exact(tiled, whole, n_out, "L2 tiles against one whole call");
-            free(tiled);
-        }
         free(cols);
+    }
+    /* as the runtime runs a deep 1x1 or a strided conv: its tiles, each with every output
+     * channel */
+    const int tile = dc_conv_packed_l2_tile(s);
+    if (tile > 0) {
+        ck_assert_int_eq(tile % DC_PACKED_LANES, 0);
+        ck_assert(tile == 4 * DC_PACKED_LANES ||
+                  (size_t)tile * k_rows <= DC_CONV_PACKED_L2_TILE_FLOATS);
+        float *tiled = fx_buf_new(n_out);
+        for (int p0 = 0; p0 < (int)plane; p0 += tile)
+            dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, tiled, 0, s->cout, p0,
+                                   p0 + tile < (int)plane ? p0 + tile : (int)plane, ws);
+        check_exact(tiled, whole, n_out, "L2 tiles against one whole call");
+        fx_buf_check(ws, n_ws, "workspace of the L2 tiles");
+        free(tiled);
     }
     free(col), free(two);
     free(whole), free(parts), free(ws);
