@@ -236,7 +236,9 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
  * floats): dc_winograd_transform_input writes input channels [ci_begin, ci_end) of V, then
  * dc_winograd_conv2d_from_input computes output channels [co_begin, co_end) from the whole
  * V, each with a workspace of dc_winograd_workspace_floats(s, dc_winograd_tiles(s)) floats.
- * The same numbers as dc_winograd_conv2d_residual over all tiles, bit for bit. */
+ * The same numbers as dc_winograd_conv2d_residual over all tiles, up to the order in
+ * which OpenBLAS sums products of another size (bit for bit with its AVX-512 kernels; its
+ * AVX2 ones differ in the last bits: tests/test_winograd.c, same_sums). */
 bool dc_winograd_one_block(const dc_conv_shape *s);
 size_t dc_winograd_input_floats(const dc_conv_shape *s);
 void dc_winograd_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
