@@ -11,6 +11,10 @@
  * (4x4, 8x8, 16x16 maps), else a padded copy of it; for other convs im2col. Blocks of
  * output channels lying wholly in the range asked for are written straight into out
  * where its rows are whole vectors; the others go through a scratch block.
+ *
+ * Larger maps at batches under 8 go tile by tile of pixels whose columns fit L2
+ * (dc_conv_packed_l2_tile): the 1x1 convs read in place on 32x32 maps and wider, and the
+ * strided convs to maps of more than 256 pixels, each tile with its own im2col.
  */
 #include "kernels.h"
 

@@ -405,10 +405,11 @@ static int plan_packed_columns(conv_job *job, int threads)
 }
 
 /* A 1x1 conv read in place whose input matrix is too large to read whole per block of
- * output channels (dc_conv_packed_l2_tile): tasks of (sample, tile of pixels), each with
- * every output channel, so that the tile's columns stay in L2 while the packed weights
- * pass over them. At one sample the tiles are made a multiple of the threads in number,
- * of equal width. Returns the number of tasks. */
+ * output channels, or a strided conv on a large map (dc_conv_packed_l2_tile): tasks of
+ * (sample, tile of pixels), each with every output channel (a strided conv making the
+ * tile's im2col), so that the tile's columns stay in L2 while the packed weights pass over
+ * them. At one sample the tiles are made a multiple of the threads in number, of equal
+ * width in whole vectors (the last to the map's end). Returns the number of tasks. */
 static int plan_l2_tiles(conv_job *job, int threads, int n, int tile)
 {
     const dc_node *nd = job->base.nd;
