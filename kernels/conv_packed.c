@@ -31,9 +31,23 @@ static int pixels(const dc_conv_shape *s)
     return dc_conv_out_h(s) * dc_conv_out_w(s);
 }
 
+/* n columns rounded up to whole vectors: the row stride of a column matrix. */
+static size_t whole_vectors(int n)
+{
+    return ((size_t)n + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
+}
+
 static size_t padded(const dc_conv_shape *s)
 {
-    return ((size_t)pixels(s) + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
+    return whole_vectors(pixels(s));
+}
+
+/* Zeroes columns [n, ld) of rows [r0, r1) of a column matrix: the product reads whole
+ * vectors of columns. */
+static void zero_slack(float *col, int r0, int r1, size_t ld, int n)
+{
+    for (int j = r0; j < r1; j++)
+        memset(col + (size_t)j * ld + n, 0, (ld - (size_t)n) * sizeof(float));
 }
 
 static int depth(const dc_conv_shape *s)
@@ -146,11 +160,8 @@ size_t dc_conv_packed_input_floats(const dc_conv_shape *s)
 void dc_conv_packed_make_input(const dc_conv_shape *s, const float *in, int r0, int r1,
                                float *col)
 {
-    const int npix = pixels(s);
-    const size_t ld = padded(s);
-    dc_im2col_rows_ld(s, in, r0, r1, col, ld);
-    for (int j = r0; j < r1; j++) /* the product reads whole vectors of columns */
-        memset(col + (size_t)j * ld + npix, 0, (ld - (size_t)npix) * sizeof(float));
+    dc_im2col_rows_ld(s, in, r0, r1, col, padded(s));
+    zero_slack(col, r0, r1, padded(s), pixels(s));
 }
 
 /* Output channels [co_begin, co_end), output pixels [p0, p0 + n) of the product: b is the
@@ -217,11 +228,10 @@ void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float
     }
     /* the tile's own im2col: [k][ld], its columns past p1 - p0 zero */
     const int n = p1 - p0, k = depth(s);
-    const size_t ld = ((size_t)n + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
+    const size_t ld = whole_vectors(n);
     float *col = workspace;
     dc_im2col_ld(s, in, p0, p1, col, ld);
-    for (int j = 0; j < k; j++)
-        memset(col + (size_t)j * ld + n, 0, (ld - (size_t)n) * sizeof(float));
+    zero_slack(col, 0, k, ld, n);
     product_columns(s, col, ld, p0, n, packed, bias, residual, act, out, co_begin, co_end,
                     col + (size_t)k * ld);
 }

@@ -656,12 +656,14 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
                             (n + spb - 1) / spb * nd->conv.shape.groups);
     } else if (nd->conv.packed) {
         const int l2_tile = dc_conv_packed_l2_tile(&nd->conv.shape);
-        tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
-        if (l2_tile > 0)
+        if (l2_tile > 0) {
             tasks = plan_l2_tiles(&job, threads, n, l2_tile);
-        else if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
-                 dc_conv_packed_in_place(&nd->conv.shape))
-            tasks = plan_packed_columns(&job, threads);
+        } else {
+            tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
+            if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
+                dc_conv_packed_in_place(&nd->conv.shape))
+                tasks = plan_packed_columns(&job, threads);
+        }
     } else if (winograd_across_samples(nd, n)) {
         tasks = plan_winograd_across(&job, threads);
     } else if (nd->conv.winograd) {
