@@ -47,29 +47,69 @@ static void sc_portable_channel(const dc_conv_shape *s, const float *in, const f
     dc_bias_act_row(o, npix, 0.0f, act);
 }
 
-/* Measured with bench/depthwise_bench --stems (one thread, GFLOP/s, im2col + SGEMM vs
- * direct with AVX-512 / AVX2): 3x3 s1 at 32x32 (cout 16, 64, 32) 62/76/89 vs 134/157/147
- * and 98/107/102; 3x3 s2 at 224 (cout 16, 32, 24) 44/51/51 vs 95/106/113 and 83/91/90;
- * 7x7 s2 at 224 (cout 64) 94 vs 173 and 123. The patchify 4x4 s4 at 224 (cout 96, 128)
- * does not pay: 108/103 vs 100/102 and 77/80 (a GEMM with K = 48 and no overlap between
- * windows, so im2col is a cheap copy). Only cin = 3 was measured: more input channels
- * are left to im2col + SGEMM. NEON (AArch64) follows the same rule, unmeasured: no ARM
- * hardware here, and qemu-user timings mean nothing. */
-bool dc_small_conv_pays(const dc_conv_shape *s)
+/* Under AVX-512, rows of 8 to 15 outputs (14x14 maps) run the AVX2 instance, whose
+ * vectors are 8 wide: RegNet's 208x14x14 conv in 26 groups 0.091 against 0.244 ms on
+ * im2col + SGEMM, ResNeXt's 512x14x14 in 32 groups 0.40 against 0.58-0.77 (F(2x2)). */
+static bool avx2_narrow_rows(void)
+{
+#ifdef DC_HAVE_X86_SIMD
+    return dc_simd_supported(DC_SIMD_AVX2);
+#else
+    return false;
+#endif
+}
+
+/* Whether the vector code takes this groups-1 shape (3x3 stride 1 or 2, 7x7 stride 2, on
+ * a vector level, rows of at least one vector (8 floats under AVX-512 on a CPU with
+ * AVX2, avx2_narrow_rows), a band of one row within the staging
+ * buffer). For the stems (cin <= 4) it pays, measured with bench/depthwise_bench --stems
+ * (one thread, GFLOP/s, im2col + SGEMM vs direct with AVX-512 / AVX2): 3x3 s1 at 32x32
+ * (cout 16, 64, 32) 62/76/89 vs 134/157/147 and 98/107/102; 3x3 s2 at 224 (cout 16, 32,
+ * 24) 44/51/51 vs 95/106/113 and 83/91/90; 7x7 s2 at 224 (cout 64) 94 vs 173 and 123. The
+ * patchify 4x4 s4 at 224 (cout 96, 128) does not pay: 108/103 vs 100/102 and 77/80 (a GEMM
+ * with K = 48 and no overlap between windows, so im2col is a cheap copy). Dense convs of
+ * more input channels are left to im2col + SGEMM. NEON (AArch64) follows the same rule,
+ * unmeasured: no ARM hardware here, and qemu-user timings mean nothing. */
+static bool sc_vector_takes(const dc_conv_shape *s)
 {
     const dc_simd_level level = dc_simd_active();
-    if (level == DC_SIMD_PORTABLE || s->groups != 1 || s->cin > 4 || s->kh != s->kw ||
+    if (level == DC_SIMD_PORTABLE || s->groups != 1 || s->kh != s->kw ||
         s->stride_h != s->stride_w || s->pad_h < 0 || s->pad_w < 0)
         return false;
     const int k = s->kh, st = s->stride_h;
     if (!((k == 3 && (st == 1 || st == 2)) || (k == 7 && st == 2)))
         return false;
-    const int vlen = level == DC_SIMD_AVX512 ? 16 : level == DC_SIMD_AVX2 ? 8 : 4;
+    const int vlen = level == DC_SIMD_AVX512 && !avx2_narrow_rows() ? 16
+                     : level == DC_SIMD_NEON                           ? 4
+                                                                       : 8;
     const int ow = dc_conv_out_w(s), halo = (k - 1) / st;
     if (dc_conv_out_h(s) < 1 || ow < vlen)
         return false;
-    /* the vector code's band of at least one output row must fit its staging buffer */
     return (long)s->cin * st * st * (1 + halo) * (ow + halo) <= DC_SC_STAGE_FLOATS;
+}
+
+/* A grouped conv runs group by group: one group is a dense conv of few channels, whose
+ * GEMM (cin/groups * 9 deep, cout/groups rows) is too small for im2col to pay for itself.
+ * One thread, batch 1, all groups of a conv, direct against im2col + SGEMM (OpenBLAS's
+ * AVX2 kernels), AMD Zen 5: ResNeXt's 4-channel groups, 128x56x56 in 32 groups, 0.54
+ * against 1.45-1.78 ms, its 8-channel ones on 28x28 0.25-0.29 against 1.04-1.18; RegNet's
+ * stride-2 convs to 56x56 and 28x28 of 8 to 24 channels a group 1.3-2.9x faster
+ * (48x112x112 in 6 groups 0.27 against 0.77-0.89 ms, 168x56x56 in 7 groups 0.60 against
+ * 1.01-1.13). At 48 channels a group about even (192x56x56 in 4 groups 1.24 against 1.32
+ * ms), hence the bound; 3x3 only (the zoo has no other grouped dense kernels). */
+enum { SC_GROUP_MAX_CIN = 32 };
+
+bool dc_small_conv_pays(const dc_conv_shape *s)
+{
+    if (s->groups == 1)
+        return s->cin <= 4 && sc_vector_takes(s);
+    if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
+        return false;
+    dc_conv_shape g = *s; /* one group */
+    g.cin = s->cin / s->groups;
+    g.cout = s->cout / s->groups;
+    g.groups = 1;
+    return g.cin <= SC_GROUP_MAX_CIN && g.cout >= 4 && g.kh == 3 && sc_vector_takes(&g);
 }
 
 void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
@@ -83,6 +123,9 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
     switch (dc_simd_active()) {
     case DC_SIMD_AVX512:
         if (dc_sc_range_avx512(s, in, weight, bias, act, out, co_begin, co_end))
+            return;
+        if (avx2_narrow_rows() &&
+            dc_sc_range_avx2(s, in, weight, bias, act, out, co_begin, co_end))
             return;
         break;
     case DC_SIMD_AVX2:

@@ -95,7 +95,8 @@ DW_INLINE void sc_block(const sc_band *b, const int K, const int S, const int CB
         }
 }
 
-/* Output channels [0, n) of the band: blocks of SC_CB, then one at a time. */
+/* Output channels [0, n) of the band: blocks of SC_CB, then one of SC_CB / 2 (the
+ * 4-channel groups of ResNeXt's first stage), then one at a time. */
 DW_INLINE void sc_band_body(const sc_band *band, int n, const int K, const int S)
 {
     sc_band b = *band;
@@ -106,6 +107,13 @@ DW_INLINE void sc_band_body(const sc_band *band, int n, const int K, const int S
         b.w += SC_CB * wstride;
         b.bias = b.bias ? b.bias + SC_CB : NULL;
         b.out += SC_CB * b.oplane;
+    }
+    if (j + SC_CB / 2 <= n) {
+        sc_block(&b, K, S, SC_CB / 2);
+        b.w += SC_CB / 2 * wstride;
+        b.bias = b.bias ? b.bias + SC_CB / 2 : NULL;
+        b.out += SC_CB / 2 * b.oplane;
+        j += SC_CB / 2;
     }
     for (; j < n; j++) {
         sc_block(&b, K, S, 1);

@@ -68,6 +68,8 @@ typedef struct {
     float *winograd_packed; /* F(4x4) in batches: U packed for gemm_packed.c, or NULL */
     float *packed;       /* dc_conv_packed (a small map at small batches): the weights
                             packed for kernels/gemm_packed.c */
+    bool direct;         /* dc_small_conv2d_range (no transform): a stem, or a grouped
+                            conv of few channels a group, group by group */
 } dc_conv_params;
 
 /* DC_OP_LINEAR: torch.nn.Linear on the flattened input, weight [c][in_features], then act. */

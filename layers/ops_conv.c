@@ -6,7 +6,8 @@
  *    (docs/winograd.md); from a batch of 8 their tile blocks span samples;
  *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
  *    maps at small batches (kernels/conv_packed.c);
- *  - the direct stem kernel for 3-channel 3x3 and 7x7 stems (kernels/small_conv.c);
+ *  - the direct kernel (kernels/small_conv.c) for 3-channel 3x3 and 7x7 stems, and group
+ *    by group for grouped 3x3 convs of few channels a group (ResNeXt, RegNet);
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
  * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
@@ -21,6 +22,10 @@
 /* Input channels up to which a Winograd F(4x4) conv at batch 1 does not share its
  * transformed input between the threads (can_share_input). */
 enum { WINOGRAD_SHALLOW_CIN = 64 };
+
+/* Input channels a group up to which a grouped conv runs the direct kernel even where a
+ * Winograd transform would pay (conv_prepare). */
+enum { DIRECT_OVER_WINOGRAD_CIN = 16 };
 
 /* A conv's split (the generic job first, so a task can get back from the job it is
  * handed to its conv_job). */
@@ -48,8 +53,7 @@ static dc_conv_shape group_shape(const dc_conv_shape *s)
 static void choose_packed(dc_node *nd, int max_batch)
 {
     dc_conv_params *p = &nd->conv;
-    if (p->packed || !dc_conv_packed_pays(&p->shape, max_batch) ||
-        dc_small_conv_pays(&p->shape))
+    if (p->packed || !dc_conv_packed_pays(&p->shape, max_batch) || p->direct)
         return;
     p->packed = dc_node_own(nd, dc_malloc(dc_conv_packed_weight_floats(&p->shape) *
                                           sizeof(float)));
@@ -68,6 +72,18 @@ static bool grouped_winograd2_pays(const dc_conv_shape *g, int max_batch)
     return dc_winograd2_samples(g, max_batch) == 1;
 }
 
+/* Whether a conv runs the direct kernel (dc_small_conv_pays: the stems, and grouped convs
+ * of few channels a group, group by group) where no Winograd transform is chosen;
+ * DC_DIRECT_GROUPS=0 keeps the grouped ones on im2col + SGEMM (measuring, tests). */
+static bool choose_direct(const dc_node *nd)
+{
+    const dc_conv_params *p = &nd->conv;
+    if (p->residual || !dc_small_conv_pays(&p->shape))
+        return false;
+    const char *env = getenv("DC_DIRECT_GROUPS");
+    return p->shape.groups == 1 || !(env && *env == '0');
+}
+
 /* Gives a stride-1 3x3 conv where Winograd pays (dc_winograd_pays_in_batch,
  * dc_winograd2_pays: measured on this kind of machine, docs/winograd.md) its transformed
  * weights, and a conv on a small map at small batches its packed weights (choose_packed);
@@ -76,7 +92,11 @@ static bool grouped_winograd2_pays(const dc_conv_shape *g, int max_batch)
 static void conv_prepare(dc_node *nd, int max_batch)
 {
     dc_conv_params *p = &nd->conv;
+    p->direct = choose_direct(nd);
     if (!p->weight || p->winograd)
+        return;
+    if (p->direct && p->shape.groups > 1 &&
+        p->shape.cin / p->shape.groups <= DIRECT_OVER_WINOGRAD_CIN)
         return;
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
     const dc_conv_shape g = group_shape(&p->shape);
@@ -426,23 +446,27 @@ static int plan_l2_tiles(conv_job *job, int threads, int n, int tile)
     return n * job->ptiles;
 }
 
-/* Direct conv task for a stem (3 input channels): (sample, output-channel block). */
+/* Direct conv task: (sample, group, output-channel block of the group); a group is a
+ * conv of its own (group_shape), its weights and bias the group's slices. */
 static void small_conv_task(const conv_job *job, int task)
 {
-    const dc_conv_params *p = &job->base.nd->conv;
+    const dc_node *nd = job->base.nd;
+    const dc_conv_params *p = &nd->conv;
+    const dc_conv_shape g = group_shape(&p->shape);
+    const int unit = task / job->co_blocks, grp = unit % p->shape.groups;
     int co0, co1;
-    co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
-    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
-    dc_small_conv2d_range(&p->shape, io.in, p->weight, p->bias, p->act, io.out, co0, co1);
+    co_block_range(job, task % job->co_blocks, g.cout, &co0, &co1);
+    const conv_io io = group_io(nd, conv_io_at(&job->base, unit / p->shape.groups), grp);
+    const size_t w_group = (size_t)g.cout * g.cin * g.kh * g.kw;
+    dc_small_conv2d_range(&g, io.in, p->weight + grp * w_group,
+                          p->bias ? p->bias + grp * g.cout : NULL, p->act, io.out, co0, co1);
 }
 
-/* Whether a conv node runs the direct stem kernel (measured faster than im2col + SGEMM
- * for 3-channel 3x3 and 7x7 stems: kernels/small_conv.c). */
+/* Whether a conv node runs the direct kernel (conv_prepare: choose_direct). */
 static bool uses_small_conv(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
-    return !p->winograd && !p->residual && p->shape.groups == 1 &&
-           dc_small_conv_pays(&p->shape);
+    return p->direct && !p->winograd && !p->residual;
 }
 
 /* Conv task: (sample, group, pixel tile, output-channel block), or one of the other
@@ -669,10 +693,12 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     } else if (nd->conv.winograd) {
         tasks = plan_winograd(&job, threads);
     } else if (uses_small_conv(nd)) {
-        /* output-channel blocks of at least 8 (the kernel's register block) */
-        split_channels(&job, nd->conv.shape.cout,
-                       threads > 1 ? (2 * threads + n - 1) / n : 1, 8);
-        tasks = n * job.co_blocks;
+        /* (sample, group) units, split further into output-channel blocks of at least 8
+         * (the kernel's register block) when they leave threads idle */
+        const int units = n * nd->conv.shape.groups;
+        split_channels(&job, group_shape(&nd->conv.shape).cout,
+                       threads > 1 ? (2 * threads + units - 1) / units : 1, 8);
+        tasks = units * job.co_blocks;
     } else {
         tasks = plan_conv(&job, threads);
         if (n == 1 && job.co_blocks > 1 && base->rs->shared_cols && can_share_cols(nd)) {
@@ -712,7 +738,7 @@ const char *dc_conv_method(const dc_node *nd, int batch)
         return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"
                                                   : "Winograd F(4x4)";
     if (uses_small_conv(nd))
-        return "direct stem kernel";
+        return s->groups > 1 ? "direct, group by group" : "direct stem kernel";
     const int npix = nd->h * nd->w, k = s->cin / s->groups * s->kh * s->kw;
     const int samples = dc_conv_samples_per_tile(s, batch);
     if (samples > 1)

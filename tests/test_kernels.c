@@ -1072,6 +1072,11 @@ static const dc_conv_shape small_conv_cases[] = {
     { 2, 30, 40, 6, 5, 5, 1, 1, 2, 2, 1 },    /* 5x5: no vector instance, plain C */
     { 3, 4, 1500, 4, 7, 7, 2, 2, 3, 3, 1 },   /* too wide to stage: plain C */
     { 3, 19, 23, 6, 3, 3, 2, 1, 1, 0, 1 },    /* unequal strides and pads: plain C */
+    /* one group of a grouped conv (ResNeXt, RegNet), as the runtime hands it over */
+    { 4, 23, 57, 4, 3, 3, 1, 1, 1, 1, 1 },    /* 4 channels: the half register block */
+    { 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1 },   /* 14-wide rows: AVX2 under AVX-512; 8 + 4 */
+    { 24, 29, 31, 22, 3, 3, 2, 2, 1, 1, 1 },  /* stride 2, odd sizes, 8 + 8 + 4 + 2 */
+    { 16, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1 },    /* 9-wide rows (AVX2), cout 4 + 3 */
 };
 
 START_TEST(test_small_conv_random)
@@ -1083,7 +1088,8 @@ START_TEST(test_small_conv_random)
 END_TEST
 
 /* The measured rule: the 3x3 and 7x7 stems pay on a vector level, the patchify stem, many
- * input channels and the portable level do not. */
+ * input channels and the portable level do not; grouped 3x3 convs pay where a group has at
+ * most 32 input channels and rows of at least a vector (8 floats on x86, 4 on NEON). */
 START_TEST(test_small_conv_pays)
 {
     const dc_conv_shape mobilenet = { 3, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1 };
@@ -1091,9 +1097,17 @@ START_TEST(test_small_conv_pays)
     const dc_conv_shape resnet = { 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1 };
     const dc_conv_shape patchify = { 3, 224, 224, 96, 4, 4, 4, 4, 0, 0, 1 };
     const dc_conv_shape wide_cin = { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1 };
+    /* grouped: ResNeXt's 4-channel groups, RegNet's 8-channel groups on 14x14 and its
+     * 56-channel ones (too deep a group), 7x7 maps (rows shorter than 8), a 1x1 */
+    const dc_conv_shape resnext = { 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 32 };
+    const dc_conv_shape regnet14 = { 208, 14, 14, 208, 3, 3, 1, 1, 1, 1, 26 };
+    const dc_conv_shape deep_groups = { 224, 112, 112, 224, 3, 3, 2, 2, 1, 1, 4 };
+    const dc_conv_shape map7 = { 440, 7, 7, 440, 3, 3, 1, 1, 1, 1, 55 };
+    const dc_conv_shape pointwise_groups = { 64, 28, 28, 64, 1, 1, 1, 1, 0, 0, 4 };
     const dc_simd_level before = dc_simd_active();
     ck_assert(dc_simd_force(DC_SIMD_PORTABLE));
     ck_assert(!dc_small_conv_pays(&mobilenet));
+    ck_assert(!dc_small_conv_pays(&resnext));
     for (size_t l = 1; l < NELEM(all_levels); l++) {
         if (!dc_simd_force(all_levels[l]))
             continue;
@@ -1102,6 +1116,11 @@ START_TEST(test_small_conv_pays)
         ck_assert(dc_small_conv_pays(&resnet));
         ck_assert(!dc_small_conv_pays(&patchify));
         ck_assert(!dc_small_conv_pays(&wide_cin));
+        ck_assert(dc_small_conv_pays(&resnext));
+        ck_assert(dc_small_conv_pays(&regnet14));
+        ck_assert(!dc_small_conv_pays(&deep_groups));
+        ck_assert(dc_small_conv_pays(&map7) == (all_levels[l] == DC_SIMD_NEON));
+        ck_assert(!dc_small_conv_pays(&pointwise_groups));
     }
     dc_simd_force(before);
 }

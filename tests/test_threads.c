@@ -501,6 +501,20 @@ static dc_net_info one_sample_buffers(const dc_net *net, uint64_t seed, float **
     return info;
 }
 
+/* The net arch built twice at max_batch from the same seed: as planned, and with the
+ * path that the environment variable off_var (read at plan time) turns off. */
+static void build_with_and_without(const char *arch, uint64_t seed, int max_batch,
+                                   const char *off_var, dc_net **net, dc_net **plain)
+{
+    dc_error err;
+    ck_assert_msg(dc_net_build_random(arch, 10, seed, max_batch, net, &err) == DC_OK, "%s",
+                  err.msg);
+    setenv(off_var, "0", 1);
+    dc_status st = dc_net_build_random(arch, 10, seed, max_batch, plain, &err);
+    unsetenv(off_var);
+    ck_assert_msg(st == DC_OK, "%s", err.msg);
+}
+
 /* Grouped convs on Winograd F(2x2) (ops_conv.c: grouped_winograd2_pays; each task one
  * group of one sample) against the same net planned without F(2x2) (F(4x4) and im2col):
  * regnet_x_400mf's 3x3 convs of 16-channel groups on 14x14 and 7x7 maps, on one thread
@@ -510,11 +524,7 @@ START_TEST(test_grouped_f2_matches_other_paths)
     const char *arch = "regnet_x_400mf";
     dc_net *net, *plain;
     dc_error err;
-    ck_assert_msg(dc_net_build_random(arch, 10, 11, 1, &net, &err) == DC_OK, "%s", err.msg);
-    setenv("DC_WINOGRAD2", "0", 1); /* read at plan time (dc_winograd2_pays) */
-    dc_status st = dc_net_build_random(arch, 10, 11, 1, &plain, &err);
-    unsetenv("DC_WINOGRAD2");
-    ck_assert_msg(st == DC_OK, "%s", err.msg);
+    build_with_and_without(arch, 11, 1, "DC_WINOGRAD2", &net, &plain); /* dc_winograd2_pays */
     int grouped_f2 = 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
@@ -533,6 +543,56 @@ START_TEST(test_grouped_f2_matches_other_paths)
         ck_assert(dc_net_forward(net, x, 1, out, &err) == DC_OK);
         double d = rel_diff(out, ref, (size_t)info.num_classes);
         ck_assert_msg(d <= 1e-5, "%s: %d threads: %g", arch, threads, d);
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+    dc_net_free(net);
+    dc_net_free(plain);
+}
+END_TEST
+
+/* Grouped convs on the direct kernel, group by group (ops_conv.c: choose_direct; a task
+ * one group's output-channel block of one sample) against the same net planned with them
+ * on im2col + SGEMM or Winograd (DC_DIRECT_GROUPS=0): regnet_y_400mf's 8-channel groups
+ * (the stride-2 conv to 56x56, the 14x14 convs) and resnext50_32x4d's 4- to 16-channel
+ * groups, at one and two samples, on one thread and cut for two and three. */
+static const char *const direct_group_archs[] = { "regnet_y_400mf", "resnext50_32x4d" };
+
+START_TEST(test_grouped_direct_matches_other_paths)
+{
+    const char *arch = direct_group_archs[_i];
+    dc_net *net, *plain;
+    dc_error err;
+    build_with_and_without(arch, 13, 2, "DC_DIRECT_GROUPS", &net, &plain); /* choose_direct */
+    int direct = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
+        const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
+        if (nd->op == DC_OP_CONV && nd->conv.shape.groups > 1 && nd->conv.direct) {
+            direct++;
+            ck_assert(!pd->conv.direct); /* the reference runs another path */
+        }
+    }
+    ck_assert_msg(direct >= 2 || dc_simd_active() == DC_SIMD_PORTABLE,
+                  "%s: %d grouped convs on the direct kernel", arch, direct);
+    const dc_net_info info = dc_net_get_info(net);
+    const size_t in_one = (size_t)info.in_c * info.in_h * info.in_w;
+    fx_rng r = fx_rng_seed(23);
+    float *x = random_buf(2 * in_one, &r);
+    float *ref = malloc(2 * (size_t)info.num_classes * sizeof *ref);
+    float *out = malloc(2 * (size_t)info.num_classes * sizeof *out);
+    dc_set_threads(1);
+    ck_assert(dc_net_forward(plain, x, 2, ref, &err) == DC_OK);
+    for (int threads = 1; threads <= 3; threads++) {
+        dc_set_threads(threads);
+        for (int n = 1; n <= 2; n++) {
+            ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
+            double d = rel_diff(out, ref, (size_t)n * info.num_classes);
+            /* the two paths sum each output in another order, and these random nets'
+             * logits (several hundred) cancel: the reference alone moves by up to 4e-6
+             * from one thread count to another. A misplaced group or block is off by
+             * the logits' own size. */
+            ck_assert_msg(d <= 1e-4, "%s: %d threads, batch %d: %g", arch, threads, n, d);
+        }
     }
     dc_set_threads(1);
     free(x), free(ref), free(out);
@@ -679,6 +739,8 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 7);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
+    tcase_add_loop_test(t, test_grouped_direct_matches_other_paths, 0,
+                        (int)NELEM(direct_group_archs));
     tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,
                         (int)(sizeof in_place_archs / sizeof in_place_archs[0]));
     return s;
