@@ -201,18 +201,6 @@ static dw_band_fn dw_pick(int k, int s)
     }
 }
 
-/* Flat mode when the row mode's share of useful lanes, ow over ow rounded up to whole
- * vectors, falls well below the flat mode's, ow / wq. */
-static bool dw_use_flat(int ow, int wq)
-{
-    if (ow < DW_VLEN)
-        return true;
-    const int chunks = (ow + DW_VLEN - 1) / DW_VLEN;
-    const double row_share = (double)ow / (chunks * DW_VLEN);
-    const double flat_share = (double)ow / wq;
-    return row_share < 0.8 * flat_share;
-}
-
 /* dc_depthwise_conv2d_range for square 3x3, 5x5, 7x7 kernels with stride 1 or 2 (any
  * padding, any image size whose staged rows fit the scratch); false for other shapes. */
 DW_TARGET bool DW_RANGE_FN(const dc_conv_shape *s, const float *in, const float *weight,

@@ -87,6 +87,19 @@ DW_INLINE void dw_stage(const float *restrict src, int h, int w, const int s, in
         }
 }
 
+/* Flat mode (depthwise_simd.h, small_conv_simd.h) when the row mode's share of useful
+ * lanes, ow over ow rounded up to whole vectors, falls well below the flat mode's, ow / wq
+ * (the staged rows' width). */
+static inline bool dw_use_flat(int ow, int wq)
+{
+    if (ow < DW_VLEN)
+        return true;
+    const int chunks = (ow + DW_VLEN - 1) / DW_VLEN;
+    const double row_share = (double)ow / (chunks * DW_VLEN);
+    const double flat_share = (double)ow / wq;
+    return row_share < 0.8 * flat_share;
+}
+
 static bool dw_act_in_registers(dc_act act)
 {
     return act == DC_ACT_NONE || act == DC_ACT_RELU || act == DC_ACT_RELU6 ||

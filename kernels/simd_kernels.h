@@ -16,6 +16,9 @@
  * channels, s*s phase planes each); a shape whose single-row band does not fit is
  * declined. */
 #define DC_SC_STAGE_FLOATS 12288
+/* ... of which this many stay zero after the last plane: the flat mode's loads run past
+ * its end (two vectors and the halo at most). */
+#define DC_SC_STAGE_SLACK 128
 
 #if defined(__x86_64__) || defined(__i386__)
 #define DC_HAVE_X86_SIMD 1

@@ -47,21 +47,8 @@ static void sc_portable_channel(const dc_conv_shape *s, const float *in, const f
     dc_bias_act_row(o, npix, 0.0f, act);
 }
 
-/* Under AVX-512, rows of 8 to 15 outputs (14x14 maps) run the AVX2 instance, whose
- * vectors are 8 wide: RegNet's 208x14x14 conv in 26 groups 0.091 against 0.244 ms on
- * im2col + SGEMM, ResNeXt's 512x14x14 in 32 groups 0.40 against 0.58-0.77 (F(2x2)). */
-static bool avx2_narrow_rows(void)
-{
-#ifdef DC_HAVE_X86_SIMD
-    return dc_simd_supported(DC_SIMD_AVX2);
-#else
-    return false;
-#endif
-}
-
 /* Whether the vector code takes this groups-1 shape (3x3 stride 1 or 2, 7x7 stride 2, on
- * a vector level, rows of at least one vector (8 floats under AVX-512 on a CPU with
- * AVX2, avx2_narrow_rows), a band of one row within the staging
+ * a vector level, a band of one row within the staging
  * buffer). For the stems (cin <= 4) it pays, measured with bench/depthwise_bench --stems
  * (one thread, GFLOP/s, im2col + SGEMM vs direct with AVX-512 / AVX2): 3x3 s1 at 32x32
  * (cout 16, 64, 32) 62/76/89 vs 134/157/147 and 98/107/102; 3x3 s2 at 224 (cout 16, 32,
@@ -79,13 +66,11 @@ static bool sc_vector_takes(const dc_conv_shape *s)
     const int k = s->kh, st = s->stride_h;
     if (!((k == 3 && (st == 1 || st == 2)) || (k == 7 && st == 2)))
         return false;
-    const int vlen = level == DC_SIMD_AVX512 && !avx2_narrow_rows() ? 16
-                     : level == DC_SIMD_NEON                           ? 4
-                                                                       : 8;
     const int ow = dc_conv_out_w(s), halo = (k - 1) / st;
-    if (dc_conv_out_h(s) < 1 || ow < vlen)
+    if (dc_conv_out_h(s) < 1 || ow < 1)
         return false;
-    return (long)s->cin * st * st * (1 + halo) * (ow + halo) <= DC_SC_STAGE_FLOATS;
+    return (long)s->cin * st * st * (1 + halo) * (ow + halo) <=
+           DC_SC_STAGE_FLOATS - DC_SC_STAGE_SLACK;
 }
 
 /* A grouped conv runs group by group: one group is a dense conv of few channels, whose
@@ -123,9 +108,6 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
     switch (dc_simd_active()) {
     case DC_SIMD_AVX512:
         if (dc_sc_range_avx512(s, in, weight, bias, act, out, co_begin, co_end))
-            return;
-        if (avx2_narrow_rows() &&
-            dc_sc_range_avx2(s, in, weight, bias, act, out, co_begin, co_end))
             return;
         break;
     case DC_SIMD_AVX2:

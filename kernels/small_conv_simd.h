@@ -12,12 +12,18 @@
  * channels x 2 column vectors of sums in registers; every loaded input vector meets 8
  * broadcast weights (16 multiply-adds per load), over all cin*k*k taps. The last column
  * vectors are shifted back to end at the row's end (a few outputs computed twice).
+ * Rows shorter than about a vector (the 14x14 and 7x7 maps of grouped convs) run in flat
+ * mode, as the depthwise kernel does: output (r, x) of the band is position r*wq + x of
+ * the staged planes' geometry, so tap (ki, kj) of positions [p, p + DW_VLEN) is one
+ * contiguous load whatever the row width; the wq - ow junk columns of each row go to a
+ * scratch array with the rest and are dropped as the rows are copied out.
  */
 #include "simd_common.h"
 
 enum {
     SC_STAGE_FLOATS = DC_SC_STAGE_FLOATS, /* staged input per band, all input channels */
-    SC_CB = 8                /* output channels per register block */
+    SC_CB = 8,               /* output channels per register block */
+    SC_FLAT_FLOATS = 4096    /* flat mode: SC_CB channels' positions of a band (16 KiB) */
 };
 
 /* A band of output rows for a run of output channels, as the compute loops see it. */
@@ -31,6 +37,8 @@ typedef struct {
     dc_act act;
     float *out;         /* first output channel, first row of the band */
     size_t oplane;      /* floats between output channels: oh*ow */
+    float *flat;        /* flat mode: SC_CB * fstride floats of scratch, else NULL */
+    size_t fstride;     /* flat mode: floats a channel, rows*wq rounded up to 2 vectors */
 } sc_band;
 
 /* Output row y of the band, columns [c, c + NC*DW_VLEN), output channels [0, CB). */
@@ -76,9 +84,73 @@ DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int
     }
 }
 
+/* Flat positions [p, p + NC*DW_VLEN) of the band, output channels [0, CB), into the
+ * scratch (channel j at b->flat + j*fstride). */
+DW_INLINE void sc_flat_vectors(const sc_band *b, int p, const int K, const int S,
+                               const int CB, const int NC)
+{
+    const size_t plane = b->plane, wq = (size_t)b->wq, taps = (size_t)K * K;
+    const size_t wstride = (size_t)b->cin * taps;
+    dw_vec acc[SC_CB][2];
+#pragma GCC unroll 8
+    for (int j = 0; j < CB; j++) {
+        const dw_vec bj = VSET1(b->bias ? b->bias[j] : 0.0f);
+        acc[j][0] = bj;
+        acc[j][1] = bj;
+    }
+    for (int ci = 0; ci < b->cin; ci++) {
+        const float *pc = b->st + (size_t)ci * b->cplane + p;
+        const float *wc = b->w + (size_t)ci * taps;
+#pragma GCC unroll 7
+        for (int ki = 0; ki < K; ki++) {
+#pragma GCC unroll 7
+            for (int kj = 0; kj < K; kj++) {
+                const float *src = pc + (size_t)((ki % S) * S + kj % S) * plane +
+                                   (size_t)(ki / S) * wq + kj / S;
+                const dw_vec x0 = VLOAD(src);
+                const dw_vec x1 = NC > 1 ? VLOAD(src + DW_VLEN) : x0;
+#pragma GCC unroll 8
+                for (int j = 0; j < CB; j++) {
+                    const dw_vec wv = VSET1(wc[j * wstride + ki * K + kj]);
+                    acc[j][0] = VFMA(wv, x0, acc[j][0]);
+                    if (NC > 1)
+                        acc[j][1] = VFMA(wv, x1, acc[j][1]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int j = 0; j < CB; j++) {
+        float *f = b->flat + j * b->fstride + p;
+        VSTORE(f, dw_act_vec(acc[j][0], b->act));
+        if (NC > 1)
+            VSTORE(f + DW_VLEN, dw_act_vec(acc[j][1], b->act));
+    }
+}
+
+/* Flat mode: the band's rows*wq positions for CB output channels, then the ow valid
+ * columns of each row. */
+DW_INLINE void sc_flat_block(const sc_band *b, const int K, const int S, const int CB)
+{
+    const int npos = b->rows * b->wq;
+    int p = 0;
+    for (; p + 2 * DW_VLEN <= npos; p += 2 * DW_VLEN)
+        sc_flat_vectors(b, p, K, S, CB, 2);
+    for (; p < npos; p += DW_VLEN)
+        sc_flat_vectors(b, p, K, S, CB, 1);
+    for (int j = 0; j < CB; j++)
+        for (int r = 0; r < b->rows; r++)
+            memcpy(b->out + j * b->oplane + (size_t)r * b->ow,
+                   b->flat + j * b->fstride + (size_t)r * b->wq, (size_t)b->ow * sizeof(float));
+}
+
 /* All rows and columns of the band for CB output channels. */
 DW_INLINE void sc_block(const sc_band *b, const int K, const int S, const int CB)
 {
+    if (b->flat) {
+        sc_flat_block(b, K, S, CB);
+        return;
+    }
     const int two = b->ow >= 2 * DW_VLEN;
     const int step = two ? 2 * DW_VLEN : DW_VLEN;
     const int last = b->ow - step;
@@ -159,11 +231,14 @@ DW_TARGET bool SC_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
         return false;
     const sc_band_fn fn = sc_pick(K, S);
     const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
-    if (!fn || ow < DW_VLEN)
+    if (!fn || ow < 1)
         return false;
     const int halo = (K - 1) / S;
     const int wq = ow + halo;
-    int band = SC_STAGE_FLOATS / (s->cin * S * S * wq) - halo;
+    const bool flat = dw_use_flat(ow, wq);
+    int band = (SC_STAGE_FLOATS - DC_SC_STAGE_SLACK) / (s->cin * S * S * wq) - halo;
+    if (flat && band > SC_FLAT_FLOATS / SC_CB / wq - 2 * DW_VLEN / wq - 1)
+        band = SC_FLAT_FLOATS / SC_CB / wq - 2 * DW_VLEN / wq - 1; /* >= 1 up to wq 240 */
     if (band < 1)
         return false;
     if (band > oh)
@@ -171,12 +246,17 @@ DW_TARGET bool SC_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
     const int hq = band + halo;
     const size_t plane = (size_t)hq * wq, cplane = (size_t)S * S * plane;
     const size_t plane_in = (size_t)s->h * s->w, oplane = (size_t)oh * ow;
+    const size_t fstride = ((size_t)band * wq + 2 * DW_VLEN - 1) / (2 * DW_VLEN) * (2 * DW_VLEN);
 
     float st[SC_STAGE_FLOATS] __attribute__((aligned(64)));
+    float flat_buf[SC_FLAT_FLOATS] __attribute__((aligned(64)));
+    _Static_assert(2 * DW_VLEN + 3 <= DC_SC_STAGE_SLACK, "flat mode's overreach");
+    memset(st + (size_t)s->cin * cplane, 0, DC_SC_STAGE_SLACK * sizeof(float));
     sc_band b = { .st = st, .plane = plane, .cplane = cplane, .wq = wq, .ow = ow,
                   .cin = s->cin, .act = act, .oplane = oplane,
                   .w = weight + (size_t)co_begin * s->cin * K * K,
-                  .bias = bias ? bias + co_begin : NULL };
+                  .bias = bias ? bias + co_begin : NULL,
+                  .flat = flat ? flat_buf : NULL, .fstride = fstride };
     for (int oy0 = 0; oy0 < oh; oy0 += band) {
         for (int ci = 0; ci < s->cin; ci++)
             dw_stage(in + (size_t)ci * plane_in, s->h, s->w, S, s->pad_w, oy0 * S - s->pad_h,

@@ -1066,7 +1066,7 @@ static const dc_conv_shape small_conv_cases[] = {
     { 4, 9, 70, 9, 3, 3, 2, 2, 1, 1, 1 },     /* cin 4 */
     { 3, 17, 13, 17, 3, 3, 1, 1, 4, 4, 1 },   /* padding wider than the kernel's reach */
     { 3, 224, 50, 8, 3, 3, 2, 2, 1, 1, 1 },   /* several bands of staged rows */
-    { 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1 },      /* rows shorter than a vector: plain C */
+    { 3, 5, 7, 5, 3, 3, 1, 1, 1, 1, 1 },      /* rows shorter than a vector: flat mode */
     { 3, 2, 3, 4, 7, 7, 2, 2, 3, 3, 1 },      /* padding wider than the image */
     { 3, 1, 1, 5, 3, 3, 1, 1, 1, 1, 1 },      /* 1x1 image */
     { 2, 30, 40, 6, 5, 5, 1, 1, 2, 2, 1 },    /* 5x5: no vector instance, plain C */
@@ -1074,9 +1074,13 @@ static const dc_conv_shape small_conv_cases[] = {
     { 3, 19, 23, 6, 3, 3, 2, 1, 1, 0, 1 },    /* unequal strides and pads: plain C */
     /* one group of a grouped conv (ResNeXt, RegNet), as the runtime hands it over */
     { 4, 23, 57, 4, 3, 3, 1, 1, 1, 1, 1 },    /* 4 channels: the half register block */
-    { 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1 },   /* 14-wide rows: AVX2 under AVX-512; 8 + 4 */
+    { 8, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1 },   /* 14-wide rows: flat mode; 8 + 4 */
     { 24, 29, 31, 22, 3, 3, 2, 2, 1, 1, 1 },  /* stride 2, odd sizes, 8 + 8 + 4 + 2 */
-    { 16, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1 },    /* 9-wide rows (AVX2), cout 4 + 3 */
+    { 16, 9, 11, 7, 3, 3, 1, 1, 1, 1, 1 },    /* 11-wide rows: flat, rows on AVX2; 4 + 3 */
+    { 8, 7, 7, 8, 3, 3, 1, 1, 1, 1, 1 },      /* a 7x7 map: flat mode */
+    { 24, 14, 14, 20, 3, 3, 2, 2, 1, 1, 1 },  /* stride 2 to 7x7, flat: 8 + 8 + 4 */
+    { 32, 14, 14, 13, 3, 3, 1, 1, 1, 1, 1 },  /* 32 channels, flat: 8 + 4 + 1 */
+    { 4, 70, 12, 9, 3, 3, 1, 1, 1, 1, 1 },    /* tall and narrow: flat mode in bands */
 };
 
 START_TEST(test_small_conv_random)
@@ -1089,7 +1093,7 @@ END_TEST
 
 /* The measured rule: the 3x3 and 7x7 stems pay on a vector level, the patchify stem, many
  * input channels and the portable level do not; grouped 3x3 convs pay where a group has at
- * most 32 input channels and rows of at least a vector (8 floats on x86, 4 on NEON). */
+ * most 32 input channels, on maps of any width. */
 START_TEST(test_small_conv_pays)
 {
     const dc_conv_shape mobilenet = { 3, 224, 224, 32, 3, 3, 2, 2, 1, 1, 1 };
@@ -1097,8 +1101,8 @@ START_TEST(test_small_conv_pays)
     const dc_conv_shape resnet = { 3, 224, 224, 64, 7, 7, 2, 2, 3, 3, 1 };
     const dc_conv_shape patchify = { 3, 224, 224, 96, 4, 4, 4, 4, 0, 0, 1 };
     const dc_conv_shape wide_cin = { 64, 56, 56, 64, 3, 3, 1, 1, 1, 1, 1 };
-    /* grouped: ResNeXt's 4-channel groups, RegNet's 8-channel groups on 14x14 and its
-     * 56-channel ones (too deep a group), 7x7 maps (rows shorter than 8), a 1x1 */
+    /* grouped: ResNeXt's 4-channel groups, RegNet's 8-channel groups on 14x14 and 7x7
+     * maps (flat mode) and its 56-channel ones (too deep a group), a 1x1 */
     const dc_conv_shape resnext = { 128, 56, 56, 128, 3, 3, 1, 1, 1, 1, 32 };
     const dc_conv_shape regnet14 = { 208, 14, 14, 208, 3, 3, 1, 1, 1, 1, 26 };
     const dc_conv_shape deep_groups = { 224, 112, 112, 224, 3, 3, 2, 2, 1, 1, 4 };
@@ -1119,7 +1123,7 @@ START_TEST(test_small_conv_pays)
         ck_assert(dc_small_conv_pays(&resnext));
         ck_assert(dc_small_conv_pays(&regnet14));
         ck_assert(!dc_small_conv_pays(&deep_groups));
-        ck_assert(dc_small_conv_pays(&map7) == (all_levels[l] == DC_SIMD_NEON));
+        ck_assert(dc_small_conv_pays(&map7)); /* flat mode */
         ck_assert(!dc_small_conv_pays(&pointwise_groups));
     }
     dc_simd_force(before);

@@ -517,11 +517,12 @@ static void build_with_and_without(const char *arch, uint64_t seed, int max_batc
 
 /* Grouped convs on Winograd F(2x2) (ops_conv.c: grouped_winograd2_pays; each task one
  * group of one sample) against the same net planned without F(2x2) (F(4x4) and im2col):
- * regnet_x_400mf's 3x3 convs of 16-channel groups on 14x14 and 7x7 maps, on one thread
- * and cut for two and three. */
+ * regnet_x_3_2gf's 3x3 convs of 48-channel groups on 14x14 and 7x7 maps (groups of 32
+ * channels or fewer run the direct kernel instead), on one thread and cut for two and
+ * three. */
 START_TEST(test_grouped_f2_matches_other_paths)
 {
-    const char *arch = "regnet_x_400mf";
+    const char *arch = "regnet_x_3_2gf";
     dc_net *net, *plain;
     dc_error err;
     build_with_and_without(arch, 11, 1, "DC_WINOGRAD2", &net, &plain); /* dc_winograd2_pays */
