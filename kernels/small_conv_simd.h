@@ -41,13 +41,14 @@ typedef struct {
     size_t fstride;     /* flat mode: floats a channel, rows*wq rounded up to 2 vectors */
 } sc_band;
 
-/* Output row y of the band, columns [c, c + NC*DW_VLEN), output channels [0, CB). */
-DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int S,
-                          const int CB, const int NC)
+/* The sums of output channels [0, CB) at the NC vectors whose first tap (0, 0) is at
+ * offset `at` of each staged input channel (row mode: y*wq + c; flat mode: the position),
+ * bias first, over all cin*k*k taps. */
+DW_INLINE void sc_sums(const sc_band *b, size_t at, dw_vec acc[SC_CB][2], const int K,
+                       const int S, const int CB, const int NC)
 {
     const size_t plane = b->plane, wq = (size_t)b->wq, taps = (size_t)K * K;
     const size_t wstride = (size_t)b->cin * taps;
-    dw_vec acc[SC_CB][2];
 #pragma GCC unroll 8
     for (int j = 0; j < CB; j++) {
         const dw_vec bj = VSET1(b->bias ? b->bias[j] : 0.0f);
@@ -55,7 +56,7 @@ DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int
         acc[j][1] = bj;
     }
     for (int ci = 0; ci < b->cin; ci++) {
-        const float *pc = b->st + (size_t)ci * b->cplane + (size_t)y * wq + c;
+        const float *pc = b->st + (size_t)ci * b->cplane + at;
         const float *wc = b->w + (size_t)ci * taps;
 #pragma GCC unroll 7
         for (int ki = 0; ki < K; ki++) {
@@ -75,6 +76,14 @@ DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int
             }
         }
     }
+}
+
+/* Output row y of the band, columns [c, c + NC*DW_VLEN), output channels [0, CB). */
+DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int S,
+                          const int CB, const int NC)
+{
+    dw_vec acc[SC_CB][2];
+    sc_sums(b, (size_t)y * b->wq + c, acc, K, S, CB, NC);
     float *o = b->out + (size_t)y * b->ow + c;
 #pragma GCC unroll 8
     for (int j = 0; j < CB; j++) {
@@ -89,36 +98,8 @@ DW_INLINE void sc_vectors(const sc_band *b, int y, int c, const int K, const int
 DW_INLINE void sc_flat_vectors(const sc_band *b, int p, const int K, const int S,
                                const int CB, const int NC)
 {
-    const size_t plane = b->plane, wq = (size_t)b->wq, taps = (size_t)K * K;
-    const size_t wstride = (size_t)b->cin * taps;
     dw_vec acc[SC_CB][2];
-#pragma GCC unroll 8
-    for (int j = 0; j < CB; j++) {
-        const dw_vec bj = VSET1(b->bias ? b->bias[j] : 0.0f);
-        acc[j][0] = bj;
-        acc[j][1] = bj;
-    }
-    for (int ci = 0; ci < b->cin; ci++) {
-        const float *pc = b->st + (size_t)ci * b->cplane + p;
-        const float *wc = b->w + (size_t)ci * taps;
-#pragma GCC unroll 7
-        for (int ki = 0; ki < K; ki++) {
-#pragma GCC unroll 7
-            for (int kj = 0; kj < K; kj++) {
-                const float *src = pc + (size_t)((ki % S) * S + kj % S) * plane +
-                                   (size_t)(ki / S) * wq + kj / S;
-                const dw_vec x0 = VLOAD(src);
-                const dw_vec x1 = NC > 1 ? VLOAD(src + DW_VLEN) : x0;
-#pragma GCC unroll 8
-                for (int j = 0; j < CB; j++) {
-                    const dw_vec wv = VSET1(wc[j * wstride + ki * K + kj]);
-                    acc[j][0] = VFMA(wv, x0, acc[j][0]);
-                    if (NC > 1)
-                        acc[j][1] = VFMA(wv, x1, acc[j][1]);
-                }
-            }
-        }
-    }
+    sc_sums(b, (size_t)p, acc, K, S, CB, NC);
 #pragma GCC unroll 8
     for (int j = 0; j < CB; j++) {
         float *f = b->flat + j * b->fstride + p;
