@@ -48,8 +48,8 @@ static void sc_portable_channel(const dc_conv_shape *s, const float *in, const f
 }
 
 /* Whether the vector code takes this groups-1 shape (3x3 stride 1 or 2, 7x7 stride 2, on
- * a vector level, a band of one row within the staging
- * buffer). For the stems (cin <= 4) it pays, measured with bench/depthwise_bench --stems
+ * a vector level, a band of one row within the staging buffer; narrow rows run in flat
+ * mode). For the stems (cin <= 4) it pays, measured with bench/depthwise_bench --stems
  * (one thread, GFLOP/s, im2col + SGEMM vs direct with AVX-512 / AVX2): 3x3 s1 at 32x32
  * (cout 16, 64, 32) 62/76/89 vs 134/157/147 and 98/107/102; 3x3 s2 at 224 (cout 16, 32,
  * 24) 44/51/51 vs 95/106/113 and 83/91/90; 7x7 s2 at 224 (cout 64) 94 vs 173 and 123. The

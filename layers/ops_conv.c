@@ -69,8 +69,9 @@ static bool grouped_winograd2_pays(const dc_conv_shape *g, int max_batch)
 }
 
 /* Whether a conv runs the direct kernel (dc_small_conv_pays: the stems, and grouped convs
- * of few channels a group, group by group) where no Winograd transform is chosen;
- * DC_DIRECT_GROUPS=0 keeps the grouped ones on im2col + SGEMM (measuring, tests). */
+ * of few channels a group, group by group): a stem where no Winograd transform is chosen,
+ * a grouped conv before any (conv_prepare). DC_DIRECT_GROUPS=0 keeps the grouped ones on
+ * their other paths (measuring, tests). */
 static bool choose_direct(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
