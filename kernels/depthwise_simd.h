@@ -155,9 +155,7 @@ DW_INLINE void dw_band_flat(const dw_band *b, const dw_vec *wv, const int K, con
         dw_flat_vectors(b, wv, p, K, S, 4);
     for (; p < npos; p += DW_VLEN)
         dw_flat_vectors(b, wv, p, K, S, 1);
-    for (int r = 0; r < b->rows; r++)
-        memcpy(b->out + (size_t)r * b->ow, b->flat_buf + (size_t)r * b->wq,
-               (size_t)b->ow * sizeof(float));
+    dw_flat_rows_out(b->out, b->ow, b->flat_buf, b->wq, b->rows);
 }
 
 DW_INLINE void dw_band_body(const dw_band *b, const int K, const int S)

@@ -100,6 +100,14 @@ static inline bool dw_use_flat(int ow, int wq)
     return row_share < 0.8 * flat_share;
 }
 
+/* Flat mode's way out: the ow valid columns of each of `rows` rows of wq positions. */
+DW_INLINE void dw_flat_rows_out(float *restrict out, int ow, const float *restrict flat,
+                                int wq, int rows)
+{
+    for (int r = 0; r < rows; r++)
+        memcpy(out + (size_t)r * ow, flat + (size_t)r * wq, (size_t)ow * sizeof(float));
+}
+
 static bool dw_act_in_registers(dc_act act)
 {
     return act == DC_ACT_NONE || act == DC_ACT_RELU || act == DC_ACT_RELU6 ||

@@ -120,9 +120,8 @@ DW_INLINE void sc_flat_block(const sc_band *b, const int K, const int S, const i
     for (; p < npos; p += DW_VLEN)
         sc_flat_vectors(b, p, K, S, CB, 1);
     for (int j = 0; j < CB; j++)
-        for (int r = 0; r < b->rows; r++)
-            memcpy(b->out + j * b->oplane + (size_t)r * b->ow,
-                   b->flat + j * b->fstride + (size_t)r * b->wq, (size_t)b->ow * sizeof(float));
+        dw_flat_rows_out(b->out + j * b->oplane, b->ow, b->flat + j * b->fstride, b->wq,
+                         b->rows);
 }
 
 /* All rows and columns of the band for CB output channels. */
