@@ -223,6 +223,7 @@ DW_TARGET bool SC_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
         return false;
     if (band > oh)
         band = oh;
+    band = (oh + (oh + band - 1) / band - 1) / ((oh + band - 1) / band); /* even bands */
     const int hq = band + halo;
     const size_t plane = (size_t)hq * wq, cplane = (size_t)S * S * plane;
     const size_t plane_in = (size_t)s->h * s->w, oplane = (size_t)oh * ow;
@@ -238,10 +239,10 @@ DW_TARGET bool SC_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
                   .bias = bias ? bias + co_begin : NULL,
                   .flat = flat ? flat_buf : NULL, .fstride = fstride };
     for (int oy0 = 0; oy0 < oh; oy0 += band) {
-        for (int ci = 0; ci < s->cin; ci++)
-            dw_stage(in + (size_t)ci * plane_in, s->h, s->w, S, s->pad_w, oy0 * S - s->pad_h,
-                     hq, wq, plane, st + (size_t)ci * cplane);
         b.rows = oh - oy0 < band ? oh - oy0 : band;
+        for (int ci = 0; ci < s->cin; ci++) /* the rows this band reads */
+            dw_stage(in + (size_t)ci * plane_in, s->h, s->w, S, s->pad_w, oy0 * S - s->pad_h,
+                     b.rows + halo, wq, plane, st + (size_t)ci * cplane);
         b.out = out + (size_t)co_begin * oplane + (size_t)oy0 * ow;
         fn(&b, co_end - co_begin);
         if (!dw_act_in_registers(act))
