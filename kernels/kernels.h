@@ -126,10 +126,9 @@ bool dc_small_conv_pays(const dc_conv_shape *s);
 
 /* dense conv (groups 1) for output channels [co_begin, co_end), single-threaded.
  * The same result as dc_conv2d for any groups-1 shape, by direct loops (no workspace;
- * about 48 KiB of stack); vectorised for the stems (cin 3: 3x3 stride 1 or 2, 4x4
- * stride 4, 7x7 stride 2) and the groups of grouped convs (any cin whose band of staged
- * rows fits), on rows of at least one vector (8 floats under AVX-512, by the AVX2 code),
- * plain C otherwise. */
+ * about 64 KiB of stack); vectorised for the stems (cin 3: 3x3 stride 1 or 2, 4x4
+ * stride 4, 7x7 stride 2) and the groups of grouped convs (any cin whose band of one
+ * staged row fits), rows shorter than about a vector in flat mode; plain C otherwise. */
 void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float *weight,
                            const float *bias, dc_act act, float *out,
                            int co_begin, int co_end);
