@@ -38,6 +38,15 @@ int dc_conv_out_w(const dc_conv_shape *s)
     return conv_out_size(s->w, s->kw, s->stride_w, s->pad_w);
 }
 
+dc_conv_shape dc_conv_group_shape(const dc_conv_shape *s)
+{
+    dc_conv_shape g = *s;
+    g.cin = s->cin / s->groups;
+    g.cout = s->cout / s->groups;
+    g.groups = 1;
+    return g;
+}
+
 bool dc_conv_is_pointwise(const dc_conv_shape *s)
 {
     return s->kh == 1 && s->kw == 1 && s->stride_h == 1 && s->stride_w == 1 &&

@@ -49,6 +49,10 @@ typedef struct {
 int dc_conv_out_h(const dc_conv_shape *s);
 int dc_conv_out_w(const dc_conv_shape *s);
 
+/* One group of a grouped conv as a conv of its own (groups 1): cin/groups inputs,
+ * cout/groups outputs; what the per-group kernels (Winograd, the direct kernel) run. */
+dc_conv_shape dc_conv_group_shape(const dc_conv_shape *s);
+
 /* A 1x1 stride-1 unpadded conv: its input is already the GEMM's column matrix. */
 bool dc_conv_is_pointwise(const dc_conv_shape *s);
 

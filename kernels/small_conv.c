@@ -90,10 +90,7 @@ bool dc_small_conv_pays(const dc_conv_shape *s)
         return s->cin <= 4 && sc_vector_takes(s);
     if (s->groups < 1 || s->cin % s->groups || s->cout % s->groups)
         return false;
-    dc_conv_shape g = *s; /* one group */
-    g.cin = s->cin / s->groups;
-    g.cout = s->cout / s->groups;
-    g.groups = 1;
+    const dc_conv_shape g = dc_conv_group_shape(s);
     return g.cin <= SC_GROUP_MAX_CIN && g.cout >= 4 && g.kh == 3 && sc_vector_takes(&g);
 }
 

@@ -147,6 +147,14 @@ DW_INLINE void sc_block(const sc_band *b, const int K, const int S, const int CB
         }
 }
 
+/* The band moved on to its next n output channels. */
+DW_INLINE void sc_skip_channels(sc_band *b, int n, size_t wstride)
+{
+    b->w += (size_t)n * wstride;
+    b->bias = b->bias ? b->bias + n : NULL;
+    b->out += (size_t)n * b->oplane;
+}
+
 /* Output channels [0, n) of the band: blocks of SC_CB, then one of SC_CB / 2 (the
  * 4-channel groups of ResNeXt's first stage), then one at a time. */
 DW_INLINE void sc_band_body(const sc_band *band, int n, const int K, const int S)
@@ -156,22 +164,16 @@ DW_INLINE void sc_band_body(const sc_band *band, int n, const int K, const int S
     int j = 0;
     for (; j + SC_CB <= n; j += SC_CB) {
         sc_block(&b, K, S, SC_CB);
-        b.w += SC_CB * wstride;
-        b.bias = b.bias ? b.bias + SC_CB : NULL;
-        b.out += SC_CB * b.oplane;
+        sc_skip_channels(&b, SC_CB, wstride);
     }
     if (j + SC_CB / 2 <= n) {
         sc_block(&b, K, S, SC_CB / 2);
-        b.w += SC_CB / 2 * wstride;
-        b.bias = b.bias ? b.bias + SC_CB / 2 : NULL;
-        b.out += SC_CB / 2 * b.oplane;
+        sc_skip_channels(&b, SC_CB / 2, wstride);
         j += SC_CB / 2;
     }
     for (; j < n; j++) {
         sc_block(&b, K, S, 1);
-        b.w += wstride;
-        b.bias = b.bias ? b.bias + 1 : NULL;
-        b.out += b.oplane;
+        sc_skip_channels(&b, 1, wstride);
     }
 }
 

@@ -32,16 +32,6 @@ typedef struct {
     int samples;             /* > 1: each task takes this many samples as one GEMM */
 } conv_job;
 
-/* One group of a conv as a conv of its own (groups 1): what Winograd runs per group. */
-static dc_conv_shape group_shape(const dc_conv_shape *s)
-{
-    dc_conv_shape g = *s;
-    g.cin = s->cin / s->groups;
-    g.cout = s->cout / s->groups;
-    g.groups = 1;
-    return g;
-}
-
 /* ---- planning ------------------------------------------------------------------------ */
 
 /* Packs the weights of a conv that runs faster by dc_conv_packed (small maps, small
@@ -98,7 +88,7 @@ static void conv_prepare(dc_node *nd, int max_batch)
     if (p->direct && p->shape.groups > 1)
         return;
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
-    const dc_conv_shape g = group_shape(&p->shape);
+    const dc_conv_shape g = dc_conv_group_shape(&p->shape);
     const int groups = p->shape.groups;
     if (dc_winograd2_pays(&g, max_batch) &&
         (groups == 1 ? !dc_winograd_pays_in_batch(&g, max_batch)
@@ -188,13 +178,13 @@ static size_t conv_workspace_floats(const dc_node *nd, int max_batch)
 {
     const dc_conv_shape *s = &nd->conv.shape;
     if (nd->conv.winograd2) {
-        const dc_conv_shape g = group_shape(s); /* a task runs one group */
+        const dc_conv_shape g = dc_conv_group_shape(s); /* a task runs one group */
         return dc_winograd2_workspace_floats(&g, nd->conv.w2_samples);
     }
     if (nd->conv.packed)
         return dc_conv_packed_workspace_floats(s);
     if (nd->conv.winograd) {
-        const dc_conv_shape g = group_shape(s);
+        const dc_conv_shape g = dc_conv_group_shape(s);
         const int samples = winograd_across_samples(nd, max_batch) ? max_batch : 1;
         return dc_winograd_workspace_floats(&g, samples * dc_winograd_tiles(&g));
     }
@@ -278,7 +268,7 @@ static void winograd_task(const conv_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->base.nd;
     const dc_conv_params *p = &nd->conv;
-    const dc_conv_shape *s = &p->shape, g = group_shape(s);
+    const dc_conv_shape *s = &p->shape, g = dc_conv_group_shape(s);
     const int per_group = job->ptiles * job->co_blocks;
     const int per_sample = s->groups * per_group;
     const int sample = task / per_sample, grp = task % per_sample / per_group;
@@ -298,7 +288,7 @@ static void winograd_task(const conv_job *job, int task, float *scratch)
  * No more tasks than threads: each split costs work. Returns the number of tasks. */
 static int plan_winograd(conv_job *job, int threads)
 {
-    const dc_conv_shape *conv = &job->base.nd->conv.shape, g = group_shape(conv), *s = &g;
+    const dc_conv_shape *conv = &job->base.nd->conv.shape, g = dc_conv_group_shape(conv), *s = &g;
     const int tiles = dc_winograd_tiles(s);
     const int units = job->base.n * conv->groups;          /* (sample, group) pairs */
     const int want = (threads + units - 1) / units;        /* tasks per pair wanted */
@@ -351,7 +341,7 @@ static void winograd2_task(const conv_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->base.nd;
     const dc_conv_params *p = &nd->conv;
-    const dc_conv_shape *s = &p->shape, g = group_shape(s);
+    const dc_conv_shape *s = &p->shape, g = dc_conv_group_shape(s);
     const int per_block = s->groups * job->co_blocks;
     const int first = task / per_block * p->w2_samples;
     const int grp = task % per_block / job->co_blocks;
@@ -396,7 +386,7 @@ static void packed_task(const conv_job *job, int task, float *scratch)
  * not supply them. */
 static int plan_packed(conv_job *job, int threads, int rows, int n)
 {
-    const int cout = group_shape(&job->base.nd->conv.shape).cout;
+    const int cout = dc_conv_group_shape(&job->base.nd->conv.shape).cout;
     const int blocks = (cout + rows - 1) / rows;
     int want = threads > 1 ? (2 * threads + n - 1) / n : 1;
     want = want < blocks ? want : blocks;
@@ -451,7 +441,7 @@ static void small_conv_task(const conv_job *job, int task)
 {
     const dc_node *nd = job->base.nd;
     const dc_conv_params *p = &nd->conv;
-    const dc_conv_shape g = group_shape(&p->shape);
+    const dc_conv_shape g = dc_conv_group_shape(&p->shape);
     const int unit = task / job->co_blocks, grp = unit % p->shape.groups;
     int co0, co1;
     co_block_range(job, task % job->co_blocks, g.cout, &co0, &co1);
@@ -674,7 +664,7 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
     int tasks;
     if (nd->conv.winograd2) {
         const int spb = nd->conv.w2_samples; /* samples a product takes */
-        const dc_conv_shape g = group_shape(&nd->conv.shape);
+        const dc_conv_shape g = dc_conv_group_shape(&nd->conv.shape);
         tasks = plan_packed(&job, threads, dc_winograd2_rows(&g, spb),
                             (n + spb - 1) / spb * nd->conv.shape.groups);
     } else if (nd->conv.packed) {
@@ -695,7 +685,7 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
         /* (sample, group) units, split further into output-channel blocks of at least 8
          * (the kernel's register block) when they leave threads idle */
         const int units = n * nd->conv.shape.groups;
-        split_channels(&job, group_shape(&nd->conv.shape).cout,
+        split_channels(&job, dc_conv_group_shape(&nd->conv.shape).cout,
                        threads > 1 ? (2 * threads + units - 1) / units : 1, 8);
         tasks = units * job.co_blocks;
     } else {
