@@ -5,11 +5,13 @@
  *   DW_TARGET        the function attribute naming the instruction set
  *   DW_VLEN, dw_vec  floats per vector and the vector type
  *   VLOAD(p) VSTORE(p, v) (unaligned), VSET1(x), VFMA(a, b, c) = a*b + c,
- *   VADD VMUL VDIV VMAX VMIN (VMAX(a, b) = a > b ? a : b, VMIN(a, b) = a < b ? a : b,
+ *   VADD VSUB VMUL VDIV VMAX VMIN (VMAX(a, b) = a > b ? a : b, VMIN(a, b) = a < b ? a : b,
  *   the x86 operand order, so NaN in b passes through), VWHERE_LE(v, c, a, b) and
  *   VWHERE_GE(v, c, a, b) = lane-wise (v <= c or v >= c) ? a : b, ordered compares;
  *   VLOAD_LANES(p, a, b)  lanes [a, b) from p[a..b), the others 0, reading only those;
  *   VSTORE_LANES(p, v, n) stores lanes [0, n) of v;
+ *   VKEEP(v)         keeps v in a register (an empty asm), so that a loaded vector is
+ *                    not folded into each FMA that uses it as one more load;
  *   DW_DEINTERLEAVE(lo, hi, even, odd) sets even to lanes 0, 2, 4, ... and odd to lanes
  *                    1, 3, 5, ... of the 2*DW_VLEN floats lo then hi;
  *   DW_RANGE_FN      the name of the entry point.

@@ -16,6 +16,8 @@ typedef __m256 dw_vec;
 #define VSET1(x) _mm256_set1_ps(x)
 #define VFMA(a, b, c) _mm256_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm256_add_ps((a), (b))
+#define VSUB(a, b) _mm256_sub_ps((a), (b))
+#define VKEEP(v) __asm__("" : "+x"(v)) /* see simd_avx512.h */
 #define VMUL(a, b) _mm256_mul_ps((a), (b))
 #define VDIV(a, b) _mm256_div_ps((a), (b))
 #define VMAX(a, b) _mm256_max_ps((a), (b))

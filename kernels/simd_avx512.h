@@ -16,6 +16,10 @@ typedef __m512 dw_vec;
 #define VSET1(x) _mm512_set1_ps(x)
 #define VFMA(a, b, c) _mm512_fmadd_ps((a), (b), (c))
 #define VADD(a, b) _mm512_add_ps((a), (b))
+#define VSUB(a, b) _mm512_sub_ps((a), (b))
+/* Keeps v in a register: GCC would otherwise fold a loaded vector into every FMA that
+ * uses it, one load per FMA where one load can serve them all. */
+#define VKEEP(v) __asm__("" : "+v"(v))
 #define VMUL(a, b) _mm512_mul_ps((a), (b))
 #define VDIV(a, b) _mm512_div_ps((a), (b))
 #define VMAX(a, b) _mm512_max_ps((a), (b))

@@ -20,6 +20,12 @@
  * its end (two vectors and the halo at most). */
 #define DC_SC_STAGE_SLACK 128
 
+/* Floats of stack small_conv_wino_simd.h transforms a band of input rows into (24 KiB),
+ * and whether it takes s on vectors of vlen floats (groups 1, 3x3, stride 1, output rows
+ * of at least one vector, one tile's transformed rows within those floats). */
+#define DC_SW_V_FLOATS 6144
+bool dc_sw_shape_fits(const dc_conv_shape *s, int vlen);
+
 #if defined(__x86_64__) || defined(__i386__)
 #define DC_HAVE_X86_SIMD 1
 
@@ -39,12 +45,18 @@ bool dc_sc_range_avx512(const dc_conv_shape *s, const float *in, const float *we
                         const float *bias, dc_act act, float *out, int co_begin, int co_end);
 bool dc_sc_range_avx2(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int co_begin, int co_end);
+bool dc_sw_range_avx512(const dc_conv_shape *s, const float *in, const float *u,
+                        const float *bias, dc_act act, float *out, int co_begin, int co_end);
+bool dc_sw_range_avx2(const dc_conv_shape *s, const float *in, const float *u,
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #elif defined(__aarch64__) && defined(__ARM_NEON)
 #define DC_HAVE_NEON_SIMD 1
 
 bool dc_dw_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
                       const float *bias, dc_act act, float *out, int c_begin, int c_end);
 bool dc_sc_range_neon(const dc_conv_shape *s, const float *in, const float *weight,
+                      const float *bias, dc_act act, float *out, int co_begin, int co_end);
+bool dc_sw_range_neon(const dc_conv_shape *s, const float *in, const float *u,
                       const float *bias, dc_act act, float *out, int co_begin, int co_end);
 #endif
 

@@ -25,6 +25,8 @@ typedef float32x4_t dw_vec;
 #define VSET1(x) vdupq_n_f32(x)
 #define VFMA(a, b, c) vfmaq_f32((c), (a), (b))
 #define VADD(a, b) vaddq_f32((a), (b))
+#define VSUB(a, b) vsubq_f32((a), (b))
+#define VKEEP(v) __asm__("" : "+w"(v)) /* see simd_avx512.h */
 #define VMUL(a, b) vmulq_f32((a), (b))
 #define VDIV(a, b) vdivq_f32((a), (b))
 #define VMAX(a, b) dw_neon_max((a), (b))

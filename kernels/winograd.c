@@ -103,18 +103,6 @@ size_t dc_winograd_weight_floats(const dc_conv_shape *s)
     return (size_t)WG_POS * (size_t)s->cout * (size_t)s->cin;
 }
 
-/* G of F(4x4, 3x3): row j evaluates the filter polynomial g0 + g1 x + g2 x^2 at the point
- * a_j of 0, 1, -1, 1/2, -2, divided by prod_{l != j} (a_j - a_l), and the last row takes its
- * leading coefficient (the point at infinity). B^T and A^T: winograd_transform.c. */
-static const double wg_g[WG_T][3] = {
-    { 1.0, 0.0, 0.0 },
-    { 1.0 / 3, 1.0 / 3, 1.0 / 3 },
-    { -1.0 / 3, 1.0 / 3, -1.0 / 3 },
-    { -16.0 / 15, -8.0 / 15, -4.0 / 15 },
-    { 1.0 / 15, -2.0 / 15, 4.0 / 15 },
-    { 0.0, 0.0, 1.0 },
-};
-
 void dc_winograd_transform_weights(const dc_conv_shape *s, const float *weight, float *u)
 {
     const size_t plane = (size_t)s->cout * (size_t)s->cin;

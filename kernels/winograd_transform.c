@@ -27,6 +27,18 @@
 #include <stdint.h>
 #include <string.h>
 
+/* G: row j evaluates the filter polynomial g0 + g1 x + g2 x^2 at the point a_j of 0, 1, -1,
+ * 1/2, -2, divided by prod_{l != j} (a_j - a_l); the last row takes its leading coefficient
+ * (the point at infinity). */
+const double wg_g[WG_T][3] = {
+    { 1.0, 0.0, 0.0 },
+    { 1.0 / 3, 1.0 / 3, 1.0 / 3 },
+    { -1.0 / 3, 1.0 / 3, -1.0 / 3 },
+    { -16.0 / 15, -8.0 / 15, -4.0 / 15 },
+    { 1.0 / 15, -2.0 / 15, 4.0 / 15 },
+    { 0.0, 0.0, 1.0 },
+};
+
 #if defined(__AVX__)
 #include <immintrin.h>
 #elif defined(__SSE2__)

@@ -24,6 +24,10 @@
 /* Tile and patch sizes of F(4x4, 3x3). */
 enum { WG_M = 4, WG_T = 6, WG_POS = WG_T * WG_T };
 
+/* G of F(4, 3), the filter's transform (the matrices: winograd_transform.c): U = G g G^T
+ * in two dimensions (winograd.c), G g down one column (small_conv_wino.c). */
+extern const double wg_g[WG_T][3];
+
 /* A band: the n consecutive tiles (ty, tx0 .. tx0 + n - 1) of one tile row, of a [h][w]
  * input plane padded by (pad_h, pad_w) whose output plane is [oh][ow]. */
 typedef struct {

@@ -70,6 +70,8 @@ typedef struct {
                             packed for kernels/gemm_packed.c */
     bool direct;         /* dc_small_conv2d_range (no transform): a stem, or a grouped
                             conv of few channels a group, group by group */
+    float *direct_wino;  /* direct and grouped, where dc_small_conv_wino_pays: each
+                            group's weights for dc_small_conv_wino_range, else NULL */
 } dc_conv_params;
 
 /* DC_OP_LINEAR: torch.nn.Linear on the flattened input, weight [c][in_features], then act. */

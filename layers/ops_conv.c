@@ -7,7 +7,9 @@
  *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
  *    maps at small batches (kernels/conv_packed.c);
  *  - the direct kernel (kernels/small_conv.c) for 3-channel 3x3 and 7x7 stems, and group
- *    by group for grouped 3x3 convs of few channels a group (ResNeXt, RegNet);
+ *    by group for grouped 3x3 convs of few channels a group (ResNeXt, RegNet), the
+ *    stride-1 ones of those mostly by Winograd F(4, 3) down the columns
+ *    (kernels/small_conv_wino.c, on weights transformed at load);
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
  * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
@@ -71,6 +73,26 @@ static bool choose_direct(const dc_node *nd)
     return p->shape.groups == 1 || !(env && *env == '0');
 }
 
+/* Gives a grouped conv on the direct kernel each group's weights for Winograd F(4, 3) down
+ * the columns where that pays (dc_small_conv_wino_pays: groups of 2 to 24 channels on rows
+ * of 16 or more). Not the stems: their output goes to memory in a network, and memory
+ * then sets their time whatever the arithmetic (small_conv_wino.c). DC_GROUP_WINO=0 keeps
+ * the direct loops (measuring, tests); without memory for the weights they stay too. */
+static void choose_direct_wino(dc_node *nd)
+{
+    dc_conv_params *p = &nd->conv;
+    const dc_conv_shape g = dc_conv_group_shape(&p->shape);
+    const char *env = getenv("DC_GROUP_WINO");
+    if (!p->weight || p->direct_wino || (env && *env == '0') || !dc_small_conv_wino_pays(&g))
+        return;
+    const size_t per_group = dc_small_conv_wino_weight_floats(&g);
+    const size_t w_group = (size_t)g.cout * g.cin * 9;
+    p->direct_wino = dc_node_own(nd, dc_malloc(per_group * (size_t)p->shape.groups *
+                                               sizeof(float)));
+    for (int k = 0; p->direct_wino && k < p->shape.groups; k++)
+        dc_small_conv_wino_weights(&g, p->weight + k * w_group, p->direct_wino + k * per_group);
+}
+
 /* Gives a stride-1 3x3 conv where Winograd pays (dc_winograd_pays_in_batch,
  * dc_winograd2_pays: measured on this kind of machine, docs/winograd.md) its transformed
  * weights, and a conv on a small map at small batches its packed weights (choose_packed);
@@ -85,8 +107,10 @@ static void conv_prepare(dc_node *nd, int max_batch)
     /* a grouped conv the direct kernel takes runs it even where Winograd would pay:
      * regnet_x_1_6gf's 408x14x14 convs in 17 groups 0.225 ms against 0.55 on F(2x2),
      * resnext50_32x4d's 1024x7x7 in 32 groups 0.256 against 0.64 (one thread, batch 1) */
-    if (p->direct && p->shape.groups > 1)
+    if (p->direct && p->shape.groups > 1) {
+        choose_direct_wino(nd);
         return;
+    }
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
     const dc_conv_shape g = dc_conv_group_shape(&p->shape);
     const int groups = p->shape.groups;
@@ -446,9 +470,15 @@ static void small_conv_task(const conv_job *job, int task)
     int co0, co1;
     co_block_range(job, task % job->co_blocks, g.cout, &co0, &co1);
     const conv_io io = group_io(nd, conv_io_at(&job->base, unit / p->shape.groups), grp);
+    const float *bias = p->bias ? p->bias + grp * g.cout : NULL;
+    if (p->direct_wino) {
+        dc_small_conv_wino_range(&g, io.in,
+                                 p->direct_wino + grp * dc_small_conv_wino_weight_floats(&g),
+                                 bias, p->act, io.out, co0, co1);
+        return;
+    }
     const size_t w_group = (size_t)g.cout * g.cin * g.kh * g.kw;
-    dc_small_conv2d_range(&g, io.in, p->weight + grp * w_group,
-                          p->bias ? p->bias + grp * g.cout : NULL, p->act, io.out, co0, co1);
+    dc_small_conv2d_range(&g, io.in, p->weight + grp * w_group, bias, p->act, io.out, co0, co1);
 }
 
 /* Whether a conv node runs the direct kernel (conv_prepare: choose_direct). */
@@ -727,7 +757,9 @@ const char *dc_conv_method(const dc_node *nd, int batch)
         return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"
                                                   : "Winograd F(4x4)";
     if (uses_small_conv(nd))
-        return s->groups > 1 ? "direct, group by group" : "direct stem kernel";
+        return nd->conv.direct_wino ? "F(4, 3) down columns, group by group"
+               : s->groups > 1      ? "direct, group by group"
+                                    : "direct stem kernel";
     const int npix = nd->h * nd->w, k = s->cin / s->groups * s->kh * s->kw;
     const int samples = dc_conv_samples_per_tile(s, batch);
     if (samples > 1)

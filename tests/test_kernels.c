@@ -1001,9 +1001,17 @@ END_TEST
 
 /* ---- small dense convs (stems) ------------------------------------------ */
 
-/* dc_small_conv2d_range over all output channels against naive_conv, every level, act and
- * bias/NULL; then disjoint output-channel ranges against the whole call, exactly. */
-static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const char *label)
+/* A small-conv entry point: dc_small_conv2d_range (k the weights) or
+ * dc_small_conv_wino_range (k the transformed weights). */
+typedef void (*small_conv_fn)(const dc_conv_shape *s, const float *in, const float *k,
+                              const float *bias, dc_act act, float *out, int co_begin,
+                              int co_end);
+
+/* dc_small_conv2d_range, or with wino dc_small_conv_wino_range on weights from
+ * dc_small_conv_wino_weights, over all output channels against naive_conv, every level,
+ * act and bias/NULL; then disjoint output-channel ranges against the whole call, exactly. */
+static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const char *label,
+                                   bool wino)
 {
     fx_rng r = fx_rng_seed(seed);
     const int oh = naive_conv_extent(s->h, s->kh, s->stride_h, s->pad_h);
@@ -1012,6 +1020,18 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
     float *in = fx_buf_random((size_t)s->cin * s->h * s->w, &r, -2.0f, 2.0f);
     float *w = fx_buf_random((size_t)s->cout * s->cin * s->kh * s->kw, &r, -1.0f, 1.0f);
     float *b = fx_buf_random((size_t)s->cout, &r, -1.0f, 1.0f);
+    float *u = NULL;
+    if (wino) {
+        u = fx_buf_new(dc_small_conv_wino_weight_floats(s));
+        dc_small_conv_wino_weights(s, w, u);
+        fx_buf_check(u, dc_small_conv_wino_weight_floats(s), "wino weights");
+    }
+    const small_conv_fn run = wino ? dc_small_conv_wino_range : dc_small_conv2d_range;
+    const float *k = wino ? u : w;
+    const char *path = wino ? "wino conv" : "small conv";
+    /* direct loops: sums in another order than naive_conv's; 1-D F(4, 3) with these
+     * points: a few ulps of the largest output more */
+    const double tol = wino ? 1e-5 : 1e-4;
     float *ref = malloc(n_out * sizeof(float));
     const dc_simd_level before = dc_simd_active();
     for (size_t a = 0; a < NELEM(every_act); a++)
@@ -1022,11 +1042,11 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
                 if (!dc_simd_force(all_levels[l]))
                     continue;
                 float *out = fx_buf_new(n_out);
-                dc_small_conv2d_range(s, in, w, bias, every_act[a], out, 0, s->cout);
+                run(s, in, k, bias, every_act[a], out, 0, s->cout);
                 char what[160];
-                snprintf(what, sizeof what, "small conv %s %s act %d bias %d", label,
+                snprintf(what, sizeof what, "%s %s %s act %d bias %d", path, label,
                          level_name(all_levels[l]), (int)every_act[a], with_bias);
-                check_close(out, ref, n_out, 1e-4, what);
+                check_close(out, ref, n_out, tol, what);
                 fx_buf_check(out, n_out, what);
                 free(out);
             }
@@ -1036,24 +1056,24 @@ static void check_small_conv_shape(const dc_conv_shape *s, uint64_t seed, const 
         if (!dc_simd_force(all_levels[l]))
             continue;
         char what[160];
-        snprintf(what, sizeof what, "small conv ranges %s %s", label, level_name(all_levels[l]));
+        snprintf(what, sizeof what, "%s ranges %s %s", path, label, level_name(all_levels[l]));
         float *whole = fx_buf_new(n_out), *part = fx_buf_new(n_out);
-        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, whole, 0, s->cout);
-        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, a, z);
+        run(s, in, k, b, DC_ACT_RELU6, whole, 0, s->cout);
+        run(s, in, k, b, DC_ACT_RELU6, part, a, z);
         for (size_t i = 0; i < n_out; i++) {
             const int co = (int)(i / plane);
             const bool mine = co >= a && co < z;
             if (mine ? part[i] != whole[i] : part[i] != FX_GUARD_VALUE)
                 ck_abort_msg("%s: index %zu (channel %d) is %g", what, i, co, (double)part[i]);
         }
-        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, 0, a);
-        dc_small_conv2d_range(s, in, w, b, DC_ACT_RELU6, part, z, s->cout);
+        run(s, in, k, b, DC_ACT_RELU6, part, 0, a);
+        run(s, in, k, b, DC_ACT_RELU6, part, z, s->cout);
         check_exact(part, whole, n_out, what);
         fx_buf_check(part, n_out, what);
         free(whole), free(part);
     }
     dc_simd_force(before);
-    free(in), free(w), free(b), free(ref);
+    free(in), free(w), free(b), free(u), free(ref);
 }
 
 /* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
@@ -1087,7 +1107,58 @@ START_TEST(test_small_conv_random)
 {
     char label[32];
     snprintf(label, sizeof label, "case %d", _i);
-    check_small_conv_shape(&small_conv_cases[_i], 1300 + (uint64_t)_i, label);
+    check_small_conv_shape(&small_conv_cases[_i], 1300 + (uint64_t)_i, label, false);
+}
+END_TEST
+
+/* ---- F(4, 3) down the columns (small_conv_wino.c) ------------------------- */
+
+/* cin, h, w, cout, kh, kw, stride_h, stride_w, pad_h, pad_w, groups */
+static const dc_conv_shape small_conv_wino_cases[] = {
+    { 4, 56, 56, 4, 3, 3, 1, 1, 1, 1, 1 },    /* ResNeXt's first stage: a 4-channel block */
+    { 8, 28, 28, 8, 3, 3, 1, 1, 1, 1, 1 },    /* its second: 28 = one vector + a shifted one */
+    { 3, 17, 19, 11, 3, 3, 1, 1, 1, 1, 1 },   /* 17 rows (a tile of 1), 8 + 1 + 1 + 1 */
+    { 24, 30, 33, 13, 3, 3, 1, 1, 1, 1, 1 },  /* two vectors, then shifted back; 8 + 4 + 1 */
+    { 2, 5, 40, 6, 3, 3, 1, 1, 2, 2, 1 },     /* padding 2: tiles of padding only */
+    { 5, 1, 20, 7, 3, 3, 1, 1, 1, 1, 1 },     /* a one-row image */
+    { 4, 64, 64, 20, 3, 3, 1, 1, 0, 0, 1 },   /* no padding: 62 rows */
+    { 1, 40, 298, 3, 3, 3, 1, 1, 1, 1, 1 },   /* rows of 300: bands of 3 tiles */
+    { 3, 40, 7, 5, 3, 3, 1, 1, 1, 1, 1 },     /* rows shorter than a vector: plain C */
+    { 24, 6, 48, 3, 3, 3, 1, 1, 1, 1, 1 },    /* a tile over the band's floats: plain C */
+    { 3, 3, 18, 4, 3, 3, 1, 1, 4, 4, 1 },     /* padding wider than the image */
+};
+
+START_TEST(test_small_conv_wino_random)
+{
+    char label[32];
+    snprintf(label, sizeof label, "case %d", _i);
+    check_small_conv_shape(&small_conv_wino_cases[_i], 1400 + (uint64_t)_i, label, true);
+}
+END_TEST
+
+/* The measured rule: 2 to 24 channels a group, rows of 16 or more, a vector level. */
+START_TEST(test_small_conv_wino_pays)
+{
+    const dc_conv_shape resnext = { 4, 56, 56, 4, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape regnet = { 24, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape one_channel = { 1, 32, 32, 24, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape wide_groups = { 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape map14 = { 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape strided = { 8, 56, 56, 8, 3, 3, 2, 2, 1, 1, 1 };
+    const dc_simd_level before = dc_simd_active();
+    dc_simd_force(DC_SIMD_PORTABLE);
+    ck_assert(!dc_small_conv_wino_pays(&resnext));
+    for (size_t l = 0; l < NELEM(all_levels); l++) {
+        if (all_levels[l] == DC_SIMD_PORTABLE || !dc_simd_force(all_levels[l]))
+            continue;
+        ck_assert(dc_small_conv_wino_pays(&resnext));
+        ck_assert(dc_small_conv_wino_pays(&regnet));
+        ck_assert(!dc_small_conv_wino_pays(&one_channel));
+        ck_assert(!dc_small_conv_wino_pays(&wide_groups));
+        ck_assert(!dc_small_conv_wino_pays(&map14));
+        ck_assert(!dc_small_conv_wino_pays(&strided));
+    }
+    dc_simd_force(before);
 }
 END_TEST
 
@@ -1946,6 +2017,8 @@ static Suite *kernels_suite(void)
     t = fx_tcase(s, "small_conv", 0);
     tcase_add_loop_test(t, test_small_conv_random, 0, (int)NELEM(small_conv_cases));
     tcase_add_test(t, test_small_conv_pays);
+    tcase_add_loop_test(t, test_small_conv_wino_random, 0, (int)NELEM(small_conv_wino_cases));
+    tcase_add_test(t, test_small_conv_wino_pays);
     tcase_add_test(t, test_ranges_threads);
 
     t = fx_tcase(s, "linear", 0);

@@ -555,26 +555,43 @@ END_TEST
 /* Grouped convs on the direct kernel, group by group (ops_conv.c: choose_direct; a task
  * one group's output-channel block of one sample) against the same net planned with them
  * on im2col + SGEMM or Winograd (DC_DIRECT_GROUPS=0): regnet_y_400mf's 8-channel groups
- * (the stride-2 conv to 56x56, the 14x14 convs) and resnext50_32x4d's 4- to 16-channel
- * groups, at one and two samples, on one thread and cut for two and three. */
-static const char *const direct_group_archs[] = { "regnet_y_400mf", "resnext50_32x4d" };
+ * (the stride-2 conv to 56x56, the 28x28 and 14x14 convs) and resnext50_32x4d's 4- to
+ * 16-channel groups; then its stride-1 convs of 28x28 and 56x56 by F(4, 3) down the
+ * columns (choose_direct_wino) against the direct loops (DC_GROUP_WINO=0). At one and two
+ * samples, on one thread and cut for two and three. */
+static const struct {
+    const char *arch, *off_var;
+    bool wino; /* the reference is the direct loops, not im2col + SGEMM or Winograd */
+} direct_group_cases[] = {
+    { "regnet_y_400mf", "DC_DIRECT_GROUPS", false },
+    { "resnext50_32x4d", "DC_DIRECT_GROUPS", false },
+    { "regnet_y_400mf", "DC_GROUP_WINO", true },
+    { "resnext50_32x4d", "DC_GROUP_WINO", true },
+};
 
 START_TEST(test_grouped_direct_matches_other_paths)
 {
-    const char *arch = direct_group_archs[_i];
+    const char *arch = direct_group_cases[_i].arch;
+    const bool wino = direct_group_cases[_i].wino;
     dc_net *net, *plain;
     dc_error err;
-    build_with_and_without(arch, 13, 2, "DC_DIRECT_GROUPS", &net, &plain); /* choose_direct */
-    int direct = 0;
+    /* choose_direct, choose_direct_wino */
+    build_with_and_without(arch, 13, 2, direct_group_cases[_i].off_var, &net, &plain);
+    int taken = 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
-        if (nd->op == DC_OP_CONV && nd->conv.shape.groups > 1 && nd->conv.direct) {
-            direct++;
+        if (nd->op != DC_OP_CONV || nd->conv.shape.groups == 1)
+            continue;
+        if (wino && nd->conv.direct_wino) {
+            taken++;
+            ck_assert(pd->conv.direct && !pd->conv.direct_wino); /* the direct loops */
+        } else if (!wino && nd->conv.direct) {
+            taken++;
             ck_assert(!pd->conv.direct); /* the reference runs another path */
         }
     }
-    ck_assert_msg(direct >= 2 || dc_simd_active() == DC_SIMD_PORTABLE,
-                  "%s: %d grouped convs on the direct kernel", arch, direct);
+    ck_assert_msg(taken >= 2 || dc_simd_active() == DC_SIMD_PORTABLE,
+                  "%s: %d grouped convs on the path under test", arch, taken);
     const dc_net_info info = dc_net_get_info(net);
     const size_t in_one = (size_t)info.in_c * info.in_h * info.in_w;
     fx_rng r = fx_rng_seed(23);
@@ -592,7 +609,8 @@ START_TEST(test_grouped_direct_matches_other_paths)
              * logits (several hundred) cancel: the reference alone moves by up to 4e-6
              * from one thread count to another. A misplaced group or block is off by
              * the logits' own size. */
-            ck_assert_msg(d <= 1e-4, "%s: %d threads, batch %d: %g", arch, threads, n, d);
+            ck_assert_msg(d <= 1e-4, "%s (%s=0): %d threads, batch %d: %g", arch,
+                          direct_group_cases[_i].off_var, threads, n, d);
         }
     }
     dc_set_threads(1);
@@ -741,7 +759,7 @@ static Suite *threads_suite(void)
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
     tcase_add_loop_test(t, test_grouped_direct_matches_other_paths, 0,
-                        (int)NELEM(direct_group_archs));
+                        (int)NELEM(direct_group_cases));
     tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,
                         (int)(sizeof in_place_archs / sizeof in_place_archs[0]));
     return s;

@@ -230,14 +230,17 @@ check("bench --layers names each conv's method",
       methods.get((16, 16, "3", "1")) == "Winograd F(4x4)"
       and methods.get((3, 16, "3", "1")) == "direct stem kernel", str(methods))
 # grouped convs of few channels a group run the direct kernel group by group (ops_conv.c,
-# choose_direct): regnet_y_400mf's 8-channel groups, on a 56x56 map and in flat mode on 7x7
+# choose_direct): regnet_y_400mf's 8-channel groups, on a 56x56 map and in flat mode on 7x7,
+# its stride-1 ones on 28x28 by F(4, 3) down the columns (choose_direct_wino)
 rcg, outg, errg = run("bench", "--model", "regnet_y_400mf", "--layers", "--repeats", "1",
                       "--warmup", "0", "--threads", "1", "--peak-n", "128", "--triad-mib", "8")
 check("bench --layers: grouped convs on the direct kernel",
       rcg == 0 and re.search(r"^48x112x112\s+48x56x56\s+3\s+2\s+1\s+6\s.*direct, group by "
                              r"group$", outg, re.M) is not None
       and re.search(r"^440x7x7\s+440x7x7\s+3\s+1\s+1\s+55\s.*direct, group by group$", outg,
-                    re.M) is not None, outg[-2500:] + errg[-300:])
+                    re.M) is not None
+      and re.search(r"^104x28x28\s+104x28x28\s+3\s+1\s+1\s+13\s.*F\(4, 3\) down columns, "
+                    r"group by group$", outg, re.M) is not None, outg[-2500:] + errg[-300:])
 rc9, out9, err9 = run("bench", "--model", "resnet20", "--layers", "--repeats", "1", "--warmup",
                       "0", "--threads", "1", "--batch", "9", "--peak-n", "128", "--triad-mib", "8")
 check("bench --layers at batch 9: Winograd tiles across samples",
