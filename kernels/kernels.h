@@ -140,7 +140,7 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
 /* A 3x3 stride-1 dense conv (groups 1, padding >= 0) of few input channels by Winograd
  * F(4, 3) down the columns (small_conv_wino.c): half the multiplications of the direct
  * loops. dc_small_conv_wino_pays: where it is faster than dc_small_conv2d_range (measured:
- * one group of a grouped conv of 2 to 24 input channels a group, rows of at least 16
+ * one group of a grouped conv of 2 to 32 input channels a group, rows of at least 14
  * outputs, on a vector level). dc_small_conv_wino_weights writes the transformed weights,
  * dc_small_conv_wino_weight_floats of them (cin * 18 * cout), once at load;
  * dc_small_conv_wino_range then computes output channels [co_begin, co_end) from them,

@@ -21,8 +21,8 @@
 #define DC_SC_STAGE_SLACK 128
 
 /* Floats of stack small_conv_wino_simd.h transforms a band of input rows into (24 KiB),
- * and whether it takes s on vectors of vlen floats (groups 1, 3x3, stride 1, output rows
- * of at least one vector, one tile's transformed rows within those floats). */
+ * and whether it takes s on vectors of vlen floats (groups 1, 3x3, stride 1, padded input
+ * rows of at least one vector, one tile's transformed rows within those floats). */
 #define DC_SW_V_FLOATS 6144
 bool dc_sw_shape_fits(const dc_conv_shape *s, int vlen);
 

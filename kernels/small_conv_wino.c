@@ -5,15 +5,16 @@
  * below are the vector code's twin (tests, and CPUs without a vector level).
  *
  * Where it pays. One group of ResNeXt's and RegNet's grouped 3x3 convs, which the runtime
- * hands to the direct kernel group by group (dc_small_conv_pays). One thread, AVX-512, a
- * group alone against small_conv_simd.h's direct loops (bench: dualcnn bench --layers,
- * and the groups alone, AMD Zen 5): 4 channels on 56x56 (ResNeXt's first stage) 2.1x
- * faster, 8 channels on 56x56 and 28x28 1.2x, 16 on 28x28 1.1x, 16 and 24 on 56x56
- * 1.2-1.3x; at 32 channels on 28x28 about even, hence the bound. Not the stems: alone a
- * CIFAR-10 stem is 1.2x faster too, but in a network its 256 KiB of output per image goes
+ * hands to the direct kernel group by group (dc_small_conv_pays). One thread, AVX-512, AMD
+ * Zen 5, a group alone (transformed weights ready) against small_conv_simd.h's direct
+ * loops: 4 channels on 56x56 (ResNeXt's first stage) 1.9x faster; 8, 16, 24 and 32
+ * channels on 28x28 1.5-1.7x; 16 on 56x56 1.55x; 4 to 32 channels on 14x14 (one masked
+ * vector a row) 1.25-1.4x. 2 channels only 1.08x and 1 channel slower (0.91x): the
+ * transforms then cost as much as the multiplications saved. The direct kernel takes
+ * groups of up to 32 channels; wider ones run F(2x2) (ops_conv.c). Not the stems: alone a
+ * CIFAR-10 stem is 1.3x faster too, but in a network its 256 KiB of output per image goes
  * to memory, whose bandwidth then sets its time (vgg16_bn, batch 64: 0.027 against 0.022
- * ms an image; batch 1 within the noise), and the 1-channel stems of the FashionMNIST
- * models are slower (1.5x).
+ * ms an image; batch 1 within the noise; docs/winograd.md).
  */
 #include "kernels.h"
 
@@ -23,24 +24,24 @@
 
 enum {
     SW_MIN_CIN = 2,  /* below: the transforms cost more than the multiplications saved */
-    SW_MAX_CIN = 24, /* above: about even with the direct loops */
-    SW_MIN_OW = 16   /* one AVX-512 vector: narrower rows run in the direct kernel's
-                        flat mode, which F(4, 3) along rows does not have */
+    SW_MAX_CIN = 32, /* the direct kernel's groups (SC_GROUP_MAX_CIN, small_conv.c) */
+    SW_RULE_VLEN = 16 /* the rule holds for the widest vector (AVX-512): rows of 14 or more
+                         (14 columns: one masked vector); narrower ones stay in the direct
+                         kernel's flat mode, which this kernel does not have */
 };
 
 bool dc_sw_shape_fits(const dc_conv_shape *s, int vlen)
 {
     return s->groups == 1 && s->kh == 3 && s->kw == 3 && s->stride_h == 1 &&
            s->stride_w == 1 && s->pad_h >= 0 && s->pad_w >= 0 && s->cin >= 1 &&
-           s->cout >= 1 && dc_conv_out_h(s) >= 1 && dc_conv_out_w(s) >= vlen &&
+           s->cout >= 1 && dc_conv_out_h(s) >= 1 && dc_conv_out_w(s) + 2 >= vlen &&
            (size_t)s->cin * 6 * ((size_t)dc_conv_out_w(s) + 2) <= DC_SW_V_FLOATS;
 }
 
 bool dc_small_conv_wino_pays(const dc_conv_shape *s)
 {
     return dc_simd_active() != DC_SIMD_PORTABLE && s->cin >= SW_MIN_CIN &&
-           s->cin <= SW_MAX_CIN && dc_conv_out_w(s) >= SW_MIN_OW &&
-           dc_sw_shape_fits(s, SW_MIN_OW);
+           s->cin <= SW_MAX_CIN && dc_sw_shape_fits(s, SW_RULE_VLEN);
 }
 
 size_t dc_small_conv_wino_weight_floats(const dc_conv_shape *s)

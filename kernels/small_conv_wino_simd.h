@@ -69,13 +69,16 @@ DW_INLINE void sw_input_tile(const float *restrict st, int wq, float *restrict v
     }
 }
 
-/* Tile t of the band, columns [c, c + NC * DW_VLEN), output channels [0, CB): the six
+/* Tile t of the band, columns [c, c + NC * DW_VLEN) (a narrow row: its ow < DW_VLEN
+ * columns, the lanes past them computed from the next rows' floats and not stored),
+ * output channels [0, CB): the six
  * M_j one after the other (the bias enters M_1, which every output row takes once), then
  * Y = A^T M. Each loaded vector of V meets CB broadcast weights and each broadcast NC
  * vectors, about 0.6 loads a multiply-add as in the direct kernel. Keeping all six M_j in
  * registers instead leaves room for less reuse, and then this CPU's loads, not its FMA
  * units, set the pace (measured on Zen 5: 1.5x slower). */
-DW_INLINE void sw_vectors(const sw_band *b, int t, int c, const int CB, const int NC)
+DW_INLINE void sw_vectors(const sw_band *b, int t, int c, const int CB, const int NC,
+                          const bool narrow)
 {
     const size_t wq = (size_t)b->wq, cs = b->cs;
     const float *vt = b->v + (size_t)t * b->cin * SW_T * wq + c;
@@ -135,13 +138,19 @@ DW_INLINE void sw_vectors(const sw_band *b, int t, int c, const int CB, const in
         for (int r = 0; r < rows; r++)
 #pragma GCC unroll 2
             for (int n = 0; n < NC; n++)
-                VSTORE(out + (size_t)r * b->ow + n * DW_VLEN, dw_act_vec(y[r][n], b->act));
+                dw_store_first(out + (size_t)r * b->ow + n * DW_VLEN,
+                               dw_act_vec(y[r][n], b->act), narrow ? b->ow : DW_VLEN);
     }
 }
 
 /* All tiles and columns of the band for CB output channels. */
 DW_INLINE void sw_block(const sw_band *b, const int CB)
 {
+    if (b->ow < DW_VLEN) { /* a narrow row (14 columns with AVX-512): one masked vector */
+        for (int t = 0; t < b->tiles; t++)
+            sw_vectors(b, t, 0, CB, 1, true);
+        return;
+    }
     const int two = b->ow >= 2 * DW_VLEN;
     const int step = two ? 2 * DW_VLEN : DW_VLEN;
     const int last = b->ow - step;
@@ -150,9 +159,9 @@ DW_INLINE void sw_block(const sw_band *b, const int CB)
             if (c > last)
                 c = last; /* the last vectors end at the row's end */
             if (two)
-                sw_vectors(b, t, c, CB, 2);
+                sw_vectors(b, t, c, CB, 2, false);
             else
-                sw_vectors(b, t, c, CB, 1);
+                sw_vectors(b, t, c, CB, 1, false);
             if (c == last)
                 break;
         }
@@ -189,8 +198,10 @@ DW_TARGET bool SW_RANGE_FN(const dc_conv_shape *s, const float *in, const float 
     const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s), wq = ow + 2;
     const size_t per_tile = (size_t)s->cin * SW_T * wq;
     const int band_tiles = (int)(SW_V_FLOATS / per_tile);
+    _Static_assert(DW_VLEN <= 16, "v's slack");
     const size_t plane_in = (size_t)s->h * s->w, oplane = (size_t)oh * ow;
-    float v[SW_V_FLOATS] __attribute__((aligned(64)));
+    /* a narrow row's loads run up to 2 floats past the last row of V (DW_VLEN > ow) */
+    float v[SW_V_FLOATS + 16] __attribute__((aligned(64)));
     float st[SW_V_FLOATS] __attribute__((aligned(64))); /* 6 staged rows of one channel */
     sw_band b = { .v = v, .u = u + co_begin, .cs = (size_t)s->cout,
                   .bias = bias ? bias + co_begin : NULL, .wq = wq, .ow = ow,

@@ -74,8 +74,8 @@ static bool choose_direct(const dc_node *nd)
 }
 
 /* Gives a grouped conv on the direct kernel each group's weights for Winograd F(4, 3) down
- * the columns where that pays (dc_small_conv_wino_pays: groups of 2 to 24 channels on rows
- * of 16 or more). Not the stems: their output goes to memory in a network, and memory
+ * the columns where that pays (dc_small_conv_wino_pays: stride 1, groups of 2 to 32
+ * channels on rows of 14 or more). Not the stems: their output goes to memory in a network, and memory
  * then sets their time whatever the arithmetic (small_conv_wino.c). DC_GROUP_WINO=0 keeps
  * the direct loops (measuring, tests); without memory for the weights they stay too. */
 static void choose_direct_wino(dc_node *nd)

@@ -1123,6 +1123,8 @@ static const dc_conv_shape small_conv_wino_cases[] = {
     { 5, 1, 20, 7, 3, 3, 1, 1, 1, 1, 1 },     /* a one-row image */
     { 4, 64, 64, 20, 3, 3, 1, 1, 0, 0, 1 },   /* no padding: 62 rows */
     { 1, 40, 298, 3, 3, 3, 1, 1, 1, 1, 1 },   /* rows of 300: bands of 3 tiles */
+    { 16, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1 },  /* 14 columns: one masked vector (AVX-512) */
+    { 8, 13, 15, 9, 3, 3, 1, 1, 1, 1, 1 },    /* 15 columns, 13 rows */
     { 3, 40, 7, 5, 3, 3, 1, 1, 1, 1, 1 },     /* rows shorter than a vector: plain C */
     { 24, 6, 48, 3, 3, 3, 1, 1, 1, 1, 1 },    /* a tile over the band's floats: plain C */
     { 3, 3, 18, 4, 3, 3, 1, 1, 4, 4, 1 },     /* padding wider than the image */
@@ -1136,14 +1138,16 @@ START_TEST(test_small_conv_wino_random)
 }
 END_TEST
 
-/* The measured rule: 2 to 24 channels a group, rows of 16 or more, a vector level. */
+/* The measured rule: 2 to 32 channels a group, rows of 14 or more, a vector level. */
 START_TEST(test_small_conv_wino_pays)
 {
     const dc_conv_shape resnext = { 4, 56, 56, 4, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape regnet = { 24, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape one_channel = { 1, 32, 32, 24, 3, 3, 1, 1, 1, 1, 1 };
-    const dc_conv_shape wide_groups = { 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape group32 = { 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape wide_groups = { 48, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape map14 = { 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape map7 = { 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape strided = { 8, 56, 56, 8, 3, 3, 2, 2, 1, 1, 1 };
     const dc_simd_level before = dc_simd_active();
     dc_simd_force(DC_SIMD_PORTABLE);
@@ -1154,8 +1158,10 @@ START_TEST(test_small_conv_wino_pays)
         ck_assert(dc_small_conv_wino_pays(&resnext));
         ck_assert(dc_small_conv_wino_pays(&regnet));
         ck_assert(!dc_small_conv_wino_pays(&one_channel));
+        ck_assert(dc_small_conv_wino_pays(&group32));
         ck_assert(!dc_small_conv_wino_pays(&wide_groups));
-        ck_assert(!dc_small_conv_wino_pays(&map14));
+        ck_assert(dc_small_conv_wino_pays(&map14));
+        ck_assert(!dc_small_conv_wino_pays(&map7));
         ck_assert(!dc_small_conv_wino_pays(&strided));
     }
     dc_simd_force(before);
