@@ -127,6 +127,8 @@ void dc_depthwise_conv2d_range(const dc_conv_shape *s, const float *in,
  * stems (groups 1, up to 4 input channels), and grouped 3x3 convs of up to 32 input
  * channels a group, which the runtime runs group by group (each group a groups-1 shape). */
 bool dc_small_conv_pays(const dc_conv_shape *s);
+/* the most input channels a group for which dc_small_conv_pays takes a grouped conv */
+#define DC_SMALL_CONV_GROUP_MAX_CIN 32
 
 /* dense conv (groups 1) for output channels [co_begin, co_end), single-threaded.
  * The same result as dc_conv2d for any groups-1 shape, by direct loops (no workspace;
@@ -140,8 +142,8 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
 /* A 3x3 stride-1 dense conv (groups 1, padding >= 0) of few input channels by Winograd
  * F(4, 3) down the columns (small_conv_wino.c): half the multiplications of the direct
  * loops. dc_small_conv_wino_pays: where it is faster than dc_small_conv2d_range (measured:
- * one group of a grouped conv of 2 to 32 input channels a group, rows of at least 14
- * outputs, on a vector level). dc_small_conv_wino_weights writes the transformed weights,
+ * one group of a grouped conv of 2 to 64 input channels a group, rows of at least 14
+ * outputs, on a vector level; the wider groups in place of F(2x2)). dc_small_conv_wino_weights writes the transformed weights,
  * dc_small_conv_wino_weight_floats of them (cin * 18 * cout), once at load;
  * dc_small_conv_wino_range then computes output channels [co_begin, co_end) from them,
  * single-threaded, about 48 KiB of stack, the same result for any range. */

@@ -82,7 +82,7 @@ static bool sc_vector_takes(const dc_conv_shape *s)
  * (48x112x112 in 6 groups 0.27 against 0.77-0.89 ms, 168x56x56 in 7 groups 0.60 against
  * 1.01-1.13). At 48 channels a group about even (192x56x56 in 4 groups 1.24 against 1.32
  * ms), hence the bound; 3x3 only (the zoo has no other grouped dense kernels). */
-enum { SC_GROUP_MAX_CIN = 32 };
+enum { SC_GROUP_MAX_CIN = DC_SMALL_CONV_GROUP_MAX_CIN };
 
 bool dc_small_conv_pays(const dc_conv_shape *s)
 {

@@ -10,8 +10,9 @@
  * loops: 4 channels on 56x56 (ResNeXt's first stage) 1.9x faster; 8, 16, 24 and 32
  * channels on 28x28 1.5-1.7x; 16 on 56x56 1.55x; 4 to 32 channels on 14x14 (one masked
  * vector a row) 1.25-1.4x. 2 channels only 1.08x and 1 channel slower (0.91x): the
- * transforms then cost as much as the multiplications saved. The direct kernel takes
- * groups of up to 32 channels; wider ones run F(2x2) (ops_conv.c). Not the stems: alone a
+ * transforms then cost as much as the multiplications saved. Groups of 48 and 56
+ * channels on 14x14, in their nets against the F(2x2) they ran before: regnet_x_3_2gf's
+ * 1.6x, regnet_y_8gf's 1.4x (ops_conv.c, choose_direct). Not the stems: alone a
  * CIFAR-10 stem is 1.3x faster too, but in a network its 256 KiB of output per image goes
  * to memory, whose bandwidth then sets its time (vgg16_bn, batch 64: 0.027 against 0.022
  * ms an image; batch 1 within the noise; docs/winograd.md).
@@ -24,7 +25,7 @@
 
 enum {
     SW_MIN_CIN = 2,  /* below: the transforms cost more than the multiplications saved */
-    SW_MAX_CIN = 32, /* the direct kernel's groups (SC_GROUP_MAX_CIN, small_conv.c) */
+    SW_MAX_CIN = 64, /* measured to 56 (regnet_y_8gf); wider groups do not fit the band */
     SW_RULE_VLEN = 16 /* the rule holds for the widest vector (AVX-512): rows of 14 or more
                          (14 columns: one masked vector); narrower ones stay in the direct
                          kernel's flat mode, which this kernel does not have */

@@ -61,20 +61,34 @@ static bool grouped_winograd2_pays(const dc_conv_shape *g, int max_batch)
 }
 
 /* Whether a conv runs the direct kernel (dc_small_conv_pays: the stems, and grouped convs
- * of few channels a group, group by group): a stem where no Winograd transform is chosen,
- * a grouped conv before any (conv_prepare). DC_DIRECT_GROUPS=0 keeps the grouped ones on
- * their other paths (measuring, tests). */
+ * of few channels a group, group by group; and groups of up to 64 channels that F(4, 3)
+ * down the columns takes): a stem where no Winograd transform is chosen, a grouped conv
+ * before any (conv_prepare). DC_DIRECT_GROUPS=0 keeps the grouped ones on their other
+ * paths (measuring, tests), as DC_GROUP_WINO=0 does the wider groups. */
 static bool choose_direct(const dc_node *nd)
 {
     const dc_conv_params *p = &nd->conv;
-    if (p->residual || !dc_small_conv_pays(&p->shape))
+    if (p->residual)
         return false;
-    const char *env = getenv("DC_DIRECT_GROUPS");
-    return p->shape.groups == 1 || !(env && *env == '0');
+    const char *env = getenv("DC_DIRECT_GROUPS"), *wino_env = getenv("DC_GROUP_WINO");
+    const bool groups_off = env && *env == '0';
+    /* wider groups (regnet_x_3_2gf's 48 channels, regnet_y_8gf's 56, on 14x14) only where
+     * F(4, 3) down the columns takes them (choose_direct_wino), instead of F(2x2):
+     * regnet_x_3_2gf's 432x14x14 convs in 9 groups 9.9-10.1 -> 5.9-6.2 ms, regnet_y_8gf's
+     * 896x14x14 in 16 groups 12.8-13.2 -> 9.0-9.2 ms (one thread, batch 1, all nodes) */
+    if (p->shape.groups > 1 && !groups_off && !(wino_env && *wino_env == '0') &&
+        p->shape.cin % p->shape.groups == 0 && p->shape.cout % p->shape.groups == 0) {
+        const dc_conv_shape g = dc_conv_group_shape(&p->shape);
+        if (g.cin > DC_SMALL_CONV_GROUP_MAX_CIN && dc_small_conv_wino_pays(&g))
+            return true;
+    }
+    if (!dc_small_conv_pays(&p->shape))
+        return false;
+    return p->shape.groups == 1 || !groups_off;
 }
 
 /* Gives a grouped conv on the direct kernel each group's weights for Winograd F(4, 3) down
- * the columns where that pays (dc_small_conv_wino_pays: stride 1, groups of 2 to 32
+ * the columns where that pays (dc_small_conv_wino_pays: stride 1, groups of 2 to 64
  * channels on rows of 14 or more). Not the stems: their output goes to memory in a network, and memory
  * then sets their time whatever the arithmetic (small_conv_wino.c). DC_GROUP_WINO=0 keeps
  * the direct loops (measuring, tests); without memory for the weights they stay too. */

@@ -1124,6 +1124,7 @@ static const dc_conv_shape small_conv_wino_cases[] = {
     { 4, 64, 64, 20, 3, 3, 1, 1, 0, 0, 1 },   /* no padding: 62 rows */
     { 1, 40, 298, 3, 3, 3, 1, 1, 1, 1, 1 },   /* rows of 300: bands of 3 tiles */
     { 16, 14, 14, 12, 3, 3, 1, 1, 1, 1, 1 },  /* 14 columns: one masked vector (AVX-512) */
+    { 56, 14, 14, 10, 3, 3, 1, 1, 1, 1, 1 },  /* regnet_y_8gf's 56 channels a group */
     { 8, 13, 15, 9, 3, 3, 1, 1, 1, 1, 1 },    /* 15 columns, 13 rows */
     { 3, 40, 7, 5, 3, 3, 1, 1, 1, 1, 1 },     /* rows shorter than a vector: plain C */
     { 24, 6, 48, 3, 3, 3, 1, 1, 1, 1, 1 },    /* a tile over the band's floats: plain C */
@@ -1138,14 +1139,15 @@ START_TEST(test_small_conv_wino_random)
 }
 END_TEST
 
-/* The measured rule: 2 to 32 channels a group, rows of 14 or more, a vector level. */
+/* The measured rule: 2 to 64 channels a group, rows of 14 or more, a vector level. */
 START_TEST(test_small_conv_wino_pays)
 {
     const dc_conv_shape resnext = { 4, 56, 56, 4, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape regnet = { 24, 28, 28, 24, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape one_channel = { 1, 32, 32, 24, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape group32 = { 32, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1 };
-    const dc_conv_shape wide_groups = { 48, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape group48 = { 48, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1 };
+    const dc_conv_shape wide_groups = { 120, 14, 14, 120, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape map14 = { 16, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape map7 = { 16, 7, 7, 16, 3, 3, 1, 1, 1, 1, 1 };
     const dc_conv_shape strided = { 8, 56, 56, 8, 3, 3, 2, 2, 1, 1, 1 };
@@ -1159,6 +1161,7 @@ START_TEST(test_small_conv_wino_pays)
         ck_assert(dc_small_conv_wino_pays(&regnet));
         ck_assert(!dc_small_conv_wino_pays(&one_channel));
         ck_assert(dc_small_conv_wino_pays(&group32));
+        ck_assert(dc_small_conv_wino_pays(&group48));
         ck_assert(!dc_small_conv_wino_pays(&wide_groups));
         ck_assert(dc_small_conv_wino_pays(&map14));
         ck_assert(!dc_small_conv_wino_pays(&map7));

@@ -517,15 +517,18 @@ static void build_with_and_without(const char *arch, uint64_t seed, int max_batc
 
 /* Grouped convs on Winograd F(2x2) (ops_conv.c: grouped_winograd2_pays; each task one
  * group of one sample) against the same net planned without F(2x2) (F(4x4) and im2col):
- * regnet_x_3_2gf's 3x3 convs of 48-channel groups on 14x14 and 7x7 maps (groups of 32
- * channels or fewer run the direct kernel instead), on one thread and cut for two and
- * three. */
+ * regnet_x_3_2gf's 3x3 convs of 48-channel groups on 14x14 and 7x7 maps, planned with
+ * DC_GROUP_WINO=0 (else its 14x14 ones run F(4, 3) down the columns; groups of 32
+ * channels or fewer run the direct kernel), on one thread and cut for two and three. */
 START_TEST(test_grouped_f2_matches_other_paths)
 {
     const char *arch = "regnet_x_3_2gf";
     dc_net *net, *plain;
     dc_error err;
+    /* its 14x14 convs' groups would run F(4, 3) down the columns (choose_direct) */
+    setenv("DC_GROUP_WINO", "0", 1);
     build_with_and_without(arch, 11, 1, "DC_WINOGRAD2", &net, &plain); /* dc_winograd2_pays */
+    unsetenv("DC_GROUP_WINO");
     int grouped_f2 = 0;
     for (int i = 0; i < net->n_nodes; i++) {
         const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
@@ -557,7 +560,8 @@ END_TEST
  * on im2col + SGEMM or Winograd (DC_DIRECT_GROUPS=0): regnet_y_400mf's 8-channel groups
  * (the stride-2 conv to 56x56, the 28x28 and 14x14 convs) and resnext50_32x4d's 4- to
  * 16-channel groups; then its stride-1 convs of 28x28 and 56x56 by F(4, 3) down the
- * columns (choose_direct_wino) against the direct loops (DC_GROUP_WINO=0). At one and two
+ * columns (choose_direct_wino) against the direct loops (DC_GROUP_WINO=0), and
+ * regnet_x_3_2gf's 48-channel groups on 14x14 the same way against F(2x2). At one and two
  * samples, on one thread and cut for two and three. */
 static const struct {
     const char *arch, *off_var;
@@ -567,6 +571,7 @@ static const struct {
     { "resnext50_32x4d", "DC_DIRECT_GROUPS", false },
     { "regnet_y_400mf", "DC_GROUP_WINO", true },
     { "resnext50_32x4d", "DC_GROUP_WINO", true },
+    { "regnet_x_3_2gf", "DC_GROUP_WINO", false }, /* 48-channel groups: vs F(2x2) */
 };
 
 START_TEST(test_grouped_direct_matches_other_paths)
