@@ -69,7 +69,8 @@ typedef struct {
     float *packed;       /* dc_conv_packed (a small map at small batches): the weights
                             packed for kernels/gemm_packed.c */
     bool direct;         /* dc_small_conv2d_range (no transform): a stem, or a grouped
-                            conv of few channels a group, group by group */
+                            conv of few channels a group, group by group (or, with
+                            direct_wino, of up to 64) */
     float *direct_wino;  /* direct and grouped, where dc_small_conv_wino_pays: each
                             group's weights for dc_small_conv_wino_range, else NULL */
 } dc_conv_params;

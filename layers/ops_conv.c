@@ -9,7 +9,8 @@
  *  - the direct kernel (kernels/small_conv.c) for 3-channel 3x3 and 7x7 stems, and group
  *    by group for grouped 3x3 convs of few channels a group (ResNeXt, RegNet), the
  *    stride-1 ones of those mostly by Winograd F(4, 3) down the columns
- *    (kernels/small_conv_wino.c, on weights transformed at load);
+ *    (kernels/small_conv_wino.c, on weights transformed at load), which also takes
+ *    groups of up to 64 channels on 14x14 maps from F(2x2);
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
  * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
@@ -89,9 +90,10 @@ static bool choose_direct(const dc_node *nd)
 
 /* Gives a grouped conv on the direct kernel each group's weights for Winograd F(4, 3) down
  * the columns where that pays (dc_small_conv_wino_pays: stride 1, groups of 2 to 64
- * channels on rows of 14 or more). Not the stems: their output goes to memory in a network, and memory
- * then sets their time whatever the arithmetic (small_conv_wino.c). DC_GROUP_WINO=0 keeps
- * the direct loops (measuring, tests); without memory for the weights they stay too. */
+ * channels on rows of 14 or more). Not the stems: their output goes to memory in a
+ * network, and memory then sets their time whatever the arithmetic (small_conv_wino.c).
+ * DC_GROUP_WINO=0 keeps the direct loops (measuring, tests); without memory for the
+ * weights they stay too (correct, and for the wider groups slower than F(2x2)). */
 static void choose_direct_wino(dc_node *nd)
 {
     dc_conv_params *p = &nd->conv;
