@@ -143,10 +143,11 @@ void dc_small_conv2d_range(const dc_conv_shape *s, const float *in, const float 
  * F(4, 3) down the columns (small_conv_wino.c): half the multiplications of the direct
  * loops. dc_small_conv_wino_pays: where it is faster than dc_small_conv2d_range (measured:
  * one group of a grouped conv of 2 to 64 input channels a group, rows of at least 14
- * outputs, on a vector level; the wider groups in place of F(2x2)). dc_small_conv_wino_weights writes the transformed weights,
- * dc_small_conv_wino_weight_floats of them (cin * 18 * cout), once at load;
- * dc_small_conv_wino_range then computes output channels [co_begin, co_end) from them,
- * single-threaded, about 48 KiB of stack, the same result for any range. */
+ * outputs, on a vector level; the wider groups in place of F(2x2)).
+ * dc_small_conv_wino_weights writes the transformed weights, dc_small_conv_wino_weight_floats
+ * of them (cin * 18 * cout), once at load; dc_small_conv_wino_range then computes output
+ * channels [co_begin, co_end) from them, single-threaded, about 48 KiB of stack, the same
+ * result for any range. */
 bool dc_small_conv_wino_pays(const dc_conv_shape *s);
 size_t dc_small_conv_wino_weight_floats(const dc_conv_shape *s);
 void dc_small_conv_wino_weights(const dc_conv_shape *s, const float *weight, float *u);

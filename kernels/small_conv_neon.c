@@ -1,7 +1,7 @@
 /*
  * small_conv_neon.c — small_conv_simd.h and small_conv_wino_simd.h compiled for AArch64
- * NEON (4 floats per vector), the mirror of small_conv_avx2.c / small_conv_avx512.c; called when dc_simd_active()
- * says DC_SIMD_NEON.
+ * NEON (4 floats per vector), the mirror of small_conv_avx2.c / small_conv_avx512.c;
+ * called when dc_simd_active() says DC_SIMD_NEON.
  */
 #include "simd_kernels.h"
 

@@ -36,7 +36,7 @@ bool dc_sw_shape_fits(const dc_conv_shape *s, int vlen)
     return s->groups == 1 && s->kh == 3 && s->kw == 3 && s->stride_h == 1 &&
            s->stride_w == 1 && s->pad_h >= 0 && s->pad_w >= 0 && s->cin >= 1 &&
            s->cout >= 1 && dc_conv_out_h(s) >= 1 && dc_conv_out_w(s) + 2 >= vlen &&
-           (size_t)s->cin * 6 * ((size_t)dc_conv_out_w(s) + 2) <= DC_SW_V_FLOATS;
+           (size_t)s->cin * WG_T * ((size_t)dc_conv_out_w(s) + 2) <= DC_SW_V_FLOATS;
 }
 
 bool dc_small_conv_wino_pays(const dc_conv_shape *s)
@@ -47,7 +47,7 @@ bool dc_small_conv_wino_pays(const dc_conv_shape *s)
 
 size_t dc_small_conv_wino_weight_floats(const dc_conv_shape *s)
 {
-    return (size_t)s->cin * 3 * 6 * (size_t)s->cout;
+    return (size_t)s->cin * 3 * WG_T * (size_t)s->cout;
 }
 
 void dc_small_conv_wino_weights(const dc_conv_shape *s, const float *weight, float *u)
@@ -57,8 +57,8 @@ void dc_small_conv_wino_weights(const dc_conv_shape *s, const float *weight, flo
         for (int ci = 0; ci < s->cin; ci++) {
             const float *k = weight + ((size_t)co * s->cin + ci) * 9; /* [ky][kx] */
             for (int kx = 0; kx < 3; kx++)
-                for (int j = 0; j < 6; j++)
-                    u[(((size_t)ci * 3 + kx) * 6 + j) * cs + co] =
+                for (int j = 0; j < WG_T; j++)
+                    u[(((size_t)ci * 3 + kx) * WG_T + j) * cs + co] =
                         (float)(wg_g[j][0] * k[kx] + wg_g[j][1] * k[3 + kx] +
                                 wg_g[j][2] * k[6 + kx]);
         }

@@ -71,12 +71,12 @@ DW_INLINE void sw_input_tile(const float *restrict st, int wq, float *restrict v
 
 /* Tile t of the band, columns [c, c + NC * DW_VLEN) (a narrow row: its ow < DW_VLEN
  * columns, the lanes past them computed from the next rows' floats and not stored),
- * output channels [0, CB): the six
- * M_j one after the other (the bias enters M_1, which every output row takes once), then
- * Y = A^T M. Each loaded vector of V meets CB broadcast weights and each broadcast NC
- * vectors, about 0.6 loads a multiply-add as in the direct kernel. Keeping all six M_j in
- * registers instead leaves room for less reuse, and then this CPU's loads, not its FMA
- * units, set the pace (measured on Zen 5: 1.5x slower). */
+ * output channels [0, CB): the six M_j one after the other (the bias enters M_1, which
+ * every output row takes once), then Y = A^T M. Each loaded vector of V meets CB
+ * broadcast weights and each broadcast NC vectors, about 0.6 loads a multiply-add as in
+ * the direct kernel. Keeping all six M_j in registers instead leaves room for less
+ * reuse, and then this CPU's loads, not its FMA units, set the pace (measured on Zen 5:
+ * 1.5x slower). */
 DW_INLINE void sw_vectors(const sw_band *b, int t, int c, const int CB, const int NC,
                           const bool narrow)
 {
