@@ -12,7 +12,8 @@
 # current directory). One line per harness:
 #   PASS fuzz:<name> (<s>s): <execs> execs, <n> exec/s, cov <c>, ft <f>, corpus <n>
 #   FAIL fuzz:<name> (<s>s): <why>   followed by the end of libFuzzer's log
-# and the exit status is 1 when any harness failed.
+# and the exit status is 1 when any harness failed. The harnesses run $FUZZ_JOBS at a time
+# (default: the CPUs this process may use; CI: two), their lines printed in a fixed order.
 set -uo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 build="${1:-build-fuzz}"
@@ -27,28 +28,28 @@ export TMPDIR="$work"   # the harnesses' own temporary directories land here too
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-failed=0
-for name in $harnesses; do
+# one harness: its PASS/FAIL line (and on failure the end of its log) on stdout, status 1
+# when it failed
+fuzz_one() {
+  local name=$1 exe log start rc took execs rate last cov ft corp why
+  local -a seeds
   exe="$build/tests/fuzz/fuzz_$name"
   log="$work/$name.log"
   start=$SECONDS
   if [ ! -x "$exe" ]; then
     echo "FAIL fuzz:$name (0s): $exe is not built (meson setup with -Dfuzz=true)"
-    failed=1
-    continue
+    return 1
   fi
   seeds=("$here/corpus/$name"/*)
   if [ ! -e "${seeds[0]}" ]; then
     echo "FAIL fuzz:$name (0s): no seeds in tests/fuzz/corpus/$name (tests/fuzz/make_corpus.py)"
-    failed=1
-    continue
+    return 1
   fi
   if ! DC_FUZZ_EXPECT_OK=1 "$exe" -artifact_prefix="$artifacts/$name-seed-" "${seeds[@]}" \
        >"$log" 2>&1; then
     echo "FAIL fuzz:$name ($((SECONDS - start))s): a seed fails to parse or crashes"
     tail -n 20 "$log"
-    failed=1
-    continue
+    return 1
   fi
   mkdir -p "$work/corpus-$name"
   cp "${seeds[@]}" "$work/corpus-$name/"
@@ -72,7 +73,27 @@ for name in $harnesses; do
     grep -qE 'ERROR: AddressSanitizer|runtime error:|deadly signal' "$log" && why="crash or sanitizer report"
     echo "FAIL fuzz:$name (${took}s): $why; reproducer under $artifacts/$name-*"
     grep -E 'ERROR|SUMMARY|runtime error|^    #[0-9]' "$log" | head -n 30
-    failed=1
+    return 1
   fi
+  return 0
+}
+
+# the harnesses run $FUZZ_JOBS at a time (default: the CPUs this process may use), each
+# into its own file; the lines are printed in the order of $harnesses
+jobs_max="${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}"
+running=0
+for name in $harnesses; do
+  if [ "$running" -ge "$jobs_max" ]; then
+    wait -n
+    running=$((running - 1))
+  fi
+  { fuzz_one "$name" >"$work/$name.out" 2>&1; echo $? >"$work/$name.rc"; } &
+  running=$((running + 1))
+done
+wait
+failed=0
+for name in $harnesses; do
+  cat "$work/$name.out"
+  [ "$(cat "$work/$name.rc" 2>/dev/null)" = 0 ] || failed=1
 done
 exit $failed
