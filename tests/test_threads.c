@@ -562,9 +562,9 @@ END_TEST
  * 16-channel groups (whose stride-1 convs of 28x28 and 56x56 run F(4, 3) down the
  * columns, choose_direct_wino); then regnet_y_400mf's stride-1 convs by F(4, 3) against
  * the direct loops (DC_GROUP_WINO=0), and regnet_x_3_2gf's 48-channel groups on 14x14 the
- * same way against F(2x2). Two samples on one thread, one on two, two on three (the
- * sanitizer build runs these 224x224 nets at -O0: every combination of 1-3 threads and
- * 1-2 samples took resnext50_32x4d 44 s there). */
+ * same way against F(2x2). Two samples on one thread, one on two, two on three (every
+ * combination of 1-3 threads and 1-2 samples took resnext50_32x4d's 224x224 nets 44 s in
+ * the sanitizer build at -O0). */
 static const struct {
     const char *arch, *off_var;
     bool wino; /* the reference is the direct loops, not im2col + SGEMM or Winograd */

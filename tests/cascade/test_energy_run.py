@@ -226,7 +226,8 @@ p, row = check_rails("L4T IIO, idle baseline", "iio_idle", 3.0,
 check("--idle-baseline with rails: 3 W idle, subtracted, in the report and the CSV",
       row is not None and abs(fnum(row, "idle_w") - 3.0) < 0.03
       # idle_j = idle_w x the run's time, which the CSV rounds: wall_s to 1 ms (%.3f), idle_w
-      # to 0.1 mW, idle_j to 1 uJ; the bound is what those roundings can add up to
+      # to 0.1 mW, idle_j to 1 uJ; the bound is what those roundings can add up to (and 1e-9
+      # for the rounding of this sum itself)
       and abs(fnum(row, "idle_j") - fnum(row, "idle_w") * fnum(row, "wall_s"))
       <= fnum(row, "idle_w") * 0.0005 + 0.00005 * fnum(row, "wall_s") + 1e-6 + 1e-9
       and "idle baseline 3.00 W x" in p.stdout and "subtracted" in p.stdout,
