@@ -87,7 +87,9 @@ int dc_conv_packed_l2_tile(const dc_conv_shape *s)
      * of R rows x fewer vectors load more of A per multiply-add than the deeper tile
      * costs in L2 (inception_v3's 288 -> 384 stride-2 conv: depth 2592, 64 pixels in
      * 648 KiB) */
-    const size_t vectors = DC_CONV_PACKED_L2_TILE_FLOATS / ((size_t)depth(s) * DC_PACKED_LANES);
+    const size_t budget = wide ? DC_CONV_PACKED_L2_TILE_FLOATS
+                               : DC_CONV_PACKED_STRIDED_TILE_FLOATS; /* a tile's im2col */
+    const size_t vectors = budget / ((size_t)depth(s) * DC_PACKED_LANES);
     return (int)(vectors > 4 ? vectors : 4) * DC_PACKED_LANES;
 }
 

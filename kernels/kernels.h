@@ -342,7 +342,8 @@ int dc_packed_max_cols(int rows);
 /* im2col (a copy for 1x1 convs) + dc_gemm_packed_block, for ungrouped convs whose output
  * map has at most DC_CONV_PACKED_MAX_PIXELS pixels (kernels/conv_packed.c): the weights
  * stream once per pass instead of being re-packed by SGEMM. Re-entrant: threads split the
- * output channels. */
+ * output channels. (The runtime runs a grouped conv group by group, each group a conv of
+ * its own: layers/ops_conv.c.) */
 #define DC_CONV_PACKED_MAX_PIXELS 256
 /* ... and 1x1 stride-1 convs read in place up to this many (32x32: mobilenetv2 (cifar)
  * batch 1, one thread, 1.57 -> 1.47 ms) */
@@ -364,6 +365,14 @@ int dc_packed_max_cols(int rows);
  * resnext50_32x4d 64 -> 57, resnet50 48 -> 46; against OpenBLAS's AVX-512 kernels
  * densenet121 35.8 -> 33.6 ms, the others within noise. */
 #define DC_CONV_PACKED_L2_TILE_FLOATS ((size_t)1 << 16)
+/* ... but a strided conv's tile, which makes its own im2col, fits this many (512 KiB, half
+ * an L2 of the Zen 5 VM): wider tiles copy longer runs of each input row, and the packed
+ * weights pass over the columns fewer times. One thread, batch 1, alternating runs:
+ * resnet50's 3x3 stride-2 conv to 28x28 (depth 1152: tiles of 64 -> 112 pixels)
+ * 1.57-1.59 -> 1.43-1.45 ms; regnet_x_16gf's stride-2 convs of 128-channel groups to 56x56
+ * and 28x28 12.9-14.9 -> 11.9-12.5 and 6.4-7.3 -> 5.8-6.2 ms; inception_v3's 288 -> 384
+ * conv (depth 2592: 64 pixels either way) unchanged. */
+#define DC_CONV_PACKED_STRIDED_TILE_FLOATS ((size_t)1 << 17)
 /* ... and in batches (of 8 or more) those whose input matrix, depth x pixels, fits in
  * this many floats (768 KiB; measured on a machine of 2 MiB L2 a core: densenet121's 28x28
  * convs from 320 input channels, 980 KiB, were slower than one SGEMM over the batch) */
@@ -402,8 +411,9 @@ void dc_conv_packed_columns(const dc_conv_shape *s, const float *in, const float
 /* The pixels of one tile (a multiple of DC_PACKED_LANES) for a 1x1 conv read in place
  * whose input matrix is too large to read whole per block of output channels (larger than
  * DC_CONV_PACKED_WIDE_POINTWISE_FLOATS), or for a strided conv (im2col) whose map has more
- * than DC_CONV_PACKED_MAX_PIXELS pixels: its columns fit DC_CONV_PACKED_L2_TILE_FLOATS (at
- * least one vector of pixels). 0 for every other conv. The runtime runs such a conv by
+ * than DC_CONV_PACKED_MAX_PIXELS pixels: its columns fit DC_CONV_PACKED_L2_TILE_FLOATS
+ * (the strided one's DC_CONV_PACKED_STRIDED_TILE_FLOATS), but at least four vectors of
+ * pixels. 0 for every other conv. The runtime runs such a conv by
  * dc_conv_packed_columns, a tile and all its output channels a task; dc_conv_packed runs
  * it tile after tile. The two-step calls below are not for a strided one: its whole
  * im2col matrix is what the tiles avoid. */

@@ -38,16 +38,23 @@ typedef struct {
 /* ---- planning ------------------------------------------------------------------------ */
 
 /* Packs the weights of a conv that runs faster by dc_conv_packed (small maps, small
- * batches); without memory for them it stays on im2col + SGEMM. */
+ * batches); without memory for them it stays on im2col + SGEMM. A grouped conv packs
+ * each group's weights and runs group by group, each group a conv of its own
+ * (group_shape): RegNet's strided convs of 48-128 channels a group, which on im2col +
+ * SGEMM ran at 57-84% of the SGEMM peak (regnet_x_16gf's four, one thread, batch 1: 41
+ * of its 189 ms). DC_PACKED=0 keeps them, like the rest, on im2col (measuring, tests). */
 static void choose_packed(dc_node *nd, int max_batch)
 {
     dc_conv_params *p = &nd->conv;
-    if (p->packed || !dc_conv_packed_pays(&p->shape, max_batch) || p->direct)
+    const dc_conv_shape g = dc_conv_group_shape(&p->shape);
+    if (p->packed || p->direct || !dc_conv_packed_pays(&g, max_batch))
         return;
-    p->packed = dc_node_own(nd, dc_malloc(dc_conv_packed_weight_floats(&p->shape) *
+    const size_t per_group = dc_conv_packed_weight_floats(&g);
+    const size_t w_group = (size_t)g.cout * g.cin * g.kh * g.kw;
+    p->packed = dc_node_own(nd, dc_malloc(per_group * (size_t)p->shape.groups *
                                           sizeof(float)));
-    if (p->packed)
-        dc_conv_pack_weights(&p->shape, p->weight, p->packed);
+    for (int k = 0; p->packed && k < p->shape.groups; k++)
+        dc_conv_pack_weights(&g, p->weight + k * w_group, p->packed + k * per_group);
 }
 
 /* Whether the groups of a grouped conv (g: one group's shape) run Winograd F(2x2) on
@@ -196,7 +203,7 @@ static bool can_share_input(const dc_node *nd)
     return (p->winograd2 && p->shape.groups == 1) ||
            /* no copy to share in place; a copy too large to share for a strided conv
             * taken by tiles of pixels (plan_l2_tiles) */
-           (p->packed && !dc_conv_packed_in_place(&p->shape) &&
+           (p->packed && p->shape.groups == 1 && !dc_conv_packed_in_place(&p->shape) &&
             dc_conv_packed_l2_tile(&p->shape) == 0) ||
            (p->winograd && p->shape.groups == 1 && dc_winograd_one_block(&p->shape) &&
             p->shape.cin > WINOGRAD_SHALLOW_CIN);
@@ -221,8 +228,10 @@ static size_t conv_workspace_floats(const dc_node *nd, int max_batch)
         const dc_conv_shape g = dc_conv_group_shape(s); /* a task runs one group */
         return dc_winograd2_workspace_floats(&g, nd->conv.w2_samples);
     }
-    if (nd->conv.packed)
-        return dc_conv_packed_workspace_floats(s);
+    if (nd->conv.packed) {
+        const dc_conv_shape g = dc_conv_group_shape(s); /* a task runs one group */
+        return dc_conv_packed_workspace_floats(&g);
+    }
     if (nd->conv.winograd) {
         const dc_conv_shape g = dc_conv_group_shape(s);
         const int samples = winograd_across_samples(nd, max_batch) ? max_batch : 1;
@@ -397,26 +406,31 @@ static void winograd2_task(const conv_job *job, int task, float *scratch)
                         co1, scratch);
 }
 
-/* Packed-weight conv task: (sample, output-channel block); every task makes its own
- * im2col (small next to streaming its block of the weights). */
+/* Packed-weight conv task: (sample, group, output-channel block), or (sample, group, tile
+ * of pixels) with every output channel of the group; every task makes its own im2col
+ * (small next to streaming its block of the weights). A group is a conv of its own
+ * (group_shape), its packed weights and bias the group's slices. */
 static void packed_task(const conv_job *job, int task, float *scratch)
 {
     const dc_node *nd = job->base.nd;
     const dc_conv_params *p = &nd->conv;
+    const dc_conv_shape g = dc_conv_group_shape(&p->shape);
+    const int split = job->ptiles > 1 ? job->ptiles : 1; /* plan_packed_columns, plan_l2_tiles */
+    const int per_unit = split * job->co_blocks, unit = task / per_unit;
+    const int grp = unit % p->shape.groups;
     int co0, co1;
-    co_block_range(job, task % job->co_blocks, p->shape.cout, &co0, &co1);
-    if (job->ptiles > 1) { /* split by pixels too (plan_packed_columns, plan_l2_tiles) */
-        const int per_sample = job->ptiles * job->co_blocks;
-        const int npix = nd->h * nd->w, p0 = task % per_sample / job->co_blocks * job->tile;
+    co_block_range(job, task % job->co_blocks, g.cout, &co0, &co1);
+    const conv_io io = group_io(nd, conv_io_at(&job->base, unit / p->shape.groups), grp);
+    const float *packed = p->packed + grp * dc_conv_packed_weight_floats(&g);
+    const float *bias = p->bias ? p->bias + grp * g.cout : NULL;
+    if (split > 1) {
+        const int npix = nd->h * nd->w, p0 = task % per_unit / job->co_blocks * job->tile;
         const int p1 = p0 + job->tile < npix ? p0 + job->tile : npix;
-        const conv_io io = conv_io_at(&job->base, task / per_sample);
-        dc_conv_packed_columns(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out,
-                               co0, co1, p0, p1, scratch);
+        dc_conv_packed_columns(&g, io.in, packed, bias, io.res, p->act, io.out, co0, co1, p0,
+                               p1, scratch);
         return;
     }
-    const conv_io io = conv_io_at(&job->base, task / job->co_blocks);
-    dc_conv_packed(&p->shape, io.in, p->packed, p->bias, io.res, p->act, io.out, co0, co1,
-                   scratch);
+    dc_conv_packed(&g, io.in, packed, bias, io.res, p->act, io.out, co0, co1, scratch);
 }
 
 /* Plans a conv on packed weights (Winograd F(2x2) or dc_conv_packed) over n units (samples,
@@ -455,10 +469,11 @@ static int plan_packed_columns(conv_job *job, int threads)
 
 /* A 1x1 conv read in place whose input matrix is too large to read whole per block of
  * output channels, or a strided conv on a large map (dc_conv_packed_l2_tile): tasks of
- * (sample, tile of pixels), each with every output channel (a strided conv making the
- * tile's im2col), so that the tile's columns stay in L2 while the packed weights pass over
- * them. At one sample the tiles are made a multiple of the threads in number, of equal
- * width in whole vectors (the last to the map's end). Returns the number of tasks. */
+ * (unit, tile of pixels), each with every output channel of the unit's group (a strided
+ * conv making the tile's im2col), so that the tile's columns stay in L2 while the packed
+ * weights pass over them; n units: (sample, group) pairs. At one unit the tiles are made
+ * a multiple of the threads in number, of equal width in whole vectors (the last to the
+ * map's end). Returns the number of tasks. */
 static int plan_l2_tiles(conv_job *job, int threads, int n, int tile)
 {
     const dc_node *nd = job->base.nd;
@@ -468,7 +483,7 @@ static int plan_l2_tiles(conv_job *job, int threads, int n, int tile)
     if (n == 1 && threads > 1)
         chunks = (chunks + threads - 1) / threads * threads;
     chunks = chunks < vectors ? chunks : vectors;
-    job->co_block = nd->conv.shape.cout;
+    job->co_block = dc_conv_group_shape(&nd->conv.shape).cout;
     job->co_blocks = 1;
     job->tile = (vectors + chunks - 1) / chunks * DC_PACKED_LANES;
     job->ptiles = (npix + job->tile - 1) / job->tile;
@@ -714,13 +729,15 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
         tasks = plan_packed(&job, threads, dc_winograd2_rows(&g, spb),
                             (n + spb - 1) / spb * nd->conv.shape.groups);
     } else if (nd->conv.packed) {
-        const int l2_tile = dc_conv_packed_l2_tile(&nd->conv.shape);
+        const dc_conv_shape g = dc_conv_group_shape(&nd->conv.shape);
+        const int units = n * nd->conv.shape.groups; /* (sample, group) pairs */
+        const int l2_tile = dc_conv_packed_l2_tile(&g);
         if (l2_tile > 0) {
-            tasks = plan_l2_tiles(&job, threads, n, l2_tile);
+            tasks = plan_l2_tiles(&job, threads, units, l2_tile);
         } else {
-            tasks = plan_packed(&job, threads, dc_conv_packed_rows(&nd->conv.shape), n);
-            if (n == 1 && threads > 1 && job.co_blocks < 2 * threads &&
-                dc_conv_packed_in_place(&nd->conv.shape))
+            tasks = plan_packed(&job, threads, dc_conv_packed_rows(&g), units);
+            if (units == 1 && threads > 1 && job.co_blocks < 2 * threads &&
+                dc_conv_packed_in_place(&g))
                 tasks = plan_packed_columns(&job, threads);
         }
     } else if (winograd_across_samples(nd, n)) {
@@ -764,10 +781,17 @@ const char *dc_conv_method(const dc_node *nd, int batch)
     if (p->winograd2)
         return p->w2_samples > 1 ? "F(2x2), samples as columns" : "F(2x2), packed U";
     if (p->packed) {
-        if (dc_conv_packed_l2_tile(s) > 0)
-            return dc_conv_packed_in_place(s) ? "packed GEMM, L2 tiles"
-                                              : "im2col + packed GEMM, L2 tiles";
-        return dc_conv_is_pointwise(s) ? "packed GEMM" : "im2col + packed GEMM";
+        static const char *const names[2][4] = {
+            { "packed GEMM, L2 tiles", "im2col + packed GEMM, L2 tiles", "packed GEMM",
+              "im2col + packed GEMM" },
+            { "packed GEMM, L2 tiles, group by group",
+              "im2col + packed GEMM, L2 tiles, group by group", "packed GEMM, group by group",
+              "im2col + packed GEMM, group by group" },
+        };
+        const dc_conv_shape g = dc_conv_group_shape(s);
+        const int kind = dc_conv_packed_l2_tile(&g) > 0 ? (dc_conv_packed_in_place(&g) ? 0 : 1)
+                                                        : (dc_conv_is_pointwise(&g) ? 2 : 3);
+        return names[s->groups > 1][kind];
     }
     if (p->winograd)
         return winograd_across_samples(nd, batch) ? "F(4x4), tiles across samples"

@@ -505,8 +505,8 @@ static const dc_conv_shape packed_cases[] = {
     /* deeper: run in tiles of pixels (dc_conv_packed_l2_tile), here of 496 */
     { 132, 48, 48, 21, 1, 1, 1, 1, 0, 0, 1 },   /* 2304 pixels, 304128 input floats */
     /* strided convs on maps over 256 pixels: the same, each tile with its own im2col;
-     * tiles of 176 and 208 pixels, the last ones shorter (maps of 289 and 600 pixels) */
-    { 40, 34, 34, 19, 3, 3, 2, 2, 1, 1, 1 },    /* 17x17 out, depth 360 */
+     * tiles of 176 and 432 pixels, the last ones shorter (maps of 289 and 600 pixels) */
+    { 80, 34, 34, 19, 3, 3, 2, 2, 1, 1, 1 },    /* 17x17 out, depth 720 */
     { 300, 39, 59, 17, 1, 1, 2, 2, 0, 0, 1 },   /* 1x1 stride 2: 20x30 out, depth 300 */
 };
 
@@ -536,14 +536,18 @@ START_TEST(test_conv_packed_wide_pointwise_rule)
     ck_assert(dc_conv_packed_applies(&strided)); /* by tiles; too shallow to pay */
     ck_assert(!dc_conv_packed_pays(&strided, 1));
     ck_assert_int_eq(dc_conv_packed_l2_tile(&ragged), 0);
-    /* strided convs on maps over 256 pixels: by tiles (resnet50's 3x3 stride-2 conv to
-     * 28x28, depth 1152: 56 pixels fit, but at least 64; its 1x1 stride-2 one) */
+    /* strided convs on maps over 256 pixels: by tiles whose im2col fits
+     * DC_CONV_PACKED_STRIDED_TILE_FLOATS (resnet50's 3x3 stride-2 conv to 28x28, depth
+     * 1152: 7 vectors; its 1x1 stride-2 one, depth 256: 32), at least 4 vectors
+     * (inception_v3's 288 -> 384 conv, depth 2592) */
     const dc_conv_shape s2 = { 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 1 };
     const dc_conv_shape s2_1x1 = { 256, 56, 56, 512, 1, 1, 2, 2, 0, 0, 1 };
     const dc_conv_shape s2_small = { 256, 28, 28, 256, 3, 3, 2, 2, 1, 1, 1 }; /* 196 out */
     const dc_conv_shape s2_grouped = { 128, 56, 56, 128, 3, 3, 2, 2, 1, 1, 32 };
-    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2), 64);
-    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_1x1), 256);
+    const dc_conv_shape s2_deep = { 288, 35, 35, 384, 3, 3, 2, 2, 0, 0, 1 };
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2), 112);
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_1x1), 512);
+    ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_deep), 4 * DC_PACKED_LANES);
     ck_assert(dc_conv_packed_pays(&s2, 1) && !dc_conv_packed_pays(&s2, 8));
     ck_assert(dc_conv_packed_pays(&s2_1x1, 1));
     ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_small), 0); /* whole: the small-map rule */
@@ -645,8 +649,9 @@ START_TEST(test_conv_packed_random)
     const int tile = dc_conv_packed_l2_tile(s);
     if (tile > 0) {
         ck_assert_int_eq(tile % DC_PACKED_LANES, 0);
-        ck_assert(tile == 4 * DC_PACKED_LANES ||
-                  (size_t)tile * k_rows <= DC_CONV_PACKED_L2_TILE_FLOATS);
+        const size_t budget = dc_conv_packed_in_place(s) ? DC_CONV_PACKED_L2_TILE_FLOATS
+                                                         : DC_CONV_PACKED_STRIDED_TILE_FLOATS;
+        ck_assert(tile == 4 * DC_PACKED_LANES || (size_t)tile * k_rows <= budget);
         float *tiled = fx_buf_new(n_out);
         for (int p0 = 0; p0 < (int)plane; p0 += tile)
             dc_conv_packed_columns(s, in, packed, b, res, DC_ACT_RELU, tiled, 0, s->cout, p0,

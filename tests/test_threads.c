@@ -555,6 +555,41 @@ START_TEST(test_grouped_f2_matches_other_paths)
 }
 END_TEST
 
+/* net against plain (the same net planned with the path that off_var turns off), two
+ * samples of seeded input: two samples on one thread, one on two, two on three (every
+ * combination of 1-3 threads and 1-2 samples took resnext50_32x4d's 224x224 nets 44 s in
+ * the sanitizer build at -O0). Frees both nets. */
+static void check_against_plain(const char *arch, const char *off_var, uint64_t seed,
+                                dc_net *net, dc_net *plain)
+{
+    dc_error err;
+    const dc_net_info info = dc_net_get_info(net);
+    const size_t in_one = (size_t)info.in_c * info.in_h * info.in_w;
+    fx_rng r = fx_rng_seed(seed);
+    float *x = random_buf(2 * in_one, &r);
+    float *ref = malloc(2 * (size_t)info.num_classes * sizeof *ref);
+    float *out = malloc(2 * (size_t)info.num_classes * sizeof *out);
+    dc_set_threads(1);
+    ck_assert(dc_net_forward(plain, x, 2, ref, &err) == DC_OK);
+    static const struct { int threads, samples; } runs[] = { { 1, 2 }, { 2, 1 }, { 3, 2 } };
+    for (size_t k = 0; k < NELEM(runs); k++) {
+        const int threads = runs[k].threads, n = runs[k].samples;
+        dc_set_threads(threads);
+        ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
+        double d = rel_diff(out, ref, (size_t)n * info.num_classes);
+        /* the two paths sum each output in another order, and these random nets' logits
+         * (several hundred) cancel: the reference alone moves by up to 4e-6 from one
+         * thread count to another. A misplaced group, tile, block or bias is off by the
+         * logits' own size. */
+        ck_assert_msg(d <= 1e-4, "%s (%s=0): %d threads, batch %d: %g", arch, off_var,
+                      threads, n, d);
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+    dc_net_free(net);
+    dc_net_free(plain);
+}
+
 /* Grouped convs on the direct kernel, group by group (ops_conv.c: choose_direct; a task
  * one group's output-channel block of one sample) against the same net planned with them
  * on im2col + SGEMM or Winograd (DC_DIRECT_GROUPS=0): regnet_y_400mf's 8-channel groups
@@ -562,9 +597,7 @@ END_TEST
  * 16-channel groups (whose stride-1 convs of 28x28 and 56x56 run F(4, 3) down the
  * columns, choose_direct_wino); then regnet_y_400mf's stride-1 convs by F(4, 3) against
  * the direct loops (DC_GROUP_WINO=0), and regnet_x_3_2gf's 48-channel groups on 14x14 the
- * same way against F(2x2). Two samples on one thread, one on two, two on three (every
- * combination of 1-3 threads and 1-2 samples took resnext50_32x4d's 224x224 nets 44 s in
- * the sanitizer build at -O0). */
+ * same way against F(2x2) (check_against_plain). */
 static const struct {
     const char *arch, *off_var;
     bool wino; /* the reference is the direct loops, not im2col + SGEMM or Winograd */
@@ -580,7 +613,6 @@ START_TEST(test_grouped_direct_matches_other_paths)
     const char *arch = direct_group_cases[_i].arch;
     const bool wino = direct_group_cases[_i].wino;
     dc_net *net, *plain;
-    dc_error err;
     /* choose_direct, choose_direct_wino */
     build_with_and_without(arch, 13, 2, direct_group_cases[_i].off_var, &net, &plain);
     int taken = 0;
@@ -598,31 +630,33 @@ START_TEST(test_grouped_direct_matches_other_paths)
     }
     ck_assert_msg(taken >= 2 || dc_simd_active() == DC_SIMD_PORTABLE,
                   "%s: %d grouped convs on the path under test", arch, taken);
-    const dc_net_info info = dc_net_get_info(net);
-    const size_t in_one = (size_t)info.in_c * info.in_h * info.in_w;
-    fx_rng r = fx_rng_seed(23);
-    float *x = random_buf(2 * in_one, &r);
-    float *ref = malloc(2 * (size_t)info.num_classes * sizeof *ref);
-    float *out = malloc(2 * (size_t)info.num_classes * sizeof *out);
-    dc_set_threads(1);
-    ck_assert(dc_net_forward(plain, x, 2, ref, &err) == DC_OK);
-    static const struct { int threads, samples; } runs[] = { { 1, 2 }, { 2, 1 }, { 3, 2 } };
-    for (size_t k = 0; k < NELEM(runs); k++) {
-        const int threads = runs[k].threads, n = runs[k].samples;
-        dc_set_threads(threads);
-        ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
-        double d = rel_diff(out, ref, (size_t)n * info.num_classes);
-        /* the two paths sum each output in another order, and these random nets' logits
-         * (several hundred) cancel: the reference alone moves by up to 4e-6 from one
-         * thread count to another. A misplaced group or block is off by the logits' own
-         * size. */
-        ck_assert_msg(d <= 1e-4, "%s (%s=0): %d threads, batch %d: %g", arch,
-                      direct_group_cases[_i].off_var, threads, n, d);
+    check_against_plain(arch, direct_group_cases[_i].off_var, 23, net, plain);
+}
+END_TEST
+
+/* Grouped convs on the packed GEMM, group by group (ops_conv.c: choose_packed; a task one
+ * group of one sample, or a tile of pixels of one), against the same net with every conv
+ * on im2col + SGEMM or Winograd (DC_PACKED=0): regnet_x_8gf's stride-2 convs of
+ * 120-channel groups to 28x28 (by L2 tiles), 14x14 and 7x7 (whole), on one to three
+ * threads (check_against_plain). */
+START_TEST(test_grouped_packed_matches_sgemm)
+{
+    const char *arch = "regnet_x_8gf";
+    dc_net *net, *plain;
+    build_with_and_without(arch, 17, 2, "DC_PACKED", &net, &plain); /* dc_conv_packed_pays */
+    int grouped = 0, tiled = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
+        const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
+        if (nd->op != DC_OP_CONV || nd->conv.shape.groups == 1 || !nd->conv.packed)
+            continue;
+        grouped++;
+        const dc_conv_shape g = dc_conv_group_shape(&nd->conv.shape);
+        tiled += dc_conv_packed_l2_tile(&g) > 0;
+        ck_assert(!pd->conv.packed); /* the reference runs another path */
     }
-    dc_set_threads(1);
-    free(x), free(ref), free(out);
-    dc_net_free(net);
-    dc_net_free(plain);
+    ck_assert_msg(grouped == 3 && tiled == 1, "%s: %d grouped convs packed, %d tiled", arch,
+                  grouped, tiled);
+    check_against_plain(arch, "DC_PACKED", 29, net, plain);
 }
 END_TEST
 
@@ -764,6 +798,7 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 7);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
+    tcase_add_test(t, test_grouped_packed_matches_sgemm);
     tcase_add_loop_test(t, test_grouped_direct_matches_other_paths, 0,
                         (int)NELEM(direct_group_cases));
     tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,
