@@ -2,8 +2,8 @@
  * attention.c — Swin's shifted-window multi-head self-attention on one sample,
  * torchvision.models.swin_transformer.shifted_window_attention (V1, and V2's cosine form).
  *
- * torchvision works on a channels-last [H][W][C] map; ours is [C][H][W], and the kernel
- * moves tokens between the two as it gathers and scatters windows. The steps, as torchvision:
+ * torchvision works on a channels-last [H][W][C] map; ours is [C][H][W]. The steps, as
+ * torchvision:
  *   1. pad the map with zeros on the bottom and right to multiples of the window (pH, pW);
  *      the shift becomes 0 along an axis where the window covers the padded map;
  *   2. roll by -shift: token (y, x) of the rolled map is token ((y + sh) % pH,
@@ -17,12 +17,25 @@
  *      + mask: -100 between tokens of different regions of the rolled map when shifted;
  *   5. softmax over each row, times v; heads concatenated; proj: o Wp^T + bp;
  *   6. un-partition, roll back by +shift, crop to H x W.
- * Windows are processed one band (a row of windows, ws*pW tokens) at a time, so the qkv
- * and proj linears are one SGEMM per band and the scratch stays small.
+ *
+ * How: one band (a row of windows, ws*pW tokens) at a time, every operand channels first
+ * with the tokens as columns, the transpose of torchvision's:
+ *   - the band's tokens are gathered into tok [C][ld], window after window, row-major
+ *     inside a window: runs of ws pixels of a map row;
+ *   - qkv [3C][ld] = Wqkv tok + b, one product on weights packed at load (dc_wattn_pack,
+ *     kernels/gemm_packed.c): a head's q, k and v are hd rows each, a window's tokens N
+ *     consecutive columns;
+ *   - per window and head the logits come transposed, att[b][a] = alpha sum_d k[d][b]
+ *     q[d][a] (+ the position bias, transposed at load, + the mask), the softmax runs down
+ *     each column (over the keys b, vectorised across the queries a), and
+ *     out[j][a] = sum_b v[j][b] att[b][a] is written over tok's columns of the window;
+ *   - y [C][ld] = Wp out + bp, the second packed product, scattered back into [C][H][W].
+ * So neither linear re-packs its weights on every call as SGEMM does, and the gather and
+ * scatter copy runs of pixels where a token-major layout made them transposes (swin_v2_t
+ * at one thread, batch 1: the attention nodes 64 -> 40 ms).
  */
 #include "kernels.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -49,25 +62,96 @@ typedef float v16 __attribute__((vector_size(64)));
 #define LOAD16(v, p) memcpy(&(v), (p), sizeof(v))
 #define STORE16(p, v) memcpy((p), &(v), sizeof(v))
 
-/* Register blocks: logit_rows keeps RB rows x VB vectors of columns (16 sums), value_rows
- * VR rows x at most VV vectors of channels (16 sums). Logit rows and transposed keys are
- * padded to whole blocks of VB vectors (64 columns), zeros beyond the N tokens. */
-enum { VB = 4, RB = 4, VR = 8, VV = 2 };
+/* LANES floats a vector; the small products keep RB rows x VB vectors of columns in
+ * registers (16 sums), so logits are computed in blocks of VB vectors (64 columns). */
+enum { LANES = 16, VB = 4, RB = 4 };
 
-static size_t padded_tokens(int n)
+static size_t round_up(size_t n, size_t m)
 {
-    return ((size_t)n + 16 * VB - 1) / (16 * VB) * (16 * VB);
+    return (n + m - 1) / m * m;
+}
+
+/* What one band needs to know, derived from the shape. */
+typedef struct {
+    int ph, pw, sh, sw; /* dc_wattn_geometry */
+    int N, hd, rows;    /* tokens a window, channels a head, tokens a band */
+    size_t np;          /* N rounded up to whole blocks of VB vectors: att's row length */
+    size_t ld;          /* row length of tok and qkv (below) */
+    int R;              /* rows of a block of the packed weights */
+} band_shape;
+
+static band_shape band_shape_of(const dc_wattn_shape *s)
+{
+    band_shape b;
+    dc_wattn_geometry(s, &b.ph, &b.pw, &b.sh, &b.sw);
+    b.N = s->window * s->window;
+    b.hd = s->c / s->heads;
+    b.rows = s->window * b.pw;
+    b.np = round_up((size_t)b.N, LANES * VB);
+    /* the small products read and write np columns from a window's first token: the
+     * last window's reach past the band's tokens */
+    b.ld = round_up((size_t)b.rows + b.np, LANES);
+    b.R = dc_packed_rows(b.rows);
+    return b;
+}
+
+/* Where the parts of dc_wattn_pack's buffer start, in floats: the qkv weights packed, their
+ * bias padded to whole blocks of R rows, the same for proj, then the position bias with
+ * each head's [N][N] transposed. */
+typedef struct {
+    size_t qkv, qkv_bias, proj, proj_bias, pos_bias_t, total;
+} packed_layout;
+
+static packed_layout packed_layout_of(const dc_wattn_shape *s, const band_shape *b)
+{
+    const int C = s->c;
+    packed_layout l;
+    l.qkv = 0;
+    l.qkv_bias = l.qkv + dc_packed_floats(3 * C, C, b->R);
+    l.proj = l.qkv_bias + round_up((size_t)3 * C, (size_t)b->R);
+    l.proj_bias = l.proj + dc_packed_floats(C, C, b->R);
+    l.pos_bias_t = l.proj_bias + round_up((size_t)C, (size_t)b->R);
+    l.total = l.pos_bias_t + (size_t)s->heads * b->N * b->N;
+    return l;
+}
+
+size_t dc_wattn_packed_floats(const dc_wattn_shape *s)
+{
+    const band_shape b = band_shape_of(s);
+    return packed_layout_of(s, &b).total;
+}
+
+void dc_wattn_pack(const dc_wattn_shape *s, const float *qkv_w, const float *qkv_b,
+                   const float *proj_w, const float *proj_b, const float *pos_bias,
+                   float *packed)
+{
+    const band_shape b = band_shape_of(s);
+    const packed_layout l = packed_layout_of(s, &b);
+    const int C = s->c, N = b.N;
+    dc_pack_a(3 * C, C, b.R, qkv_w, C, packed + l.qkv);
+    memset(packed + l.qkv_bias, 0, (l.proj - l.qkv_bias) * sizeof *packed);
+    if (qkv_b)
+        memcpy(packed + l.qkv_bias, qkv_b, (size_t)3 * C * sizeof *packed);
+    dc_pack_a(C, C, b.R, proj_w, C, packed + l.proj);
+    memset(packed + l.proj_bias, 0, (l.pos_bias_t - l.proj_bias) * sizeof *packed);
+    if (proj_b)
+        memcpy(packed + l.proj_bias, proj_b, (size_t)C * sizeof *packed);
+    for (int h = 0; h < s->heads; h++) {
+        const float *src = pos_bias + (size_t)h * N * N;
+        float *dst = packed + l.pos_bias_t + (size_t)h * N * N;
+        for (int a = 0; a < N; a++)
+            for (int k = 0; k < N; k++)
+                dst[(size_t)k * N + a] = src[(size_t)a * N + k];
+    }
 }
 
 size_t dc_window_attention_workspace_floats(const dc_wattn_shape *s)
 {
-    int ph, pw, sh, sw;
-    dc_wattn_geometry(s, &ph, &pw, &sh, &sw);
-    const size_t rows = (size_t)s->window * pw, n = (size_t)s->window * s->window;
-    const size_t np = padded_tokens((int)n);
-    /* tokens (then attention output) [rows][C], qkv (then proj output) [rows][3C],
-     * logits [N][np], region labels [N], one head's keys transposed [hd][np] */
-    return 4 * rows * (size_t)s->c + n * np + n + np * (size_t)s->c;
+    const band_shape b = band_shape_of(s);
+    /* tok [C][ld] (then the attention's output), qkv [3C rounded up to R][ld] (then the
+     * proj output), att [N][np], region labels [N], column norms [ld] */
+    return ((size_t)s->c + round_up((size_t)3 * s->c, (size_t)b.R)) * b.ld +
+           (size_t)b.N * b.np + (size_t)b.N + b.ld;
 }
 
 int64_t dc_window_attention_macs(const dc_wattn_shape *s)
@@ -88,177 +172,199 @@ static int region(int y, int p, int ws, int shift)
     return y < p - ws ? 0 : y < p - shift ? 1 : 2;
 }
 
-/* Lanes of the partial sums below: as many as one AVX-512 vector, so that GCC turns each
- * loop over them into vector code (it keeps a plain float sum in order, and scalar). */
-enum { LANES = 16 };
-
-/* x / max(|x|_2, 1e-12) in place for n vectors of len floats, stride apart (F.normalize);
- * the squares summed in LANES partial sums. */
-static void normalize_rows(float *x, int n, int len, size_t stride)
+/* Band wr's tokens from the map in [C][H][W] into tok [C][ld]: window wc's token row i is
+ * a run of ws pixels of map row y from column x0, wrapping at pW (the roll); padding
+ * tokens are zero, and so are the columns past the band's tokens. */
+static void gather_band(const dc_wattn_shape *s, const band_shape *b, int wr, const float *in,
+                        float *tok)
 {
-    for (int i = 0; i < n; i++) {
-        float *r = x + (size_t)i * stride;
-        float part[LANES] = { 0 };
-        int d = 0;
-        for (; d + LANES <= len; d += LANES)
-            for (int l = 0; l < LANES; l++)
-                part[l] += r[d + l] * r[d + l];
-        for (; d < len; d++)
-            part[0] += r[d] * r[d];
-        double ss = 0.0;
-        for (int l = 0; l < LANES; l++)
-            ss += part[l];
-        const double norm = sqrt(ss);
-        const float inv = (float)(1.0 / (norm > 1e-12 ? norm : 1e-12));
-        for (d = 0; d < len; d++)
-            r[d] *= inv;
+    const int ws = s->window, W = s->w;
+    const size_t hw = (size_t)s->h * W;
+    for (int wc = 0; wc < b->pw / ws; wc++) {
+        const int x0 = (wc * ws + b->sw) % b->pw;
+        const bool inside = x0 + ws <= W; /* no wrap, no padding column */
+        for (int i = 0; i < ws; i++) {
+            const int y = (wr * ws + i + b->sh) % b->ph;
+            float *d = tok + (size_t)wc * b->N + (size_t)i * ws;
+            for (int c = 0; c < s->c; c++, d += b->ld) {
+                const float *row = in + c * hw + (size_t)y * W;
+                if (y >= s->h) {
+                    memset(d, 0, (size_t)ws * sizeof *d);
+                } else if (inside) {
+                    memcpy(d, row + x0, (size_t)ws * sizeof *d);
+                } else {
+                    for (int j = 0; j < ws; j++) {
+                        const int x = x0 + j < b->pw ? x0 + j : x0 + j - b->pw;
+                        d[j] = x < W ? row[x] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
+    for (int c = 0; c < s->c; c++)
+        memset(tok + c * b->ld + b->rows, 0, (b->ld - (size_t)b->rows) * sizeof *tok);
+}
+
+/* The reverse of gather_band: y's band tokens back to their pixels of out, the padding
+ * tokens dropped. */
+static void scatter_band(const dc_wattn_shape *s, const band_shape *b, int wr, const float *y,
+                         float *out)
+{
+    const int ws = s->window, W = s->w;
+    const size_t hw = (size_t)s->h * W;
+    for (int wc = 0; wc < b->pw / ws; wc++) {
+        const int x0 = (wc * ws + b->sw) % b->pw;
+        const bool inside = x0 + ws <= W;
+        for (int i = 0; i < ws; i++) {
+            const int yy = (wr * ws + i + b->sh) % b->ph;
+            if (yy >= s->h)
+                continue;
+            const float *src = y + (size_t)wc * b->N + (size_t)i * ws;
+            for (int c = 0; c < s->c; c++, src += b->ld) {
+                float *row = out + c * hw + (size_t)yy * W;
+                if (inside) {
+                    memcpy(row + x0, src, (size_t)ws * sizeof *src);
+                    continue;
+                }
+                for (int j = 0; j < ws; j++) {
+                    const int x = x0 + j < b->pw ? x0 + j : x0 + j - b->pw;
+                    if (x < W)
+                        row[x] = src[j];
+                }
+            }
+        }
     }
 }
 
-/* Softmax of a row of n logits in place: the maximum and the sum in LANES partials, e^x
- * by dc_exp_nonpos (relative error about 1e-7; x - max <= 0). */
-static void softmax_row(float *r, int n)
+/* c [m][ld] = W b + bias over the band's columns, W packed by dc_wattn_pack (m rows; c has
+ * room for m rounded up to R, the bias is padded as far). */
+static void packed_linear(const band_shape *b, int m, int k, const float *w, const float *bias,
+                          const float *in, float *c)
 {
-    float mpart[LANES];
-    for (int l = 0; l < LANES; l++)
-        mpart[l] = r[0];
-    int j = 0;
-    for (; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            mpart[l] = r[j + l] > mpart[l] ? r[j + l] : mpart[l];
-    for (; j < n; j++)
-        mpart[0] = r[j] > mpart[0] ? r[j] : mpart[0];
-    float m = mpart[0];
-    for (int l = 1; l < LANES; l++)
-        m = mpart[l] > m ? mpart[l] : m;
-    for (j = 0; j < n; j++)
-        r[j] = dc_exp_nonpos(r[j] - m);
-    float spart[LANES] = { 0 };
-    for (j = 0; j + LANES <= n; j += LANES)
-        for (int l = 0; l < LANES; l++)
-            spart[l] += r[j + l];
-    for (; j < n; j++)
-        spart[0] += r[j];
-    double sum = 0.0;
-    for (int l = 0; l < LANES; l++)
-        sum += spart[l];
-    const float inv = (float)(1.0 / sum);
-    for (j = 0; j < n; j++)
-        r[j] *= inv;
+    for (int blk = 0; blk * b->R < m; blk++)
+        dc_gemm_packed_block_act(b->R, blk, k, b->rows, w, in, b->ld,
+                                 c + (size_t)blk * b->R * b->ld, b->ld,
+                                 bias + (size_t)blk * b->R, NULL, 0, DC_ACT_NONE);
 }
 
-/* Rows a0 .. a0 + R - 1 of the logits, alpha q k^T, into att (rows np floats apart): each
- * block of VB x 16 columns summed over the hd channels in R x VB vector registers. */
-static inline void logit_rows(const float *q, size_t ld, const float *kt, size_t np, int hd,
-                              float alpha, float *att, int a0, const int R)
+/* Each of the first `cols` columns of x [n][ld] (one token's n channels of a head) divided
+ * by max(|column|_2, 1e-12), as F.normalize; norm holds cols floats. */
+static void normalize_columns(float *x, int n, size_t ld, size_t cols, float *norm)
 {
-    for (size_t c0 = 0; c0 < np; c0 += 16 * VB) {
+    memset(norm, 0, cols * sizeof *norm);
+    for (int d = 0; d < n; d++) {
+        const float *r = x + (size_t)d * ld;
+        for (size_t t = 0; t < cols; t++)
+            norm[t] += r[t] * r[t];
+    }
+    for (size_t t = 0; t < cols; t++) {
+        const float l2 = sqrtf(norm[t]);
+        norm[t] = 1.0f / (l2 > 1e-12f ? l2 : 1e-12f);
+    }
+    for (int d = 0; d < n; d++) {
+        float *r = x + (size_t)d * ld;
+        for (size_t t = 0; t < cols; t++)
+            r[t] *= norm[t];
+    }
+}
+
+/* c[r][0 .. 64 blocks) = scale sum_k A(r, k) b[k][...] for r < R (a constant at every
+ * call: the sums stay in R x VB vector registers), A(r, k) = a[r ar + k ak]. */
+static inline __attribute__((always_inline)) void
+small_product(const int R, int K, const float *a, size_t ar, size_t ak, const float *b,
+              size_t ldb, int blocks, float scale, float *c, size_t ldc)
+{
+    for (int blk = 0; blk < blocks; blk++) {
+        const size_t c0 = (size_t)blk * LANES * VB;
         v16 acc[RB][VB];
         memset(acc, 0, sizeof acc);
-        for (int d = 0; d < hd; d++) {
-            v16 kd[VB];
-            for (int c = 0; c < VB; c++)
-                LOAD16(kd[c], kt + (size_t)d * np + c0 + 16 * c);
+        for (int k = 0; k < K; k++) {
+            v16 bv[VB];
+            for (int q = 0; q < VB; q++)
+                LOAD16(bv[q], b + (size_t)k * ldb + c0 + (size_t)q * LANES);
             for (int r = 0; r < R; r++) {
-                const float w = alpha * q[(size_t)(a0 + r) * ld + d];
-                for (int c = 0; c < VB; c++)
-                    acc[r][c] += w * kd[c];
+                const float w = a[(size_t)r * ar + (size_t)k * ak];
+                for (int q = 0; q < VB; q++)
+                    acc[r][q] += w * bv[q];
             }
         }
         for (int r = 0; r < R; r++)
-            for (int c = 0; c < VB; c++)
-                STORE16(att + (size_t)(a0 + r) * np + c0 + 16 * c, acc[r][c]);
+            for (int q = 0; q < VB; q++) {
+                const v16 v = acc[r][q] * scale;
+                STORE16(c + (size_t)r * ldc + c0 + (size_t)q * LANES, v);
+            }
     }
 }
 
-/* Rows a0 .. a0 + R - 1 (R <= VR) of att v into out (rows os floats apart), channels in
- * blocks of NV x 16 (NV <= VV, hd a multiple of 16 NV): R x NV sums in vector registers
- * over the N tokens. */
-static inline void value_rows(const float *att, size_t np, int N, const float *v, size_t ld,
-                              int hd, float *out, size_t os, int a0, const int R, const int NV)
+/* small_product for M rows: RB at a time, then one. */
+static void product_rows(int M, int K, const float *a, size_t ar, size_t ak, const float *b,
+                         size_t ldb, int blocks, float scale, float *c, size_t ldc)
 {
-    for (int j0 = 0; j0 < hd; j0 += 16 * NV) {
-        v16 acc[VR][VV];
-        memset(acc, 0, sizeof acc);
-        for (int b = 0; b < N; b++) {
-            v16 vb[VV];
-            for (int c = 0; c < NV; c++)
-                LOAD16(vb[c], v + (size_t)b * ld + j0 + 16 * c);
-            for (int r = 0; r < R; r++) {
-                const float p = att[(size_t)(a0 + r) * np + b];
-                for (int c = 0; c < NV; c++)
-                    acc[r][c] += p * vb[c];
+    int r = 0;
+    for (; r + RB <= M; r += RB)
+        small_product(RB, K, a + (size_t)r * ar, ar, ak, b, ldb, blocks, scale,
+                      c + (size_t)r * ldc, ldc);
+    for (; r < M; r++)
+        small_product(1, K, a + (size_t)r * ar, ar, ak, b, ldb, blocks, scale,
+                      c + (size_t)r * ldc, ldc);
+}
+
+/* The softmax of att [N][np] over its rows b, for each column a in whole vectors (those
+ * past N hold numbers that are never used): the maximum, e^x by dc_exp_nonpos (relative
+ * error about 1e-7; x - max <= 0) and the sum, LANES columns at a time. */
+static void softmax_columns(float *att, int N, size_t np)
+{
+    for (size_t a0 = 0; a0 < round_up((size_t)N, LANES); a0 += LANES) {
+        float m[LANES], sum[LANES] = { 0 };
+        memcpy(m, att + a0, sizeof m);
+        for (int k = 1; k < N; k++) {
+            const float *r = att + (size_t)k * np + a0;
+            for (int l = 0; l < LANES; l++)
+                m[l] = r[l] > m[l] ? r[l] : m[l];
+        }
+        for (int k = 0; k < N; k++) {
+            float *r = att + (size_t)k * np + a0;
+            for (int l = 0; l < LANES; l++) {
+                r[l] = dc_exp_nonpos(r[l] - m[l]);
+                sum[l] += r[l];
             }
         }
-        for (int r = 0; r < R; r++)
-            for (int c = 0; c < NV; c++)
-                STORE16(out + (size_t)(a0 + r) * os + j0 + 16 * c, acc[r][c]);
+        for (int l = 0; l < LANES; l++)
+            sum[l] = 1.0f / sum[l];
+        for (int k = 0; k < N; k++) {
+            float *r = att + (size_t)k * np + a0;
+            for (int l = 0; l < LANES; l++)
+                r[l] *= sum[l];
+        }
     }
 }
 
-/* att v for all N rows: VR rows at a time, then one; NV = VV where hd allows. */
-static void value_all(const float *att, size_t np, int N, const float *v, size_t ld, int hd,
-                      float *out, size_t os, const int NV)
-{
-    int a = 0;
-    for (; a + VR <= N; a += VR)
-        value_rows(att, np, N, v, ld, hd, out, os, a, VR, NV);
-    for (; a < N; a++)
-        value_rows(att, np, N, v, ld, hd, out, os, a, 1, NV);
-}
-
-/* One head of one window (N tokens, hd channels; q, k, v rows ld floats apart):
- *   att = softmax(alpha q k^T + bias + mask),  out[a][j] = sum_b att[a][b] v[b][j]
- * (out rows os floats apart). Two small products per head and window (64 x 64 x 32 for
- * Swin V2): as cblas_sgemm calls they ran at a tenth of the GEMM peak, so they are summed
- * here in vector registers, RB rows at a time (logit_rows, value_rows); the keys are first
- * transposed into kt [hd][np], zero beyond N. label: the region of each token (tokens of
+/* One head of one window: q, k, v [hd][...] with rows ld apart, the window's N tokens from
+ * column 0; its output into out (the same layout), np columns of it (those past N belong
+ * to the next window, which writes them after, or to the band's slack):
+ *   att = softmax(alpha q k^T + bias + mask) transposed to [keys][queries],
+ *   out[j][a] = sum_b v[j][b] att[b][a].
+ * bias_t: the head's position bias transposed; label: the region of each token (tokens of
  * different regions get -100), or NULL. */
-static void window_head(const float *q, const float *k, const float *v, size_t ld, int N,
-                        int hd, float alpha, const float *bias, const float *label,
-                        float *att, float *kt, float *out, size_t os)
+static void window_head(const band_shape *b, const float *q, const float *k, const float *v,
+                        float alpha, const float *bias_t, const float *label, float *att,
+                        float *out)
 {
-    const size_t np = padded_tokens(N);
-    for (int d = 0; d < hd; d++) {
-        float *kd = kt + (size_t)d * np;
-        for (int b = 0; b < N; b++)
-            kd[b] = k[(size_t)b * ld + d];
-        for (size_t b = (size_t)N; b < np; b++)
-            kd[b] = 0.0f;
-    }
-    int a = 0;
-    for (; a + RB <= N; a += RB)
-        logit_rows(q, ld, kt, np, hd, alpha, att, a, RB);
-    for (; a < N; a++)
-        logit_rows(q, ld, kt, np, hd, alpha, att, a, 1);
-    for (a = 0; a < N; a++) {
-        float *row = att + (size_t)a * np;
-        const float *bias_row = bias + (size_t)a * N;
-        for (int b = 0; b < N; b++)
-            row[b] += bias_row[b];
+    const int N = b->N, blocks = (int)(b->np / (LANES * VB));
+    /* rows b of att: A(b, d) = k[d][b] */
+    product_rows(N, b->hd, k, 1, b->ld, q, b->ld, blocks, alpha, att, b->np);
+    for (int kb = 0; kb < N; kb++) {
+        float *row = att + (size_t)kb * b->np;
+        const float *bias_row = bias_t + (size_t)kb * N;
+        for (int a = 0; a < N; a++)
+            row[a] += bias_row[a];
         if (label)
-            for (int b = 0; b < N; b++)
-                row[b] += label[a] != label[b] ? -100.0f : 0.0f;
-        softmax_row(row, N);
+            for (int a = 0; a < N; a++)
+                row[a] += label[a] != label[kb] ? -100.0f : 0.0f;
     }
-    if (hd % (16 * VV) == 0) {
-        value_all(att, np, N, v, ld, hd, out, os, VV);
-        return;
-    }
-    if (hd % 16 == 0) {
-        value_all(att, np, N, v, ld, hd, out, os, 1);
-        return;
-    }
-    for (a = 0; a < N; a++) { /* other head widths: a row at a time */
-        float *o = out + (size_t)a * os;
-        for (int j = 0; j < hd; j++)
-            o[j] = 0.0f;
-        for (int b = 0; b < N; b++) {
-            const float p = att[(size_t)a * np + b];
-            for (int j = 0; j < hd; j++)
-                o[j] += p * v[(size_t)b * ld + j];
-        }
-    }
+    softmax_columns(att, N, b->np);
+    /* rows j of out: A(j, b) = v[j][b] */
+    product_rows(b->hd, N, v, b->ld, 1, att, b->np, blocks, 1.0f, out, b->ld);
 }
 
 int dc_window_attention_bands(const dc_wattn_shape *s)
@@ -268,101 +374,62 @@ int dc_window_attention_bands(const dc_wattn_shape *s)
     return ph / s->window;
 }
 
-void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *qkv_w,
-                         const float *qkv_b, const float *proj_w, const float *proj_b,
-                         const float *pos_bias, const float *logit_scale, float *out,
-                         float *workspace)
+void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *packed,
+                         const float *logit_scale, float *out, float *workspace)
 {
-    dc_window_attention_range(s, in, qkv_w, qkv_b, proj_w, proj_b, pos_bias, logit_scale,
-                              out, 0, dc_window_attention_bands(s), workspace);
+    dc_window_attention_range(s, in, packed, logit_scale, out, 0, dc_window_attention_bands(s),
+                              workspace);
 }
 
-void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
-                               const float *qkv_w, const float *qkv_b, const float *proj_w,
-                               const float *proj_b, const float *pos_bias,
+void dc_window_attention_range(const dc_wattn_shape *s, const float *in, const float *packed,
                                const float *logit_scale, float *out, int b0, int b1,
                                float *workspace)
 {
-    const int C = s->c, H = s->h, W = s->w, ws = s->window, heads = s->heads;
-    const int N = ws * ws, hd = C / heads, C3 = 3 * C;
-    const size_t hw = (size_t)H * W;
-    int ph, pw, sh, sw;
-    dc_wattn_geometry(s, &ph, &pw, &sh, &sw);
-    const bool shifted = sh + sw > 0;
-    const int nww = pw / ws, rows = ws * pw;
-    float *tok = workspace;                    /* [rows][C] */
-    float *qkv = tok + (size_t)rows * C;       /* [rows][3C] */
-    float *att = qkv + (size_t)rows * C3;      /* [N][np] */
-    float *label = att + (size_t)N * padded_tokens(N); /* [N] */
-    float *kt = label + N;                     /* [hd][np] */
+    const band_shape b = band_shape_of(s);
+    const packed_layout l = packed_layout_of(s, &b);
+    const int C = s->c, ws = s->window, N = b.N, hd = b.hd, nww = b.pw / ws;
+    const bool shifted = b.sh + b.sw > 0;
+    const size_t ld = b.ld, cols = round_up((size_t)b.rows, LANES);
+    float *tok = workspace;                                      /* [C][ld] */
+    float *qkv = tok + (size_t)C * ld;                           /* [3C (R)][ld] */
+    float *att = qkv + round_up((size_t)3 * C, (size_t)b.R) * ld; /* [N][np] */
+    float *label = att + (size_t)N * b.np;                       /* [N] */
+    float *norm = label + N;                                     /* [ld] */
     const float scale = (float)(1.0 / sqrt((double)hd));
 
     for (int wr = b0; wr < b1; wr++) {
-        /* gather the band: token t = window wc, row i, column j of that window */
-        for (int t = 0; t < rows; t++) {
-            const int wc = t / N, i = (t % N) / ws, j = t % ws;
-            const int yo = (wr * ws + i + sh) % ph, xo = (wc * ws + j + sw) % pw;
-            float *dst = tok + (size_t)t * C;
-            if (yo >= H || xo >= W) {
-                memset(dst, 0, (size_t)C * sizeof *dst);
-                continue;
+        gather_band(s, &b, wr, in, tok);
+        packed_linear(&b, 3 * C, C, packed + l.qkv, packed + l.qkv_bias, tok, qkv);
+        /* the product wrote whole vectors of columns; the last window's small products
+         * read up to ld */
+        for (int r = 0; r < 3 * C; r++)
+            memset(qkv + r * ld + cols, 0, (ld - cols) * sizeof *qkv);
+        if (s->cosine)
+            for (int h = 0; h < s->heads; h++) {
+                normalize_columns(qkv + (size_t)h * hd * ld, hd, ld, cols, norm);
+                normalize_columns(qkv + ((size_t)C + (size_t)h * hd) * ld, hd, ld, cols,
+                                  norm);
             }
-            const float *src = in + (size_t)yo * W + xo;
-            for (int k = 0; k < C; k++)
-                dst[k] = src[(size_t)k * hw];
-        }
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, C3, C, 1.0f, tok, C,
-                    qkv_w, C, 0.0f, qkv, C3);
-        if (qkv_b)
-            for (int t = 0; t < rows; t++) {
-                float *r = qkv + (size_t)t * C3;
-                for (int k = 0; k < C3; k++)
-                    r[k] += qkv_b[k];
-            }
-
         for (int wc = 0; wc < nww; wc++) {
-            float *base = qkv + (size_t)wc * N * C3;
             /* region labels of the window's tokens; only windows on the last row or
              * column of a shifted map mix regions and need the mask */
             bool masked = false;
             for (int a = 0; shifted && a < N; a++) {
-                label[a] = (float)(3 * region(wr * ws + a / ws, ph, ws, sh) +
-                                   region(wc * ws + a % ws, pw, ws, sw));
+                label[a] = (float)(3 * region(wr * ws + a / ws, b.ph, ws, b.sh) +
+                                   region(wc * ws + a % ws, b.pw, ws, b.sw));
                 masked = masked || label[a] != label[0];
             }
-            for (int h = 0; h < heads; h++) {
-                float *q = base + (size_t)h * hd, *k = q + C, *v = q + 2 * C;
-                float alpha = scale;
-                if (s->cosine) {
-                    normalize_rows(q, N, hd, (size_t)C3);
-                    normalize_rows(k, N, hd, (size_t)C3);
-                    alpha = logit_scale[h];
-                }
-                /* this head's output: channels [h*hd, (h+1)*hd) of the window's tokens */
-                window_head(q, k, v, (size_t)C3, N, hd, alpha, pos_bias + (size_t)h * N * N,
-                            masked ? label : NULL, att, kt,
-                            tok + (size_t)wc * N * C + (size_t)h * hd, (size_t)C);
+            for (int h = 0; h < s->heads; h++) {
+                const float *q = qkv + (size_t)h * hd * ld + (size_t)wc * N;
+                const float *k = q + (size_t)C * ld, *v = k + (size_t)C * ld;
+                /* this head's output: rows [h hd, (h + 1) hd) of the window's columns */
+                window_head(&b, q, k, v, s->cosine ? logit_scale[h] : scale,
+                            packed + l.pos_bias_t + (size_t)h * N * N, masked ? label : NULL,
+                            att, tok + (size_t)h * hd * ld + (size_t)wc * N);
             }
         }
-
-        /* proj into the qkv buffer, viewed as [rows][C] */
-        float *y = qkv;
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, C, C, 1.0f, tok, C, proj_w,
-                    C, 0.0f, y, C);
-        /* scatter back: un-partition, roll by +shift, crop */
-        for (int t = 0; t < rows; t++) {
-            const int wc = t / N, i = (t % N) / ws, j = t % ws;
-            const int yo = (wr * ws + i + sh) % ph, xo = (wc * ws + j + sw) % pw;
-            if (yo >= H || xo >= W)
-                continue;
-            const float *src = y + (size_t)t * C;
-            float *dst = out + (size_t)yo * W + xo;
-            if (proj_b)
-                for (int k = 0; k < C; k++)
-                    dst[(size_t)k * hw] = src[k] + proj_b[k];
-            else
-                for (int k = 0; k < C; k++)
-                    dst[(size_t)k * hw] = src[k];
-        }
+        /* proj into the qkv buffer, [C][ld] */
+        packed_linear(&b, C, C, packed + l.proj, packed + l.proj_bias, tok, qkv);
+        scatter_band(s, &b, wr, qkv, out);
     }
 }

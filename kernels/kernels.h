@@ -612,25 +612,29 @@ void dc_wattn_geometry(const dc_wattn_shape *s, int *ph, int *pw, int *sh, int *
 size_t dc_window_attention_workspace_floats(const dc_wattn_shape *s);
 int64_t dc_window_attention_macs(const dc_wattn_shape *s);
 
+/* The weights as dc_window_attention takes them, made once at load into
+ * dc_wattn_packed_floats(s) floats: qkv_w [3c][c] and proj_w [c][c] packed for the packed
+ * GEMM (kernels/gemm_packed.c), their biases qkv_b [3c] and proj_b [c] (either may be NULL:
+ * zero; Swin V2's qkv_b with its k third already zero), pos_bias [heads][N][N] with N =
+ * window^2 (the relative position bias, V2's 16*sigmoid(cpb) included) transposed. */
+size_t dc_wattn_packed_floats(const dc_wattn_shape *s);
+void dc_wattn_pack(const dc_wattn_shape *s, const float *qkv_w, const float *qkv_b,
+                   const float *proj_w, const float *proj_b, const float *pos_bias,
+                   float *packed);
+
 /* torchvision's shifted_window_attention on one sample, in [c][h][w] -> out [c][h][w]
- * (see attention.c for the steps): qkv_w [3c][c], qkv_b [3c] or NULL (Swin V2: with its
- * k third already zero), proj_w [c][c], proj_b [c] or NULL, pos_bias [heads][N][N] with
- * N = window^2 (the relative position bias, V2's 16*sigmoid(cpb) included), logit_scale
- * [heads] (cosine only: the multiplier exp(min(logit_scale, log 100))). workspace holds
+ * (see attention.c for the steps), on weights made by dc_wattn_pack; logit_scale [heads]
+ * (cosine only: the multiplier exp(min(logit_scale, log 100))). workspace holds
  * dc_window_attention_workspace_floats(s) floats; out must not alias in. */
-void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *qkv_w,
-                         const float *qkv_b, const float *proj_w, const float *proj_b,
-                         const float *pos_bias, const float *logit_scale, float *out,
-                         float *workspace);
+void dc_window_attention(const dc_wattn_shape *s, const float *in, const float *packed,
+                         const float *logit_scale, float *out, float *workspace);
 
 /* Rows of windows ("bands") of the padded map: the unit the runtime's threads share. */
 int dc_window_attention_bands(const dc_wattn_shape *s);
 
 /* dc_window_attention for bands [b0, b1) only: writes the output pixels of those bands
  * (bands are disjoint in the output). */
-void dc_window_attention_range(const dc_wattn_shape *s, const float *in,
-                               const float *qkv_w, const float *qkv_b, const float *proj_w,
-                               const float *proj_b, const float *pos_bias,
+void dc_window_attention_range(const dc_wattn_shape *s, const float *in, const float *packed,
                                const float *logit_scale, float *out, int b0, int b1,
                                float *workspace);
 

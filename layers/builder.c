@@ -896,17 +896,24 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
                                  .shift = shift, .cosine = v2 };
     nd->macs = dc_window_attention_macs(&p->shape);
     int n = window * window, t = (2 * window - 1) * (2 * window - 1);
-    bool ok[7] = { true, true, true, true, true, true, true };
-    p->qkv_weight = node_param(b, nd, (size_t)3 * c * c, &ok[0]);
-    p->qkv_bias = node_param(b, nd, (size_t)3 * c, &ok[1]);
-    p->proj_weight = node_param(b, nd, (size_t)c * c, &ok[2]);
-    p->proj_bias = node_param(b, nd, (size_t)c, &ok[3]);
-    p->pos_bias = node_param(b, nd, (size_t)heads * n * n, &ok[4]);
+    /* read as the file has them, then packed for the kernel (dc_wattn_pack) */
+    bool ok[9] = { true, true, true, true, true, true, true, true, true };
+    float *qkv_w = alloc_param(b, (size_t)3 * c * c, &ok[0]);
+    float *qkv_b = alloc_param(b, (size_t)3 * c, &ok[1]);
+    float *proj_w = alloc_param(b, (size_t)c * c, &ok[2]);
+    float *proj_b = alloc_param(b, (size_t)c, &ok[3]);
+    float *pos_bias = alloc_param(b, (size_t)heads * n * n, &ok[4]);
     if (v2)
         p->logit_scale = node_param(b, nd, (size_t)heads, &ok[5]);
     float *table = alloc_param(b, (size_t)t * heads, &ok[6]);
+    p->packed = node_param(b, nd, dc_wattn_packed_floats(&p->shape), &ok[7]);
     float *index = dc_malloc((size_t)n * n * sizeof *index);
-    if (!ok[0] || !ok[1] || !ok[2] || !ok[3] || !ok[4] || !ok[5] || !ok[6] || !index) {
+    ok[8] = index != NULL;
+    bool good = true;
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+        good = good && ok[i];
+    if (!good) {
+        free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos_bias);
         free(table), free(index);
         return b_fail(b, DC_ERR_NOMEM, "out of memory at %s", prefix);
     }
@@ -914,13 +921,13 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
     int64_t wq[2] = { 3 * c, c }, bq[1] = { 3 * c }, wp[2] = { c, c }, bp[1] = { c },
             tb[2] = { t, heads }, ix[1] = { (int64_t)n * n }, ls[3] = { heads, 1, 1 };
     snprintf(key, sizeof key, "%s.qkv.weight", prefix);
-    bool good = read_tensor(b, key, 2, wq, p->qkv_weight, true);
+    good = read_tensor(b, key, 2, wq, qkv_w, true);
     snprintf(key, sizeof key, "%s.qkv.bias", prefix);
-    good = good && read_tensor(b, key, 1, bq, p->qkv_bias, true);
+    good = good && read_tensor(b, key, 1, bq, qkv_b, true);
     snprintf(key, sizeof key, "%s.proj.weight", prefix);
-    good = good && read_tensor(b, key, 2, wp, p->proj_weight, true);
+    good = good && read_tensor(b, key, 2, wp, proj_w, true);
     snprintf(key, sizeof key, "%s.proj.bias", prefix);
-    good = good && read_tensor(b, key, 1, bp, p->proj_bias, true);
+    good = good && read_tensor(b, key, 1, bp, proj_b, true);
     relative_position_index(window, index);
     snprintf(key, sizeof key, "%s.relative_position_index", prefix);
     good = good && check_buffer(b, key, 1, ix, index, (size_t)n * n, 0.0, NULL);
@@ -932,13 +939,12 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
         snprintf(key, sizeof key, "%s.logit_scale", prefix);
         good = good && read_tensor(b, key, 3, ls, p->logit_scale, true);
     }
-    if (good && p->pos_bias) {
+    if (good && p->packed) {
         /* pos_bias[h][a][c] = table[index[a][c]][h], V2 through 16 * sigmoid */
         for (int hh = 0; hh < heads; hh++)
             for (int e = 0; e < n * n; e++) {
                 double v = table[(size_t)index[e] * heads + hh];
-                p->pos_bias[(size_t)hh * n * n + e] =
-                    v2 ? (float)(16.0 / (1.0 + exp(-v))) : (float)v;
+                pos_bias[(size_t)hh * n * n + e] = v2 ? (float)(16.0 / (1.0 + exp(-v))) : (float)v;
             }
         if (v2) {
             /* torch.clamp(logit_scale, max=log(100)).exp(); the k third of the qkv bias is
@@ -947,9 +953,11 @@ int dc_b_window_attention(dc_builder *b, int in, const char *prefix, int heads, 
                 float s = p->logit_scale[hh], cap = (float)log(100.0);
                 p->logit_scale[hh] = expf(s < cap ? s : cap);
             }
-            memset(p->qkv_bias + c, 0, (size_t)c * sizeof *p->qkv_bias);
+            memset(qkv_b + c, 0, (size_t)c * sizeof *qkv_b);
         }
+        dc_wattn_pack(&p->shape, qkv_w, qkv_b, proj_w, proj_b, pos_bias, p->packed);
     }
+    free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos_bias);
     free(table), free(index);
     return good ? node_id(b, nd) : -1;
 }

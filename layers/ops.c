@@ -402,8 +402,7 @@ static void wattn_task(const dc_op_job *job, int task, float *scratch)
     sample_io io = sample_io_at(job, task);
     int b0, b1;
     dc_split_range(dc_window_attention_bands(&p->shape), job->parts, io.part, &b0, &b1);
-    dc_window_attention_range(&p->shape, io.in, p->qkv_weight, p->qkv_bias, p->proj_weight,
-                              p->proj_bias, p->pos_bias, p->logit_scale, io.out, b0, b1,
+    dc_window_attention_range(&p->shape, io.in, p->packed, p->logit_scale, io.out, b0, b1,
                               scratch);
 }
 

@@ -125,12 +125,12 @@ typedef struct {
     float *gamma, *beta;
 } dc_layernorm_params;
 
-/* DC_OP_WINDOW_ATTN: qkv [3c][c] (+[3c]), proj [c][c] (+[c]), pos_bias [heads][N][N],
- * logit_scale [heads] (V2 only; NULL for V1), as dc_window_attention takes them. */
+/* DC_OP_WINDOW_ATTN: the qkv and proj linears with their biases and the position bias,
+ * packed by dc_wattn_pack at load, and logit_scale [heads] (V2 only; NULL for V1), as
+ * dc_window_attention takes them. */
 typedef struct {
     dc_wattn_shape shape;
-    float *qkv_weight, *qkv_bias, *proj_weight, *proj_bias;
-    float *pos_bias, *logit_scale;
+    float *packed, *logit_scale;
 } dc_wattn_params;
 
 /* DC_OP_FUSED: the node that does this one's work. */

@@ -1935,12 +1935,13 @@ static const int wattn_cases[][8] = {
     { 8, 16, 16, 2, 8, 4, 1, 1 },  /* V2 cosine, shifted */
     { 12, 10, 6, 3, 3, 1, 1, 1 },  /* V2, odd window, padded rows, shifted */
     { 8, 8, 8, 4, 8, 4, 1, 0 },    /* V2, the window covers the map */
-    /* head widths of 16 and more: the vector products of window_head (attention.c) */
-    { 64, 16, 16, 2, 8, 4, 1, 1 }, /* V2: 64 tokens, heads of 32 (Swin V2's) */
-    { 96, 14, 14, 3, 7, 3, 0, 1 }, /* V1: 49 tokens (rows 48 + 1), heads of 32 */
+    /* the models' sizes: window_head's products (attention.c) in rows of four and one,
+     * blocks of 64 columns, a window's columns past its tokens spilling into the next's */
+    { 64, 16, 16, 2, 8, 4, 1, 1 }, /* V2: 64 tokens (one block, no spill), heads of 32 */
+    { 96, 14, 14, 3, 7, 3, 0, 1 }, /* V1: 49 tokens (key rows 48 + 1), heads of 32 */
     { 32, 9, 9, 2, 9, 0, 0, 1 },   /* 81 tokens (two column blocks), heads of 16 */
-    { 128, 8, 8, 2, 8, 0, 1, 0 },  /* heads of 64 (two channel blocks), no biases */
-    { 48, 7, 7, 2, 7, 3, 0, 1 },   /* heads of 24: the row-at-a-time product */
+    { 128, 8, 8, 2, 8, 0, 1, 0 },  /* heads of 64, no biases */
+    { 48, 7, 7, 2, 7, 3, 0, 1 },   /* heads of 24 */
 };
 
 START_TEST(test_window_attention_random)
@@ -1960,11 +1961,15 @@ START_TEST(test_window_attention_random)
     float *pos = fx_buf_random((size_t)s.heads * N * N, &r, -2.0f, 2.0f);
     float *scale = fx_buf_random((size_t)s.heads, &r, 1.0f, 20.0f);
     size_t n_ws = dc_window_attention_workspace_floats(&s);
+    size_t n_packed = dc_wattn_packed_floats(&s);
     float *ws = fx_buf_new(n_ws), *out = fx_buf_new(n), *ref = fx_buf_new(n);
+    float *packed = fx_buf_new(n_packed);
     naive_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w,
                            biases ? proj_b : NULL, pos, scale, ref);
-    dc_window_attention(&s, in, qkv_w, biases ? qkv_b : NULL, proj_w, biases ? proj_b : NULL,
-                        pos, scale, out, ws);
+    dc_wattn_pack(&s, qkv_w, biases ? qkv_b : NULL, proj_w, biases ? proj_b : NULL, pos,
+                  packed);
+    fx_buf_check(packed, n_packed, "packed window attention weights");
+    dc_window_attention(&s, in, packed, scale, out, ws);
     char what[96];
     snprintf(what, sizeof what, "window attention case %d (%dx%dx%d heads %d ws %d shift %d%s)",
              _i, C, s.h, s.w, s.heads, s.window, s.shift, s.cosine ? " cosine" : "");
@@ -1972,7 +1977,7 @@ START_TEST(test_window_attention_random)
     fx_buf_check(out, n, what);
     fx_buf_check(ws, n_ws, "window attention workspace");
     free(in), free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos), free(scale);
-    free(ws), free(out), free(ref);
+    free(ws), free(packed), free(out), free(ref);
 }
 END_TEST
 

@@ -390,16 +390,17 @@ START_TEST(test_attention_bands)
     float *proj_b = random_buf((size_t)C, &r);
     float *pos = random_buf((size_t)s.heads * N * N, &r);
     float *ws = malloc(dc_window_attention_workspace_floats(&s) * sizeof *ws);
+    float *packed = malloc(dc_wattn_packed_floats(&s) * sizeof *packed);
     float *ref = malloc(n * sizeof *ref), *out = malloc(n * sizeof *out);
-    dc_window_attention(&s, in, qkv_w, qkv_b, proj_w, proj_b, pos, NULL, ref, ws);
+    dc_wattn_pack(&s, qkv_w, qkv_b, proj_w, proj_b, pos, packed);
+    dc_window_attention(&s, in, packed, NULL, ref, ws);
     for (size_t i = 0; i < n; i++)
         out[i] = NAN;
     for (int b = bands - 1; b >= 0; b--) /* any order: bands are independent */
-        dc_window_attention_range(&s, in, qkv_w, qkv_b, proj_w, proj_b, pos, NULL, out, b,
-                                  b + 1, ws);
+        dc_window_attention_range(&s, in, packed, NULL, out, b, b + 1, ws);
     ck_assert(rel_diff(out, ref, n) == 0.0);
     free(in), free(qkv_w), free(qkv_b), free(proj_w), free(proj_b), free(pos), free(ws);
-    free(ref), free(out);
+    free(packed), free(ref), free(out);
 }
 END_TEST
 
