@@ -263,14 +263,17 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
  * V, each with a workspace of dc_winograd_workspace_floats(s, dc_winograd_tiles(s)) floats.
  * The same numbers as dc_winograd_conv2d_residual over all tiles, up to the order in
  * which OpenBLAS sums products of another size (bit for bit with its AVX-512 kernels; its
- * AVX2 ones differ in the last bits: tests/test_winograd.c, same_sums). */
+ * AVX2 ones differ in the last bits: tests/test_winograd.c, same_sums). With up (U packed
+ * by dc_winograd_pack_u; NULL: none) the products of a range of whole packed blocks run on
+ * the packed GEMM, as in dc_winograd_conv2d_samples_packed. */
 bool dc_winograd_one_block(const dc_conv_shape *s);
 size_t dc_winograd_input_floats(const dc_conv_shape *s);
 void dc_winograd_transform_input(const dc_conv_shape *s, const float *in, int ci_begin,
                                  int ci_end, float *v, float *workspace);
 void dc_winograd_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
-                                   const float *bias, const float *residual, dc_act act,
-                                   float *out, int co_begin, int co_end, float *workspace);
+                                   const float *up, const float *bias, const float *residual,
+                                   dc_act act, float *out, int co_begin, int co_end,
+                                   float *workspace);
 
 /* dc_winograd_conv2d_residual over a batch: in, residual and out are the whole batch
  * ([n][cin][h][w], [n][cout][oh][ow]) and the tiles are numbered sample by sample, tile t
@@ -284,17 +287,19 @@ void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const f
                                 int co_end, float *workspace);
 
 /* U packed for gemm_packed.c, position by position ([36][cout / R][cin][R], R =
- * dc_winograd_packed_rows), and dc_winograd_conv2d_samples over all output channels with
- * its products on that kernel (up) instead of SGEMM (u, still used for blocks whose tile
- * count the kernel cannot take with rows stored back to back: dc_packed_max_cols). The
- * same numbers as dc_winograd_conv2d_samples up to the rounding of fused multiply-adds. */
+ * dc_winograd_packed_rows), and dc_winograd_conv2d_samples with its products on that
+ * kernel (up) instead of SGEMM (u, still used for a range of output channels that is not
+ * whole blocks of R, the last ending at cout, and for blocks whose tile count the kernel
+ * cannot take with rows stored back to back: dc_packed_max_cols). The same numbers as
+ * dc_winograd_conv2d_samples up to the rounding of fused multiply-adds. */
 int dc_winograd_packed_rows(const dc_conv_shape *s);
 size_t dc_winograd_packed_floats(const dc_conv_shape *s);
 void dc_winograd_pack_u(const dc_conv_shape *s, const float *u, float *up);
 void dc_winograd_conv2d_samples_packed(const dc_conv_shape *s, const float *in,
                                        const float *u, const float *up, const float *bias,
                                        const float *residual, dc_act act, float *out,
-                                       int tile_begin, int tile_end, float *workspace);
+                                       int tile_begin, int tile_end, int co_begin, int co_end,
+                                       float *workspace);
 
 /* ---- GEMM on A packed at load ---------------------------------------------------- */
 

@@ -403,24 +403,34 @@ void dc_winograd_conv2d_residual(const dc_conv_shape *s, const float *in, const 
                                co_begin, co_end, workspace);
 }
 
-/* Step 2 on U packed for gemm_packed.c (dc_winograd_pack_u), all output channels:
- * m[p] = U[p] v[p], m [36][cout][nb], for nb a multiple of 16 or at most
- * dc_packed_max_cols(rows). The kernel reads and writes whole vectors of 16 columns: past
- * a row's nb columns it reads the next row's (or, after the last, the workspace that
- * follows) and writes into rows it stores after it (or the scratch that follows m): the
- * padding is never used and nothing is lost. (With more columns than one register block
- * takes and nb not a multiple of 16, a later column group would overwrite the start of
- * rows already stored: SGEMM then.) */
+/* Step 2 on U packed for gemm_packed.c (dc_winograd_pack_u), output channels
+ * [co_begin, co_begin + ncout) in whole blocks of `rows` (packed_fits): m[p] = U[p] v[p],
+ * m [36][ncout][nb], for nb a multiple of 16 or at most dc_packed_max_cols(rows). The
+ * kernel reads and writes whole vectors of 16 columns: past a row's nb columns it reads
+ * the next row's (or, after the last, the workspace that follows) and writes into rows it
+ * stores after it (or the scratch that follows m), and the last block's rows past cout
+ * land in the next position's rows, stored after them: the padding is never used and
+ * nothing is lost. (With more columns than one register block takes and nb not a multiple
+ * of 16, a later column group would overwrite the start of rows already stored: SGEMM
+ * then.) */
 static void multiply_block_packed(const dc_conv_shape *s, const float *up, int rows,
-                                  const float *v, int nb, float *m)
+                                  const float *v, int nb, int co_begin, int ncout, float *m)
 {
     const int blocks = (s->cout + rows - 1) / rows;
     for (int p = 0; p < WG_POS; p++)
-        for (int b = 0; b < blocks; b++)
+        for (int b = co_begin / rows; b * rows < co_begin + ncout; b++)
             dc_gemm_packed_block(rows, p * blocks + b, s->cin, nb, up,
                                  v + (size_t)p * s->cin * nb, (size_t)nb,
-                                 m + ((size_t)p * s->cout + (size_t)b * rows) * nb,
+                                 m + ((size_t)p * ncout + (size_t)(b * rows - co_begin)) * nb,
                                  (size_t)nb);
+}
+
+/* Whether multiply_block_packed takes output channels [co_begin, co_end) over nb tiles:
+ * whole blocks of rows (the last may end at cout), and a tile count it can store. */
+static bool packed_fits(const dc_conv_shape *s, int rows, int co_begin, int co_end, int nb)
+{
+    return co_begin % rows == 0 && (co_end % rows == 0 || co_end == s->cout) &&
+           (nb % DC_PACKED_LANES == 0 || nb <= dc_packed_max_cols(rows));
 }
 
 int dc_winograd_packed_rows(const dc_conv_shape *s)
@@ -465,9 +475,8 @@ static void conv2d_samples(const dc_conv_shape *s, const float *in, const float 
         const int nb = tile_end - t0 < tb ? tile_end - t0 : tb;
         transform_block_input(s, in, t0, nb, 0, s->cin, v, scratch);
         const int rows = dc_winograd_packed_rows(s);
-        if (up && co_begin == 0 && ncout == s->cout &&
-            (nb % DC_PACKED_LANES == 0 || nb <= dc_packed_max_cols(rows)))
-            multiply_block_packed(s, up, rows, v, nb, m);
+        if (up && packed_fits(s, rows, co_begin, co_end, nb))
+            multiply_block_packed(s, up, rows, v, nb, co_begin, ncout, m);
         else
             multiply_block(s, u, v, nb, co_begin, ncout, m);
         transform_block_output(s, m, t0, nb, co_begin, ncout, bias, residual, act, out,
@@ -487,10 +496,11 @@ void dc_winograd_conv2d_samples(const dc_conv_shape *s, const float *in, const f
 void dc_winograd_conv2d_samples_packed(const dc_conv_shape *s, const float *in,
                                        const float *u, const float *up, const float *bias,
                                        const float *residual, dc_act act, float *out,
-                                       int tile_begin, int tile_end, float *workspace)
+                                       int tile_begin, int tile_end, int co_begin, int co_end,
+                                       float *workspace)
 {
-    conv2d_samples(s, in, u, up, bias, residual, act, out, tile_begin, tile_end, 0, s->cout,
-                   workspace);
+    conv2d_samples(s, in, u, up, bias, residual, act, out, tile_begin, tile_end, co_begin,
+                   co_end, workspace);
 }
 
 size_t dc_winograd_input_floats(const dc_conv_shape *s)
@@ -512,14 +522,19 @@ void dc_winograd_transform_input(const dc_conv_shape *s, const float *in, int ci
 }
 
 void dc_winograd_conv2d_from_input(const dc_conv_shape *s, const float *v, const float *u,
-                                   const float *bias, const float *residual, dc_act act,
-                                   float *out, int co_begin, int co_end, float *workspace)
+                                   const float *up, const float *bias, const float *residual,
+                                   dc_act act, float *out, int co_begin, int co_end,
+                                   float *workspace)
 {
     const int tiles = dc_winograd_tiles(s), ncout = co_end - co_begin;
     if (ncout <= 0)
         return;
     float *m = workspace;                                  /* [36][ncout][tiles] */
     float *scratch = m + (size_t)WG_POS * s->cout * tiles; /* the output transform */
-    multiply_block(s, u, v, tiles, co_begin, ncout, m);
+    const int rows = dc_winograd_packed_rows(s);
+    if (up && packed_fits(s, rows, co_begin, co_end, tiles))
+        multiply_block_packed(s, up, rows, v, tiles, co_begin, ncout, m);
+    else
+        multiply_block(s, u, v, tiles, co_begin, ncout, m);
     transform_block_output(s, m, 0, tiles, co_begin, ncout, bias, residual, act, out, scratch);
 }

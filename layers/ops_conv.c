@@ -26,6 +26,10 @@
  * transformed input between the threads (can_share_input). */
 enum { WINOGRAD_SHALLOW_CIN = 64 };
 
+/* Output channels under which a Winograd conv on packed weights (F(4x4) or F(2x2)) of one
+ * sample runs whole on one thread (runs_whole). */
+enum { WINOGRAD_NARROW_COUT = 64 };
+
 /* A conv's split (the generic job first, so a task can get back from the job it is
  * handed to its conv_job). */
 typedef struct {
@@ -160,8 +164,23 @@ static void conv_prepare(dc_node *nd, int max_batch)
                                             sizeof(float)));
     for (int k = 0; p->winograd && k < p->shape.groups; k++)
         dc_winograd_transform_weights(&g, p->weight + k * w_group, p->winograd + k * per_group);
+    /* U packed too: in batches, for the tile blocks across samples; at smaller batches on
+     * maps of 16 to 48 tiles (14x14 and 16x16: F(4x4) takes them where U is small), whose
+     * 36 products of 16 columns SGEMM ran slowly, and more slowly still cut into blocks of
+     * output channels for two threads (each call re-packs its operand); on 7x7 and 8x8
+     * maps (4 tiles, a quarter of a vector) only for convs of fewer than
+     * WINOGRAD_NARROW_COUT output channels. Batch 1, one thread, OpenBLAS's AVX2 kernels
+     * (AVX-512 ones): densenet121's 24 convs 128 -> 32 on 14x14 3.46 -> 1.69-1.78 ms
+     * (2.5-3.9 -> 1.7-2.3), at two threads 4.5-4.9 -> 2.0-2.2 (with runs_whole); its 16 on
+     * 7x7 1.50 -> 0.73-0.75 (0.91-1.20 -> 0.77-0.93); vgg16_bn's 128x16x16 conv 0.52-0.67
+     * -> 0.16-0.21 (0.31-0.50 -> 0.17-0.24); resnet56's 32x16x16 convs 0.81-0.85 ->
+     * 0.40-0.49 (0.34-0.58 -> 0.32-0.48); but resnet20's 64 -> 64 on 8x8 0.35 -> 0.24
+     * against AVX2 SGEMM and 0.13 -> 0.24 against AVX-512 SGEMM, so not there. */
     const char *env = getenv("DC_WG_PACKED");
-    if (p->winograd && p->shape.groups == 1 && max_batch >= DC_WINOGRAD_BATCH &&
+    const int tiles = dc_winograd_tiles(&g);
+    if (p->winograd && p->shape.groups == 1 &&
+        (max_batch >= DC_WINOGRAD_BATCH ||
+         (tiles < 49 && (tiles >= 16 || g.cout < WINOGRAD_NARROW_COUT))) &&
         !(env && *env == '0')) {
         p->winograd_packed = dc_node_own(nd, dc_malloc(dc_winograd_packed_floats(&g) *
                                                        sizeof(float)));
@@ -186,6 +205,22 @@ static bool winograd_across_samples(const dc_node *nd, int n)
 {
     return nd->conv.winograd && !nd->conv.winograd2 && nd->conv.shape.groups == 1 &&
            n >= DC_WINOGRAD_BATCH;
+}
+
+/* Whether a Winograd conv on packed weights of one sample runs whole on one thread, the
+ * other threads idle: one with few output channels (DenseNet's 128 -> 32 and 192 -> 48
+ * convs on 14x14 and 7x7 maps), whose input transform is most of its work. Shared, the
+ * transformed input went from the core that wrote it to the other, on this VM's two vCPUs
+ * slower than the second core saved (a cache line's round trip between them: 116-133 ns);
+ * split by output channels, each thread transformed the whole input again. Two threads,
+ * batch 1: densenet161's 36 convs 192 -> 48 on 14x14 6.3-6.7 ms shared, 5.3-5.5 split,
+ * 5.1-5.2 whole. Wider convs gain from the split: resnet20's 64 -> 64 on 8x8, 0.14 ms
+ * against 0.19 whole. */
+static bool runs_whole(const dc_node *nd, int n)
+{
+    const dc_conv_params *p = &nd->conv;
+    return n == 1 && p->shape.groups == 1 && (p->winograd_packed || p->winograd2) &&
+           p->shape.cout < WINOGRAD_NARROW_COUT;
 }
 
 /* Whether a conv of one sample can run_input_shared: on packed weights (F(2x2),
@@ -326,9 +361,26 @@ static void winograd_task(const conv_job *job, int task, float *scratch)
     dc_split_range(dc_winograd_tiles(&g), job->ptiles, tp, &t0, &t1);
     co_block_range(job, cb, g.cout, &co0, &co1);
     const conv_io io = group_io(nd, conv_io_at(&job->base, sample), grp);
-    dc_winograd_conv2d_residual(&g, io.in, p->winograd + grp * dc_winograd_weight_floats(&g),
-                                p->bias ? p->bias + grp * g.cout : NULL, io.res, p->act,
-                                io.out, t0, t1, co0, co1, scratch);
+    if (p->winograd_packed) /* ungrouped */
+        dc_winograd_conv2d_samples_packed(&g, io.in, p->winograd, p->winograd_packed, p->bias,
+                                          io.res, p->act, io.out, t0, t1, co0, co1, scratch);
+    else
+        dc_winograd_conv2d_residual(&g, io.in,
+                                    p->winograd + grp * dc_winograd_weight_floats(&g),
+                                    p->bias ? p->bias + grp * g.cout : NULL, io.res, p->act,
+                                    io.out, t0, t1, co0, co1, scratch);
+}
+
+/* Output-channel blocks of a Winograd conv on packed U made whole blocks of its rows
+ * (dc_winograd_packed_rows), so that they run on the packed GEMM. */
+static void align_to_packed_rows(conv_job *job)
+{
+    const dc_conv_params *p = &job->base.nd->conv;
+    if (!p->winograd_packed)
+        return;
+    const int rows = dc_winograd_packed_rows(&p->shape);
+    job->co_block = (job->co_block + rows - 1) / rows * rows;
+    job->co_blocks = (p->shape.cout + job->co_block - 1) / job->co_block;
 }
 
 /* Plans a Winograd conv: whole samples when the batch gives every thread one, else one
@@ -349,6 +401,7 @@ static int plan_winograd(conv_job *job, int threads)
         more = (want + job->ptiles - 1) / job->ptiles;
     }
     split_channels(job, s->cout, more, 32); /* at least 32 rows a block */
+    align_to_packed_rows(job);
     return units * job->ptiles * job->co_blocks;
 }
 
@@ -362,7 +415,8 @@ static void winograd_across_task(const conv_job *job, int task, float *scratch)
     const conv_io io = conv_io_at(&job->base, 0);
     if (p->winograd_packed)
         dc_winograd_conv2d_samples_packed(&p->shape, io.in, p->winograd, p->winograd_packed,
-                                          p->bias, io.res, p->act, io.out, t0, t1, scratch);
+                                          p->bias, io.res, p->act, io.out, t0, t1, 0,
+                                          p->shape.cout, scratch);
     else
         dc_winograd_conv2d_samples(&p->shape, io.in, p->winograd, p->bias, io.res, p->act,
                                    io.out, t0, t1, 0, p->shape.cout, scratch);
@@ -691,7 +745,8 @@ static void shared_product_task(void *ctx, int task, int thread)
         dc_conv_packed_from_input(s, shared, p->packed, p->bias, io.res, p->act, io.out, co0,
                                   co1, ws);
     else
-        dc_winograd_conv2d_from_input(s, shared, p->winograd, p->bias, io.res, p->act,
+        dc_winograd_conv2d_from_input(s, shared, p->winograd, p->winograd_packed, p->bias,
+                                      io.res, p->act,
                                       io.out, co0, co1, ws);
 }
 
@@ -712,6 +767,8 @@ static void run_input_shared(const dc_op_job *base, int threads, dc_pool *pool)
         plan_packed(&job, threads, dc_winograd2_rows(&p->shape, p->w2_samples), 1);
     else if (p->packed)
         plan_packed(&job, threads, dc_conv_packed_rows(&p->shape), 1);
+    else if (p->winograd_packed)
+        plan_packed(&job, threads, dc_winograd_packed_rows(&p->shape), 1);
     else
         split_channels(&job, p->shape.cout, 2 * threads, 8);
     dc_pool_run_on(pool, base->rs->max_threads, job.co_blocks, shared_product_task, &job);
@@ -721,7 +778,7 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
 {
     conv_job job = { .base = *base };
     const dc_node *nd = base->nd;
-    const int threads = base->threads, n = base->n;
+    const int n = base->n, threads = runs_whole(nd, n) ? 1 : base->threads;
     int tasks;
     if (nd->conv.winograd2) {
         const int spb = nd->conv.w2_samples; /* samples a product takes */
@@ -763,7 +820,8 @@ static void conv_run(dc_op_job *base, dc_pool *pool)
      * its 64-tile maps shared V instead of splitting the tiles), and only on deep inputs
      * (can_share_input) */
     const bool tiles_split = nd->conv.winograd && !nd->conv.winograd2 && job.ptiles >= threads;
-    if (n == 1 && threads > 1 && !tiles_split && base->rs->shared_cols && can_share_input(nd)) {
+    if (n == 1 && threads > 1 && !tiles_split && base->rs->shared_cols && can_share_input(nd) &&
+        !runs_whole(nd, n)) {
         run_input_shared(base, threads, pool);
         return;
     }

@@ -661,6 +661,29 @@ START_TEST(test_grouped_packed_matches_sgemm)
 }
 END_TEST
 
+/* Winograd F(4x4) on packed U at small batches (ops_conv.c: conv_prepare packs U for maps
+ * of fewer than 49 tiles; plan_winograd cuts the output channels in whole packed blocks;
+ * runs_whole keeps convs of fewer than 64 output channels on one thread at batch 1)
+ * against the same net with F(4x4)'s products on SGEMM (DC_WG_PACKED=0): densenet121's
+ * 128 -> 32 convs on 14x14 maps, on one to three threads (check_against_plain). */
+START_TEST(test_winograd_packed_u_matches_sgemm)
+{
+    const char *arch = "densenet121";
+    dc_net *net, *plain;
+    build_with_and_without(arch, 19, 2, "DC_WG_PACKED", &net, &plain);
+    int packed = 0;
+    for (int i = 0; i < net->n_nodes; i++) {
+        const dc_node *nd = &net->nodes[i], *pd = &plain->nodes[i];
+        if (nd->op != DC_OP_CONV || !nd->conv.winograd_packed)
+            continue;
+        packed++;
+        ck_assert(pd->conv.winograd && !pd->conv.winograd_packed);
+    }
+    ck_assert_msg(packed >= 2, "%s: %d convs on packed U", arch, packed);
+    check_against_plain(arch, "DC_WG_PACKED", 31, net, plain);
+}
+END_TEST
+
 /* Concatenations planned in place at batch 1 (net.c: plan_concats_in_place; the concat's
  * inputs written where it lies, the concat copying nothing) against the same net with
  * each concat a copy (DC_CONCAT_IN_PLACE=0): the same kernels on the same data, so the
@@ -800,6 +823,7 @@ static Suite *threads_suite(void)
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
     tcase_add_test(t, test_grouped_packed_matches_sgemm);
+    tcase_add_test(t, test_winograd_packed_u_matches_sgemm);
     tcase_add_loop_test(t, test_grouped_direct_matches_other_paths, 0,
                         (int)NELEM(direct_group_cases));
     tcase_add_loop_test(t, test_concat_in_place_matches_copies, 0,

@@ -227,6 +227,7 @@ static const dc_conv_shape cases[] = {
     { 4, 10, 14, 3, 3, 3, 1, 1, 0, 0, 1 },   /* 10x14 pad 0: 8x12 out */
     { 3, 6, 6, 5, 3, 3, 1, 1, 2, 2, 1 },     /* 6x6 pad 2: 8x8 out */
     { 3, 56, 56, 8, 3, 3, 1, 1, 1, 1, 1 },   /* 56x56: 196 tiles */
+    { 40, 14, 14, 48, 3, 3, 1, 1, 1, 1, 1 }, /* densenet's 14x14: 3 packed blocks of 16 */
 };
 
 static const dc_act acts[] = { DC_ACT_NONE, DC_ACT_RELU, DC_ACT_RELU6, DC_ACT_SIGMOID,
@@ -281,12 +282,34 @@ START_TEST(test_against_twin)
         dc_winograd_transform_input(s, in, icut[k], icut[k + 1], v, ws);
     fx_buf_check(v, n_v, "V");
     for (int k = 0; k < 3; k++)
-        dc_winograd_conv2d_from_input(s, v, u, b, NULL, DC_ACT_RELU, two, ocut[k],
+        dc_winograd_conv2d_from_input(s, v, u, NULL, b, NULL, DC_ACT_RELU, two, ocut[k],
                                       ocut[k + 1], ws);
     char two_steps[64];
     snprintf(two_steps, sizeof two_steps, "case %d: two steps", _i);
     check_same_sums(two, whole, n_out, two_steps);
     fx_buf_check(ws, n_ws, "ws");
+    /* the second step on packed U: whole blocks of its rows on the packed GEMM, ranges off
+     * a block's edge (ocut) on SGEMM; both against the twin */
+    const size_t n_up = dc_winograd_packed_floats(s);
+    float *up = fx_buf_new(n_up);
+    dc_winograd_pack_u(s, u, up);
+    const int rows = dc_winograd_packed_rows(s);
+    const int bcut[3] = { 0, rows < s->cout ? rows : s->cout, s->cout };
+    twin_conv(s, in, w, b, DC_ACT_RELU, want);
+    for (int pass = 0; pass < 2; pass++) {
+        float *packed_out = fx_buf_new(n_out);
+        for (int k = 0; k < (pass ? 3 : 2); k++) {
+            const int c0 = pass ? ocut[k] : bcut[k], c1 = pass ? ocut[k + 1] : bcut[k + 1];
+            dc_winograd_conv2d_from_input(s, v, u, up, b, NULL, DC_ACT_RELU, packed_out, c0,
+                                          c1, ws);
+        }
+        snprintf(two_steps, sizeof two_steps, "case %d: two steps, packed U, %s", _i,
+                 pass ? "uneven ranges" : "whole blocks");
+        check_close(packed_out, want, n_out, two_steps);
+        fx_buf_check(ws, n_ws, two_steps);
+        free(packed_out);
+    }
+    free(up);
     free(whole), free(two), free(ws), free(v);
     free(in), free(w), free(b), free(u), free(want);
 }
@@ -539,7 +562,7 @@ START_TEST(test_samples_packed_against_twin)
         const size_t n_ws = dc_winograd_workspace_floats(s, cut[k + 1] - cut[k]);
         float *ws = fx_buf_new(n_ws);
         dc_winograd_conv2d_samples_packed(s, in, u, up, b, res, DC_ACT_RELU, out, cut[k],
-                                          cut[k + 1], ws);
+                                          cut[k + 1], 0, s->cout, ws);
         fx_buf_check(ws, n_ws, "range workspace");
         free(ws);
     }
@@ -547,6 +570,25 @@ START_TEST(test_samples_packed_against_twin)
     char what[64];
     snprintf(what, sizeof what, "packed case %d", _i);
     check_samples(s, N, in, w, b, res, DC_ACT_RELU, out, what);
+    /* by ranges of output channels, as the runtime splits a sample for threads: whole
+     * blocks of the packed rows on the packed GEMM, then ranges off a block's edge (on
+     * SGEMM), every tile of the batch */
+    const int rows = dc_winograd_packed_rows(s);
+    const int ccut[2][3] = { { 0, rows < s->cout ? rows : s->cout, s->cout },
+                             { 0, s->cout / 3, s->cout } };
+    const size_t n_ws = dc_winograd_workspace_floats(s, total);
+    float *ws = fx_buf_new(n_ws);
+    for (int pass = 0; pass < 2; pass++) {
+        memset(out, 0, N * out_one * sizeof *out);
+        for (int k = 0; k < 2; k++)
+            dc_winograd_conv2d_samples_packed(s, in, u, up, b, res, DC_ACT_RELU, out, 0, total,
+                                              ccut[pass][k], ccut[pass][k + 1], ws);
+        snprintf(what, sizeof what, "packed case %d, %s", _i,
+                 pass ? "uneven channel ranges" : "channel blocks");
+        check_samples(s, N, in, w, b, res, DC_ACT_RELU, out, what);
+        fx_buf_check(ws, n_ws, what);
+    }
+    free(ws);
     free(in), free(res), free(w), free(b), free(u), free(up), free(out);
 }
 END_TEST
