@@ -187,10 +187,12 @@ static void gather_band(const dc_wattn_shape *s, const band_shape *b, int wr, co
             const int y = (wr * ws + i + b->sh) % b->ph;
             float *d = tok + (size_t)wc * b->N + (size_t)i * ws;
             for (int c = 0; c < s->c; c++, d += b->ld) {
-                const float *row = in + c * hw + (size_t)y * W;
-                if (y >= s->h) {
+                if (y >= s->h) { /* a padding row */
                     memset(d, 0, (size_t)ws * sizeof *d);
-                } else if (inside) {
+                    continue;
+                }
+                const float *row = in + c * hw + (size_t)y * W;
+                if (inside) {
                     memcpy(d, row + x0, (size_t)ws * sizeof *d);
                 } else {
                     for (int j = 0; j < ws; j++) {

@@ -3,9 +3,11 @@
  * is cut into tasks. A conv picks its method by shape, at plan time or per pass:
  *  - Winograd F(4x4,3x3) for the stride-1 3x3 convs where it pays, or F(2x2,3x3) on
  *    weights packed at load for small maps at small batches and 2x2 maps in batches
- *    (docs/winograd.md); from a batch of 8 their tile blocks span samples;
+ *    (docs/winograd.md); from a batch of 8 their tile blocks span samples; F(4x4)'s
+ *    products on U packed at load in batches and on small maps at small batches;
  *  - dc_conv_packed, im2col + a GEMM on weights packed at load, for other convs on small
- *    maps at small batches (kernels/conv_packed.c);
+ *    maps at small batches and strided ones tile by tile (kernels/conv_packed.c), group
+ *    by group for groups too wide for the direct kernel;
  *  - the direct kernel (kernels/small_conv.c) for 3-channel 3x3 and 7x7 stems, and group
  *    by group for grouped 3x3 convs of few channels a group (ResNeXt, RegNet), the
  *    stride-1 ones of those mostly by Winograd F(4, 3) down the columns
@@ -14,7 +16,8 @@
  *  - else im2col + SGEMM in pixel tiles, or blocks of samples as one GEMM on small maps,
  *    or, for a map that one tile covers at batch 1, one im2col matrix all threads share.
  * At batch 1 on several threads the packed paths, and Winograd on a map too small to split
- * by tiles, likewise build one input operand together, then split the output channels.
+ * by tiles, likewise build one input operand together, then split the output channels
+ * (but Winograd convs on packed weights with few output channels run whole: runs_whole).
  * A fused residual add (dc_net_fuse) rides in the epilogue of every path.
  */
 #include <stdlib.h>
@@ -44,9 +47,10 @@ typedef struct {
 /* Packs the weights of a conv that runs faster by dc_conv_packed (small maps, small
  * batches); without memory for them it stays on im2col + SGEMM. A grouped conv packs
  * each group's weights and runs group by group, each group a conv of its own
- * (group_shape): RegNet's strided convs of 48-128 channels a group, which on im2col +
- * SGEMM ran at 57-84% of the SGEMM peak (regnet_x_16gf's four, one thread, batch 1: 41
- * of its 189 ms). DC_PACKED=0 keeps them, like the rest, on im2col (measuring, tests). */
+ * (group_shape): regnet_x_8gf's and regnet_x_16gf's strided convs of 120 and 128
+ * channels a group, which on im2col + SGEMM ran at 57-84% of the SGEMM peak
+ * (regnet_x_16gf's four, one thread, batch 1: 41 -> 28 ms of its 189). DC_PACKED=0 keeps
+ * them, like the rest, on im2col (measuring, tests). */
 static void choose_packed(dc_node *nd, int max_batch)
 {
     dc_conv_params *p = &nd->conv;
@@ -746,8 +750,7 @@ static void shared_product_task(void *ctx, int task, int thread)
                                   co1, ws);
     else
         dc_winograd_conv2d_from_input(s, shared, p->winograd, p->winograd_packed, p->bias,
-                                      io.res, p->act,
-                                      io.out, co0, co1, ws);
+                                      io.res, p->act, io.out, co0, co1, ws);
 }
 
 /* A conv of one sample on several threads, on packed weights or by Winograd on a small
