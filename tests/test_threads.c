@@ -557,7 +557,7 @@ START_TEST(test_grouped_f2_matches_other_paths)
 END_TEST
 
 /* net against plain (the same net planned with the path that off_var turns off), two
- * samples of seeded input: two samples on one thread, one on two, two on three (every
+ * samples of seeded input: one sample on two threads, two on three, two on one (every
  * combination of 1-3 threads and 1-2 samples took resnext50_32x4d's 224x224 nets 44 s in
  * the sanitizer build at -O0). Frees both nets. */
 static void check_against_plain(const char *arch, const char *off_var, uint64_t seed,
@@ -572,8 +572,15 @@ static void check_against_plain(const char *arch, const char *off_var, uint64_t 
     float *out = malloc(2 * (size_t)info.num_classes * sizeof *out);
     dc_set_threads(1);
     ck_assert(dc_net_forward(plain, x, 2, ref, &err) == DC_OK);
-    static const struct { int threads, samples; } runs[] = { { 1, 2 }, { 2, 1 }, { 3, 2 } };
-    for (size_t k = 0; k < NELEM(runs); k++) {
+    static const struct { int threads, samples; } runs[] = { { 2, 1 }, { 3, 2 }, { 1, 2 } };
+    /* the sanitizer build (CI's time) leaves out the one-thread run: the release build
+     * runs it, and the cut for threads is what the sanitizers have to watch */
+#if defined(__SANITIZE_ADDRESS__)
+    const size_t n_runs = 2;
+#else
+    const size_t n_runs = NELEM(runs);
+#endif
+    for (size_t k = 0; k < n_runs; k++) {
         const int threads = runs[k].threads, n = runs[k].samples;
         dc_set_threads(threads);
         ck_assert(dc_net_forward(net, x, n, out, &err) == DC_OK);
