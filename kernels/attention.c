@@ -172,33 +172,53 @@ static int region(int y, int p, int ws, int shift)
     return y < p - ws ? 0 : y < p - shift ? 1 : 2;
 }
 
+/* Where band wr's window wc takes its tokens in the padded map: its token row i from map
+ * row band_map_row(b, ws, wr, i), token j of that row from map column
+ * rolled_column(b, x0, j) with x0 = window_first_column(b, ws, wc) (the roll by the shift
+ * wraps at pH and pW). */
+static int band_map_row(const band_shape *b, int ws, int wr, int i)
+{
+    return (wr * ws + i + b->sh) % b->ph;
+}
+
+static int window_first_column(const band_shape *b, int ws, int wc)
+{
+    return (wc * ws + b->sw) % b->pw;
+}
+
+static int rolled_column(const band_shape *b, int x0, int j)
+{
+    return x0 + j < b->pw ? x0 + j : x0 + j - b->pw;
+}
+
 /* Band wr's tokens from the map in [C][H][W] into tok [C][ld]: window wc's token row i is
- * a run of ws pixels of map row y from column x0, wrapping at pW (the roll); padding
- * tokens are zero, and so are the columns past the band's tokens. */
+ * a run of ws pixels of one map row (wrapping where the roll does); padding tokens are
+ * zero, and so are the columns past the band's tokens. */
 static void gather_band(const dc_wattn_shape *s, const band_shape *b, int wr, const float *in,
                         float *tok)
 {
     const int ws = s->window, W = s->w;
     const size_t hw = (size_t)s->h * W;
     for (int wc = 0; wc < b->pw / ws; wc++) {
-        const int x0 = (wc * ws + b->sw) % b->pw;
+        const int x0 = window_first_column(b, ws, wc);
         const bool inside = x0 + ws <= W; /* no wrap, no padding column */
         for (int i = 0; i < ws; i++) {
-            const int y = (wr * ws + i + b->sh) % b->ph;
+            const int y = band_map_row(b, ws, wr, i);
             float *d = tok + (size_t)wc * b->N + (size_t)i * ws;
-            for (int c = 0; c < s->c; c++, d += b->ld) {
-                if (y >= s->h) { /* a padding row */
+            if (y >= s->h) { /* a padding row */
+                for (int c = 0; c < s->c; c++, d += b->ld)
                     memset(d, 0, (size_t)ws * sizeof *d);
-                    continue;
-                }
+                continue;
+            }
+            for (int c = 0; c < s->c; c++, d += b->ld) {
                 const float *row = in + c * hw + (size_t)y * W;
                 if (inside) {
                     memcpy(d, row + x0, (size_t)ws * sizeof *d);
-                } else {
-                    for (int j = 0; j < ws; j++) {
-                        const int x = x0 + j < b->pw ? x0 + j : x0 + j - b->pw;
-                        d[j] = x < W ? row[x] : 0.0f;
-                    }
+                    continue;
+                }
+                for (int j = 0; j < ws; j++) {
+                    const int x = rolled_column(b, x0, j);
+                    d[j] = x < W ? row[x] : 0.0f;
                 }
             }
         }
@@ -215,21 +235,21 @@ static void scatter_band(const dc_wattn_shape *s, const band_shape *b, int wr, c
     const int ws = s->window, W = s->w;
     const size_t hw = (size_t)s->h * W;
     for (int wc = 0; wc < b->pw / ws; wc++) {
-        const int x0 = (wc * ws + b->sw) % b->pw;
+        const int x0 = window_first_column(b, ws, wc);
         const bool inside = x0 + ws <= W;
         for (int i = 0; i < ws; i++) {
-            const int yy = (wr * ws + i + b->sh) % b->ph;
-            if (yy >= s->h)
+            const int map_y = band_map_row(b, ws, wr, i);
+            if (map_y >= s->h)
                 continue;
             const float *src = y + (size_t)wc * b->N + (size_t)i * ws;
             for (int c = 0; c < s->c; c++, src += b->ld) {
-                float *row = out + c * hw + (size_t)yy * W;
+                float *row = out + c * hw + (size_t)map_y * W;
                 if (inside) {
                     memcpy(row + x0, src, (size_t)ws * sizeof *src);
                     continue;
                 }
                 for (int j = 0; j < ws; j++) {
-                    const int x = x0 + j < b->pw ? x0 + j : x0 + j - b->pw;
+                    const int x = rolled_column(b, x0, j);
                     if (x < W)
                         row[x] = src[j];
                 }
