@@ -122,10 +122,11 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
      * (gemm_skinny.c), which reads each row of W once per four columns (one thread, batch
      * 1, same build: vgg16_bn 8.4 -> 5.8 ms, vgg11_bn 4.6 -> 3.1 ms, repvgg_a0 5.6 -> 4.9
      * ms; batch 4: vgg16_bn 27.8 -> 24.6 ms; its 512x4x4 convs at 97-99% of their memory
-     * roof, from 45%). Four columns or fewer (2x2 maps) the skinny GEMM reads W once, in
-     * four streams, and stays faster (vgg16_bn's 512x2x2 convs: 0.66 against 0.82 ms). */
+     * roof, from 45%). Four columns or fewer (2x2 maps) the product runs down the rows
+     * (gemm_packed.c, product_down_rows), A in one stream, at batch 1; from two samples
+     * the skinny GEMM takes them as columns of one pass over W. */
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
-           (pixels(s) > SKINNY_ONE_PASS_COLS || depth(s) < DC_SKINNY_MIN_K) &&
+           (pixels(s) > SKINNY_ONE_PASS_COLS || batch == 1 || depth(s) < DC_SKINNY_MIN_K) &&
            (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
 }
 

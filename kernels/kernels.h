@@ -321,7 +321,9 @@ void dc_pack_a(int m, int k, int rows, const float *a, int lda, float *ap);
 
 /* Block `block` of A packed in blocks of `rows` (its rows rows x block .. + rows - 1) times
  * b [k][ldb]: c [rows][ldc] receives columns [0, cols rounded up to whole vectors); b's
- * columns up to that rounding must be readable (zero them), and ldb, ldc at least as large. */
+ * columns up to that rounding must be readable (zero them), and ldb, ldc at least as large.
+ * (With rows 16 and 1 to 4 columns the product runs down the rows, and c receives exactly
+ * cols columns.) */
 void dc_gemm_packed_block(int rows, int block, int k, int cols, const float *ap,
                           const float *b, size_t ldb, float *c, size_t ldc);
 

@@ -490,6 +490,10 @@ static const dc_conv_shape packed_cases[] = {
     { 37, 4, 4, 35, 3, 3, 1, 1, 1, 1, 1 },      /* 16 pixels, 333 terms, R 16 */
     { 70, 2, 2, 21, 3, 3, 1, 1, 1, 1, 1 },      /* 4 pixels, 630 terms */
     { 2, 1, 1, 3, 1, 1, 1, 1, 0, 0, 1 },        /* a 1x1 map */
+    /* 1 to 4 pixels run down the rows (gemm_packed.c, product_down_rows): 3 and 2
+     * pixels, an odd number of terms */
+    { 9, 1, 3, 18, 3, 3, 1, 1, 1, 1, 1 },       /* 1x3 out, 81 terms, R 16 + 2 rows */
+    { 5, 2, 1, 33, 1, 1, 1, 1, 0, 0, 1 },       /* 2x1 out, 5 terms */
     { 8, 9, 11, 10, 5, 5, 2, 2, 2, 2, 1 },      /* 5x5 stride 2: 5x6 out */
     /* 1x1 on whole vectors of pixels: the input read in place, whole blocks of rows
      * written straight to out, the partial last block (and ranges off the block bounds)
@@ -553,6 +557,53 @@ START_TEST(test_conv_packed_wide_pointwise_rule)
     ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_small), 0); /* whole: the small-map rule */
     ck_assert_int_eq(dc_conv_packed_l2_tile(&s2_grouped), 0);
     ck_assert(!dc_conv_packed_applies(&s2_grouped));
+}
+END_TEST
+
+/* The packed GEMM with its epilogue against a double-precision twin, for 1 to 6 columns
+ * (1 to 4 run down the rows of a 16-row block, 5 and 6 across the columns), odd and even
+ * depths, every fused act, with and without bias and residual: only the block's rows, and
+ * only its first `cols` columns of each, are compared. */
+START_TEST(test_gemm_packed_few_columns)
+{
+    const int cols = 1 + _i % 6, k = _i / 6 ? 37 : 64, m = 21, R = 16;
+    fx_rng r = fx_rng_seed(900 + (uint64_t)_i);
+    const size_t ld = DC_PACKED_LANES; /* b and c rows: one vector */
+    float *a = fx_buf_random((size_t)m * k, &r, -1.0f, 1.0f);
+    float *b = fx_buf_random((size_t)k * ld, &r, -2.0f, 2.0f);
+    float *bias = fx_buf_random((size_t)R * 2, &r, -1.0f, 1.0f);
+    float *res = fx_buf_random((size_t)R * 2 * ld, &r, -1.0f, 1.0f);
+    float *ap = fx_buf_new(dc_packed_floats(m, k, R));
+    dc_pack_a(m, k, R, a, k, ap);
+    for (int block = 0; block < 2; block++) /* rows 0-15, then 16-20 and padding */
+        for (size_t act = 0; act < NELEM(all_acts); act++)
+            for (int variant = 0; variant < 3; variant++) { /* plain, bias, bias + res */
+                float *c = fx_buf_new((size_t)R * ld);
+                const float *bb = variant ? bias + block * R : NULL;
+                const float *rr = variant == 2 ? res + (size_t)block * R * ld : NULL;
+                if (variant == 0 && all_acts[act] == DC_ACT_NONE)
+                    dc_gemm_packed_block(R, block, k, cols, ap, b, ld, c, ld);
+                else
+                    dc_gemm_packed_block_act(R, block, k, cols, ap, b, ld, c, ld, bb, rr, ld,
+                                             all_acts[act]);
+                for (int i = 0; i < R && block * R + i < m; i++)
+                    for (int q = 0; q < cols; q++) {
+                        double want = 0.0;
+                        for (int j = 0; j < k; j++)
+                            want += (double)a[(size_t)(block * R + i) * k + j] *
+                                    b[(size_t)j * ld + q];
+                        want += (bb ? bb[i] : 0.0) + (rr ? rr[(size_t)i * ld + q] : 0.0);
+                        want = naive_act(all_acts[act], want);
+                        const double got = c[(size_t)i * ld + q];
+                        if (fabs(got - want) > 1e-4 * (1.0 + fabs(want)))
+                            ck_abort_msg("%d columns, depth %d, block %d, act %s, variant "
+                                         "%d: c[%d][%d] = %g, want %g", cols, k, block,
+                                         act_name(all_acts[act]), variant, i, q, got, want);
+                    }
+                fx_buf_check(c, (size_t)R * ld, "packed product");
+                free(c);
+            }
+    free(a), free(b), free(bias), free(res), free(ap);
 }
 END_TEST
 
@@ -2020,6 +2071,7 @@ static Suite *kernels_suite(void)
     tcase_add_loop_test(t, test_conv_random, 0, (int)NELEM(conv_cases));
     tcase_add_loop_test(t, test_conv_packed_random, 0, (int)NELEM(packed_cases));
     tcase_add_test(t, test_conv_packed_wide_pointwise_rule);
+    tcase_add_loop_test(t, test_gemm_packed_few_columns, 0, 12);
     tcase_add_test(t, test_conv_act_saturates);
 
     t = fx_tcase(s, "depthwise", 0);
