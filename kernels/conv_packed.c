@@ -23,8 +23,6 @@
 
 #include "epilogue.h"
 
-/* Columns the skinny GEMM takes in one pass over W (its register block: 4 x 4). */
-enum { SKINNY_ONE_PASS_COLS = 4 };
 
 static int pixels(const dc_conv_shape *s)
 {
@@ -37,15 +35,22 @@ static size_t whole_vectors(int n)
     return ((size_t)n + DC_PACKED_LANES - 1) / DC_PACKED_LANES * DC_PACKED_LANES;
 }
 
+/* The row stride of a conv's column matrix: whole vectors, but exactly the pixels for maps
+ * of at most DC_PACKED_DOWN_ROWS_MAX_COLS (their product runs down the rows and reads no
+ * padding: a 2x2 map's im2col is 4 floats a row, not 16, and its output rows are written
+ * in place). */
 static size_t padded(const dc_conv_shape *s)
 {
-    return whole_vectors(pixels(s));
+    return pixels(s) <= DC_PACKED_DOWN_ROWS_MAX_COLS ? (size_t)pixels(s)
+                                                     : whole_vectors(pixels(s));
 }
 
 /* Zeroes columns [n, ld) of rows [r0, r1) of a column matrix: the product reads whole
  * vectors of columns. */
 static void zero_slack(float *col, int r0, int r1, size_t ld, int n)
 {
+    if (ld == (size_t)n)
+        return;
     for (int j = r0; j < r1; j++)
         memset(col + (size_t)j * ld + n, 0, (ld - (size_t)n) * sizeof(float));
 }
@@ -59,7 +64,7 @@ static int depth(const dc_conv_shape *s)
  * lies, and its output rows are whole rows of C. */
 static bool pointwise_in_place(const dc_conv_shape *s)
 {
-    return dc_conv_is_pointwise(s) && (size_t)pixels(s) == padded(s);
+    return dc_conv_is_pointwise(s) && (size_t)pixels(s) == whole_vectors(pixels(s));
 }
 
 /* A 1x1 conv read in place on a map wider than DC_CONV_PACKED_MAX_POINTWISE: packed at
@@ -126,7 +131,7 @@ bool dc_conv_packed_pays(const dc_conv_shape *s, int batch)
      * (gemm_packed.c, product_down_rows), A in one stream, at batch 1; from two samples
      * the skinny GEMM takes them as columns of one pass over W. */
     return dc_conv_packed_applies(s) && batch < 8 && depth(s) >= 64 && s->cout >= 16 &&
-           (pixels(s) > SKINNY_ONE_PASS_COLS || batch == 1 || depth(s) < DC_SKINNY_MIN_K) &&
+           (pixels(s) > DC_PACKED_DOWN_ROWS_MAX_COLS || batch == 1 || depth(s) < DC_SKINNY_MIN_K) &&
            (size_t)depth(s) * s->cout >= ((size_t)1 << 16);
 }
 

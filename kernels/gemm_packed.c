@@ -153,7 +153,7 @@ product(int R, int NV, int k, const float *restrict a, const float *restrict b, 
 }
 
 /* Columns up to which a block of 16 rows runs product_down_rows instead of product(). */
-enum { DOWN_ROWS_MAX_COLS = 4, DOWN_ROWS_R = LANES };
+enum { DOWN_ROWS_MAX_COLS = DC_PACKED_DOWN_ROWS_MAX_COLS, DOWN_ROWS_R = LANES };
 
 /* The epilogue of one element, in the order finish() applies it to a vector. */
 static inline float finish_one(float v, const epilogue *ep, int r, size_t col)

@@ -308,6 +308,10 @@ void dc_winograd_conv2d_samples_packed(const dc_conv_shape *s, const float *in,
  * it on every call): kernels/gemm_packed.c. Columns come in vectors of DC_PACKED_LANES. */
 #define DC_PACKED_LANES 16
 
+/* Up to this many columns a block of 16 rows runs its product down the rows (one line of
+ * packed A a term, the columns broadcast), not across vectors of columns. */
+#define DC_PACKED_DOWN_ROWS_MAX_COLS 4
+
 /* Rows R of a packed block that suit products of `cols` columns (16, 12, 8 or 6: R x the
  * vectors of columns fills the registers). Any packing works with any column count. */
 int dc_packed_rows(int cols);
