@@ -151,11 +151,35 @@ static size_t tile_stride(const dc_conv_shape *s, int samples)
     return (size_t)vectors(s, samples) * W2_LANES;
 }
 
-/* Floats of the padded input rows and their column transforms (see input_transform). */
+/* The distance between two positions' planes of V ([16][cin][tp]) or of M ([16][rows][tp]):
+ * the plane in whole cache lines, an odd number of them. Whole planes are often a multiple
+ * of 4 KiB (384 channels x 16 tiles x 4 bytes = 24 KiB), and then the 16 positions a
+ * transform writes or reads together fall into the same set of the L1 cache, more of them
+ * than it has ways: the input transform of a 384x8x8 conv took 0.16 ms, 0.07 with 385
+ * channels. An odd number of lines apart, they fall into 16 different sets. */
+static size_t skewed_plane(size_t floats)
+{
+    const size_t lines = (floats + 15) / 16;
+    return (lines | 1) * 16;
+}
+
+static size_t v_plane(const dc_conv_shape *s, int samples)
+{
+    return skewed_plane((size_t)s->cin * tile_stride(s, samples));
+}
+
+static size_t m_plane(size_t rows, size_t tp)
+{
+    return skewed_plane(rows * tp);
+}
+
+/* Floats of the zero-padded input plane and the column transforms of one tile row (see
+ * input_transform). */
 static size_t row_scratch_floats(const dc_conv_shape *s)
 {
     const size_t wp = 2 * (size_t)half_up(dc_conv_out_w(s)) + 2;
-    return 8 * wp;
+    const size_t hp = 2 * (size_t)half_up(dc_conv_out_h(s)) + 2;
+    return (hp + 4) * wp;
 }
 
 /* Bytes of M a group of blocks may take (group_blocks). */
@@ -180,8 +204,8 @@ size_t dc_winograd2_workspace_floats(const dc_conv_shape *s, int samples)
 {
     const size_t tp = tile_stride(s, samples);
     const size_t group_rows = (size_t)group_blocks(s, samples) * dc_winograd2_rows(s, samples);
-    return (size_t)W2_POS * s->cin * tp                        /* V */
-           + (size_t)W2_POS * group_rows * tp                  /* M of one group of blocks */
+    return (size_t)W2_POS * v_plane(s, samples)                /* V */
+           + (size_t)W2_POS * m_plane(group_rows, tp)          /* M of one group of blocks */
            + 4 * tp                                            /* Y of one channel */
            + row_scratch_floats(s);
 }
@@ -197,7 +221,7 @@ static void input_transform_one_tile(const dc_conv_shape *s, int samples, int n,
                                      const float *in, float *v, int ci_begin, int ci_end)
 {
     const size_t tp = tile_stride(s, samples), in_plane = (size_t)s->h * s->w;
-    const size_t p_stride = (size_t)s->cin * tp; /* from V[p] to V[p + 1] */
+    const size_t p_stride = v_plane(s, samples); /* from V[p] to V[p + 1] */
     for (int ci = ci_begin; ci < ci_end; ci++) {
         float *vc = v + (size_t)ci * tp;
         for (int sm = 0; sm < n; sm++) {
@@ -236,38 +260,48 @@ static void input_transform(const dc_conv_shape *s, int samples, int n, const fl
     }
     const int tiles_x = half_up(dc_conv_out_w(s)), tiles_y = half_up(dc_conv_out_h(s));
     const size_t tp = tile_stride(s, samples), wp = 2 * (size_t)tiles_x + 2;
-    const size_t in_plane = (size_t)s->h * s->w;
-    float *r[4], *t[4];
-    for (int k = 0; k < 4; k++) {
-        r[k] = scratch + k * wp;
-        t[k] = scratch + (4 + k) * wp;
-    }
+    const size_t hp = 2 * (size_t)tiles_y + 2, in_plane = (size_t)s->h * s->w;
+    const size_t vp = v_plane(s, samples);
+    /* the plane padded with zeros, its border (and whatever of it lies past the input)
+     * zeroed once: each channel only overwrites the input's own rectangle, rows
+     * [pad_h, pad_h + ch), columns [pad_w, pad_w + cw). Built once a channel, where the
+     * first version zeroed and copied four rows for every tile row: the row buffers'
+     * library calls cost more than the arithmetic (resnet18's 512x7x7 convs: 0.17 ms of
+     * the transform a call) */
+    float *pad = scratch, *t[4];
+    for (int k = 0; k < 4; k++)
+        t[k] = scratch + (hp + (size_t)k) * wp;
+    memset(pad, 0, hp * wp * sizeof(float));
+    const int ch = s->h < (int)hp - s->pad_h ? s->h : (int)hp - s->pad_h;
+    const int cw = s->w < (int)wp - s->pad_w ? s->w : (int)wp - s->pad_w;
     const int tiles = tiles_x * tiles_y;
     for (int ci = ci_begin; ci < ci_end; ci++)
         for (int sm = 0; sm < n; sm++) {
             const float *plane = in + ((size_t)sm * s->cin + ci) * in_plane;
+            for (int y = 0; y < ch; y++) {
+                float *restrict dst = pad + (size_t)(y + s->pad_h) * wp + s->pad_w;
+                const float *restrict src = plane + (size_t)y * s->w;
+                for (int x = 0; x < cw; x++)
+                    dst[x] = src[x];
+            }
             for (int ty = 0; ty < tiles_y; ty++) {
-                for (int k = 0; k < 4; k++) {
-                    const int iy = 2 * ty - s->pad_h + k;
-                    memset(r[k], 0, wp * sizeof(float));
-                    if (iy < 0 || iy >= s->h)
-                        continue;
-                    const int x0 = s->pad_w; /* padded column of input column 0 */
-                    const int cn = s->w < (int)wp - x0 ? s->w : (int)wp - x0;
-                    memcpy(r[k] + x0, plane + (size_t)iy * s->w, (size_t)cn * sizeof(float));
-                }
+                const float *restrict r0 = pad + (size_t)(2 * ty) * wp;
+                const float *restrict r1 = r0 + wp, *restrict r2 = r1 + wp;
+                const float *restrict r3 = r2 + wp;
+                float *restrict t0 = t[0], *restrict t1 = t[1];
+                float *restrict t2 = t[2], *restrict t3 = t[3];
                 for (size_t c = 0; c < wp; c++) { /* B^T d, down the columns */
-                    t[0][c] = r[0][c] - r[2][c];
-                    t[1][c] = r[1][c] + r[2][c];
-                    t[2][c] = r[2][c] - r[1][c];
-                    t[3][c] = r[1][c] - r[3][c];
+                    t0[c] = r0[c] - r2[c];
+                    t1[c] = r1[c] + r2[c];
+                    t2[c] = r2[c] - r1[c];
+                    t3[c] = r1[c] - r3[c];
                 }
                 for (int i = 0; i < 4; i++) { /* (B^T d) B, across: tile tx at column 2 tx */
-                    const float *ti = t[i];
-                    float *v0 = v + ((size_t)(i * 4) * s->cin + ci) * tp +
-                                (size_t)sm * tiles + (size_t)ty * tiles_x;
-                    float *v1 = v0 + (size_t)s->cin * tp, *v2 = v1 + (size_t)s->cin * tp;
-                    float *v3 = v2 + (size_t)s->cin * tp;
+                    const float *restrict ti = t[i];
+                    float *restrict v0 = v + (size_t)(i * 4) * vp + (size_t)ci * tp +
+                                         (size_t)sm * tiles + (size_t)ty * tiles_x;
+                    float *restrict v1 = v0 + vp, *restrict v2 = v1 + vp;
+                    float *restrict v3 = v2 + vp;
                     for (int tx = 0; tx < tiles_x; tx++) {
                         const float d0 = ti[2 * tx], d1 = ti[2 * tx + 1];
                         const float d2 = ti[2 * tx + 2], d3 = ti[2 * tx + 3];
@@ -282,7 +316,7 @@ static void input_transform(const dc_conv_shape *s, int samples, int n, const fl
     const size_t used = (size_t)n * tiles;
     for (int ci = ci_begin; ci < ci_end; ci++)
         for (int p = 0; p < W2_POS; p++) /* the padding columns */
-            memset(v + ((size_t)p * s->cin + ci) * tp + used, 0, (tp - used) * sizeof(float));
+            memset(v + (size_t)p * vp + (size_t)ci * tp + used, 0, (tp - used) * sizeof(float));
 }
 
 /* The 16 products of blocks [b0, b1) over the columns of n samples, position by position
@@ -291,13 +325,13 @@ static void group_products(const dc_conv_shape *s, int samples, int n, const flo
                            int b1, const float *v, float *m)
 {
     const int R = dc_winograd2_rows(s, samples), cols = columns(s, n);
-    const size_t tp = tile_stride(s, samples), v_plane = (size_t)s->cin * tp;
-    const size_t rows = (size_t)(b1 - b0) * R;
+    const size_t tp = tile_stride(s, samples), vp = v_plane(s, samples);
+    const size_t rows = (size_t)(b1 - b0) * R, mp = m_plane(rows, tp);
     const int nblk = blocks(s, samples);
     for (int p = 0; p < W2_POS; p++)
         for (int b = b0; b < b1; b++)
-            dc_gemm_packed_block(R, p * nblk + b, s->cin, cols, u, v + (size_t)p * v_plane,
-                                 tp, m + ((size_t)p * rows + (size_t)(b - b0) * R) * tp, tp);
+            dc_gemm_packed_block(R, p * nblk + b, s->cin, cols, u, v + (size_t)p * vp, tp,
+                                 m + (size_t)p * mp + (size_t)(b - b0) * R * tp, tp);
 }
 
 /* Output channel co of one sample from row r of a group's products m [16][rows][tp] (the
@@ -309,7 +343,7 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
 {
     if (dc_winograd2_tiles(s) == 1) { /* a map of one tile: no tile loops, no Y rows */
         const int oh = dc_conv_out_h(s), ow = dc_conv_out_w(s);
-        const size_t tp = tile_stride(s, samples), p_stride = (size_t)rows * tp;
+        const size_t tp = tile_stride(s, samples), p_stride = m_plane((size_t)rows, tp);
         const float *mp = m + (size_t)r * tp + col0;
         float s0[4], s1[4];
         for (int j = 0; j < 4; j++) {
@@ -336,7 +370,7 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
     const size_t tp = tile_stride(s, samples);
     const float *mp[W2_POS];
     for (int p = 0; p < W2_POS; p++)
-        mp[p] = m + ((size_t)p * rows + r) * tp + col0;
+        mp[p] = m + (size_t)p * m_plane((size_t)rows, tp) + (size_t)r * tp + col0;
     float *y00 = y, *y01 = y + tp, *y10 = y + 2 * tp, *y11 = y + 3 * tp;
     for (int t = 0; t < tiles; t++) {
         float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
@@ -364,7 +398,7 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
 
 size_t dc_winograd2_input_floats(const dc_conv_shape *s, int samples)
 {
-    return (size_t)W2_POS * s->cin * tile_stride(s, samples);
+    return (size_t)W2_POS * v_plane(s, samples);
 }
 
 size_t dc_winograd2_input_scratch_floats(const dc_conv_shape *s)
@@ -392,7 +426,7 @@ void dc_winograd2_conv2d_from_input(const dc_conv_shape *s, int samples, int n,
     const size_t out_sample = (size_t)s->cout * out_plane;
     const int G = group_blocks(s, samples), b_end = (co_end - 1) / R + 1;
     float *m = workspace;                                   /* [16][G R][tp] */
-    float *y = m + (size_t)W2_POS * G * R * tp;             /* [4][tp] */
+    float *y = m + (size_t)W2_POS * m_plane((size_t)G * R, tp); /* [4][tp] */
     for (int b0 = co_begin / R; b0 < b_end; b0 += G) {
         const int b1 = b0 + G < b_end ? b0 + G : b_end, rows = (b1 - b0) * R;
         group_products(s, samples, n, u, b0, b1, v, m);
@@ -418,8 +452,11 @@ void dc_winograd2_conv2d(const dc_conv_shape *s, int samples, int n, const float
     const size_t tp = tile_stride(s, samples);
     float *v = workspace;                                   /* [16][cin][tp] */
     float *rest = v + dc_winograd2_input_floats(s, samples); /* M, Y, then the rows */
-    float *rows = rest + (size_t)W2_POS * group_blocks(s, samples) *
-                             dc_winograd2_rows(s, samples) * tp + 4 * tp;
+    float *rows = rest +
+                  (size_t)W2_POS *
+                      m_plane((size_t)group_blocks(s, samples) * dc_winograd2_rows(s, samples),
+                              tp) +
+                  4 * tp;
     input_transform(s, samples, n, in, v, rows, 0, s->cin);
     dc_winograd2_conv2d_from_input(s, samples, n, v, u, bias, residual, act, out, co_begin,
                                    co_end, rest);
