@@ -314,7 +314,7 @@ static void input_transform(const dc_conv_shape *s, int samples, int n, const fl
             }
         }
     const size_t used = (size_t)n * tiles;
-    for (int ci = ci_begin; ci < ci_end; ci++)
+    for (int ci = ci_begin; ci < ci_end && used < tp; ci++)
         for (int p = 0; p < W2_POS; p++) /* the padding columns */
             memset(v + (size_t)p * vp + (size_t)ci * tp + used, 0, (tp - used) * sizeof(float));
 }
@@ -332,6 +332,26 @@ static void group_products(const dc_conv_shape *s, int samples, int n, const flo
         for (int b = b0; b < b1; b++)
             dc_gemm_packed_block(R, p * nblk + b, s->cin, cols, u, v + (size_t)p * vp, tp,
                                  m + (size_t)p * mp + (size_t)(b - b0) * R * tp, tp);
+}
+
+/* Y = A^T M A for `tiles` tiles, M's 16 positions at mp[p][t]: the four values of each
+ * 2x2 output tile into y00, y01, y10, y11 (row-major within the tile). The outputs are
+ * restrict, so that the loop over the tiles runs in vectors (with M's 16 planes behind
+ * pointers it otherwise ran one tile at a time). */
+static void tiles_a_transform(int tiles, const float *const mp[W2_POS], float *restrict y00,
+                              float *restrict y01, float *restrict y10, float *restrict y11)
+{
+    for (int t = 0; t < tiles; t++) {
+        float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
+        for (int j = 0; j < 4; j++) {
+            s0[j] = mp[j][t] + mp[4 + j][t] + mp[8 + j][t];
+            s1[j] = mp[4 + j][t] - mp[8 + j][t] - mp[12 + j][t];
+        }
+        y00[t] = s0[0] + s0[1] + s0[2]; /* (A^T M) A */
+        y01[t] = s0[1] - s0[2] - s0[3];
+        y10[t] = s1[0] + s1[1] + s1[2];
+        y11[t] = s1[1] - s1[2] - s1[3];
+    }
 }
 
 /* Output channel co of one sample from row r of a group's products m [16][rows][tp] (the
@@ -372,17 +392,7 @@ static void output_transform(const dc_conv_shape *s, int samples, const float *m
     for (int p = 0; p < W2_POS; p++)
         mp[p] = m + (size_t)p * m_plane((size_t)rows, tp) + (size_t)r * tp + col0;
     float *y00 = y, *y01 = y + tp, *y10 = y + 2 * tp, *y11 = y + 3 * tp;
-    for (int t = 0; t < tiles; t++) {
-        float s0[4], s1[4]; /* A^T M: rows (1 1 1 0) and (0 1 -1 -1) */
-        for (int j = 0; j < 4; j++) {
-            s0[j] = mp[j][t] + mp[4 + j][t] + mp[8 + j][t];
-            s1[j] = mp[4 + j][t] - mp[8 + j][t] - mp[12 + j][t];
-        }
-        y00[t] = s0[0] + s0[1] + s0[2]; /* (A^T M) A */
-        y01[t] = s0[1] - s0[2] - s0[3];
-        y10[t] = s1[0] + s1[1] + s1[2];
-        y11[t] = s1[1] - s1[2] - s1[3];
-    }
+    tiles_a_transform(tiles, mp, y00, y01, y10, y11);
     for (int oy = 0; oy < oh; oy++) {
         const int ty = oy / 2;
         const float *ya = oy % 2 ? y10 : y00, *yb = oy % 2 ? y11 : y01;
