@@ -256,7 +256,11 @@ typedef dc_status (*dc_node_observer)(void *ctx, int id, const float *out, int n
                                       dc_error *err);
 
 /* dc_net_forward, calling observe (when not NULL) after every node, the input included, in
- * order. Returns what dc_net_forward returns, or the first failure of observe. */
+ * order. Returns what dc_net_forward returns, or the first failure of observe. A net
+ * planned for large batches may run its first nodes on a few samples at a time in buffers
+ * of that size (a depth-first head, docs/architecture.md); an observed pass then gathers
+ * those nodes' outputs in buffers of n samples it allocates, and observes them once the
+ * last chunk has run, still in order. */
 dc_status dc_net_forward_observed(dc_net *net, const float *in, int n, float *out,
                                   dc_node_observer observe, void *ctx, dc_error *err);
 

@@ -12,10 +12,11 @@
  * vector a row) 1.25-1.4x. 2 channels only 1.08x and 1 channel slower (0.91x): the
  * transforms then cost as much as the multiplications saved. Groups of 48 and 56
  * channels on 14x14, in their nets against the F(2x2) they ran before: regnet_x_3_2gf's
- * 1.6x, regnet_y_8gf's 1.4x (ops_conv.c, choose_direct). Not the stems: alone a
- * CIFAR-10 stem is 1.3x faster too, but in a network its 256 KiB of output per image goes
- * to memory, whose bandwidth then sets its time (vgg16_bn, batch 64: 0.027 against 0.022
- * ms an image; batch 1 within the noise; docs/winograd.md).
+ * 1.6x, regnet_y_8gf's 1.4x (ops_conv.c, choose_direct). The 3-channel stems only in a
+ * depth-first head (layers/net.c: head_plan), where their output stays in L2: alone a
+ * CIFAR-10 stem is 1.3x faster too, but in a network without a head its 256 KiB of output
+ * per image goes to memory, whose bandwidth then sets its time (vgg16_bn, batch 64: 0.027
+ * against 0.022 ms an image; in the head 0.0157 against 0.0194; docs/winograd.md).
  */
 #include "kernels.h"
 

@@ -57,6 +57,8 @@ struct dc_node {
     /* planned by dc_net_plan */
     size_t offset;        /* in floats, into the arena */
     int last_use;         /* id of the last node that reads this one */
+    bool head_chunked;    /* read only inside the depth-first head (net.c: head_plan): holds
+                             one chunk of samples, every chunk at the same place */
     bool in_place;        /* a concat whose inputs were written where its output lies
                              (planned at batch 1): nothing to copy */
 
@@ -112,6 +114,13 @@ struct dc_net {
                                 single-tile conv; see run_shared in ops_conv.c), 0 for none */
     dc_run_state own;        /* the buffers of dc_net_forward; a dc_ctx has its own */
     bool profiling;
+    /* depth-first head (dc_net_plan, head_plan in net.c), planned for batches of at
+     * least 2 x head_chunk samples: nodes 1..head_end always run on head_chunk samples at
+     * a time (their head_chunked tensors hold one chunk) before the rest of the net runs
+     * on the whole batch, so that the stem's output is read from L2 by its consumers
+     * instead of going to memory; 0: no head */
+    int head_end;
+    int head_chunk;
 };
 
 /* Number of floats of one sample's output of node id. */

@@ -13,12 +13,15 @@
 
 const float *dc_op_data(const dc_op_job *job, int id)
 {
-    return id == 0 ? job->rs->input : job->rs->arena + job->net->nodes[id].offset;
+    const dc_node *src = &job->net->nodes[id];
+    const float *base = id == 0 ? job->rs->input : job->rs->arena + src->offset;
+    return base + (size_t)(src->head_chunked ? 0 : job->first) * dc_node_numel(src);
 }
 
 float *dc_op_out(const dc_op_job *job)
 {
-    return job->rs->arena + job->nd->offset;
+    const size_t first = job->nd->head_chunked ? 0 : (size_t)job->first;
+    return job->rs->arena + job->nd->offset + first * dc_node_numel(job->nd);
 }
 
 void dc_split_range(int total, int parts, int i, int *begin, int *end)

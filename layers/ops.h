@@ -191,6 +191,8 @@ struct dc_op_job {
     dc_run_state *rs;      /* the pass's buffers: the net's own or a dc_ctx's */
     const dc_node *nd;
     int n;                 /* samples */
+    int first;             /* the pass's sample that is this job's sample 0 (a depth-first
+                              head's chunk, net.c); dc_op_data and dc_op_out start there */
     int parts;             /* tasks per sample (or in all, for batch-wide ops) */
     int threads;           /* threads the node is cut for (dc_net_cut_threads) */
 };
@@ -198,10 +200,10 @@ struct dc_op_job {
 /* Work below this many floats touched (or MACs / 8 for convs) runs as one task. */
 #define DC_PARALLEL_MIN 16384
 
-/* The data of node id for all samples of the pass (id 0: the caller's input). */
+/* The data of node id for the job's samples (id 0: the caller's input). */
 const float *dc_op_data(const dc_op_job *job, int id);
 
-/* The node's own output, all samples. */
+/* The node's own output, the job's samples. */
 float *dc_op_out(const dc_op_job *job);
 
 /* [begin, end) of part i when `total` items are split into `parts` near-equal ranges. */

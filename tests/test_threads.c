@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <math.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -691,6 +692,138 @@ START_TEST(test_winograd_packed_u_matches_sgemm)
 }
 END_TEST
 
+/* The depth-first head (net.c: head_plan): the stem and its readers run on chunks of
+ * samples, their own tensors holding one chunk, the rest of the net on the whole batch.
+ * Against the same net without it (DC_HEAD=0), five samples in chunks of two (2, 2, 1:
+ * the last one short), on one and two threads: resnet20's stem is read by a conv and by
+ * the residual add fused into the next conv, mobilenetv2_x0_5's by a depthwise conv.
+ * First with the same kernels (DC_GROUP_WINO=0 keeps the stem on the direct loops): a
+ * chunk that read or wrote another chunk's samples, or a head tensor that shared memory
+ * with another, is off by the logits' own size. Then as planned by default, where the
+ * stem inside the head runs F(4, 3) down the columns (ops_conv.c: runs_direct_wino),
+ * within the parity tests' 1e-4 of the direct stem (F(4, 3) rounds differently). */
+static const char *const head_archs[] = { "resnet20", "mobilenetv2_x0_5" };
+
+static void check_head_against(dc_net *net, dc_net *plain, const char *what, double tol)
+{
+    enum { SAMPLES = 5 };
+    dc_error err;
+    const dc_net_info info = dc_net_get_info(net);
+    const size_t in_one = (size_t)info.in_c * info.in_h * info.in_w;
+    const size_t logits = (size_t)SAMPLES * info.num_classes;
+    fx_rng r = fx_rng_seed(31);
+    float *x = random_buf(SAMPLES * in_one, &r);
+    float *ref = malloc(logits * sizeof *ref), *out = malloc(logits * sizeof *out);
+    dc_set_threads(1);
+    ck_assert(dc_net_forward(plain, x, SAMPLES, ref, &err) == DC_OK);
+    for (int threads = 1; threads <= 2; threads++) {
+        dc_set_threads(threads);
+        ck_assert(dc_net_forward(net, x, SAMPLES, out, &err) == DC_OK);
+        double d = rel_diff(out, ref, logits);
+        ck_assert_msg(d <= tol, "%s, %s: %d threads: %g", info.arch, what, threads, d);
+    }
+    dc_set_threads(1);
+    free(x), free(ref), free(out);
+}
+
+/* Observed passes of a net with a head and of the same net without one: the observer of
+ * the plain net keeps a copy of every output, that of the head's net compares with it. */
+typedef struct {
+    const dc_net *net;
+    float **outs; /* per node id: the plain net's output */
+    int calls;
+    double worst;
+} observed_pair;
+
+static dc_status observe_pair(void *ctx, int id, const float *out, int n, dc_error *err)
+{
+    observed_pair *op = ctx;
+    (void)err;
+    const size_t size = dc_node_numel(&op->net->nodes[id]) * (size_t)n;
+    op->calls++;
+    if (!op->outs[id]) {
+        op->outs[id] = malloc(size * sizeof(float));
+        memcpy(op->outs[id], out, size * sizeof(float));
+    } else {
+        const double d = rel_diff(out, op->outs[id], size);
+        op->worst = d > op->worst ? d : op->worst;
+    }
+    return DC_OK;
+}
+
+static void check_observed_head(dc_net *net, dc_net *plain)
+{
+    enum { SAMPLES = 5 };
+    dc_error err;
+    const dc_net_info info = dc_net_get_info(net);
+    fx_rng r = fx_rng_seed(5);
+    float *x = random_buf((size_t)SAMPLES * info.in_c * info.in_h * info.in_w, &r);
+    float *out = malloc((size_t)SAMPLES * info.num_classes * sizeof *out);
+    observed_pair op = { .net = plain, .outs = calloc((size_t)info.num_nodes, sizeof(float *)) };
+    dc_set_threads(1);
+    ck_assert(dc_net_forward_observed(plain, x, SAMPLES, out, observe_pair, &op, &err) == DC_OK);
+    const int plain_calls = op.calls;
+    op.calls = 0;
+    op.net = net;
+    ck_assert_msg(dc_net_forward_observed(net, x, SAMPLES, out, observe_pair, &op, &err) ==
+                      DC_OK, "%s", err.msg);
+    ck_assert_int_eq(op.calls, plain_calls);
+    ck_assert_msg(op.worst <= 1e-5, "%s: observed outputs with a head differ by %g",
+                  info.arch, op.worst);
+    ck_assert_int_gt(net->head_end, 0); /* still planned with its head */
+    for (int i = 0; i < info.num_nodes; i++)
+        free(op.outs[i]);
+    free(op.outs), free(x), free(out);
+}
+
+START_TEST(test_depth_first_head_matches_whole_batch)
+{
+    const char *arch = head_archs[_i];
+    enum { SAMPLES = 5 };
+    dc_error err;
+    dc_net *net, *plain, *wino;
+    setenv("DC_HEAD_CHUNK_KIB", "1", 1); /* one sample's stem output is more: chunk 1 */
+    ck_assert_msg(dc_net_build_random(arch, 10, 29, SAMPLES, &net, &err) == DC_OK, "%s",
+                  err.msg);
+    const int one_sample_chunk = net->head_chunk;
+    dc_net_free(net);
+    /* two samples' worth of the stem's output a chunk */
+    ck_assert_msg(dc_net_build_random(arch, 10, 29, 1, &net, &err) == DC_OK, "%s", err.msg);
+    const size_t stem_kib = dc_node_numel(&net->nodes[1]) * sizeof(float) / 1024;
+    dc_net_free(net);
+    char kib[32];
+    snprintf(kib, sizeof kib, "%zu", 2 * stem_kib);
+    setenv("DC_HEAD_CHUNK_KIB", kib, 1);
+    setenv("DC_GROUP_WINO", "0", 1);
+    build_with_and_without(arch, 29, SAMPLES, "DC_HEAD", &net, &plain);
+    unsetenv("DC_GROUP_WINO");
+    ck_assert_msg(dc_net_build_random(arch, 10, 29, SAMPLES, &wino, &err) == DC_OK, "%s",
+                  err.msg);
+    unsetenv("DC_HEAD_CHUNK_KIB");
+    ck_assert_int_eq(one_sample_chunk, 1);
+    ck_assert_int_eq(net->head_chunk, 2);
+    ck_assert_msg(net->head_end >= 2, "%s: head ends at node %d", arch, net->head_end);
+    ck_assert_int_eq(plain->head_end, 0);
+    ck_assert_msg(net->nodes[1].head_chunked && !plain->nodes[1].head_chunked,
+                  "%s: the stem's output holds one chunk in the head only", arch);
+    check_head_against(net, plain, "same kernels", 1e-5);
+    if (dc_simd_active() != DC_SIMD_PORTABLE) { /* the portable path runs im2col */
+        ck_assert_str_eq(dc_conv_method(&net->nodes[1], SAMPLES), "direct stem kernel");
+        ck_assert_str_eq(dc_conv_method(&wino->nodes[1], SAMPLES),
+                         "F(4, 3) stem, depth-first head");
+        ck_assert_str_eq(dc_conv_method(&plain->nodes[1], SAMPLES), "direct stem kernel");
+    }
+    check_head_against(wino, plain, "F(4, 3) stem", 1e-4);
+    /* an observed pass sees every node's output for all the samples, which a head's
+     * tensors of one chunk do not hold: run_head gathers them; each observed output
+     * equals the plain net's, node by node */
+    check_observed_head(net, plain);
+    dc_net_free(net);
+    dc_net_free(plain);
+    dc_net_free(wino);
+}
+END_TEST
+
 /* Concatenations planned in place at batch 1 (net.c: plan_concats_in_place; the concat's
  * inputs written where it lies, the concat copying nothing) against the same net with
  * each concat a copy (DC_CONCAT_IN_PLACE=0): the same kernels on the same data, so the
@@ -829,6 +962,8 @@ static Suite *threads_suite(void)
     tcase_add_loop_test(t, test_net_same_on_any_thread_count, 0, 7);
     tcase_add_test(t, test_small_pass_cut_for_one_thread);
     tcase_add_test(t, test_grouped_f2_matches_other_paths);
+    tcase_add_loop_test(t, test_depth_first_head_matches_whole_batch, 0,
+                        (int)NELEM(head_archs));
     tcase_add_test(t, test_grouped_packed_matches_sgemm);
     tcase_add_test(t, test_winograd_packed_u_matches_sgemm);
     tcase_add_loop_test(t, test_grouped_direct_matches_other_paths, 0,
