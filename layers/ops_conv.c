@@ -142,7 +142,7 @@ static void conv_prepare(dc_node *nd, int max_batch)
         choose_direct_wino(nd);
         return;
     }
-    /* a stem's F(4, 3) weights too, for when it runs in a depth-first head (stem_in_head) */
+    /* a stem's F(4, 3) weights too, for when it runs in a depth-first head (runs_direct_wino) */
     if (p->direct)
         choose_direct_wino(nd);
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
