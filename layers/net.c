@@ -237,13 +237,14 @@ static void head_plan(dc_net *net, int max_batch)
     const dc_node *nd = &net->nodes[stem];
     const size_t bytes = dc_node_numel(nd) * sizeof(float);
     const int end = nd->last_use;
-    const char *kib = getenv("DC_HEAD_CHUNK_KIB");
-    const bool forced = kib && atol(kib) > 0;
+    const char *kib_env = getenv("DC_HEAD_CHUNK_KIB");
+    const long kib = kib_env ? atol(kib_env) : 0;
+    const bool forced = kib > 0;
     if (end >= net->output || bytes == 0 ||
         (!forced && (bytes > DC_HEAD_CHUNK_BYTES ||
                      bytes * (size_t)max_batch <= DC_HEAD_MIN_BYTES)))
         return;
-    const size_t budget = forced ? (size_t)atol(kib) * 1024 : DC_HEAD_CHUNK_BYTES;
+    const size_t budget = forced ? (size_t)kib * 1024 : DC_HEAD_CHUNK_BYTES;
     const size_t chunk = budget / bytes > 0 ? budget / bytes : 1;
     if (chunk * 2 > (size_t)max_batch)
         return;

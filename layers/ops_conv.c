@@ -142,8 +142,9 @@ static void conv_prepare(dc_node *nd, int max_batch)
         choose_direct_wino(nd);
         return;
     }
-    /* a stem's F(4, 3) weights too, for when it runs in a depth-first head (runs_direct_wino) */
-    if (p->direct)
+    /* a stem's F(4, 3) weights too, for when it runs in a depth-first head
+     * (runs_direct_wino), which needs a batch of two chunks at least (net.c: head_plan) */
+    if (p->direct && max_batch >= 2)
         choose_direct_wino(nd);
     /* a grouped conv (RegNet, groups of 64-128 channels) runs group by group */
     const dc_conv_shape g = dc_conv_group_shape(&p->shape);
