@@ -20,8 +20,9 @@
  * 2 (ow - 1) + k - 1 - pad < 32.
  *
  * Either way the sum is bias, then the taps row by row, each a fused multiply-add: the
- * order of the other vector kernels. Up to DWS_UNITS output vectors (of one channel or
- * several) are summed at once, so that the FMAs' latency overlaps.
+ * order of the other vector kernels. Several output vectors are summed at once, so that
+ * the FMAs' latency overlaps: DWS_GROUP of one channel, or, when a plane is at most
+ * DWS_FEW_VECS vectors (4x4 and 8x8 maps), DWS_ACCS of several channels in lockstep.
  */
 #include "simd_kernels.h"
 
@@ -149,6 +150,48 @@ DW_INLINE void dws_flat_channel(const float *src, const float *k, float bias, fl
     }
 }
 
+/* Maps of at most DWS_FEW_VECS vectors (4x4, 5x5, 8x8): one channel gives too few
+ * independent sums to hide the FMAs' latency (a 4x4 map is one chain of 9 dependent FMAs,
+ * 4 cycles each, while two FMAs could start every cycle), so CH = DWS_ACCS / NV channels
+ * run in lockstep, NV vectors each. Every output's sum keeps its order (bias, then the taps
+ * row by row): the bits are those of dws_flat_channel. The weights are broadcast from
+ * memory inside each FMA. */
+enum { DWS_FEW_VECS = 4, DWS_ACCS = 8 };
+
+DW_INLINE void dws_flat_lockstep(const float *src, const float *k, const float *bias,
+                                 float *dst, const dws_masks *m, size_t npos, int w,
+                                 const int K, const int NV, dc_act act)
+{
+    enum { CH_MAX = DWS_ACCS };
+    const int CH = DWS_ACCS / NV, half = K / 2;
+    __m512 acc[CH_MAX][DWS_FEW_VECS];
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            acc[c][v] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+#pragma GCC unroll 7
+    for (int ki = 0; ki < K; ki++)
+#pragma GCC unroll 7
+        for (int kj = 0; kj < K; kj++) {
+            const long off = (long)(ki - half) * w + (kj - half);
+#pragma GCC unroll 8
+            for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++)
+                    acc[c][v] = _mm512_fmadd_ps(
+                        _mm512_set1_ps(k[c * K * K + ki * K + kj]),
+                        dws_load(m->tap[v][ki * K + kj], src + c * npos, off + 16L * v),
+                        acc[c][v]);
+        }
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(dst + c * npos + 16 * v, m->store[v],
+                                  dw_act_vec(acc[c][v], act));
+}
+
 DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const float *weight,
                              const float *bias, dc_act act, float *out, int c_begin,
                              int c_end, const int K)
@@ -156,7 +199,22 @@ DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const floa
     const int npos = s->h * s->w, nvec = (npos + 15) / 16;
     dws_masks m;
     dws_masks_make(s->h, s->w, K, nvec, &m);
-    for (int c = c_begin; c < c_end; c++)
+    int c = c_begin;
+    if (nvec <= DWS_FEW_VECS && nvec != 3) { /* NV = 1, 2, 4: CH = 8, 4, 2 */
+        const int CH = DWS_ACCS / nvec;
+        for (; c + CH <= c_end; c += CH) {
+            const float *src = in + (size_t)c * npos, *k = weight + (size_t)c * K * K,
+                        *b = bias ? bias + c : NULL;
+            float *dst = out + (size_t)c * npos;
+            if (nvec == 1)
+                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 1, act);
+            else if (nvec == 2)
+                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 2, act);
+            else
+                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 4, act);
+        }
+    }
+    for (; c < c_end; c++)
         dws_flat_channel(in + (size_t)c * npos, weight + (size_t)c * K * K,
                          bias ? bias[c] : 0.0f, out + (size_t)c * npos, &m, nvec, s->w, K,
                          act);
@@ -281,6 +339,57 @@ DW_INLINE void dws_rows_channel(const float *src, const float *k, float bias, fl
     }
 }
 
+/* As dws_rows_channel for CH = DWS_ACCS / NV channels in lockstep, each a whole plane of
+ * NV vectors (NV <= DWS_FEW_VECS): the sums are independent, so their FMAs overlap (the
+ * reason of dws_flat_lockstep), and each output's sum keeps its order, so the bits too. */
+DW_INLINE void dws_rows_lockstep(const float *src, const float *k, const float *bias,
+                                 float *dst, const dws_perm *p, int h, int w, int oh, int ow,
+                                 int pad_h, size_t in_plane, size_t out_plane, const int K,
+                                 const int R, const int NV, dc_act act)
+{
+    enum { CH_MAX = DWS_ACCS };
+    const int CH = DWS_ACCS / NV;
+    __m512 acc[CH_MAX][DWS_FEW_VECS];
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+        for (int b = 0; b < NV; b++)
+            acc[c][b] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+#pragma GCC unroll 7
+    for (int ki = 0; ki < K; ki++)
+#pragma GCC unroll 4
+        for (int b = 0; b < NV; b++) {
+            const int iy = 2 * R * b - pad_h + ki; /* input row of the vector's row 0 */
+            const bool in0 = iy >= 0 && iy < h, in1 = R == 2 && iy + 2 >= 0 && iy + 2 < h;
+            if (!in0 && !in1)
+                continue;
+            const __mmask16 m_lo = R == 1 ? p->in_row : in0 ? p->in_row : 0,
+                            m_hi = R == 1 ? p->hi : in1 ? p->in_row : 0;
+            const size_t off_lo = R == 1 ? (size_t)iy * w : (size_t)(in0 ? iy : 0) * w,
+                         off_hi = R == 1 ? (size_t)iy * w + (w > 16 ? 16 : 0)
+                                         : (size_t)(in1 ? iy + 2 : 0) * w;
+#pragma GCC unroll 8
+            for (int c = 0; c < CH; c++) {
+                const float *plane = src + c * in_plane;
+                const __m512 lo = _mm512_maskz_loadu_ps(m_lo, plane + off_lo);
+                const __m512 hi = _mm512_maskz_loadu_ps(m_hi, plane + off_hi);
+#pragma GCC unroll 7
+                for (int kj = 0; kj < K; kj++)
+                    acc[c][b] = _mm512_fmadd_ps(
+                        _mm512_set1_ps(k[c * K * K + ki * K + kj]),
+                        _mm512_maskz_permutex2var_ps(p->pick[kj], lo, p->idx[kj], hi),
+                        acc[c][b]);
+            }
+        }
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+        for (int b = 0; b < NV; b++)
+            if (R * b < oh)
+                dws_store_rows(dst + c * out_plane, R * b, oh, ow, R,
+                               dw_act_vec(acc[c][b], act), p->store);
+}
+
 /* Two rows a vector where they fit: ow <= 8 and a window of 16 columns suffices. */
 static int dws_rows_per_vector(const dc_conv_shape *s)
 {
@@ -296,7 +405,26 @@ DW_INLINE void dws_rows_body(const dc_conv_shape *s, const float *in, const floa
     const size_t in_plane = (size_t)s->h * s->w, out_plane = (size_t)oh * ow;
     dws_perm p;
     dws_perm_make(s->w, ow, s->pad_w, K, R, &p);
-    for (int c = c_begin; c < c_end; c++)
+    const int nvec = (oh + R - 1) / R;
+    int c = c_begin;
+    if (nvec <= DWS_FEW_VECS && nvec != 3) { /* NV = 1, 2, 4: CH = 8, 4, 2 */
+        const int CH = DWS_ACCS / nvec;
+        for (; c + CH <= c_end; c += CH) {
+            const float *src = in + (size_t)c * in_plane, *k = weight + (size_t)c * K * K,
+                        *b = bias ? bias + c : NULL;
+            float *dst = out + (size_t)c * out_plane;
+            if (nvec == 1)
+                dws_rows_lockstep(src, k, b, dst, &p, s->h, s->w, oh, ow, s->pad_h, in_plane,
+                                  out_plane, K, R, 1, act);
+            else if (nvec == 2)
+                dws_rows_lockstep(src, k, b, dst, &p, s->h, s->w, oh, ow, s->pad_h, in_plane,
+                                  out_plane, K, R, 2, act);
+            else
+                dws_rows_lockstep(src, k, b, dst, &p, s->h, s->w, oh, ow, s->pad_h, in_plane,
+                                  out_plane, K, R, 4, act);
+        }
+    }
+    for (; c < c_end; c++)
         dws_rows_channel(in + (size_t)c * in_plane, weight + (size_t)c * K * K,
                          bias ? bias[c] : 0.0f, out + (size_t)c * out_plane, &p, s->h, s->w,
                          oh, ow, s->pad_h, K, R, act);

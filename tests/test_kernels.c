@@ -948,6 +948,11 @@ static const struct {
     { 3, 14, 14, 5, 2, 2, true },  { 3, 32, 32, 5, 2, 2, false }, { 3, 9, 9, 7, 2, 3, true },
     { 3, 6, 6, 3, 2, 0, true },    { 3, 5, 5, 3, 2, 2, true },    { 3, 2, 3, 3, 2, 4, true },
     { 3, 40, 16, 3, 2, 1, true },
+    /* channels in lockstep (planes of 1, 2 and 4 vectors: 8, 4 and 2 channels at a time),
+     * whole groups and a group with leftover channels */
+    { 16, 4, 4, 3, 1, 1, true },   { 9, 5, 5, 5, 1, 2, true },    { 11, 8, 8, 3, 1, 1, true },
+    { 13, 7, 7, 7, 1, 3, true },   { 9, 3, 5, 3, 1, 1, true },    { 19, 8, 8, 3, 2, 1, true },
+    { 10, 16, 16, 3, 2, 1, true }, { 9, 7, 7, 5, 2, 2, true },    { 17, 3, 3, 3, 2, 1, true },
 };
 
 START_TEST(test_depthwise_small_maps)
