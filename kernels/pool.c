@@ -399,26 +399,67 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
     }
 }
 
-/* The global pool (output 1x1): each channel's mean, summed in double in index order as
- * below, 8 channels at a time so that 8 independent sums hide the adds' latency (one
- * channel after the other, 1024 channels of 16 cells took 30 us). */
+/* The global pool (output 1x1): each channel's mean, summed in double. A channel's cells
+ * go 8 at a time into 8 partial sums (lane j takes cells j, j + 8, ...), which are added
+ * in the tree ((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)), then the cells past the last 8
+ * in order. Eight channels run at once and their partial sums are reduced together
+ * (pool_reduce8: 3 rounds of shuffles and adds for 8 channels; one channel's tree alone
+ * costs about as much) and divided together; 1024 channels of 16 cells: 2.7 us one cell
+ * at a time, 4.1 us with a tree and a division per channel, 0.9 us so. */
+typedef float pool_v8f __attribute__((vector_size(32)));
+typedef double pool_v8d __attribute__((vector_size(64)));
+
+static pool_v8d pool_cells8(const float *p)
+{
+    pool_v8f x;
+    memcpy(&x, p, sizeof x);
+    return __builtin_convertvector(x, pool_v8d);
+}
+
+/* Lane j of the result: the tree sum of a[j]'s lanes. Round 1 adds neighbouring lanes
+ * (channels paired), round 2 lanes two apart, round 3 the halves. */
+static pool_v8d pool_reduce8(const pool_v8d a[8])
+{
+    pool_v8d b[4], c[2];
+    for (int j = 0; j < 4; j++)
+        b[j] = __builtin_shufflevector(a[2 * j], a[2 * j + 1], 0, 8, 2, 10, 4, 12, 6, 14) +
+               __builtin_shufflevector(a[2 * j], a[2 * j + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    /* b[j]: lane 2m holds channel 2j's lanes 2m + 2m+1, lane 2m+1 channel 2j+1's */
+    for (int j = 0; j < 2; j++)
+        c[j] = __builtin_shufflevector(b[2 * j], b[2 * j + 1], 0, 1, 8, 9, 4, 5, 12, 13) +
+               __builtin_shufflevector(b[2 * j], b[2 * j + 1], 2, 3, 10, 11, 6, 7, 14, 15);
+    /* c[j]: lanes 0-3 channels 4j..4j+3 over their lanes 0-3, lanes 4-7 over lanes 4-7 */
+    return __builtin_shufflevector(c[0], c[1], 0, 1, 2, 3, 8, 9, 10, 11) +
+           __builtin_shufflevector(c[0], c[1], 4, 5, 6, 7, 12, 13, 14, 15);
+}
+
 static void global_avgpool(int c, size_t n, const float *in, float *out)
 {
-    enum { LANES = 8 };
+    enum { CH = 8 };
+    const size_t whole = n / 8 * 8;
     int ch = 0;
-    for (; ch + LANES <= c; ch += LANES) {
-        double acc[LANES] = { 0 };
+    for (; ch + CH <= c; ch += CH) {
         const float *p = in + (size_t)ch * n;
-        for (size_t i = 0; i < n; i++)
-            for (int j = 0; j < LANES; j++)
-                acc[j] += p[(size_t)j * n + i];
-        for (int j = 0; j < LANES; j++)
-            out[ch + j] = (float)(acc[j] / (double)n);
+        pool_v8d acc[CH] = { { 0 } };
+        for (size_t i = 0; i < whole; i += 8)
+            for (int j = 0; j < CH; j++)
+                acc[j] += pool_cells8(p + (size_t)j * n + i);
+        pool_v8d sums = pool_reduce8(acc);
+        for (int j = 0; j < CH && whole < n; j++)
+            for (size_t i = whole; i < n; i++)
+                sums[j] += p[(size_t)j * n + i];
+        const pool_v8f means = __builtin_convertvector(sums / (double)n, pool_v8f);
+        memcpy(out + ch, &means, sizeof means);
     }
     for (; ch < c; ch++) {
-        double sum = 0.0;
-        for (size_t i = 0; i < n; i++)
-            sum += in[(size_t)ch * n + i];
+        const float *p = in + (size_t)ch * n;
+        pool_v8d acc = { 0 };
+        for (size_t i = 0; i < whole; i += 8)
+            acc += pool_cells8(p + i);
+        double sum =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (size_t i = whole; i < n; i++)
+            sum += p[i];
         out[ch] = (float)(sum / (double)n);
     }
 }

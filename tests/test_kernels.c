@@ -1582,6 +1582,9 @@ static const int adaptive_cases[][5] = {
     { 3, 3, 5, 5, 7 },  /* more bins than cells: bins overlap */
     { 13, 6, 9, 4, 4 }, { 2, 1, 1, 2, 3 },  { 16, 56, 56, 1, 1 }, /* global, threaded */
     { 17, 10, 13, 3, 2 },
+    /* global: cells a whole number of 8-cell chunks, none, and some left over; channels
+     * in fours and a remainder */
+    { 9, 4, 4, 1, 1 },  { 6, 1, 1, 1, 1 },  { 7, 3, 5, 1, 1 },
 };
 
 START_TEST(test_adaptive_random)
