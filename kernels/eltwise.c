@@ -17,9 +17,27 @@ void dc_add(const float *a, const float *b, float *out, size_t n, dc_act act)
     dc_act_apply(act, out, n);
 }
 
+/* 16 floats, copied as one unit: a fixed-size memcpy the compiler turns into a vector
+ * load and store. */
+typedef struct {
+    float f[16];
+} shuffle_chunk;
+
 void dc_shuffle_group(int groups, int g, int per_group, int hw, const float *src,
                       float *out)
 {
+    if (hw % 16 == 0) { /* planes of whole chunks (the CIFAR-10 maps, 4x4 to 32x32): a
+                           library memcpy per plane cost more than the copy (shufflenet's
+                           192 planes of 4x4: 0.40 -> 0.12 us) */
+        const int chunks = hw / 16;
+        for (int j = 0; j < per_group; j++) {
+            const float *from = src + (size_t)j * hw;
+            float *to = out + (size_t)(j * groups + g) * hw;
+            for (int i = 0; i < chunks; i++)
+                memcpy(to + 16 * i, from + 16 * i, sizeof(shuffle_chunk));
+        }
+        return;
+    }
     const size_t bytes = (size_t)hw * sizeof(float);
     for (int j = 0; j < per_group; j++)
         memcpy(out + (size_t)(j * groups + g) * hw, src + (size_t)j * hw, bytes);

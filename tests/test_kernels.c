@@ -1657,8 +1657,9 @@ END_TEST
 
 START_TEST(test_channel_shuffle_random)
 {
+    /* c, hw, groups; planes of whole 16-float chunks (16, 64) take the chunked copy */
     const int t[][3] = { { 12, 5, 3 }, { 8, 1, 2 }, { 6, 7, 1 }, { 16, 9, 4 }, { 116, 3, 2 },
-                         { 10, 13, 5 } };
+                         { 10, 13, 5 }, { 6, 16, 2 }, { 12, 64, 3 }, { 4, 48, 2 } };
     fx_rng r = fx_rng_seed(800);
     for (size_t i = 0; i < NELEM(t); i++) {
         int c = t[i][0], hw = t[i][1], g = t[i][2], cpg = c / g;
