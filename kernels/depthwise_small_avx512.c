@@ -192,11 +192,68 @@ DW_INLINE void dws_flat_lockstep(const float *src, const float *k, const float *
                                   dw_act_vec(acc[c][v], act));
 }
 
+/* Rows of exactly 16 (16x16 maps and 16-wide strips): a row is one vector, and tap column
+ * kj - K/2 is that vector moved by as many lanes, zeros shifted in (the padding). So each
+ * input row is loaded once per output row that reads it and moved in registers, where the
+ * flat code loads every tap from memory, most of them straddling two cache lines. */
+DW_INLINE __m512 dws_shift(__m512 x, const int d) /* lane j <- x[j + d], 0 outside */
+{
+    const __m512i v = _mm512_castps_si512(x), z = _mm512_setzero_si512();
+    switch (d) {
+    case -3: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 13));
+    case -2: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 14));
+    case -1: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 15));
+    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 1));
+    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 2));
+    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 3));
+    default: return x;
+    }
+}
+
+/* One channel of a map 16 wide, DWS_GROUP output rows at a time; the sum's order is the
+ * flat code's (bias, then the taps row by row), so are the bits. */
+DW_INLINE void dws_row16_channel(const float *src, const float *k, float bias, float *dst,
+                                 int h, const int K, dc_act act)
+{
+    const int half = K / 2;
+    for (int oy0 = 0; oy0 < h; oy0 += DWS_GROUP) {
+        const int nb = h - oy0 < DWS_GROUP ? h - oy0 : DWS_GROUP;
+        __m512 acc[DWS_GROUP];
+#pragma GCC unroll 4
+        for (int b = 0; b < DWS_GROUP; b++)
+            acc[b] = _mm512_set1_ps(bias);
+#pragma GCC unroll 7
+        for (int ki = 0; ki < K; ki++)
+#pragma GCC unroll 4
+            for (int b = 0; b < DWS_GROUP; b++) {
+                const int iy = oy0 + b + ki - half;
+                if (b >= nb || iy < 0 || iy >= h)
+                    continue;
+                const __m512 x = _mm512_loadu_ps(src + 16 * iy);
+#pragma GCC unroll 7
+                for (int kj = 0; kj < K; kj++)
+                    acc[b] = _mm512_fmadd_ps(_mm512_set1_ps(k[ki * K + kj]),
+                                             dws_shift(x, kj - half), acc[b]);
+            }
+#pragma GCC unroll 4
+        for (int b = 0; b < DWS_GROUP; b++)
+            if (b < nb)
+                _mm512_storeu_ps(dst + 16 * (oy0 + b), dw_act_vec(acc[b], act));
+    }
+}
+
 DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const float *weight,
                              const float *bias, dc_act act, float *out, int c_begin,
                              int c_end, const int K)
 {
     const int npos = s->h * s->w, nvec = (npos + 15) / 16;
+    if (s->w == 16 && nvec > DWS_FEW_VECS) {
+        for (int c = c_begin; c < c_end; c++)
+            dws_row16_channel(in + (size_t)c * npos, weight + (size_t)c * K * K,
+                              bias ? bias[c] : 0.0f, out + (size_t)c * npos, s->h, K, act);
+        dws_act_rest(out, (size_t)npos, c_begin, c_end, act);
+        return;
+    }
     dws_masks m;
     dws_masks_make(s->h, s->w, K, nvec, &m);
     int c = c_begin;

@@ -953,6 +953,9 @@ static const struct {
     { 16, 4, 4, 3, 1, 1, true },   { 9, 5, 5, 5, 1, 2, true },    { 11, 8, 8, 3, 1, 1, true },
     { 13, 7, 7, 7, 1, 3, true },   { 9, 3, 5, 3, 1, 1, true },    { 19, 8, 8, 3, 2, 1, true },
     { 10, 16, 16, 3, 2, 1, true }, { 9, 7, 7, 5, 2, 2, true },    { 17, 3, 3, 3, 2, 1, true },
+    /* rows of exactly 16 moved in registers: 3x3, 5x5 and 7x7, heights not a multiple of
+     * the group of rows */
+    { 3, 13, 16, 3, 1, 1, true },  { 4, 9, 16, 5, 1, 2, true },   { 3, 6, 16, 7, 1, 3, true },
 };
 
 START_TEST(test_depthwise_small_maps)
