@@ -242,6 +242,72 @@ DW_INLINE void dws_row16_channel(const float *src, const float *k, float bias, f
     }
 }
 
+/* Lanes l of the 32 floats lo:hi from r on (lane l <- element r + l), only the lanes of m:
+ * one valignd for a constant r. */
+DW_INLINE __m512 dws_window(__mmask16 m, __m512 lo, __m512 hi, const int r)
+{
+    const __m512i a = _mm512_castps_si512(hi), b = _mm512_castps_si512(lo);
+#define DWS_R(n) case n: return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(m, a, b, n));
+    switch (r) {
+    DWS_R(1) DWS_R(2) DWS_R(3) DWS_R(4) DWS_R(5) DWS_R(6) DWS_R(7) DWS_R(8)
+    DWS_R(9) DWS_R(10) DWS_R(11) DWS_R(12) DWS_R(13) DWS_R(14) DWS_R(15)
+    default: return _mm512_maskz_mov_ps(m, lo);
+    }
+#undef DWS_R
+}
+
+/* dws_flat_lockstep for a map W wide known when compiling (4, 7, 8): every plane is loaded
+ * once, NV vectors, and tap (ki, kj) of output vector v, the floats from
+ * 16 v + (ki - K/2) W + kj - K/2 on, is two of those vectors (or the zeros around them)
+ * joined by one valignd, under the same mask as the flat code's load. The flat code loads
+ * each tap from memory instead: 9 loads per output vector for a 3x3, most of them across
+ * two cache lines. Same sums in the same order, so the same bits. */
+enum { DWS_PAD_VECS = 4 }; /* zero vectors each side: a 7x7 tap reaches 3 W + 3 < 64 floats */
+
+DW_INLINE void dws_flat_regs(const float *src, const float *k, const float *bias, float *dst,
+                             const dws_masks *m, size_t npos, const int K, const int NV,
+                             const int W, dc_act act)
+{
+    enum { CH_MAX = DWS_ACCS, SLOTS = DWS_FEW_VECS + 2 * DWS_PAD_VECS };
+    const int CH = DWS_ACCS / NV, half = K / 2;
+    __m512 plane[CH_MAX][SLOTS], acc[CH_MAX][DWS_FEW_VECS];
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++) {
+#pragma GCC unroll 12
+        for (int j = 0; j < SLOTS; j++)
+            plane[c][j] = _mm512_setzero_ps();
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++) {
+            plane[c][DWS_PAD_VECS + v] = _mm512_maskz_loadu_ps(m->store[v], src + c * npos + 16 * v);
+            acc[c][v] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+        }
+    }
+#pragma GCC unroll 7
+    for (int ki = 0; ki < K; ki++)
+#pragma GCC unroll 7
+        for (int kj = 0; kj < K; kj++) {
+            const int off = (ki - half) * W + (kj - half);
+            const int shift = off >= 0 ? off / 16 : -((15 - off) / 16); /* floor(off / 16) */
+            const int r = off - 16 * shift;
+#pragma GCC unroll 8
+            for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+                for (int v = 0; v < NV; v++) {
+                    const int at = DWS_PAD_VECS + v + shift;
+                    acc[c][v] = _mm512_fmadd_ps(
+                        _mm512_set1_ps(k[c * K * K + ki * K + kj]),
+                        dws_window(m->tap[v][ki * K + kj], plane[c][at], plane[c][at + 1], r),
+                        acc[c][v]);
+                }
+        }
+#pragma GCC unroll 8
+    for (int c = 0; c < CH; c++)
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; v++)
+            _mm512_mask_storeu_ps(dst + c * npos + 16 * v, m->store[v],
+                                  dw_act_vec(acc[c][v], act));
+}
+
 DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const float *weight,
                              const float *bias, dc_act act, float *out, int c_begin,
                              int c_end, const int K)
@@ -263,7 +329,13 @@ DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const floa
             const float *src = in + (size_t)c * npos, *k = weight + (size_t)c * K * K,
                         *b = bias ? bias + c : NULL;
             float *dst = out + (size_t)c * npos;
-            if (nvec == 1)
+            if (s->w == 4 && nvec == 1)
+                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 1, 4, act);
+            else if (s->w == 8 && nvec == 4)
+                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 4, 8, act);
+            else if (s->w == 7 && nvec == 4)
+                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 4, 7, act);
+            else if (nvec == 1)
                 dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 1, act);
             else if (nvec == 2)
                 dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 2, act);
