@@ -308,6 +308,54 @@ DW_INLINE void dws_flat_regs(const float *src, const float *k, const float *bias
                                   dw_act_vec(acc[c][v], act));
 }
 
+/* dws_flat_regs for one channel of a plane of more vectors (14x14: 13), DWS_GROUP output
+ * vectors at a time, the plane held in registers for all of them. */
+enum { DWS_REGS_MAX_VECS = 13 };
+
+DW_INLINE void dws_flat_regs_one(const float *src, const float *k, float bias, float *dst,
+                                 const dws_masks *m, const int K, const int NV, const int W,
+                                 dc_act act)
+{
+    enum { SLOTS = DWS_REGS_MAX_VECS + 2 * DWS_PAD_VECS };
+    const int half = K / 2;
+    __m512 plane[SLOTS];
+#pragma GCC unroll 21
+    for (int j = 0; j < SLOTS; j++)
+        plane[j] = j >= DWS_PAD_VECS && j < DWS_PAD_VECS + NV
+                       ? _mm512_maskz_loadu_ps(m->store[j - DWS_PAD_VECS],
+                                               src + 16 * (j - DWS_PAD_VECS))
+                       : _mm512_setzero_ps();
+#pragma GCC unroll 4
+    for (int v0 = 0; v0 < NV; v0 += DWS_GROUP) {
+        __m512 acc[DWS_GROUP];
+#pragma GCC unroll 4
+        for (int b = 0; b < DWS_GROUP; b++)
+            acc[b] = _mm512_set1_ps(bias);
+#pragma GCC unroll 7
+        for (int ki = 0; ki < K; ki++)
+#pragma GCC unroll 7
+            for (int kj = 0; kj < K; kj++) {
+                const int off = (ki - half) * W + (kj - half);
+                const int shift = off >= 0 ? off / 16 : -((15 - off) / 16);
+                const int r = off - 16 * shift;
+#pragma GCC unroll 4
+                for (int b = 0; b < DWS_GROUP; b++)
+                    if (v0 + b < NV) {
+                        const int at = DWS_PAD_VECS + v0 + b + shift;
+                        acc[b] = _mm512_fmadd_ps(
+                            _mm512_set1_ps(k[ki * K + kj]),
+                            dws_window(m->tap[v0 + b][ki * K + kj], plane[at], plane[at + 1], r),
+                            acc[b]);
+                    }
+            }
+#pragma GCC unroll 4
+        for (int b = 0; b < DWS_GROUP; b++)
+            if (v0 + b < NV)
+                _mm512_mask_storeu_ps(dst + 16 * (v0 + b), m->store[v0 + b],
+                                      dw_act_vec(acc[b], act));
+    }
+}
+
 DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const float *weight,
                              const float *bias, dc_act act, float *out, int c_begin,
                              int c_end, const int K)
@@ -322,6 +370,15 @@ DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const floa
     }
     dws_masks m;
     dws_masks_make(s->h, s->w, K, nvec, &m);
+    if (s->w == 14 && s->h == 14 && K <= 5) { /* ImageNet's 14x14 stage (7x7 kernels stop
+                                                 at 10x10: dc_dw_small_applies) */
+        for (int c = c_begin; c < c_end; c++)
+            dws_flat_regs_one(in + (size_t)c * npos, weight + (size_t)c * K * K,
+                              bias ? bias[c] : 0.0f, out + (size_t)c * npos, &m, K, 13, 14,
+                              act);
+        dws_act_rest(out, (size_t)npos, c_begin, c_end, act);
+        return;
+    }
     int c = c_begin;
     if (nvec <= DWS_FEW_VECS && nvec != 3) { /* NV = 1, 2, 4: CH = 8, 4, 2 */
         const int CH = DWS_ACCS / nvec;

@@ -956,6 +956,8 @@ static const struct {
     /* rows of exactly 16 moved in registers: 3x3, 5x5 and 7x7, heights not a multiple of
      * the group of rows */
     { 3, 13, 16, 3, 1, 1, true },  { 4, 9, 16, 5, 1, 2, true },   { 3, 6, 16, 7, 1, 3, true },
+    /* 14x14 planes held in registers (3x3, 5x5) */
+    { 5, 14, 14, 3, 1, 1, true },  { 3, 14, 14, 5, 1, 2, true },
 };
 
 START_TEST(test_depthwise_small_maps)
