@@ -405,20 +405,23 @@ void dc_avgpool2d(int c, int h, int w, int k, int stride, int pad, bool ceil_mod
  * in order. Eight channels run at once and their partial sums are reduced together
  * (pool_reduce8: 3 rounds of shuffles and adds for 8 channels; one channel's tree alone
  * costs about as much) and divided together; 1024 channels of 16 cells: 2.7 us one cell
- * at a time, 4.1 us with a tree and a division per channel, 0.9 us so. */
+ * at a time, 4.1 us with a tree and a division per channel, 1.7 us so. The helpers take
+ * and fill vectors through pointers: returning a 64-byte vector would change the ABI
+ * between a build for AVX-512 and one without (-Wpsabi). */
 typedef float pool_v8f __attribute__((vector_size(32)));
 typedef double pool_v8d __attribute__((vector_size(64)));
 
-static pool_v8d pool_cells8(const float *p)
+/* *acc += the 8 floats at p, in double */
+static void pool_add_cells8(pool_v8d *acc, const float *p)
 {
     pool_v8f x;
     memcpy(&x, p, sizeof x);
-    return __builtin_convertvector(x, pool_v8d);
+    *acc += __builtin_convertvector(x, pool_v8d);
 }
 
-/* Lane j of the result: the tree sum of a[j]'s lanes. Round 1 adds neighbouring lanes
+/* Lane j of *sums: the tree sum of a[j]'s lanes. Round 1 adds neighbouring lanes
  * (channels paired), round 2 lanes two apart, round 3 the halves. */
-static pool_v8d pool_reduce8(const pool_v8d a[8])
+static void pool_reduce8(const pool_v8d a[8], pool_v8d *sums)
 {
     pool_v8d b[4], c[2];
     for (int j = 0; j < 4; j++)
@@ -429,8 +432,8 @@ static pool_v8d pool_reduce8(const pool_v8d a[8])
         c[j] = __builtin_shufflevector(b[2 * j], b[2 * j + 1], 0, 1, 8, 9, 4, 5, 12, 13) +
                __builtin_shufflevector(b[2 * j], b[2 * j + 1], 2, 3, 10, 11, 6, 7, 14, 15);
     /* c[j]: lanes 0-3 channels 4j..4j+3 over their lanes 0-3, lanes 4-7 over lanes 4-7 */
-    return __builtin_shufflevector(c[0], c[1], 0, 1, 2, 3, 8, 9, 10, 11) +
-           __builtin_shufflevector(c[0], c[1], 4, 5, 6, 7, 12, 13, 14, 15);
+    *sums = __builtin_shufflevector(c[0], c[1], 0, 1, 2, 3, 8, 9, 10, 11) +
+            __builtin_shufflevector(c[0], c[1], 4, 5, 6, 7, 12, 13, 14, 15);
 }
 
 static void global_avgpool(int c, size_t n, const float *in, float *out)
@@ -443,8 +446,9 @@ static void global_avgpool(int c, size_t n, const float *in, float *out)
         pool_v8d acc[CH] = { { 0 } };
         for (size_t i = 0; i < whole; i += 8)
             for (int j = 0; j < CH; j++)
-                acc[j] += pool_cells8(p + (size_t)j * n + i);
-        pool_v8d sums = pool_reduce8(acc);
+                pool_add_cells8(&acc[j], p + (size_t)j * n + i);
+        pool_v8d sums;
+        pool_reduce8(acc, &sums);
         for (int j = 0; j < CH && whole < n; j++)
             for (size_t i = whole; i < n; i++)
                 sums[j] += p[(size_t)j * n + i];
@@ -455,7 +459,7 @@ static void global_avgpool(int c, size_t n, const float *in, float *out)
         const float *p = in + (size_t)ch * n;
         pool_v8d acc = { 0 };
         for (size_t i = 0; i < whole; i += 8)
-            acc += pool_cells8(p + i);
+            pool_add_cells8(&acc, p + i);
         double sum =
             ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
         for (size_t i = whole; i < n; i++)
