@@ -278,7 +278,8 @@ DW_INLINE void dws_flat_regs(const float *src, const float *k, const float *bias
             plane[c][j] = _mm512_setzero_ps();
 #pragma GCC unroll 4
         for (int v = 0; v < NV; v++) {
-            plane[c][DWS_PAD_VECS + v] = _mm512_maskz_loadu_ps(m->store[v], src + c * npos + 16 * v);
+            plane[c][DWS_PAD_VECS + v] =
+                _mm512_maskz_loadu_ps(m->store[v], src + c * npos + 16 * v);
             acc[c][v] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
         }
     }
