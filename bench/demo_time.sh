@@ -47,15 +47,22 @@ while [ "$i" -le "$rounds" ]; do
     i=$((i + 1))
 done
 
-# medians (the middle value, or the mean of the two middle ones) and ranges
-sort -n -k1 "$out" | awk '{ c[NR] = $1 } END { n = NR; print (n % 2 ? c[(n + 1) / 2] : (c[n / 2] + c[n / 2 + 1]) / 2), c[1], c[n] }' >"$out.c"
-sort -n -k4 "$out" | awk '{ s[NR] = $4 } END { n = NR; print (n % 2 ? s[(n + 1) / 2] : (s[n / 2] + s[n / 2 + 1]) / 2), s[1], s[n] }' >"$out.s"
-awk '{ printf "%.4f\n", 100 * (1 - $1 / $4) }' "$out" | sort -n |
-    awk '{ v[NR] = $1 } END { n = NR; print (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), v[1], v[n] }' >"$out.v"
-read -r cm clo chi <"$out.c"
-read -r sm slo shi <"$out.s"
-read -r vm vlo vhi <"$out.v"
-rm -f "$out.c" "$out.s" "$out.v"
+# "median min max" of the numbers on stdin, one a line (the median: the middle value, or
+# the mean of the two middle ones)
+spread() {
+    sort -n | awk '{ v[NR] = $1 }
+        END { n = NR; print (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2), v[1], v[n] }'
+}
+
+read -r cm clo chi <<EOF
+$(awk '{ print $1 }' "$out" | spread)
+EOF
+read -r sm slo shi <<EOF
+$(awk '{ print $4 }' "$out" | spread)
+EOF
+read -r vm vlo vhi <<EOF
+$(awk '{ printf "%.4f\n", 100 * (1 - $1 / $4) }' "$out" | spread)
+EOF
 awk -v r="$rounds" -v cm="$cm" -v clo="$clo" -v chi="$chi" -v sm="$sm" -v slo="$slo" \
     -v shi="$shi" -v vm="$vm" -v vlo="$vlo" -v vhi="$vhi" 'BEGIN {
     printf "%d pairs: cascade median %.3f ms (%.3f-%.3f), vgg11_bn alone median %.3f ms (%.3f-%.3f)\n",

@@ -150,39 +150,85 @@ DW_INLINE void dws_flat_channel(const float *src, const float *k, float bias, fl
     }
 }
 
+/* Lanes l of the 32 floats lo:hi from r on (lane l <- element r + l), only the lanes of m:
+ * one valignd for a constant r. */
+DW_INLINE __m512 dws_window(__mmask16 m, __m512 lo, __m512 hi, const int r)
+{
+    const __m512i a = _mm512_castps_si512(hi), b = _mm512_castps_si512(lo);
+#define DWS_R(n) case n: return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(m, a, b, n));
+    switch (r) {
+    DWS_R(1) DWS_R(2) DWS_R(3) DWS_R(4) DWS_R(5) DWS_R(6) DWS_R(7) DWS_R(8)
+    DWS_R(9) DWS_R(10) DWS_R(11) DWS_R(12) DWS_R(13) DWS_R(14) DWS_R(15)
+    default: return _mm512_maskz_mov_ps(m, lo);
+    }
+#undef DWS_R
+}
+
+/* A plane held in registers as vectors, DWS_PAD_VECS zero vectors each side: the floats
+ * from flat offset off past the start of vector v are dws_window(vec[v + *shift],
+ * vec[v + *shift + 1], *r). */
+enum { DWS_PAD_VECS = 4 }; /* a 7x7 tap reaches 3 W + 3 < 64 floats */
+
+DW_INLINE void dws_tap_split(int off, int *shift, int *r)
+{
+    *shift = off >= 0 ? off / 16 : -((15 - off) / 16); /* floor(off / 16) */
+    *r = off - 16 * *shift;
+}
+
 /* Maps of at most DWS_FEW_VECS vectors (4x4, 5x5, 8x8): one channel gives too few
  * independent sums to hide the FMAs' latency (a 4x4 map is one chain of 9 dependent FMAs,
  * 4 cycles each, while two FMAs could start every cycle), so CH = DWS_ACCS / NV channels
  * run in lockstep, NV vectors each. Every output's sum keeps its order (bias, then the taps
  * row by row): the bits are those of dws_flat_channel. The weights are broadcast from
- * memory inside each FMA. */
+ * memory inside each FMA.
+ *
+ * Where the map's width W is known when compiling (4, 7, 8; 0: not known, w gives it),
+ * each plane is loaded once and tap (ki, kj) of output vector v, the floats from
+ * 16 v + (ki - K/2) W + kj - K/2 on, is two of its vectors (or the zeros around them)
+ * joined by one valignd, under the mask of the load it replaces. Otherwise each tap is
+ * loaded from memory: 9 loads per output vector for a 3x3, most of them across two cache
+ * lines. The same values either way, so the same bits. */
 enum { DWS_FEW_VECS = 4, DWS_ACCS = 8 };
 
 DW_INLINE void dws_flat_lockstep(const float *src, const float *k, const float *bias,
                                  float *dst, const dws_masks *m, size_t npos, int w,
-                                 const int K, const int NV, dc_act act)
+                                 const int K, const int NV, const int W, dc_act act)
 {
-    enum { CH_MAX = DWS_ACCS };
+    enum { CH_MAX = DWS_ACCS, SLOTS = DWS_FEW_VECS + 2 * DWS_PAD_VECS };
     const int CH = DWS_ACCS / NV, half = K / 2;
-    __m512 acc[CH_MAX][DWS_FEW_VECS];
+    __m512 plane[CH_MAX][SLOTS], acc[CH_MAX][DWS_FEW_VECS];
 #pragma GCC unroll 8
-    for (int c = 0; c < CH; c++)
+    for (int c = 0; c < CH; c++) {
+#pragma GCC unroll 12
+        for (int j = 0; j < SLOTS && W > 0; j++)
+            plane[c][j] = _mm512_setzero_ps();
 #pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
+        for (int v = 0; v < NV; v++) {
+            if (W > 0)
+                plane[c][DWS_PAD_VECS + v] =
+                    _mm512_maskz_loadu_ps(m->store[v], src + c * npos + 16 * v);
             acc[c][v] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
+        }
+    }
 #pragma GCC unroll 7
     for (int ki = 0; ki < K; ki++)
 #pragma GCC unroll 7
         for (int kj = 0; kj < K; kj++) {
-            const long off = (long)(ki - half) * w + (kj - half);
+            const int t = ki * K + kj;
+            const long off = (long)(ki - half) * (W > 0 ? W : w) + (kj - half);
+            int shift, r;
+            dws_tap_split((int)off, &shift, &r);
 #pragma GCC unroll 8
             for (int c = 0; c < CH; c++)
 #pragma GCC unroll 4
-                for (int v = 0; v < NV; v++)
-                    acc[c][v] = _mm512_fmadd_ps(
-                        _mm512_set1_ps(k[c * K * K + ki * K + kj]),
-                        dws_load(m->tap[v][ki * K + kj], src + c * npos, off + 16L * v),
-                        acc[c][v]);
+                for (int v = 0; v < NV; v++) {
+                    const int at = DWS_PAD_VECS + v + shift;
+                    const __m512 x =
+                        W > 0 ? dws_window(m->tap[v][t], plane[c][at], plane[c][at + 1], r)
+                              : dws_load(m->tap[v][t], src + c * npos, off + 16L * v);
+                    acc[c][v] = _mm512_fmadd_ps(_mm512_set1_ps(k[c * K * K + t]), x,
+                                                acc[c][v]);
+                }
         }
 #pragma GCC unroll 8
     for (int c = 0; c < CH; c++)
@@ -198,16 +244,8 @@ DW_INLINE void dws_flat_lockstep(const float *src, const float *k, const float *
  * flat code loads every tap from memory, most of them straddling two cache lines. */
 DW_INLINE __m512 dws_shift(__m512 x, const int d) /* lane j <- x[j + d], 0 outside */
 {
-    const __m512i v = _mm512_castps_si512(x), z = _mm512_setzero_si512();
-    switch (d) {
-    case -3: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 13));
-    case -2: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 14));
-    case -1: return _mm512_castsi512_ps(_mm512_alignr_epi32(v, z, 15));
-    case 1: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 1));
-    case 2: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 2));
-    case 3: return _mm512_castsi512_ps(_mm512_alignr_epi32(z, v, 3));
-    default: return x;
-    }
+    const __m512 z = _mm512_setzero_ps();
+    return d < 0 ? dws_window(0xFFFF, z, x, 16 + d) : dws_window(0xFFFF, x, z, d);
 }
 
 /* One channel of a map 16 wide, DWS_GROUP output rows at a time; the sum's order is the
@@ -242,75 +280,8 @@ DW_INLINE void dws_row16_channel(const float *src, const float *k, float bias, f
     }
 }
 
-/* Lanes l of the 32 floats lo:hi from r on (lane l <- element r + l), only the lanes of m:
- * one valignd for a constant r. */
-DW_INLINE __m512 dws_window(__mmask16 m, __m512 lo, __m512 hi, const int r)
-{
-    const __m512i a = _mm512_castps_si512(hi), b = _mm512_castps_si512(lo);
-#define DWS_R(n) case n: return _mm512_castsi512_ps(_mm512_maskz_alignr_epi32(m, a, b, n));
-    switch (r) {
-    DWS_R(1) DWS_R(2) DWS_R(3) DWS_R(4) DWS_R(5) DWS_R(6) DWS_R(7) DWS_R(8)
-    DWS_R(9) DWS_R(10) DWS_R(11) DWS_R(12) DWS_R(13) DWS_R(14) DWS_R(15)
-    default: return _mm512_maskz_mov_ps(m, lo);
-    }
-#undef DWS_R
-}
-
-/* dws_flat_lockstep for a map W wide known when compiling (4, 7, 8): every plane is loaded
- * once, NV vectors, and tap (ki, kj) of output vector v, the floats from
- * 16 v + (ki - K/2) W + kj - K/2 on, is two of those vectors (or the zeros around them)
- * joined by one valignd, under the same mask as the flat code's load. The flat code loads
- * each tap from memory instead: 9 loads per output vector for a 3x3, most of them across
- * two cache lines. Same sums in the same order, so the same bits. */
-enum { DWS_PAD_VECS = 4 }; /* zero vectors each side: a 7x7 tap reaches 3 W + 3 < 64 floats */
-
-DW_INLINE void dws_flat_regs(const float *src, const float *k, const float *bias, float *dst,
-                             const dws_masks *m, size_t npos, const int K, const int NV,
-                             const int W, dc_act act)
-{
-    enum { CH_MAX = DWS_ACCS, SLOTS = DWS_FEW_VECS + 2 * DWS_PAD_VECS };
-    const int CH = DWS_ACCS / NV, half = K / 2;
-    __m512 plane[CH_MAX][SLOTS], acc[CH_MAX][DWS_FEW_VECS];
-#pragma GCC unroll 8
-    for (int c = 0; c < CH; c++) {
-#pragma GCC unroll 12
-        for (int j = 0; j < SLOTS; j++)
-            plane[c][j] = _mm512_setzero_ps();
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++) {
-            plane[c][DWS_PAD_VECS + v] =
-                _mm512_maskz_loadu_ps(m->store[v], src + c * npos + 16 * v);
-            acc[c][v] = _mm512_set1_ps(bias ? bias[c] : 0.0f);
-        }
-    }
-#pragma GCC unroll 7
-    for (int ki = 0; ki < K; ki++)
-#pragma GCC unroll 7
-        for (int kj = 0; kj < K; kj++) {
-            const int off = (ki - half) * W + (kj - half);
-            const int shift = off >= 0 ? off / 16 : -((15 - off) / 16); /* floor(off / 16) */
-            const int r = off - 16 * shift;
-#pragma GCC unroll 8
-            for (int c = 0; c < CH; c++)
-#pragma GCC unroll 4
-                for (int v = 0; v < NV; v++) {
-                    const int at = DWS_PAD_VECS + v + shift;
-                    acc[c][v] = _mm512_fmadd_ps(
-                        _mm512_set1_ps(k[c * K * K + ki * K + kj]),
-                        dws_window(m->tap[v][ki * K + kj], plane[c][at], plane[c][at + 1], r),
-                        acc[c][v]);
-                }
-        }
-#pragma GCC unroll 8
-    for (int c = 0; c < CH; c++)
-#pragma GCC unroll 4
-        for (int v = 0; v < NV; v++)
-            _mm512_mask_storeu_ps(dst + c * npos + 16 * v, m->store[v],
-                                  dw_act_vec(acc[c][v], act));
-}
-
-/* dws_flat_regs for one channel of a plane of more vectors (14x14: 13), DWS_GROUP output
- * vectors at a time, the plane held in registers for all of them. */
+/* The register taps of dws_flat_lockstep for one channel of a plane of more vectors (14x14:
+ * 13), DWS_GROUP output vectors at a time, the plane held in registers for all of them. */
 enum { DWS_REGS_MAX_VECS = 13 };
 
 DW_INLINE void dws_flat_regs_one(const float *src, const float *k, float bias, float *dst,
@@ -336,9 +307,8 @@ DW_INLINE void dws_flat_regs_one(const float *src, const float *k, float bias, f
         for (int ki = 0; ki < K; ki++)
 #pragma GCC unroll 7
             for (int kj = 0; kj < K; kj++) {
-                const int off = (ki - half) * W + (kj - half);
-                const int shift = off >= 0 ? off / 16 : -((15 - off) / 16);
-                const int r = off - 16 * shift;
+                int shift, r;
+                dws_tap_split((ki - half) * W + (kj - half), &shift, &r);
 #pragma GCC unroll 4
                 for (int b = 0; b < DWS_GROUP; b++)
                     if (v0 + b < NV) {
@@ -387,18 +357,19 @@ DW_INLINE void dws_flat_body(const dc_conv_shape *s, const float *in, const floa
             const float *src = in + (size_t)c * npos, *k = weight + (size_t)c * K * K,
                         *b = bias ? bias + c : NULL;
             float *dst = out + (size_t)c * npos;
+            const size_t n = (size_t)npos;
             if (s->w == 4 && nvec == 1)
-                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 1, 4, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 1, 4, act);
             else if (s->w == 8 && nvec == 4)
-                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 4, 8, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 4, 8, act);
             else if (s->w == 7 && nvec == 4)
-                dws_flat_regs(src, k, b, dst, &m, (size_t)npos, K, 4, 7, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 4, 7, act);
             else if (nvec == 1)
-                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 1, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 1, 0, act);
             else if (nvec == 2)
-                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 2, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 2, 0, act);
             else
-                dws_flat_lockstep(src, k, b, dst, &m, (size_t)npos, s->w, K, 4, act);
+                dws_flat_lockstep(src, k, b, dst, &m, n, s->w, K, 4, 0, act);
         }
     }
     for (; c < c_end; c++)
